@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages yagura needs to build, test and benchmark.
+# Idempotent: installs only what is missing. Uses sudo when not root.
+#
+#   scripts/setup.sh           build + test dependencies
+#   scripts/setup.sh --bench   also the peers bench/ compares against
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
+            libjansson-dev libcmocka-dev python3)
+test_pkgs=(tshark clang libclang-rt-14-dev)
+bench_pkgs=(nfdump softflowd argus-server tshark time)
+
+want=("${build_pkgs[@]}" "${test_pkgs[@]}")
+if [ "${1:-}" = "--bench" ]; then
+	want+=("${bench_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

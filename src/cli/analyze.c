@@ -1,0 +1,347 @@
+/* analyze.c - `yagura analyze`: capture files in, EVE JSON lines out. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "capture/capture.h"
+#include "cli/cli.h"
+#include "pipeline/pipeline.h"
+
+#define DEFAULT_IDLE 60
+#define DEFAULT_ACTIVE 300
+#define DEFAULT_CLOSED 30
+#define DEFAULT_MAX_FLOWS 1000000
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void analyze_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: yagura analyze [OPTIONS] FILE...\n"
+		"\n"
+		"Reads pcap or pcapng captures ('-' for standard input) and writes one JSON\n"
+		"line per flow and per DNS, TLS and HTTP metadata event (Suricata EVE field\n"
+		"names). Payload is read only to extract that metadata, and never output.\n"
+		"\n"
+		"options:\n"
+		"  -o, --output FILE         write records to FILE instead of standard output\n"
+		"      --idle-timeout S      end a flow idle for S seconds (default %d)\n"
+		"      --active-timeout S    end (and restart) a flow older than S seconds (default %d)\n"
+		"      --closed-timeout S    keep a closed TCP flow S seconds for late packets (default %d)\n"
+		"      --max-flows N         live flows at most; when full the flow idle longest\n"
+		"                            is ended with reason \"evicted\" (default %d)\n"
+		"      --metadata LEVEL      strict: headers only; standard: also DNS names and\n"
+		"                            answers, TLS SNI and JA4, HTTP Host (default)\n"
+		"  -q, --quiet               no summary on standard error\n"
+		"      --no-progress         no progress bar, even on a terminal\n"
+		"  -h, --help                this text\n"
+		"\n"
+		"exit status: 0 ok, 1 usage, 2 an input was missing, truncated or corrupt (the\n"
+		"records of everything read before are still written), 3 output error, 4 fatal.\n",
+		DEFAULT_IDLE, DEFAULT_ACTIVE, DEFAULT_CLOSED, DEFAULT_MAX_FLOWS);
+}
+
+int cli_parse_u64(const char *s, unsigned long long min, unsigned long long max,
+		  unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct progress {
+	int on;
+	double start, last;
+	const char *name;
+	uint64_t size;
+};
+
+static void progress_draw(struct progress *pr, uint64_t off, uint64_t packets, int done)
+{
+	double t = now_sec(), frac;
+	int i, filled;
+	char bar[31];
+
+	if (!done && t - pr->last < 0.2)
+		return;
+	pr->last = t;
+	frac = pr->size ? (double)off / (double)pr->size : 0;
+	if (frac > 1)
+		frac = 1;
+	filled = (int)(frac * 30);
+	for (i = 0; i < 30; i++)
+		bar[i] = i < filled ? '#' : '.';
+	bar[30] = '\0';
+	fprintf(stderr, "\r[%s] %3d%% %.40s  %.2f Mpkt/s ", bar, (int)(frac * 100), pr->name,
+		t > pr->start ? (double)packets / (t - pr->start) / 1e6 : 0.0);
+	if (done)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
+/* Runs one file through the pipeline. Returns 0, or EXIT_INPUT after
+ * reporting the file's problem. */
+static int analyze_file(struct pipeline *p, const char *path, int show_progress)
+{
+	struct capture *cap;
+	struct frame fr;
+	struct progress pr = {0};
+	char err[512];
+	uint64_t n = 0;
+	int rc;
+
+	if (capture_open(path, &cap, err, sizeof(err)) < 0) {
+		log_warnx("%s: %s", path, err);
+		return EXIT_INPUT;
+	}
+	pr.size = capture_size(cap);
+	pr.on = show_progress && pr.size > 0;
+	pr.start = pr.last = now_sec();
+	pr.name = path;
+	while (!stop_requested && (rc = capture_next(cap, &fr)) == 1) {
+		pipeline_frame(p, &fr);
+		if (pr.on && (++n & 0xffff) == 0)
+			progress_draw(&pr, capture_offset(cap),
+				      pipeline_stats(p)->packets, 0);
+	}
+	if (pr.on)
+		progress_draw(&pr, pr.size, pipeline_stats(p)->packets, 1);
+	if (stop_requested)
+		rc = 0;
+	if (rc < 0)
+		log_warnx("%s: %s", path, capture_error(cap));
+	capture_close(cap);
+	return rc < 0 ? EXIT_INPUT : 0;
+}
+
+static void print_summary(const struct pipeline *p, const struct eve *e, double secs)
+{
+	const struct pipeline_stats *s = pipeline_stats(p);
+	const struct flow_stats *fs = pipeline_flow_stats(p);
+	const struct eve_stats *es = eve_stats(e);
+	uint64_t errors = 0;
+	int i, first;
+
+	fprintf(stderr,
+		"summary: %llu packets, %llu bytes, %llu flows (peak %llu live, %llu evicted)\n",
+		(unsigned long long)s->packets, (unsigned long long)s->bytes,
+		(unsigned long long)fs->created, (unsigned long long)fs->peak,
+		(unsigned long long)fs->evicted);
+	fprintf(stderr,
+		"  records: %llu flow, %llu dns, %llu tls, %llu http (%llu bytes)\n",
+		(unsigned long long)es->flow, (unsigned long long)es->dns,
+		(unsigned long long)es->tls, (unsigned long long)es->http,
+		(unsigned long long)es->bytes);
+	fprintf(stderr, "  packets: %llu in flows, %llu not in flows, %llu malformed\n",
+		(unsigned long long)s->in_flows, (unsigned long long)s->skipped,
+		(unsigned long long)s->bad);
+	for (i = 0; i < DC_MAX; i++)
+		if (decode_counter_is_error(i))
+			errors += s->decode[i];
+	fprintf(stderr, "  decode errors: %llu", (unsigned long long)errors);
+	first = 1;
+	for (i = 0; i < DC_MAX; i++) {
+		if (!decode_counter_is_error(i) || s->decode[i] == 0)
+			continue;
+		fprintf(stderr, "%s%s %llu", first ? " (" : ", ", decode_counter_name(i),
+			(unsigned long long)s->decode[i]);
+		first = 0;
+	}
+	fputs(first ? "\n" : ")\n", stderr);
+	fputs("  decode notes:", stderr);
+	first = 1;
+	for (i = 0; i < DC_MAX; i++) {
+		if (decode_counter_is_error(i) || s->decode[i] == 0)
+			continue;
+		fprintf(stderr, "%s %s %llu", first ? "" : ",", decode_counter_name(i),
+			(unsigned long long)s->decode[i]);
+		first = 0;
+	}
+	for (i = 0; i < MC_MAX; i++) {
+		if (s->meta[i] == 0)
+			continue;
+		fprintf(stderr, "%s %s %llu", first ? "" : ",", meta_counter_name(i),
+			(unsigned long long)s->meta[i]);
+		first = 0;
+	}
+	fputs(first ? " none\n" : "\n", stderr);
+	fprintf(stderr, "  time: %.3f s, %.0f packets/s\n", secs,
+		secs > 0 ? (double)s->packets / secs : 0.0);
+}
+
+enum {
+	OPT_IDLE = 256,
+	OPT_ACTIVE,
+	OPT_CLOSED,
+	OPT_MAX_FLOWS,
+	OPT_METADATA,
+	OPT_NO_PROGRESS
+};
+
+int cmd_analyze(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"idle-timeout", required_argument, NULL, OPT_IDLE},
+		{"active-timeout", required_argument, NULL, OPT_ACTIVE},
+		{"closed-timeout", required_argument, NULL, OPT_CLOSED},
+		{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+		{"metadata", required_argument, NULL, OPT_METADATA},
+		{"quiet", no_argument, NULL, 'q'},
+		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct pipeline_config cfg = {
+		.flow = {.max_flows = DEFAULT_MAX_FLOWS,
+			 .idle_timeout_us = DEFAULT_IDLE * 1000000ULL,
+			 .active_timeout_us = DEFAULT_ACTIVE * 1000000ULL,
+			 .closed_timeout_us = DEFAULT_CLOSED * 1000000ULL},
+		.meta = META_STANDARD,
+	};
+	const unsigned long long max_secs = 10ULL * 365 * 86400;
+	const char *output = NULL;
+	unsigned long long v;
+	int quiet = 0, progress = 1, c, i, rc = EXIT_OK, out_fd = STDOUT_FILENO;
+	struct pipeline *p = NULL;
+	struct eve *e = NULL;
+	struct sigaction sa;
+	double t0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case OPT_IDLE:
+		case OPT_ACTIVE:
+		case OPT_CLOSED:
+			if (cli_parse_u64(optarg, 1, max_secs, &v) < 0) {
+				log_warnx("analyze: --%s: '%s' is not a number of seconds from 1 to %llu",
+					  c == OPT_IDLE     ? "idle-timeout"
+					  : c == OPT_ACTIVE ? "active-timeout"
+							    : "closed-timeout",
+					  optarg, max_secs);
+				return EXIT_USAGE;
+			}
+			if (c == OPT_IDLE)
+				cfg.flow.idle_timeout_us = v * 1000000ULL;
+			else if (c == OPT_ACTIVE)
+				cfg.flow.active_timeout_us = v * 1000000ULL;
+			else
+				cfg.flow.closed_timeout_us = v * 1000000ULL;
+			break;
+		case OPT_MAX_FLOWS:
+			if (cli_parse_u64(optarg, 1, 1ULL << 31, &v) < 0) {
+				log_warnx("analyze: --max-flows: '%s' is not a number from 1 to %llu",
+					  optarg, 1ULL << 31);
+				return EXIT_USAGE;
+			}
+			cfg.flow.max_flows = (uint32_t)v;
+			break;
+		case OPT_METADATA:
+			if (strcmp(optarg, "strict") == 0) {
+				cfg.meta = META_STRICT;
+			} else if (strcmp(optarg, "standard") == 0) {
+				cfg.meta = META_STANDARD;
+			} else {
+				log_warnx("analyze: --metadata: '%s' is not 'strict' or 'standard'",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			progress = 0;
+			break;
+		case 'h':
+			analyze_usage(stdout);
+			return EXIT_OK;
+		default:
+			analyze_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		log_warnx("analyze: no capture file given (try 'yagura analyze --help')");
+		return EXIT_USAGE;
+	}
+	if (output != NULL && strcmp(output, "-") != 0) {
+		out_fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (out_fd < 0) {
+			log_warn("%s", output);
+			return EXIT_OUTPUT;
+		}
+	} else {
+		output = "standard output";
+	}
+	e = eve_new(out_fd);
+	if (e == NULL || (p = pipeline_new(&cfg, e)) == NULL) {
+		log_warnx("analyze: out of memory (try a smaller --max-flows)");
+		rc = EXIT_FATAL;
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	progress = progress && !quiet && isatty(STDERR_FILENO);
+	t0 = now_sec();
+	for (i = optind; i < argc && !stop_requested; i++) {
+		if (analyze_file(p, argv[i], progress) != 0)
+			rc = EXIT_INPUT;
+		if (eve_error(e) != 0)
+			break;
+	}
+	pipeline_finish(p);
+	if (eve_flush(e) != 0) {
+		log_warn("%s: write error", output);
+		rc = EXIT_OUTPUT;
+	}
+	if (!quiet)
+		print_summary(p, e, now_sec() - t0);
+	if (stop_requested)
+		log_warnx("analyze: interrupted; records of what was read are written");
+out:
+	pipeline_free(p);
+	if (eve_free(e) != 0 && rc == EXIT_OK)
+		rc = EXIT_OUTPUT;
+	if (out_fd != STDOUT_FILENO && close(out_fd) < 0 && rc == EXIT_OK) {
+		log_warn("%s: close", output);
+		rc = EXIT_OUTPUT;
+	}
+	return rc;
+}

@@ -1,0 +1,21 @@
+/* cli.h - subcommands of the yagura binary. Each takes argc/argv starting
+ * at the subcommand's name and returns the process exit code. */
+#ifndef YAGURA_CLI_CLI_H
+#define YAGURA_CLI_CLI_H
+
+/* Exit codes, documented in README.md. */
+enum {
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,  /* bad command line */
+	EXIT_INPUT = 2,  /* an input file was missing, truncated or corrupt */
+	EXIT_OUTPUT = 3, /* the output could not be written */
+	EXIT_FATAL = 4   /* out of memory or another internal failure */
+};
+
+int cmd_analyze(int argc, char **argv);
+
+/* Parses a decimal unsigned number in [min, max]; returns 0 or -1. */
+int cli_parse_u64(const char *s, unsigned long long min, unsigned long long max,
+		  unsigned long long *out);
+
+#endif

@@ -1,0 +1,44 @@
+/* main.c - the yagura binary: dispatch to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "cli/cli.h"
+
+#ifndef YAGURA_VERSION
+#define YAGURA_VERSION "0.0.0"
+#endif
+
+static void usage(FILE *out)
+{
+	fputs("usage: yagura COMMAND [OPTIONS] [ARGS]\n"
+	      "\n"
+	      "commands:\n"
+	      "  analyze FILE...   read captures, write content-free flow and metadata records\n"
+	      "\n"
+	      "Run 'yagura COMMAND --help' for a command's options.\n"
+	      "'yagura --version' prints the version.\n",
+	      out);
+}
+
+int main(int argc, char **argv)
+{
+	log_init("yagura", LOG_LEVEL_INFO);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("yagura %s\n", YAGURA_VERSION);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "analyze") == 0)
+		return cmd_analyze(argc - 1, argv + 1);
+	log_warnx("unknown command '%s' (try 'yagura --help')", argv[1]);
+	return EXIT_USAGE;
+}

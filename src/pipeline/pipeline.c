@@ -1,0 +1,184 @@
+#include "pipeline/pipeline.h"
+
+#include <stdlib.h>
+
+#include "base/alloc.h"
+#include "decode/appmeta.h"
+
+/* Client packets with payload offered to the TLS/HTTP recognizers before a
+ * TCP flow is left alone; enough for a ClientHello after a retransmit. */
+#define META_TCP_PROBES 4
+
+struct pipeline {
+	struct pipeline_config cfg;
+	struct eve *eve;
+	struct flow_table *flows;
+	struct pipeline_stats stats;
+};
+
+const char *meta_counter_name(enum meta_counter c)
+{
+	switch (c) {
+	case MC_DNS_MALFORMED:
+		return "dns_malformed";
+	case MC_TLS_MALFORMED:
+		return "tls_malformed";
+	case MC_TLS_PARTIAL:
+		return "tls_partial_client_hello";
+	case MC_HTTP_MALFORMED:
+		return "http_malformed";
+	case MC_MAX:
+		break;
+	}
+	return "unknown";
+}
+
+static void on_flow_end(void *ctx, const struct flow *f, enum flow_end_reason why)
+{
+	struct pipeline *p = ctx;
+
+	eve_flow(p->eve, f, why);
+}
+
+struct pipeline *pipeline_new(const struct pipeline_config *cfg, struct eve *eve)
+{
+	struct pipeline *p = yg_calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->cfg = *cfg;
+	p->eve = eve;
+	p->flows = flow_table_new(&cfg->flow, on_flow_end, p);
+	if (p->flows == NULL) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void pipeline_finish(struct pipeline *p)
+{
+	flow_table_flush(p->flows, FLOW_END_SHUTDOWN);
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	if (p == NULL)
+		return;
+	flow_table_free(p->flows);
+	free(p);
+}
+
+const struct pipeline_stats *pipeline_stats(const struct pipeline *p)
+{
+	return &p->stats;
+}
+
+const struct flow_stats *pipeline_flow_stats(const struct pipeline *p)
+{
+	return flow_table_stats(p->flows);
+}
+
+/* A cheap test for the start of an HTTP/1.x request line. */
+static int looks_like_http(const uint8_t *s, uint32_t n)
+{
+	if (n < 16)
+		return 0;
+	switch (s[0]) {
+	case 'G':
+		return s[1] == 'E' && s[2] == 'T' && s[3] == ' ';
+	case 'P':
+		return (s[1] == 'O' && s[2] == 'S' && s[3] == 'T') ||
+		       (s[1] == 'U' && s[2] == 'T' && s[3] == ' ') ||
+		       (s[1] == 'A' && s[2] == 'T' && s[3] == 'C');
+	case 'H':
+		return s[1] == 'E' && s[2] == 'A' && s[3] == 'D';
+	case 'D':
+		return s[1] == 'E' && s[2] == 'L' && s[3] == 'E';
+	case 'O':
+		return s[1] == 'P' && s[2] == 'T' && s[3] == 'I';
+	case 'C':
+		return s[1] == 'O' && s[2] == 'N' && s[3] == 'N';
+	}
+	return 0;
+}
+
+static void meta_dns(struct pipeline *p, struct flow *f, const struct packet *pkt)
+{
+	struct dns_meta m;
+	int rc;
+
+	if (pkt->ip_proto == 17)
+		rc = dns_parse(pkt->payload, pkt->payload_len, &m);
+	else
+		rc = dns_parse_tcp(pkt->payload, pkt->payload_len, &m);
+	if (rc < 0) {
+		p->stats.meta[MC_DNS_MALFORMED]++;
+		return;
+	}
+	f->app_proto = APP_DNS;
+	eve_dns(p->eve, f, pkt, &m);
+}
+
+static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct packet *pkt)
+{
+	const uint8_t *s = pkt->payload;
+	uint32_t n = pkt->payload_len;
+
+	if (f->app_proto == APP_HTTP) {
+		struct http_meta m;
+		if (looks_like_http(s, n) && http_parse_request(s, n, &m) == 0)
+			eve_http(p->eve, f, pkt, &m);
+		return;
+	}
+	if (f->app_proto != APP_NONE || f->meta_seen >= META_TCP_PROBES)
+		return;
+	f->meta_seen++;
+	if (n >= 6 && s[0] == 0x16 && s[1] == 0x03 && s[5] == 0x01) {
+		struct tls_meta m;
+		if (tls_parse_client_hello(s, n, 't', &m) < 0) {
+			p->stats.meta[MC_TLS_MALFORMED]++;
+			return;
+		}
+		if (!m.has_ja4)
+			p->stats.meta[MC_TLS_PARTIAL]++;
+		f->app_proto = APP_TLS;
+		eve_tls(p->eve, f, pkt, &m);
+	} else if (looks_like_http(s, n)) {
+		struct http_meta m;
+		if (http_parse_request(s, n, &m) < 0) {
+			p->stats.meta[MC_HTTP_MALFORMED]++;
+			return;
+		}
+		f->app_proto = APP_HTTP;
+		eve_http(p->eve, f, pkt, &m);
+	}
+}
+
+void pipeline_frame(struct pipeline *p, const struct frame *fr)
+{
+	struct packet pkt;
+	struct flow *f;
+	int dir;
+
+	p->stats.packets++;
+	p->stats.bytes += fr->wirelen;
+	switch (decode_frame(fr, &pkt, p->stats.decode)) {
+	case DECODE_OK:
+		break;
+	case DECODE_SKIP:
+		p->stats.skipped++;
+		return;
+	case DECODE_BAD:
+		p->stats.bad++;
+		return;
+	}
+	f = flow_table_update(p->flows, &pkt, &dir);
+	p->stats.in_flows++;
+	if (p->cfg.meta == META_STRICT || pkt.payload_len == 0)
+		return;
+	if ((pkt.sport == 53 || pkt.dport == 53) && (pkt.ip_proto == 17 || pkt.ip_proto == 6))
+		meta_dns(p, f, &pkt);
+	else if (pkt.ip_proto == 6 && dir == FLOW_TOSERVER)
+		meta_tcp_client(p, f, &pkt);
+}

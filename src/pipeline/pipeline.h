@@ -1,0 +1,63 @@
+/* pipeline.h - the sensor's per-packet path: decode, flow, metadata, EVE.
+ *
+ * The payload of a packet is looked at only here, only to extract the
+ * metadata the policy allows, and is never stored: flows and outputs get
+ * counters and the extracted fields, nothing else. Single-threaded. */
+#ifndef YAGURA_PIPELINE_PIPELINE_H
+#define YAGURA_PIPELINE_PIPELINE_H
+
+#include <stdint.h>
+
+#include "decode/decode.h"
+#include "flow/flow.h"
+#include "output/eve.h"
+
+enum meta_level {
+	META_STRICT = 0,  /* headers only: no payload byte is read */
+	META_STANDARD = 1 /* adds DNS, TLS ClientHello and HTTP Host metadata */
+};
+
+struct pipeline_config {
+	struct flow_config flow;
+	enum meta_level meta;
+};
+
+enum meta_counter {
+	MC_DNS_MALFORMED,
+	MC_TLS_MALFORMED,
+	MC_TLS_PARTIAL, /* ClientHello cut short: SNI only, no JA4 */
+	MC_HTTP_MALFORMED,
+	MC_MAX
+};
+
+const char *meta_counter_name(enum meta_counter c);
+
+struct pipeline_stats {
+	uint64_t packets;  /* frames read */
+	uint64_t bytes;    /* their wire lengths */
+	uint64_t in_flows; /* packets accounted to a flow */
+	uint64_t skipped;  /* not IP, or later fragments */
+	uint64_t bad;      /* malformed */
+	uint64_t decode[DC_MAX];
+	uint64_t meta[MC_MAX];
+};
+
+struct pipeline;
+
+/* Creates a pipeline writing to eve (borrowed; must outlive it). Returns
+ * NULL on allocation failure or an invalid flow configuration. */
+struct pipeline *pipeline_new(const struct pipeline_config *cfg, struct eve *eve);
+
+/* Processes one frame. Never fails: bad input is counted. */
+void pipeline_frame(struct pipeline *p, const struct frame *f);
+
+/* Ends every live flow (reason "shutdown") and writes its record. */
+void pipeline_finish(struct pipeline *p);
+
+const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
+const struct flow_stats *pipeline_flow_stats(const struct pipeline *p);
+
+/* Frees; live flows are ended as by pipeline_finish(). */
+void pipeline_free(struct pipeline *p);
+
+#endif
