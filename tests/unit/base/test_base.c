@@ -1,0 +1,153 @@
+/* Unit tests for src/base: JSON buffer, cursor, addresses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/cursor.h"
+#include "base/ipaddr.h"
+#include "base/jbuf.h"
+
+static void expect_json_str(const char *in, size_t n, const char *want)
+{
+	struct jbuf b;
+
+	assert_int_equal(jbuf_init(&b, 16, 4096), 0);
+	jbuf_str(&b, in, n);
+	assert_int_equal(b.err, 0);
+	jbuf_putc(&b, '\0');
+	assert_string_equal(b.buf, want);
+	jbuf_fini(&b);
+}
+
+static void test_jbuf_str_escapes(void **state)
+{
+	(void)state;
+	expect_json_str("plain", 5, "\"plain\"");
+	expect_json_str("q\"b\\", 4, "\"q\\\"b\\\\\"");
+	expect_json_str("a\nb\tc\r", 6, "\"a\\nb\\tc\\r\"");
+	expect_json_str("\x01\x7f", 2, "\"\\u0001\\u007f\"");
+	/* A NUL inside the bytes does not end the string. */
+	expect_json_str("a\0b", 3, "\"a\\u0000b\"");
+	/* Valid UTF-8 passes through, invalid bytes are escaped one by one. */
+	expect_json_str("\xe6\xab\x93", 3, "\"\xe6\xab\x93\"");
+	expect_json_str("\xe6\xab", 2, "\"\\u00e6\\u00ab\"");
+	expect_json_str("\xc0\xaf", 2, "\"\\u00c0\\u00af\"");        /* overlong */
+	expect_json_str("\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\""); /* surrogate */
+	expect_json_str("\xff", 1, "\"\\u00ff\"");
+}
+
+static void test_jbuf_cap_is_sticky(void **state)
+{
+	struct jbuf b;
+
+	(void)state;
+	assert_int_equal(jbuf_init(&b, 4, 8), 0);
+	jbuf_lit(&b, "12345678");
+	assert_int_equal(b.err, 0);
+	assert_int_equal(b.len, 8);
+	jbuf_putc(&b, 'x');
+	assert_int_equal(b.err, YG_ELIMIT);
+	assert_int_equal(b.len, 8);
+	jbuf_lit(&b, "y"); /* dropped too */
+	assert_int_equal(b.len, 8);
+	jbuf_reset(&b);
+	assert_int_equal(b.err, 0);
+	jbuf_putc(&b, 'z');
+	assert_int_equal(b.len, 1);
+	jbuf_fini(&b);
+}
+
+static void test_jbuf_alloc_failure(void **state)
+{
+	struct jbuf b;
+
+	(void)state;
+	yg_alloc_fail_after(0);
+	assert_int_equal(jbuf_init(&b, 16, 1024), YG_ENOMEM);
+	yg_alloc_fail_after(1);
+	assert_int_equal(jbuf_init(&b, 4, 1024), 0);
+	jbuf_lit(&b, "more than four bytes");
+	assert_int_equal(b.err, YG_ENOMEM);
+	yg_alloc_fail_after(-1);
+	jbuf_fini(&b);
+}
+
+static void test_jbuf_numbers_and_time(void **state)
+{
+	struct jbuf b;
+
+	(void)state;
+	assert_int_equal(jbuf_init(&b, 64, 4096), 0);
+	jbuf_u64(&b, 0);
+	jbuf_putc(&b, ' ');
+	jbuf_u64(&b, 18446744073709551615ULL);
+	jbuf_putc(&b, ' ');
+	jbuf_ts(&b, 1259098029534255ULL);
+	jbuf_putc(&b, ' ');
+	jbuf_ts(&b, 0);
+	jbuf_putc(&b, '\0');
+	assert_string_equal(b.buf, "0 18446744073709551615 \"2009-11-24T21:27:09.534255+0000\" "
+				   "\"1970-01-01T00:00:00.000000+0000\"");
+	jbuf_fini(&b);
+}
+
+static void test_cursor_bounds(void **state)
+{
+	static const uint8_t data[] = {0x01, 0x02, 0x03, 0x04, 0x05};
+	struct cur c = cur_make(data, sizeof(data)), sub;
+	uint16_t v16;
+	uint32_t v32;
+	uint8_t v8;
+
+	(void)state;
+	assert_int_equal(cur_u16(&c, &v16), 0);
+	assert_int_equal(v16, 0x0102);
+	assert_int_equal(cur_u32(&c, &v32), -1); /* only 3 left: no move */
+	assert_int_equal(cur_left(&c), 3);
+	assert_int_equal(cur_u24(&c, &v32), 0);
+	assert_int_equal(v32, 0x030405);
+	assert_int_equal(cur_u8(&c, &v8), -1);
+	c = cur_make(data, sizeof(data));
+	assert_int_equal(cur_sub(&c, 6, &sub), -1);
+	assert_int_equal(cur_sub(&c, 2, &sub), 0);
+	assert_int_equal(cur_left(&sub), 2);
+	assert_int_equal(cur_left(&c), 3);
+	assert_int_equal(cur_skip(&c, 4), -1);
+	assert_int_equal(cur_skip(&c, 3), 0);
+}
+
+static void test_ipaddr_roundtrip(void **state)
+{
+	static const char *const addrs[] = {"0.0.0.0", "10.1.2.3", "255.255.255.255",
+					    "2001:db8::1", "::", "fe80::200:86ff:fe05:80da",
+					    "::ffff:1.2.3.4"};
+	char s[IPADDR_STRLEN];
+	struct ip_addr ip;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		assert_int_equal(ipaddr_parse(addrs[i], &ip), 0);
+		assert_int_equal(ipaddr_fmt(&ip, s), (int)strlen(addrs[i]));
+		assert_string_equal(s, addrs[i]);
+	}
+	assert_int_equal(ipaddr_parse("1.2.3", &ip), YG_EINVAL);
+	assert_int_equal(ipaddr_parse("1.2.3.4.5", &ip), YG_EINVAL);
+	assert_int_equal(ipaddr_parse("", &ip), YG_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jbuf_str_escapes),
+		cmocka_unit_test(test_jbuf_cap_is_sticky),
+		cmocka_unit_test(test_jbuf_alloc_failure),
+		cmocka_unit_test(test_jbuf_numbers_and_time),
+		cmocka_unit_test(test_cursor_bounds),
+		cmocka_unit_test(test_ipaddr_roundtrip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
