@@ -14,7 +14,8 @@ void log_init(const char *progname, enum log_level level)
 	log_level = level;
 }
 
-static void log_vline(const char *fmt, va_list ap, const char *suffix)
+__attribute__((format(printf, 1, 0))) static void log_vline(const char *fmt, va_list ap,
+							  const char *suffix)
 {
 	char line[1024];
 
