@@ -1,6 +1,13 @@
 /* flow.c - hash table with chaining through pool indexes, and two timeout
- * lists (open and closed flows), each kept in last-seen order so that the
- * head is always the next to expire. */
+ * lists (open and closed flows).
+ *
+ * The lists are kept in last-seen order lazily: a packet moves its flow to
+ * the tail only when the flow was queued in an earlier ~1 s tick (last_us
+ * >> 20), so most packets touch no other flow's memory. Expiry looks at
+ * the head: expired flows end, flows seen since they were queued go back
+ * to the tail, and the first flow that is neither stops the scan. Since
+ * order within a tick is loose, a lookup also checks the idle timeout of
+ * the flow it finds, so that flows split exactly at their timeout. */
 #include "flow/flow.h"
 
 #include <stdlib.h>
@@ -191,10 +198,28 @@ static void flow_end(struct flow_table *t, uint32_t i, enum flow_end_reason why)
 		t->stats.evicted++;
 }
 
+#define TICK(us) ((uint32_t)((us) >> 20))
+
 static void expire(struct flow_table *t, struct lru *l, uint64_t timeout, uint64_t now)
 {
-	while (l->head != NIL && t->pool[l->head].last_us + timeout < now)
-		flow_end(t, l->head, FLOW_END_TIMEOUT);
+	while (l->head != NIL) {
+		uint32_t i = l->head;
+		struct flow *f = &t->pool[i];
+		if (f->last_us + timeout < now) {
+			flow_end(t, i, FLOW_END_TIMEOUT);
+		} else if (f->queued != TICK(f->last_us)) {
+			lru_unlink(t, l, i);
+			lru_append(t, l, i);
+			f->queued = TICK(f->last_us);
+		} else {
+			break;
+		}
+	}
+}
+
+static inline uint64_t flow_timeout(const struct flow_table *t, const struct flow *f)
+{
+	return f->state == FLOW_STATE_CLOSED ? t->cfg.closed_timeout_us : t->cfg.idle_timeout_us;
 }
 
 void flow_table_flush(struct flow_table *t, enum flow_end_reason why)
@@ -279,6 +304,7 @@ static uint32_t flow_create(struct flow_table *t, const struct flow_key *k, uint
 	f->icmp_code = pkt->icmp_code;
 	f->first_us = pkt->ts_us;
 	f->last_us = pkt->ts_us;
+	f->queued = TICK(pkt->ts_us);
 	/* Unique for the run, stable across runs on the same input, and under
 	 * 2^53 so that JSON consumers keep it exact. */
 	f->flow_id = ((h ^ (pkt->ts_us * 0x9e3779b97f4a7c15ULL)) + ++t->seq) & ((1ULL << 53) - 1);
@@ -306,6 +332,7 @@ static void tcp_track(struct flow_table *t, uint32_t i, int dir, uint8_t flags)
 		lru_unlink(t, &t->open, i);
 		f->state = FLOW_STATE_CLOSED;
 		lru_append(t, &t->closed, i);
+		f->queued = TICK(f->last_us);
 		return;
 	}
 	/* Established once the client acknowledged the server's SYN-ACK, or
@@ -338,7 +365,11 @@ struct flow *flow_table_update(struct flow_table *t, const struct packet *pkt, i
 
 	if (i != NIL) {
 		f = &t->pool[i];
-		if (now - f->first_us > t->cfg.active_timeout_us && now > f->first_us) {
+		if (now > f->last_us && now - f->last_us > flow_timeout(t, f)) {
+			/* Idle past its timeout, not yet reached by expire(). */
+			flow_end(t, i, FLOW_END_TIMEOUT);
+			i = flow_create(t, &k, h, pkt, side);
+		} else if (now > f->first_us && now - f->first_us > t->cfg.active_timeout_us) {
 			int client = f->client;
 			flow_end(t, i, FLOW_END_ACTIVE_TIMEOUT);
 			i = flow_create(t, &k, h, pkt, side);
@@ -348,9 +379,6 @@ struct flow *flow_table_update(struct flow_table *t, const struct packet *pkt, i
 			/* A new connection on a closed tuple (port reuse). */
 			flow_end(t, i, FLOW_END_CLOSED);
 			i = flow_create(t, &k, h, pkt, side);
-		} else {
-			lru_unlink(t, flow_lru(t, f), i);
-			lru_append(t, flow_lru(t, f), i);
 		}
 	} else {
 		i = flow_create(t, &k, h, pkt, side);

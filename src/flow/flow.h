@@ -64,7 +64,8 @@ struct flow {
 	uint8_t icmp_code;
 	uint8_t pad[3];
 	uint32_t hnext;       /* hash chain */
-	uint32_t prev, next;  /* timeout list (LRU order) */
+	uint32_t prev, next;  /* timeout list */
+	uint32_t queued;      /* last_us >> 20 when last put at the list's tail */
 	uint64_t flow_id;
 	uint64_t pkts[2];     /* by direction */
 	uint64_t bytes[2];
