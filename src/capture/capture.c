@@ -16,11 +16,17 @@
  * libpcap's own limit for the largest link type. */
 #define MAX_RECORD (256u * 1024)
 
+/* Mapped pages behind the reader are dropped every this many bytes, so
+ * that resident memory stays small however large the file. The page cache
+ * keeps them; only this process's mapping lets go. */
+#define RELEASE_EVERY (32u * 1024 * 1024)
+
 struct capture {
 	/* Mapped classic pcap. */
 	const uint8_t *map;
 	size_t size;
 	size_t off;
+	size_t released; /* bytes at the start of the map already dropped */
 	int swapped;
 	int nsec;
 	int linktype;
@@ -157,6 +163,11 @@ static int next_mapped(struct capture *c, struct frame *f)
 
 	if (c->off == c->size)
 		return 0;
+	if (c->off - c->released >= RELEASE_EVERY) {
+		size_t end = c->off & ~(size_t)(4096 - 1);
+		madvise((void *)(c->map + c->released), end - c->released, MADV_DONTNEED);
+		c->released = end;
+	}
 	if (c->size - c->off < 16) {
 		snprintf(c->errmsg, sizeof(c->errmsg),
 			 "truncated record header at byte offset %zu", c->off);

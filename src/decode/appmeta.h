@@ -55,9 +55,10 @@ struct tls_meta {
 	char ja4[JA4_LEN + 1];
 };
 
-/* Parses a TLS record holding a ClientHello, as the first bytes a client
- * sends on TCP. transport is 't' (TCP) or 'q' (QUIC) for JA4's first
- * character. Returns 0 when a ClientHello was recognized (SNI filled if
+/* Parses a ClientHello. With transport 't' the bytes are a TLS record, as
+ * the first bytes a client sends on TCP; with 'q' they start at the
+ * handshake header, as in a QUIC CRYPTO frame (QUIC has no record layer).
+ * transport is also JA4's first character. Returns 0 when a ClientHello was recognized (SNI filled if
  * present; has_ja4 set when the whole hello was present), YG_EFORMAT when
  * the bytes are not a ClientHello, YG_ETRUNC when too short to tell. */
 int tls_parse_client_hello(const uint8_t *p, size_t len, char transport,
