@@ -21,12 +21,27 @@
  * keeps them; only this process's mapping lets go. */
 #define RELEASE_EVERY (32u * 1024 * 1024)
 
+/* Bytes ahead of the reader brought into cache. Record headers sit at
+ * offsets known only once the previous header is read, so no prefetcher
+ * can guess them; streaming everything ahead breaks that chain. */
+#define PREFETCH_AHEAD (16u * 1024)
+
+/* Page tables are filled this many bytes at a time ahead of the reader
+ * (MADV_POPULATE_READ): one call instead of a page fault every few pages,
+ * and prefetches ahead land on mapped pages instead of being dropped. */
+#define POPULATE_CHUNK (4u * 1024 * 1024)
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
 struct capture {
 	/* Mapped classic pcap. */
 	const uint8_t *map;
 	size_t size;
 	size_t off;
 	size_t released; /* bytes at the start of the map already dropped */
+	size_t prefetched; /* offset up to which the bytes ahead were prefetched */
+	size_t populated;  /* offset up to which page tables were filled */
 	int swapped;
 	int nsec;
 	int linktype;
@@ -163,8 +178,10 @@ static int next_mapped(struct capture *c, struct frame *f)
 
 	if (c->off == c->size)
 		return 0;
-	if (c->off - c->released >= RELEASE_EVERY) {
-		size_t end = c->off & ~(size_t)(4096 - 1);
+	if (c->off - c->released >= 2 * RELEASE_EVERY) {
+		/* Keep the last stretch mapped: callers may hold recent frames.
+		 * (Dropped pages would fault back in from the page cache.) */
+		size_t end = (c->off - RELEASE_EVERY) & ~(size_t)(4096 - 1);
 		madvise((void *)(c->map + c->released), end - c->released, MADV_DONTNEED);
 		c->released = end;
 	}
@@ -196,6 +213,21 @@ static int next_mapped(struct capture *c, struct frame *f)
 	f->ts_us = (uint64_t)sec * 1000000 + (c->nsec ? frac / 1000 : frac);
 	f->linktype = c->linktype;
 	c->off += 16 + (size_t)caplen;
+	if (c->populated < c->off + PREFETCH_AHEAD && c->populated < c->size) {
+		size_t from = c->populated & ~(size_t)(4096 - 1);
+		size_t len = POPULATE_CHUNK;
+		if (len > c->size - from)
+			len = c->size - from;
+		/* Failure (an older kernel) only means page faults as usual. */
+		madvise((void *)(c->map + from), len, MADV_POPULATE_READ);
+		c->populated = from + len;
+	}
+	if (c->prefetched < c->off)
+		c->prefetched = c->off;
+	while (c->prefetched < c->off + PREFETCH_AHEAD && c->prefetched < c->size) {
+		__builtin_prefetch(c->map + c->prefetched);
+		c->prefetched += 64;
+	}
 	return 1;
 }
 
@@ -223,6 +255,11 @@ static int next_pcap(struct capture *c, struct frame *f)
 int capture_next(struct capture *c, struct frame *f)
 {
 	return c->map != NULL ? next_mapped(c, f) : next_pcap(c, f);
+}
+
+int capture_frames_stable(const struct capture *c)
+{
+	return c->map != NULL;
 }
 
 const char *capture_error(const struct capture *c)

@@ -24,6 +24,11 @@ int capture_open(const char *path, struct capture **out, char *err, size_t errle
  * capture_error() describing it and capture_offset() at the bad record. */
 int capture_next(struct capture *c, struct frame *f) YG_MUST_CHECK;
 
+/* True when frames stay valid until the capture is closed (a mapped
+ * file), so that a caller may hold several at once; false when each is
+ * valid only until the next capture_next() call. */
+int capture_frames_stable(const struct capture *c);
+
 /* The reason for the last error, "" if none. */
 const char *capture_error(const struct capture *c);
 

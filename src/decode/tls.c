@@ -3,13 +3,13 @@
  * JA4 follows FoxIO's "JA4: TLS Client Fingerprinting" (technical_details/
  * JA4.md in FoxIO-LLC/ja4). The lists it hashes are gathered into fixed
  * arrays on the stack; a hello that offers more than they hold gets no
- * JA4 rather than a wrong one. Hashing is OpenSSL's one-shot SHA256(). */
+ * JA4 rather than a wrong one. Hashing is libcrypto's SHA-256 (base/digest.h). */
 #include "decode/appmeta.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
+#include "base/digest.h"
 
 #include "base/cursor.h"
 
@@ -83,13 +83,12 @@ static char *hex16_list(char *o, const uint16_t *v, unsigned n)
  * when the list is empty, as JA4 wants. */
 static void hash12(char *o, const char *s, size_t n)
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
+	uint8_t md[DIGEST_SHA256_LEN];
 
-	if (n == 0) {
+	if (n == 0 || digest_sha256(s, n, md) < 0) {
 		memset(o, '0', 12);
 		return;
 	}
-	SHA256((const unsigned char *)s, n, md);
 	for (int i = 0; i < 6; i++) {
 		o[2 * i] = hexdig[md[i] >> 4];
 		o[2 * i + 1] = hexdig[md[i] & 0xf];

@@ -345,22 +345,49 @@ static void tcp_track(struct flow_table *t, uint32_t i, int dir, uint8_t flags)
 		f->state = FLOW_STATE_ESTABLISHED;
 }
 
+void flow_lookup_prepare(const struct packet *pkt, struct flow_lookup *lk)
+{
+	key_make(pkt, &lk->key, &lk->side);
+	lk->hash = key_hash(&lk->key);
+}
+
+void flow_table_prefetch_bucket(const struct flow_table *t, const struct flow_lookup *lk)
+{
+	__builtin_prefetch(&t->buckets[lk->hash & t->mask]);
+}
+
+void flow_table_prefetch_flow(const struct flow_table *t, const struct flow_lookup *lk)
+{
+	uint32_t i = t->buckets[lk->hash & t->mask];
+
+	if (i != NIL) {
+		__builtin_prefetch(&t->pool[i], 1);
+		__builtin_prefetch((const char *)&t->pool[i] + 64, 1);
+	}
+}
+
 struct flow *flow_table_update(struct flow_table *t, const struct packet *pkt, int *dir)
 {
-	struct flow_key k;
+	struct flow_lookup lk;
+
+	flow_lookup_prepare(pkt, &lk);
+	return flow_table_update_prepared(t, pkt, &lk, dir);
+}
+
+struct flow *flow_table_update_prepared(struct flow_table *t, const struct packet *pkt,
+					const struct flow_lookup *lk, int *dir)
+{
+	const struct flow_key *k = &lk->key;
 	struct flow *f;
-	uint64_t h, now = pkt->ts_us;
+	uint64_t h = lk->hash, now = pkt->ts_us;
 	uint32_t i;
-	int swapped, side;
+	int side = lk->side;
 
 	expire(t, &t->open, t->cfg.idle_timeout_us, now);
 	expire(t, &t->closed, t->cfg.closed_timeout_us, now);
 
-	key_make(pkt, &k, &swapped);
-	side = swapped; /* key side of the packet's source */
-	h = key_hash(&k);
 	for (i = t->buckets[h & t->mask]; i != NIL; i = t->pool[i].hnext)
-		if (memcmp(&t->pool[i].key, &k, sizeof(k)) == 0)
+		if (memcmp(&t->pool[i].key, k, sizeof(*k)) == 0)
 			break;
 
 	if (i != NIL) {
@@ -368,20 +395,20 @@ struct flow *flow_table_update(struct flow_table *t, const struct packet *pkt, i
 		if (now > f->last_us && now - f->last_us > flow_timeout(t, f)) {
 			/* Idle past its timeout, not yet reached by expire(). */
 			flow_end(t, i, FLOW_END_TIMEOUT);
-			i = flow_create(t, &k, h, pkt, side);
+			i = flow_create(t, k, h, pkt, side);
 		} else if (now > f->first_us && now - f->first_us > t->cfg.active_timeout_us) {
 			int client = f->client;
 			flow_end(t, i, FLOW_END_ACTIVE_TIMEOUT);
-			i = flow_create(t, &k, h, pkt, side);
+			i = flow_create(t, k, h, pkt, side);
 			t->pool[i].client = (uint8_t)client; /* same conversation goes on */
 		} else if (f->state == FLOW_STATE_CLOSED && pkt->ip_proto == 6 &&
 			   (pkt->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
 			/* A new connection on a closed tuple (port reuse). */
 			flow_end(t, i, FLOW_END_CLOSED);
-			i = flow_create(t, &k, h, pkt, side);
+			i = flow_create(t, k, h, pkt, side);
 		}
 	} else {
-		i = flow_create(t, &k, h, pkt, side);
+		i = flow_create(t, k, h, pkt, side);
 	}
 
 	f = &t->pool[i];

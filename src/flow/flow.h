@@ -109,6 +109,22 @@ void flow_table_flush(struct flow_table *t, enum flow_end_reason why);
  * packet's direction. Never fails: a full pool evicts. */
 struct flow *flow_table_update(struct flow_table *t, const struct packet *pkt, int *dir);
 
+/* The same in steps, for callers that process packets in batches: prepare
+ * every packet's key, prefetch the buckets, then the flows, then update.
+ * Prefetching is only a hint: updates stay correct whatever happened to
+ * the table in between. */
+struct flow_lookup {
+	struct flow_key key;
+	uint64_t hash;
+	int side; /* key side of the packet's source */
+};
+
+void flow_lookup_prepare(const struct packet *pkt, struct flow_lookup *lk);
+void flow_table_prefetch_bucket(const struct flow_table *t, const struct flow_lookup *lk);
+void flow_table_prefetch_flow(const struct flow_table *t, const struct flow_lookup *lk);
+struct flow *flow_table_update_prepared(struct flow_table *t, const struct packet *pkt,
+					const struct flow_lookup *lk, int *dir);
+
 const struct flow_stats *flow_table_stats(const struct flow_table *t);
 
 /* Address and port of a flow's client (initiator) and server. */

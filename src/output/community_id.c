@@ -1,6 +1,7 @@
 #include "output/community_id.h"
 
-#include <openssl/sha.h>
+#include "base/digest.h"
+
 #include <string.h>
 
 static void base64_encode(const uint8_t *in, size_t n, char *out)
@@ -35,7 +36,7 @@ static void base64_encode(const uint8_t *in, size_t n, char *out)
 void community_id_v1(const struct ip_addr *src, const struct ip_addr *dst, uint16_t sport,
 		     uint16_t dport, uint8_t proto, int one_way, uint16_t seed, char *out)
 {
-	uint8_t buf[2 + 16 + 16 + 2 + 4], digest[SHA_DIGEST_LENGTH];
+	uint8_t buf[2 + 16 + 16 + 2 + 4], digest[DIGEST_SHA1_LEN];
 	const struct ip_addr *a = src, *b = dst;
 	uint16_t pa = sport, pb = dport;
 	size_t alen = (size_t)ipaddr_len(src), n = 0;
@@ -63,7 +64,8 @@ void community_id_v1(const struct ip_addr *src, const struct ip_addr *dst, uint1
 		buf[n++] = (uint8_t)(pb >> 8);
 		buf[n++] = (uint8_t)pb;
 	}
-	SHA1(buf, n, digest);
+	if (digest_sha1(buf, n, digest) < 0)
+		memset(digest, 0, sizeof(digest));
 	out[0] = '1';
 	out[1] = ':';
 	base64_encode(digest, sizeof(digest), out + 2);

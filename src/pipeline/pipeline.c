@@ -155,30 +155,75 @@ static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct pac
 	}
 }
 
+static void pipeline_meta(struct pipeline *p, struct flow *f, const struct packet *pkt, int dir)
+{
+	if (p->cfg.meta == META_STRICT || pkt->payload_len == 0)
+		return;
+	if ((pkt->sport == 53 || pkt->dport == 53) && (pkt->ip_proto == 17 || pkt->ip_proto == 6))
+		meta_dns(p, f, pkt);
+	else if (pkt->ip_proto == 6 && dir == FLOW_TOSERVER)
+		meta_tcp_client(p, f, pkt);
+}
+
+static int pipeline_decode(struct pipeline *p, const struct frame *fr, struct packet *pkt)
+{
+	p->stats.packets++;
+	p->stats.bytes += fr->wirelen;
+	switch (decode_frame(fr, pkt, p->stats.decode)) {
+	case DECODE_OK:
+		return 1;
+	case DECODE_SKIP:
+		p->stats.skipped++;
+		return 0;
+	case DECODE_BAD:
+		p->stats.bad++;
+		return 0;
+	}
+	return 0;
+}
+
 void pipeline_frame(struct pipeline *p, const struct frame *fr)
 {
 	struct packet pkt;
 	struct flow *f;
 	int dir;
 
-	p->stats.packets++;
-	p->stats.bytes += fr->wirelen;
-	switch (decode_frame(fr, &pkt, p->stats.decode)) {
-	case DECODE_OK:
-		break;
-	case DECODE_SKIP:
-		p->stats.skipped++;
+	if (!pipeline_decode(p, fr, &pkt))
 		return;
-	case DECODE_BAD:
-		p->stats.bad++;
-		return;
-	}
 	f = flow_table_update(p->flows, &pkt, &dir);
 	p->stats.in_flows++;
-	if (p->cfg.meta == META_STRICT || pkt.payload_len == 0)
-		return;
-	if ((pkt.sport == 53 || pkt.dport == 53) && (pkt.ip_proto == 17 || pkt.ip_proto == 6))
-		meta_dns(p, f, &pkt);
-	else if (pkt.ip_proto == 6 && dir == FLOW_TOSERVER)
-		meta_tcp_client(p, f, &pkt);
+	pipeline_meta(p, f, &pkt, dir);
+}
+
+void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
+{
+	struct packet pkt[PIPELINE_BATCH];
+	struct flow_lookup lk[PIPELINE_BATCH];
+	uint8_t ok[PIPELINE_BATCH];
+	size_t i;
+
+	while (n > PIPELINE_BATCH) {
+		pipeline_frames(p, fr, PIPELINE_BATCH);
+		fr += PIPELINE_BATCH;
+		n -= PIPELINE_BATCH;
+	}
+	for (i = 0; i < n; i++) {
+		ok[i] = (uint8_t)pipeline_decode(p, &fr[i], &pkt[i]);
+		if (ok[i]) {
+			flow_lookup_prepare(&pkt[i], &lk[i]);
+			flow_table_prefetch_bucket(p->flows, &lk[i]);
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (ok[i])
+			flow_table_prefetch_flow(p->flows, &lk[i]);
+	for (i = 0; i < n; i++) {
+		struct flow *f;
+		int dir;
+		if (!ok[i])
+			continue;
+		f = flow_table_update_prepared(p->flows, &pkt[i], &lk[i], &dir);
+		p->stats.in_flows++;
+		pipeline_meta(p, f, &pkt[i], dir);
+	}
 }

@@ -51,6 +51,12 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, struct eve *eve
 /* Processes one frame. Never fails: bad input is counted. */
 void pipeline_frame(struct pipeline *p, const struct frame *f);
 
+/* Processes n frames in order, as n calls of pipeline_frame() would, but
+ * overlapping their memory accesses. All n frames' bytes must stay valid
+ * during the call. */
+#define PIPELINE_BATCH 32
+void pipeline_frames(struct pipeline *p, const struct frame *f, size_t n);
+
 /* Ends every live flow (reason "shutdown") and writes its record. */
 void pipeline_finish(struct pipeline *p);
 
