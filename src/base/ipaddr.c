@@ -4,34 +4,85 @@
 
 #include "base/err.h"
 
-int ipaddr_fmt(const struct ip_addr *ip, char *out)
+static char *fmt_v4(const uint8_t *a, char *o)
 {
-	if (ip->family == 4) {
-		char *o = out;
-		for (int i = 0; i < 4; i++) {
-			unsigned v = ip->a[i];
-			if (i)
-				*o++ = '.';
-			if (v >= 100) {
-				*o++ = (char)('0' + v / 100);
-				v %= 100;
-				*o++ = (char)('0' + v / 10);
-				*o++ = (char)('0' + v % 10);
-			} else if (v >= 10) {
-				*o++ = (char)('0' + v / 10);
-				*o++ = (char)('0' + v % 10);
-			} else {
-				*o++ = (char)('0' + v);
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (i)
+			*o++ = '.';
+		if (v >= 100) {
+			*o++ = (char)('0' + v / 100);
+			v %= 100;
+			*o++ = (char)('0' + v / 10);
+			*o++ = (char)('0' + v % 10);
+		} else if (v >= 10) {
+			*o++ = (char)('0' + v / 10);
+			*o++ = (char)('0' + v % 10);
+		} else {
+			*o++ = (char)('0' + v);
+		}
+	}
+	*o = '\0';
+	return o;
+}
+
+/* RFC 5952 text, exactly as glibc's inet_ntop writes it (including its
+ * dotted forms ::ffff:a.b.c.d and ::a.b.c.d), without the sprintf that
+ * inet_ntop runs per group. */
+static int fmt_v6(const uint8_t *a, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint16_t g[8];
+	int best = -1, best_len = 0, cur = -1, cur_len = 0, i;
+	char *o = out;
+
+	for (i = 0; i < 8; i++) {
+		g[i] = (uint16_t)(a[2 * i] << 8 | a[2 * i + 1]);
+		if (g[i] != 0) {
+			cur = -1;
+			continue;
+		}
+		if (cur < 0) {
+			cur = i;
+			cur_len = 0;
+		}
+		if (++cur_len > best_len) {
+			best = cur;
+			best_len = cur_len;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				*o++ = ':';
+			continue;
+		}
+		if (i != 0)
+			*o++ = ':';
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && g[5] == 0xffff)))
+			return (int)(fmt_v4(a + 12, o) - out);
+		int started = 0;
+		for (int sh = 12; sh >= 0; sh -= 4) {
+			unsigned d = (g[i] >> sh) & 15;
+			if (d != 0 || started || sh == 0) {
+				*o++ = hex[d];
+				started = 1;
 			}
 		}
-		*o = '\0';
-		return (int)(o - out);
 	}
-	if (inet_ntop(AF_INET6, ip->a, out, IPADDR_STRLEN) == NULL) {
-		out[0] = '\0';
-		return 0;
-	}
-	return (int)strlen(out);
+	if (best >= 0 && best + best_len == 8)
+		*o++ = ':';
+	*o = '\0';
+	return (int)(o - out);
+}
+
+int ipaddr_fmt(const struct ip_addr *ip, char *out)
+{
+	if (ip->family == 4)
+		return (int)(fmt_v4(ip->a, out) - out);
+	return fmt_v6(ip->a, out);
 }
 
 int ipaddr_parse(const char *s, struct ip_addr *ip)

@@ -17,9 +17,9 @@
 #define MAX_RECORD (256u * 1024)
 
 /* Mapped pages behind the reader are dropped every this many bytes, so
- * that resident memory stays small however large the file. The page cache
- * keeps them; only this process's mapping lets go. */
-#define RELEASE_EVERY (32u * 1024 * 1024)
+ * that resident memory stays a few MiB however large the file. The page
+ * cache keeps them; only this process's mapping lets go. */
+#define RELEASE_EVERY (2u * 1024 * 1024)
 
 /* Bytes ahead of the reader brought into cache. Record headers sit at
  * offsets known only once the previous header is read, so no prefetcher

@@ -260,10 +260,45 @@ static uint32_t slot_take(struct flow_table *t)
 
 /* Builds the canonical key; *swapped tells whether the packet's source is
  * side 1. */
+static inline uint64_t load_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+}
+
+/* memcmp order of two addresses of the same family, without a call. */
+static inline int addr_cmp(const struct ip_addr *a, const struct ip_addr *b)
+{
+	uint64_t x = load_be64(a->a), y = load_be64(b->a);
+
+	if (x == y && a->family == 6) {
+		x = load_be64(a->a + 8);
+		y = load_be64(b->a + 8);
+	}
+	return (x > y) - (x < y);
+}
+
+static inline int key_eq(const struct flow_key *a, const struct flow_key *b)
+{
+	const uint8_t *p = (const uint8_t *)a, *q = (const uint8_t *)b;
+	uint64_t d = 0, x, y;
+	uint32_t u, v;
+
+	for (int i = 0; i < 5; i++) {
+		memcpy(&x, p + i * 8, 8);
+		memcpy(&y, q + i * 8, 8);
+		d |= x ^ y;
+	}
+	memcpy(&u, p + 40, 4);
+	memcpy(&v, q + 40, 4);
+	return d == 0 && u == v;
+}
+
 static inline void key_make(const struct packet *pkt, struct flow_key *k, int *swapped)
 {
-	int alen = pkt->src.family == 4 ? 4 : 16;
-	int c = memcmp(pkt->src.a, pkt->dst.a, (size_t)alen);
+	int c = addr_cmp(&pkt->src, &pkt->dst);
 
 	if (c == 0)
 		c = (int)pkt->sport - (int)pkt->dport;
@@ -387,7 +422,7 @@ struct flow *flow_table_update_prepared(struct flow_table *t, const struct packe
 	expire(t, &t->closed, t->cfg.closed_timeout_us, now);
 
 	for (i = t->buckets[h & t->mask]; i != NIL; i = t->pool[i].hnext)
-		if (memcmp(&t->pool[i].key, k, sizeof(*k)) == 0)
+		if (key_eq(&t->pool[i].key, k))
 			break;
 
 	if (i != NIL) {

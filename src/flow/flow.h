@@ -22,6 +22,7 @@ struct flow_key {
 	uint8_t family;
 	uint8_t pad[2];
 };
+_Static_assert(sizeof(struct flow_key) == 44, "flow_key is compared as 5 words and a half");
 
 enum flow_state {
 	FLOW_STATE_NEW = 0,     /* one direction seen (or TCP handshake not done) */

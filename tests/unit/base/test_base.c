@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -139,6 +140,42 @@ static void test_ipaddr_roundtrip(void **state)
 	assert_int_equal(ipaddr_parse("", &ip), YG_EINVAL);
 }
 
+/* ipaddr_fmt writes IPv6 exactly as inet_ntop does, on the corner cases
+ * and on addresses with random runs of zero groups. */
+static void test_ipaddr_fmt_matches_inet_ntop(void **state)
+{
+	static const char *const cases[] = {"::", "::1", "1::", "::ffff:1.2.3.4", "::1.2.3.4",
+					    "::0.0.1.2", "1:0:0:1:0:0:0:1", "1:0:0:0:1:0:0:1",
+					    "2001:db8:0:1:1:1:1:1", "0:0:1::", "fe80::1:0:0:0",
+					    "::ffff:0:1.2.3.4", "ffff::"};
+	struct ip_addr ip;
+	char mine[IPADDR_STRLEN], theirs[IPADDR_STRLEN];
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(ipaddr_parse(cases[i], &ip), 0);
+		ipaddr_fmt(&ip, mine);
+		assert_non_null(inet_ntop(AF_INET6, ip.a, theirs, sizeof(theirs)));
+		assert_string_equal(mine, theirs);
+	}
+	for (int n = 0; n < 200000; n++) {
+		ip.family = 6;
+		for (int k = 0; k < 8; k++) {
+			seed = seed * 1103515245 + 12345;
+			uint16_t v = (seed >> 16) % 3 == 0 ? (uint16_t)(seed & 0xffff) : 0;
+			if ((seed >> 8) % 5 == 0)
+				v = 0xffff;
+			ip.a[2 * k] = (uint8_t)(v >> 8);
+			ip.a[2 * k + 1] = (uint8_t)v;
+		}
+		int len = ipaddr_fmt(&ip, mine);
+		assert_int_equal(len, (int)strlen(mine));
+		assert_non_null(inet_ntop(AF_INET6, ip.a, theirs, sizeof(theirs)));
+		assert_string_equal(mine, theirs);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_jbuf_numbers_and_time),
 		cmocka_unit_test(test_cursor_bounds),
 		cmocka_unit_test(test_ipaddr_roundtrip),
+		cmocka_unit_test(test_ipaddr_fmt_matches_inet_ntop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
