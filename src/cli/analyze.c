@@ -80,6 +80,7 @@ static double now_sec(void)
 
 struct progress {
 	int on;
+	uint64_t base; /* packets counted before this file */
 	double start, last;
 	const char *name;
 	uint64_t size;
@@ -102,7 +103,7 @@ static void progress_draw(struct progress *pr, uint64_t off, uint64_t packets, i
 		bar[i] = i < filled ? '#' : '.';
 	bar[30] = '\0';
 	fprintf(stderr, "\r[%s] %3d%% %.40s  %.2f Mpkt/s ", bar, (int)(frac * 100), pr->name,
-		t > pr->start ? (double)packets / (t - pr->start) / 1e6 : 0.0);
+		t > pr->start ? (double)(packets - pr->base) / (t - pr->start) / 1e6 : 0.0);
 	if (done)
 		fputs("\r\033[K", stderr);
 	fflush(stderr);
@@ -130,6 +131,7 @@ static int analyze_file(struct pipeline *p, const char *path, int show_progress)
 	pr.size = capture_size(cap);
 	pr.on = show_progress && pr.size > 0;
 	pr.start = pr.last = now_sec();
+	pr.base = pipeline_stats(p)->packets;
 	pr.name = path;
 	while (!stop_requested && (rc = capture_next(cap, &batch[n])) == 1) {
 		if (++n < max)
