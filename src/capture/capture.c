@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,32 +15,22 @@
  * libpcap's own limit for the largest link type. */
 #define MAX_RECORD (256u * 1024)
 
-/* Mapped pages behind the reader are dropped every this many bytes, so
- * that resident memory stays a few MiB however large the file. The page
- * cache keeps them; only this process's mapping lets go. */
-#define RELEASE_EVERY (2u * 1024 * 1024)
-
-/* Bytes ahead of the reader brought into cache. Record headers sit at
- * offsets known only once the previous header is read, so no prefetcher
- * can guess them; streaming everything ahead breaks that chain. */
-#define PREFETCH_AHEAD (16u * 1024)
-
-/* Page tables are filled this many bytes at a time ahead of the reader
- * (MADV_POPULATE_READ): one call instead of a page fault every few pages,
- * and prefetches ahead land on mapped pages instead of being dropped. */
-#define POPULATE_CHUNK (4u * 1024 * 1024)
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
+/* Bytes asked of read(2) at a time, and the buffer: one read's worth plus
+ * room for a record cut at its end. Small enough to stay in the L2 cache,
+ * so that walking the records after the copy costs no memory stalls. */
+#define READ_CHUNK (512u * 1024)
+#define BUF_SIZE (READ_CHUNK + MAX_RECORD + 16)
 
 struct capture {
-	/* Mapped classic pcap. */
-	const uint8_t *map;
-	size_t size;
-	size_t off;
-	size_t released; /* bytes at the start of the map already dropped */
-	size_t prefetched; /* offset up to which the bytes ahead were prefetched */
-	size_t populated;  /* offset up to which page tables were filled */
+	/* Classic pcap, read in chunks. */
+	int fd;
+	uint8_t *buf;
+	size_t start;   /* next record in buf */
+	size_t end;     /* bytes valid in buf */
+	uint64_t base;  /* file offset of buf[0] */
+	uint64_t size;  /* file size */
+	int eof;
+	int pending;    /* an error to return on the next call */
 	int swapped;
 	int nsec;
 	int linktype;
@@ -59,13 +48,14 @@ static uint32_t rd32(const struct capture *c, const uint8_t *p)
 	return c->swapped ? __builtin_bswap32(v) : v;
 }
 
-/* Opens a classic pcap by mapping it. Returns 1 when the file is one,
- * 0 when it is something else (the caller tries libpcap), <0 on error. */
-static int open_mapped(struct capture *c, int fd, const struct stat *st, char *err, size_t errlen)
+/* Recognizes a classic pcap by its header. Returns 1 when the file is
+ * one (and sets up the buffered reader), 0 when it is something else (the
+ * caller tries libpcap), <0 on error. */
+static int open_classic(struct capture *c, int fd, const struct stat *st, char *err,
+			size_t errlen)
 {
 	uint8_t hdr[24];
 	uint32_t magic;
-	void *m;
 
 	if (!S_ISREG(st->st_mode) || st->st_size < 24)
 		return 0;
@@ -88,16 +78,19 @@ static int open_mapped(struct capture *c, int fd, const struct stat *st, char *e
 		return 0;
 	}
 	c->linktype = (int)(rd32(c, hdr + 20) & 0x0fffffff);
-	m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m == MAP_FAILED) {
-		snprintf(err, errlen, "cannot map file: %s", strerror(errno));
+	c->buf = yg_malloc(BUF_SIZE);
+	if (c->buf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return YG_ENOMEM;
+	}
+	if (lseek(fd, 24, SEEK_SET) != 24) {
+		snprintf(err, errlen, "cannot seek: %s", strerror(errno));
 		return YG_EIO;
 	}
-	madvise(m, (size_t)st->st_size, MADV_SEQUENTIAL);
-	madvise(m, (size_t)st->st_size, MADV_WILLNEED);
-	c->map = m;
-	c->size = (size_t)st->st_size;
-	c->off = 24;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	c->fd = fd;
+	c->base = 24;
+	c->size = (uint64_t)st->st_size;
 	return 1;
 }
 
@@ -114,6 +107,7 @@ int capture_open(const char *path, struct capture **out, char *err, size_t errle
 		snprintf(err, errlen, "out of memory");
 		return YG_ENOMEM;
 	}
+	c->fd = -1;
 	if (strcmp(path, "-") != 0) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) < 0) {
@@ -126,11 +120,10 @@ int capture_open(const char *path, struct capture **out, char *err, size_t errle
 			rc = YG_EINVAL;
 			goto fail;
 		}
-		rc = open_mapped(c, fd, &st, err, errlen);
+		rc = open_classic(c, fd, &st, err, errlen);
 		if (rc < 0)
 			goto fail;
 		if (rc == 1) {
-			close(fd);
 			*out = c;
 			return 0;
 		}
@@ -167,68 +160,107 @@ fail:
 		fclose(c->fp);
 	if (fd >= 0)
 		close(fd);
+	free(c->buf);
 	free(c);
 	return rc;
 }
 
-static int next_mapped(struct capture *c, struct frame *f)
+/* Moves the unread bytes to the front and reads more. Returns 0, or
+ * YG_EIO with errmsg set. */
+static int refill(struct capture *c)
 {
-	const uint8_t *r;
-	uint32_t caplen, wirelen, sec, frac;
+	ssize_t n;
 
-	if (c->off == c->size)
-		return 0;
-	if (c->off - c->released >= 2 * RELEASE_EVERY) {
-		/* Keep the last stretch mapped: callers may hold recent frames.
-		 * (Dropped pages would fault back in from the page cache.) */
-		size_t end = (c->off - RELEASE_EVERY) & ~(size_t)(4096 - 1);
-		madvise((void *)(c->map + c->released), end - c->released, MADV_DONTNEED);
-		c->released = end;
+	if (c->start > 0) {
+		memmove(c->buf, c->buf + c->start, c->end - c->start);
+		c->base += c->start;
+		c->end -= c->start;
+		c->start = 0;
 	}
-	if (c->size - c->off < 16) {
-		snprintf(c->errmsg, sizeof(c->errmsg),
-			 "truncated record header at byte offset %zu", c->off);
-		return YG_ETRUNC;
+	do
+		n = read(c->fd, c->buf + c->end, BUF_SIZE - c->end);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		snprintf(c->errmsg, sizeof(c->errmsg), "read error at byte offset %llu: %s",
+			 (unsigned long long)(c->base + c->end), strerror(errno));
+		return YG_EIO;
 	}
-	r = c->map + c->off;
-	sec = rd32(c, r);
-	frac = rd32(c, r + 4);
-	caplen = rd32(c, r + 8);
-	wirelen = rd32(c, r + 12);
-	if (caplen > MAX_RECORD) {
-		snprintf(c->errmsg, sizeof(c->errmsg),
-			 "corrupt record at byte offset %zu: captured length %u is larger than %u",
-			 c->off, caplen, MAX_RECORD);
-		return YG_EFORMAT;
+	if (n == 0)
+		c->eof = 1;
+	c->end += (size_t)n;
+	return 0;
+}
+
+/* Fills f with complete records in the buffer; refills only before the
+ * first one, so that every frame returned points into the same bytes. */
+static int next_classic(struct capture *c, struct frame *f, int max)
+{
+	int n = 0, rc;
+
+	if (c->pending) {
+		rc = c->pending;
+		c->pending = 0;
+		return rc;
 	}
-	if (c->size - c->off - 16 < caplen) {
-		snprintf(c->errmsg, sizeof(c->errmsg),
-			 "truncated record at byte offset %zu: %u bytes announced, %zu present",
-			 c->off, caplen, c->size - c->off - 16);
-		return YG_ETRUNC;
+	while (n < max) {
+		const uint8_t *r;
+		uint32_t caplen, wirelen, sec, frac;
+		size_t left = c->end - c->start;
+
+		if (left < 16 || left < 16 + (size_t)rd32(c, c->buf + c->start + 8)) {
+			if (c->eof && left == 0)
+				break;
+			if (c->eof && left < 16) {
+				snprintf(c->errmsg, sizeof(c->errmsg),
+					 "truncated record header at byte offset %llu",
+					 (unsigned long long)(c->base + c->start));
+				rc = YG_ETRUNC;
+				goto bad;
+			}
+			if (left >= 16 && rd32(c, c->buf + c->start + 8) > MAX_RECORD)
+				goto corrupt;
+			if (c->eof) {
+				snprintf(c->errmsg, sizeof(c->errmsg),
+					 "truncated record at byte offset %llu: %u bytes announced, %zu present",
+					 (unsigned long long)(c->base + c->start),
+					 rd32(c, c->buf + c->start + 8), left - 16);
+				rc = YG_ETRUNC;
+				goto bad;
+			}
+			if (n > 0)
+				break; /* the frames so far point into the buffer */
+			if ((rc = refill(c)) < 0)
+				goto bad;
+			continue;
+		}
+		r = c->buf + c->start;
+		sec = rd32(c, r);
+		frac = rd32(c, r + 4);
+		caplen = rd32(c, r + 8);
+		wirelen = rd32(c, r + 12);
+		if (caplen > MAX_RECORD)
+			goto corrupt;
+		f[n].data = r + 16;
+		f[n].caplen = caplen;
+		f[n].wirelen = wirelen < caplen ? caplen : wirelen;
+		f[n].ts_us = (uint64_t)sec * 1000000 + (c->nsec ? frac / 1000 : frac);
+		f[n].linktype = c->linktype;
+		c->start += 16 + (size_t)caplen;
+		n++;
 	}
-	f->data = r + 16;
-	f->caplen = caplen;
-	f->wirelen = wirelen < caplen ? caplen : wirelen;
-	f->ts_us = (uint64_t)sec * 1000000 + (c->nsec ? frac / 1000 : frac);
-	f->linktype = c->linktype;
-	c->off += 16 + (size_t)caplen;
-	if (c->populated < c->off + PREFETCH_AHEAD && c->populated < c->size) {
-		size_t from = c->populated & ~(size_t)(4096 - 1);
-		size_t len = POPULATE_CHUNK;
-		if (len > c->size - from)
-			len = c->size - from;
-		/* Failure (an older kernel) only means page faults as usual. */
-		madvise((void *)(c->map + from), len, MADV_POPULATE_READ);
-		c->populated = from + len;
+	return n;
+corrupt:
+	snprintf(c->errmsg, sizeof(c->errmsg),
+		 "corrupt record at byte offset %llu: captured length %u is larger than %u",
+		 (unsigned long long)(c->base + c->start), rd32(c, c->buf + c->start + 8),
+		 MAX_RECORD);
+	rc = YG_EFORMAT;
+bad:
+	if (n > 0) {
+		c->pending = rc;
+		return n;
 	}
-	if (c->prefetched < c->off)
-		c->prefetched = c->off;
-	while (c->prefetched < c->off + PREFETCH_AHEAD && c->prefetched < c->size) {
-		__builtin_prefetch(c->map + c->prefetched);
-		c->prefetched += 64;
-	}
-	return 1;
+	return rc;
 }
 
 static int next_pcap(struct capture *c, struct frame *f)
@@ -252,14 +284,14 @@ static int next_pcap(struct capture *c, struct frame *f)
 	return strstr(pcap_geterr(c->pcap), "truncated") != NULL ? YG_ETRUNC : YG_EFORMAT;
 }
 
-int capture_next(struct capture *c, struct frame *f)
+int capture_next_batch(struct capture *c, struct frame *f, int max)
 {
-	return c->map != NULL ? next_mapped(c, f) : next_pcap(c, f);
+	return c->buf != NULL ? next_classic(c, f, max) : next_pcap(c, f);
 }
 
-int capture_frames_stable(const struct capture *c)
+int capture_next(struct capture *c, struct frame *f)
 {
-	return c->map != NULL;
+	return capture_next_batch(c, f, 1);
 }
 
 const char *capture_error(const struct capture *c)
@@ -272,8 +304,8 @@ uint64_t capture_offset(const struct capture *c)
 	FILE *fp;
 	long pos;
 
-	if (c->map != NULL)
-		return c->off;
+	if (c->buf != NULL)
+		return c->base + c->start;
 	fp = pcap_file(c->pcap);
 	if (fp == NULL || (pos = ftell(fp)) < 0)
 		return 0;
@@ -285,7 +317,7 @@ uint64_t capture_size(const struct capture *c)
 	struct stat st;
 	FILE *fp;
 
-	if (c->map != NULL)
+	if (c->buf != NULL)
 		return c->size;
 	fp = pcap_file(c->pcap);
 	if (fp == NULL || fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode))
@@ -295,7 +327,7 @@ uint64_t capture_size(const struct capture *c)
 
 const char *capture_format(const struct capture *c)
 {
-	if (c->map != NULL)
+	if (c->buf != NULL)
 		return "pcap";
 	if (pcap_major_version(c->pcap) == 1)
 		return "pcapng";
@@ -306,8 +338,10 @@ void capture_close(struct capture *c)
 {
 	if (c == NULL)
 		return;
-	if (c->map != NULL)
-		munmap((void *)c->map, c->size);
+	if (c->buf != NULL) {
+		close(c->fd);
+		free(c->buf);
+	}
 	if (c->pcap != NULL)
 		pcap_close(c->pcap);
 	free(c);

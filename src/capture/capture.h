@@ -1,9 +1,10 @@
 /* capture.h - frames from capture files.
  *
- * Classic pcap files (all four magic/byte-order variants) are mapped and
- * walked in place: no copy per packet. pcapng, and anything else libpcap
- * reads, goes through libpcap. Frames borrow the reader's memory until
- * the next capture_next() call. One reader per thread. */
+ * Classic pcap files (all four magic/byte-order variants) are read with
+ * read(2) into one buffer that stays in the CPU's cache, and their records
+ * walked in place: no copy per packet, no page-table work per page.
+ * pcapng, standard input and anything else libpcap reads goes through
+ * libpcap. One reader per thread. */
 #ifndef YAGURA_CAPTURE_CAPTURE_H
 #define YAGURA_CAPTURE_CAPTURE_H
 
@@ -19,15 +20,16 @@ struct capture;
  * yg_err and writes a one-line reason (without the path) into err. */
 int capture_open(const char *path, struct capture **out, char *err, size_t errlen) YG_MUST_CHECK;
 
-/* Reads the next frame. Returns 1 with *f filled, 0 at the clean end of
- * the file, or a negative yg_err (YG_ETRUNC, YG_EFORMAT, YG_EIO) with
- * capture_error() describing it and capture_offset() at the bad record. */
-int capture_next(struct capture *c, struct frame *f) YG_MUST_CHECK;
+/* Reads up to max frames (at least 1). Returns how many (>= 1), 0 at the
+ * clean end of the file, or a negative yg_err (YG_ETRUNC, YG_EFORMAT,
+ * YG_EIO) with capture_error() describing it and capture_offset() at the
+ * bad record. Frames read before a bad record are returned first; the
+ * error comes with the next call. The frames' bytes stay valid until the
+ * next call. */
+int capture_next_batch(struct capture *c, struct frame *f, int max) YG_MUST_CHECK;
 
-/* True when frames stay valid until the capture is closed (a mapped
- * file), so that a caller may hold several at once; false when each is
- * valid only until the next capture_next() call. */
-int capture_frames_stable(const struct capture *c);
+/* One frame: capture_next_batch(c, f, 1), returning 1, 0 or an error. */
+int capture_next(struct capture *c, struct frame *f) YG_MUST_CHECK;
 
 /* The reason for the last error, "" if none. */
 const char *capture_error(const struct capture *c);

@@ -117,32 +117,23 @@ static int analyze_file(struct pipeline *p, const char *path, int show_progress)
 	struct frame batch[PIPELINE_BATCH];
 	struct progress pr = {0};
 	char err[512];
-	size_t n = 0, max;
 	uint64_t batches = 0;
-	int rc;
+	int rc = 0;
 
 	if (capture_open(path, &cap, err, sizeof(err)) < 0) {
 		log_warnx("%s: %s", path, err);
 		return EXIT_INPUT;
 	}
-	/* Frames of a mapped file stay valid, so they can go through the
-	 * pipeline in batches; others one at a time. */
-	max = capture_frames_stable(cap) ? PIPELINE_BATCH : 1;
 	pr.size = capture_size(cap);
 	pr.on = show_progress && pr.size > 0;
 	pr.start = pr.last = now_sec();
 	pr.base = pipeline_stats(p)->packets;
 	pr.name = path;
-	while (!stop_requested && (rc = capture_next(cap, &batch[n])) == 1) {
-		if (++n < max)
-			continue;
-		pipeline_frames(p, batch, n);
-		n = 0;
+	while (!stop_requested && (rc = capture_next_batch(cap, batch, PIPELINE_BATCH)) > 0) {
+		pipeline_frames(p, batch, (size_t)rc);
 		if (pr.on && (++batches & 0x3ff) == 0)
 			progress_draw(&pr, capture_offset(cap), pipeline_stats(p)->packets, 0);
 	}
-	if (n > 0)
-		pipeline_frames(p, batch, n);
 	if (pr.on)
 		progress_draw(&pr, pr.size, pipeline_stats(p)->packets, 1);
 	if (stop_requested)

@@ -74,6 +74,27 @@ def main():
             p = __import__("subprocess").run([y, "analyze", "-"], stdin=f, capture_output=True)
         t.check(p.returncode == 0 and len(flows(p.stdout)) == 3, "stdin: exit %d" % p.returncode)
 
+        # The buffered reader (regular files) and libpcap (standard input)
+        # agree on a capture of several read chunks, whose records straddle
+        # every chunk boundary.
+        big = os.path.join(d, "big.pcap")
+        frb = []
+        for i in range(40):
+            c = Conv(frb, "10.7.%d.1" % i, 20000 + i, "10.8.0.1", 443, t=2000.0 + i * 0.01)
+            c.handshake()
+            for k in range(40):
+                c.send(k % 3 != 0, PSH | ACK, bytes([k]) * (200 + 37 * k))
+            c.close()
+        frb.sort(key=lambda x: x[0])
+        write_pcap(big, frb)
+        t.check(os.path.getsize(big) > 3 * 512 * 1024, "big.pcap spans several chunks")
+        _, out_file, _ = common.run(y, ["analyze", "-q", big])
+        with open(big, "rb") as f:
+            p = __import__("subprocess").run([y, "analyze", "-q", "-"], stdin=f,
+                                             capture_output=True)
+        t.check(p.returncode == 0 and p.stdout == out_file and len(flows(out_file)) == 40,
+                "buffered reader and libpcap differ")
+
         # A missing file: one line naming it, exit 2.
         rc, out, err = common.run(y, ["analyze", os.path.join(d, "nope.pcap")], check=False)
         first = err.splitlines()[0] if err else ""
