@@ -45,6 +45,9 @@ static void analyze_usage(FILE *out)
 		"                            is ended with reason \"evicted\" (default %d)\n"
 		"      --metadata LEVEL      strict: headers only; standard: also DNS names and\n"
 		"                            answers, TLS SNI and JA4, HTTP Host (default)\n"
+		"      --detect NAME=VALUE   set a detector parameter; '--detect list' shows them all\n"
+		"      --no-detect           flows and metadata only, no alerts\n"
+		"      --sources FILE        write the ranked attack sources to FILE (JSON)\n"
 		"  -q, --quiet               no summary on standard error\n"
 		"      --no-progress         no progress bar, even on a terminal\n"
 		"  -h, --help                this text\n"
@@ -144,7 +147,8 @@ static int analyze_file(struct pipeline *p, const char *path, int show_progress)
 	return rc < 0 ? EXIT_INPUT : 0;
 }
 
-static void print_summary(const struct pipeline *p, const struct eve *e, double secs)
+static void print_summary(const struct pipeline *p, const struct eve *e, struct sources *src,
+			  double secs)
 {
 	const struct pipeline_stats *s = pipeline_stats(p);
 	const struct flow_stats *fs = pipeline_flow_stats(p);
@@ -195,6 +199,17 @@ static void print_summary(const struct pipeline *p, const struct eve *e, double 
 		first = 0;
 	}
 	fputs(first ? " none\n" : "\n", stderr);
+	if (pipeline_detect(p) != NULL) {
+		const struct detect_stats *ds = detect_stats(pipeline_detect(p));
+		fprintf(stderr, "  alerts: %llu (detector state %.1f MiB, %llu records forgotten)\n",
+			(unsigned long long)ds->alerts, (double)ds->table_bytes / (1 << 20),
+			(unsigned long long)ds->evictions);
+	}
+	if (src != NULL && sources_count(src) > 0) {
+		fprintf(stderr, "  attack sources: %u%s\n", sources_count(src),
+			sources_count(src) > 10 ? " (top 10)" : "");
+		sources_print_top(src, stderr, 10, NULL, NULL);
+	}
 	fprintf(stderr, "  time: %.3f s, %.0f packets/s\n", secs,
 		secs > 0 ? (double)s->packets / secs : 0.0);
 }
@@ -205,7 +220,10 @@ enum {
 	OPT_CLOSED,
 	OPT_MAX_FLOWS,
 	OPT_METADATA,
-	OPT_NO_PROGRESS
+	OPT_NO_PROGRESS,
+	OPT_DETECT,
+	OPT_NO_DETECT,
+	OPT_SOURCES
 };
 
 int cmd_analyze(int argc, char **argv)
@@ -219,6 +237,9 @@ int cmd_analyze(int argc, char **argv)
 		{"metadata", required_argument, NULL, OPT_METADATA},
 		{"quiet", no_argument, NULL, 'q'},
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"detect", required_argument, NULL, OPT_DETECT},
+		{"no-detect", no_argument, NULL, OPT_NO_DETECT},
+		{"sources", required_argument, NULL, OPT_SOURCES},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -230,7 +251,11 @@ int cmd_analyze(int argc, char **argv)
 		.meta = META_STANDARD,
 	};
 	const unsigned long long max_secs = 10ULL * 365 * 86400;
-	const char *output = NULL;
+	const char *output = NULL, *sources_path = NULL;
+	struct detect_config dcfg;
+	struct sources *sources = NULL;
+	int detect_on = 1;
+	char derr[256];
 	unsigned long long v;
 	int quiet = 0, progress = 1, c, i, rc = EXIT_OK, out_fd = STDOUT_FILENO;
 	struct pipeline *p = NULL;
@@ -238,6 +263,7 @@ int cmd_analyze(int argc, char **argv)
 	struct sigaction sa;
 	double t0;
 
+	detect_config_defaults(&dcfg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -287,6 +313,22 @@ int cmd_analyze(int argc, char **argv)
 		case OPT_NO_PROGRESS:
 			progress = 0;
 			break;
+		case OPT_DETECT:
+			if (strcmp(optarg, "list") == 0) {
+				detect_config_print(stdout, &dcfg);
+				return EXIT_OK;
+			}
+			if (detect_config_set(&dcfg, optarg, derr, sizeof(derr)) < 0) {
+				log_warnx("analyze: --detect: %s", derr);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_NO_DETECT:
+			detect_on = 0;
+			break;
+		case OPT_SOURCES:
+			sources_path = optarg;
+			break;
 		case 'h':
 			analyze_usage(stdout);
 			return EXIT_OK;
@@ -308,8 +350,13 @@ int cmd_analyze(int argc, char **argv)
 	} else {
 		output = "standard output";
 	}
+	if (detect_on) {
+		cfg.detect = &dcfg;
+		sources = sources_new(1000000);
+		cfg.sources = sources;
+	}
 	e = eve_new(out_fd);
-	if (e == NULL || (p = pipeline_new(&cfg, e)) == NULL) {
+	if (e == NULL || (detect_on && sources == NULL) || (p = pipeline_new(&cfg, e)) == NULL) {
 		log_warnx("analyze: out of memory (try a smaller --max-flows)");
 		rc = EXIT_FATAL;
 		goto out;
@@ -332,12 +379,21 @@ int cmd_analyze(int argc, char **argv)
 		log_warn("%s: write error", output);
 		rc = EXIT_OUTPUT;
 	}
+	if (sources_path != NULL && sources != NULL) {
+		FILE *sf = fopen(sources_path, "w");
+		if (sf == NULL || sources_write_json(sources, sf, NULL, NULL) < 0 ||
+		    fclose(sf) != 0) {
+			log_warn("%s", sources_path);
+			rc = EXIT_OUTPUT;
+		}
+	}
 	if (!quiet)
-		print_summary(p, e, now_sec() - t0);
+		print_summary(p, e, sources, now_sec() - t0);
 	if (stop_requested)
 		log_warnx("analyze: interrupted; records of what was read are written");
 out:
 	pipeline_free(p);
+	sources_free(sources);
 	if (eve_free(e) != 0 && rc == EXIT_OK)
 		rc = EXIT_OUTPUT;
 	if (out_fd != STDOUT_FILENO && close(out_fd) < 0 && rc == EXIT_OK) {

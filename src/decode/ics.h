@@ -70,6 +70,11 @@ struct ics_op {
 	uint16_t src;       /* DNP3 source address; 0 otherwise */
 	uint16_t seq;       /* Modbus transaction id; DNP3 application sequence
 			     * (0..15); S7 PDU reference */
+	uint16_t unit_len;  /* bytes of the whole unit the op came from: MBAP
+			     * header + PDU, DNP3 frame with its CRCs, TPKT. For a
+			     * PARTIAL op, a caller that follows the flow skips
+			     * unit_len - (len - used) bytes of the next segment in
+			     * that direction to land on the next unit. */
 	const char *name;   /* static, e.g. "write_multiple_registers",
 			     * "direct_operate", "cold_restart", "plc_stop",
 			     * "request_download"; never NULL */

@@ -401,17 +401,19 @@ void flow_table_prefetch_flow(const struct flow_table *t, const struct flow_look
 	}
 }
 
-struct flow *flow_table_update(struct flow_table *t, const struct packet *pkt, int *dir)
+struct flow *flow_table_update(struct flow_table *t, const struct packet *pkt, int *dir,
+			       unsigned *events)
 {
 	struct flow_lookup lk;
 
 	flow_lookup_prepare(pkt, &lk);
-	return flow_table_update_prepared(t, pkt, &lk, dir);
+	return flow_table_update_prepared(t, pkt, &lk, dir, events);
 }
 
 struct flow *flow_table_update_prepared(struct flow_table *t, const struct packet *pkt,
-					const struct flow_lookup *lk, int *dir)
+					const struct flow_lookup *lk, int *dir, unsigned *events)
 {
+	unsigned ev = 0;
 	const struct flow_key *k = &lk->key;
 	struct flow *f;
 	uint64_t h = lk->hash, now = pkt->ts_us;
@@ -431,19 +433,23 @@ struct flow *flow_table_update_prepared(struct flow_table *t, const struct packe
 			/* Idle past its timeout, not yet reached by expire(). */
 			flow_end(t, i, FLOW_END_TIMEOUT);
 			i = flow_create(t, k, h, pkt, side);
+			ev = FLOW_EV_NEW;
 		} else if (now > f->first_us && now - f->first_us > t->cfg.active_timeout_us) {
 			int client = f->client;
 			flow_end(t, i, FLOW_END_ACTIVE_TIMEOUT);
 			i = flow_create(t, k, h, pkt, side);
 			t->pool[i].client = (uint8_t)client; /* same conversation goes on */
+			t->pool[i].state = FLOW_STATE_ESTABLISHED;
 		} else if (f->state == FLOW_STATE_CLOSED && pkt->ip_proto == 6 &&
 			   (pkt->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
 			/* A new connection on a closed tuple (port reuse). */
 			flow_end(t, i, FLOW_END_CLOSED);
 			i = flow_create(t, k, h, pkt, side);
+			ev = FLOW_EV_NEW;
 		}
 	} else {
 		i = flow_create(t, k, h, pkt, side);
+		ev = FLOW_EV_NEW;
 	}
 
 	f = &t->pool[i];
@@ -452,9 +458,14 @@ struct flow *flow_table_update_prepared(struct flow_table *t, const struct packe
 	f->bytes[*dir] += pkt->wirelen;
 	if (now > f->last_us)
 		f->last_us = now;
-	if (pkt->ip_proto == 6)
+	if (pkt->ip_proto == 6) {
+		uint8_t before = f->state;
 		tcp_track(t, i, *dir, pkt->tcp_flags);
-	else if (f->state == FLOW_STATE_NEW && f->pkts[0] && f->pkts[1])
+		if (before == FLOW_STATE_NEW && f->state == FLOW_STATE_ESTABLISHED)
+			ev |= FLOW_EV_ESTABLISHED;
+	} else if (f->state == FLOW_STATE_NEW && f->pkts[0] && f->pkts[1]) {
 		f->state = FLOW_STATE_ESTABLISHED;
+	}
+	*events = ev;
 	return f;
 }

@@ -41,6 +41,9 @@ enum flow_end_reason {
 const char *flow_state_name(enum flow_state s);
 const char *flow_end_reason_name(enum flow_end_reason r);
 
+/* det_flags bit: an alert was raised about this flow. */
+#define FLOW_ALERTED 0x80
+
 /* Direction of a packet relative to its flow. */
 enum { FLOW_TOSERVER = 0, FLOW_TOCLIENT = 1 };
 
@@ -63,7 +66,8 @@ struct flow {
 	uint8_t fin_seen;     /* bit per direction */
 	uint8_t icmp_type;    /* first packet's, for ICMP flows */
 	uint8_t icmp_code;
-	uint8_t pad[3];
+	uint8_t det_flags;    /* detectors' marks (detect/detect_int.h), FLOW_ALERTED */
+	uint8_t pad[2];
 	uint32_t hnext;       /* hash chain */
 	uint32_t prev, next;  /* timeout list */
 	uint32_t queued;      /* last_us >> 20 when last put at the list's tail */
@@ -72,6 +76,14 @@ struct flow {
 	uint64_t bytes[2];
 	uint64_t first_us;
 	uint64_t last_us;
+	/* Periodicity of the client's bursts inside the flow, for the C2
+	 * beacon detector: Welford's running mean and M2 of the intervals. */
+	uint32_t beat_last_ms; /* start of the last burst, ms after first_us + 1 (0: none) */
+	uint32_t beat_seen_ms; /* last client payload, ms after first_us */
+	uint16_t beat_n;       /* intervals measured */
+	uint16_t beat_pad;
+	float beat_mean;
+	float beat_m2;
 };
 
 struct flow_config {
@@ -105,10 +117,18 @@ void flow_table_free(struct flow_table *t);
 /* Ends every live flow with the given reason; the table stays usable. */
 void flow_table_flush(struct flow_table *t, enum flow_end_reason why);
 
+/* Events of one packet for its flow (*events of flow_table_update). */
+enum {
+	FLOW_EV_NEW = 1,        /* the packet created the flow */
+	FLOW_EV_ESTABLISHED = 2 /* the packet completed the TCP handshake */
+};
+
 /* Accounts pkt to its flow, creating it if needed, after expiring flows
  * idle longer than their timeout as of pkt->ts_us. Sets *dir to the
- * packet's direction. Never fails: a full pool evicts. */
-struct flow *flow_table_update(struct flow_table *t, const struct packet *pkt, int *dir);
+ * packet's direction and *events to its FLOW_EV_* bits. Never fails: a
+ * full pool evicts. */
+struct flow *flow_table_update(struct flow_table *t, const struct packet *pkt, int *dir,
+			       unsigned *events);
 
 /* The same in steps, for callers that process packets in batches: prepare
  * every packet's key, prefetch the buckets, then the flows, then update.
@@ -124,7 +144,7 @@ void flow_lookup_prepare(const struct packet *pkt, struct flow_lookup *lk);
 void flow_table_prefetch_bucket(const struct flow_table *t, const struct flow_lookup *lk);
 void flow_table_prefetch_flow(const struct flow_table *t, const struct flow_lookup *lk);
 struct flow *flow_table_update_prepared(struct flow_table *t, const struct packet *pkt,
-					const struct flow_lookup *lk, int *dir);
+					const struct flow_lookup *lk, int *dir, unsigned *events);
 
 const struct flow_stats *flow_table_stats(const struct flow_table *t);
 

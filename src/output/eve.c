@@ -7,16 +7,10 @@
 #include "base/alloc.h"
 #include "base/jbuf.h"
 #include "output/community_id.h"
+#include "output/eve_int.h"
 
 #define EVE_FLUSH_AT (256u * 1024)
 #define EVE_MAX_BUF (64u * 1024 * 1024)
-
-struct eve {
-	int fd;
-	int err;
-	struct jbuf b;
-	struct eve_stats stats;
-};
 
 struct eve *eve_new(int fd)
 {
@@ -96,18 +90,21 @@ const char *eve_proto_name(uint8_t proto, char *buf)
 	return proto >= 100 ? buf : proto >= 10 ? buf + 1 : buf + 2;
 }
 
-static void put_addr(struct jbuf *b, const uint8_t *a, uint8_t family)
+static void put_addr(struct jbuf *b, const struct ip_addr *ip)
 {
-	struct ip_addr ip;
 	char s[IPADDR_STRLEN];
 	int n;
 
-	ip.family = family;
-	memcpy(ip.a, a, 16);
-	n = ipaddr_fmt(&ip, s);
+	n = ipaddr_fmt(ip, s);
 	jbuf_putc(b, '"');
 	jbuf_put(b, s, (size_t)n);
 	jbuf_putc(b, '"');
+}
+
+static void addr_from_key(struct ip_addr *ip, const uint8_t *a, uint8_t family)
+{
+	ip->family = family;
+	memcpy(ip->a, a, 16);
 }
 
 static int has_ports(uint8_t proto)
@@ -116,9 +113,10 @@ static int has_ports(uint8_t proto)
 }
 
 /* The common head of every record: timestamp, flow_id, event_type, vlan,
- * endpoints as src -> dest, proto. */
+ * endpoints as src -> dest (already pseudonymized), proto. */
 static void put_head(struct jbuf *b, uint64_t ts, const struct flow *f, const char *type,
-		     const uint8_t *src, uint16_t sport, const uint8_t *dst, uint16_t dport)
+		     const struct ip_addr *src, uint16_t sport, const struct ip_addr *dst,
+		     uint16_t dport)
 {
 	char pbuf[4];
 
@@ -139,13 +137,13 @@ static void put_head(struct jbuf *b, uint64_t ts, const struct flow *f, const ch
 		jbuf_putc(b, ']');
 	}
 	jbuf_lit(b, ",\"src_ip\":");
-	put_addr(b, src, f->key.family);
+	put_addr(b, src);
 	if (has_ports(f->key.proto)) {
 		jbuf_lit(b, ",\"src_port\":");
 		jbuf_u64(b, sport);
 	}
 	jbuf_lit(b, ",\"dest_ip\":");
-	put_addr(b, dst, f->key.family);
+	put_addr(b, dst);
 	if (has_ports(f->key.proto)) {
 		jbuf_lit(b, ",\"dest_port\":");
 		jbuf_u64(b, dport);
@@ -167,7 +165,13 @@ static void put_flags_hex(struct jbuf *b, const char *name, uint8_t flags)
 	jbuf_putc(b, '"');
 }
 
-static void record_end(struct eve *e)
+void eve_set_protect(struct eve *e, eve_protect_fn fn, void *ctx)
+{
+	e->protect = fn;
+	e->protect_ctx = ctx;
+}
+
+void eve_record_end(struct eve *e)
 {
 	jbuf_lit(&e->b, "}\n");
 	if (e->b.len >= EVE_FLUSH_AT)
@@ -184,8 +188,11 @@ void eve_flow(struct eve *e, const struct flow *f, enum flow_end_reason why)
 	uint8_t all;
 	int one_way = 0;
 
-	put_head(b, f->first_us, f, "flow", f->key.addr[c], f->key.port[c], f->key.addr[s],
-		 f->key.port[s]);
+	addr_from_key(&ca, f->key.addr[c], f->key.family);
+	addr_from_key(&sa, f->key.addr[s], f->key.family);
+	eve_protect_addr(e, &ca);
+	eve_protect_addr(e, &sa);
+	put_head(b, f->first_us, f, "flow", &ca, f->key.port[c], &sa, f->key.port[s]);
 	if (app != NULL) {
 		jbuf_lit(b, ",\"app_proto\":\"");
 		jbuf_puts(b, app);
@@ -199,9 +206,6 @@ void eve_flow(struct eve *e, const struct flow *f, enum flow_end_reason why)
 		jbuf_lit(b, ",\"icmp_code\":");
 		jbuf_u64(b, f->icmp_code);
 	}
-	ca.family = sa.family = f->key.family;
-	memcpy(ca.a, f->key.addr[c], 16);
-	memcpy(sa.a, f->key.addr[s], 16);
 	community_id_v1(&ca, &sa, f->key.port[c], f->key.port[s], f->key.proto, one_way, 0, cid);
 	jbuf_lit(b, ",\"community_id\":\"");
 	jbuf_put(b, cid, COMMUNITY_ID_LEN);
@@ -223,7 +227,7 @@ void eve_flow(struct eve *e, const struct flow *f, enum flow_end_reason why)
 	jbuf_puts(b, flow_state_name(f->state));
 	jbuf_lit(b, "\",\"reason\":\"");
 	jbuf_puts(b, flow_end_reason_name(why));
-	jbuf_lit(b, "\",\"alerted\":false}");
+	jbuf_puts(b, (f->det_flags & FLOW_ALERTED) ? "\",\"alerted\":true}" : "\",\"alerted\":false}");
 	if (f->key.proto == 6) {
 		all = f->tcp_flags[0] | f->tcp_flags[1];
 		jbuf_lit(b, ",\"tcp\":{");
@@ -252,15 +256,19 @@ void eve_flow(struct eve *e, const struct flow *f, enum flow_end_reason why)
 		jbuf_puts(b, flow_state_name(f->state));
 		jbuf_lit(b, "\"}");
 	}
-	record_end(e);
+	eve_record_end(e);
 	e->stats.flow++;
 }
 
 /* Metadata records name the packet's sender as src. */
-static void put_meta_head(struct jbuf *b, const struct flow *f, const struct packet *pkt,
+static void put_meta_head(struct eve *e, const struct flow *f, const struct packet *pkt,
 			  const char *type)
 {
-	put_head(b, pkt->ts_us, f, type, pkt->src.a, pkt->sport, pkt->dst.a, pkt->dport);
+	struct ip_addr src = pkt->src, dst = pkt->dst;
+
+	eve_protect_addr(e, &src);
+	eve_protect_addr(e, &dst);
+	put_head(&e->b, pkt->ts_us, f, type, &src, pkt->sport, &dst, pkt->dport);
 }
 
 static const char *dns_rcode_name(uint8_t rcode)
@@ -303,15 +311,22 @@ static void put_rrtype(struct jbuf *b, uint16_t t)
 	jbuf_putc(b, '"');
 }
 
+static void put_protected(struct eve *e, const struct ip_addr *a)
+{
+	struct ip_addr x = *a;
+
+	eve_protect_addr(e, &x);
+	put_addr(&e->b, &x);
+}
+
 void eve_dns(struct eve *e, const struct flow *f, const struct packet *pkt,
 	     const struct dns_meta *m)
 {
 	struct jbuf *b = &e->b;
 	const char *rc;
-	char s[IPADDR_STRLEN];
 	int first4 = 1, first6 = 1;
 
-	put_meta_head(b, f, pkt, "dns");
+	put_meta_head(e, f, pkt, "dns");
 	jbuf_lit(b, ",\"dns\":{\"type\":");
 	if (m->is_response)
 		jbuf_lit(b, "\"answer\"");
@@ -339,9 +354,7 @@ void eve_dns(struct eve *e, const struct flow *f, const struct packet *pkt,
 					continue;
 				jbuf_puts(b, first4 ? "\"A\":[" : ",");
 				first4 = 0;
-				jbuf_putc(b, '"');
-				jbuf_put(b, s, (size_t)ipaddr_fmt(&m->addrs[i], s));
-				jbuf_putc(b, '"');
+				put_protected(e, &m->addrs[i]);
 			}
 			if (!first4)
 				jbuf_putc(b, ']');
@@ -353,9 +366,7 @@ void eve_dns(struct eve *e, const struct flow *f, const struct packet *pkt,
 				else
 					jbuf_putc(b, ',');
 				first6 = 0;
-				jbuf_putc(b, '"');
-				jbuf_put(b, s, (size_t)ipaddr_fmt(&m->addrs[i], s));
-				jbuf_putc(b, '"');
+				put_protected(e, &m->addrs[i]);
 			}
 			if (!first6)
 				jbuf_putc(b, ']');
@@ -363,7 +374,7 @@ void eve_dns(struct eve *e, const struct flow *f, const struct packet *pkt,
 		}
 	}
 	jbuf_putc(b, '}');
-	record_end(e);
+	eve_record_end(e);
 	e->stats.dns++;
 }
 
@@ -372,7 +383,7 @@ void eve_tls(struct eve *e, const struct flow *f, const struct packet *pkt,
 {
 	struct jbuf *b = &e->b;
 
-	put_meta_head(b, f, pkt, "tls");
+	put_meta_head(e, f, pkt, "tls");
 	jbuf_lit(b, ",\"tls\":{");
 	if (m->sni_len > 0) {
 		jbuf_lit(b, "\"sni\":");
@@ -386,7 +397,7 @@ void eve_tls(struct eve *e, const struct flow *f, const struct packet *pkt,
 		jbuf_putc(b, '"');
 	}
 	jbuf_putc(b, '}');
-	record_end(e);
+	eve_record_end(e);
 	e->stats.tls++;
 }
 
@@ -395,7 +406,7 @@ void eve_http(struct eve *e, const struct flow *f, const struct packet *pkt,
 {
 	struct jbuf *b = &e->b;
 
-	put_meta_head(b, f, pkt, "http");
+	put_meta_head(e, f, pkt, "http");
 	jbuf_lit(b, ",\"http\":{");
 	if (m->host_len > 0) {
 		jbuf_lit(b, "\"hostname\":");
@@ -407,6 +418,6 @@ void eve_http(struct eve *e, const struct flow *f, const struct packet *pkt,
 	jbuf_lit(b, ",\"protocol\":");
 	jbuf_str(b, m->version, m->version_len);
 	jbuf_putc(b, '}');
-	record_end(e);
+	eve_record_end(e);
 	e->stats.http++;
 }

@@ -10,6 +10,7 @@
 
 #include "decode/appmeta.h"
 #include "decode/decode.h"
+#include "detect/alert.h"
 #include "flow/flow.h"
 
 struct eve;
@@ -38,9 +39,18 @@ void eve_tls(struct eve *e, const struct flow *f, const struct packet *pkt,
 void eve_http(struct eve *e, const struct flow *f, const struct packet *pkt,
 	      const struct http_meta *m);
 
+/* One "alert" record. */
+void eve_alert(struct eve *e, const struct alert *a);
+
+/* Pseudonymization: when set, every address written (flows, metadata,
+ * alerts) goes through fn first, which may rewrite it in place; Community
+ * ID is computed on the rewritten addresses. */
+typedef int (*eve_protect_fn)(void *ctx, struct ip_addr *a);
+void eve_set_protect(struct eve *e, eve_protect_fn fn, void *ctx);
+
 /* Counts of records written, by type. */
 struct eve_stats {
-	uint64_t flow, dns, tls, http, bytes;
+	uint64_t flow, dns, tls, http, alert, bytes;
 };
 const struct eve_stats *eve_stats(const struct eve *e);
 

@@ -13,6 +13,8 @@ struct pipeline {
 	struct pipeline_config cfg;
 	struct eve *eve;
 	struct flow_table *flows;
+	struct detect *det;
+	struct flow *cur; /* the flow being processed, for "alerted" */
 	struct pipeline_stats stats;
 };
 
@@ -37,7 +39,23 @@ static void on_flow_end(void *ctx, const struct flow *f, enum flow_end_reason wh
 {
 	struct pipeline *p = ctx;
 
+	if (p->det != NULL) {
+		p->cur = (struct flow *)f;
+		detect_flow_end(p->det, f, why);
+		p->cur = NULL;
+	}
 	eve_flow(p->eve, f, why);
+}
+
+static void on_alert(void *ctx, const struct alert *a)
+{
+	struct pipeline *p = ctx;
+
+	if (p->cur != NULL && a->flow_id == p->cur->flow_id)
+		p->cur->det_flags |= FLOW_ALERTED;
+	eve_alert(p->eve, a);
+	if (p->cfg.sources != NULL)
+		sources_add(p->cfg.sources, a);
 }
 
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, struct eve *eve)
@@ -49,11 +67,15 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, struct eve *eve
 	p->cfg = *cfg;
 	p->eve = eve;
 	p->flows = flow_table_new(&cfg->flow, on_flow_end, p);
-	if (p->flows == NULL) {
-		free(p);
-		return NULL;
-	}
+	if (p->flows == NULL)
+		goto fail;
+	if (cfg->detect != NULL && (p->det = detect_new(cfg->detect, on_alert, p)) == NULL)
+		goto fail;
 	return p;
+fail:
+	flow_table_free(p->flows);
+	free(p);
+	return NULL;
 }
 
 void pipeline_finish(struct pipeline *p)
@@ -66,7 +88,13 @@ void pipeline_free(struct pipeline *p)
 	if (p == NULL)
 		return;
 	flow_table_free(p->flows);
+	detect_free(p->det);
 	free(p);
+}
+
+struct detect *pipeline_detect(const struct pipeline *p)
+{
+	return p->det;
 }
 
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p)
@@ -118,6 +146,8 @@ static void meta_dns(struct pipeline *p, struct flow *f, const struct packet *pk
 	}
 	f->app_proto = APP_DNS;
 	eve_dns(p->eve, f, pkt, &m);
+	if (p->det != NULL)
+		detect_dns(p->det, f, pkt, &m);
 }
 
 static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct packet *pkt)
@@ -165,6 +195,17 @@ static void pipeline_meta(struct pipeline *p, struct flow *f, const struct packe
 		meta_tcp_client(p, f, pkt);
 }
 
+/* Everything that happens to a packet once it is in its flow. */
+static void pipeline_flow_packet(struct pipeline *p, struct flow *f, const struct packet *pkt,
+				 int dir, unsigned events)
+{
+	p->cur = f;
+	if (p->det != NULL)
+		detect_packet(p->det, f, pkt, dir, events);
+	pipeline_meta(p, f, pkt, dir);
+	p->cur = NULL;
+}
+
 static int pipeline_decode(struct pipeline *p, const struct frame *fr, struct packet *pkt)
 {
 	p->stats.packets++;
@@ -186,13 +227,14 @@ void pipeline_frame(struct pipeline *p, const struct frame *fr)
 {
 	struct packet pkt;
 	struct flow *f;
+	unsigned events;
 	int dir;
 
 	if (!pipeline_decode(p, fr, &pkt))
 		return;
-	f = flow_table_update(p->flows, &pkt, &dir);
+	f = flow_table_update(p->flows, &pkt, &dir, &events);
 	p->stats.in_flows++;
-	pipeline_meta(p, f, &pkt, dir);
+	pipeline_flow_packet(p, f, &pkt, dir, events);
 }
 
 void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
@@ -219,11 +261,12 @@ void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
 			flow_table_prefetch_flow(p->flows, &lk[i]);
 	for (i = 0; i < n; i++) {
 		struct flow *f;
+		unsigned events;
 		int dir;
 		if (!ok[i])
 			continue;
-		f = flow_table_update_prepared(p->flows, &pkt[i], &lk[i], &dir);
+		f = flow_table_update_prepared(p->flows, &pkt[i], &lk[i], &dir, &events);
 		p->stats.in_flows++;
-		pipeline_meta(p, f, &pkt[i], dir);
+		pipeline_flow_packet(p, f, &pkt[i], dir, events);
 	}
 }

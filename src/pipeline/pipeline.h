@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "decode/decode.h"
+#include "detect/detect.h"
+#include "detect/sources.h"
 #include "flow/flow.h"
 #include "output/eve.h"
 
@@ -20,6 +22,8 @@ enum meta_level {
 struct pipeline_config {
 	struct flow_config flow;
 	enum meta_level meta;
+	const struct detect_config *detect; /* NULL: no detection */
+	struct sources *sources;            /* attack sources to account alerts to, or NULL */
 };
 
 enum meta_counter {
@@ -62,6 +66,9 @@ void pipeline_finish(struct pipeline *p);
 
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
 const struct flow_stats *pipeline_flow_stats(const struct pipeline *p);
+
+/* NULL when detection is off. */
+struct detect *pipeline_detect(const struct pipeline *p);
 
 /* Frees; live flows are ended as by pipeline_finish(). */
 void pipeline_free(struct pipeline *p);

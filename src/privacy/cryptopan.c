@@ -108,7 +108,7 @@ static inline void pan_block(const struct cryptopan *cp, uint8_t *b, int pos, ui
 static int pan_otp(struct cryptopan *cp, uint64_t hi, uint64_t lo, int from, int to, uint64_t *oh,
 		   uint64_t *ol)
 {
-	uint64_t h = 0, l = 0, mh, ml;
+	uint64_t h = 0, l = 0;
 	int pos, n, outl;
 
 	assert(from <= to && to <= PAN_MAX_BITS);
@@ -126,13 +126,12 @@ static int pan_otp(struct cryptopan *cp, uint64_t hi, uint64_t lo, int from, int
 			return YG_EIO;
 		cp->stats.blocks += (uint64_t)n;
 	}
-	for (pos = from; pos < to; pos++) {
-		if ((cp->blk[(size_t)(pos - from) * PAN_BLOCK] & 0x80) == 0)
-			continue;
-		pan_bit(pos, &mh, &ml);
-		h |= mh;
-		l |= ml;
-	}
+	/* Branch-free: the bits are random, a branch on each would miss half
+	 * the time. */
+	for (pos = from; pos < to && pos < 64; pos++)
+		h |= (uint64_t)(cp->blk[(size_t)(pos - from) * PAN_BLOCK] >> 7) << (63 - pos);
+	for (; pos < to; pos++)
+		l |= (uint64_t)(cp->blk[(size_t)(pos - from) * PAN_BLOCK] >> 7) << (127 - pos);
 	*oh = h;
 	*ol = l;
 	return 0;
@@ -194,7 +193,8 @@ int cryptopan_new(const uint8_t key[CRYPTOPAN_KEY_LEN], struct cryptopan **out)
 	OPENSSL_cleanse(pad, sizeof(pad));
 	/* Bit 0's block is the pad itself, whatever the address. */
 	pan_block(cp, cp->blk, 0, 0, 0);
-	if (EVP_EncryptUpdate(cp->ctx, cp->blk, &outl, cp->blk, PAN_BLOCK) != 1 || outl != PAN_BLOCK)
+	if (EVP_EncryptUpdate(cp->ctx, cp->blk, &outl, cp->blk, PAN_BLOCK) != 1 ||
+	    outl != PAN_BLOCK)
 		goto fail;
 	cp->bit0 = cp->blk[0] >> 7;
 	cp->stats.blocks = 2;

@@ -43,9 +43,12 @@ void cryptopan_free(struct cryptopan *cp);
  * libcrypto failed, in which case out is all zeros, never the address.
  * Forward costs one batch of at most 32 (IPv4) or 128 (IPv6) AES blocks,
  * fewer when the prefix is cached; reverse goes bit by bit (one block each). */
-int cryptopan_anonymize_v4(struct cryptopan *cp, const uint8_t in[4], uint8_t out[4]) YG_MUST_CHECK;
-int cryptopan_anonymize_v6(struct cryptopan *cp, const uint8_t in[16], uint8_t out[16]) YG_MUST_CHECK;
-int cryptopan_deanonymize_v4(struct cryptopan *cp, const uint8_t in[4], uint8_t out[4]) YG_MUST_CHECK;
+int cryptopan_anonymize_v4(struct cryptopan *cp, const uint8_t in[4],
+			   uint8_t out[4]) YG_MUST_CHECK;
+int cryptopan_anonymize_v6(struct cryptopan *cp, const uint8_t in[16],
+			   uint8_t out[16]) YG_MUST_CHECK;
+int cryptopan_deanonymize_v4(struct cryptopan *cp, const uint8_t in[4],
+			     uint8_t out[4]) YG_MUST_CHECK;
 int cryptopan_deanonymize_v6(struct cryptopan *cp, const uint8_t in[16],
 			     uint8_t out[16]) YG_MUST_CHECK;
 

@@ -61,9 +61,11 @@ static struct packet tcp(uint8_t a, uint16_t sp, uint8_t b, uint16_t dp, uint8_t
 	return p;
 }
 
+static unsigned last_events;
+
 static struct flow *feed(struct flow_table *t, struct packet p, int *dir)
 {
-	return flow_table_update(t, &p, dir);
+	return flow_table_update(t, &p, dir, &last_events);
 }
 
 static void test_bidirectional_handshake(void **state)
@@ -78,10 +80,14 @@ static void test_bidirectional_handshake(void **state)
 	f = feed(t, tcp(9, 40000, 1, 443, TCP_SYN, 1 * SEC, 60), &dir);
 	assert_int_equal(dir, FLOW_TOSERVER);
 	assert_int_equal(f->state, FLOW_STATE_NEW);
+	assert_int_equal(last_events, FLOW_EV_NEW);
 	f = feed(t, tcp(1, 443, 9, 40000, TCP_SYN | TCP_ACK, 1 * SEC + 10, 60), &dir);
 	assert_int_equal(dir, FLOW_TOCLIENT);
 	f = feed(t, tcp(9, 40000, 1, 443, TCP_ACK, 1 * SEC + 20, 54), &dir);
 	assert_int_equal(f->state, FLOW_STATE_ESTABLISHED);
+	assert_int_equal(last_events, FLOW_EV_ESTABLISHED);
+	f = feed(t, tcp(9, 40000, 1, 443, TCP_ACK, 1 * SEC + 30, 54), &dir);
+	assert_int_equal(last_events, 0);
 	f = feed(t, tcp(9, 40000, 1, 443, TCP_ACK | TCP_PSH, 2 * SEC, 500), &dir);
 	f = feed(t, tcp(9, 40000, 1, 443, TCP_FIN | TCP_ACK, 3 * SEC, 54), &dir);
 	assert_int_equal(f->state, FLOW_STATE_ESTABLISHED);
@@ -95,9 +101,9 @@ static void test_bidirectional_handshake(void **state)
 	assert_int_equal(ended[0].why, FLOW_END_SHUTDOWN);
 	assert_int_equal(f->key.addr[f->client][3], 9);
 	assert_int_equal(f->key.port[f->client], 40000);
-	assert_int_equal(f->pkts[FLOW_TOSERVER], 4);
+	assert_int_equal(f->pkts[FLOW_TOSERVER], 5);
 	assert_int_equal(f->pkts[FLOW_TOCLIENT], 2);
-	assert_int_equal(f->bytes[FLOW_TOSERVER], 60 + 54 + 500 + 54);
+	assert_int_equal(f->bytes[FLOW_TOSERVER], 60 + 54 + 54 + 500 + 54);
 	assert_int_equal(f->bytes[FLOW_TOCLIENT], 60 + 54);
 	assert_int_equal(f->tcp_flags[FLOW_TOCLIENT], TCP_SYN | TCP_ACK | TCP_FIN);
 	assert_int_equal(f->first_us, 1 * SEC);
@@ -212,10 +218,10 @@ static void test_vlan_separates_flows(void **state)
 	int dir;
 
 	(void)state;
-	a = flow_table_update(t, &p, &dir);
+	a = flow_table_update(t, &p, &dir, &last_events);
 	p.vlan[0] = 10;
 	p.vlan_n = 1;
-	b = flow_table_update(t, &p, &dir);
+	b = flow_table_update(t, &p, &dir, &last_events);
 	assert_ptr_not_equal(a, b);
 	assert_int_equal(flow_table_stats(t)->created, 2);
 	flow_table_free(t);
@@ -234,12 +240,12 @@ static void test_many_flows_and_names(void **state)
 	for (uint32_t i = 0; i < 100000; i++) {
 		struct packet p = tcp(1, (uint16_t)(i & 0xffff), (uint8_t)(2 + (i >> 16)), 80, TCP_SYN,
 				      SEC, 60);
-		flow_table_update(t, &p, &dir);
+		flow_table_update(t, &p, &dir, &last_events);
 	}
 	for (uint32_t i = 0; i < 100000; i++) {
 		struct packet p = tcp((uint8_t)(2 + (i >> 16)), 80, 1, (uint16_t)(i & 0xffff),
 				      TCP_SYN | TCP_ACK, SEC + 1, 60);
-		struct flow *f = flow_table_update(t, &p, &dir);
+		struct flow *f = flow_table_update(t, &p, &dir, &last_events);
 		assert_int_equal(dir, FLOW_TOCLIENT);
 		assert_int_equal(f->pkts[FLOW_TOSERVER], 1);
 	}
@@ -249,7 +255,7 @@ static void test_many_flows_and_names(void **state)
 	assert_null(flow_table_new(&(struct flow_config){.max_flows = 0}, NULL, NULL));
 	assert_string_equal(flow_end_reason_name(FLOW_END_EVICTED), "evicted");
 	assert_string_equal(flow_state_name(FLOW_STATE_CLOSED), "closed");
-	assert_true(sizeof(struct flow) <= 128);
+	assert_true(sizeof(struct flow) <= 152);
 }
 
 int main(void)

@@ -1,0 +1,275 @@
+/* detect.c - configuration, signatures, and event dispatch to detectors. */
+#include "detect/detect_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "base/alloc.h"
+#include "base/err.h"
+
+#define P(name, field, def, min, max, unit, doc)                                                   \
+	{name, offsetof(struct detect_config, field), def, min, max, unit, doc}
+
+const struct detect_param detect_params[] = {
+	P("table.entries", table_entries, 65536, 64, 1u << 24, "records",
+	  "records in each detector's state table (memory is fixed; full tables forget the least recently used)"),
+	P("scan.window", scan_window_s, 300, 1, 86400, "s", "scan counting window"),
+	P("scan.hosts", scan_hosts, 10, 2, 1000000, "hosts",
+	  "failed attempts to this many hosts on one port make a horizontal scan"),
+	P("scan.ports", scan_ports, 15, 2, 65536, "ports",
+	  "failed attempts to this many ports on one host make a vertical scan"),
+	P("syn.window", syn_window_s, 60, 1, 3600, "s", "SYN flood counting window"),
+	P("syn.half_open", syn_half_open, 100, 2, 100000000, "flows",
+	  "handshakes started but not completed toward one service in a window"),
+	P("refl.window", refl_window_s, 60, 1, 3600, "s", "reflection counting window"),
+	P("refl.sources", refl_sources, 20, 2, 1000000, "reflectors",
+	  "distinct servers sending unsolicited responses to one victim in a window"),
+	P("vol.window", vol_window_s, 10, 1, 3600, "s", "volumetric flood window"),
+	P("vol.pps", vol_pps, 100000, 1, 4000000000u, "packets/s",
+	  "packets per second toward one address, averaged over the window"),
+	P("vol.mbps", vol_mbps, 1000, 1, 4000000000u, "Mbit/s",
+	  "megabits per second toward one address, averaged over the window"),
+	P("brute.window", brute_window_s, 600, 1, 86400, "s", "brute-force counting window"),
+	P("brute.sessions", brute_sessions, 10, 2, 1000000, "sessions",
+	  "short sessions from one source to one authentication service in a window"),
+	P("brute.max_pkts", brute_max_pkts, 100, 1, 1000000, "packets",
+	  "a session with more packets is not a login attempt"),
+	P("brute.max_secs", brute_max_secs, 60, 1, 86400, "s",
+	  "a session lasting longer is not a login attempt"),
+	P("beacon.min_events", beacon_min_events, 8, 4, 1000, "events",
+	  "connections (or in-flow bursts) needed before judging periodicity"),
+	P("beacon.min_interval", beacon_min_interval_s, 2, 1, 86400, "s",
+	  "shorter intervals are traffic, not beacons"),
+	P("beacon.max_jitter", beacon_max_jitter_pct, 15, 1, 100, "%",
+	  "largest spread of intervals (median absolute deviation / median)"),
+	P("dns.window", dns_window_s, 300, 1, 86400, "s", "DNS anomaly window"),
+	P("dns.tunnel_names", dns_tunnel_names, 20, 2, 1000000, "names",
+	  "distinct long, high-entropy names under one domain from one client"),
+	P("dns.tunnel_min_len", dns_tunnel_min_len, 30, 8, 253, "chars",
+	  "a name's part below its registered domain this long counts as long"),
+	P("dns.nx_names", dns_nx_names, 20, 2, 1000000, "names",
+	  "distinct NXDOMAIN answers to one client in a window (algorithmic domains)"),
+	{NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+void detect_config_defaults(struct detect_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (const struct detect_param *p = detect_params; p->name; p++)
+		*(uint32_t *)((char *)cfg + p->offset) = p->def;
+}
+
+int detect_config_set(struct detect_config *cfg, const char *assignment, char *err,
+		      size_t errlen)
+{
+	const char *eq = strchr(assignment, '=');
+	size_t nlen;
+	char *end;
+	unsigned long long v;
+
+	if (eq == NULL) {
+		snprintf(err, errlen, "'%s' is not name=value", assignment);
+		return YG_EINVAL;
+	}
+	nlen = (size_t)(eq - assignment);
+	for (const struct detect_param *p = detect_params; p->name; p++) {
+		if (strlen(p->name) != nlen || strncmp(p->name, assignment, nlen) != 0)
+			continue;
+		errno = 0;
+		v = strtoull(eq + 1, &end, 10);
+		if (eq[1] < '0' || eq[1] > '9' || *end != '\0' || errno != 0 || v < p->min ||
+		    v > p->max) {
+			snprintf(err, errlen, "%s: '%s' is not a number from %u to %u", p->name,
+				 eq + 1, p->min, p->max);
+			return YG_EINVAL;
+		}
+		*(uint32_t *)((char *)cfg + p->offset) = (uint32_t)v;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown detector parameter '%.*s' (see --detect list)", (int)nlen,
+		 assignment);
+	return YG_EINVAL;
+}
+
+void detect_config_print(FILE *out, const struct detect_config *cfg)
+{
+	for (const struct detect_param *p = detect_params; p->name; p++)
+		fprintf(out, "%-20s %10u %-10s (default %u) %s\n", p->name,
+			*(const uint32_t *)((const char *)cfg + p->offset), p->unit, p->def, p->doc);
+}
+
+#define SIG(sid, det, sev, cat, msg) {sid, msg, cat, sev, det}
+#define RECON "Attempted Information Leak"
+#define DOS "Attempted Denial of Service"
+#define BRUTE "Attempted User Privilege Gain"
+#define TROJAN "A Network Trojan was Detected"
+#define BAD "Potentially Bad Traffic"
+
+const struct signature detect_signatures[] = {
+	SIG(9100001, "scan", 2, RECON, "YAGURA SCAN horizontal TCP SYN scan"),
+	SIG(9100002, "scan", 2, RECON, "YAGURA SCAN horizontal TCP FIN/NULL/Xmas scan"),
+	SIG(9100003, "scan", 2, RECON, "YAGURA SCAN horizontal UDP scan"),
+	SIG(9100011, "scan", 2, RECON, "YAGURA SCAN vertical TCP SYN port scan"),
+	SIG(9100012, "scan", 2, RECON, "YAGURA SCAN vertical TCP FIN/NULL/Xmas port scan"),
+	SIG(9100013, "scan", 2, RECON, "YAGURA SCAN vertical UDP port scan"),
+	SIG(9200001, "dos", 1, DOS, "YAGURA DOS TCP SYN flood"),
+	SIG(9200002, "dos", 1, DOS, "YAGURA DOS volumetric flood"),
+	SIG(9200010, "dos", 1, DOS, "YAGURA DOS DNS reflection/amplification"),
+	SIG(9200011, "dos", 1, DOS, "YAGURA DOS NTP reflection/amplification"),
+	SIG(9200012, "dos", 1, DOS, "YAGURA DOS SSDP reflection/amplification"),
+	SIG(9200013, "dos", 1, DOS, "YAGURA DOS memcached reflection/amplification"),
+	SIG(9200014, "dos", 1, DOS, "YAGURA DOS CLDAP reflection/amplification"),
+	SIG(9200015, "dos", 1, DOS, "YAGURA DOS Chargen reflection/amplification"),
+	SIG(9200016, "dos", 1, DOS, "YAGURA DOS SNMP reflection/amplification"),
+	SIG(9200017, "dos", 1, DOS, "YAGURA DOS WS-Discovery reflection/amplification"),
+	SIG(9200018, "dos", 1, DOS, "YAGURA DOS TCP SYN-ACK reflection"),
+	SIG(9300021, "brute", 2, BRUTE, "YAGURA BRUTEFORCE FTP login attempts"),
+	SIG(9300022, "brute", 2, BRUTE, "YAGURA BRUTEFORCE SSH login attempts"),
+	SIG(9300023, "brute", 2, BRUTE, "YAGURA BRUTEFORCE Telnet login attempts"),
+	SIG(9300025, "brute", 2, BRUTE, "YAGURA BRUTEFORCE SMTP authentication attempts"),
+	SIG(9300110, "brute", 2, BRUTE, "YAGURA BRUTEFORCE POP3 login attempts"),
+	SIG(9300143, "brute", 2, BRUTE, "YAGURA BRUTEFORCE IMAP login attempts"),
+	SIG(9300389, "brute", 2, BRUTE, "YAGURA BRUTEFORCE LDAP bind attempts"),
+	SIG(9300445, "brute", 2, BRUTE, "YAGURA BRUTEFORCE SMB login attempts"),
+	SIG(9301433, "brute", 2, BRUTE, "YAGURA BRUTEFORCE MSSQL login attempts"),
+	SIG(9301521, "brute", 2, BRUTE, "YAGURA BRUTEFORCE Oracle login attempts"),
+	SIG(9303306, "brute", 2, BRUTE, "YAGURA BRUTEFORCE MySQL login attempts"),
+	SIG(9303389, "brute", 2, BRUTE, "YAGURA BRUTEFORCE RDP login attempts"),
+	SIG(9305432, "brute", 2, BRUTE, "YAGURA BRUTEFORCE PostgreSQL login attempts"),
+	SIG(9305900, "brute", 2, BRUTE, "YAGURA BRUTEFORCE VNC login attempts"),
+	SIG(9306379, "brute", 2, BRUTE, "YAGURA BRUTEFORCE Redis authentication attempts"),
+	SIG(9400001, "beacon", 1, TROJAN, "YAGURA C2 periodic connections (beaconing)"),
+	SIG(9400002, "beacon", 2, TROJAN, "YAGURA C2 periodic bursts inside one connection (beaconing)"),
+	SIG(9500001, "dns", 2, BAD, "YAGURA DNS possible tunnelling (many long high-entropy names)"),
+	SIG(9500002, "dns", 2, BAD, "YAGURA DNS NXDOMAIN burst (possible algorithmically generated domains)"),
+	{0, NULL, NULL, 0, NULL},
+};
+
+const struct signature *detect_sig(uint32_t sid)
+{
+	for (const struct signature *s = detect_signatures; s->sid; s++)
+		if (s->sid == sid)
+			return s;
+	return NULL;
+}
+
+void alert_init(struct alert *a, uint32_t sid, uint64_t ts)
+{
+	memset(a, 0, offsetof(struct alert, strs));
+	a->n_strs = 0;
+	a->n_samples = 0;
+	a->samples_key = NULL;
+	a->samples_kind = ALERT_SAMPLES_NONE;
+	a->sig = detect_sig(sid);
+	a->ts_us = ts;
+}
+
+void alert_num(struct alert *a, const char *key, uint64_t v)
+{
+	if (a->n_nums == ALERT_MAX_NUMS)
+		return;
+	a->nums[a->n_nums].key = key;
+	a->nums[a->n_nums++].v = v;
+}
+
+void alert_str(struct alert *a, const char *key, const char *v, size_t len)
+{
+	if (a->n_strs == ALERT_MAX_STRS)
+		return;
+	if (len >= ALERT_STR_MAX)
+		len = ALERT_STR_MAX - 1;
+	a->strs[a->n_strs].key = key;
+	memcpy(a->strs[a->n_strs].v, v, len);
+	a->strs[a->n_strs].v[len] = '\0';
+	a->n_strs++;
+}
+
+void alert_samples(struct alert *a, const char *key, const struct samples *s, int kind)
+{
+	a->samples_key = key;
+	a->samples_kind = (uint8_t)kind;
+	a->n_samples = s->n;
+	for (int i = 0; i < s->n; i++) {
+		a->sample_addr[i] = s->addr[i];
+		a->sample_port[i] = s->port[i];
+	}
+}
+
+void detect_emit(struct detect *d, struct alert *a)
+{
+	d->stats.alerts++;
+	if (d->on_alert != NULL && a->sig != NULL)
+		d->on_alert(d->ctx, a);
+}
+
+struct detect *detect_new(const struct detect_config *cfg, alert_fn on_alert, void *ctx)
+{
+	struct detect *d = yg_calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	d->cfg = *cfg;
+	d->on_alert = on_alert;
+	d->ctx = ctx;
+	if (scan_init(d) < 0 || dos_init(d) < 0 || brute_init(d) < 0 || beacon_init(d) < 0 ||
+	    dnsanom_init(d) < 0) {
+		detect_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void detect_free(struct detect *d)
+{
+	if (d == NULL)
+		return;
+	dtable_free(d->scan_h);
+	dtable_free(d->scan_v);
+	dtable_free(d->syn);
+	dtable_free(d->refl);
+	dtable_free(d->vol);
+	dos_free(d);
+	dtable_free(d->brute);
+	dtable_free(d->beacon);
+	dtable_free(d->dns_tun);
+	dtable_free(d->dns_nx);
+	free(d);
+}
+
+const struct detect_stats *detect_stats(struct detect *d)
+{
+	struct dtable *all[] = {d->scan_h, d->scan_v, d->syn,	  d->refl,    d->vol,
+				d->brute,  d->beacon, d->dns_tun, d->dns_nx};
+
+	d->stats.evictions = 0;
+	d->stats.table_bytes = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (all[i] == NULL)
+			continue;
+		d->stats.evictions += dtable_stats(all[i])->evictions;
+		d->stats.table_bytes += dtable_stats(all[i])->bytes;
+	}
+	return &d->stats;
+}
+
+void detect_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,
+		   unsigned events)
+{
+	if (events & FLOW_EV_NEW)
+		scan_packet(d, f, pkt, events);
+	dos_packet(d, f, pkt, dir, events);
+	beacon_packet(d, f, pkt, dir, events);
+}
+
+void detect_flow_end(struct detect *d, const struct flow *f, enum flow_end_reason why)
+{
+	(void)why;
+	scan_flow_end(d, f);
+	brute_flow_end(d, f);
+}
+
+void detect_dns(struct detect *d, const struct flow *f, const struct packet *pkt,
+		const struct dns_meta *m)
+{
+	dnsanom_dns(d, f, pkt, m);
+}

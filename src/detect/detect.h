@@ -1,0 +1,73 @@
+/* detect.h - behavioural detectors over flows, packets and metadata.
+ *
+ * The pipeline feeds events (a packet accounted to a flow, a flow ending,
+ * a DNS/TLS/HTTP/ICS record); detectors keep their state in fixed-size
+ * tables (detect/dtable.h) and report alerts through a callback. Every
+ * detector, its parameters, defaults and known false positives are in
+ * docs/detect.md. Single-threaded: one instance per pipeline. */
+#ifndef YAGURA_DETECT_DETECT_H
+#define YAGURA_DETECT_DETECT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "decode/appmeta.h"
+#include "decode/decode.h"
+#include "detect/alert.h"
+#include "flow/flow.h"
+
+struct detect_config {
+	uint32_t table_entries; /* records per detector table */
+	uint32_t scan_window_s, scan_hosts, scan_ports;
+	uint32_t syn_window_s, syn_half_open;
+	uint32_t refl_window_s, refl_sources;
+	uint32_t vol_window_s, vol_pps, vol_mbps;
+	uint32_t brute_window_s, brute_sessions, brute_max_pkts, brute_max_secs;
+	uint32_t beacon_min_events, beacon_min_interval_s, beacon_max_jitter_pct;
+	uint32_t dns_window_s, dns_tunnel_names, dns_tunnel_min_len, dns_nx_names;
+};
+
+/* One tunable: "name=value" on the command line (--detect). */
+struct detect_param {
+	const char *name;
+	size_t offset; /* of a uint32_t in struct detect_config */
+	uint32_t def, min, max;
+	const char *unit;
+	const char *doc;
+};
+
+extern const struct detect_param detect_params[];
+
+void detect_config_defaults(struct detect_config *cfg);
+
+/* Applies "name=value". Returns 0, or YG_EINVAL with a one-line reason in
+ * err (unknown name, not a number, out of range). */
+int detect_config_set(struct detect_config *cfg, const char *assignment, char *err,
+		      size_t errlen);
+
+/* Prints every parameter with its value, default and meaning. */
+void detect_config_print(FILE *out, const struct detect_config *cfg);
+
+/* Every signature the detectors can raise, ending with a zero sid. */
+extern const struct signature detect_signatures[];
+
+struct detect;
+
+/* Returns NULL on allocation failure. */
+struct detect *detect_new(const struct detect_config *cfg, alert_fn on_alert, void *ctx);
+void detect_free(struct detect *d);
+
+void detect_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,
+		   unsigned events);
+void detect_flow_end(struct detect *d, const struct flow *f, enum flow_end_reason why);
+void detect_dns(struct detect *d, const struct flow *f, const struct packet *pkt,
+		const struct dns_meta *m);
+
+struct detect_stats {
+	uint64_t alerts;
+	uint64_t evictions; /* records forgotten because a table was full */
+	uint64_t table_bytes;
+};
+const struct detect_stats *detect_stats(struct detect *d);
+
+#endif

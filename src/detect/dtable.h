@@ -1,0 +1,39 @@
+/* dtable.h - a fixed-size, set-associative table for detector state.
+ *
+ * A detector keys small records (per source, per victim, per pair) in a
+ * table whose memory is fixed at creation: a flood of spoofed sources can
+ * make it forget, never grow. Each key hashes to a set of DTABLE_WAYS
+ * slots; inserting into a full set evicts the slot used least recently
+ * (counted). Single-threaded. */
+#ifndef YAGURA_DETECT_DTABLE_H
+#define YAGURA_DETECT_DTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DTABLE_WAYS 8
+
+struct dtable;
+
+/* Creates a table of at least `capacity` records of val_size bytes keyed
+ * by key_size bytes. Returns NULL on allocation failure. */
+struct dtable *dtable_new(size_t capacity, size_t key_size, size_t val_size);
+void dtable_free(struct dtable *t);
+
+/* Returns the record for key, inserting a zeroed one if absent (*is_new
+ * set), evicting the set's least recently used record if needed. The
+ * pointer is valid until the next dtable_get. Never fails. */
+void *dtable_get(struct dtable *t, const void *key, uint64_t now_us, int *is_new);
+
+/* Returns the record for key, or NULL; does not insert. */
+void *dtable_find(struct dtable *t, const void *key, uint64_t now_us);
+
+struct dtable_stats {
+	uint64_t inserts;
+	uint64_t evictions;
+	size_t capacity;
+	size_t bytes;
+};
+const struct dtable_stats *dtable_stats(const struct dtable *t);
+
+#endif

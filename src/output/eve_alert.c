@@ -1,0 +1,128 @@
+/* eve_alert.c - EVE "alert" records: Suricata's alert object plus an
+ * "evidence" object with what made the detector fire. */
+#include "output/eve.h"
+
+#include <string.h>
+
+#include "base/jbuf.h"
+#include "output/eve_int.h"
+
+static void put_evidence_addr(struct jbuf *b, const struct ip_addr *a)
+{
+	char s[IPADDR_STRLEN];
+
+	jbuf_putc(b, '"');
+	jbuf_put(b, s, (size_t)ipaddr_fmt(a, s));
+	jbuf_putc(b, '"');
+}
+
+void eve_alert(struct eve *e, const struct alert *a)
+{
+	struct jbuf *b = &e->b;
+	struct ip_addr src = a->src, dst = a->dst;
+	char pbuf[4];
+	int first = 1;
+
+	eve_protect_addr(e, &src);
+	eve_protect_addr(e, &dst);
+	jbuf_lit(b, "{\"timestamp\":");
+	jbuf_ts(b, a->ts_us);
+	if (a->flow_id != 0) {
+		jbuf_lit(b, ",\"flow_id\":");
+		jbuf_u64(b, a->flow_id);
+	}
+	jbuf_lit(b, ",\"event_type\":\"alert\",\"src_ip\":");
+	put_evidence_addr(b, &src);
+	if (a->has_ports) {
+		jbuf_lit(b, ",\"src_port\":");
+		jbuf_u64(b, a->sport);
+	}
+	jbuf_lit(b, ",\"dest_ip\":");
+	put_evidence_addr(b, &dst);
+	if (a->has_ports) {
+		jbuf_lit(b, ",\"dest_port\":");
+		jbuf_u64(b, a->dport);
+	}
+	if (a->proto != 0) {
+		jbuf_lit(b, ",\"proto\":\"");
+		jbuf_puts(b, eve_proto_name(a->proto, pbuf));
+		jbuf_putc(b, '"');
+	}
+	jbuf_lit(b, ",\"alert\":{\"action\":\"allowed\",\"gid\":1,\"signature_id\":");
+	jbuf_u64(b, a->sig->sid);
+	jbuf_lit(b, ",\"rev\":1,\"signature\":");
+	jbuf_str(b, a->sig->msg, strlen(a->sig->msg));
+	jbuf_lit(b, ",\"category\":");
+	jbuf_str(b, a->sig->category, strlen(a->sig->category));
+	jbuf_lit(b, ",\"severity\":");
+	jbuf_u64(b, a->sig->severity);
+	jbuf_lit(b, ",\"metadata\":{\"detector\":[");
+	jbuf_str(b, a->sig->detector, strlen(a->sig->detector));
+	jbuf_lit(b, "]}},\"evidence\":{");
+	if (a->window_start_us != 0) {
+		jbuf_lit(b, "\"window_start\":");
+		jbuf_ts(b, a->window_start_us);
+		jbuf_lit(b, ",\"window_end\":");
+		jbuf_ts(b, a->window_end_us);
+		first = 0;
+	}
+	if (a->pkts != 0 || a->bytes != 0) {
+		jbuf_puts(b, first ? "\"packets\":" : ",\"packets\":");
+		jbuf_u64(b, a->pkts);
+		jbuf_lit(b, ",\"bytes\":");
+		jbuf_u64(b, a->bytes);
+		first = 0;
+	}
+	for (int i = 0; i < a->n_nums; i++) {
+		jbuf_puts(b, first ? "\"" : ",\"");
+		jbuf_puts(b, a->nums[i].key);
+		jbuf_lit(b, "\":");
+		jbuf_u64(b, a->nums[i].v);
+		first = 0;
+	}
+	/* Strings: a key given several times becomes an array. */
+	for (int i = 0; i < a->n_strs; i++) {
+		int j, n = 0, seen = 0;
+		for (j = 0; j < i; j++)
+			if (strcmp(a->strs[j].key, a->strs[i].key) == 0)
+				seen = 1;
+		if (seen)
+			continue;
+		for (j = i; j < a->n_strs; j++)
+			if (strcmp(a->strs[j].key, a->strs[i].key) == 0)
+				n++;
+		jbuf_puts(b, first ? "\"" : ",\"");
+		jbuf_puts(b, a->strs[i].key);
+		jbuf_puts(b, n > 1 ? "s\":[" : "\":");
+		for (j = i, n = 0; j < a->n_strs; j++) {
+			if (strcmp(a->strs[j].key, a->strs[i].key) != 0)
+				continue;
+			if (n++)
+				jbuf_putc(b, ',');
+			jbuf_str(b, a->strs[j].v, strlen(a->strs[j].v));
+		}
+		if (n > 1)
+			jbuf_putc(b, ']');
+		first = 0;
+	}
+	if (a->samples_kind != ALERT_SAMPLES_NONE && a->n_samples > 0) {
+		jbuf_puts(b, first ? "\"" : ",\"");
+		jbuf_puts(b, a->samples_key);
+		jbuf_lit(b, "\":[");
+		for (int i = 0; i < a->n_samples; i++) {
+			if (i)
+				jbuf_putc(b, ',');
+			if (a->samples_kind == ALERT_SAMPLES_PORT) {
+				jbuf_u64(b, a->sample_port[i]);
+			} else {
+				struct ip_addr s = a->sample_addr[i];
+				eve_protect_addr(e, &s);
+				put_evidence_addr(b, &s);
+			}
+		}
+		jbuf_putc(b, ']');
+	}
+	jbuf_putc(b, '}');
+	eve_record_end(e);
+	e->stats.alert++;
+}

@@ -1,0 +1,26 @@
+/* eve_int.h - the EVE writer's insides, shared by its source files. */
+#ifndef YAGURA_OUTPUT_EVE_INT_H
+#define YAGURA_OUTPUT_EVE_INT_H
+
+#include "base/jbuf.h"
+#include "output/eve.h"
+
+struct eve {
+	int fd;
+	int err;
+	struct jbuf b;
+	struct eve_stats stats;
+	eve_protect_fn protect;
+	void *protect_ctx;
+};
+
+void eve_record_end(struct eve *e);
+
+/* Rewrites a to its pseudonym when a protect hook is set and says so. */
+static inline void eve_protect_addr(struct eve *e, struct ip_addr *a)
+{
+	if (e->protect != NULL)
+		e->protect(e->protect_ctx, a);
+}
+
+#endif
