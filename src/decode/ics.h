@@ -86,13 +86,14 @@ struct ics_op {
  * written. A unit cut short by the end of the payload still yields an op,
  * flagged ICS_OPF_PARTIAL, when its function code is within the bytes.
  *
- * Return the number of ops written, or a negative yg_err when the first
- * unit fails before any op: YG_ETRUNC when the bytes end before a function
- * code, YG_EFORMAT when they are not this protocol (bad MBAP protocol id or
- * length, DNP3 start bytes or CRC, TPKT/COTP/S7 header). An empty payload
- * gives 0. If used is not NULL it receives the bytes taken by whole units
- * read (a PARTIAL unit is not counted): when *used < len, parsing stopped
- * early, and calling again on p + *used says why or goes on after max. */
+ * Return the number of ops written, or a negative yg_err when a unit
+ * fails before any op was written: YG_ETRUNC when the bytes end before a
+ * function code, YG_EFORMAT when they are not this protocol (bad MBAP
+ * protocol id or length, DNP3 start bytes or CRC, TPKT/COTP/S7 header). 0
+ * means every unit was read and none was an op (or len or max was 0). If
+ * used is not NULL it receives the bytes taken by whole units read (a
+ * PARTIAL unit is not counted): when *used < len, parsing stopped early,
+ * and calling again on p + *used says why or goes on after max. */
 
 /* Modbus/TCP: one op per ADU (MBAP header + PDU), several per segment.
  * from_server says the direction, which the bytes cannot: nonzero for

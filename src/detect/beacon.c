@@ -1,14 +1,16 @@
 /* beacon.c - command-and-control beaconing: a host calling the same
  * server at a regular interval.
  *
- * Across connections: the start times of the last BEACON_RING flows (TCP:
- * once established) from
+ * Across connections: the start times of the last BEACON_RING TCP
+ * connections (counted once established) from
  * one client to one server port; with beacon.min_events of them, the
  * intervals' median must be at least beacon.min_interval and their median
  * absolute deviation at most beacon.max_jitter percent of it.
  * Inside one connection: the client's bursts (payload after at least a
  * second of silence), with a running mean and variance in the flow itself;
- * the coefficient of variation must be at most beacon.max_jitter percent.
+ * the coefficient of variation must be at most beacon.max_jitter percent,
+ * and the server must have answered (one-way streams such as syslog are
+ * periodic by design).
  * DNS and NTP (periodic by design) and multicast are left out. */
 #include "detect/detect_int.h"
 
@@ -95,7 +97,7 @@ static void across_connections(struct detect *d, const struct flow *f, const str
 	m = r->n < BEACON_RING ? r->n : BEACON_RING;
 	if (m < d->cfg.beacon_min_events)
 		return;
-	if (r->alerted_us != 0 && pkt->ts_us - r->alerted_us < REALERT_US)
+	if (r->alerted_us != 0 && pkt->ts_us < r->alerted_us + REALERT_US)
 		return;
 	/* Intervals between consecutive starts, oldest first. */
 	uint64_t s[BEACON_RING];
@@ -123,9 +125,10 @@ static void inside_connection(struct detect *d, struct flow *f, const struct pac
 	uint32_t ms = (uint32_t)(rel / 1000), gap;
 	double x, delta;
 
-	if (f->beat_last_ms != 0 && ms - f->beat_seen_ms < BURST_GAP_MS) {
-		f->beat_seen_ms = ms;
-		return; /* same burst */
+	if (f->beat_last_ms != 0 && ms < f->beat_seen_ms + BURST_GAP_MS) {
+		if (ms > f->beat_seen_ms)
+			f->beat_seen_ms = ms;
+		return; /* same burst (or a packet slightly out of order) */
 	}
 	f->beat_seen_ms = ms;
 	if (f->beat_last_ms == 0) {
@@ -143,6 +146,10 @@ static void inside_connection(struct detect *d, struct flow *f, const struct pac
 		return;
 	if (f->beat_mean < (float)d->cfg.beacon_min_interval_s)
 		return;
+	/* C2 is a conversation: one-way streams (syslog, flow export, traps)
+	 * are periodic by design. */
+	if (f->pkts[FLOW_TOCLIENT] == 0)
+		return;
 	double sd = sqrt(f->beat_m2 / (f->beat_n - 1));
 	uint32_t cv = (uint32_t)(sd * 100.0 / f->beat_mean);
 	if (cv > d->cfg.beacon_max_jitter_pct)
@@ -159,8 +166,7 @@ void beacon_packet(struct detect *d, struct flow *f, const struct packet *pkt, i
 		return;
 	/* A TCP connection counts once it is established: a C2 client talks
 	 * to its server, while SYN floods and scans never finish handshakes. */
-	if (((pkt->ip_proto == 6 && (ev & FLOW_EV_ESTABLISHED)) ||
-	     (pkt->ip_proto == 17 && (ev & FLOW_EV_NEW))) &&
+	if (pkt->ip_proto == 6 && (ev & FLOW_EV_ESTABLISHED) &&
 	    !(f->det_flags & (DETF_AMP | DETF_SYNACK | DETF_STEALTH)))
 		across_connections(d, f, pkt);
 	if (pkt->payload_len > 0)

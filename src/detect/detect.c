@@ -11,7 +11,7 @@
 	{name, offsetof(struct detect_config, field), def, min, max, unit, doc}
 
 const struct detect_param detect_params[] = {
-	P("table.entries", table_entries, 65536, 64, 1u << 24, "records",
+	P("table.entries", table_entries, 16384, 64, 1u << 24, "records",
 	  "records in each detector's state table (memory is fixed; full tables forget the least recently used)"),
 	P("scan.window", scan_window_s, 300, 1, 86400, "s", "scan counting window"),
 	P("scan.hosts", scan_hosts, 10, 2, 1000000, "hosts",

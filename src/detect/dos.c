@@ -52,13 +52,17 @@ struct dos_rec {
 	struct samples ex;
 };
 
+/* One row of counters, 32 KiB: small enough to stay in the L1 cache. A
+ * collision only overestimates, and an address past half the threshold
+ * gets an exact record anyway. */
 #define SKETCH_COLS 4096
-#define SKETCH_ROWS 2
 
 struct dos_sketch {
 	uint64_t start_us;
-	uint32_t pkts[SKETCH_ROWS][SKETCH_COLS];
-	uint64_t bytes[SKETCH_ROWS][SKETCH_COLS];
+	struct {
+		uint32_t pkts;
+		uint32_t bytes64; /* bytes / 64 */
+	} cell[SKETCH_COLS];
 };
 
 int dos_init(struct detect *d)
@@ -203,11 +207,15 @@ static void reflection(struct detect *d, struct flow *f, const struct packet *pk
 	}
 }
 
-static uint64_t sketch_hash(const struct ip_addr *a, int row)
+static inline uint32_t sketch_col(const struct ip_addr *a)
 {
-	uint64_t h = hash_addr(a);
+	uint64_t x, y = 0;
 
-	return row == 0 ? h : (h >> 32) * 0x9e3779b97f4a7c15ULL;
+	memcpy(&x, a->a, 8);
+	if (a->family == 6)
+		memcpy(&y, a->a + 8, 8);
+	x = (x ^ (y * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+	return (uint32_t)(x >> 52); /* 12 bits */
 }
 
 static void volumetric(struct detect *d, const struct packet *pkt)
@@ -216,30 +224,34 @@ static void volumetric(struct detect *d, const struct packet *pkt)
 	uint64_t win = (uint64_t)d->cfg.vol_window_s * SEC;
 	uint64_t max_pkts = (uint64_t)d->cfg.vol_pps * d->cfg.vol_window_s;
 	uint64_t max_bytes = (uint64_t)d->cfg.vol_mbps * 125000 * d->cfg.vol_window_s;
-	uint64_t est_p = UINT64_MAX, est_b = UINT64_MAX;
+	uint64_t est_p, est_b;
 	struct vkey k;
 	struct dos_rec *r;
+	uint32_t col;
 
-	if (pkt->ts_us < s->start_us || pkt->ts_us - s->start_us >= win) {
+	if (s->start_us == 0 || pkt->ts_us >= s->start_us + win) {
 		memset(s, 0, sizeof(*s));
 		s->start_us = pkt->ts_us ? pkt->ts_us : 1;
 	}
-	for (int row = 0; row < SKETCH_ROWS; row++) {
-		size_t col = sketch_hash(&pkt->dst, row) & (SKETCH_COLS - 1);
-		s->pkts[row][col]++;
-		s->bytes[row][col] += pkt->wirelen;
-		if (s->pkts[row][col] < est_p)
-			est_p = s->pkts[row][col];
-		if (s->bytes[row][col] < est_b)
-			est_b = s->bytes[row][col];
-	}
+	col = sketch_col(&pkt->dst);
+	est_p = ++s->cell[col].pkts;
+	s->cell[col].bytes64 += (pkt->wirelen + 63) >> 6;
+	est_b = (uint64_t)s->cell[col].bytes64 << 6;
 	if (est_p < max_pkts / 2 && est_b < max_bytes / 2)
 		return;
-	/* A candidate victim: follow its sources from now on. */
+	/* A candidate victim: count it exactly, and its sources, from now on;
+	 * the sketch's count so far is its starting point. */
 	vkey_make(&k, &pkt->dst, 0, 0);
 	r = rec_get(d, d->vol, &k, pkt->ts_us, d->cfg.vol_window_s);
-	r->pkts = est_p;
-	r->bytes = est_b;
+	if (r->pkts == 0) {
+		r->pkts = est_p;
+		r->bytes = est_b;
+	} else {
+		r->pkts++;
+		r->bytes += pkt->wirelen;
+	}
+	est_p = r->pkts;
+	est_b = r->bytes;
 	distinct_add(&r->sources, hash_addr(&pkt->src));
 	samples_add(&r->ex, &pkt->src, pkt->sport);
 	if (!r->w.alerted && (est_p >= max_pkts || est_b >= max_bytes)) {
@@ -254,8 +266,9 @@ static void volumetric(struct detect *d, const struct packet *pkt)
 		a.window_end_us = pkt->ts_us;
 		a.pkts = est_p;
 		a.bytes = est_b;
-		alert_num(&a, "packets_per_second", est_p * SEC / (pkt->ts_us - s->start_us + 1));
-		alert_num(&a, "bits_per_second", est_b * 8 * SEC / (pkt->ts_us - s->start_us + 1));
+		uint64_t span = pkt->ts_us > s->start_us ? pkt->ts_us - s->start_us : 0;
+		alert_num(&a, "packets_per_second", est_p * SEC / (span + 1));
+		alert_num(&a, "bits_per_second", est_b * 8 * SEC / (span + 1));
 		alert_num(&a, "distinct_sources_seen", distinct_count(&r->sources));
 		alert_samples(&a, "sources", &r->ex, ALERT_SAMPLES_ADDR);
 		detect_emit(d, &a);

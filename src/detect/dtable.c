@@ -67,15 +67,19 @@ const struct dtable_stats *dtable_stats(const struct dtable *t)
 static uint64_t hash_key(const void *key, size_t n)
 {
 	const uint8_t *p = key;
-	uint64_t h = 0xcbf29ce484222325ULL ^ n;
+	uint64_t h = 0xcbf29ce484222325ULL ^ n, w;
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
+	while (n >= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+		p += 8;
+		n -= 8;
 	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
+	w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 32;
 	return h | 1; /* 0 marks an empty slot */
 }
 

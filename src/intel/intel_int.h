@@ -137,7 +137,7 @@ struct intel_builder {
 
 static inline uint8_t intel_lower(uint8_t c)
 {
-	return (uint8_t)(c - 'A' < 26u ? c + 32 : c);
+	return (uint8_t)((unsigned)(c - 'A') < 26u ? c + 32 : c);
 }
 
 static inline uint64_t dh_step(uint64_t h, uint8_t c)

@@ -57,7 +57,8 @@ void intel_report_init(struct intel_report *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
-static void report_vmsg(struct intel_report *rep, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void report_vmsg(struct intel_report *rep,
+								 const char *fmt, va_list ap)
 {
 	if (rep->n_messages >= INTEL_REPORT_MESSAGES) {
 		rep->messages_dropped++;
@@ -124,7 +125,8 @@ static int list_value(struct intel_builder *b, const struct intel_meta *base, ui
 	bool digits_only = true;
 
 	for (size_t i = 0; i < n; i++)
-		if (!((tok[i] >= '0' && tok[i] <= '9') || tok[i] == '.' || tok[i] == '/'))
+		if (!((tok[i] >= '0' && tok[i] <= '9') || tok[i] == '.' || tok[i] == '/' ||
+		      tok[i] == '-'))
 			digits_only = false;
 	if (n >= 3 && memmem(tok, n, "://", 3) != NULL) {
 		const char *host;
