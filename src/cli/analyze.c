@@ -13,6 +13,8 @@
 #include "capture/capture.h"
 #include "cli/cli.h"
 #include "pipeline/pipeline.h"
+#include "privacy/cryptopan.h"
+#include "privacy/protect.h"
 
 #define DEFAULT_IDLE 60
 #define DEFAULT_ACTIVE 300
@@ -48,6 +50,9 @@ static void analyze_usage(FILE *out)
 		"      --detect NAME=VALUE   set a detector parameter; '--detect list' shows them all\n"
 		"      --no-detect           flows and metadata only, no alerts\n"
 		"      --sources FILE        write the ranked attack sources to FILE (JSON)\n"
+		"      --protect PREFIXES    comma-separated CIDRs whose addresses are written only\n"
+		"                            as Crypto-PAn pseudonyms (detectors see the real ones)\n"
+		"      --pseudonym-key FILE  the pseudonymization key (32 bytes; see docs/privacy.md)\n"
 		"  -q, --quiet               no summary on standard error\n"
 		"      --no-progress         no progress bar, even on a terminal\n"
 		"  -h, --help                this text\n"
@@ -147,8 +152,21 @@ static int analyze_file(struct pipeline *p, const char *path, int show_progress)
 	return rc < 0 ? EXIT_INPUT : 0;
 }
 
+/* The pseudonymization hook the writers call for every address. */
+struct pseudonymizer {
+	struct protect_set *set;
+	struct cryptopan *cp;
+};
+
+static int pseudonymize(void *ctx, struct ip_addr *a)
+{
+	struct pseudonymizer *ps = ctx;
+
+	return protect_addr(ps->set, ps->cp, a);
+}
+
 static void print_summary(const struct pipeline *p, const struct eve *e, struct sources *src,
-			  double secs)
+			  struct pseudonymizer *pz, double secs)
 {
 	const struct pipeline_stats *s = pipeline_stats(p);
 	const struct flow_stats *fs = pipeline_flow_stats(p);
@@ -208,7 +226,7 @@ static void print_summary(const struct pipeline *p, const struct eve *e, struct 
 	if (src != NULL && sources_count(src) > 0) {
 		fprintf(stderr, "  attack sources: %u%s\n", sources_count(src),
 			sources_count(src) > 10 ? " (top 10)" : "");
-		sources_print_top(src, stderr, 10, NULL, NULL);
+		sources_print_top(src, stderr, 10, pz->set ? pseudonymize : NULL, pz);
 	}
 	fprintf(stderr, "  time: %.3f s, %.0f packets/s\n", secs,
 		secs > 0 ? (double)s->packets / secs : 0.0);
@@ -223,8 +241,11 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_DETECT,
 	OPT_NO_DETECT,
-	OPT_SOURCES
+	OPT_SOURCES,
+	OPT_PROTECT,
+	OPT_PSEUDONYM_KEY
 };
+
 
 int cmd_analyze(int argc, char **argv)
 {
@@ -240,6 +261,8 @@ int cmd_analyze(int argc, char **argv)
 		{"detect", required_argument, NULL, OPT_DETECT},
 		{"no-detect", no_argument, NULL, OPT_NO_DETECT},
 		{"sources", required_argument, NULL, OPT_SOURCES},
+		{"protect", required_argument, NULL, OPT_PROTECT},
+		{"pseudonym-key", required_argument, NULL, OPT_PSEUDONYM_KEY},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -251,7 +274,8 @@ int cmd_analyze(int argc, char **argv)
 		.meta = META_STANDARD,
 	};
 	const unsigned long long max_secs = 10ULL * 365 * 86400;
-	const char *output = NULL, *sources_path = NULL;
+	const char *output = NULL, *sources_path = NULL, *protect_spec = NULL, *key_path = NULL;
+	struct pseudonymizer pz = {NULL, NULL};
 	struct detect_config dcfg;
 	struct sources *sources = NULL;
 	int detect_on = 1;
@@ -329,6 +353,12 @@ int cmd_analyze(int argc, char **argv)
 		case OPT_SOURCES:
 			sources_path = optarg;
 			break;
+		case OPT_PROTECT:
+			protect_spec = optarg;
+			break;
+		case OPT_PSEUDONYM_KEY:
+			key_path = optarg;
+			break;
 		case 'h':
 			analyze_usage(stdout);
 			return EXIT_OK;
@@ -340,6 +370,30 @@ int cmd_analyze(int argc, char **argv)
 	if (optind >= argc) {
 		log_warnx("analyze: no capture file given (try 'yagura analyze --help')");
 		return EXIT_USAGE;
+	}
+	if ((protect_spec == NULL) != (key_path == NULL)) {
+		log_warnx("analyze: --protect and --pseudonym-key go together");
+		return EXIT_USAGE;
+	}
+	if (protect_spec != NULL) {
+		uint8_t key[CRYPTOPAN_KEY_LEN];
+		if (protect_set_parse(protect_spec, &pz.set, derr, sizeof(derr)) < 0) {
+			log_warnx("analyze: --protect: %s", derr);
+			return EXIT_USAGE;
+		}
+		if (protect_key_load(key_path, key, derr, sizeof(derr)) < 0) {
+			log_warnx("%s: %s", key_path, derr);
+			protect_set_free(pz.set);
+			return EXIT_INPUT;
+		}
+		rc = cryptopan_new(key, &pz.cp);
+		memset(key, 0, sizeof(key));
+		if (rc < 0) {
+			log_warnx("analyze: cannot set up pseudonymization: %s", yg_strerror(rc));
+			protect_set_free(pz.set);
+			return EXIT_FATAL;
+		}
+		rc = EXIT_OK;
 	}
 	if (output != NULL && strcmp(output, "-") != 0) {
 		out_fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -356,6 +410,8 @@ int cmd_analyze(int argc, char **argv)
 		cfg.sources = sources;
 	}
 	e = eve_new(out_fd);
+	if (e != NULL && pz.set != NULL)
+		eve_set_protect(e, pseudonymize, &pz);
 	if (e == NULL || (detect_on && sources == NULL) || (p = pipeline_new(&cfg, e)) == NULL) {
 		log_warnx("analyze: out of memory (try a smaller --max-flows)");
 		rc = EXIT_FATAL;
@@ -381,19 +437,22 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (sources_path != NULL && sources != NULL) {
 		FILE *sf = fopen(sources_path, "w");
-		if (sf == NULL || sources_write_json(sources, sf, NULL, NULL) < 0 ||
+		if (sf == NULL ||
+		    sources_write_json(sources, sf, pz.set ? pseudonymize : NULL, &pz) < 0 ||
 		    fclose(sf) != 0) {
 			log_warn("%s", sources_path);
 			rc = EXIT_OUTPUT;
 		}
 	}
 	if (!quiet)
-		print_summary(p, e, sources, now_sec() - t0);
+		print_summary(p, e, sources, &pz, now_sec() - t0);
 	if (stop_requested)
 		log_warnx("analyze: interrupted; records of what was read are written");
 out:
 	pipeline_free(p);
 	sources_free(sources);
+	cryptopan_free(pz.cp);
+	protect_set_free(pz.set);
 	if (eve_free(e) != 0 && rc == EXIT_OK)
 		rc = EXIT_OUTPUT;
 	if (out_fd != STDOUT_FILENO && close(out_fd) < 0 && rc == EXIT_OK) {

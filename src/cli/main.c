@@ -15,6 +15,9 @@ static void usage(FILE *out)
 	      "\n"
 	      "commands:\n"
 	      "  analyze FILE...   read captures, write content-free flow and metadata records\n"
+	      "                    and alerts, and rank the sources of attacks\n"
+	      "  pseudonym reverse|forward --key FILE ADDRESS...\n"
+	      "                    recover addresses behind Crypto-PAn pseudonyms, or compute them\n"
 	      "\n"
 	      "Run 'yagura COMMAND --help' for a command's options.\n"
 	      "'yagura --version' prints the version.\n",
@@ -39,6 +42,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "analyze") == 0)
 		return cmd_analyze(argc - 1, argv + 1);
+	if (strcmp(argv[1], "pseudonym") == 0)
+		return cmd_pseudonym(argc - 1, argv + 1);
 	log_warnx("unknown command '%s' (try 'yagura --help')", argv[1]);
 	return EXIT_USAGE;
 }

@@ -14,8 +14,6 @@
 
 #define LINE_MAX_LEN 256
 
-/* Declared here until cli.h declares it beside cmd_analyze. */
-int cmd_pseudonym(int argc, char **argv);
 
 static void pseudonym_usage(FILE *out)
 {
