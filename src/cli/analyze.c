@@ -50,6 +50,7 @@ static void analyze_usage(FILE *out)
 		"      --detect NAME=VALUE   set a detector parameter; '--detect list' shows them all\n"
 		"      --no-detect           flows and metadata only, no alerts\n"
 		"      --sources FILE        write the ranked attack sources to FILE (JSON)\n"
+		"      --ics-allow PREFIXES  sources allowed to write to and control ICS devices\n"
 		"      --protect PREFIXES    comma-separated CIDRs whose addresses are written only\n"
 		"                            as Crypto-PAn pseudonyms (detectors see the real ones)\n"
 		"      --pseudonym-key FILE  the pseudonymization key (32 bytes; see docs/privacy.md)\n"
@@ -243,7 +244,8 @@ enum {
 	OPT_NO_DETECT,
 	OPT_SOURCES,
 	OPT_PROTECT,
-	OPT_PSEUDONYM_KEY
+	OPT_PSEUDONYM_KEY,
+	OPT_ICS_ALLOW
 };
 
 
@@ -263,6 +265,7 @@ int cmd_analyze(int argc, char **argv)
 		{"sources", required_argument, NULL, OPT_SOURCES},
 		{"protect", required_argument, NULL, OPT_PROTECT},
 		{"pseudonym-key", required_argument, NULL, OPT_PSEUDONYM_KEY},
+		{"ics-allow", required_argument, NULL, OPT_ICS_ALLOW},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -276,6 +279,7 @@ int cmd_analyze(int argc, char **argv)
 	const unsigned long long max_secs = 10ULL * 365 * 86400;
 	const char *output = NULL, *sources_path = NULL, *protect_spec = NULL, *key_path = NULL;
 	struct pseudonymizer pz = {NULL, NULL};
+	struct protect_set *ics_allow = NULL;
 	struct detect_config dcfg;
 	struct sources *sources = NULL;
 	int detect_on = 1;
@@ -358,6 +362,14 @@ int cmd_analyze(int argc, char **argv)
 			break;
 		case OPT_PSEUDONYM_KEY:
 			key_path = optarg;
+			break;
+		case OPT_ICS_ALLOW:
+			protect_set_free(ics_allow);
+			if (protect_set_parse(optarg, &ics_allow, derr, sizeof(derr)) < 0) {
+				log_warnx("analyze: --ics-allow: %s", derr);
+				return EXIT_USAGE;
+			}
+			dcfg.ics_allow = ics_allow;
 			break;
 		case 'h':
 			analyze_usage(stdout);
@@ -453,6 +465,7 @@ out:
 	sources_free(sources);
 	cryptopan_free(pz.cp);
 	protect_set_free(pz.set);
+	protect_set_free(ics_allow);
 	if (eve_free(e) != 0 && rc == EXIT_OK)
 		rc = EXIT_OUTPUT;
 	if (out_fd != STDOUT_FILENO && close(out_fd) < 0 && rc == EXIT_OK) {

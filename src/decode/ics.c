@@ -77,7 +77,6 @@ struct ics_fn {
 #define MB_DIAG_CLEAR        10
 #define MB_MEI_CANOPEN       13
 #define MB_MEI_DEVICE_ID     14
-#define UMAS_START_PLC       0x40
 #define UMAS_STOP_PLC        0x41
 
 static const struct ics_fn modbus_fns[128] = {
@@ -103,42 +102,50 @@ static const struct ics_fn modbus_fns[128] = {
 	[90] = {"umas", ICS_OP_PROGRAM},
 };
 
-/* Schneider UMAS function codes (the byte after the session key), after
- * Kaspersky ICS CERT, "The secrets of Schneider Electric's UMAS protocol"
- * (2022). Every one of them is engineering traffic: ICS_OP_PROGRAM, but
- * for STOP_PLC. */
+/* Schneider UMAS function codes (the byte after the session key), as
+ * Kaspersky ICS CERT's "The secrets of Schneider Electric's UMAS protocol"
+ * (2022) and the "Unity (UMAS) protocol" notes at lirasenlared.blogspot.com
+ * (2017) list them. All are engineering traffic: ICS_OP_PROGRAM, but for
+ * STOP_PLC, which is ICS_OP_STOP. */
 static const char *umas_name(uint8_t f)
 {
-	switch (f) {
-	case 0x01: return "umas_init_comm";
-	case 0x02: return "umas_read_id";
-	case 0x03: return "umas_read_project_info";
-	case 0x04: return "umas_read_plc_info";
-	case 0x06: return "umas_read_card_info";
-	case 0x0a: return "umas_repeat";
-	case 0x10: return "umas_take_plc_reservation";
-	case 0x11: return "umas_release_plc_reservation";
-	case 0x12: return "umas_keep_alive";
-	case 0x20: return "umas_read_memory_block";
-	case 0x22: return "umas_read_variables";
-	case 0x23: return "umas_write_variables";
-	case 0x24: return "umas_read_coils_registers";
-	case 0x25: return "umas_write_coils_registers";
-	case 0x30: return "umas_initialize_upload";
-	case 0x31: return "umas_upload_block";
-	case 0x32: return "umas_end_strategy_upload";
-	case 0x33: return "umas_initialize_download";
-	case 0x34: return "umas_download_block";
-	case 0x35: return "umas_end_strategy_download";
-	case 0x39: return "umas_read_eth_master_data";
-	case 0x40: return "umas_start_plc";
-	case 0x41: return "umas_stop_plc";
-	case 0x50: return "umas_monitor_plc";
-	case 0x58: return "umas_check_plc";
-	case 0x70: return "umas_read_io_object";
-	case 0x71: return "umas_write_io_object";
-	case 0x73: return "umas_get_status_module";
-	}
+	static const struct {
+		uint8_t code;
+		const char *name;
+	} fns[] = {
+		{0x01, "umas_init_comm"},
+		{0x02, "umas_read_id"},
+		{0x03, "umas_read_project_info"},
+		{0x04, "umas_read_plc_info"},
+		{0x06, "umas_read_card_info"},
+		{0x0a, "umas_repeat"},
+		{0x10, "umas_take_plc_reservation"},
+		{0x11, "umas_release_plc_reservation"},
+		{0x12, "umas_keep_alive"},
+		{0x20, "umas_read_memory_block"},
+		{0x22, "umas_read_variables"},
+		{0x23, "umas_write_variables"},
+		{0x24, "umas_read_coils_registers"},
+		{0x25, "umas_write_coils_registers"},
+		{0x30, "umas_initialize_upload"},
+		{0x31, "umas_upload_block"},
+		{0x32, "umas_end_strategy_upload"},
+		{0x33, "umas_initialize_download"},
+		{0x34, "umas_download_block"},
+		{0x35, "umas_end_strategy_download"},
+		{0x39, "umas_read_eth_master_data"},
+		{0x40, "umas_start_plc"},
+		{0x41, "umas_stop_plc"},
+		{0x50, "umas_monitor_plc"},
+		{0x58, "umas_check_plc"},
+		{0x70, "umas_read_io_object"},
+		{0x71, "umas_write_io_object"},
+		{0x73, "umas_get_status_module"},
+	};
+
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+		if (fns[i].code == f)
+			return fns[i].name;
 	return "umas";
 }
 
@@ -252,7 +259,7 @@ int ics_parse_modbus(const uint8_t *p, size_t len, int from_server, struct ics_o
 #define DNP3_FC_RESP   129 /* 129 response, 130 unsolicited, 131 auth response */
 
 /* CRC-16/DNP: polynomial 0x3d65 reflected (0xa6bc), initial value 0, the
- * result complemented and sent low byte first (IEEE 1815-2012 9.2.4.1.2).
+ * result complemented and sent low byte first (IEEE 1815-2012, data link layer).
  * Check value: "123456789" gives 0xea82. */
 static const uint16_t dnp3_crc_table[256] = {
 	0x0000, 0x365e, 0x6cbc, 0x5ae2, 0xd978, 0xef26, 0xb5c4, 0x839a,
@@ -456,7 +463,7 @@ int ics_parse_dnp3(const uint8_t *p, size_t len, struct ics_op *ops, size_t max,
 #define TPKT_LEN_MIN  7 /* header + the 3-byte COTP DT header */
 #define COTP_TYPE_DT  0xf0
 #define COTP_DT_EOT   0x80
-#define COTP_LI_MAX   254 /* 255 is reserved (ISO 8073 13.2.1) */
+#define COTP_LI_MAX   254 /* 255 is reserved (ISO 8073) */
 
 #define S7_PROTO      0x32
 #define S7P_PROTO     0x72

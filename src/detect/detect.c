@@ -49,12 +49,14 @@ const struct detect_param detect_params[] = {
 	  "a name's part below its registered domain this long counts as long"),
 	P("dns.nx_names", dns_nx_names, 20, 2, 1000000, "names",
 	  "distinct NXDOMAIN answers to one client in a window (algorithmic domains)"),
+	P("ics.window", ics_window_s, 3600, 1, 86400 * 7, "s",
+	  "one alert per source, device and kind of ICS operation in this window"),
 	{NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 void detect_config_defaults(struct detect_config *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
+	memset(cfg, 0, sizeof(*cfg)); /* ics_allow: none */
 	for (const struct detect_param *p = detect_params; p->name; p++)
 		*(uint32_t *)((char *)cfg + p->offset) = p->def;
 }
@@ -142,6 +144,23 @@ const struct signature detect_signatures[] = {
 	SIG(9400002, "beacon", 2, TROJAN, "YAGURA C2 periodic bursts inside one connection (beaconing)"),
 	SIG(9500001, "dns", 2, BAD, "YAGURA DNS possible tunnelling (many long high-entropy names)"),
 	SIG(9500002, "dns", 2, BAD, "YAGURA DNS NXDOMAIN burst (possible algorithmically generated domains)"),
+#define ICS "Attempted Administrator Privilege Gain"
+	SIG(9600001, "ics", 1, ICS, "YAGURA ICS Modbus write from a source not in the allow-list"),
+	SIG(9600002, "ics", 1, ICS, "YAGURA ICS Modbus diagnostic or control from a source not in the allow-list"),
+	SIG(9600003, "ics", 1, ICS, "YAGURA ICS Modbus device restart"),
+	SIG(9600004, "ics", 1, ICS, "YAGURA ICS Modbus device stop"),
+	SIG(9600005, "ics", 1, ICS, "YAGURA ICS Modbus program function (UMAS)"),
+	SIG(9600011, "ics", 1, ICS, "YAGURA ICS DNP3 write from a source not in the allow-list"),
+	SIG(9600012, "ics", 1, ICS, "YAGURA ICS DNP3 control (select/operate) from a source not in the allow-list"),
+	SIG(9600013, "ics", 1, ICS, "YAGURA ICS DNP3 cold or warm restart"),
+	SIG(9600014, "ics", 1, ICS, "YAGURA ICS DNP3 file operation"),
+	SIG(9600015, "ics", 1, ICS, "YAGURA ICS DNP3 stop application"),
+	SIG(9600016, "ics", 1, ICS, "YAGURA ICS DNP3 configuration change"),
+	SIG(9600021, "ics", 1, ICS, "YAGURA ICS S7comm PLC stop"),
+	SIG(9600022, "ics", 1, ICS, "YAGURA ICS S7comm program download"),
+	SIG(9600023, "ics", 1, ICS, "YAGURA ICS S7comm program upload"),
+	SIG(9600024, "ics", 1, ICS, "YAGURA ICS S7comm PI service (program control)"),
+	SIG(9600025, "ics", 1, ICS, "YAGURA ICS S7comm write from a source not in the allow-list"),
 	{0, NULL, NULL, 0, NULL},
 };
 
@@ -211,8 +230,9 @@ struct detect *detect_new(const struct detect_config *cfg, alert_fn on_alert, vo
 	d->cfg = *cfg;
 	d->on_alert = on_alert;
 	d->ctx = ctx;
+	d->ics_allow = cfg->ics_allow;
 	if (scan_init(d) < 0 || dos_init(d) < 0 || brute_init(d) < 0 || beacon_init(d) < 0 ||
-	    dnsanom_init(d) < 0) {
+	    dnsanom_init(d) < 0 || icsabuse_init(d) < 0) {
 		detect_free(d);
 		return NULL;
 	}
@@ -233,13 +253,14 @@ void detect_free(struct detect *d)
 	dtable_free(d->beacon);
 	dtable_free(d->dns_tun);
 	dtable_free(d->dns_nx);
+	dtable_free(d->ics);
 	free(d);
 }
 
 const struct detect_stats *detect_stats(struct detect *d)
 {
-	struct dtable *all[] = {d->scan_h, d->scan_v, d->syn,	  d->refl,    d->vol,
-				d->brute,  d->beacon, d->dns_tun, d->dns_nx};
+	struct dtable *all[] = {d->scan_h, d->scan_v,  d->syn,	  d->refl,   d->vol,
+				d->brute,  d->beacon,  d->dns_tun, d->dns_nx, d->ics};
 
 	d->stats.evictions = 0;
 	d->stats.table_bytes = 0;
@@ -272,4 +293,10 @@ void detect_dns(struct detect *d, const struct flow *f, const struct packet *pkt
 		const struct dns_meta *m)
 {
 	dnsanom_dns(d, f, pkt, m);
+}
+
+void detect_ics(struct detect *d, const struct flow *f, const struct packet *pkt,
+		const struct ics_op *op)
+{
+	icsabuse_op(d, f, pkt, op);
 }

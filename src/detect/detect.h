@@ -25,6 +25,8 @@ struct detect_config {
 	uint32_t brute_window_s, brute_sessions, brute_max_pkts, brute_max_secs;
 	uint32_t beacon_min_events, beacon_min_interval_s, beacon_max_jitter_pct;
 	uint32_t dns_window_s, dns_tunnel_names, dns_tunnel_min_len, dns_nx_names;
+	uint32_t ics_window_s;
+	const struct protect_set *ics_allow; /* sources allowed to operate ICS devices, or NULL */
 };
 
 /* One tunable: "name=value" on the command line (--detect). */
@@ -62,6 +64,9 @@ void detect_packet(struct detect *d, struct flow *f, const struct packet *pkt, i
 void detect_flow_end(struct detect *d, const struct flow *f, enum flow_end_reason why);
 void detect_dns(struct detect *d, const struct flow *f, const struct packet *pkt,
 		const struct dns_meta *m);
+struct ics_op;
+void detect_ics(struct detect *d, const struct flow *f, const struct packet *pkt,
+		const struct ics_op *op);
 
 struct detect_stats {
 	uint64_t alerts;

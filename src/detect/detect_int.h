@@ -104,6 +104,7 @@ static inline int addr_is_multicast_or_broadcast(const struct ip_addr *a)
 }
 
 struct dos_sketch;
+struct protect_set;
 
 struct detect {
 	struct detect_config cfg;
@@ -116,6 +117,8 @@ struct detect {
 	struct dtable *brute;
 	struct dtable *beacon;
 	struct dtable *dns_tun, *dns_nx;
+	struct dtable *ics;
+	const struct protect_set *ics_allow;
 };
 
 const struct signature *detect_sig(uint32_t sid);
@@ -139,6 +142,11 @@ void brute_flow_end(struct detect *d, const struct flow *f);
 int beacon_init(struct detect *d);
 void beacon_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,
 		   unsigned ev);
+
+int icsabuse_init(struct detect *d);
+struct ics_op;
+void icsabuse_op(struct detect *d, const struct flow *f, const struct packet *pkt,
+		 const struct ics_op *op);
 
 int dnsanom_init(struct detect *d);
 void dnsanom_dns(struct detect *d, const struct flow *f, const struct packet *pkt,

@@ -4,6 +4,7 @@
 
 #include "base/alloc.h"
 #include "decode/appmeta.h"
+#include "decode/ics.h"
 
 /* Client packets with payload offered to the TLS/HTTP recognizers before a
  * TCP flow is left alone; enough for a ClientHello after a retransmit. */
@@ -29,6 +30,8 @@ const char *meta_counter_name(enum meta_counter c)
 		return "tls_partial_client_hello";
 	case MC_HTTP_MALFORMED:
 		return "http_malformed";
+	case MC_ICS_MALFORMED:
+		return "ics_malformed";
 	case MC_MAX:
 		break;
 	}
@@ -185,12 +188,47 @@ static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct pac
 	}
 }
 
+/* Industrial protocols on their well-known ports: the operations go to
+ * the ICS detector; nothing is written per operation. */
+static void meta_ics(struct pipeline *p, struct flow *f, const struct packet *pkt, int dir,
+		     int proto)
+{
+	struct ics_op ops[8];
+	size_t used;
+	int n = ics_parse(proto, pkt->payload, pkt->payload_len, dir == FLOW_TOCLIENT, ops, 8,
+			  &used);
+
+	if (n < 0) {
+		p->stats.meta[MC_ICS_MALFORMED]++;
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		detect_ics(p->det, f, pkt, &ops[i]);
+}
+
+static int ics_proto_of(const struct packet *pkt)
+{
+	uint16_t sp = pkt->sport, dp = pkt->dport;
+
+	if (pkt->ip_proto == 6 && (sp == 502 || dp == 502))
+		return ICS_MODBUS;
+	if ((pkt->ip_proto == 6 || pkt->ip_proto == 17) && (sp == 20000 || dp == 20000))
+		return ICS_DNP3;
+	if (pkt->ip_proto == 6 && (sp == 102 || dp == 102))
+		return ICS_S7COMM;
+	return 0;
+}
+
 static void pipeline_meta(struct pipeline *p, struct flow *f, const struct packet *pkt, int dir)
 {
+	int ics;
+
 	if (p->cfg.meta == META_STRICT || pkt->payload_len == 0)
 		return;
 	if ((pkt->sport == 53 || pkt->dport == 53) && (pkt->ip_proto == 17 || pkt->ip_proto == 6))
 		meta_dns(p, f, pkt);
+	else if (p->det != NULL && (ics = ics_proto_of(pkt)) != 0)
+		meta_ics(p, f, pkt, dir, ics);
 	else if (pkt->ip_proto == 6 && dir == FLOW_TOSERVER)
 		meta_tcp_client(p, f, pkt);
 }

@@ -31,6 +31,7 @@ enum meta_counter {
 	MC_TLS_MALFORMED,
 	MC_TLS_PARTIAL, /* ClientHello cut short: SNI only, no JA4 */
 	MC_HTTP_MALFORMED,
+	MC_ICS_MALFORMED, /* port 502/20000/102 payload that is not the protocol */
 	MC_MAX
 };
 

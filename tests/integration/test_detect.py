@@ -157,6 +157,48 @@ def dga():
     return fr
 
 
+def modbus(tid, fc, body):
+    pdu = bytes([fc]) + body
+    return struct.pack("!HHHB", tid, 0, len(pdu) + 1, 1) + pdu
+
+
+def modbus_session(src, writes=True):
+    fr = []
+    c = Conv(fr, src, 40502, "10.40.0.2", 502, t=1000.0)
+    c.handshake()
+    for i in range(5):
+        c.send(True, PSH | ACK, modbus(i, 3, struct.pack("!HH", 0, 10)))
+        c.send(False, PSH | ACK, modbus(i, 3, bytes([20]) + b"\0" * 20))
+    if writes:
+        c.send(True, PSH | ACK, modbus(9, 16, struct.pack("!HHB", 100, 2, 4) + b"\0\1\0\2"))
+        c.send(False, PSH | ACK, modbus(9, 16, struct.pack("!HH", 100, 2)))
+    return fr
+
+
+def dnp3_crc(data):
+    crc = 0
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA6BC if crc & 1 else crc >> 1
+    return struct.pack("<H", (~crc) & 0xFFFF)
+
+
+def dnp3_request(fc, dst=10, src=1, seq=0):
+    user = bytes([0xC0 | seq, 0xC0 | seq, fc])  # transport FIR|FIN, app control, function
+    head = bytes([0x05, 0x64, 5 + len(user), 0xC4]) + struct.pack("<HH", dst, src)
+    return head + dnp3_crc(head) + user + dnp3_crc(user)
+
+
+def dnp3_restart():
+    fr = []
+    c = Conv(fr, "10.40.1.1", 41000, "10.40.0.3", 20000, t=1000.0)
+    c.handshake()
+    c.send(True, PSH | ACK, dnp3_request(1))   # read: routine
+    c.send(True, PSH | ACK, dnp3_request(13))  # cold restart
+    return fr
+
+
 # ---- benign look-alikes ----------------------------------------------------
 
 def busy_client():
@@ -237,6 +279,9 @@ ATTACKS = [
     ("beaconing inside a connection", beacon_in_flow, [], {9400002}),
     ("DNS tunnel", dns_tunnel, [], {9500001}),
     ("NXDOMAIN burst", dga, [], {9500002}),
+    ("Modbus write from an unlisted source", lambda: modbus_session("10.40.9.9"),
+     ["--ics-allow", "10.40.1.0/24"], {9600001}),
+    ("DNP3 cold restart", dnp3_restart, [], {9600013}),
 ]
 
 BENIGN = [
@@ -246,12 +291,19 @@ BENIGN = [
     ("interactive SSH", interactive_ssh),
     ("random-interval connections", random_connections),
     ("syslog and NTP", syslog_and_ntp),
+    ("Modbus polling without an allow-list", lambda: modbus_session("10.40.1.1")),
+]
+
+# Benign traffic under a given command line.
+BENIGN_WITH = [
+    ("Modbus write from the allowed master", lambda: modbus_session("10.40.1.1"),
+     ["--ics-allow", "10.40.1.0/24"]),
 ]
 
 BENIGN_SHARED = ["ndpi__chrome.pcap", "ndpi__dns.pcap", "ndpi__http_auth.pcap",
                  "ndpi__modbus.pcap", "ndpi__IEC104.pcap", "iti__090813_diverse.pcap",
                  "iti__ModbusTCP.pcap", "iti__read_and_response.pcap", "zeek__dnp3_udp_read.pcap",
-                 "cisa-s7__snap7.pcap", "cisa-bacnet__bacnet_error_reject_abort.pcap",
+                 "cisa-bacnet__bacnet_error_reject_abort.pcap",
                  "cisa-enip__multiple_service_packet_cip.pcapng", "tcpreplay__test.pcap"]
 
 
@@ -279,6 +331,11 @@ def main():
             got = alerts(a.yagura, p)
             t.check(not got, "%s: %d alerts: %s" % (
                 name, len(got), sorted({r["alert"]["signature"] for r in got})))
+        for name, make, extra in BENIGN_WITH:
+            p = os.path.join(d, "benign.pcap")
+            write_pcap(p, sorted(make(), key=lambda x: x[0]))
+            got = alerts(a.yagura, p, extra)
+            t.check(not got, "%s: %d alerts" % (name, len(got)))
         # Sources: the SYN scanner ranks first, with its victims and detectors.
         p = os.path.join(d, "mix.pcap")
         write_pcap(p, sorted(horizontal_syn_scan() + brute(22) + busy_client(), key=lambda x: x[0]))
@@ -297,6 +354,12 @@ def main():
                     s["rank"] in (1, 2) and s["score"] > 0, "scanner source record: %s" % s)
     shared = os.path.join(a.shared, "data", "pcaps")
     if os.path.isdir(shared):
+        # snap7 exercises a PLC's stop, upload and program control.
+        s7 = os.path.join(shared, "cisa-s7__snap7.pcap")
+        sids = {r["alert"]["signature_id"] for r in alerts(a.yagura, s7)}
+        t.check({9600021, 9600023, 9600024} <= sids, "snap7: %s" % sorted(sids))
+        t.check(not alerts(a.yagura, s7, ["--ics-allow", "134.217.61.131"]),
+                "snap7 from the allowed engineering station")
         for f in BENIGN_SHARED:
             got = alerts(a.yagura, os.path.join(shared, f))
             t.check(not got, "%s (benign): %s" % (f, sorted({r["alert"]["signature"] for r in got})))
