@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "base/log.h"
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "intel/intel.h"
 #include "pipeline/pipeline.h"
 #include "privacy/cryptopan.h"
 #include "privacy/protect.h"
@@ -27,6 +30,102 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+/* Indicator feeds: loaded at start, and again on SIGHUP by a loader thread
+ * that publishes the new snapshot while packets keep flowing. */
+#define MAX_INTEL_PATHS 64
+
+struct intel_feeds {
+	const char *paths[MAX_INTEL_PATHS];
+	int n;
+	struct intel_handle *handle;
+	atomic_int reloading; /* -1 tells the reloader to stop */
+	int quiet;
+};
+
+/* Builds a snapshot from every path; reports what loaded on stderr.
+ * Returns 0, or EXIT_INPUT when a file could not be read (what could be
+ * read still loads), or EXIT_FATAL when out of memory. */
+static int intel_build(struct intel_feeds *fe, struct intel_snapshot **out, const char *when)
+{
+	struct intel_builder *b = intel_builder_new(0);
+	struct intel_report rep;
+	int rc = 0, any = 0;
+
+	*out = NULL;
+	if (b == NULL)
+		return EXIT_FATAL;
+	intel_report_init(&rep);
+	for (int i = 0; i < fe->n; i++) {
+		int r = intel_load_path(b, fe->paths[i], NULL, &rep);
+		if (r == YG_ENOMEM) {
+			intel_builder_free(b);
+			return EXIT_FATAL;
+		}
+		if (r < 0)
+			rc = EXIT_INPUT;
+	}
+	if (intel_builder_finish(b, out) < 0)
+		return EXIT_FATAL;
+	for (unsigned i = 0; i < rep.n_messages; i++)
+		log_warnx("intel: %s", rep.messages[i]);
+	if (rep.messages_dropped)
+		log_warnx("intel: %llu more rejected entries not shown",
+			  (unsigned long long)rep.messages_dropped);
+	if (!fe->quiet) {
+		fprintf(stderr, "yagura: intel%s: %llu files, %llu entries loaded, %llu rejected",
+			when, (unsigned long long)rep.files, (unsigned long long)rep.loaded,
+			(unsigned long long)rep.rejected);
+		for (int r = 0; r < INTEL_REASON_SKIP_FIRST; r++) {
+			if (rep.by_reason[r] == 0)
+				continue;
+			fprintf(stderr, "%s%s %llu", any ? ", " : " (", intel_reason_name(r),
+				(unsigned long long)rep.by_reason[r]);
+			any = 1;
+		}
+		fprintf(stderr, "%s, %llu skipped\n", any ? ")" : "",
+			(unsigned long long)rep.skipped);
+	}
+	return rc;
+}
+
+/* The reloader: waits for SIGHUP (blocked in every other thread), rebuilds
+ * the snapshot from the same paths and publishes it. Packet processing
+ * never waits for it; the next batch simply sees the new snapshot. */
+static void *intel_reloader(void *arg)
+{
+	struct intel_feeds *fe = arg;
+	struct intel_snapshot *s;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0 || atomic_load(&fe->reloading) < 0)
+			break;
+		if (intel_build(fe, &s, " reload") != EXIT_FATAL && s != NULL)
+			intel_handle_publish(fe->handle, s);
+	}
+	return NULL;
+}
+
+static int intel_reloader_start(struct intel_feeds *fe, pthread_t *t)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return pthread_create(t, NULL, intel_reloader, fe);
+}
+
+static void intel_reloader_stop(struct intel_feeds *fe, pthread_t t)
+{
+	atomic_store(&fe->reloading, -1);
+	pthread_kill(t, SIGHUP);
+	pthread_join(t, NULL);
 }
 
 static void analyze_usage(FILE *out)
@@ -51,6 +150,9 @@ static void analyze_usage(FILE *out)
 		"      --no-detect           flows and metadata only, no alerts\n"
 		"      --sources FILE        write the ranked attack sources to FILE (JSON)\n"
 		"      --ics-allow PREFIXES  sources allowed to write to and control ICS devices\n"
+		"      --intel PATH          indicators to match: a STIX 2.1 bundle, a MISP feed\n"
+		"                            directory, a plain list, or a directory of them\n"
+		"                            (repeatable; SIGHUP reloads them while running)\n"
 		"      --protect PREFIXES    comma-separated CIDRs whose addresses are written only\n"
 		"                            as Crypto-PAn pseudonyms (detectors see the real ones)\n"
 		"      --pseudonym-key FILE  the pseudonymization key (32 bytes; see docs/privacy.md)\n"
@@ -245,7 +347,8 @@ enum {
 	OPT_SOURCES,
 	OPT_PROTECT,
 	OPT_PSEUDONYM_KEY,
-	OPT_ICS_ALLOW
+	OPT_ICS_ALLOW,
+	OPT_INTEL
 };
 
 
@@ -266,6 +369,7 @@ int cmd_analyze(int argc, char **argv)
 		{"protect", required_argument, NULL, OPT_PROTECT},
 		{"pseudonym-key", required_argument, NULL, OPT_PSEUDONYM_KEY},
 		{"ics-allow", required_argument, NULL, OPT_ICS_ALLOW},
+		{"intel", required_argument, NULL, OPT_INTEL},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -280,6 +384,9 @@ int cmd_analyze(int argc, char **argv)
 	const char *output = NULL, *sources_path = NULL, *protect_spec = NULL, *key_path = NULL;
 	struct pseudonymizer pz = {NULL, NULL};
 	struct protect_set *ics_allow = NULL;
+	static struct intel_feeds feeds;
+	pthread_t reloader;
+	int reloader_on = 0;
 	struct detect_config dcfg;
 	struct sources *sources = NULL;
 	int detect_on = 1;
@@ -363,6 +470,13 @@ int cmd_analyze(int argc, char **argv)
 		case OPT_PSEUDONYM_KEY:
 			key_path = optarg;
 			break;
+		case OPT_INTEL:
+			if (feeds.n == MAX_INTEL_PATHS) {
+				log_warnx("analyze: --intel: at most %d paths", MAX_INTEL_PATHS);
+				return EXIT_USAGE;
+			}
+			feeds.paths[feeds.n++] = optarg;
+			break;
 		case OPT_ICS_ALLOW:
 			protect_set_free(ics_allow);
 			if (protect_set_parse(optarg, &ics_allow, derr, sizeof(derr)) < 0) {
@@ -421,6 +535,21 @@ int cmd_analyze(int argc, char **argv)
 		sources = sources_new(1000000);
 		cfg.sources = sources;
 	}
+	if (feeds.n > 0 && detect_on) {
+		struct intel_snapshot *snap;
+		int irc;
+		feeds.quiet = quiet;
+		feeds.handle = intel_handle_new();
+		if (feeds.handle == NULL || (irc = intel_build(&feeds, &snap, "")) == EXIT_FATAL) {
+			log_warnx("analyze: out of memory loading indicators");
+			rc = EXIT_FATAL;
+			goto out;
+		}
+		if (irc != 0)
+			rc = irc;
+		intel_handle_publish(feeds.handle, snap);
+		cfg.intel = feeds.handle;
+	}
 	e = eve_new(out_fd);
 	if (e != NULL && pz.set != NULL)
 		eve_set_protect(e, pseudonymize, &pz);
@@ -433,6 +562,14 @@ int cmd_analyze(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (feeds.handle != NULL) {
+		if (intel_reloader_start(&feeds, &reloader) != 0) {
+			log_warnx("analyze: cannot start the intel reloader");
+			rc = EXIT_FATAL;
+			goto out;
+		}
+		reloader_on = 1;
+	}
 
 	progress = progress && !quiet && isatty(STDERR_FILENO);
 	t0 = now_sec();
@@ -466,6 +603,9 @@ out:
 	cryptopan_free(pz.cp);
 	protect_set_free(pz.set);
 	protect_set_free(ics_allow);
+	if (reloader_on)
+		intel_reloader_stop(&feeds, reloader);
+	intel_handle_free(feeds.handle);
 	if (eve_free(e) != 0 && rc == EXIT_OK)
 		rc = EXIT_OUTPUT;
 	if (out_fd != STDOUT_FILENO && close(out_fd) < 0 && rc == EXIT_OK) {

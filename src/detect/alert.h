@@ -27,7 +27,7 @@ enum alert_attackers {
 enum alert_sample_kind { ALERT_SAMPLES_NONE = 0, ALERT_SAMPLES_ADDR, ALERT_SAMPLES_PORT };
 
 #define ALERT_MAX_NUMS 8
-#define ALERT_MAX_STRS 4
+#define ALERT_MAX_STRS 6
 #define ALERT_MAX_SAMPLES 8
 #define ALERT_STR_MAX 256
 

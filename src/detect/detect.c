@@ -51,6 +51,8 @@ const struct detect_param detect_params[] = {
 	  "distinct NXDOMAIN answers to one client in a window (algorithmic domains)"),
 	P("ics.window", ics_window_s, 3600, 1, 86400 * 7, "s",
 	  "one alert per source, device and kind of ICS operation in this window"),
+	P("intel.window", intel_window_s, 3600, 1, 86400 * 7, "s",
+	  "one alert per client, indicator and kind of match in this window"),
 	{NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -161,6 +163,12 @@ const struct signature detect_signatures[] = {
 	SIG(9600023, "ics", 1, ICS, "YAGURA ICS S7comm program upload"),
 	SIG(9600024, "ics", 1, ICS, "YAGURA ICS S7comm PI service (program control)"),
 	SIG(9600025, "ics", 1, ICS, "YAGURA ICS S7comm write from a source not in the allow-list"),
+#define IOC "Known Bad Indicator"
+	SIG(9700001, "intel", 1, IOC, "YAGURA INTEL traffic with a known-bad address"),
+	SIG(9700002, "intel", 1, IOC, "YAGURA INTEL DNS query for a known-bad domain"),
+	SIG(9700003, "intel", 1, IOC, "YAGURA INTEL DNS answer with a known-bad address"),
+	SIG(9700004, "intel", 1, IOC, "YAGURA INTEL TLS to a known-bad server name"),
+	SIG(9700005, "intel", 1, IOC, "YAGURA INTEL HTTP to a known-bad host"),
 	{0, NULL, NULL, 0, NULL},
 };
 
@@ -232,7 +240,7 @@ struct detect *detect_new(const struct detect_config *cfg, alert_fn on_alert, vo
 	d->ctx = ctx;
 	d->ics_allow = cfg->ics_allow;
 	if (scan_init(d) < 0 || dos_init(d) < 0 || brute_init(d) < 0 || beacon_init(d) < 0 ||
-	    dnsanom_init(d) < 0 || icsabuse_init(d) < 0) {
+	    dnsanom_init(d) < 0 || icsabuse_init(d) < 0 || intelmatch_init(d) < 0) {
 		detect_free(d);
 		return NULL;
 	}
@@ -254,13 +262,15 @@ void detect_free(struct detect *d)
 	dtable_free(d->dns_tun);
 	dtable_free(d->dns_nx);
 	dtable_free(d->ics);
+	dtable_free(d->intel_seen);
 	free(d);
 }
 
 const struct detect_stats *detect_stats(struct detect *d)
 {
 	struct dtable *all[] = {d->scan_h, d->scan_v,  d->syn,	  d->refl,   d->vol,
-				d->brute,  d->beacon,  d->dns_tun, d->dns_nx, d->ics};
+				d->brute,  d->beacon,  d->dns_tun, d->dns_nx, d->ics,
+				d->intel_seen};
 
 	d->stats.evictions = 0;
 	d->stats.table_bytes = 0;
@@ -276,8 +286,10 @@ const struct detect_stats *detect_stats(struct detect *d)
 void detect_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,
 		   unsigned events)
 {
-	if (events & FLOW_EV_NEW)
+	if (events & FLOW_EV_NEW) {
 		scan_packet(d, f, pkt, events);
+		intelmatch_flow(d, f, pkt);
+	}
 	dos_packet(d, f, pkt, dir, events);
 	beacon_packet(d, f, pkt, dir, events);
 }
@@ -293,6 +305,24 @@ void detect_dns(struct detect *d, const struct flow *f, const struct packet *pkt
 		const struct dns_meta *m)
 {
 	dnsanom_dns(d, f, pkt, m);
+	intelmatch_dns(d, f, pkt, m);
+}
+
+void detect_tls(struct detect *d, const struct flow *f, const struct packet *pkt,
+		const struct tls_meta *m)
+{
+	intelmatch_name(d, f, pkt, m->sni, m->sni_len, 1);
+}
+
+void detect_http(struct detect *d, const struct flow *f, const struct packet *pkt,
+		 const struct http_meta *m)
+{
+	intelmatch_name(d, f, pkt, m->host, m->host_len, 0);
+}
+
+void detect_set_intel(struct detect *d, const struct intel_snapshot *s)
+{
+	d->intel = s;
 }
 
 void detect_ics(struct detect *d, const struct flow *f, const struct packet *pkt,

@@ -26,6 +26,7 @@ struct detect_config {
 	uint32_t beacon_min_events, beacon_min_interval_s, beacon_max_jitter_pct;
 	uint32_t dns_window_s, dns_tunnel_names, dns_tunnel_min_len, dns_nx_names;
 	uint32_t ics_window_s;
+	uint32_t intel_window_s;
 	const struct protect_set *ics_allow; /* sources allowed to operate ICS devices, or NULL */
 };
 
@@ -67,6 +68,15 @@ void detect_dns(struct detect *d, const struct flow *f, const struct packet *pkt
 struct ics_op;
 void detect_ics(struct detect *d, const struct flow *f, const struct packet *pkt,
 		const struct ics_op *op);
+void detect_tls(struct detect *d, const struct flow *f, const struct packet *pkt,
+		const struct tls_meta *m);
+void detect_http(struct detect *d, const struct flow *f, const struct packet *pkt,
+		 const struct http_meta *m);
+
+/* The intel snapshot to match against until the next call (NULL: none).
+ * The caller holds a reference meanwhile. */
+struct intel_snapshot;
+void detect_set_intel(struct detect *d, const struct intel_snapshot *s);
 
 struct detect_stats {
 	uint64_t alerts;

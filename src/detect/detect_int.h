@@ -105,6 +105,7 @@ static inline int addr_is_multicast_or_broadcast(const struct ip_addr *a)
 
 struct dos_sketch;
 struct protect_set;
+struct intel_snapshot;
 
 struct detect {
 	struct detect_config cfg;
@@ -119,6 +120,8 @@ struct detect {
 	struct dtable *dns_tun, *dns_nx;
 	struct dtable *ics;
 	const struct protect_set *ics_allow;
+	struct dtable *intel_seen;
+	const struct intel_snapshot *intel; /* held by the caller for the current batch */
 };
 
 const struct signature *detect_sig(uint32_t sid);
@@ -147,6 +150,13 @@ int icsabuse_init(struct detect *d);
 struct ics_op;
 void icsabuse_op(struct detect *d, const struct flow *f, const struct packet *pkt,
 		 const struct ics_op *op);
+
+int intelmatch_init(struct detect *d);
+void intelmatch_flow(struct detect *d, const struct flow *f, const struct packet *pkt);
+void intelmatch_dns(struct detect *d, const struct flow *f, const struct packet *pkt,
+		    const struct dns_meta *m);
+void intelmatch_name(struct detect *d, const struct flow *f, const struct packet *pkt,
+		     const char *name, size_t len, int is_sni);
 
 int dnsanom_init(struct detect *d);
 void dnsanom_dns(struct detect *d, const struct flow *f, const struct packet *pkt,

@@ -135,20 +135,26 @@ static void account(struct source *x, const struct alert *a, const struct ip_add
 	x->det[i].alerts++;
 	if (sig->severity < x->det[i].severity)
 		x->det[i].severity = sig->severity;
-	/* Indicator matches name the indicator id and confidence. */
-	for (int k = 0; k < a->n_strs; k++) {
-		if (strcmp(a->strs[k].key, "indicator_id") != 0)
-			continue;
-		for (i = 0; i < x->n_ind && strcmp(x->ind[i].id, a->strs[k].v) != 0; i++)
-			;
-		if (i < x->n_ind || x->n_ind == MAX_INDICATORS)
-			continue;
-		snprintf(x->ind[i].id, sizeof(x->ind[i].id), "%s", a->strs[k].v);
-		for (int m = 0; m < a->n_nums; m++)
-			if (strcmp(a->nums[m].key, "confidence") == 0)
-				x->ind[i].confidence = (uint8_t)a->nums[m].v;
-		x->n_ind++;
-	}
+	/* Indicator matches name the indicator (its id, or its value for
+	 * lists without ids) and its confidence. */
+	const char *ind = NULL;
+	uint64_t conf = 0;
+	for (int k = 0; k < a->n_strs; k++)
+		if (strcmp(a->strs[k].key, "indicator_id") == 0 ||
+		    (ind == NULL && strcmp(a->strs[k].key, "indicator") == 0))
+			ind = a->strs[k].v;
+	for (int m = 0; m < a->n_nums; m++)
+		if (strcmp(a->nums[m].key, "confidence") == 0)
+			conf = a->nums[m].v;
+	if (ind == NULL)
+		return;
+	for (i = 0; i < x->n_ind && strcmp(x->ind[i].id, ind) != 0; i++)
+		;
+	if (i < x->n_ind || x->n_ind == MAX_INDICATORS)
+		return;
+	snprintf(x->ind[i].id, sizeof(x->ind[i].id), "%s", ind);
+	x->ind[i].confidence = (uint8_t)conf;
+	x->n_ind++;
 }
 
 void sources_add(struct sources *s, const struct alert *a)

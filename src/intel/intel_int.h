@@ -7,8 +7,9 @@
  *   on the top `bits` bits of the address holds either that entry directly
  *   (the whole slice of address space maps to one entry, or to none) or the
  *   offset of a chunk: the ranges that start inside the slice, searched
- *   linearly or by bisection. `bits` grows with the number of prefixes so
- *   that chunks stay one or two cache lines long.
+ *   linearly or by bisection. `bits` grows with the number of prefixes
+ *   (about log2 of it, 8 to 24) so that chunks stay a cache line or two
+ *   long while the index costs about four bytes per prefix.
  * - Domains: an open-addressing hash set of the names, probed once per
  *   label suffix of the queried name, longest first. The hash runs right to
  *   left, so one pass over the name yields the hash of every suffix.

@@ -298,6 +298,8 @@ static struct token pat_next(struct pat *pp)
 			if (*p == '\\') {
 				if (p + 1 >= e || (p[1] != '\\' && p[1] != '\'')) {
 					t.t = T_BAD;
+					t.s = p;
+					p++;
 					goto out;
 				}
 				p++;
@@ -306,6 +308,7 @@ static struct token pat_next(struct pat *pp)
 		}
 		if (p >= e) {
 			t.t = T_BAD;
+			t.s--; /* at the quote: "unterminated string" */
 			goto out;
 		}
 		t.n = (size_t)(p - t.s);
@@ -394,6 +397,8 @@ static int pat_bad_token(struct pat *pp, const struct token *t, const char *expe
 				expected);
 	if (t->t == T_BAD && t->s < pp->end && t->s[0] == '\'')
 		return pat_fail(pp, INTEL_REASON_PATTERN_SYNTAX, "unterminated string");
+	if (t->t == T_BAD && t->s < pp->end && t->s[0] == '\\')
+		return pat_fail(pp, INTEL_REASON_PATTERN_SYNTAX, "invalid escape in string");
 	return pat_fail(pp, INTEL_REASON_PATTERN_SYNTAX, "expected %s, found '%.*s'", expected,
 			show_len(t->n ? t->n : 1), t->s);
 }

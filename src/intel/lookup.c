@@ -53,22 +53,18 @@ const char *intel_tlp_name(enum intel_tlp t)
 	return NULL;
 }
 
-static uint32_t lpm4_find(const struct lpm *t, uint32_t a)
+/* The entry for a in the chunk c: the value of the last key <= a, or the
+ * value at the chunk's start. */
+static inline uint32_t chunk4_find(const uint32_t *c, uint32_t a)
 {
-	const uint32_t *c, *k;
-	uint32_t d, n, i;
+	const uint32_t *k = c + 2;
+	uint32_t n = c[0], i = 0;
 
-	if (t->bits == 0)
-		return NIL;
-	d = t->index[a >> (32 - t->bits)];
-	if (d & DIRECT)
-		return d & ~DIRECT;
-	c = t->blob + d;
-	n = c[0];
-	k = c + 2;
 	if (n <= 8) {
-		for (i = 0; i < n && k[i] <= a; i++)
-			;
+		/* Keys are sorted: counting those <= a gives the position,
+		 * without a branch per key. */
+		for (uint32_t j = 0; j < n; j++)
+			i += k[j] <= a;
 	} else {
 		uint32_t lo = 0, hi = n;
 
@@ -83,6 +79,18 @@ static uint32_t lpm4_find(const struct lpm *t, uint32_t a)
 		i = lo;
 	}
 	return i ? k[n + i - 1] : c[1];
+}
+
+static inline uint32_t lpm4_find(const struct lpm *t, uint32_t a)
+{
+	uint32_t d;
+
+	if (t->bits == 0)
+		return NIL;
+	d = t->index[a >> (32 - t->bits)];
+	if (d & DIRECT)
+		return d & ~DIRECT;
+	return chunk4_find(t->blob + d, a);
 }
 
 static inline u128 key6(const uint32_t *w)
@@ -126,12 +134,10 @@ static void fill_meta(const struct intel_snapshot *s, const struct intel_meta *m
 	out->value = m->url ? s->pool + m->url : NULL;
 }
 
-int intel_lookup_ipv4(const struct intel_snapshot *s, uint32_t addr, int64_t now,
-		      struct intel_match *m)
+/* Walks the chain from entry e to the first entry valid at now. */
+static int resolve4(const struct intel_snapshot *s, uint32_t e, int64_t now, struct intel_match *m)
 {
-	if (s == NULL)
-		return YG_ENOTFOUND;
-	for (uint32_t e = lpm4_find(&s->v4, addr); e != NIL; e = s->e4[e].next) {
+	for (; e != NIL; e = s->e4[e].next) {
 		const struct v4ent *x = &s->e4[e];
 		const struct intel_meta *md = &s->meta[x->mp >> PLEN_BITS];
 		unsigned plen = x->mp & ((1u << PLEN_BITS) - 1);
@@ -147,6 +153,51 @@ int intel_lookup_ipv4(const struct intel_snapshot *s, uint32_t addr, int64_t now
 		return 0;
 	}
 	return YG_ENOTFOUND;
+}
+
+int intel_lookup_ipv4(const struct intel_snapshot *s, uint32_t addr, int64_t now,
+		      struct intel_match *m)
+{
+	if (s == NULL)
+		return YG_ENOTFOUND;
+	return resolve4(s, lpm4_find(&s->v4, addr), now, m);
+}
+
+uint64_t intel_lookup_ipv4_batch(const struct intel_snapshot *s, const uint32_t *addr, unsigned n,
+				 int64_t now, struct intel_match *m)
+{
+	uint32_t v[INTEL_BATCH_MAX];
+	const struct lpm *t;
+	unsigned shift;
+	uint64_t hits = 0;
+
+	if (s == NULL || s->v4.bits == 0)
+		return 0;
+	if (n > INTEL_BATCH_MAX)
+		n = INTEL_BATCH_MAX;
+	t = &s->v4;
+	shift = 32 - t->bits;
+	/* One stage per dependent load, each stage issuing the next one's
+	 * loads for every address before any of them is waited for. */
+	for (unsigned i = 0; i < n; i++)
+		__builtin_prefetch(&t->index[addr[i] >> shift]);
+	for (unsigned i = 0; i < n; i++) {
+		v[i] = t->index[addr[i] >> shift];
+		if (!(v[i] & DIRECT))
+			__builtin_prefetch(t->blob + v[i]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		v[i] = v[i] & DIRECT ? v[i] & ~DIRECT : chunk4_find(t->blob + v[i], addr[i]);
+		if (v[i] != NIL)
+			__builtin_prefetch(&s->e4[v[i]]);
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (v[i] != NIL)
+			__builtin_prefetch(&s->meta[s->e4[v[i]].mp >> PLEN_BITS]);
+	for (unsigned i = 0; i < n; i++)
+		if (v[i] != NIL && resolve4(s, v[i], now, &m[i]) == 0)
+			hits |= (uint64_t)1 << i;
+	return hits;
 }
 
 int intel_lookup_ipv6(const struct intel_snapshot *s, const uint8_t addr[16], int64_t now,

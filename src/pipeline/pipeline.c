@@ -160,8 +160,11 @@ static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct pac
 
 	if (f->app_proto == APP_HTTP) {
 		struct http_meta m;
-		if (looks_like_http(s, n) && http_parse_request(s, n, &m) == 0)
+		if (looks_like_http(s, n) && http_parse_request(s, n, &m) == 0) {
 			eve_http(p->eve, f, pkt, &m);
+			if (p->det != NULL)
+				detect_http(p->det, f, pkt, &m);
+		}
 		return;
 	}
 	if (f->app_proto != APP_NONE || f->meta_seen >= META_TCP_PROBES)
@@ -177,6 +180,8 @@ static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct pac
 			p->stats.meta[MC_TLS_PARTIAL]++;
 		f->app_proto = APP_TLS;
 		eve_tls(p->eve, f, pkt, &m);
+		if (p->det != NULL)
+			detect_tls(p->det, f, pkt, &m);
 	} else if (looks_like_http(s, n)) {
 		struct http_meta m;
 		if (http_parse_request(s, n, &m) < 0) {
@@ -185,6 +190,8 @@ static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct pac
 		}
 		f->app_proto = APP_HTTP;
 		eve_http(p->eve, f, pkt, &m);
+		if (p->det != NULL)
+			detect_http(p->det, f, pkt, &m);
 	}
 }
 
@@ -261,18 +268,30 @@ static int pipeline_decode(struct pipeline *p, const struct frame *fr, struct pa
 	return 0;
 }
 
+/* The intel snapshot is taken once per batch: a reload publishes a new
+ * one without the packet path ever waiting. */
+static struct intel_snapshot *intel_hold(struct pipeline *p)
+{
+	struct intel_snapshot *s;
+
+	if (p->cfg.intel == NULL || p->det == NULL)
+		return NULL;
+	s = intel_handle_acquire(p->cfg.intel);
+	detect_set_intel(p->det, s);
+	return s;
+}
+
+static void intel_drop(struct pipeline *p, struct intel_snapshot *s)
+{
+	if (s == NULL)
+		return;
+	detect_set_intel(p->det, NULL);
+	intel_snapshot_release(s);
+}
+
 void pipeline_frame(struct pipeline *p, const struct frame *fr)
 {
-	struct packet pkt;
-	struct flow *f;
-	unsigned events;
-	int dir;
-
-	if (!pipeline_decode(p, fr, &pkt))
-		return;
-	f = flow_table_update(p->flows, &pkt, &dir, &events);
-	p->stats.in_flows++;
-	pipeline_flow_packet(p, f, &pkt, dir, events);
+	pipeline_frames(p, fr, 1);
 }
 
 void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
@@ -280,6 +299,7 @@ void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
 	struct packet pkt[PIPELINE_BATCH];
 	struct flow_lookup lk[PIPELINE_BATCH];
 	uint8_t ok[PIPELINE_BATCH];
+	struct intel_snapshot *snap;
 	size_t i;
 
 	while (n > PIPELINE_BATCH) {
@@ -287,6 +307,7 @@ void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
 		fr += PIPELINE_BATCH;
 		n -= PIPELINE_BATCH;
 	}
+	snap = intel_hold(p);
 	for (i = 0; i < n; i++) {
 		ok[i] = (uint8_t)pipeline_decode(p, &fr[i], &pkt[i]);
 		if (ok[i]) {
@@ -307,4 +328,5 @@ void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
 		p->stats.in_flows++;
 		pipeline_flow_packet(p, f, &pkt[i], dir, events);
 	}
+	intel_drop(p, snap);
 }

@@ -12,6 +12,7 @@
 #include "detect/detect.h"
 #include "detect/sources.h"
 #include "flow/flow.h"
+#include "intel/intel.h"
 #include "output/eve.h"
 
 enum meta_level {
@@ -24,6 +25,7 @@ struct pipeline_config {
 	enum meta_level meta;
 	const struct detect_config *detect; /* NULL: no detection */
 	struct sources *sources;            /* attack sources to account alerts to, or NULL */
+	struct intel_handle *intel;         /* indicators to match, or NULL */
 };
 
 enum meta_counter {
