@@ -9,7 +9,6 @@
  * list is ever held. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "base/alloc.h"
 #include "intel/intel_int.h"
@@ -47,25 +46,6 @@ static void *shrink(void *p, size_t n, size_t size)
 	}
 	np = yg_realloc(p, n * size);
 	return np ? np : p;
-}
-
-/* Asks for 2 MiB pages under a table that lookups hit at random: with 4 KiB
- * pages nearly every lookup in a large table also misses the TLB (and in a
- * virtual machine a TLB miss walks two page tables). Only whole aligned
- * huge pages inside [p, p + n) can be backed; failure changes nothing. */
-static void hint_huge(void *p, size_t n)
-{
-	const uintptr_t huge = (uintptr_t)2 << 20;
-	uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-	uintptr_t end = ((uintptr_t)p + n) & ~(huge - 1);
-
-	if (p == NULL || end <= start)
-		return;
-	madvise((void *)start, end - start, MADV_HUGEPAGE);
-#ifdef MADV_COLLAPSE
-	/* Already written: collapse now rather than when khugepaged gets to it. */
-	madvise((void *)start, end - start, MADV_COLLAPSE);
-#endif
 }
 
 struct intel_builder *intel_builder_new(size_t max_entries)
@@ -551,8 +531,6 @@ static int lpm_build(struct lpm *t, struct pfx_src *src, size_t n, unsigned extr
 		return err;
 	}
 	t->blob = shrink(t->blob, t->blob_len, sizeof(*t->blob));
-	hint_huge(t->index, sizeof(uint32_t) << t->bits);
-	hint_huge(t->blob, t->blob_len * sizeof(*t->blob));
 	return 0;
 }
 
@@ -660,12 +638,6 @@ int intel_builder_finish(struct intel_builder *b, struct intel_snapshot **out)
 	s->pool = shrink(b->pool, b->pool_len, 1);
 	s->pool_len = b->pool_len;
 	b->pool = NULL;
-	hint_huge(s->e4, s->n4 * sizeof(*s->e4));
-	hint_huge(s->e6, s->n6 * sizeof(*s->e6));
-	hint_huge(s->dom, s->ndom * sizeof(*s->dom));
-	if (s->dslots)
-		hint_huge(s->dslots, ((size_t)s->dmask + 1) * sizeof(*s->dslots));
-	hint_huge(s->pool, s->pool_len);
 	intel_builder_free(b);
 	*out = s;
 	return 0;

@@ -136,12 +136,15 @@ struct intel_builder;
 struct intel_snapshot;
 struct intel_handle;
 
+/* Static names, for output: "ip", "cidr", "domain", "url". Thread-safe. */
 const char *intel_kind_name(enum intel_kind k);
-/* "TLP:AMBER+STRICT" and so on; NULL for INTEL_TLP_NONE. */
+/* "TLP:AMBER+STRICT" and so on; NULL for INTEL_TLP_NONE. Thread-safe. */
 const char *intel_tlp_name(enum intel_tlp t);
-/* Short snake_case name of a reason, for counters ("bad_ipv4"). */
+/* Short snake_case name of a reason, for counters ("bad_ipv4"). Static,
+ * thread-safe. */
 const char *intel_reason_name(enum intel_reason r);
 
+/* Zeroes a report before the first load that adds to it. */
 void intel_report_init(struct intel_report *rep);
 
 /* Creates an empty builder holding at most max_entries entries (0: 2^30);
