@@ -7,9 +7,10 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
-            libjansson-dev libcmocka-dev python3)
-test_pkgs=(tshark clang libclang-rt-14-dev)
-bench_pkgs=(nfdump softflowd argus-server tshark time)
+            libjansson-dev libcmocka-dev python3 libmicrohttpd-dev libsqlite3-dev
+            libpq-dev libsodium-dev)
+test_pkgs=(tshark clang libclang-rt-14-dev postgresql)
+bench_pkgs=(nfdump softflowd argus-server tshark time wrk)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 if [ "${1:-}" = "--bench" ]; then
