@@ -1,4 +1,5 @@
 #include "detect/dtable.h"
+#include "detect/detect_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,21 +67,7 @@ const struct dtable_stats *dtable_stats(const struct dtable *t)
 
 static uint64_t hash_key(const void *key, size_t n)
 {
-	const uint8_t *p = key;
-	uint64_t h = 0xcbf29ce484222325ULL ^ n, w;
-
-	while (n >= 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 29;
-		p += 8;
-		n -= 8;
-	}
-	w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 32;
-	return h | 1; /* 0 marks an empty slot */
+	return hash_bytes(key, n) | 1; /* 0 marks an empty slot */
 }
 
 static uint8_t *set_of(const struct dtable *t, uint64_t h)
