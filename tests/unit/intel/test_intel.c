@@ -1204,7 +1204,9 @@ static void *reader_main(void *arg)
 	struct reader *r = arg;
 	int last = 0;
 
-	while (!atomic_load(r->done)) {
+	/* At least one pass even if the publisher finished before this thread
+	 * was first scheduled (a loaded 2-core machine does that). */
+	while (!atomic_load(r->done) || r->acquired == 0) {
 		struct intel_snapshot *s = intel_handle_acquire(r->h);
 		struct intel_match a, d;
 		int g;
