@@ -1,0 +1,71 @@
+/* Unit tests for src/tower/auth.c: tokens and the authorization matrix. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "tower/auth.h"
+
+static void test_tokens(void **state)
+{
+	char a[TOKEN_TEXT_LEN + 1], b[TOKEN_TEXT_LEN + 1];
+	uint8_t ha[TOKEN_HASH_LEN], hb[TOKEN_HASH_LEN], h[TOKEN_HASH_LEN];
+
+	(void)state;
+	assert_int_equal(token_new(a, ha), 0);
+	assert_int_equal(token_new(b, hb), 0);
+	assert_int_equal(strlen(a), TOKEN_TEXT_LEN);
+	assert_memory_equal(a, "ygt_", 4);
+	assert_string_not_equal(a, b);
+	assert_memory_not_equal(ha, hb, TOKEN_HASH_LEN);
+	/* The hash of the presented text is the stored one. */
+	assert_int_equal(token_hash(a, strlen(a), h), 0);
+	assert_memory_equal(h, ha, TOKEN_HASH_LEN);
+	/* One character changed: another hash. */
+	a[10] = a[10] == 'A' ? 'B' : 'A';
+	assert_int_equal(token_hash(a, strlen(a), h), 0);
+	assert_memory_not_equal(h, ha, TOKEN_HASH_LEN);
+	/* Not of the form: refused before any lookup. */
+	assert_int_equal(token_hash("ygt_short", 9, h), YG_EINVAL);
+	memcpy(b, "xyz_", 4);
+	assert_int_equal(token_hash(b, strlen(b), h), YG_EINVAL);
+	b[0] = 'y', b[1] = 'g', b[2] = 't', b[3] = '_', b[20] = '/';
+	assert_int_equal(token_hash(b, strlen(b), h), YG_EINVAL);
+}
+
+static void test_matrix(void **state)
+{
+	(void)state;
+	/* Only operators file reports, for their own organisation. */
+	for (int r = 0; r < ROLE_COUNT; r++)
+		assert_int_equal(authz_scope(r, ACT_REPORT_CREATE),
+				 r == ROLE_OPERATOR ? SCOPE_OWN_ORG : SCOPE_NONE);
+	/* Regulators read their sectors' reports, nothing else. */
+	for (int a = 0; a < ACT_COUNT; a++)
+		assert_int_equal(authz_scope(ROLE_REGULATOR, a),
+				 a == ACT_REPORT_READ || a == ACT_ASSET_READ ? SCOPE_OWN_SECTORS
+									   : SCOPE_NONE);
+	/* Sensors post alerts and read indicators only. */
+	for (int a = 0; a < ACT_COUNT; a++)
+		assert_int_equal(authz_scope(ROLE_SENSOR, a) != SCOPE_NONE,
+				 a == ACT_ALERT_POST || a == ACT_INTEL_READ);
+	/* Only admins administer. */
+	for (int r = 0; r < ROLE_COUNT; r++)
+		assert_int_equal(authz_scope(r, ACT_ADMIN) != SCOPE_NONE, r == ROLE_ADMIN);
+	assert_int_equal(authz_scope(ROLE_COUNT, ACT_ADMIN), SCOPE_NONE);
+	assert_int_equal(role_parse("overseer"), ROLE_OVERSEER);
+	assert_int_equal(role_parse("root"), -1);
+	assert_string_equal(role_name(ROLE_SENSOR), "sensor");
+	assert_string_equal(action_name(ACT_ALERT_POST), "alert.post");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_matrix),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
