@@ -19,6 +19,8 @@ const char *yg_strerror(int err)
 		return "limit exceeded";
 	case YG_ENOTFOUND:
 		return "not found";
+	case YG_ECONFLICT:
+		return "already exists";
 	}
 	return "unknown error";
 }

@@ -12,7 +12,8 @@ enum yg_err {
 	YG_ETRUNC = -4,   /* input ends in the middle of a record */
 	YG_EINVAL = -5,   /* an argument or option value is invalid */
 	YG_ELIMIT = -6,   /* a configured limit would be exceeded */
-	YG_ENOTFOUND = -7 /* nothing matches */
+	YG_ENOTFOUND = -7, /* nothing matches */
+	YG_ECONFLICT = -8  /* already exists: a unique constraint refused a write */
 };
 
 /* Returns a static, human-readable name for an yg_err code. Thread-safe. */

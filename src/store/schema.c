@@ -1,0 +1,119 @@
+/* schema.c - the tower's schema as numbered migrations, applied once each,
+ * in order, at store_open(). Never edit a migration that has shipped: add the
+ * next one. One SQL text serves both engines; @ID@ (an identity primary key)
+ * and @BLOB@ are spelled per engine by store.c. All times are int64
+ * microseconds since the epoch; JSON bodies are TEXT. */
+#include "store/store_int.h"
+
+static const char schema_v1[] =
+	"CREATE TABLE orgs ("
+	" id @ID@,"
+	" name TEXT NOT NULL UNIQUE,"
+	" sector TEXT NOT NULL,"
+	" created BIGINT NOT NULL);"
+
+	/* org_id is NULL for office staff and machines outside an operator
+	 * (analyst, overseer, auditor, admin); sectors is a JSON array of
+	 * sector names for regulators. */
+	"CREATE TABLE users ("
+	" id @ID@,"
+	" org_id BIGINT REFERENCES orgs(id),"
+	" name TEXT NOT NULL UNIQUE,"
+	" role TEXT NOT NULL CHECK (role IN ('operator', 'regulator', 'analyst',"
+	"  'overseer', 'auditor', 'sensor', 'admin')),"
+	" sectors TEXT,"
+	" created BIGINT NOT NULL,"
+	" disabled BIGINT);"
+	"CREATE INDEX users_org ON users(org_id);"
+
+	/* Only a hash of the token is kept; prefix is its first characters,
+	 * shown to admins to tell tokens apart. expires/revoked NULL: never. */
+	"CREATE TABLE tokens ("
+	" id @ID@,"
+	" user_id BIGINT NOT NULL REFERENCES users(id),"
+	" hash TEXT NOT NULL UNIQUE,"
+	" prefix TEXT NOT NULL,"
+	" created BIGINT NOT NULL,"
+	" expires BIGINT,"
+	" revoked BIGINT);"
+	"CREATE INDEX tokens_user ON tokens(user_id);"
+
+	/* The current state of a report; every version of its body is in
+	 * report_versions. due_* are the deadlines computed from detected_at
+	 * by the policy in force when it was filed; *_at when each stage was
+	 * reached. */
+	"CREATE TABLE reports ("
+	" id @ID@,"
+	" org_id BIGINT NOT NULL REFERENCES orgs(id),"
+	" version BIGINT NOT NULL,"
+	" stage TEXT NOT NULL CHECK (stage IN ('prompt', 'detailed', 'final', 'closed')),"
+	" category TEXT,"
+	" severity TEXT,"
+	" detected_at BIGINT NOT NULL,"
+	" created BIGINT NOT NULL,"
+	" updated BIGINT NOT NULL,"
+	" due_prompt BIGINT,"
+	" due_detailed BIGINT,"
+	" due_final BIGINT,"
+	" prompt_at BIGINT,"
+	" detailed_at BIGINT,"
+	" final_at BIGINT,"
+	" closed_at BIGINT);"
+	"CREATE INDEX reports_org ON reports(org_id, id);"
+
+	"CREATE TABLE report_versions ("
+	" report_id BIGINT NOT NULL REFERENCES reports(id),"
+	" version BIGINT NOT NULL,"
+	" stage TEXT NOT NULL,"
+	" body TEXT NOT NULL,"
+	" author_id BIGINT NOT NULL REFERENCES users(id),"
+	" created BIGINT NOT NULL,"
+	" PRIMARY KEY (report_id, version));"
+
+	/* "Specified critical computers" an operator registered. */
+	"CREATE TABLE assets ("
+	" id @ID@,"
+	" org_id BIGINT NOT NULL REFERENCES orgs(id),"
+	" product TEXT NOT NULL,"
+	" version TEXT,"
+	" role TEXT,"
+	" location TEXT,"
+	" created BIGINT NOT NULL);"
+	"CREATE INDEX assets_org ON assets(org_id, id);"
+
+	/* Sensor alerts, stored once per (sensor, alert id): a retried batch
+	 * inserts with ON CONFLICT DO NOTHING. sensor_id is the sensor's user. */
+	"CREATE TABLE alerts ("
+	" id @ID@,"
+	" sensor_id BIGINT NOT NULL REFERENCES users(id),"
+	" alert_id TEXT NOT NULL,"
+	" received BIGINT NOT NULL,"
+	" ts BIGINT NOT NULL,"
+	" src_ip TEXT,"
+	" src_port BIGINT,"
+	" dest_ip TEXT,"
+	" dest_port BIGINT,"
+	" proto TEXT,"
+	" signature_id BIGINT,"
+	" signature TEXT,"
+	" severity BIGINT,"
+	" body TEXT NOT NULL,"
+	" UNIQUE (sensor_id, alert_id));"
+	"CREATE INDEX alerts_src ON alerts(src_ip, ts);"
+
+	/* Idempotency-Key: the first response to (user, key) is replayed for a
+	 * retry with the same request hash. status NULL: still in flight. */
+	"CREATE TABLE idempotency ("
+	" user_id BIGINT NOT NULL REFERENCES users(id),"
+	" idem_key TEXT NOT NULL,"
+	" request_hash TEXT NOT NULL,"
+	" status BIGINT,"
+	" response TEXT,"
+	" created BIGINT NOT NULL,"
+	" PRIMARY KEY (user_id, idem_key));";
+
+const struct store_migration store_migrations[] = {
+	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
+};
+
+const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -1,0 +1,866 @@
+/* store.c - the engine-neutral half of the store: URL dispatch, the
+ * connection pool, placeholder rewriting, transactions, group commit,
+ * migrations and materialized results. */
+#include "store/store_int.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+
+#define STORE_POOL_DEFAULT 8
+#define STORE_BUSY_DEFAULT 10000
+#define GROUP_MAX 512 /* units of work per group transaction */
+
+static char *str_dup(const char *s)
+{
+	size_t n = strlen(s);
+	char *d = yg_malloc(n + 1);
+
+	if (d)
+		memcpy(d, s, n + 1);
+	return d;
+}
+
+void store_conn_seterr(struct store_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+const char *store_conn_errmsg(const struct store_conn *c)
+{
+	return c->errmsg;
+}
+
+/* ---- SQL text helpers ---- */
+
+/* If s[i] opens a string literal, quoted identifier or comment, returns the
+ * index just past it; otherwise returns i. */
+static size_t sql_skip(const char *s, size_t i)
+{
+	size_t j;
+
+	if (s[i] == '\'' || s[i] == '"') {
+		char q = s[i];
+
+		for (j = i + 1; s[j]; j++) {
+			if (s[j] == q) {
+				if (s[j + 1] == q) { /* doubled quote */
+					j++;
+					continue;
+				}
+				return j + 1;
+			}
+		}
+		return j;
+	}
+	if (s[i] == '-' && s[i + 1] == '-') {
+		for (j = i + 2; s[j] && s[j] != '\n'; j++)
+			;
+		return j;
+	}
+	if (s[i] == '/' && s[i + 1] == '*') {
+		for (j = i + 2; s[j]; j++)
+			if (s[j] == '*' && s[j + 1] == '/')
+				return j + 2;
+		return j;
+	}
+	return i;
+}
+
+char *store_sql_to_dollar(const char *sql, unsigned first, unsigned *count)
+{
+	size_t len = strlen(sql), nq = 0, i, j, o = 0;
+	unsigned n = first;
+	char *out;
+
+	for (i = 0; sql[i];) {
+		j = sql_skip(sql, i);
+		if (j != i) {
+			i = j;
+			continue;
+		}
+		nq += sql[i] == '?';
+		i++;
+	}
+	out = yg_malloc(len + nq * 10 + 1);
+	if (!out)
+		return NULL;
+	for (i = 0; sql[i];) {
+		j = sql_skip(sql, i);
+		if (j != i) {
+			memcpy(out + o, sql + i, j - i);
+			o += j - i;
+			i = j;
+			continue;
+		}
+		if (sql[i] == '?')
+			o += (size_t)snprintf(out + o, 12, "$%u", n++);
+		else
+			out[o++] = sql[i];
+		i++;
+	}
+	out[o] = '\0';
+	if (count)
+		*count = n - first;
+	return out;
+}
+
+static int is_word(char ch)
+{
+	return isalnum((unsigned char)ch) || ch == '_';
+}
+
+char *store_sql_expand_values(const char *sql, size_t ncols, size_t k)
+{
+	size_t i, j, open = 0, close = 0, nq_in = 0, nq_all = 0, depth = 0, tlen, o = 0;
+	int found = 0;
+	char *out;
+
+	for (i = 0; sql[i];) {
+		j = sql_skip(sql, i);
+		if (j != i) {
+			i = j;
+			continue;
+		}
+		if (sql[i] == '?') {
+			nq_all++;
+			if (found == 1)
+				nq_in++;
+		}
+		if (!found && strncasecmp(sql + i, "values", 6) == 0 &&
+		    (i == 0 || !is_word(sql[i - 1])) && !is_word(sql[i + 6])) {
+			i += 6;
+			while (isspace((unsigned char)sql[i]))
+				i++;
+			if (sql[i] != '(')
+				return NULL;
+			open = i;
+			found = 1;
+			depth = 1;
+			i++;
+			continue;
+		}
+		if (found == 1) {
+			if (sql[i] == '(')
+				depth++;
+			else if (sql[i] == ')' && --depth == 0) {
+				close = i;
+				found = 2;
+			}
+		}
+		i++;
+	}
+	if (found != 2 || nq_in != ncols || nq_all != ncols || k == 0)
+		return NULL;
+	tlen = close - open + 1;
+	out = yg_malloc(strlen(sql) + (tlen + 2) * k + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, sql, open);
+	o = open;
+	for (i = 0; i < k; i++) {
+		if (i) {
+			out[o++] = ',';
+			out[o++] = ' ';
+		}
+		memcpy(out + o, sql + open, tlen);
+		o += tlen;
+	}
+	memcpy(out + o, sql + close + 1, strlen(sql + close + 1) + 1);
+	return out;
+}
+
+/* ---- pool ---- */
+
+static int pool_init(struct store *st, unsigned n)
+{
+	st->conns = yg_calloc(n, sizeof(*st->conns));
+	if (!st->conns)
+		return YG_ENOMEM;
+	st->nconns = n;
+	st->nfree = n;
+	for (unsigned i = 0; i < n; i++)
+		st->conns[i].st = st;
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	pthread_mutex_init(&st->gmu, NULL);
+	pthread_cond_init(&st->gcv, NULL);
+	return 0;
+}
+
+int store_conn_get(struct store *st, struct store_conn **out)
+{
+	struct store_conn *c = NULL;
+	unsigned i;
+	int rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&st->mu);
+	while (st->nfree == 0)
+		pthread_cond_wait(&st->cv, &st->mu);
+	/* prefer a connection that is already open */
+	for (i = 0; i < st->nconns; i++) {
+		if (st->conns[i].busy)
+			continue;
+		if (!c || (!c->db && st->conns[i].db))
+			c = &st->conns[i];
+		if (c->db)
+			break;
+	}
+	c->busy = 1;
+	st->nfree--;
+	pthread_mutex_unlock(&st->mu);
+
+	c->errmsg[0] = '\0';
+	if (!c->db)
+		rc = st->ops->connect(st, c);
+	else
+		rc = st->ops->check(c) ? 0 : YG_EIO;
+	if (rc < 0) {
+		log_warnx("store: cannot connect: %s", c->errmsg);
+		if (c->db)
+			st->ops->disconnect(c);
+		pthread_mutex_lock(&st->mu);
+		c->busy = 0;
+		st->nfree++;
+		pthread_cond_signal(&st->cv);
+		pthread_mutex_unlock(&st->mu);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void store_conn_put(struct store_conn *c)
+{
+	struct store *st;
+
+	if (!c)
+		return;
+	st = c->st;
+	if (c->in_tx && store_rollback(c) < 0) {
+		log_warnx("store: rollback on put failed, dropping connection: %s", c->errmsg);
+		st->ops->disconnect(c);
+	}
+	pthread_mutex_lock(&st->mu);
+	c->busy = 0;
+	st->nfree++;
+	pthread_cond_signal(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- statements ---- */
+
+int store_exec(struct store_conn *c, const char *sql, const struct store_param *params,
+	       size_t n, struct store_res **res, int64_t *changed)
+{
+	const struct store_ops *ops = c->st->ops;
+	char *dsql;
+	int rc;
+
+	if (res)
+		*res = NULL;
+	if (changed)
+		*changed = 0;
+	if (ops->backend != STORE_BACKEND_PG)
+		return ops->exec(c, sql, params, n, res, changed);
+	dsql = store_sql_to_dollar(sql, 1, NULL);
+	if (!dsql)
+		return YG_ENOMEM;
+	rc = ops->exec(c, dsql, params, n, res, changed);
+	free(dsql);
+	return rc;
+}
+
+static int exec_simple(struct store_conn *c, const char *sql)
+{
+	return c->st->ops->exec(c, sql, NULL, 0, NULL, NULL);
+}
+
+int store_begin(struct store_conn *c)
+{
+	int rc;
+
+	if (c->in_tx) {
+		store_conn_seterr(c, "store_begin: a transaction is already open");
+		return YG_EINVAL;
+	}
+	rc = exec_simple(c, c->st->ops->backend == STORE_BACKEND_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
+	if (rc == 0)
+		c->in_tx = 1;
+	return rc;
+}
+
+int store_commit(struct store_conn *c)
+{
+	int rc;
+
+	if (!c->in_tx) {
+		store_conn_seterr(c, "store_commit: no transaction is open");
+		return YG_EINVAL;
+	}
+	rc = exec_simple(c, "COMMIT");
+	if (rc < 0) {
+		/* SQLite keeps the transaction open after a failed COMMIT
+		 * (SQLITE_BUSY); PostgreSQL ends it. Make both end it. */
+		char keep[STORE_ERRMSG_MAX];
+
+		memcpy(keep, c->errmsg, sizeof(keep));
+		if (c->st->ops->backend == STORE_BACKEND_SQLITE)
+			(void)exec_simple(c, "ROLLBACK");
+		memcpy(c->errmsg, keep, sizeof(keep));
+	}
+	c->in_tx = 0;
+	return rc;
+}
+
+int store_rollback(struct store_conn *c)
+{
+	int rc;
+
+	if (!c->in_tx)
+		return 0;
+	rc = exec_simple(c, "ROLLBACK");
+	c->in_tx = 0;
+	return rc;
+}
+
+int store_exec_batch(struct store_conn *c, const char *sql, size_t ncols,
+		     const struct store_param *rows, size_t nrows, int64_t *changed)
+{
+	int own = !c->in_tx, rc;
+
+	if (changed)
+		*changed = 0;
+	if (nrows == 0)
+		return 0;
+	if (ncols == 0) {
+		store_conn_seterr(c, "store_exec_batch: no columns");
+		return YG_EINVAL;
+	}
+	if (own && (rc = store_begin(c)) < 0)
+		return rc;
+	if (!own && (rc = exec_simple(c, "SAVEPOINT yg_batch")) < 0)
+		return rc;
+	rc = c->st->ops->batch(c, sql, ncols, rows, nrows, changed);
+	if (rc < 0) {
+		char keep[STORE_ERRMSG_MAX];
+
+		memcpy(keep, c->errmsg, sizeof(keep));
+		if (own)
+			(void)store_rollback(c);
+		else if (exec_simple(c, "ROLLBACK TO SAVEPOINT yg_batch") == 0)
+			(void)exec_simple(c, "RELEASE SAVEPOINT yg_batch");
+		memcpy(c->errmsg, keep, sizeof(keep));
+		if (changed)
+			*changed = 0;
+		return rc;
+	}
+	if (own)
+		return store_commit(c);
+	return exec_simple(c, "RELEASE SAVEPOINT yg_batch");
+}
+
+/* ---- group commit ---- */
+
+struct group_req {
+	store_work_fn fn;
+	void *arg;
+	int rc;
+	int done;
+	struct group_req *next;
+};
+
+/* Runs one group as leader: the requests are already off the queue. */
+static void group_lead(struct store *st, struct group_req *head)
+{
+	struct store_conn *c;
+	struct group_req *r;
+	int rc;
+
+	rc = store_conn_get(st, &c);
+	if (rc == 0)
+		rc = store_begin(c);
+	if (rc < 0)
+		goto fail;
+	for (r = head; r; r = r->next) {
+		rc = exec_simple(c, "SAVEPOINT yg_group");
+		if (rc < 0)
+			goto fail;
+		r->rc = r->fn(c, r->arg);
+		if (r->rc < 0) {
+			if ((rc = exec_simple(c, "ROLLBACK TO SAVEPOINT yg_group")) < 0)
+				goto fail;
+		}
+		if ((rc = exec_simple(c, "RELEASE SAVEPOINT yg_group")) < 0)
+			goto fail;
+	}
+	rc = store_commit(c);
+	if (rc < 0)
+		goto fail;
+	store_conn_put(c);
+	return;
+fail:
+	if (c) {
+		log_warnx("store: group commit failed: %s", c->errmsg);
+		store_conn_put(c); /* rolls back */
+	}
+	for (r = head; r; r = r->next)
+		r->rc = rc;
+}
+
+/* PostgreSQL already flushes the WAL of concurrent commits together, and a
+ * shared transaction would cost three round trips per unit (savepoint, work,
+ * release) on one connection: there each unit gets its own transaction on
+ * its own pooled connection, which measured about twice as fast. */
+static int group_run_alone(struct store *st, store_work_fn fn, void *arg)
+{
+	struct store_conn *c;
+	int rc, frc;
+
+	if ((rc = store_conn_get(st, &c)) < 0)
+		return rc;
+	if ((rc = store_begin(c)) < 0)
+		goto out;
+	frc = fn(c, arg);
+	if (frc < 0) {
+		rc = frc;
+		goto out; /* put rolls back */
+	}
+	rc = store_commit(c);
+out:
+	store_conn_put(c);
+	return rc;
+}
+
+int store_group_run(struct store *st, store_work_fn fn, void *arg)
+{
+	struct group_req me = { .fn = fn, .arg = arg };
+
+	if (st->ops->backend == STORE_BACKEND_PG)
+		return group_run_alone(st, fn, arg);
+	pthread_mutex_lock(&st->gmu);
+	if (st->gtail)
+		st->gtail->next = &me;
+	else
+		st->ghead = &me;
+	st->gtail = &me;
+	while (!me.done) {
+		struct group_req *head, *r, *last;
+		unsigned n;
+
+		if (st->gleader) {
+			pthread_cond_wait(&st->gcv, &st->gmu);
+			continue;
+		}
+		/* Become the leader: take up to GROUP_MAX queued requests. */
+		st->gleader = 1;
+		head = st->ghead;
+		for (n = 1, last = head; last->next && n < GROUP_MAX; n++)
+			last = last->next;
+		st->ghead = last->next;
+		if (!st->ghead)
+			st->gtail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&st->gmu);
+
+		group_lead(st, head);
+
+		pthread_mutex_lock(&st->gmu);
+		for (r = head; r; r = r->next)
+			r->done = 1;
+		st->gleader = 0;
+		pthread_cond_broadcast(&st->gcv);
+	}
+	pthread_mutex_unlock(&st->gmu);
+	return me.rc;
+}
+
+/* ---- migrations ---- */
+
+int store_schema_latest(void)
+{
+	return store_migrations[store_nmigrations - 1].version;
+}
+
+/* Replaces @ID@ and @BLOB@ with the engine's spelling. */
+static char *schema_text(const struct store_migration *m, enum store_backend be)
+{
+	const char *src = m->sql;
+	const char *id, *blob;
+	size_t cap, o = 0;
+	char *out;
+
+	if (be == STORE_BACKEND_SQLITE && m->sql_sqlite)
+		src = m->sql_sqlite;
+	if (be == STORE_BACKEND_PG && m->sql_pg)
+		src = m->sql_pg;
+	id = be == STORE_BACKEND_PG ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+				    : "INTEGER PRIMARY KEY AUTOINCREMENT";
+	blob = be == STORE_BACKEND_PG ? "BYTEA" : "BLOB";
+	cap = strlen(src) * 4 + 64; /* each token grows at most ~4x its length */
+	out = yg_malloc(cap);
+	if (!out)
+		return NULL;
+	while (*src) {
+		if (strncmp(src, "@ID@", 4) == 0) {
+			o += (size_t)snprintf(out + o, cap - o, "%s", id);
+			src += 4;
+		} else if (strncmp(src, "@BLOB@", 6) == 0) {
+			o += (size_t)snprintf(out + o, cap - o, "%s", blob);
+			src += 6;
+		} else {
+			out[o++] = *src++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int read_version(struct store_conn *c, int *version)
+{
+	struct store_res *res;
+	int rc;
+
+	rc = store_exec(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", NULL, 0,
+			&res, NULL);
+	if (rc < 0)
+		return rc;
+	*version = (int)store_res_int64(res, 0, 0);
+	store_res_free(res);
+	return 0;
+}
+
+int store_schema_version(struct store *st)
+{
+	struct store_conn *c;
+	int rc, v = 0;
+
+	rc = store_conn_get(st, &c);
+	if (rc < 0)
+		return rc;
+	rc = read_version(c, &v);
+	store_conn_put(c);
+	return rc < 0 ? rc : v;
+}
+
+/* Applies one migration per transaction until the database is at the
+ * latest version. Safe against another process migrating at the same time:
+ * SQLite's BEGIN IMMEDIATE and a PostgreSQL advisory lock serialize them. */
+static int migrate(struct store_conn *c, char *err, size_t errlen)
+{
+	enum store_backend be = c->st->ops->backend;
+	int latest = store_schema_latest(), cur, rc;
+
+	for (;;) {
+		const struct store_migration *m;
+		struct store_param p[3];
+		char *text;
+
+		if ((rc = store_begin(c)) < 0)
+			goto fail;
+		if (be == STORE_BACKEND_PG &&
+		    (rc = exec_simple(c, "SELECT pg_advisory_xact_lock(7957591296)")) < 0)
+			goto fail;
+		rc = exec_simple(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				    "version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
+				    "applied BIGINT NOT NULL)");
+		if (rc < 0 || (rc = read_version(c, &cur)) < 0)
+			goto fail;
+		if (cur > latest) {
+			(void)store_rollback(c);
+			snprintf(err, errlen,
+				 "database schema is at version %d, newer than version %d that "
+				 "this yagura knows; run a newer yagura",
+				 cur, latest);
+			return YG_EFORMAT;
+		}
+		if (cur == latest)
+			return store_commit(c) < 0 ? (snprintf(err, errlen, "%s", c->errmsg), YG_EIO) : 0;
+		m = &store_migrations[cur];
+		if (m->version != cur + 1) {
+			(void)store_rollback(c);
+			snprintf(err, errlen, "migration table broken at version %d", cur + 1);
+			return YG_EINVAL;
+		}
+		text = schema_text(m, be);
+		if (!text) {
+			rc = YG_ENOMEM;
+			goto fail;
+		}
+		rc = c->st->ops->exec_script(c, text);
+		free(text);
+		if (rc < 0) {
+			char keep[STORE_ERRMSG_MAX];
+
+			memcpy(keep, c->errmsg, sizeof(keep));
+			(void)store_rollback(c);
+			snprintf(err, errlen, "migration %d (%s) failed: %s", m->version, m->name,
+				 keep);
+			return rc;
+		}
+		p[0] = store_int64(m->version);
+		p[1] = store_text(m->name);
+		p[2] = store_int64(now_us());
+		rc = store_exec(c, "INSERT INTO schema_migrations (version, name, applied) "
+				   "VALUES (?, ?, ?)", p, 3, NULL, NULL);
+		if (rc < 0 || (rc = store_commit(c)) < 0)
+			goto fail;
+		log_info("store: applied migration %d (%s)", m->version, m->name);
+	}
+fail:
+	snprintf(err, errlen, "migration failed: %s", c->errmsg);
+	(void)store_rollback(c);
+	return rc;
+}
+
+/* ---- open/close ---- */
+
+int store_open(const char *url, struct store **out, char *err, size_t errlen)
+{
+	return store_open_ex(url, NULL, out, err, errlen);
+}
+
+int store_open_ex(const char *url, const struct store_opts *opts, struct store **out,
+		  char *err, size_t errlen)
+{
+	struct store_opts o = { 0 };
+	struct store_conn *c = NULL;
+	struct store *st;
+	const char *target;
+	int rc;
+
+	*out = NULL;
+	if (errlen)
+		err[0] = '\0';
+	if (opts)
+		o = *opts;
+	if (!url || !*url) {
+		snprintf(err, errlen, "store: empty URL");
+		return YG_EINVAL;
+	}
+	st = yg_calloc(1, sizeof(*st));
+	if (!st) {
+		snprintf(err, errlen, "store: out of memory");
+		return YG_ENOMEM;
+	}
+	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+		st->ops = &store_pg_ops;
+		target = url;
+	} else {
+		st->ops = &store_sqlite_ops;
+		target = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+		if (!*target || strcmp(target, ":memory:") == 0 ||
+		    strncmp(target, "file:", 5) == 0) {
+			snprintf(err, errlen, "store: %s: need a file path for SQLite", url);
+			free(st);
+			return YG_EINVAL;
+		}
+	}
+	st->busy_timeout_ms = o.busy_timeout_ms ? o.busy_timeout_ms : STORE_BUSY_DEFAULT;
+	st->target = str_dup(target);
+	if (!st->target || pool_init(st, o.pool_size ? o.pool_size : STORE_POOL_DEFAULT) < 0) {
+		free(st->target);
+		free(st);
+		snprintf(err, errlen, "store: out of memory");
+		return YG_ENOMEM;
+	}
+	rc = store_conn_get(st, &c);
+	if (rc < 0) {
+		snprintf(err, errlen, "store: %s", st->conns[0].errmsg);
+		goto fail;
+	}
+	if (!o.no_migrate && (rc = migrate(c, err, errlen)) < 0)
+		goto fail;
+	store_conn_put(c);
+	*out = st;
+	return 0;
+fail:
+	store_conn_put(c);
+	store_close(st);
+	return rc;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	for (unsigned i = 0; i < st->nconns; i++)
+		if (st->conns[i].db)
+			st->ops->disconnect(&st->conns[i]);
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->gmu);
+	pthread_cond_destroy(&st->gcv);
+	free(st->conns);
+	free(st->target);
+	free(st);
+}
+
+enum store_backend store_backend_of(const struct store *st)
+{
+	return st->ops->backend;
+}
+
+/* ---- results ---- */
+
+struct store_res *store_res_new(size_t ncols)
+{
+	struct store_res *r = yg_calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->ncols = ncols;
+	if (ncols && !(r->names = yg_calloc(ncols, sizeof(*r->names)))) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int store_res_set_name(struct store_res *r, size_t col, const char *name)
+{
+	r->names[col] = str_dup(name ? name : "");
+	return r->names[col] ? 0 : YG_ENOMEM;
+}
+
+struct store_cell *store_res_add_row(struct store_res *r)
+{
+	struct store_cell *row;
+
+	if (r->nrows == r->cap_rows) {
+		size_t cap = r->cap_rows ? r->cap_rows * 2 : 16;
+		struct store_cell *n;
+
+		if (r->ncols && cap > SIZE_MAX / r->ncols / sizeof(*n))
+			return NULL;
+		n = yg_realloc(r->cells, cap * (r->ncols ? r->ncols : 1) * sizeof(*n));
+		if (!n)
+			return NULL;
+		r->cells = n;
+		r->cap_rows = cap;
+	}
+	row = &r->cells[r->nrows * r->ncols];
+	memset(row, 0, r->ncols * sizeof(*row));
+	r->nrows++;
+	return row;
+}
+
+int store_res_put_bytes(struct store_res *r, struct store_cell *cell, enum store_type t,
+			const void *p, size_t len)
+{
+	if (len + 1 > r->dcap - r->dlen) {
+		size_t cap = r->dcap ? r->dcap : 256;
+		char *n;
+
+		while (len + 1 > cap - r->dlen) {
+			if (cap > SIZE_MAX / 2)
+				return YG_ENOMEM;
+			cap *= 2;
+		}
+		n = yg_realloc(r->data, cap);
+		if (!n)
+			return YG_ENOMEM;
+		r->data = n;
+		r->dcap = cap;
+	}
+	if (len)
+		memcpy(r->data + r->dlen, p, len);
+	r->data[r->dlen + len] = '\0';
+	cell->type = t;
+	cell->off = r->dlen;
+	cell->len = len;
+	r->dlen += len + 1;
+	return 0;
+}
+
+size_t store_res_nrows(const struct store_res *r)
+{
+	return r->nrows;
+}
+
+size_t store_res_ncols(const struct store_res *r)
+{
+	return r->ncols;
+}
+
+const char *store_res_colname(const struct store_res *r, size_t col)
+{
+	return r->names[col];
+}
+
+static const struct store_cell *cell_at(const struct store_res *r, size_t row, size_t col)
+{
+	return &r->cells[row * r->ncols + col];
+}
+
+enum store_type store_res_type(const struct store_res *r, size_t row, size_t col)
+{
+	return cell_at(r, row, col)->type;
+}
+
+int store_res_isnull(const struct store_res *r, size_t row, size_t col)
+{
+	return cell_at(r, row, col)->type == STORE_T_NULL;
+}
+
+int64_t store_res_int64(const struct store_res *r, size_t row, size_t col)
+{
+	const struct store_cell *c = cell_at(r, row, col);
+
+	if (c->type == STORE_T_INT64)
+		return c->i;
+	if (c->type == STORE_T_TEXT)
+		return strtoll(r->data + c->off, NULL, 10);
+	return 0;
+}
+
+const char *store_res_text(const struct store_res *r, size_t row, size_t col)
+{
+	const struct store_cell *c = cell_at(r, row, col);
+
+	return c->type == STORE_T_TEXT ? r->data + c->off : NULL;
+}
+
+const void *store_res_blob(const struct store_res *r, size_t row, size_t col, size_t *len)
+{
+	const struct store_cell *c = cell_at(r, row, col);
+
+	if (c->type != STORE_T_TEXT && c->type != STORE_T_BLOB) {
+		*len = 0;
+		return NULL;
+	}
+	*len = c->len;
+	return r->data + c->off;
+}
+
+void store_res_free(struct store_res *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->ncols; i++)
+		free(r->names[i]);
+	free(r->names);
+	free(r->cells);
+	free(r->data);
+	free(r);
+}

@@ -1,0 +1,159 @@
+/* store.h - the tower's storage: one interface over SQLite and PostgreSQL.
+ *
+ * The domain code writes ONE SQL text for both engines: `?` placeholders
+ * (rewritten to $1..$n for PostgreSQL), int64 timestamps in microseconds,
+ * INSERT ... ON CONFLICT, RETURNING. Engine differences live only in the
+ * migrations' DDL (schema.c).
+ *
+ * Threading: a struct store is a pool of connections and is safe to use from
+ * any thread. A struct store_conn is borrowed with store_conn_get() and used by
+ * one thread at a time until store_conn_put(). Durability: a write that
+ * returned success outside a transaction, or a store_commit() that returned
+ * success, is on disk (SQLite WAL with synchronous=FULL; PostgreSQL commit with
+ * synchronous_commit on). See docs/store.md.
+ */
+#ifndef YAGURA_STORE_STORE_H
+#define YAGURA_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "base/err.h"
+
+struct store;
+struct store_conn;
+struct store_res;
+
+enum store_backend { STORE_BACKEND_SQLITE = 1, STORE_BACKEND_PG = 2 };
+
+enum store_type { STORE_T_NULL = 0, STORE_T_INT64, STORE_T_TEXT, STORE_T_BLOB };
+
+/* A typed parameter. Text and blob bytes are borrowed for the call only. */
+struct store_param {
+	enum store_type type;
+	int64_t i;
+	const void *p;
+	size_t len;
+};
+
+static inline struct store_param store_null(void)
+{
+	return (struct store_param){ .type = STORE_T_NULL };
+}
+
+static inline struct store_param store_int64(int64_t v)
+{
+	return (struct store_param){ .type = STORE_T_INT64, .i = v };
+}
+
+/* s may be NULL, which binds SQL NULL. */
+static inline struct store_param store_text(const char *s)
+{
+	if (!s)
+		return store_null();
+	return (struct store_param){ .type = STORE_T_TEXT, .p = s, .len = strlen(s) };
+}
+
+static inline struct store_param store_textn(const char *s, size_t n)
+{
+	return (struct store_param){ .type = STORE_T_TEXT, .p = s, .len = n };
+}
+
+static inline struct store_param store_blob(const void *p, size_t n)
+{
+	return (struct store_param){ .type = STORE_T_BLOB, .p = p, .len = n };
+}
+
+struct store_opts {
+	unsigned pool_size;       /* connections at most; 0: 8 */
+	unsigned busy_timeout_ms; /* SQLite lock wait; 0: 10000 */
+	int no_migrate;           /* 1: do not run or check migrations (tools, tests) */
+};
+
+/* Opens url: "sqlite:PATH", a bare PATH (SQLite), or "postgres://..." /
+ * "postgresql://..." (a libpq URI), connects once and runs the migrations.
+ * On failure returns a negative yg_err, writes one line into err and leaves
+ * *out NULL. A database newer than this binary is refused with YG_EFORMAT. */
+int store_open(const char *url, struct store **out, char *err, size_t errlen) YG_MUST_CHECK;
+
+/* store_open() with options; opts may be NULL for the defaults. */
+int store_open_ex(const char *url, const struct store_opts *opts, struct store **out,
+		  char *err, size_t errlen) YG_MUST_CHECK;
+
+/* Closes every connection and frees st. All connections must have been put
+ * back and no store_group_run() may be in progress. NULL is a no-op. */
+void store_close(struct store *st);
+
+/* The engine behind st, for the rare caller that must know. Thread-safe. */
+enum store_backend store_backend_of(const struct store *st);
+
+/* The schema version the database is at (highest applied migration), and the
+ * version this binary knows. Thread-safe; returns a negative yg_err on failure. */
+int store_schema_version(struct store *st) YG_MUST_CHECK;
+int store_schema_latest(void);
+
+/* Borrows a connection, waiting while all pool_size are in use; opens one
+ * lazily and reconnects a broken one. The caller owns it until
+ * store_conn_put(). Thread-safe. */
+int store_conn_get(struct store *st, struct store_conn **out) YG_MUST_CHECK;
+
+/* Returns c to its pool; an open transaction is rolled back first. NULL is a
+ * no-op. Thread-safe. */
+void store_conn_put(struct store_conn *c);
+
+/* Runs one SQL statement with n parameters bound to its `?` placeholders
+ * (outside quotes and comments, in order). With res non-NULL the rows are
+ * materialized into *res (caller frees with store_res_free); changed, if
+ * non-NULL, gets the rows inserted/updated/deleted. Returns 0, YG_ECONFLICT
+ * on a unique-constraint violation, YG_EINVAL on another constraint or a bad
+ * statement, YG_EIO on an engine or connection failure (store_conn_errmsg). */
+int store_exec(struct store_conn *c, const char *sql, const struct store_param *params,
+	       size_t n, struct store_res **res, int64_t *changed) YG_MUST_CHECK;
+
+/* Inserts nrows rows with one INSERT ... VALUES (?, ..., ?) [ON CONFLICT ...]
+ * whose only placeholders are the ncols in the VALUES tuple; rows holds
+ * nrows * ncols parameters, row-major. Runs inside one transaction (the
+ * caller's if one is open, else its own, committed durably before return).
+ * On failure nothing of the batch is kept. changed gets the rows affected. */
+int store_exec_batch(struct store_conn *c, const char *sql, size_t ncols,
+		     const struct store_param *rows, size_t nrows, int64_t *changed) YG_MUST_CHECK;
+
+/* Transactions on c. SQLite takes the write lock at begin (BEGIN IMMEDIATE).
+ * After a failed statement inside a transaction the caller must rollback;
+ * commit returns 0 only once the transaction is durable. */
+int store_begin(struct store_conn *c) YG_MUST_CHECK;
+int store_commit(struct store_conn *c) YG_MUST_CHECK;
+int store_rollback(struct store_conn *c);
+
+/* The engine's message for the last failure on c; never NULL, valid until
+ * the next call on c. */
+const char *store_conn_errmsg(const struct store_conn *c);
+
+/* A unit of work for store_group_run(). It runs on some thread's connection
+ * inside a transaction shared with other callers, within its own savepoint:
+ * returning < 0 rolls back only its own statements. It must copy out what it
+ * needs (arg) and must not call store_begin/commit/rollback. */
+typedef int (*store_work_fn)(struct store_conn *c, void *arg);
+
+/* Group commit: runs fn(c, arg) together with the work of other threads
+ * calling concurrently, in one transaction, and returns fn's result once that
+ * transaction is durable (or the commit's error). Thread-safe; blocks. */
+int store_group_run(struct store *st, store_work_fn fn, void *arg) YG_MUST_CHECK;
+
+/* Materialized results. row and col must be in range. Text and blob
+ * pointers stay valid until store_res_free. Integers are int64 on both
+ * engines; store_res_int64 also parses a text cell and gives 0 for NULL. */
+size_t store_res_nrows(const struct store_res *r);
+size_t store_res_ncols(const struct store_res *r);
+const char *store_res_colname(const struct store_res *r, size_t col);
+enum store_type store_res_type(const struct store_res *r, size_t row, size_t col);
+int store_res_isnull(const struct store_res *r, size_t row, size_t col);
+int64_t store_res_int64(const struct store_res *r, size_t row, size_t col);
+/* NUL-terminated text of a text cell; NULL for a NULL or non-text cell. */
+const char *store_res_text(const struct store_res *r, size_t row, size_t col);
+/* Bytes of a blob or text cell and their length; NULL for other cells. */
+const void *store_res_blob(const struct store_res *r, size_t row, size_t col, size_t *len);
+void store_res_free(struct store_res *r);
+
+#endif

@@ -1,0 +1,115 @@
+/* store_int.h - private to src/store: the pool, the backend operations, and
+ * the result representation shared by both engines. */
+#ifndef YAGURA_STORE_STORE_INT_H
+#define YAGURA_STORE_STORE_INT_H
+
+#include <pthread.h>
+
+#include "store/store.h"
+
+#define STORE_ERRMSG_MAX 512
+#define STORE_STMT_CACHE 32
+
+struct store_conn;
+
+/* What a backend provides. SQL reaches it already in its own dialect
+ * (placeholders rewritten for PostgreSQL). */
+struct store_ops {
+	enum store_backend backend;
+	/* Connects c->backend_data; fills c->errmsg on failure. */
+	int (*connect)(struct store *st, struct store_conn *c);
+	void (*disconnect)(struct store_conn *c);
+	/* 1 if the connection is usable, else tries once to reconnect. */
+	int (*check)(struct store_conn *c);
+	int (*exec)(struct store_conn *c, const char *sql, const struct store_param *p, size_t n,
+		    struct store_res **res, int64_t *changed);
+	/* Several statements, no parameters, no results (migrations). */
+	int (*exec_script)(struct store_conn *c, const char *sql);
+	/* Batch insert, inside a transaction the caller (store.c) manages. */
+	int (*batch)(struct store_conn *c, const char *sql, size_t ncols,
+		     const struct store_param *rows, size_t nrows, int64_t *changed);
+};
+
+struct store_conn {
+	struct store *st;
+	void *db;          /* sqlite3 * or PGconn * */
+	void *priv;        /* backend's per-connection state (statement cache) */
+	int in_tx;
+	int busy;          /* borrowed by a thread */
+	char errmsg[STORE_ERRMSG_MAX];
+};
+
+struct group_req;
+
+struct store {
+	const struct store_ops *ops;
+	char *target;      /* SQLite path or libpq conninfo */
+	unsigned busy_timeout_ms;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct store_conn *conns;
+	unsigned nconns;
+	unsigned nfree;
+
+	/* group commit: a queue, and whether a leader is running a group */
+	pthread_mutex_t gmu;
+	pthread_cond_t gcv;
+	struct group_req *ghead, *gtail;
+	int gleader;
+};
+
+struct store_cell {
+	enum store_type type;
+	int64_t i;
+	size_t off;        /* into store_res.data, text/blob only */
+	size_t len;
+};
+
+struct store_res {
+	size_t nrows, ncols;
+	size_t cap_rows;
+	struct store_cell *cells; /* nrows * ncols, row-major */
+	char **names;             /* ncols column names */
+	char *data;
+	size_t dlen, dcap;
+};
+
+extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
+
+/* Result building, shared by the backends. */
+struct store_res *store_res_new(size_t ncols);
+int store_res_set_name(struct store_res *r, size_t col, const char *name);
+/* Appends a row of NULL cells; returns its cells or NULL on ENOMEM. */
+struct store_cell *store_res_add_row(struct store_res *r);
+int store_res_put_bytes(struct store_res *r, struct store_cell *cell, enum store_type t,
+			const void *p, size_t len);
+
+/* Writes a formatted message into c->errmsg. */
+void store_conn_seterr(struct store_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Returns a new string with each `?` outside quotes and comments replaced by
+ * $1..$n, counting from first; *count gets how many. NULL on ENOMEM. */
+char *store_sql_to_dollar(const char *sql, unsigned first, unsigned *count);
+
+/* For INSERT ... VALUES (tuple) tail: returns a new string with the tuple
+ * repeated k times (comma separated), or NULL if the SQL has no VALUES tuple,
+ * the tuple does not hold exactly ncols `?`, or there are `?` outside it. */
+char *store_sql_expand_values(const char *sql, size_t ncols, size_t k);
+
+/* The migrations, in schema.c. sql is shared; @ID@ and @BLOB@ are replaced per
+ * engine; sql_sqlite/sql_pg, when set, replace sql for that engine. */
+struct store_migration {
+	int version;
+	const char *name;
+	const char *sql;
+	const char *sql_sqlite;
+	const char *sql_pg;
+};
+
+extern const struct store_migration store_migrations[];
+extern const size_t store_nmigrations;
+
+#endif

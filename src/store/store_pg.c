@@ -1,0 +1,449 @@
+/* store_pg.c - the PostgreSQL backend through libpq: one PGconn per pool
+ * slot, named prepared statements cached per connection, multi-row VALUES
+ * for batches. */
+#include "store/store_int.h"
+
+#include <endian.h>
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+/* Type OIDs from pg_type.h (server headers are not in libpq-dev). */
+#define OID_BOOL 16
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+
+#define PG_MAX_PARAMS 65535
+#define PG_BATCH_ROWS 1000 /* rows per multi-row INSERT */
+
+struct pg_cached {
+	char *key; /* parameter type signature, '|', SQL */
+	char name[16];
+};
+
+struct pg_priv {
+	struct pg_cached cache[STORE_STMT_CACHE];
+	unsigned next;
+	unsigned serial;
+};
+
+/* Parameter arrays in libpq's shape, in one allocation. */
+struct pg_args {
+	const char **values;
+	int *lengths;
+	int *formats;
+	Oid *types;
+	uint64_t *ints;
+	void *mem;
+};
+
+static void pg_clear_cache(struct store_conn *c)
+{
+	struct pg_priv *p = c->priv;
+
+	if (!p)
+		return;
+	for (unsigned i = 0; i < STORE_STMT_CACHE; i++) {
+		free(p->cache[i].key);
+		p->cache[i].key = NULL;
+	}
+}
+
+static int pg_seterr(struct store_conn *c, const PGresult *r)
+{
+	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c->db);
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	size_t len;
+
+	store_conn_seterr(c, "postgres: %s", msg && *msg ? msg : "unknown error");
+	len = strlen(c->errmsg);
+	while (len && (c->errmsg[len - 1] == '\n' || c->errmsg[len - 1] == ' '))
+		c->errmsg[--len] = '\0';
+	for (char *q = c->errmsg; (q = strchr(q, '\n')) != NULL;)
+		*q = ' '; /* ERROR and DETAIL on one line */
+	if (!state)
+		return r ? YG_EIO : (PQstatus(c->db) == CONNECTION_OK ? YG_ENOMEM : YG_EIO);
+	if (strcmp(state, "23505") == 0)
+		return YG_ECONFLICT;
+	if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0 ||
+	    strncmp(state, "42", 2) == 0 || strcmp(state, "25P02") == 0)
+		return YG_EINVAL;
+	return YG_EIO;
+}
+
+static void pg_notice_quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static void pg_disconnect(struct store_conn *c)
+{
+	pg_clear_cache(c);
+	free(c->priv);
+	PQfinish(c->db);
+	c->db = NULL;
+	c->priv = NULL;
+	c->in_tx = 0;
+}
+
+static int pg_simple(struct store_conn *c, const char *sql)
+{
+	PGresult *r = PQexec(c->db, sql);
+	int rc = 0;
+
+	if (!r || (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK))
+		rc = pg_seterr(c, r);
+	PQclear(r);
+	return rc;
+}
+
+/* Session settings every connection needs: no notices on stderr, and
+ * commits that wait for the WAL flush whatever the server default. */
+static int pg_session(struct store_conn *c)
+{
+	PGresult *r;
+	int rc = 0;
+
+	PQsetNoticeProcessor(c->db, pg_notice_quiet, NULL);
+	r = PQexec(c->db, "SHOW synchronous_commit");
+	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = pg_seterr(c, r);
+	} else if (strcmp(PQgetvalue(r, 0, 0), "off") == 0 ||
+		   strcmp(PQgetvalue(r, 0, 0), "local") == 0) {
+		rc = pg_simple(c, "SET synchronous_commit TO on");
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_connect(struct store *st, struct store_conn *c)
+{
+	PGconn *conn = PQconnectdb(st->target);
+	int rc;
+
+	if (!conn) {
+		store_conn_seterr(c, "postgres: out of memory");
+		return YG_ENOMEM;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		store_conn_seterr(c, "postgres: %s", PQerrorMessage(conn));
+		c->errmsg[strcspn(c->errmsg, "\n")] = '\0';
+		PQfinish(conn);
+		return YG_EIO;
+	}
+	c->db = conn;
+	c->priv = yg_calloc(1, sizeof(struct pg_priv));
+	if (!c->priv) {
+		pg_disconnect(c);
+		store_conn_seterr(c, "postgres: out of memory");
+		return YG_ENOMEM;
+	}
+	rc = pg_session(c);
+	if (rc < 0) {
+		char keep[STORE_ERRMSG_MAX];
+
+		memcpy(keep, c->errmsg, sizeof(keep));
+		pg_disconnect(c);
+		memcpy(c->errmsg, keep, sizeof(keep));
+	}
+	return rc;
+}
+
+/* A connection that broke (server restart, network) is reset once; the
+ * session's prepared statements are gone with it. */
+static int pg_check(struct store_conn *c)
+{
+	if (PQstatus(c->db) == CONNECTION_OK)
+		return 1;
+	pg_clear_cache(c);
+	c->in_tx = 0;
+	PQreset(c->db);
+	if (PQstatus(c->db) != CONNECTION_OK) {
+		store_conn_seterr(c, "postgres: reconnect failed: %s", PQerrorMessage(c->db));
+		c->errmsg[strcspn(c->errmsg, "\n")] = '\0';
+		return 0;
+	}
+	return pg_session(c) == 0;
+}
+
+/* Integers (int8) and blobs (bytea) go in binary. Text goes in text format
+ * with an unspecified type, so that the server infers it from the context
+ * like a literal; text format needs NUL-terminated copies. */
+static int pg_args_init(struct pg_args *a, const struct store_param *p, size_t n)
+{
+	size_t sz = n * (sizeof(char *) + 2 * sizeof(int) + sizeof(Oid) + sizeof(uint64_t));
+	size_t textsz = 0;
+	char *m, *tp;
+
+	memset(a, 0, sizeof(*a));
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].type != STORE_T_TEXT && p[i].type != STORE_T_BLOB)
+			continue;
+		if (p[i].len > 0x7ffffffe)
+			return YG_ELIMIT;
+		if (p[i].type == STORE_T_TEXT)
+			textsz += p[i].len + 1;
+	}
+	m = yg_malloc(sz + textsz);
+	if (!m)
+		return YG_ENOMEM;
+	a->mem = m;
+	a->ints = (uint64_t *)m;
+	a->values = (const char **)(m + n * sizeof(uint64_t));
+	a->lengths = (int *)(m + n * (sizeof(uint64_t) + sizeof(char *)));
+	a->formats = a->lengths + n;
+	a->types = (Oid *)(a->formats + n);
+	tp = m + sz;
+	for (size_t i = 0; i < n; i++) {
+		a->values[i] = NULL;
+		a->lengths[i] = 0;
+		a->formats[i] = 0;
+		a->types[i] = 0;
+		switch (p[i].type) {
+		case STORE_T_NULL:
+			break;
+		case STORE_T_INT64:
+			a->ints[i] = htobe64((uint64_t)p[i].i);
+			a->values[i] = (const char *)&a->ints[i];
+			a->lengths[i] = 8;
+			a->formats[i] = 1;
+			a->types[i] = OID_INT8;
+			break;
+		case STORE_T_TEXT:
+			if (p[i].len)
+				memcpy(tp, p[i].p, p[i].len);
+			tp[p[i].len] = '\0';
+			a->values[i] = tp;
+			tp += p[i].len + 1;
+			break;
+		case STORE_T_BLOB:
+			a->values[i] = p[i].p ? p[i].p : "";
+			a->lengths[i] = (int)p[i].len;
+			a->formats[i] = 1;
+			a->types[i] = OID_BYTEA;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int pg_materialize(struct store_conn *c, PGresult *pr, struct store_res **out)
+{
+	int nrows = PQntuples(pr), ncols = PQnfields(pr), rc = 0;
+	struct store_res *r = store_res_new((size_t)ncols);
+
+	if (!r)
+		return YG_ENOMEM;
+	for (int j = 0; j < ncols && rc == 0; j++)
+		rc = store_res_set_name(r, (size_t)j, PQfname(pr, j));
+	for (int i = 0; i < nrows && rc == 0; i++) {
+		struct store_cell *row = store_res_add_row(r);
+
+		if (!row) {
+			rc = YG_ENOMEM;
+			break;
+		}
+		for (int j = 0; j < ncols && rc == 0; j++) {
+			const char *v = PQgetvalue(pr, i, j);
+			struct store_cell *cell = &row[j];
+
+			if (PQgetisnull(pr, i, j))
+				continue;
+			switch (PQftype(pr, j)) {
+			case OID_INT8:
+			case OID_INT4:
+			case OID_INT2:
+				cell->type = STORE_T_INT64;
+				cell->i = strtoll(v, NULL, 10);
+				break;
+			case OID_BOOL:
+				cell->type = STORE_T_INT64;
+				cell->i = v[0] == 't';
+				break;
+			case OID_BYTEA: {
+				size_t len = 0;
+				unsigned char *b = PQunescapeBytea((const unsigned char *)v, &len);
+
+				if (!b) {
+					rc = YG_ENOMEM;
+					break;
+				}
+				rc = store_res_put_bytes(r, cell, STORE_T_BLOB, b, len);
+				PQfreemem(b);
+				break;
+			}
+			default:
+				rc = store_res_put_bytes(r, cell, STORE_T_TEXT, v,
+							 (size_t)PQgetlength(pr, i, j));
+				break;
+			}
+		}
+	}
+	if (rc < 0) {
+		store_conn_seterr(c, "postgres: out of memory");
+		store_res_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+static int pg_result(struct store_conn *c, PGresult *r, struct store_res **res,
+		     int64_t *changed)
+{
+	int rc = 0;
+
+	if (!r || (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)) {
+		rc = pg_seterr(c, r);
+	} else {
+		if (changed)
+			*changed = strtoll(PQcmdTuples(r), NULL, 10);
+		if (res)
+			rc = pg_materialize(c, r, res);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* The name of a prepared statement for sql with these parameter types,
+ * preparing it on a miss. */
+static int pg_prepare(struct store_conn *c, const char *sql, const struct pg_args *a, size_t n,
+		      const char **name)
+{
+	struct pg_priv *p = c->priv;
+	size_t slen = strlen(sql);
+	struct pg_cached *slot;
+	PGresult *r;
+	char *key;
+	int rc;
+
+	key = yg_malloc(n + 1 + slen + 1);
+	if (!key)
+		return YG_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		key[i] = a->types[i] == OID_INT8 ? 'i' : a->types[i] == OID_BYTEA ? 'b' : 'u';
+	key[n] = '|';
+	memcpy(key + n + 1, sql, slen + 1);
+	for (unsigned i = 0; i < STORE_STMT_CACHE; i++) {
+		if (p->cache[i].key && strcmp(p->cache[i].key, key) == 0) {
+			free(key);
+			*name = p->cache[i].name;
+			return 0;
+		}
+	}
+	slot = &p->cache[p->next];
+	p->next = (p->next + 1) % STORE_STMT_CACHE;
+	if (slot->key) {
+		char sql_dealloc[48];
+
+		snprintf(sql_dealloc, sizeof(sql_dealloc), "DEALLOCATE %s", slot->name);
+		free(slot->key);
+		slot->key = NULL;
+		/* In an aborted transaction this fails; the name is not reused. */
+		(void)pg_simple(c, sql_dealloc);
+	}
+	snprintf(slot->name, sizeof(slot->name), "yg%u", p->serial++);
+	r = PQprepare(c->db, slot->name, sql, (int)n, a->types);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		rc = pg_seterr(c, r);
+		PQclear(r);
+		free(key);
+		return rc;
+	}
+	PQclear(r);
+	slot->key = key;
+	*name = slot->name;
+	return 0;
+}
+
+static int pg_exec(struct store_conn *c, const char *sql, const struct store_param *p, size_t n,
+		   struct store_res **res, int64_t *changed)
+{
+	struct pg_args a;
+	const char *name = NULL;
+	int rc;
+
+	if (n > PG_MAX_PARAMS) {
+		store_conn_seterr(c, "postgres: %zu parameters, at most %d", n, PG_MAX_PARAMS);
+		return YG_ELIMIT;
+	}
+	if ((rc = pg_args_init(&a, p, n)) < 0) {
+		store_conn_seterr(c, "postgres: cannot bind parameters");
+		return rc;
+	}
+	rc = pg_prepare(c, sql, &a, n, &name);
+	if (rc == 0)
+		rc = pg_result(c, PQexecPrepared(c->db, name, (int)n, a.values, a.lengths,
+						 a.formats, 0),
+			       res, changed);
+	free(a.mem);
+	return rc;
+}
+
+static int pg_script(struct store_conn *c, const char *sql)
+{
+	return pg_simple(c, sql);
+}
+
+/* Multi-row INSERT: each statement carries up to PG_BATCH_ROWS rows, which
+ * makes one round trip and one plan per thousand rows instead of per row. */
+static int pg_batch(struct store_conn *c, const char *sql, size_t ncols,
+		    const struct store_param *rows, size_t nrows, int64_t *changed)
+{
+	size_t per = PG_BATCH_ROWS, done = 0;
+	int64_t total = 0;
+	int rc = 0;
+
+	if (per * ncols > PG_MAX_PARAMS)
+		per = PG_MAX_PARAMS / ncols;
+	if (per == 0) {
+		store_conn_seterr(c, "postgres: %zu columns per row is too many", ncols);
+		return YG_ELIMIT;
+	}
+	while (done < nrows && rc == 0) {
+		size_t k = nrows - done < per ? nrows - done : per;
+		char *multi = store_sql_expand_values(sql, ncols, k), *dsql;
+		struct pg_args a;
+		int64_t ch = 0;
+
+		if (!multi) {
+			store_conn_seterr(c, "store_exec_batch: need INSERT ... VALUES (%zu "
+					     "placeholders) and no other placeholder", ncols);
+			return YG_EINVAL;
+		}
+		dsql = store_sql_to_dollar(multi, 1, NULL);
+		free(multi);
+		if (!dsql || (rc = pg_args_init(&a, rows + done * ncols, k * ncols)) < 0) {
+			free(dsql);
+			store_conn_seterr(c, "postgres: out of memory");
+			return YG_ENOMEM;
+		}
+		rc = pg_result(c, PQexecParams(c->db, dsql, (int)(k * ncols), a.types, a.values,
+					       a.lengths, a.formats, 0),
+			       NULL, &ch);
+		free(a.mem);
+		free(dsql);
+		total += ch;
+		done += k;
+	}
+	if (rc == 0 && changed)
+		*changed = total;
+	return rc;
+}
+
+const struct store_ops store_pg_ops = {
+	.backend = STORE_BACKEND_PG,
+	.connect = pg_connect,
+	.disconnect = pg_disconnect,
+	.check = pg_check,
+	.exec = pg_exec,
+	.exec_script = pg_script,
+	.batch = pg_batch,
+};

@@ -1,0 +1,338 @@
+/* store_sqlite.c - the SQLite backend: one sqlite3 handle per pool slot, WAL
+ * with synchronous=FULL, and a small cache of prepared statements. */
+#include "store/store_int.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+struct sq_cached {
+	char *sql;
+	sqlite3_stmt *stmt;
+};
+
+struct sq_priv {
+	struct sq_cached cache[STORE_STMT_CACHE];
+	unsigned next; /* round-robin victim */
+};
+
+static int sq_err(struct store_conn *c, int rc)
+{
+	sqlite3 *db = c->db;
+
+	store_conn_seterr(c, "sqlite: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	switch (rc) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return YG_ECONFLICT;
+	case SQLITE_NOMEM:
+		return YG_ENOMEM;
+	case SQLITE_ERROR:
+	case SQLITE_RANGE:
+	case SQLITE_MISMATCH:
+	case SQLITE_TOOBIG:
+		return YG_EINVAL;
+	}
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return YG_EINVAL;
+	return YG_EIO;
+}
+
+static void sq_disconnect(struct store_conn *c)
+{
+	struct sq_priv *p = c->priv;
+
+	if (p) {
+		for (unsigned i = 0; i < STORE_STMT_CACHE; i++) {
+			sqlite3_finalize(p->cache[i].stmt);
+			free(p->cache[i].sql);
+		}
+		free(p);
+	}
+	sqlite3_close_v2(c->db);
+	c->db = NULL;
+	c->priv = NULL;
+	c->in_tx = 0;
+}
+
+static int sq_script(struct store_conn *c, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		int e = sq_err(c, sqlite3_extended_errcode(c->db));
+
+		if (msg)
+			store_conn_seterr(c, "sqlite: %s", msg);
+		sqlite3_free(msg);
+		return e;
+	}
+	return 0;
+}
+
+static int sq_connect(struct store *st, struct store_conn *c)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(st->target, &db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		store_conn_seterr(c, "sqlite: %s: %s", st->target,
+				  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close_v2(db);
+		return YG_EIO;
+	}
+	c->db = db;
+	c->priv = yg_calloc(1, sizeof(struct sq_priv));
+	if (!c->priv) {
+		sq_disconnect(c);
+		store_conn_seterr(c, "sqlite: out of memory");
+		return YG_ENOMEM;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, (int)st->busy_timeout_ms);
+	/* journal_mode answers with the mode in effect: insist on WAL. */
+	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
+	    strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") == 0) {
+		sqlite3_finalize(stmt);
+	} else {
+		sqlite3_finalize(stmt);
+		store_conn_seterr(c, "sqlite: %s: cannot switch to WAL: %s", st->target,
+				  sqlite3_errmsg(db));
+		sq_disconnect(c);
+		return YG_EIO;
+	}
+	rc = sq_script(c, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+	if (rc < 0) {
+		char keep[STORE_ERRMSG_MAX];
+
+		memcpy(keep, c->errmsg, sizeof(keep));
+		sq_disconnect(c);
+		memcpy(c->errmsg, keep, sizeof(keep));
+		return rc;
+	}
+	return 0;
+}
+
+static int sq_check(struct store_conn *c)
+{
+	return c->db != NULL;
+}
+
+/* A prepared statement for sql from the cache, or newly prepared into it.
+ * The statement is reset and unbound. */
+static int sq_prepare(struct store_conn *c, const char *sql, sqlite3_stmt **out)
+{
+	struct sq_priv *p = c->priv;
+	struct sq_cached *slot;
+	const char *tail = NULL;
+	sqlite3_stmt *stmt;
+	size_t len;
+	int rc;
+
+	for (unsigned i = 0; i < STORE_STMT_CACHE; i++) {
+		if (p->cache[i].sql && strcmp(p->cache[i].sql, sql) == 0) {
+			*out = p->cache[i].stmt;
+			return 0;
+		}
+	}
+	rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+	if (rc != SQLITE_OK)
+		return sq_err(c, sqlite3_extended_errcode(c->db));
+	if (!stmt) {
+		store_conn_seterr(c, "sqlite: empty statement");
+		return YG_EINVAL;
+	}
+	while (tail && *tail && strchr(" \t\r\n;", *tail))
+		tail++;
+	if (tail && *tail) {
+		sqlite3_finalize(stmt);
+		store_conn_seterr(c, "sqlite: one statement per call: trailing \"%.40s\"", tail);
+		return YG_EINVAL;
+	}
+	slot = &p->cache[p->next];
+	p->next = (p->next + 1) % STORE_STMT_CACHE;
+	sqlite3_finalize(slot->stmt);
+	free(slot->sql);
+	len = strlen(sql);
+	slot->sql = yg_malloc(len + 1);
+	if (!slot->sql) {
+		sqlite3_finalize(stmt);
+		slot->stmt = NULL;
+		store_conn_seterr(c, "sqlite: out of memory");
+		return YG_ENOMEM;
+	}
+	memcpy(slot->sql, sql, len + 1);
+	slot->stmt = stmt;
+	*out = stmt;
+	return 0;
+}
+
+static int sq_bind(struct store_conn *c, sqlite3_stmt *stmt, const struct store_param *p,
+		   size_t n)
+{
+	int rc = SQLITE_OK;
+
+	if ((int)n != sqlite3_bind_parameter_count(stmt)) {
+		store_conn_seterr(c, "sqlite: statement has %d placeholders, %zu parameters given",
+				  sqlite3_bind_parameter_count(stmt), n);
+		return YG_EINVAL;
+	}
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+		int k = (int)i + 1;
+
+		switch (p[i].type) {
+		case STORE_T_NULL:
+			rc = sqlite3_bind_null(stmt, k);
+			break;
+		case STORE_T_INT64:
+			rc = sqlite3_bind_int64(stmt, k, p[i].i);
+			break;
+		case STORE_T_TEXT:
+			rc = sqlite3_bind_text64(stmt, k, p[i].p ? p[i].p : "", p[i].len,
+						 SQLITE_STATIC, SQLITE_UTF8);
+			break;
+		case STORE_T_BLOB:
+			rc = sqlite3_bind_blob64(stmt, k, p[i].p ? p[i].p : "", p[i].len,
+						 SQLITE_STATIC);
+			break;
+		}
+	}
+	if (rc != SQLITE_OK)
+		return sq_err(c, rc);
+	return 0;
+}
+
+static int sq_row(struct store_res *r, sqlite3_stmt *stmt)
+{
+	struct store_cell *row = store_res_add_row(r);
+
+	if (!row)
+		return YG_ENOMEM;
+	for (size_t i = 0; i < r->ncols; i++) {
+		int k = (int)i, rc = 0;
+
+		switch (sqlite3_column_type(stmt, k)) {
+		case SQLITE_NULL:
+			break;
+		case SQLITE_INTEGER:
+			row[i].type = STORE_T_INT64;
+			row[i].i = sqlite3_column_int64(stmt, k);
+			break;
+		case SQLITE_BLOB: {
+			const void *b = sqlite3_column_blob(stmt, k);
+
+			rc = store_res_put_bytes(r, &row[i], STORE_T_BLOB, b,
+						 (size_t)sqlite3_column_bytes(stmt, k));
+			break;
+		}
+		default: { /* TEXT, FLOAT: as text */
+			const unsigned char *t = sqlite3_column_text(stmt, k);
+
+			rc = store_res_put_bytes(r, &row[i], STORE_T_TEXT, t,
+						 (size_t)sqlite3_column_bytes(stmt, k));
+			break;
+		}
+		}
+		if (rc < 0)
+			return rc;
+		/* put_bytes may move r->cells: recompute the row */
+		row = &r->cells[(r->nrows - 1) * r->ncols];
+	}
+	return 0;
+}
+
+static int sq_exec(struct store_conn *c, const char *sql, const struct store_param *p, size_t n,
+		   struct store_res **res, int64_t *changed)
+{
+	struct store_res *r = NULL;
+	sqlite3_stmt *stmt;
+	int rc, step;
+
+	rc = sq_prepare(c, sql, &stmt);
+	if (rc < 0)
+		return rc;
+	rc = sq_bind(c, stmt, p, n);
+	if (rc < 0)
+		goto out;
+	if (res) {
+		int ncols = sqlite3_column_count(stmt);
+
+		r = store_res_new((size_t)ncols);
+		if (!r) {
+			rc = YG_ENOMEM;
+			goto out;
+		}
+		for (int i = 0; i < ncols; i++)
+			if ((rc = store_res_set_name(r, (size_t)i, sqlite3_column_name(stmt, i))) < 0)
+				goto out;
+	}
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (r && (rc = sq_row(r, stmt)) < 0)
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		rc = sq_err(c, sqlite3_extended_errcode(c->db));
+		goto out;
+	}
+	if (changed)
+		*changed = sqlite3_changes64(c->db);
+	if (res) {
+		*res = r;
+		r = NULL;
+	}
+	rc = 0;
+out:
+	if (rc == YG_ENOMEM)
+		store_conn_seterr(c, "sqlite: out of memory");
+	store_res_free(r);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return rc;
+}
+
+/* One prepared statement, stepped once per row: SQLite does the work in
+ * process, so there is no round trip to amortize with multi-row VALUES. */
+static int sq_batch(struct store_conn *c, const char *sql, size_t ncols,
+		    const struct store_param *rows, size_t nrows, int64_t *changed)
+{
+	sqlite3_stmt *stmt;
+	int64_t total = 0;
+	int rc;
+
+	rc = sq_prepare(c, sql, &stmt);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < nrows; i++) {
+		rc = sq_bind(c, stmt, rows + i * ncols, ncols);
+		if (rc < 0)
+			break;
+		if (sqlite3_step(stmt) != SQLITE_DONE) {
+			rc = sq_err(c, sqlite3_extended_errcode(c->db));
+			break;
+		}
+		total += sqlite3_changes64(c->db);
+		sqlite3_reset(stmt);
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc == 0 && changed)
+		*changed = total;
+	return rc;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.backend = STORE_BACKEND_SQLITE,
+	.connect = sq_connect,
+	.disconnect = sq_disconnect,
+	.check = sq_check,
+	.exec = sq_exec,
+	.exec_script = sq_script,
+	.batch = sq_batch,
+};
