@@ -1,0 +1,137 @@
+/* http_int.h - internals of src/http shared between its files and the fuzz
+ * target. Not for use outside src/http and tests/. */
+#ifndef YAGURA_HTTP_HTTP_INT_H
+#define YAGURA_HTTP_HTTP_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http.h"
+
+/* ---- arena (arena.c) ---- */
+
+struct http_arena_chunk;
+struct http_arena_defer;
+
+struct http_arena {
+	char *cur, *end;		 /* free space in the current chunk */
+	struct http_arena_chunk *chunks; /* malloc'd chunks, newest first */
+	struct http_arena_defer *defers;
+	size_t used;			 /* bytes in malloc'd chunks */
+	size_t limit;
+};
+
+/* Starts an arena on caller storage buf (may be NULL/0); limit caps the
+ * malloc'd total. */
+void http_arena_init(struct http_arena *a, void *buf, size_t len, size_t limit);
+/* Runs the deferred calls and frees every chunk; the arena is reusable. */
+void http_arena_release(struct http_arena *a);
+
+/* ---- request target and router (router.c) ---- */
+
+#define HTTP_MAX_SEGMENTS 32
+#define HTTP_MAX_QUERY 64
+#define HTTP_MAX_PARAMS 8
+
+struct http_kv {
+	const char *name;
+	const char *value;
+};
+
+/* A parsed request target: decoded path segments and query parameters,
+ * all in the arena. */
+struct http_target {
+	const char *path; /* raw, without query */
+	size_t nseg;
+	const char *seg[HTTP_MAX_SEGMENTS];
+	size_t nquery;
+	struct http_kv query[HTTP_MAX_QUERY];
+};
+
+/* Parses "/a/b%20c?x=1&y" (len bytes, need not be NUL-terminated). Returns
+ * 0; YG_EFORMAT when it does not start with '/' or decodes to a NUL byte;
+ * YG_ELIMIT for too many segments or query parameters; YG_ENOMEM. */
+int http_target_parse(struct http_arena *a, const char *raw, size_t len,
+		      struct http_target *t) YG_MUST_CHECK;
+
+/* Decodes %XX in place (and '+' as space when plus); invalid escapes stay
+ * literal. Returns the new length, or -1 when a %00 would appear. */
+long http_pct_decode(char *s, size_t len, bool plus);
+
+struct http_route {
+	enum http_method method;
+	unsigned flags;
+	unsigned pattern_id; /* index into the router's distinct patterns */
+	const char *pattern;
+	size_t nseg;
+	char *seg[HTTP_MAX_SEGMENTS]; /* literal, or parameter name when param bit set */
+	uint32_t param_mask;
+	http_handler_fn handler;
+	void *ctx;
+};
+
+struct http_router {
+	struct http_route *routes;
+	size_t nroutes, cap;
+	char **patterns; /* distinct patterns, index = pattern_id */
+	size_t npatterns, pcap;
+};
+
+struct http_match {
+	const struct http_route *route; /* NULL: no route for this method */
+	unsigned allow;			/* methods with a route on this path (bitmask) */
+	int pattern_id;			/* -1: no pattern matches the path at all */
+	size_t nparams;
+	struct http_kv params[HTTP_MAX_PARAMS];
+};
+
+void http_router_init(struct http_router *r);
+void http_router_fini(struct http_router *r);
+int http_router_add(struct http_router *r, enum http_method method, const char *pattern,
+		    unsigned flags, http_handler_fn handler, void *ctx) YG_MUST_CHECK;
+/* Matches a parsed target. HEAD falls back to GET routes. Never allocates. */
+void http_router_match(const struct http_router *r, enum http_method method,
+		       const struct http_target *t, struct http_match *m);
+/* Writes "GET, HEAD, POST" for an allow mask into buf. */
+void http_allow_format(unsigned allow, char *buf, size_t len);
+
+/* ---- rate limiter (ratelimit.c) ---- */
+
+struct http_ratelimit;
+
+/* A table of about size buckets; rate tokens/s, burst tokens. */
+int http_ratelimit_new(double rate, double burst, unsigned size,
+		       struct http_ratelimit **out) YG_MUST_CHECK;
+void http_ratelimit_free(struct http_ratelimit *rl);
+/* Takes one token for key at now_ns. Returns 0, or YG_ELIMIT and the
+ * seconds until a token is back in *retry_after. Thread-safe. */
+int http_ratelimit_take(struct http_ratelimit *rl, uint64_t key, uint64_t now_ns,
+			unsigned *retry_after);
+uint64_t http_hash64(const void *p, size_t len);
+
+/* ---- metrics (metrics.c) ---- */
+
+#define HTTP_LAT_BUCKETS 14
+#define HTTP_STATUS_SLOTS 16
+
+struct http_route_stats {
+	/* per method: status slots, claimed lock-free by CAS on code */
+	_Atomic int code[HTTP_METHOD_COUNT][HTTP_STATUS_SLOTS];
+	_Atomic uint64_t count[HTTP_METHOD_COUNT][HTTP_STATUS_SLOTS];
+	_Atomic uint64_t lat[HTTP_METHOD_COUNT][HTTP_LAT_BUCKETS + 1];
+	_Atomic uint64_t lat_sum_ns[HTTP_METHOD_COUNT];
+};
+
+struct http_metrics *http_metrics_new(void);
+void http_metrics_free(struct http_metrics *m);
+/* Gives the registry the route patterns (name per stats slot); the last one
+ * is the "unmatched" slot. Called once at start. */
+int http_metrics_routes(struct http_metrics *m, char **patterns, size_t n) YG_MUST_CHECK;
+void http_metrics_request(struct http_metrics *m, size_t pattern_id, enum http_method method,
+			  int status, uint64_t ns, uint64_t bytes_in, uint64_t bytes_out);
+void http_metrics_inflight(struct http_metrics *m, int delta);
+
+#endif

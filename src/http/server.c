@@ -1,0 +1,983 @@
+/* server.c - libmicrohttpd glue: request lifecycle, the checks every route
+ * gets (routing, auth, rate limit, body limits, JSON), response
+ * serialization, graceful stop, /healthz and /metrics.
+ *
+ * Lifecycle of one request: the URI-log callback allocates the request and
+ * its arena (it is the only callback that sees the raw target); the access
+ * handler runs the checks on its first call, collects the body on the next
+ * ones and calls the route handler on the last; the completion callback
+ * records metrics, writes the access log line and frees everything. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "http/http_int.h"
+
+#define RESP_MAX_HEADERS 16
+#define REQ_INLINE_ARENA 3072
+
+struct http_response {
+	struct http_request *req;
+	int status;
+	json_t *json;
+	const char *body;
+	size_t body_len;
+	const char *ctype;
+	size_t nhdr;
+	struct http_kv hdr[RESP_MAX_HEADERS];
+	json_t *err_obj; /* borrowed: the "error" object inside json */
+};
+
+struct http_request {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	struct http_arena arena;
+	const char *raw_uri;
+	enum http_method method;
+	const char *method_str;
+	struct http_target target;
+	struct http_match match;
+	const struct http_route *route;
+	size_t stats_id;
+	char remote[INET6_ADDRSTRLEN];
+	uint64_t remote_key;
+	void *principal;
+	bool has_principal;
+	char *body;
+	size_t body_len, body_cap;
+	bool body_over;
+	uint64_t bytes_in;
+	json_t *json;
+	struct http_response resp;
+	char *out;
+	size_t out_len, out_cap;
+	int sent_status;
+	uint64_t start_ns;
+	bool started, queued;
+	_Alignas(16) char inline_mem[REQ_INLINE_ARENA];
+};
+
+struct http_server {
+	struct http_config cfg;
+	char *listen;
+	struct sockaddr_storage addr;
+	bool v6;
+	struct http_router router;
+	char **stat_names; /* router patterns + "unmatched" */
+	size_t nstat;
+	struct http_metrics *metrics;
+	struct http_ratelimit *rl;
+	struct MHD_Daemon *d;
+	unsigned port;
+	atomic_bool stopping;
+	_Atomic int inflight;
+	bool started;
+};
+
+static char unmatched_name[] = "unmatched";
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *http_status_code_name(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 409: return "conflict";
+	case 411: return "length_required";
+	case 413: return "payload_too_large";
+	case 415: return "unsupported_media_type";
+	case 422: return "validation_failed";
+	case 429: return "rate_limited";
+	case 500: return "internal_error";
+	case 503: return "unavailable";
+	default: return status >= 500 ? "server_error" : "client_error";
+	}
+}
+
+/* ---- response ---- */
+
+void http_response_status(struct http_response *resp, int status)
+{
+	resp->status = status;
+}
+
+static void resp_clear_body(struct http_response *resp)
+{
+	if (resp->json != NULL)
+		json_decref(resp->json);
+	resp->json = NULL;
+	resp->err_obj = NULL;
+	resp->body = NULL;
+	resp->body_len = 0;
+	resp->ctype = NULL;
+}
+
+int http_response_json(struct http_response *resp, int status, json_t *j)
+{
+	resp_clear_body(resp);
+	resp->status = status;
+	if (j == NULL)
+		return YG_ENOMEM;
+	resp->json = j;
+	return 0;
+}
+
+int http_response_body(struct http_response *resp, int status, const char *content_type,
+		       const char *data, size_t len)
+{
+	char *copy = http_arena_alloc(&resp->req->arena, len + 1);
+	const char *ct = http_arena_strdup(&resp->req->arena, content_type);
+
+	if (copy == NULL || ct == NULL)
+		return YG_ENOMEM;
+	memcpy(copy, data, len);
+	resp_clear_body(resp);
+	resp->status = status;
+	resp->body = copy;
+	resp->body_len = len;
+	resp->ctype = ct;
+	return 0;
+}
+
+int http_response_header(struct http_response *resp, const char *name, const char *value)
+{
+	struct http_kv *kv;
+
+	if (resp->nhdr == RESP_MAX_HEADERS)
+		return YG_ELIMIT;
+	kv = &resp->hdr[resp->nhdr];
+	kv->name = http_arena_strdup(&resp->req->arena, name);
+	kv->value = http_arena_strdup(&resp->req->arena, value);
+	if (kv->name == NULL || kv->value == NULL)
+		return YG_ENOMEM;
+	resp->nhdr++;
+	return 0;
+}
+
+int http_response_error(struct http_response *resp, int status, const char *code,
+			const char *message)
+{
+	json_t *err = json_pack("{s:i,s:s,s:s}", "status", status, "code",
+				code != NULL ? code : http_status_code_name(status), "message",
+				message != NULL ? message : "");
+	json_t *top = err != NULL ? json_pack("{s:o}", "error", err) : NULL;
+
+	if (top == NULL)
+		return YG_ENOMEM;
+	resp_clear_body(resp);
+	resp->status = status;
+	resp->json = top;
+	resp->err_obj = err;
+	return 0;
+}
+
+int http_response_error_field(struct http_response *resp, const char *field, const char *reason)
+{
+	json_t *fields, *f;
+
+	if (resp->err_obj == NULL)
+		return YG_EINVAL;
+	fields = json_object_get(resp->err_obj, "fields");
+	if (fields == NULL) {
+		fields = json_array();
+		if (fields == NULL || json_object_set_new(resp->err_obj, "fields", fields) < 0)
+			return YG_ENOMEM;
+	}
+	f = json_pack("{s:s,s:s}", "field", field, "reason", reason);
+	if (f == NULL || json_array_append_new(fields, f) < 0)
+		return YG_ENOMEM;
+	return 0;
+}
+
+/* ---- request accessors ---- */
+
+enum http_method http_request_method(const struct http_request *req)
+{
+	return req->method;
+}
+
+const char *http_request_method_str(const struct http_request *req)
+{
+	return req->method_str;
+}
+
+const char *http_request_path(const struct http_request *req)
+{
+	return req->target.path;
+}
+
+const char *http_request_route(const struct http_request *req)
+{
+	return req->route != NULL ? req->route->pattern : NULL;
+}
+
+const char *http_request_param(const struct http_request *req, const char *name)
+{
+	for (size_t i = 0; i < req->match.nparams; i++)
+		if (strcmp(req->match.params[i].name, name) == 0)
+			return req->match.params[i].value;
+	return NULL;
+}
+
+const char *http_request_query(const struct http_request *req, const char *name)
+{
+	for (size_t i = 0; i < req->target.nquery; i++)
+		if (strcmp(req->target.query[i].name, name) == 0)
+			return req->target.query[i].value;
+	return NULL;
+}
+
+size_t http_request_query_count(const struct http_request *req)
+{
+	return req->target.nquery;
+}
+
+int http_request_query_at(const struct http_request *req, size_t i, const char **name,
+			  const char **value)
+{
+	if (i >= req->target.nquery)
+		return YG_ENOTFOUND;
+	*name = req->target.query[i].name;
+	*value = req->target.query[i].value;
+	return 0;
+}
+
+const char *http_request_header(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_request_body(const struct http_request *req, size_t *len)
+{
+	if (len != NULL)
+		*len = req->body_len;
+	return req->body != NULL ? req->body : "";
+}
+
+json_t *http_request_json(const struct http_request *req)
+{
+	return req->json;
+}
+
+const char *http_request_remote(const struct http_request *req)
+{
+	return req->remote;
+}
+
+void *http_request_principal(const struct http_request *req)
+{
+	return req->principal;
+}
+
+struct http_arena *http_request_arena(struct http_request *req)
+{
+	return &req->arena;
+}
+
+/* ---- libmicrohttpd callbacks ---- */
+
+struct dump_ctx {
+	struct http_request *req;
+	int err;
+};
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+	struct dump_ctx *d = data;
+	struct http_request *req = d->req;
+
+	if (req->out_cap - req->out_len < size) {
+		size_t ncap = req->out_cap ? req->out_cap : 1024;
+		char *nb;
+
+		while (ncap - req->out_len < size)
+			ncap *= 2;
+		nb = yg_realloc(req->out, ncap);
+		if (nb == NULL) {
+			d->err = YG_ENOMEM;
+			return -1;
+		}
+		req->out = nb;
+		req->out_cap = ncap;
+	}
+	memcpy(req->out + req->out_len, buf, size);
+	req->out_len += size;
+	return 0;
+}
+
+static enum MHD_Result queue_resp(struct http_request *req)
+{
+	struct http_response *resp = &req->resp;
+	struct MHD_Response *r;
+	const char *body = resp->body;
+	size_t len = resp->body_len;
+	enum MHD_Result ok;
+	int status = resp->status;
+
+	if (resp->json != NULL) {
+		struct dump_ctx d = { .req = req };
+
+		req->out_len = 0;
+		if (json_dump_callback(resp->json, dump_cb, &d, JSON_COMPACT) < 0) {
+			static const char oom[] = "{\"error\":{\"status\":500,\"code\":"
+						  "\"internal_error\",\"message\":\"out of memory\"}}";
+
+			body = oom;
+			len = sizeof(oom) - 1;
+			status = 500;
+		} else {
+			body = req->out;
+			len = req->out_len;
+		}
+		resp->ctype = "application/json";
+	}
+	if (status == 0)
+		status = body != NULL ? 200 : 204;
+	/* The body outlives the response object: it is freed with the request,
+	 * after libmicrohttpd reports the request completed. */
+	r = MHD_create_response_from_buffer(len, (void *)(body != NULL ? body : ""),
+					    MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	if (resp->ctype != NULL && len > 0)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->ctype);
+	for (size_t i = 0; i < resp->nhdr; i++)
+		MHD_add_response_header(r, resp->hdr[i].name, resp->hdr[i].value);
+	if (atomic_load_explicit(&req->srv->stopping, memory_order_relaxed))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ok = MHD_queue_response(req->conn, (unsigned)status, r);
+	MHD_destroy_response(r);
+	req->queued = true;
+	req->sent_status = status;
+	return ok;
+}
+
+/* Answers with the uniform error shape, plus one optional header. */
+static enum MHD_Result fail(struct http_request *req, int status, const char *message,
+			    const char *hname, const char *hvalue)
+{
+	struct http_response *resp = &req->resp;
+
+	resp->nhdr = 0;
+	if (http_response_error(resp, status, NULL, message) < 0)
+		resp_clear_body(resp);
+	if (hname != NULL)
+		(void)http_response_header(resp, hname, hvalue);
+	return queue_resp(req);
+}
+
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http_server *srv = cls;
+	struct http_request *req = yg_malloc(sizeof(*req));
+
+	if (req == NULL)
+		return NULL;
+	memset(req, 0, offsetof(struct http_request, inline_mem));
+	req->srv = srv;
+	req->conn = conn;
+	req->start_ns = now_ns();
+	req->stats_id = srv->nstat - 1;
+	req->resp.req = req;
+	http_arena_init(&req->arena, req->inline_mem, sizeof(req->inline_mem),
+			srv->cfg.arena_limit);
+	req->raw_uri = http_arena_strdup(&req->arena, uri);
+	atomic_fetch_add(&srv->inflight, 1);
+	http_metrics_inflight(srv->metrics, 1);
+	return req;
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_request *req = *con_cls;
+	uint64_t ns;
+	int status;
+
+	(void)conn;
+	if (req == NULL)
+		return;
+	*con_cls = NULL;
+	ns = now_ns() - req->start_ns;
+	/* A client that left before the answer is counted like nginx does. */
+	status = req->queued ? req->sent_status : 499;
+	if (req->started)
+		http_metrics_request(srv->metrics, req->stats_id, req->method, status, ns,
+				     req->bytes_in, req->queued ? req->out_len + req->resp.body_len : 0);
+	log_debug("http: %s %s %d in=%llu out=%zu %.3fms %s%s", req->method_str ? req->method_str : "-",
+		  req->raw_uri ? req->raw_uri : "-", status, (unsigned long long)req->bytes_in,
+		  req->out_len + req->resp.body_len, (double)ns / 1e6, req->remote,
+		  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (terminated)");
+	if (req->has_principal && srv->cfg.auth_release != NULL)
+		srv->cfg.auth_release(srv->cfg.auth_ctx, req->principal);
+	if (req->resp.json != NULL)
+		json_decref(req->resp.json);
+	if (req->json != NULL)
+		json_decref(req->json);
+	http_arena_release(&req->arena);
+	free(req->body);
+	free(req->out);
+	http_metrics_inflight(srv->metrics, -1);
+	atomic_fetch_sub(&srv->inflight, 1);
+	free(req);
+}
+
+static void set_remote(struct http_request *req)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	strcpy(req->remote, "-");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, req->remote, sizeof(req->remote));
+		req->remote_key = http_hash64(&in->sin_addr, sizeof(in->sin_addr));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, req->remote, sizeof(req->remote));
+		req->remote_key = http_hash64(&in6->sin6_addr, sizeof(in6->sin6_addr));
+	}
+}
+
+static bool is_json_ctype(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+static const char *bearer_token(struct http_request *req)
+{
+	const char *h = http_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return *h != '\0' ? h : NULL;
+}
+
+static enum MHD_Result rate_limited(struct http_request *req, uint64_t key)
+{
+	unsigned after = 0;
+	char buf[16];
+
+	if (http_ratelimit_take(req->srv->rl, key, now_ns(), &after) == 0)
+		return MHD_YES;
+	snprintf(buf, sizeof(buf), "%u", after);
+	fail(req, 429, "too many requests", "Retry-After", buf);
+	return MHD_NO;
+}
+
+/* Runs auth and the rate limit. MHD_YES: go on; MHD_NO: answered. */
+static enum MHD_Result check_access(struct http_request *req)
+{
+	struct http_server *srv = req->srv;
+	const struct http_route *rt = req->route;
+	bool limited = srv->rl != NULL && !(rt->flags & HTTP_ROUTE_NO_RATELIMIT);
+	const char *token = NULL;
+
+	if (rt->flags & HTTP_ROUTE_AUTH) {
+		token = bearer_token(req);
+		if (token != NULL && srv->cfg.auth != NULL &&
+		    srv->cfg.auth(srv->cfg.auth_ctx, req, token, &req->principal) == 0) {
+			req->has_principal = true;
+		} else {
+			/* Failed attempts spend the address's tokens: guessing is
+			 * throttled like any other traffic. */
+			req->principal = NULL;
+			if (limited && rate_limited(req, req->remote_key) == MHD_NO)
+				return MHD_NO;
+			fail(req, 401, token == NULL ? "bearer token required" : "invalid token",
+			     "WWW-Authenticate",
+			     token == NULL ? "Bearer" : "Bearer error=\"invalid_token\"");
+			return MHD_NO;
+		}
+	}
+	if (!limited)
+		return MHD_YES;
+	if (req->has_principal)
+		return rate_limited(req, http_hash64(token, strlen(token)));
+	return rate_limited(req, req->remote_key);
+}
+
+static void run_handler(struct http_request *req)
+{
+	const struct http_route *rt = req->route;
+	int rc;
+
+	if ((rt->flags & HTTP_ROUTE_JSON) && req->body_len > 0) {
+		json_error_t jerr;
+
+		req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+		if (req->json == NULL) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "body is not valid JSON: %s (line %d, column %d)",
+				 jerr.text, jerr.line, jerr.column);
+			if (http_response_error(&req->resp, 400, "bad_json", msg) < 0)
+				resp_clear_body(&req->resp);
+			queue_resp(req);
+			return;
+		}
+	}
+	rc = rt->handler(req, &req->resp, rt->ctx);
+	if (rc < 0) {
+		log_warnx("http: %s %s: handler failed: %s", req->method_str, req->target.path,
+			  yg_strerror(rc));
+		req->resp.nhdr = 0;
+		if (http_response_error(&req->resp, 500, NULL, "internal error") < 0)
+			resp_clear_body(&req->resp);
+	}
+	queue_resp(req);
+}
+
+/* First call: headers are in. Answers errors at once; returns MHD_YES to
+ * read a body, or after answering a body-less request. */
+static enum MHD_Result first_call(struct http_request *req, const char *url)
+{
+	struct http_server *srv = req->srv;
+	const struct http_route *rt;
+	const char *cl, *te;
+	unsigned long long clen = 0;
+	int rc;
+
+	set_remote(req);
+	if (atomic_load_explicit(&srv->stopping, memory_order_relaxed))
+		return fail(req, 503, "server is shutting down", "Retry-After", "1");
+	if (req->raw_uri == NULL)
+		req->raw_uri = url;
+	rc = http_target_parse(&req->arena, req->raw_uri, strlen(req->raw_uri), &req->target);
+	if (rc == YG_ENOMEM)
+		return fail(req, 500, "out of memory", NULL, NULL);
+	if (rc < 0)
+		return fail(req, 400, "malformed request target", NULL, NULL);
+	http_router_match(&srv->router, req->method, &req->target, &req->match);
+	if (req->match.route == NULL) {
+		char allow[96];
+
+		if (req->match.pattern_id < 0)
+			return fail(req, 404, "no such resource", NULL, NULL);
+		req->stats_id = (size_t)req->match.pattern_id;
+		http_allow_format(req->match.allow, allow, sizeof(allow));
+		if (req->method == HTTP_OPTIONS) {
+			(void)http_response_header(&req->resp, "Allow", allow);
+			return queue_resp(req);
+		}
+		return fail(req, 405, "method not allowed on this resource", "Allow", allow);
+	}
+	rt = req->route = req->match.route;
+	req->stats_id = rt->pattern_id;
+	if (check_access(req) == MHD_NO)
+		return MHD_YES; /* answered */
+
+	cl = http_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	te = http_request_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (cl != NULL) {
+		char *end;
+
+		errno = 0;
+		clen = strtoull(cl, &end, 10);
+		if (errno != 0 || end == cl || *end != '\0')
+			return fail(req, 400, "bad Content-Length", NULL, NULL);
+		if (clen > srv->cfg.max_body) {
+			char msg[96];
+
+			snprintf(msg, sizeof(msg), "body larger than %zu bytes", srv->cfg.max_body);
+			return fail(req, 413, msg, NULL, NULL);
+		}
+	}
+	if (rt->flags & HTTP_ROUTE_JSON) {
+		bool wants_body = req->method == HTTP_POST || req->method == HTTP_PUT ||
+				  req->method == HTTP_PATCH;
+
+		if (wants_body && cl == NULL && te == NULL)
+			return fail(req, 411, "Content-Length required", NULL, NULL);
+		if ((clen > 0 || te != NULL) &&
+		    !is_json_ctype(http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE)))
+			return fail(req, 415, "Content-Type must be application/json", NULL, NULL);
+	}
+	if (clen == 0 && te == NULL) {
+		run_handler(req); /* nothing to read: answer now */
+		return MHD_YES;
+	}
+	if (clen > 0) {
+		req->body = yg_malloc((size_t)clen + 1);
+		if (req->body == NULL)
+			return fail(req, 503, "out of memory", "Retry-After", "1");
+		req->body_cap = (size_t)clen + 1;
+	}
+	return MHD_YES;
+}
+
+static void body_append(struct http_request *req, const char *data, size_t n)
+{
+	size_t max = req->srv->cfg.max_body;
+
+	req->bytes_in += n;
+	if (req->body_over)
+		return; /* discard: the answer will be 413 */
+	if (n > max - req->body_len) {
+		req->body_over = true;
+		free(req->body);
+		req->body = NULL;
+		req->body_len = req->body_cap = 0;
+		return;
+	}
+	if (req->body_cap - req->body_len < n + 1) {
+		size_t ncap = req->body_cap ? req->body_cap : 4096;
+		char *nb;
+
+		while (ncap - req->body_len < n + 1)
+			ncap *= 2;
+		if (ncap > max + 1)
+			ncap = max + 1;
+		nb = yg_realloc(req->body, ncap);
+		if (nb == NULL) {
+			req->body_over = true; /* answered as 413: cannot hold it */
+			free(req->body);
+			req->body = NULL;
+			req->body_len = req->body_cap = 0;
+			return;
+		}
+		req->body = nb;
+		req->body_cap = ncap;
+	}
+	memcpy(req->body + req->body_len, data, n);
+	req->body_len += n;
+	req->body[req->body_len] = '\0';
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+				 const char *method, const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **con_cls)
+{
+	struct http_request *req = *con_cls;
+
+	(void)cls;
+	(void)version;
+	if (req == NULL)
+		return MHD_NO; /* the URI callback could not allocate: drop */
+	if (!req->started) {
+		req->started = true;
+		req->conn = conn;
+		req->method_str = method;
+		req->method = http_method_parse(method);
+		return first_call(req, url);
+	}
+	if (*upload_data_size > 0) {
+		if (!req->queued)
+			body_append(req, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (req->queued)
+		return MHD_YES;
+	if (req->body_over) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "body larger than %zu bytes", req->srv->cfg.max_body);
+		return fail(req, 413, msg, NULL, NULL);
+	}
+	run_handler(req);
+	return MHD_YES;
+}
+
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	log_warnx("http: libmicrohttpd: %s", line);
+}
+
+/* ---- built-in routes ---- */
+
+static int healthz_handler(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	(void)ctx;
+	if (atomic_load(&req->srv->stopping))
+		return http_response_error(resp, 503, NULL, "server is shutting down");
+	return http_response_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static int metrics_handler(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	char *buf;
+	size_t len;
+	int rc = http_metrics_render(req->srv->metrics, &buf, &len);
+
+	(void)ctx;
+	if (rc < 0)
+		return rc;
+	if (http_arena_defer(&req->arena, free, buf) < 0) {
+		free(buf);
+		return YG_ENOMEM;
+	}
+	resp_clear_body(resp);
+	resp->status = 200;
+	resp->body = buf;
+	resp->body_len = len;
+	resp->ctype = "text/plain; version=0.0.4; charset=utf-8";
+	return 0;
+}
+
+/* ---- server ---- */
+
+static int parse_listen(struct http_server *srv, const char *s)
+{
+	char host[64];
+	const char *colon, *h = s;
+	size_t hlen;
+	char *end;
+	unsigned long port;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return YG_EINVAL;
+		h = s + 1;
+		hlen = (size_t)(rb - h);
+		colon = rb + 1;
+		srv->v6 = true;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return YG_EINVAL;
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return YG_EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || end == colon + 1 || *end != '\0' || port > 65535)
+		return YG_EINVAL;
+	memset(&srv->addr, 0, sizeof(srv->addr));
+	if (srv->v6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&srv->addr;
+
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+			return YG_EINVAL;
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&srv->addr;
+
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+			return YG_EINVAL;
+	}
+	return 0;
+}
+
+int http_server_new(const struct http_config *cfg, struct http_server **out)
+{
+	struct http_server *srv;
+	int rc;
+
+	*out = NULL;
+	srv = yg_calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return YG_ENOMEM;
+	srv->cfg = *cfg;
+	if (srv->cfg.listen == NULL)
+		srv->cfg.listen = "127.0.0.1:8080";
+	if (srv->cfg.threads == 0)
+		srv->cfg.threads = 4;
+	if (srv->cfg.max_connections == 0)
+		srv->cfg.max_connections = 4096;
+	if (srv->cfg.idle_timeout_s == 0)
+		srv->cfg.idle_timeout_s = 30;
+	if (srv->cfg.max_body == 0)
+		srv->cfg.max_body = 1u << 20;
+	if (srv->cfg.conn_memory == 0)
+		srv->cfg.conn_memory = 64u << 10;
+	if (srv->cfg.arena_limit == 0)
+		srv->cfg.arena_limit = (4u << 20) + srv->cfg.max_body;
+	if (srv->cfg.stop_timeout_ms == 0)
+		srv->cfg.stop_timeout_ms = 10000;
+	if (srv->cfg.burst <= 0)
+		srv->cfg.burst = srv->cfg.rate > 1 ? srv->cfg.rate : 1;
+	if (srv->cfg.rate_table_size == 0)
+		srv->cfg.rate_table_size = 65536;
+	http_router_init(&srv->router);
+	rc = YG_ENOMEM;
+	srv->listen = yg_malloc(strlen(srv->cfg.listen) + 1);
+	if (srv->listen == NULL)
+		goto fail;
+	strcpy(srv->listen, srv->cfg.listen);
+	srv->cfg.listen = srv->listen;
+	rc = parse_listen(srv, srv->listen);
+	if (rc < 0) {
+		log_warnx("http: listen address '%s': expected ADDR:PORT or [ADDR6]:PORT",
+			  srv->listen);
+		goto fail;
+	}
+	rc = YG_ENOMEM;
+	srv->metrics = http_metrics_new();
+	if (srv->metrics == NULL)
+		goto fail;
+	if (srv->cfg.rate > 0) {
+		rc = http_ratelimit_new(srv->cfg.rate, srv->cfg.burst, srv->cfg.rate_table_size,
+					&srv->rl);
+		if (rc < 0)
+			goto fail;
+	}
+	rc = http_router_add(&srv->router, HTTP_GET, "/healthz", HTTP_ROUTE_NO_RATELIMIT,
+			     healthz_handler, NULL);
+	if (rc == 0)
+		rc = http_router_add(&srv->router, HTTP_GET, "/metrics", HTTP_ROUTE_NO_RATELIMIT,
+				     metrics_handler, NULL);
+	if (rc < 0)
+		goto fail;
+	*out = srv;
+	return 0;
+fail:
+	http_server_free(srv);
+	return rc;
+}
+
+int http_server_route(struct http_server *srv, enum http_method method, const char *pattern,
+		      unsigned flags, http_handler_fn handler, void *ctx)
+{
+	if (srv->started)
+		return YG_EINVAL;
+	return http_router_add(&srv->router, method, pattern, flags, handler, ctx);
+}
+
+int http_server_start(struct http_server *srv)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *di;
+	int rc;
+
+	if (srv->started)
+		return YG_EINVAL;
+	free(srv->stat_names);
+	srv->nstat = srv->router.npatterns + 1;
+	srv->stat_names = yg_malloc(srv->nstat * sizeof(char *));
+	if (srv->stat_names == NULL)
+		return YG_ENOMEM;
+	memcpy(srv->stat_names, srv->router.patterns, srv->router.npatterns * sizeof(char *));
+	srv->stat_names[srv->nstat - 1] = unmatched_name;
+	rc = http_metrics_routes(srv->metrics, srv->stat_names, srv->nstat);
+	if (rc < 0)
+		return rc;
+	if (srv->v6)
+		flags |= MHD_USE_IPv6;
+	atomic_store(&srv->stopping, false);
+	srv->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, access_cb, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+		MHD_OPTION_SOCK_ADDR, &srv->addr,
+		MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+		srv->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		srv->cfg.per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.idle_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->cfg.conn_memory,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, srv,
+		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv, MHD_OPTION_END);
+	if (srv->d == NULL) {
+		log_warnx("http: cannot listen on %s", srv->listen);
+		return YG_EIO;
+	}
+	di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = di != NULL ? di->port : 0;
+	srv->started = true;
+	log_info("http: listening on %s (port %u, %u threads)", srv->listen, srv->port,
+		 srv->cfg.threads);
+	return 0;
+}
+
+unsigned http_server_port(const struct http_server *srv)
+{
+	return srv->started ? srv->port : 0;
+}
+
+int http_server_stop(struct http_server *srv)
+{
+	uint64_t deadline;
+	MHD_socket fd;
+	int left, rc = 0;
+
+	if (srv == NULL || !srv->started)
+		return 0;
+	atomic_store(&srv->stopping, true);
+	/* The listening socket is closed only after the workers are gone: a
+	 * worker may still be polling it until it sees the quiesce. */
+	fd = MHD_quiesce_daemon(srv->d);
+	deadline = now_ns() + (uint64_t)srv->cfg.stop_timeout_ms * 1000000ull;
+	while ((left = atomic_load(&srv->inflight)) > 0 && now_ns() < deadline) {
+		struct timespec ts = { 0, 2000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (left > 0) {
+		log_warnx("http: stop: %d requests still in flight after %u ms, closing", left,
+			  srv->cfg.stop_timeout_ms);
+		rc = YG_ELIMIT;
+	}
+	MHD_stop_daemon(srv->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	srv->d = NULL;
+	srv->started = false;
+	return rc;
+}
+
+struct http_metrics *http_server_metrics(struct http_server *srv)
+{
+	return srv->metrics;
+}
+
+void http_server_free(struct http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	(void)http_server_stop(srv);
+	http_router_fini(&srv->router);
+	http_metrics_free(srv->metrics);
+	http_ratelimit_free(srv->rl);
+	free(srv->stat_names);
+	free(srv->listen);
+	free(srv);
+}
