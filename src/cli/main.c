@@ -18,6 +18,8 @@ static void usage(FILE *out)
 	      "                    and alerts, and rank the sources of attacks\n"
 	      "  pseudonym reverse|forward --key FILE ADDRESS...\n"
 	      "                    recover addresses behind Crypto-PAn pseudonyms, or compute them\n"
+	      "  tower             the control-tower server (JSON API, /healthz, /metrics)\n"
+	      "  admin init        create the tower's first admin and print its token\n"
 	      "\n"
 	      "Run 'yagura COMMAND --help' for a command's options.\n"
 	      "'yagura --version' prints the version.\n",
@@ -44,6 +46,10 @@ int main(int argc, char **argv)
 		return cmd_analyze(argc - 1, argv + 1);
 	if (strcmp(argv[1], "pseudonym") == 0)
 		return cmd_pseudonym(argc - 1, argv + 1);
+	if (strcmp(argv[1], "tower") == 0)
+		return cmd_tower(argc - 1, argv + 1);
+	if (strcmp(argv[1], "admin") == 0)
+		return cmd_admin(argc - 1, argv + 1);
 	log_warnx("unknown command '%s' (try 'yagura --help')", argv[1]);
 	return EXIT_USAGE;
 }

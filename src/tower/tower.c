@@ -1,0 +1,1236 @@
+/* tower.c - the tower's routes over the HTTP layer and the store.
+ *
+ * Every route names an action of the authorization matrix (auth.h); a
+ * handler first asks authz_scope() what the caller may see or change, then
+ * narrows its SQL to the caller's organisation or sectors. What is not the
+ * caller's is answered 404, not 403, so that existence does not leak. */
+#include "tower/tower.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "http/http.h"
+#include "store/store.h"
+#include "tower/auth.h"
+
+struct tower {
+	struct tower_config cfg;
+	struct store *st;
+	struct http_server *srv;
+};
+
+/* Who is calling: resolved from the bearer token once per request. */
+struct principal {
+	int64_t user_id;
+	int64_t token_id;
+	int64_t org_id; /* 0 when none */
+	enum role role;
+	char sectors[512]; /* regulators: comma-separated */
+};
+
+static const char *const default_sectors[] = {
+	"electricity", "gas",	     "petroleum", "water",	     "railways",
+	"trucking",    "shipping",   "aviation",  "airports",    "telecommunications",
+	"broadcasting", "postal",    "finance",   "credit_cards", "ports"};
+
+void tower_config_defaults(struct tower_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen = "127.0.0.1:8080";
+	cfg->store = "var/tower.db";
+	cfg->threads = 8;
+	cfg->max_body = 4u << 20;
+	report_policy_default(&cfg->policy);
+	cfg->n_sectors = sizeof(default_sectors) / sizeof(default_sectors[0]);
+	for (unsigned i = 0; i < cfg->n_sectors; i++)
+		cfg->sectors[i] = default_sectors[i];
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static json_t *json_time(int64_t us)
+{
+	char buf[40];
+	time_t s = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (us <= 0)
+		return json_null();
+	gmtime_r(&s, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + 19, sizeof(buf) - 19, ".%06lldZ", (long long)(us % 1000000));
+	return json_string(buf);
+}
+
+static int sector_known(const struct tower *t, const char *s)
+{
+	for (unsigned i = 0; i < t->cfg.n_sectors; i++)
+		if (strcmp(t->cfg.sectors[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- errors --------------------------------------------------------- */
+
+static int fail(struct http_response *resp, int status, const char *code, const char *msg)
+{
+	http_response_error(resp, status, code, msg);
+	return 0;
+}
+
+static int store_fail(struct http_response *resp, struct store_conn *c, int rc)
+{
+	if (rc == YG_ECONFLICT)
+		return fail(resp, 409, "conflict", "already exists");
+	log_warnx("tower: store: %s", c ? store_conn_errmsg(c) : yg_strerror(rc));
+	return fail(resp, 503, "store_unavailable", "the store could not complete the request");
+}
+
+/* The caller's scope for an action, answering 403 when it has none. */
+static enum scope need(struct http_request *req, struct http_response *resp, enum action a,
+		       const struct principal **pp)
+{
+	const struct principal *p = http_request_principal(req);
+	enum scope s = p ? authz_scope(p->role, a) : SCOPE_NONE;
+
+	*pp = p;
+	if (s == SCOPE_NONE)
+		fail(resp, 403, "forbidden", "your role may not do this");
+	return s;
+}
+
+/* ---- authentication --------------------------------------------------- */
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+	sodium_bin2hex(out, n * 2 + 1, b, n);
+}
+
+static int tower_auth(void *ctx, struct http_request *req, const char *token, void **out)
+{
+	struct tower *t = ctx;
+	uint8_t h[TOKEN_HASH_LEN];
+	char hh[TOKEN_HASH_LEN * 2 + 1];
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	struct principal *p;
+	int rc;
+
+	if (token_hash(token, strlen(token), h) < 0)
+		return YG_EINVAL;
+	hex(h, sizeof(h), hh);
+	if (store_conn_get(t->st, &c) < 0)
+		return YG_EIO;
+	struct store_param ps[] = {store_text(hh)};
+	rc = store_exec(c,
+			"SELECT t.id, u.id, u.role, u.org_id, u.sectors, t.expires, t.revoked, "
+			"u.disabled FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?",
+			ps, 1, &r, NULL);
+	store_conn_put(c);
+	if (rc < 0)
+		return rc;
+	rc = YG_ENOTFOUND;
+	if (store_res_nrows(r) == 1 && store_res_isnull(r, 0, 6) && store_res_isnull(r, 0, 7) &&
+	    (store_res_isnull(r, 0, 5) || store_res_int64(r, 0, 5) > now_us())) {
+		p = http_arena_alloc(http_request_arena(req), sizeof(*p));
+		if (p != NULL) {
+			memset(p, 0, sizeof(*p));
+			p->token_id = store_res_int64(r, 0, 0);
+			p->user_id = store_res_int64(r, 0, 1);
+			p->role = role_parse(store_res_text(r, 0, 2));
+			p->org_id = store_res_isnull(r, 0, 3) ? 0 : store_res_int64(r, 0, 3);
+			if (!store_res_isnull(r, 0, 4))
+				snprintf(p->sectors, sizeof(p->sectors), "%s", store_res_text(r, 0, 4));
+			*out = p;
+			rc = 0;
+		}
+	}
+	store_res_free(r);
+	return rc;
+}
+
+/* ---- organisations, users, tokens --------------------------------------- */
+
+static int orgs_create(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	json_t *b = http_request_json(req);
+	const char *name = json_string_value(json_object_get(b, "name"));
+	const char *sector = json_string_value(json_object_get(b, "sector"));
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	int rc;
+
+	if (need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE)
+		return 0;
+	http_response_error(resp, 422, "validation_failed", "the organisation is not valid");
+	if (name == NULL || *name == '\0' || strlen(name) > 200)
+		http_response_error_field(resp, "name", "is required (1 to 200 characters)");
+	if (sector == NULL || !sector_known(t, sector))
+		http_response_error_field(resp, "sector", "must be one of the configured sectors");
+	if (name == NULL || *name == '\0' || strlen(name) > 200 || sector == NULL ||
+	    !sector_known(t, sector))
+		return 0;
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	struct store_param ps[] = {store_text(name), store_text(sector), store_int64(now_us())};
+	rc = store_exec(c, "INSERT INTO orgs (name, sector, created) VALUES (?, ?, ?) RETURNING id",
+			ps, 3, &r, NULL);
+	if (rc < 0) {
+		store_fail(resp, c, rc);
+	} else {
+		http_response_json(resp, 201,
+				   json_pack("{s:I,s:s,s:s}", "id", (json_int_t)store_res_int64(r, 0, 0),
+					     "name", name, "sector", sector));
+	}
+	store_res_free(r);
+	store_conn_put(c);
+	return 0;
+}
+
+static int orgs_list(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	json_t *arr;
+
+	if (need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE)
+		return 0;
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	if (store_exec(c, "SELECT id, name, sector FROM orgs ORDER BY id", NULL, 0, &r, NULL) < 0) {
+		store_fail(resp, c, YG_EIO);
+		store_conn_put(c);
+		return 0;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < store_res_nrows(r); i++)
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:s}", "id",
+						     (json_int_t)store_res_int64(r, i, 0), "name",
+						     store_res_text(r, i, 1), "sector",
+						     store_res_text(r, i, 2)));
+	store_res_free(r);
+	store_conn_put(c);
+	http_response_json(resp, 200, json_pack("{s:o}", "orgs", arr));
+	return 0;
+}
+
+static int users_create(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	json_t *b = http_request_json(req), *sectors = json_object_get(b, "sectors"), *x;
+	const char *name = json_string_value(json_object_get(b, "name"));
+	const char *role = json_string_value(json_object_get(b, "role"));
+	json_t *org = json_object_get(b, "org_id");
+	int r_ = role ? role_parse(role) : -1, bad = 0;
+	char sec[512] = "";
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	size_t i;
+	int rc;
+
+	if (need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE)
+		return 0;
+	http_response_error(resp, 422, "validation_failed", "the user is not valid");
+	if (name == NULL || *name == '\0' || strlen(name) > 200)
+		bad |= http_response_error_field(resp, "name", "is required (1 to 200 characters)") == 0;
+	if (r_ < 0)
+		bad |= http_response_error_field(resp, "role",
+						 "must be operator, regulator, analyst, overseer, "
+						 "auditor, sensor or admin") == 0;
+	if (r_ == ROLE_OPERATOR && !json_is_integer(org))
+		bad |= http_response_error_field(resp, "org_id", "is required for an operator") == 0;
+	if (r_ == ROLE_REGULATOR) {
+		if (!json_is_array(sectors) || json_array_size(sectors) == 0) {
+			bad |= http_response_error_field(resp, "sectors",
+							 "a regulator needs its sectors") == 0;
+		} else {
+			json_array_foreach(sectors, i, x) {
+				const char *s = json_string_value(x);
+				if (s == NULL || !sector_known(t, s)) {
+					bad |= http_response_error_field(resp, "sectors",
+									 "unknown sector") == 0;
+					break;
+				}
+				if (strlen(sec) + strlen(s) + 2 < sizeof(sec)) {
+					if (*sec)
+						strcat(sec, ",");
+					strcat(sec, s);
+				}
+			}
+		}
+	}
+	if (bad)
+		return 0;
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	struct store_param ps[] = {json_is_integer(org) ? store_int64(json_integer_value(org))
+							: store_null(),
+				   store_text(name), store_text(role),
+				   *sec ? store_text(sec) : store_null(), store_int64(now_us())};
+	rc = store_exec(c,
+			"INSERT INTO users (org_id, name, role, sectors, created) VALUES (?, ?, ?, ?, ?) "
+			"RETURNING id",
+			ps, 5, &r, NULL);
+	if (rc == YG_EINVAL) {
+		fail(resp, 422, "validation_failed", "no such organisation");
+	} else if (rc < 0) {
+		store_fail(resp, c, rc);
+	} else {
+		http_response_json(resp, 201,
+				   json_pack("{s:I,s:s,s:s}", "id", (json_int_t)store_res_int64(r, 0, 0),
+					     "name", name, "role", role));
+	}
+	store_res_free(r);
+	store_conn_put(c);
+	return 0;
+}
+
+/* Issues a token for user_id; writes the text into text. */
+static int token_issue(struct store_conn *c, int64_t user_id, int64_t expires, char *text,
+		       int64_t *id)
+{
+	uint8_t h[TOKEN_HASH_LEN];
+	char hh[TOKEN_HASH_LEN * 2 + 1], prefix[TOKEN_SHOW_LEN + 1];
+	struct store_res *r = NULL;
+	int rc;
+
+	if ((rc = token_new(text, h)) < 0)
+		return rc;
+	hex(h, sizeof(h), hh);
+	memcpy(prefix, text, TOKEN_SHOW_LEN);
+	prefix[TOKEN_SHOW_LEN] = '\0';
+	struct store_param ps[] = {store_int64(user_id), store_text(hh), store_text(prefix),
+				   store_int64(now_us()),
+				   expires ? store_int64(expires) : store_null()};
+	rc = store_exec(c,
+			"INSERT INTO tokens (user_id, hash, prefix, created, expires) "
+			"VALUES (?, ?, ?, ?, ?) RETURNING id",
+			ps, 5, &r, NULL);
+	if (rc == 0)
+		*id = store_res_int64(r, 0, 0);
+	store_res_free(r);
+	return rc;
+}
+
+static int tokens_create(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	json_t *b = http_request_json(req), *uid = json_object_get(b, "user_id"),
+	       *days = json_object_get(b, "expires_in_days");
+	char text[TOKEN_TEXT_LEN + 1];
+	struct store_conn *c;
+	int64_t id, expires;
+	int rc;
+
+	if (need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE)
+		return 0;
+	if (!json_is_integer(uid) ||
+	    (days != NULL && (!json_is_integer(days) || json_integer_value(days) < 1 ||
+			      json_integer_value(days) > 3650))) {
+		http_response_error(resp, 422, "validation_failed", "the token request is not valid");
+		if (!json_is_integer(uid))
+			http_response_error_field(resp, "user_id", "is required");
+		else
+			http_response_error_field(resp, "expires_in_days", "must be 1 to 3650");
+		return 0;
+	}
+	expires = now_us() + (days ? json_integer_value(days) : 90) * 86400LL * 1000000;
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	rc = token_issue(c, json_integer_value(uid), expires, text, &id);
+	if (rc == YG_EINVAL)
+		fail(resp, 422, "validation_failed", "no such user");
+	else if (rc < 0)
+		store_fail(resp, c, rc);
+	else
+		http_response_json(resp, 201,
+				   json_pack("{s:I,s:s,s:o}", "id", (json_int_t)id, "token", text,
+					     "expires", json_time(expires)));
+	sodium_memzero(text, sizeof(text));
+	store_conn_put(c);
+	return 0;
+}
+
+static int tokens_revoke(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	struct store_conn *c;
+	int64_t changed = 0;
+	char *end;
+	long long id = strtoll(http_request_param(req, "id"), &end, 10);
+
+	if (need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE)
+		return 0;
+	if (*end != '\0')
+		return fail(resp, 404, "not_found", "no such token");
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	struct store_param ps[] = {store_int64(now_us()), store_int64(id)};
+	if (store_exec(c, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", ps, 2,
+		       NULL, &changed) < 0)
+		store_fail(resp, c, YG_EIO);
+	else if (changed == 0)
+		fail(resp, 404, "not_found", "no such token, or revoked already");
+	else
+		http_response_status(resp, 204);
+	store_conn_put(c);
+	return 0;
+}
+
+/* ---- reports ------------------------------------------------------------ */
+
+/* The SQL condition limiting reports (alias r, orgs alias o) to a scope,
+ * with its parameter appended to ps at *n. */
+static const char *scope_sql(enum scope s, const struct principal *p, struct store_param *ps,
+			     size_t *n)
+{
+	switch (s) {
+	case SCOPE_OWN_ORG:
+		ps[(*n)++] = store_int64(p->org_id);
+		return " AND r.org_id = ?";
+	case SCOPE_OWN_SECTORS:
+		ps[(*n)++] = store_text(p->sectors);
+		return " AND (',' || ? || ',') LIKE ('%,' || o.sector || ',%')";
+	default:
+		return "";
+	}
+}
+
+static void validation_errors(struct http_response *resp, const struct report_errors *errs)
+{
+	http_response_error(resp, 422, "validation_failed", "the report is not valid");
+	for (unsigned i = 0; i < errs->n; i++)
+		http_response_error_field(resp, errs->e[i].field, errs->e[i].reason);
+}
+
+/* Idempotency-Key: a retried POST gets the first answer back. Returns 1
+ * when the answer was replayed (or refused), 0 to go on. */
+static int idem_replay(struct store_conn *c, const struct principal *p, const char *key,
+		       const char *hash, struct http_response *resp)
+{
+	struct store_res *r = NULL;
+	int done = 0;
+	struct store_param ps[] = {store_int64(p->user_id), store_text(key)};
+
+	if (store_exec(c, "SELECT request_hash, status, response FROM idempotency "
+			  "WHERE user_id = ? AND idem_key = ?",
+		       ps, 2, &r, NULL) < 0)
+		return 0;
+	if (store_res_nrows(r) == 1) {
+		done = 1;
+		if (strcmp(store_res_text(r, 0, 0), hash) != 0) {
+			fail(resp, 422, "idempotency_key_reused",
+			     "this Idempotency-Key was used for a different request");
+		} else {
+			json_t *j = json_loads(store_res_text(r, 0, 2), 0, NULL);
+			http_response_json(resp, (int)store_res_int64(r, 0, 1), j);
+			http_response_header(resp, "Idempotent-Replayed", "true");
+		}
+	}
+	store_res_free(r);
+	return done;
+}
+
+static int idem_save(struct store_conn *c, const struct principal *p, const char *key,
+		     const char *hash, int status, const json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	int rc;
+
+	if (text == NULL)
+		return YG_ENOMEM;
+	struct store_param ps[] = {store_int64(p->user_id), store_text(key), store_text(hash),
+				   store_int64(status), store_text(text), store_int64(now_us())};
+	rc = store_exec(c,
+			"INSERT INTO idempotency (user_id, idem_key, request_hash, status, response, "
+			"created) VALUES (?, ?, ?, ?, ?, ?)",
+			ps, 6, NULL, NULL);
+	free(text);
+	return rc;
+}
+
+static void request_hash(struct http_request *req, char *out)
+{
+	size_t len;
+	const char *body = http_request_body(req, &len);
+	uint8_t h[32];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len,
+			   (const unsigned char *)http_request_path(req),
+			   strlen(http_request_path(req)) > 64 ? 64 : strlen(http_request_path(req)));
+	hex(h, sizeof(h), out);
+}
+
+static int reports_create(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	json_t *b = http_request_json(req), *out;
+	struct report_errors errs;
+	const char *key = http_request_header(req, "Idempotency-Key");
+	char hash[65];
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	int64_t detected, now = now_us(), id = 0;
+	char *text;
+	int rc;
+
+	if (need(req, resp, ACT_REPORT_CREATE, &p) == SCOPE_NONE)
+		return 0;
+	if (p->org_id == 0)
+		return fail(resp, 403, "forbidden", "your user belongs to no organisation");
+	if (key != NULL && (strlen(key) == 0 || strlen(key) > 200))
+		return fail(resp, 400, "bad_idempotency_key", "Idempotency-Key must be 1 to 200 characters");
+	if (report_validate(b, REPORT_PROMPT, &errs) < 0) {
+		validation_errors(resp, &errs);
+		return 0;
+	}
+	if (report_parse_time(json_string_value(json_object_get(b, "detected_at")), &detected) < 0)
+		return fail(resp, 422, "validation_failed", "detected_at");
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	if (key != NULL) {
+		request_hash(req, hash);
+		if (idem_replay(c, p, key, hash, resp)) {
+			store_conn_put(c);
+			return 0;
+		}
+	}
+	text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text == NULL || (rc = store_begin(c)) < 0) {
+		free(text);
+		store_conn_put(c);
+		return store_fail(resp, c, YG_EIO);
+	}
+	const struct report_policy *pol = &t->cfg.policy;
+	struct store_param ps[] = {
+		store_int64(p->org_id),
+		store_text(json_string_value(json_object_get(b, "category"))),
+		store_text(json_string_value(json_object_get(b, "severity"))),
+		store_int64(detected),
+		store_int64(now),
+		store_int64(now),
+		store_int64(detected + pol->due_s[REPORT_PROMPT] * 1000000),
+		store_int64(detected + pol->due_s[REPORT_DETAILED] * 1000000),
+		store_int64(detected + pol->due_s[REPORT_FINAL] * 1000000),
+		store_int64(now)};
+	rc = store_exec(c,
+			"INSERT INTO reports (org_id, version, stage, category, severity, detected_at, "
+			"created, updated, due_prompt, due_detailed, due_final, prompt_at) "
+			"VALUES (?, 1, 'prompt', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+			ps, 10, &r, NULL);
+	if (rc == 0) {
+		id = store_res_int64(r, 0, 0);
+		struct store_param pv[] = {store_int64(id), store_text(text), store_int64(p->user_id),
+					   store_int64(now)};
+		rc = store_exec(c,
+				"INSERT INTO report_versions (report_id, version, stage, body, author_id, "
+				"created) VALUES (?, 1, 'prompt', ?, ?, ?)",
+				pv, 4, NULL, NULL);
+	}
+	free(text);
+	out = rc == 0 ? json_pack("{s:I,s:I,s:s,s:o,s:o}", "id", (json_int_t)id, "version", 1,
+				  "stage", "prompt", "detected_at", json_time(detected), "next_due",
+				  json_time(detected + pol->due_s[REPORT_DETAILED] * 1000000))
+		      : NULL;
+	if (rc == 0 && key != NULL)
+		rc = idem_save(c, p, key, hash, 201, out);
+	if (rc == 0)
+		rc = store_commit(c);
+	store_res_free(r);
+	if (rc < 0) {
+		store_rollback(c);
+		json_decref(out);
+		store_fail(resp, c, rc == YG_ECONFLICT ? YG_EIO : rc);
+	} else {
+		char loc[64];
+		snprintf(loc, sizeof(loc), "/api/v1/reports/%lld", (long long)id);
+		http_response_header(resp, "Location", loc);
+		http_response_json(resp, 201, out);
+	}
+	store_conn_put(c);
+	return 0;
+}
+
+/* One report's row as the API shows it. */
+static json_t *report_row(const struct store_res *r, size_t i, int64_t now)
+{
+	const char *stage = store_res_text(r, i, 2);
+	int64_t next = strcmp(stage, "prompt") == 0	  ? store_res_int64(r, i, 7)
+		       : strcmp(stage, "detailed") == 0 ? store_res_int64(r, i, 8)
+							  : 0;
+	json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:o}", "id",
+			      (json_int_t)store_res_int64(r, i, 0), "org_id",
+			      (json_int_t)store_res_int64(r, i, 1), "stage", stage, "category",
+			      store_res_text(r, i, 3), "severity", store_res_text(r, i, 4), "sector",
+			      store_res_text(r, i, 10), "version", (json_int_t)store_res_int64(r, i, 9),
+			      "detected_at", json_time(store_res_int64(r, i, 5)), "updated",
+			      json_time(store_res_int64(r, i, 6)), "next_due", json_time(next));
+	if (next != 0 && next < now) {
+		json_object_set_new(o, "overdue", json_true());
+		json_object_set_new(o, "overdue_by_seconds", json_integer((next - now) / -1000000));
+	} else {
+		json_object_set_new(o, "overdue", json_false());
+	}
+	return o;
+}
+
+#define REPORT_COLS                                                                                \
+	"r.id, r.org_id, r.stage, r.category, r.severity, r.detected_at, r.updated, "              \
+	"r.due_detailed, r.due_final, r.version, o.sector, o.name"
+
+static int reports_list(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	enum scope s = need(req, resp, ACT_REPORT_READ, &p);
+	const char *overdue = http_request_query(req, "overdue");
+	struct store_param ps[4];
+	size_t n = 0;
+	char sql[1024];
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	int64_t now = now_us();
+	json_t *arr;
+
+	if (s == SCOPE_NONE)
+		return 0;
+	const char *cond = scope_sql(s, p, ps, &n);
+	snprintf(sql, sizeof(sql),
+		 "SELECT " REPORT_COLS " FROM reports r JOIN orgs o ON o.id = r.org_id "
+		 "WHERE 1 = 1%s%s ORDER BY r.id DESC LIMIT 1000",
+		 cond,
+		 overdue && strcmp(overdue, "true") == 0
+			 ? " AND ((r.stage = 'prompt' AND r.due_detailed < ?) OR "
+			   "(r.stage = 'detailed' AND r.due_final < ?))"
+			 : "");
+	if (overdue && strcmp(overdue, "true") == 0) {
+		ps[n++] = store_int64(now);
+		ps[n++] = store_int64(now);
+	}
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	if (store_exec(c, sql, ps, n, &r, NULL) < 0) {
+		store_fail(resp, c, YG_EIO);
+		store_conn_put(c);
+		return 0;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < store_res_nrows(r); i++) {
+		json_t *o = report_row(r, i, now);
+		json_object_set_new(o, "org", json_string(store_res_text(r, i, 11)));
+		json_array_append_new(arr, o);
+	}
+	store_res_free(r);
+	store_conn_put(c);
+	http_response_json(resp, 200, json_pack("{s:o}", "reports", arr));
+	return 0;
+}
+
+/* Loads a report the caller may see; answers 404 otherwise. */
+static int report_load(struct tower *t, struct store_conn *c, struct http_request *req,
+		       struct http_response *resp, enum scope s, const struct principal *p,
+		       struct store_res **out)
+{
+	struct store_param ps[3];
+	size_t n = 0;
+	char sql[512], *end;
+	long long id = strtoll(http_request_param(req, "id"), &end, 10);
+
+	(void)t;
+	if (*end != '\0' || id <= 0) {
+		fail(resp, 404, "not_found", "no such report");
+		return -1;
+	}
+	ps[n++] = store_int64(id);
+	snprintf(sql, sizeof(sql),
+		 "SELECT " REPORT_COLS " FROM reports r JOIN orgs o ON o.id = r.org_id "
+		 "WHERE r.id = ?%s",
+		 scope_sql(s, p, ps, &n));
+	if (store_exec(c, sql, ps, n, out, NULL) < 0) {
+		store_fail(resp, c, YG_EIO);
+		return -1;
+	}
+	if (store_res_nrows(*out) != 1) {
+		store_res_free(*out);
+		*out = NULL;
+		fail(resp, 404, "not_found", "no such report");
+		return -1;
+	}
+	return 0;
+}
+
+static int reports_show(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	enum scope s = need(req, resp, ACT_REPORT_READ, &p);
+	struct store_conn *c;
+	struct store_res *r = NULL, *v = NULL;
+	json_t *o, *versions;
+
+	if (s == SCOPE_NONE)
+		return 0;
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	if (report_load(t, c, req, resp, s, p, &r) < 0) {
+		store_conn_put(c);
+		return 0;
+	}
+	o = report_row(r, 0, now_us());
+	json_object_set_new(o, "org", json_string(store_res_text(r, 0, 11)));
+	struct store_param ps[] = {store_int64(store_res_int64(r, 0, 0))};
+	if (store_exec(c,
+		       "SELECT version, stage, body, author_id, created FROM report_versions "
+		       "WHERE report_id = ? ORDER BY version",
+		       ps, 1, &v, NULL) < 0) {
+		json_decref(o);
+		store_res_free(r);
+		store_fail(resp, c, YG_EIO);
+		store_conn_put(c);
+		return 0;
+	}
+	versions = json_array();
+	for (size_t i = 0; i < store_res_nrows(v); i++) {
+		json_t *body = json_loads(store_res_text(v, i, 2), 0, NULL);
+		json_array_append_new(
+			versions,
+			json_pack("{s:I,s:s,s:I,s:o,s:o}", "version", (json_int_t)store_res_int64(v, i, 0),
+				  "stage", store_res_text(v, i, 1), "author_id",
+				  (json_int_t)store_res_int64(v, i, 3), "created",
+				  json_time(store_res_int64(v, i, 4)), "report",
+				  body ? body : json_null()));
+	}
+	if (json_array_size(versions) > 0)
+		json_object_set(o, "report",
+				json_object_get(json_array_get(versions, json_array_size(versions) - 1),
+						"report"));
+	json_object_set_new(o, "versions", versions);
+	store_res_free(v);
+	store_res_free(r);
+	store_conn_put(c);
+	http_response_json(resp, 200, o);
+	return 0;
+}
+
+/* POST /api/v1/reports/{id}/versions {"stage": "...", "report": {...}}:
+ * a new version at the same or a later stage; "closed" closes a report
+ * whose final version was filed. */
+static int reports_version(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	enum scope s = need(req, resp, ACT_REPORT_UPDATE, &p);
+	json_t *b = http_request_json(req), *rep = json_object_get(b, "report");
+	const char *stage_s = json_string_value(json_object_get(b, "stage"));
+	int stage = stage_s ? report_stage_parse(stage_s) : -1, closing, cur;
+	struct report_errors errs;
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	int64_t now = now_us(), id, version;
+	char *text = NULL;
+	int rc;
+
+	if (s == SCOPE_NONE)
+		return 0;
+	closing = stage_s != NULL && strcmp(stage_s, "closed") == 0;
+	if (stage < 0 && !closing) {
+		http_response_error(resp, 422, "validation_failed", "the version is not valid");
+		http_response_error_field(resp, "stage", "must be prompt, detailed, final or closed");
+		return 0;
+	}
+	if (!closing && report_validate(rep, stage, &errs) < 0) {
+		validation_errors(resp, &errs);
+		return 0;
+	}
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	if (store_begin(c) < 0) {
+		store_conn_put(c);
+		return store_fail(resp, c, YG_EIO);
+	}
+	if (report_load(t, c, req, resp, s, p, &r) < 0) {
+		store_rollback(c);
+		store_conn_put(c);
+		return 0;
+	}
+	id = store_res_int64(r, 0, 0);
+	version = store_res_int64(r, 0, 9) + 1;
+	cur = strcmp(store_res_text(r, 0, 2), "closed") == 0 ? REPORT_STAGES
+							    : report_stage_parse(store_res_text(r, 0, 2));
+	store_res_free(r);
+	if (cur == REPORT_STAGES) {
+		store_rollback(c);
+		store_conn_put(c);
+		return fail(resp, 409, "closed", "the report is closed");
+	}
+	if (closing ? cur != REPORT_FINAL : stage < cur) {
+		store_rollback(c);
+		store_conn_put(c);
+		return fail(resp, 409, "stage_order",
+			    closing ? "a report is closed after its final version"
+				    : "a report's stage cannot go back");
+	}
+	if (closing)
+		version--; /* closing adds no version */
+	else
+		text = json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS);
+	const char *st = closing ? "closed" : report_stage_name(stage);
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "UPDATE reports SET version = ?, stage = ?, updated = ?%s WHERE id = ?",
+		 closing ? ", closed_at = ?" : stage == REPORT_DETAILED ? ", detailed_at = ?"
+					       : stage == REPORT_FINAL	 ? ", final_at = ?"
+									 : ", prompt_at = prompt_at + 0 * ?");
+	struct store_param pu[] = {store_int64(version), store_text(st), store_int64(now),
+				   store_int64(now), store_int64(id)};
+	rc = store_exec(c, sql, pu, 5, NULL, NULL);
+	if (rc == 0 && !closing) {
+		struct store_param pv[] = {store_int64(id), store_int64(version), store_text(st),
+					   store_text(text), store_int64(p->user_id), store_int64(now)};
+		rc = store_exec(c,
+				"INSERT INTO report_versions (report_id, version, stage, body, author_id, "
+				"created) VALUES (?, ?, ?, ?, ?, ?)",
+				pv, 6, NULL, NULL);
+	}
+	free(text);
+	if (rc == 0)
+		rc = store_commit(c);
+	if (rc < 0) {
+		store_rollback(c);
+		store_fail(resp, c, rc);
+	} else {
+		http_response_json(resp, closing ? 200 : 201,
+				   json_pack("{s:I,s:I,s:s}", "id", (json_int_t)id, "version",
+					     (json_int_t)version, "stage", st));
+	}
+	store_conn_put(c);
+	return 0;
+}
+
+/* ---- assets ----------------------------------------------------------- */
+
+static int assets_create(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	json_t *b = http_request_json(req);
+	const char *product = json_string_value(json_object_get(b, "product"));
+	const char *fields[] = {"version", "role", "location"};
+	const char *vals[3];
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	int rc, bad = 0;
+
+	if (need(req, resp, ACT_ASSET_WRITE, &p) == SCOPE_NONE)
+		return 0;
+	if (p->org_id == 0)
+		return fail(resp, 403, "forbidden", "your user belongs to no organisation");
+	http_response_error(resp, 422, "validation_failed", "the asset is not valid");
+	if (product == NULL || *product == '\0' || strlen(product) > 200)
+		bad |= http_response_error_field(resp, "product", "is required (1 to 200 characters)") == 0;
+	for (int i = 0; i < 3; i++) {
+		json_t *v = json_object_get(b, fields[i]);
+		vals[i] = json_string_value(v);
+		if (v != NULL && (vals[i] == NULL || strlen(vals[i]) > 500))
+			bad |= http_response_error_field(resp, fields[i], "must be a string of at most 500 characters") == 0;
+	}
+	if (bad)
+		return 0;
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	struct store_param ps[] = {store_int64(p->org_id), store_text(product), store_text(vals[0]),
+				   store_text(vals[1]), store_text(vals[2]), store_int64(now_us())};
+	rc = store_exec(c,
+			"INSERT INTO assets (org_id, product, version, role, location, created) "
+			"VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+			ps, 6, &r, NULL);
+	if (rc < 0)
+		store_fail(resp, c, rc);
+	else
+		http_response_json(resp, 201,
+				   json_pack("{s:I,s:I,s:s}", "id", (json_int_t)store_res_int64(r, 0, 0),
+					     "org_id", (json_int_t)p->org_id, "product", product));
+	store_res_free(r);
+	store_conn_put(c);
+	return 0;
+}
+
+static int assets_list(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	enum scope s = need(req, resp, ACT_ASSET_READ, &p);
+	struct store_param ps[2];
+	size_t n = 0;
+	char sql[512];
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	json_t *arr;
+
+	if (s == SCOPE_NONE)
+		return 0;
+	snprintf(sql, sizeof(sql),
+		 "SELECT r.id, r.org_id, r.product, r.version, r.role, r.location FROM assets r "
+		 "JOIN orgs o ON o.id = r.org_id WHERE 1 = 1%s ORDER BY r.id LIMIT 10000",
+		 scope_sql(s, p, ps, &n));
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	if (store_exec(c, sql, ps, n, &r, NULL) < 0) {
+		store_fail(resp, c, YG_EIO);
+		store_conn_put(c);
+		return 0;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < store_res_nrows(r); i++) {
+		json_t *o = json_pack("{s:I,s:I,s:s}", "id", (json_int_t)store_res_int64(r, i, 0),
+				      "org_id", (json_int_t)store_res_int64(r, i, 1), "product",
+				      store_res_text(r, i, 2));
+		for (int k = 3; k <= 5; k++)
+			if (!store_res_isnull(r, i, k))
+				json_object_set_new(o, k == 3 ? "version" : k == 4 ? "role" : "location",
+						    json_string(store_res_text(r, i, k)));
+		json_array_append_new(arr, o);
+	}
+	store_res_free(r);
+	store_conn_put(c);
+	http_response_json(resp, 200, json_pack("{s:o}", "assets", arr));
+	return 0;
+}
+
+/* ---- sensor alerts ------------------------------------------------------- */
+
+#define ALERT_BATCH_MAX 10000
+#define ALERT_COLS 12
+
+/* POST /api/v1/alerts: {"alerts": [EVE alert records]} (or a bare array).
+ * Each record is stored once per sensor, keyed by its "alert_id" or, when
+ * it has none, by a hash of its canonical JSON: a retried batch adds
+ * nothing. The whole batch is one transaction: all stored, or none. */
+static int alerts_post(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	json_t *b = http_request_json(req), *arr = json_is_array(b) ? b : json_object_get(b, "alerts"),
+	       *a;
+	struct store_param *rows = NULL;
+	char **texts = NULL, (*ids)[65] = NULL;
+	size_t n, i, k = 0;
+	struct store_conn *c;
+	int64_t changed = 0, now = now_us(), ts;
+	int rc, bad = 0;
+
+	if (need(req, resp, ACT_ALERT_POST, &p) == SCOPE_NONE)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > ALERT_BATCH_MAX)
+		return fail(resp, 422, "validation_failed",
+			    "the body must be {\"alerts\": [...]} with 1 to 10000 EVE alert records");
+	n = json_array_size(arr);
+	http_response_error(resp, 422, "validation_failed", "some alerts are not valid");
+	json_array_foreach(arr, i, a) {
+		char f[48];
+		const char *tsv = json_string_value(json_object_get(a, "timestamp"));
+		snprintf(f, sizeof(f), "alerts[%zu]", i);
+		if (!json_is_object(a) || !json_is_object(json_object_get(a, "alert")) ||
+		    !json_is_integer(json_object_get(json_object_get(a, "alert"), "signature_id")))
+			bad |= http_response_error_field(resp, f, "must be an EVE alert record with alert.signature_id") == 0;
+		else if (tsv == NULL)
+			bad |= http_response_error_field(resp, f, "needs a timestamp") == 0;
+		if (bad && i > 20)
+			break;
+	}
+	if (bad)
+		return 0;
+	rows = yg_calloc(n * ALERT_COLS, sizeof(*rows));
+	texts = yg_calloc(n, sizeof(*texts));
+	ids = yg_calloc(n, sizeof(*ids));
+	if (rows == NULL || texts == NULL || ids == NULL) {
+		rc = YG_ENOMEM;
+		goto out;
+	}
+	json_array_foreach(arr, i, a) {
+		json_t *al = json_object_get(a, "alert");
+		const char *aid = json_string_value(json_object_get(a, "alert_id"));
+		char tsbuf[64];
+		texts[i] = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+		if (texts[i] == NULL) {
+			rc = YG_ENOMEM;
+			goto out;
+		}
+		if (aid != NULL && strlen(aid) <= 64) {
+			snprintf(ids[i], sizeof(ids[i]), "%s", aid);
+		} else {
+			uint8_t h[32];
+			crypto_generichash(h, sizeof(h), (const unsigned char *)texts[i],
+					   strlen(texts[i]), NULL, 0);
+			hex(h, sizeof(h), ids[i]);
+		}
+		/* EVE's "+0000" offset to RFC 3339's "+00:00". */
+		snprintf(tsbuf, sizeof(tsbuf), "%s", json_string_value(json_object_get(a, "timestamp")));
+		size_t tl = strlen(tsbuf);
+		if (tl > 5 && (tsbuf[tl - 5] == '+' || tsbuf[tl - 5] == '-') && tl + 1 < sizeof(tsbuf)) {
+			memmove(tsbuf + tl - 1, tsbuf + tl - 2, 3);
+			tsbuf[tl - 2] = ':';
+		}
+		if (report_parse_time(tsbuf, &ts) < 0)
+			ts = now;
+		struct store_param *row = rows + k;
+		json_t *sp = json_object_get(a, "src_port"), *dp = json_object_get(a, "dest_port");
+		row[0] = store_int64(p->user_id);
+		row[1] = store_text(ids[i]);
+		row[2] = store_int64(now);
+		row[3] = store_int64(ts);
+		row[4] = store_text(json_string_value(json_object_get(a, "src_ip")));
+		row[5] = json_is_integer(sp) ? store_int64(json_integer_value(sp)) : store_null();
+		row[6] = store_text(json_string_value(json_object_get(a, "dest_ip")));
+		row[7] = json_is_integer(dp) ? store_int64(json_integer_value(dp)) : store_null();
+		row[8] = store_text(json_string_value(json_object_get(a, "proto")));
+		row[9] = store_int64(json_integer_value(json_object_get(al, "signature_id")));
+		row[10] = store_text(json_string_value(json_object_get(al, "signature")));
+		row[11] = json_is_integer(json_object_get(al, "severity"))
+				  ? store_int64(json_integer_value(json_object_get(al, "severity")))
+				  : store_null();
+		k += ALERT_COLS;
+	}
+	/* Bodies go in a second pass: they are the 13th column. */
+	struct store_param *full = yg_calloc(n * (ALERT_COLS + 1), sizeof(*full));
+	if (full == NULL) {
+		rc = YG_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(full + i * (ALERT_COLS + 1), rows + i * ALERT_COLS, ALERT_COLS * sizeof(*rows));
+		full[i * (ALERT_COLS + 1) + ALERT_COLS] = store_text(texts[i]);
+	}
+	if ((rc = store_conn_get(t->st, &c)) == 0) {
+		rc = store_exec_batch(
+			c,
+			"INSERT INTO alerts (sensor_id, alert_id, received, ts, src_ip, src_port, "
+			"dest_ip, dest_port, proto, signature_id, signature, severity, body) "
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+			"ON CONFLICT (sensor_id, alert_id) DO NOTHING",
+			ALERT_COLS + 1, full, n, &changed);
+		if (rc < 0)
+			log_warnx("tower: alerts: %s", store_conn_errmsg(c));
+		store_conn_put(c);
+	}
+	free(full);
+out:
+	if (rc < 0) {
+		fail(resp, 503, "store_unavailable", "the alerts were not stored; retry");
+	} else {
+		http_response_json(resp, 200,
+				   json_pack("{s:I,s:I}", "accepted", (json_int_t)changed, "duplicates",
+					     (json_int_t)(n - (size_t)changed)));
+	}
+	for (i = 0; texts != NULL && i < n; i++)
+		free(texts[i]);
+	free(texts);
+	free(ids);
+	free(rows);
+	return 0;
+}
+
+/* GET /api/v1/sources: attacking addresses ranked across every sensor's
+ * alerts: alerts, distinct victims, signatures, first and last seen. */
+static int sources_list(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	json_t *arr;
+
+	if (need(req, resp, ACT_SOURCES_READ, &p) == SCOPE_NONE)
+		return 0;
+	if (store_conn_get(t->st, &c) < 0)
+		return store_fail(resp, NULL, YG_EIO);
+	if (store_exec(c,
+		       "SELECT src_ip, COUNT(*), COUNT(DISTINCT dest_ip), COUNT(DISTINCT signature_id), "
+		       "MIN(ts), MAX(ts), MIN(severity), COUNT(DISTINCT sensor_id) FROM alerts "
+		       "WHERE src_ip IS NOT NULL GROUP BY src_ip "
+		       "ORDER BY MIN(severity), COUNT(DISTINCT dest_ip) DESC, COUNT(*) DESC, src_ip "
+		       "LIMIT 1000",
+		       NULL, 0, &r, NULL) < 0) {
+		store_fail(resp, c, YG_EIO);
+		store_conn_put(c);
+		return 0;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < store_res_nrows(r); i++)
+		json_array_append_new(
+			arr, json_pack("{s:I,s:s,s:I,s:I,s:I,s:o,s:o,s:I,s:I}", "rank", (json_int_t)i + 1,
+				       "ip", store_res_text(r, i, 0), "alerts",
+				       (json_int_t)store_res_int64(r, i, 1), "victims",
+				       (json_int_t)store_res_int64(r, i, 2), "signatures",
+				       (json_int_t)store_res_int64(r, i, 3), "first_seen",
+				       json_time(store_res_int64(r, i, 4)), "last_seen",
+				       json_time(store_res_int64(r, i, 5)), "severity",
+				       (json_int_t)store_res_int64(r, i, 6), "sensors",
+				       (json_int_t)store_res_int64(r, i, 7)));
+	store_res_free(r);
+	store_conn_put(c);
+	http_response_json(resp, 200,
+			   json_pack("{s:s,s:o}", "ranking",
+				     "highest severity first, then distinct victims, then alerts",
+				     "sources", arr));
+	return 0;
+}
+
+/* ---- life ------------------------------------------------------------ */
+
+struct route {
+	enum http_method m;
+	const char *pattern;
+	unsigned flags;
+	http_handler_fn fn;
+};
+
+#define AJ (HTTP_ROUTE_AUTH | HTTP_ROUTE_JSON)
+static const struct route routes[] = {
+	{HTTP_POST, "/api/v1/orgs", AJ, orgs_create},
+	{HTTP_GET, "/api/v1/orgs", HTTP_ROUTE_AUTH, orgs_list},
+	{HTTP_POST, "/api/v1/users", AJ, users_create},
+	{HTTP_POST, "/api/v1/tokens", AJ, tokens_create},
+	{HTTP_DELETE, "/api/v1/tokens/{id}", HTTP_ROUTE_AUTH, tokens_revoke},
+	{HTTP_POST, "/api/v1/reports", AJ, reports_create},
+	{HTTP_GET, "/api/v1/reports", HTTP_ROUTE_AUTH, reports_list},
+	{HTTP_GET, "/api/v1/reports/{id}", HTTP_ROUTE_AUTH, reports_show},
+	{HTTP_POST, "/api/v1/reports/{id}/versions", AJ, reports_version},
+	{HTTP_POST, "/api/v1/assets", AJ, assets_create},
+	{HTTP_GET, "/api/v1/assets", HTTP_ROUTE_AUTH, assets_list},
+	{HTTP_POST, "/api/v1/alerts", AJ, alerts_post},
+	{HTTP_GET, "/api/v1/sources", HTTP_ROUTE_AUTH, sources_list},
+};
+
+int tower_start(const struct tower_config *cfg, struct tower **out, char *err, size_t errlen)
+{
+	struct tower *t = yg_calloc(1, sizeof(*t));
+	struct http_config hc;
+	int rc;
+
+	*out = NULL;
+	if (t == NULL || sodium_init() < 0) {
+		free(t);
+		snprintf(err, errlen, "out of memory");
+		return YG_ENOMEM;
+	}
+	t->cfg = *cfg;
+	if ((rc = store_open(cfg->store, &t->st, err, errlen)) < 0)
+		goto fail;
+	memset(&hc, 0, sizeof(hc));
+	hc.listen = cfg->listen;
+	hc.threads = cfg->threads;
+	hc.max_body = cfg->max_body;
+	hc.rate = cfg->rate;
+	hc.burst = cfg->burst;
+	hc.auth = tower_auth;
+	hc.auth_ctx = t;
+	if ((rc = http_server_new(&hc, &t->srv)) < 0) {
+		snprintf(err, errlen, "cannot set up the HTTP server: %s", yg_strerror(rc));
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if ((rc = http_server_route(t->srv, routes[i].m, routes[i].pattern, routes[i].flags,
+					    routes[i].fn, t)) < 0) {
+			snprintf(err, errlen, "route %s: %s", routes[i].pattern, yg_strerror(rc));
+			goto fail;
+		}
+	}
+	if ((rc = http_server_start(t->srv)) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, yg_strerror(rc));
+		goto fail;
+	}
+	*out = t;
+	return 0;
+fail:
+	http_server_free(t->srv);
+	store_close(t->st);
+	free(t);
+	return rc;
+}
+
+unsigned tower_port(const struct tower *t)
+{
+	return http_server_port(t->srv);
+}
+
+void tower_stop(struct tower *t)
+{
+	if (t == NULL)
+		return;
+	http_server_stop(t->srv);
+	http_server_free(t->srv);
+	store_close(t->st);
+	free(t);
+}
+
+int tower_admin_init(const char *url, const char *name, char *token, char *err, size_t errlen)
+{
+	struct store *st;
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	int64_t uid, tid;
+	int rc;
+
+	if (sodium_init() < 0)
+		return YG_EIO;
+	if ((rc = store_open(url, &st, err, errlen)) < 0)
+		return rc;
+	if ((rc = store_conn_get(st, &c)) < 0)
+		goto out_store;
+	if ((rc = store_begin(c)) < 0)
+		goto out_conn;
+	rc = store_exec(c, "SELECT COUNT(*) FROM users WHERE role = 'admin'", NULL, 0, &r, NULL);
+	if (rc == 0 && store_res_int64(r, 0, 0) > 0) {
+		snprintf(err, errlen, "an admin exists already; ask it for a token");
+		rc = YG_ECONFLICT;
+	}
+	store_res_free(r);
+	r = NULL;
+	if (rc == 0) {
+		struct store_param ps[] = {store_text(name), store_int64(now_us())};
+		rc = store_exec(c,
+				"INSERT INTO users (name, role, created) VALUES (?, 'admin', ?) "
+				"RETURNING id",
+				ps, 2, &r, NULL);
+	}
+	if (rc == 0) {
+		uid = store_res_int64(r, 0, 0);
+		rc = token_issue(c, uid, 0, token, &tid);
+	}
+	if (rc == 0)
+		rc = store_commit(c);
+	if (rc < 0) {
+		if (rc != YG_ECONFLICT)
+			snprintf(err, errlen, "%s", store_conn_errmsg(c));
+		store_rollback(c);
+	}
+	store_res_free(r);
+out_conn:
+	store_conn_put(c);
+out_store:
+	store_close(st);
+	return rc;
+}

@@ -1,0 +1,49 @@
+/* tower.h - the control-tower server: organisations, users and tokens,
+ * incident reports under the reporting obligation, registered assets,
+ * sensor alerts, and the attack sources ranked across them, as a JSON API
+ * under /api/v1 (docs/tower.md). */
+#ifndef YAGURA_TOWER_TOWER_H
+#define YAGURA_TOWER_TOWER_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "tower/report.h"
+
+#define TOWER_MAX_SECTORS 32
+
+struct tower_config {
+	const char *listen;   /* "127.0.0.1:8080" */
+	const char *store;    /* store URL (store_open) */
+	unsigned threads;     /* HTTP worker threads */
+	size_t max_body;      /* bytes */
+	double rate, burst;   /* per-token request rate limit; 0: none */
+	struct report_policy policy;
+	unsigned n_sectors;
+	const char *sectors[TOWER_MAX_SECTORS];
+};
+
+/* The law's 15 designated sectors, as the default sector list. */
+void tower_config_defaults(struct tower_config *cfg);
+
+struct tower;
+
+/* Opens the store (running migrations), sets up routes and starts
+ * listening. On failure returns a negative yg_err with a one-line reason
+ * in err. */
+int tower_start(const struct tower_config *cfg, struct tower **out, char *err,
+		size_t errlen) YG_MUST_CHECK;
+
+/* The port actually listened on (for listen ports of 0). */
+unsigned tower_port(const struct tower *t);
+
+/* Stops accepting, finishes requests in flight, closes the store. */
+void tower_stop(struct tower *t);
+
+/* Creates the first admin user and a token for it in the store at url,
+ * writing the token text (shown once) into token (48 bytes). Refuses when
+ * an admin exists already. */
+int tower_admin_init(const char *url, const char *name, char *token, char *err,
+		     size_t errlen) YG_MUST_CHECK;
+
+#endif

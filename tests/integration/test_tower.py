@@ -1,0 +1,270 @@
+"""The tower through its HTTP API, on SQLite and on PostgreSQL: bootstrap,
+organisations, users and tokens; the reporting lifecycle with validation,
+deadlines and Idempotency-Key; who sees what (operators their own
+organisation, regulators their sectors); sensor alerts stored once and
+ranked as sources; every route against every role; health and metrics."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import common
+
+
+class Tower:
+    def __init__(self, yagura, store, workdir):
+        self.yagura, self.store = yagura, store
+        out = subprocess.run([yagura, "admin", "init", "--store", store], capture_output=True,
+                             text=True)
+        if out.returncode != 0:
+            sys.exit("admin init: %s" % out.stderr)
+        self.admin = out.stdout.strip()
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.log = open(os.path.join(workdir, "tower.log"), "w")
+        self.proc = subprocess.Popen([yagura, "tower", "--listen", "127.0.0.1:%d" % self.port,
+                                      "--store", store, "--threads", "4"],
+                                     stderr=self.log, stdout=self.log)
+        for _ in range(100):
+            try:
+                self.call("GET", "/healthz")
+                return
+            except OSError:
+                time.sleep(0.05)
+        sys.exit("tower did not start")
+
+    def call(self, method, path, body=None, token=None, headers=None):
+        data = None if body is None else (body if isinstance(body, bytes)
+                                          else json.dumps(body).encode())
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=data,
+                                     method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                raw = r.read()
+                return r.status, (json.loads(raw) if raw and r.headers.get_content_type() ==
+                                  "application/json" else raw.decode()), r.headers
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                return e.code, json.loads(raw), e.headers
+            except ValueError:
+                return e.code, raw.decode(), e.headers
+
+    def stop(self):
+        self.proc.terminate()
+        rc = self.proc.wait(timeout=30)
+        self.log.close()
+        return rc
+
+
+def report_body(**kw):
+    b = {"category": "ddos", "summary": "SYN flood on the portal",
+         "detected_at": "2026-11-20T09:00:00+09:00", "severity": "high", "tlp": "TLP:AMBER"}
+    b.update(kw)
+    return b
+
+
+def run(t, tw, label):
+    A = tw.admin
+    ok = lambda st, want, what: t.check(st == want, "%s: %s: status %s, wanted %s" % (
+        label, what, st, want))
+    # Organisations in two sectors, and their people.
+    st, o1, _ = tw.call("POST", "/api/v1/orgs", {"name": "Tokyo Power", "sector": "electricity"}, A)
+    ok(st, 201, "org 1")
+    st, o2, _ = tw.call("POST", "/api/v1/orgs", {"name": "Osaka Water", "sector": "water"}, A)
+    ok(st, 201, "org 2")
+    st, e, _ = tw.call("POST", "/api/v1/orgs", {"name": "Tokyo Power", "sector": "electricity"}, A)
+    ok(st, 409, "duplicate org")
+    st, e, _ = tw.call("POST", "/api/v1/orgs", {"name": "X", "sector": "space"}, A)
+    ok(st, 422, "unknown sector")
+    t.check(any(f["field"] == "sector" for f in e["error"].get("fields", [])), "sector named")
+
+    def user(name, role, **kw):
+        st, u, _ = tw.call("POST", "/api/v1/users", dict(name=name, role=role, **kw), A)
+        ok(st, 201, "user " + name)
+        st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+        ok(st, 201, "token " + name)
+        return tk["token"], tk["id"]
+
+    op1, _ = user("op1", "operator", org_id=o1["id"])
+    op2, _ = user("op2", "operator", org_id=o2["id"])
+    reg_e, _ = user("meti", "regulator", sectors=["electricity"])
+    analyst, _ = user("analyst", "analyst")
+    overseer, _ = user("overseer", "overseer")
+    auditor, _ = user("auditor", "auditor")
+    sensor, sensor_tid = user("sensor1", "sensor")
+
+    # Reports: prompt, validation, idempotency.
+    st, e, _ = tw.call("POST", "/api/v1/reports", {"category": "aliens", "severity": "x"}, op1)
+    ok(st, 422, "invalid report")
+    fields = {f["field"] for f in e["error"].get("fields", [])}
+    t.check({"category", "severity", "summary", "detected_at"} <= fields, "%s: fields %s" % (label, fields))
+    st, r1, h = tw.call("POST", "/api/v1/reports", report_body(), op1, {"Idempotency-Key": "k1"})
+    ok(st, 201, "prompt report")
+    t.check(h.get("Location") == "/api/v1/reports/%d" % r1["id"], "Location header")
+    t.check(r1["next_due"] == "2026-11-23T00:00:00.000000Z", "%s: next due %s" % (label, r1["next_due"]))
+    st, again, h = tw.call("POST", "/api/v1/reports", report_body(), op1, {"Idempotency-Key": "k1"})
+    t.check(st == 201 and again["id"] == r1["id"] and h.get("Idempotent-Replayed") == "true",
+            "%s: retried POST returns the first result" % label)
+    st, e, _ = tw.call("POST", "/api/v1/reports", report_body(summary="other"), op1,
+                       {"Idempotency-Key": "k1"})
+    ok(st, 422, "Idempotency-Key reused for another body")
+    st, r2, _ = tw.call("POST", "/api/v1/reports", report_body(category="ransomware"), op2)
+    ok(st, 201, "org 2 report")
+    # Stages.
+    detailed = report_body(technical_details={"indicators": {"addresses": ["203.0.113.5"]},
+                                              "attack_vector": "exposed VPN"},
+                           affected_computers=[{"description": "portal front-end"}])
+    st, e, _ = tw.call("POST", "/api/v1/reports/%d/versions" % r1["id"],
+                       {"stage": "detailed", "report": report_body()}, op1)
+    ok(st, 422, "detailed without details")
+    st, v2, _ = tw.call("POST", "/api/v1/reports/%d/versions" % r1["id"],
+                        {"stage": "detailed", "report": detailed}, op1)
+    ok(st, 201, "detailed version")
+    t.check(v2.get("version") == 2, "version 2")
+    st, e, _ = tw.call("POST", "/api/v1/reports/%d/versions" % r1["id"],
+                       {"stage": "prompt", "report": report_body()}, op1)
+    ok(st, 409, "stage going back")
+    st, e, _ = tw.call("POST", "/api/v1/reports/%d/versions" % r1["id"], {"stage": "closed"}, op1)
+    ok(st, 409, "close before final")
+    final = dict(detailed, response_taken="blocked at the edge",
+                 impact={"users_affected": 1200, "outage_minutes": 45})
+    st, v3, _ = tw.call("POST", "/api/v1/reports/%d/versions" % r1["id"],
+                        {"stage": "final", "report": final}, op1)
+    ok(st, 201, "final version")
+    st, c, _ = tw.call("POST", "/api/v1/reports/%d/versions" % r1["id"], {"stage": "closed"}, op1)
+    ok(st, 200, "close")
+    st, shown, _ = tw.call("GET", "/api/v1/reports/%d" % r1["id"], token=op1)
+    ok(st, 200, "show")
+    t.check(shown["stage"] == "closed" and [v["version"] for v in shown["versions"]] == [1, 2, 3]
+            and shown["report"]["response_taken"] == "blocked at the edge",
+            "%s: every version kept: %s" % (label, [v["version"] for v in shown.get("versions", [])]))
+    # Who sees what.
+    st, e, _ = tw.call("GET", "/api/v1/reports/%d" % r2["id"], token=op1)
+    ok(st, 404, "operator reading another organisation's report")
+    st, e, _ = tw.call("POST", "/api/v1/reports/%d/versions" % r2["id"],
+                       {"stage": "detailed", "report": detailed}, op1)
+    ok(st, 404, "operator changing another organisation's report")
+    st, lst, _ = tw.call("GET", "/api/v1/reports", token=op1)
+    t.check([r["id"] for r in lst["reports"]] == [r1["id"]], "%s: op1 lists its own" % label)
+    st, lst, _ = tw.call("GET", "/api/v1/reports", token=reg_e)
+    t.check([r["id"] for r in lst["reports"]] == [r1["id"]], "%s: regulator sees its sector" % label)
+    st, e, _ = tw.call("GET", "/api/v1/reports/%d" % r2["id"], token=reg_e)
+    ok(st, 404, "regulator reading another sector")
+    st, lst, _ = tw.call("GET", "/api/v1/reports", token=analyst)
+    t.check(sorted(r["id"] for r in lst["reports"]) == sorted([r1["id"], r2["id"]]),
+            "%s: analyst sees all" % label)
+    st, od, _ = tw.call("GET", "/api/v1/reports?overdue=true", token=analyst)
+    t.check([r["id"] for r in od["reports"]] == [r2["id"]] and od["reports"][0]["overdue"] and
+            od["reports"][0]["overdue_by_seconds"] > 0, "%s: overdue %s" % (label, od))
+    # Assets.
+    st, a1, _ = tw.call("POST", "/api/v1/assets", {"product": "SCADA HMI", "version": "4.2",
+                                                   "role": "control", "location": "Chiba"}, op1)
+    ok(st, 201, "asset")
+    st, al, _ = tw.call("GET", "/api/v1/assets", token=op2)
+    t.check(al["assets"] == [], "%s: org 2 does not see org 1's assets" % label)
+    # Sensor alerts, stored once.
+    alerts = [{"timestamp": "2026-11-22T00:00:0%d.000000+0000" % i, "event_type": "alert",
+               "src_ip": "203.0.113.%d" % (5 + i % 2), "src_port": 40000 + i,
+               "dest_ip": "10.0.0.%d" % (i + 1), "dest_port": 22, "proto": "TCP",
+               "alert": {"signature_id": 9100001, "signature": "YAGURA SCAN", "severity": 2}}
+              for i in range(6)]
+    st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": alerts}, sensor)
+    t.check(st == 200 and res == {"accepted": 6, "duplicates": 0}, "%s: alerts %s %s" % (label, st, res))
+    st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": alerts[:4]}, sensor)
+    t.check(st == 200 and res == {"accepted": 0, "duplicates": 4}, "%s: retried alerts %s" % (label, res))
+    st, e, _ = tw.call("POST", "/api/v1/alerts", {"alerts": [{"no": "alert"}]}, sensor)
+    ok(st, 422, "malformed alert")
+    st, src, _ = tw.call("GET", "/api/v1/sources", token=analyst)
+    t.check([s["ip"] for s in src["sources"]] == ["203.0.113.5", "203.0.113.6"] and
+            src["sources"][0]["victims"] == 3, "%s: sources %s" % (label, src))
+    # Every route against every role: allowed ones never 403, the rest always 403.
+    tokens = {"admin": A, "operator": op1, "regulator": reg_e, "analyst": analyst,
+              "overseer": overseer, "auditor": auditor, "sensor": sensor}
+    matrix = [  # method, path, body, roles allowed
+        ("POST", "/api/v1/orgs", {"name": "N%s", "sector": "gas"}, {"admin"}),
+        ("GET", "/api/v1/orgs", None, {"admin"}),
+        ("POST", "/api/v1/users", {"name": "u%s", "role": "auditor"}, {"admin"}),
+        ("POST", "/api/v1/tokens", {"user_id": 1}, {"admin"}),
+        ("POST", "/api/v1/reports", report_body(), {"operator"}),
+        ("GET", "/api/v1/reports", None, {"operator", "regulator", "analyst", "overseer"}),
+        ("GET", "/api/v1/reports/%d" % r1["id"], None, {"operator", "regulator", "analyst", "overseer"}),
+        ("POST", "/api/v1/reports/%d/versions" % r2["id"], {"stage": "closed"}, {"operator"}),
+        ("POST", "/api/v1/assets", {"product": "PLC"}, {"operator"}),
+        ("GET", "/api/v1/assets", None, {"operator", "regulator", "analyst"}),
+        ("POST", "/api/v1/alerts", {"alerts": alerts[:1]}, {"sensor"}),
+        ("GET", "/api/v1/sources", None, {"analyst", "overseer"}),
+    ]
+    for method, path, body, allowed in matrix:
+        for role, tok in tokens.items():
+            b = json.loads(json.dumps(body).replace("%s", role)) if body else None
+            st, _, _ = tw.call(method, path, b, tok)
+            if role in allowed:
+                t.check(st != 403 and st < 500, "%s: %s %s as %s: %s" % (label, method, path, role, st))
+            else:
+                t.check(st == 403, "%s: %s %s as %s must be 403, got %s" % (label, method, path, role, st))
+        st, _, _ = tw.call(method, path, body)
+        t.check(st == 401, "%s: %s %s without a token: %s" % (label, method, path, st))
+    # Revoked tokens stop working; bad tokens are 401.
+    st, _, _ = tw.call("DELETE", "/api/v1/tokens/%d" % sensor_tid, token=A)
+    ok(st, 204, "revoke")
+    st, _, h = tw.call("POST", "/api/v1/alerts", {"alerts": alerts[:1]}, sensor)
+    t.check(st == 401 and "Bearer" in (h.get("WWW-Authenticate") or ""), "%s: revoked token" % label)
+    st, _, _ = tw.call("GET", "/api/v1/reports", token="ygt_" + "A" * 43)
+    ok(st, 401, "unknown token")
+    # Bad input: not JSON, wrong content type, unknown route.
+    st, e, _ = tw.call("POST", "/api/v1/reports", b"{not json", op1)
+    ok(st, 400, "bad JSON")
+    st, e, _ = tw.call("GET", "/api/v1/nothing", token=op1)
+    ok(st, 404, "unknown route")
+    st, m, _ = tw.call("GET", "/metrics")
+    t.check(st == 200 and 'route="/api/v1/reports"' in m and "yagura_http_request_duration_seconds" in m,
+            "%s: metrics" % label)
+
+
+def main():
+    a = common.parse_args()
+    t = common.Checker("tower")
+    stores = []
+    with tempfile.TemporaryDirectory() as d:
+        stores.append(("sqlite", os.path.join(d, "tower.db")))
+        pg = os.environ.get("YAGURA_TEST_PG_URL")
+        urlfile = os.path.join(os.path.dirname(a.yagura), "pg-url")
+        if not pg and os.path.exists(urlfile):
+            pg = open(urlfile).read().strip()
+        if pg:
+            # A fresh database for this run.
+            dbname = "tower_%d" % os.getpid()
+            base, _, _ = pg.rpartition("/")
+            subprocess.run(["psql", pg, "-q", "-c", "CREATE DATABASE %s" % dbname], check=True)
+            stores.append(("postgres", base + "/" + dbname))
+        else:
+            t.check(False, "no PostgreSQL: the pg fixture (scripts/pg-test.sh) must run first")
+        for label, store in stores:
+            tw = Tower(a.yagura, store, d)
+            try:
+                run(t, tw, label)
+            finally:
+                rc = tw.stop()
+            t.check(rc == 0, "%s: tower exit %d on SIGTERM" % (label, rc))
+            out = subprocess.run([a.yagura, "admin", "init", "--store", store], capture_output=True,
+                                 text=True)
+            t.check(out.returncode == 2 and "admin exists" in out.stderr,
+                    "%s: second admin init refused" % label)
+    t.finish()
+
+
+main()
