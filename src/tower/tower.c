@@ -605,9 +605,11 @@ static int reports_list(struct http_request *req, struct http_response *resp, vo
 	const struct principal *p;
 	enum scope s = need(req, resp, ACT_REPORT_READ, &p);
 	const char *overdue = http_request_query(req, "overdue");
-	struct store_param ps[4];
+	const char *before_s = http_request_query(req, "before"), *limit_s = http_request_query(req, "limit");
+	long long before = 0, limit = 100;
+	struct store_param ps[6];
 	size_t n = 0;
-	char sql[1024];
+	char sql[1024], *end;
 	struct store_conn *c;
 	struct store_res *r = NULL;
 	int64_t now = now_us();
@@ -615,19 +617,34 @@ static int reports_list(struct http_request *req, struct http_response *resp, vo
 
 	if (s == SCOPE_NONE)
 		return 0;
+	/* Newest first, a page at a time: ?limit=N (1..1000, default 100) and
+	 * ?before=ID, the last id of the previous page. */
+	if (limit_s != NULL) {
+		limit = strtoll(limit_s, &end, 10);
+		if (*limit_s == '\0' || *end != '\0' || limit < 1 || limit > 1000)
+			return fail(resp, 400, "bad_query", "limit must be 1 to 1000");
+	}
+	if (before_s != NULL) {
+		before = strtoll(before_s, &end, 10);
+		if (*before_s == '\0' || *end != '\0' || before < 1)
+			return fail(resp, 400, "bad_query", "before must be a report id");
+	}
 	const char *cond = scope_sql(s, p, ps, &n);
 	snprintf(sql, sizeof(sql),
 		 "SELECT " REPORT_COLS " FROM reports r JOIN orgs o ON o.id = r.org_id "
-		 "WHERE 1 = 1%s%s ORDER BY r.id DESC LIMIT 1000",
+		 "WHERE 1 = 1%s%s%s ORDER BY r.id DESC LIMIT %lld",
 		 cond,
 		 overdue && strcmp(overdue, "true") == 0
 			 ? " AND ((r.stage = 'prompt' AND r.due_detailed < ?) OR "
 			   "(r.stage = 'detailed' AND r.due_final < ?))"
-			 : "");
+			 : "",
+		 before ? " AND r.id < ?" : "", limit);
 	if (overdue && strcmp(overdue, "true") == 0) {
 		ps[n++] = store_int64(now);
 		ps[n++] = store_int64(now);
 	}
+	if (before)
+		ps[n++] = store_int64(before);
 	if (store_conn_get(t->st, &c) < 0)
 		return store_fail(resp, NULL, YG_EIO);
 	if (store_exec(c, sql, ps, n, &r, NULL) < 0) {
@@ -641,9 +658,13 @@ static int reports_list(struct http_request *req, struct http_response *resp, vo
 		json_object_set_new(o, "org", json_string(store_res_text(r, i, 11)));
 		json_array_append_new(arr, o);
 	}
+	json_t *page = json_pack("{s:o}", "reports", arr);
+	if ((long long)store_res_nrows(r) == limit)
+		json_object_set_new(page, "next_before",
+				    json_integer(store_res_int64(r, store_res_nrows(r) - 1, 0)));
 	store_res_free(r);
 	store_conn_put(c);
-	http_response_json(resp, 200, json_pack("{s:o}", "reports", arr));
+	http_response_json(resp, 200, page);
 	return 0;
 }
 

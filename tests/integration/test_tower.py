@@ -5,69 +5,11 @@ organisation, regulators their sectors); sensor alerts stored once and
 ranked as sources; every route against every role; health and metrics."""
 import json
 import os
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
 import common
-
-
-class Tower:
-    def __init__(self, yagura, store, workdir):
-        self.yagura, self.store = yagura, store
-        out = subprocess.run([yagura, "admin", "init", "--store", store], capture_output=True,
-                             text=True)
-        if out.returncode != 0:
-            sys.exit("admin init: %s" % out.stderr)
-        self.admin = out.stdout.strip()
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.log = open(os.path.join(workdir, "tower.log"), "w")
-        self.proc = subprocess.Popen([yagura, "tower", "--listen", "127.0.0.1:%d" % self.port,
-                                      "--store", store, "--threads", "4"],
-                                     stderr=self.log, stdout=self.log)
-        for _ in range(100):
-            try:
-                self.call("GET", "/healthz")
-                return
-            except OSError:
-                time.sleep(0.05)
-        sys.exit("tower did not start")
-
-    def call(self, method, path, body=None, token=None, headers=None):
-        data = None if body is None else (body if isinstance(body, bytes)
-                                          else json.dumps(body).encode())
-        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=data,
-                                     method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if token:
-            req.add_header("Authorization", "Bearer " + token)
-        for k, v in (headers or {}).items():
-            req.add_header(k, v)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                raw = r.read()
-                return r.status, (json.loads(raw) if raw and r.headers.get_content_type() ==
-                                  "application/json" else raw.decode()), r.headers
-        except urllib.error.HTTPError as e:
-            raw = e.read()
-            try:
-                return e.code, json.loads(raw), e.headers
-            except ValueError:
-                return e.code, raw.decode(), e.headers
-
-    def stop(self):
-        self.proc.terminate()
-        rc = self.proc.wait(timeout=30)
-        self.log.close()
-        return rc
+from towerlib import Tower, fresh_pg_db, pg_url
 
 
 def report_body(**kw):
@@ -241,16 +183,9 @@ def main():
     stores = []
     with tempfile.TemporaryDirectory() as d:
         stores.append(("sqlite", os.path.join(d, "tower.db")))
-        pg = os.environ.get("YAGURA_TEST_PG_URL")
-        urlfile = os.path.join(os.path.dirname(a.yagura), "pg-url")
-        if not pg and os.path.exists(urlfile):
-            pg = open(urlfile).read().strip()
+        pg = pg_url(a.yagura)
         if pg:
-            # A fresh database for this run.
-            dbname = "tower_%d" % os.getpid()
-            base, _, _ = pg.rpartition("/")
-            subprocess.run(["psql", pg, "-q", "-c", "CREATE DATABASE %s" % dbname], check=True)
-            stores.append(("postgres", base + "/" + dbname))
+            stores.append(("postgres", fresh_pg_db(pg, "tower_api")))
         else:
             t.check(False, "no PostgreSQL: the pg fixture (scripts/pg-test.sh) must run first")
         for label, store in stores:

@@ -1,0 +1,119 @@
+"""Nothing acknowledged is lost: clients write reports and alert batches
+under load while the tower is killed with SIGKILL at random moments and
+restarted; every request that got a 2xx must be in the store afterwards.
+On SQLite and on PostgreSQL."""
+import os
+import random
+import tempfile
+import threading
+import time
+
+import common
+from towerlib import Tower, fresh_pg_db, pg_url
+
+ROUNDS = 4
+WRITERS = 6
+
+
+def scenario(t, yagura, store, workdir, label):
+    tw = Tower(yagura, store, workdir, threads=8)
+    A = tw.admin
+    st, org, _ = tw.call("POST", "/api/v1/orgs", {"name": "Grid", "sector": "electricity"}, A)
+    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "op", "role": "operator",
+                                                  "org_id": org["id"]}, A)
+    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+    op = tk["token"]
+    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "sensor", "role": "sensor"}, A)
+    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+    sensor = tk["token"]
+    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "analyst", "role": "analyst"}, A)
+    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+    analyst = tk["token"]
+
+    acked_reports, acked_alerts = set(), set()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer(n):
+        rnd = random.Random(n)
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                if rnd.random() < 0.5:
+                    summary = "w%d-%d" % (n, i)
+                    st, r, _ = tw.call("POST", "/api/v1/reports", {
+                        "category": "malware", "summary": summary, "severity": "medium",
+                        "detected_at": "2026-11-22T00:00:00Z"}, op)
+                    if 200 <= st < 300:
+                        with lock:
+                            acked_reports.add(summary)
+                else:
+                    ids = ["w%d-%d-%d" % (n, i, k) for k in range(20)]
+                    batch = [{"alert_id": x, "timestamp": "2026-11-22T00:00:00.000000+0000",
+                              "src_ip": "203.0.113.%d" % n, "dest_ip": "10.0.0.1",
+                              "alert": {"signature_id": 9100001, "severity": 2}} for x in ids]
+                    st, r, _ = tw.call("POST", "/api/v1/alerts", {"alerts": batch}, sensor)
+                    if 200 <= st < 300:
+                        with lock:
+                            acked_alerts.update(ids)
+            except OSError:
+                time.sleep(0.02)  # the tower is down: keep trying
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
+    for th in threads:
+        th.start()
+    rnd = random.Random(1)
+    for _ in range(ROUNDS):
+        time.sleep(rnd.uniform(0.3, 1.2))
+        tw.kill()
+        time.sleep(0.1)
+        tw.start()
+    time.sleep(0.5)
+    stop.set()
+    for th in threads:
+        th.join()
+    # Everything acknowledged is there.
+    ids, before = [], ""
+    while True:
+        st, lst, _ = tw.call("GET", "/api/v1/reports?limit=1000" + before, token=analyst)
+        ids += [r["id"] for r in lst["reports"]]
+        if "next_before" not in lst:
+            break
+        before = "&before=%d" % lst["next_before"]
+    stored = set()
+    for rid in ids:
+        st, full, _ = tw.call("GET", "/api/v1/reports/%d" % rid, token=analyst)
+        stored.add(full["report"]["summary"])
+    missing = acked_reports - stored
+    t.check(len(acked_reports) > 20 and not missing,
+            "%s: %d reports acknowledged, %d missing" % (label, len(acked_reports), len(missing)))
+    # Alerts: re-posting every acknowledged id must find them all present.
+    dup = 0
+    acked = sorted(acked_alerts)
+    for k in range(0, len(acked), 500):
+        batch = [{"alert_id": x, "timestamp": "2026-11-22T00:00:00.000000+0000",
+                  "src_ip": "203.0.113.%s" % x.split("-")[0][1:], "dest_ip": "10.0.0.1",
+                  "alert": {"signature_id": 9100001, "severity": 2}} for x in acked[k:k + 500]]
+        st, r, _ = tw.call("POST", "/api/v1/alerts", {"alerts": batch}, sensor)
+        dup += r.get("duplicates", 0)
+    t.check(len(acked) > 100 and dup == len(acked),
+            "%s: %d alerts acknowledged, %d found" % (label, len(acked), dup))
+    print("%s: %d reports and %d alerts acknowledged across %d SIGKILLs, all present" % (
+        label, len(acked_reports), len(acked), ROUNDS))
+    tw.stop()
+
+
+def main():
+    a = common.parse_args()
+    t = common.Checker("tower_kill")
+    with tempfile.TemporaryDirectory() as d:
+        scenario(t, a.yagura, os.path.join(d, "k.db"), d, "sqlite")
+        pg = pg_url(a.yagura)
+        t.check(pg is not None, "no PostgreSQL: the pg fixture must run first")
+        if pg:
+            scenario(t, a.yagura, fresh_pg_db(pg, "tower_kill"), d, "postgres")
+    t.finish()
+
+
+main()

@@ -1,0 +1,89 @@
+"""Running a yagura tower for tests: start on a free loopback port, call
+its API, stop it."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+class Tower:
+    def __init__(self, yagura, store, workdir, threads=4):
+        self.yagura, self.store, self.threads = yagura, store, threads
+        out = subprocess.run([yagura, "admin", "init", "--store", store], capture_output=True,
+                             text=True)
+        if out.returncode != 0:
+            sys.exit("admin init: %s" % out.stderr)
+        self.admin = out.stdout.strip()
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.log = open(os.path.join(workdir, "tower.log"), "a")
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen([self.yagura, "tower", "--listen",
+                                      "127.0.0.1:%d" % self.port, "--store", self.store,
+                                      "--threads", str(self.threads)],
+                                     stderr=self.log, stdout=self.log)
+        for _ in range(200):
+            try:
+                self.call("GET", "/healthz")
+                return
+            except OSError:
+                time.sleep(0.05)
+        sys.exit("tower did not start")
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+    def call(self, method, path, body=None, token=None, headers=None):
+        data = None if body is None else (body if isinstance(body, bytes)
+                                          else json.dumps(body).encode())
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=data,
+                                     method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                raw = r.read()
+                return r.status, (json.loads(raw) if raw and r.headers.get_content_type() ==
+                                  "application/json" else raw.decode()), r.headers
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                return e.code, json.loads(raw), e.headers
+            except ValueError:
+                return e.code, raw.decode(), e.headers
+
+    def stop(self):
+        self.proc.terminate()
+        rc = self.proc.wait(timeout=30)
+        self.log.close()
+        return rc
+
+
+def pg_url(yagura):
+    """The PostgreSQL the ctest fixture started (or YAGURA_TEST_PG_URL)."""
+    pg = os.environ.get("YAGURA_TEST_PG_URL")
+    urlfile = os.path.join(os.path.dirname(yagura), "pg-url")
+    if not pg and os.path.exists(urlfile):
+        pg = open(urlfile).read().strip()
+    return pg or None
+
+
+def fresh_pg_db(pg, name):
+    """Creates database name on the server of URL pg; returns its URL."""
+    base, _, _ = pg.rpartition("/")
+    subprocess.run(["psql", pg, "-q", "-c", "DROP DATABASE IF EXISTS %s" % name], check=True)
+    subprocess.run(["psql", pg, "-q", "-c", "CREATE DATABASE %s" % name], check=True)
+    return base + "/" + name
