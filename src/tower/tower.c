@@ -481,18 +481,73 @@ static void request_hash(struct http_request *req, char *out)
 	hex(h, sizeof(h), out);
 }
 
+/* The writes of a new report, as one unit of group-committed work. */
+struct report_new {
+	const struct principal *p;
+	const struct report_policy *pol;
+	const char *category, *severity, *text, *key, *hash;
+	int64_t detected, now;
+	int64_t id;	   /* out */
+	json_t *answer;	   /* out: the 201 body */
+};
+
+static int report_insert(struct store_conn *c, void *arg)
+{
+	struct report_new *w = arg;
+	struct store_res *r = NULL;
+	int rc;
+	struct store_param ps[] = {
+		store_int64(w->p->org_id),
+		store_text(w->category),
+		store_text(w->severity),
+		store_int64(w->detected),
+		store_int64(w->now),
+		store_int64(w->now),
+		store_int64(w->detected + w->pol->due_s[REPORT_PROMPT] * 1000000),
+		store_int64(w->detected + w->pol->due_s[REPORT_DETAILED] * 1000000),
+		store_int64(w->detected + w->pol->due_s[REPORT_FINAL] * 1000000),
+		store_int64(w->now)};
+
+	rc = store_exec(c,
+			"INSERT INTO reports (org_id, version, stage, category, severity, detected_at, "
+			"created, updated, due_prompt, due_detailed, due_final, prompt_at) "
+			"VALUES (?, 1, 'prompt', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+			ps, 10, &r, NULL);
+	if (rc < 0)
+		return rc;
+	w->id = store_res_int64(r, 0, 0);
+	store_res_free(r);
+	struct store_param pv[] = {store_int64(w->id), store_text(w->text), store_int64(w->p->user_id),
+				   store_int64(w->now)};
+	rc = store_exec(c,
+			"INSERT INTO report_versions (report_id, version, stage, body, author_id, "
+			"created) VALUES (?, 1, 'prompt', ?, ?, ?)",
+			pv, 4, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	json_decref(w->answer);
+	w->answer = json_pack("{s:I,s:I,s:s,s:o,s:o}", "id", (json_int_t)w->id, "version", 1,
+			      "stage", "prompt", "detected_at", json_time(w->detected), "next_due",
+			      json_time(w->detected + w->pol->due_s[REPORT_DETAILED] * 1000000));
+	if (w->answer == NULL)
+		return YG_ENOMEM;
+	if (w->key != NULL)
+		rc = idem_save(c, w->p, w->key, w->hash, 201, w->answer);
+	return rc;
+}
+
+/* POST /api/v1/reports: the prompt report. Its writes are group-committed
+ * with other requests' (one durable commit for many reports on SQLite). */
 static int reports_create(struct http_request *req, struct http_response *resp, void *ctx)
 {
 	struct tower *t = ctx;
 	const struct principal *p;
-	json_t *b = http_request_json(req), *out;
+	json_t *b = http_request_json(req);
 	struct report_errors errs;
 	const char *key = http_request_header(req, "Idempotency-Key");
 	char hash[65];
 	struct store_conn *c;
-	struct store_res *r = NULL;
-	int64_t detected, now = now_us(), id = 0;
-	char *text;
+	struct report_new w;
 	int rc;
 
 	if (need(req, resp, ACT_REPORT_CREATE, &p) == SCOPE_NONE)
@@ -505,70 +560,48 @@ static int reports_create(struct http_request *req, struct http_response *resp, 
 		validation_errors(resp, &errs);
 		return 0;
 	}
-	if (report_parse_time(json_string_value(json_object_get(b, "detected_at")), &detected) < 0)
+	memset(&w, 0, sizeof(w));
+	if (report_parse_time(json_string_value(json_object_get(b, "detected_at")), &w.detected) < 0)
 		return fail(resp, 422, "validation_failed", "detected_at");
-	if (store_conn_get(t->st, &c) < 0)
-		return store_fail(resp, NULL, YG_EIO);
 	if (key != NULL) {
 		request_hash(req, hash);
-		if (idem_replay(c, p, key, hash, resp)) {
-			store_conn_put(c);
-			return 0;
-		}
-	}
-	text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-	if (text == NULL || (rc = store_begin(c)) < 0) {
-		free(text);
+		if (store_conn_get(t->st, &c) < 0)
+			return store_fail(resp, NULL, YG_EIO);
+		rc = idem_replay(c, p, key, hash, resp);
 		store_conn_put(c);
-		return store_fail(resp, c, YG_EIO);
+		if (rc)
+			return 0;
 	}
-	const struct report_policy *pol = &t->cfg.policy;
-	struct store_param ps[] = {
-		store_int64(p->org_id),
-		store_text(json_string_value(json_object_get(b, "category"))),
-		store_text(json_string_value(json_object_get(b, "severity"))),
-		store_int64(detected),
-		store_int64(now),
-		store_int64(now),
-		store_int64(detected + pol->due_s[REPORT_PROMPT] * 1000000),
-		store_int64(detected + pol->due_s[REPORT_DETAILED] * 1000000),
-		store_int64(detected + pol->due_s[REPORT_FINAL] * 1000000),
-		store_int64(now)};
-	rc = store_exec(c,
-			"INSERT INTO reports (org_id, version, stage, category, severity, detected_at, "
-			"created, updated, due_prompt, due_detailed, due_final, prompt_at) "
-			"VALUES (?, 1, 'prompt', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-			ps, 10, &r, NULL);
-	if (rc == 0) {
-		id = store_res_int64(r, 0, 0);
-		struct store_param pv[] = {store_int64(id), store_text(text), store_int64(p->user_id),
-					   store_int64(now)};
-		rc = store_exec(c,
-				"INSERT INTO report_versions (report_id, version, stage, body, author_id, "
-				"created) VALUES (?, 1, 'prompt', ?, ?, ?)",
-				pv, 4, NULL, NULL);
+	w.p = p;
+	w.pol = &t->cfg.policy;
+	w.category = json_string_value(json_object_get(b, "category"));
+	w.severity = json_string_value(json_object_get(b, "severity"));
+	w.key = key;
+	w.hash = hash;
+	w.now = now_us();
+	w.text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	if (w.text == NULL)
+		return store_fail(resp, NULL, YG_ENOMEM);
+	rc = store_group_run(t->st, report_insert, &w);
+	free((char *)w.text);
+	if (rc == YG_ECONFLICT && key != NULL) {
+		/* The same key raced in from a retry: answer what it got. */
+		json_decref(w.answer);
+		if (store_conn_get(t->st, &c) == 0) {
+			if (!idem_replay(c, p, key, hash, resp))
+				store_fail(resp, c, YG_EIO);
+			store_conn_put(c);
+		}
+		return 0;
 	}
-	free(text);
-	out = rc == 0 ? json_pack("{s:I,s:I,s:s,s:o,s:o}", "id", (json_int_t)id, "version", 1,
-				  "stage", "prompt", "detected_at", json_time(detected), "next_due",
-				  json_time(detected + pol->due_s[REPORT_DETAILED] * 1000000))
-		      : NULL;
-	if (rc == 0 && key != NULL)
-		rc = idem_save(c, p, key, hash, 201, out);
-	if (rc == 0)
-		rc = store_commit(c);
-	store_res_free(r);
 	if (rc < 0) {
-		store_rollback(c);
-		json_decref(out);
-		store_fail(resp, c, rc == YG_ECONFLICT ? YG_EIO : rc);
-	} else {
-		char loc[64];
-		snprintf(loc, sizeof(loc), "/api/v1/reports/%lld", (long long)id);
-		http_response_header(resp, "Location", loc);
-		http_response_json(resp, 201, out);
+		json_decref(w.answer);
+		return store_fail(resp, NULL, rc == YG_ECONFLICT ? YG_EIO : rc);
 	}
-	store_conn_put(c);
+	char loc[64];
+	snprintf(loc, sizeof(loc), "/api/v1/reports/%lld", (long long)w.id);
+	http_response_header(resp, "Location", loc);
+	http_response_json(resp, 201, w.answer);
 	return 0;
 }
 
