@@ -1152,6 +1152,21 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 	return 0;
 }
 
+/* ---- the API's own description ------------------------------------------ */
+
+extern const unsigned char tower_openapi_json[];
+extern const unsigned long tower_openapi_json_len;
+
+static int openapi(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	(void)req;
+	(void)ctx;
+	if (http_response_body(resp, 200, "application/json", (const char *)tower_openapi_json,
+			       tower_openapi_json_len) < 0)
+		return -1;
+	return 0;
+}
+
 /* ---- life ------------------------------------------------------------ */
 
 struct route {
@@ -1176,6 +1191,7 @@ static const struct route routes[] = {
 	{HTTP_GET, "/api/v1/assets", HTTP_ROUTE_AUTH, assets_list},
 	{HTTP_POST, "/api/v1/alerts", AJ, alerts_post},
 	{HTTP_GET, "/api/v1/sources", HTTP_ROUTE_AUTH, sources_list},
+	{HTTP_GET, "/api/v1/openapi.json", 0, openapi},
 };
 
 int tower_start(const struct tower_config *cfg, struct tower **out, char *err, size_t errlen)

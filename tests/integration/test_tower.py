@@ -172,6 +172,16 @@ def run(t, tw, label):
     ok(st, 400, "bad JSON")
     st, e, _ = tw.call("GET", "/api/v1/nothing", token=op1)
     ok(st, 404, "unknown route")
+    # The OpenAPI document describes every route the matrix exercised.
+    st, doc, _ = tw.call("GET", "/api/v1/openapi.json")
+    t.check(st == 200 and doc.get("openapi", "").startswith("3."), "%s: openapi.json" % label)
+    for method, path, _, _ in matrix:
+        templ = path
+        for seg in path.split("/"):
+            if seg.isdigit():
+                templ = templ.replace("/" + seg, "/{id}", 1)
+        t.check(method.lower() in doc.get("paths", {}).get(templ, {}),
+                "%s: %s %s missing from openapi.json" % (label, method, templ))
     st, m, _ = tw.call("GET", "/metrics")
     t.check(st == 200 and 'route="/api/v1/reports"' in m and "yagura_http_request_duration_seconds" in m,
             "%s: metrics" % label)
