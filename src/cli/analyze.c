@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -16,6 +17,7 @@
 #include "cli/cli.h"
 #include "intel/intel.h"
 #include "pipeline/pipeline.h"
+#include "output/post.h"
 #include "privacy/cryptopan.h"
 #include "privacy/protect.h"
 
@@ -150,6 +152,13 @@ static void analyze_usage(FILE *out)
 		"      --no-detect           flows and metadata only, no alerts\n"
 		"      --sources FILE        write the ranked attack sources to FILE (JSON)\n"
 		"      --ics-allow PREFIXES  sources allowed to write to and control ICS devices\n"
+		"      --post URL            also send alerts to the tower at URL (its base, e.g.\n"
+		"                            http://tower:8080) through a spool on disk; the token\n"
+		"                            comes from --token-file or YAGURA_TOKEN\n"
+		"      --token-file FILE     the sensor's API token\n"
+		"      --spool DIR           where alerts wait for the tower (default var/spool)\n"
+		"      --post-wait S         at the end, wait up to S seconds for the tower to take\n"
+		"                            the spool (default 30); what is left is sent next run\n"
 		"      --intel PATH          indicators to match: a STIX 2.1 bundle, a MISP feed\n"
 		"                            directory, a plain list, or a directory of them\n"
 		"                            (repeatable; SIGHUP reloads them while running)\n"
@@ -348,8 +357,40 @@ enum {
 	OPT_PROTECT,
 	OPT_PSEUDONYM_KEY,
 	OPT_ICS_ALLOW,
-	OPT_INTEL
+	OPT_INTEL,
+	OPT_POST,
+	OPT_TOKEN_FILE,
+	OPT_SPOOL,
+	OPT_POST_WAIT
 };
+
+static void tee_to_poster(void *ctx, const char *json, size_t len)
+{
+	if (poster_add(ctx, json, len) < 0)
+		log_warn("post: cannot spool an alert");
+}
+
+/* The token: the first line of file, or YAGURA_TOKEN. */
+static int read_token(const char *file, char *out, size_t n)
+{
+	const char *env = getenv("YAGURA_TOKEN");
+	FILE *f;
+
+	if (file == NULL) {
+		if (env == NULL || strlen(env) >= n)
+			return -1;
+		snprintf(out, n, "%s", env);
+		return 0;
+	}
+	if ((f = fopen(file, "r")) == NULL || fgets(out, (int)n, f) == NULL) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	out[strcspn(out, "\r\n")] = '\0';
+	return 0;
+}
 
 
 int cmd_analyze(int argc, char **argv)
@@ -370,6 +411,10 @@ int cmd_analyze(int argc, char **argv)
 		{"pseudonym-key", required_argument, NULL, OPT_PSEUDONYM_KEY},
 		{"ics-allow", required_argument, NULL, OPT_ICS_ALLOW},
 		{"intel", required_argument, NULL, OPT_INTEL},
+		{"post", required_argument, NULL, OPT_POST},
+		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+		{"spool", required_argument, NULL, OPT_SPOOL},
+		{"post-wait", required_argument, NULL, OPT_POST_WAIT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -385,6 +430,9 @@ int cmd_analyze(int argc, char **argv)
 	struct pseudonymizer pz = {NULL, NULL};
 	struct protect_set *ics_allow = NULL;
 	static struct intel_feeds feeds;
+	const char *post_url = NULL, *token_file = NULL, *spool = "var/spool";
+	unsigned post_wait = 30;
+	struct poster *poster = NULL;
 	pthread_t reloader;
 	int reloader_on = 0;
 	struct detect_config dcfg;
@@ -470,6 +518,22 @@ int cmd_analyze(int argc, char **argv)
 		case OPT_PSEUDONYM_KEY:
 			key_path = optarg;
 			break;
+		case OPT_POST:
+			post_url = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			token_file = optarg;
+			break;
+		case OPT_SPOOL:
+			spool = optarg;
+			break;
+		case OPT_POST_WAIT:
+			if (cli_parse_u64(optarg, 0, 86400, &v) < 0) {
+				log_warnx("analyze: --post-wait: '%s' is not 0 to 86400 seconds", optarg);
+				return EXIT_USAGE;
+			}
+			post_wait = (unsigned)v;
+			break;
 		case OPT_INTEL:
 			if (feeds.n == MAX_INTEL_PATHS) {
 				log_warnx("analyze: --intel: at most %d paths", MAX_INTEL_PATHS);
@@ -553,6 +617,28 @@ int cmd_analyze(int argc, char **argv)
 	e = eve_new(out_fd);
 	if (e != NULL && pz.set != NULL)
 		eve_set_protect(e, pseudonymize, &pz);
+	if (e != NULL && post_url != NULL) {
+		char token[256];
+		if (!detect_on) {
+			log_warnx("analyze: --post sends alerts: it needs the detectors (drop --no-detect)");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (read_token(token_file, token, sizeof(token)) < 0) {
+			log_warnx("analyze: --post: no token (%s)",
+				  token_file ? token_file : "set YAGURA_TOKEN or use --token-file");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (strcmp(spool, "var/spool") == 0)
+			mkdir("var", 0755);
+		if (poster_new(post_url, token, spool, &poster, derr, sizeof(derr)) < 0) {
+			log_warnx("analyze: --post: %s", derr);
+			rc = EXIT_OUTPUT;
+			goto out;
+		}
+		eve_set_alert_tee(e, tee_to_poster, poster);
+	}
 	if (e == NULL || (detect_on && sources == NULL) || (p = pipeline_new(&cfg, e)) == NULL) {
 		log_warnx("analyze: out of memory (try a smaller --max-flows)");
 		rc = EXIT_FATAL;
@@ -597,7 +683,21 @@ int cmd_analyze(int argc, char **argv)
 		print_summary(p, e, sources, &pz, now_sec() - t0);
 	if (stop_requested)
 		log_warnx("analyze: interrupted; records of what was read are written");
+	if (poster != NULL) {
+		struct poster_stats ps;
+		poster_finish(poster, post_wait, &ps);
+		poster = NULL;
+		if (!quiet)
+			fprintf(stderr, "  post: %llu alerts spooled, %llu sent (%llu retries), %llu left in %s\n",
+				(unsigned long long)ps.spooled, (unsigned long long)ps.sent,
+				(unsigned long long)ps.retries, (unsigned long long)ps.left, spool);
+		if (ps.left > 0)
+			log_warnx("post: %llu alerts wait in %s for the tower; the next run sends them",
+				  (unsigned long long)ps.left, spool);
+	}
 out:
+	if (poster != NULL)
+		poster_finish(poster, 0, NULL);
 	pipeline_free(p);
 	sources_free(sources);
 	cryptopan_free(pz.cp);

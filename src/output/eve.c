@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -9,7 +11,6 @@
 #include "output/community_id.h"
 #include "output/eve_int.h"
 
-#define EVE_FLUSH_AT (256u * 1024)
 #define EVE_MAX_BUF (64u * 1024 * 1024)
 
 struct eve *eve_new(int fd)
@@ -163,6 +164,24 @@ static void put_flags_hex(struct jbuf *b, const char *name, uint8_t flags)
 	jbuf_putc(b, hex[flags >> 4]);
 	jbuf_putc(b, hex[flags & 15]);
 	jbuf_putc(b, '"');
+}
+
+void eve_set_alert_tee(struct eve *e, eve_tee_fn fn, void *ctx)
+{
+	uint8_t r[8];
+	static const char hex[] = "0123456789abcdef";
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+		memcpy(r, &t, sizeof(r));
+	}
+	for (int i = 0; i < 8; i++) {
+		e->run_id[2 * i] = hex[r[i] >> 4];
+		e->run_id[2 * i + 1] = hex[r[i] & 15];
+	}
+	e->run_id[16] = '\0';
+	e->tee = fn;
+	e->tee_ctx = ctx;
 }
 
 void eve_set_protect(struct eve *e, eve_protect_fn fn, void *ctx)

@@ -48,6 +48,13 @@ void eve_alert(struct eve *e, const struct alert *a);
 typedef int (*eve_protect_fn)(void *ctx, struct ip_addr *a);
 void eve_set_protect(struct eve *e, eve_protect_fn fn, void *ctx);
 
+/* A second destination for alert records (the spool to a tower): fn gets
+ * each alert's JSON line, without the newline. Alerts then carry an
+ * "alert_id" unique to the run and the alert ("<run>-<n>"), so that a tower
+ * stores a resent alert once. */
+typedef void (*eve_tee_fn)(void *ctx, const char *json, size_t len);
+void eve_set_alert_tee(struct eve *e, eve_tee_fn fn, void *ctx);
+
 /* Counts of records written, by type. */
 struct eve_stats {
 	uint64_t flow, dns, tls, http, alert, bytes;

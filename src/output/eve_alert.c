@@ -22,6 +22,7 @@ void eve_alert(struct eve *e, const struct alert *a)
 	struct ip_addr src = a->src, dst = a->dst;
 	char pbuf[4];
 	int first = 1;
+	size_t start = b->len;
 
 	eve_protect_addr(e, &src);
 	eve_protect_addr(e, &dst);
@@ -30,6 +31,13 @@ void eve_alert(struct eve *e, const struct alert *a)
 	if (a->flow_id != 0) {
 		jbuf_lit(b, ",\"flow_id\":");
 		jbuf_u64(b, a->flow_id);
+	}
+	if (e->tee != NULL) {
+		jbuf_lit(b, ",\"alert_id\":\"");
+		jbuf_puts(b, e->run_id);
+		jbuf_putc(b, '-');
+		jbuf_u64(b, ++e->alert_seq);
+		jbuf_putc(b, '"');
 	}
 	jbuf_lit(b, ",\"event_type\":\"alert\",\"src_ip\":");
 	put_evidence_addr(b, &src);
@@ -122,7 +130,11 @@ void eve_alert(struct eve *e, const struct alert *a)
 		}
 		jbuf_putc(b, ']');
 	}
-	jbuf_putc(b, '}');
-	eve_record_end(e);
+	jbuf_lit(b, "}}");
+	if (e->tee != NULL && !b->err)
+		e->tee(e->tee_ctx, b->buf + start, b->len - start);
+	jbuf_putc(b, '\n');
+	if (b->len >= EVE_FLUSH_AT)
+		eve_flush(e);
 	e->stats.alert++;
 }

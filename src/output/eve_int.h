@@ -5,6 +5,9 @@
 #include "base/jbuf.h"
 #include "output/eve.h"
 
+/* Buffered records are written out past this many bytes. */
+#define EVE_FLUSH_AT (256u * 1024)
+
 struct eve {
 	int fd;
 	int err;
@@ -12,6 +15,10 @@ struct eve {
 	struct eve_stats stats;
 	eve_protect_fn protect;
 	void *protect_ctx;
+	eve_tee_fn tee; /* alerts are also handed here, with an alert_id */
+	void *tee_ctx;
+	char run_id[17];
+	uint64_t alert_seq;
 };
 
 void eve_record_end(struct eve *e);

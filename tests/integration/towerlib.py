@@ -22,10 +22,13 @@ class Tower:
         s.bind(("127.0.0.1", 0))
         self.port = s.getsockname()[1]
         s.close()
-        self.log = open(os.path.join(workdir, "tower.log"), "a")
+        self.logpath = os.path.join(workdir, "tower.log")
+        self.log = None
         self.start()
 
     def start(self):
+        if self.log is None or self.log.closed:
+            self.log = open(self.logpath, "a")
         self.proc = subprocess.Popen([self.yagura, "tower", "--listen",
                                       "127.0.0.1:%d" % self.port, "--store", self.store,
                                       "--threads", str(self.threads)],

@@ -1,0 +1,117 @@
+"""yagura analyze --post: alerts reach the tower through a spool on disk,
+and none is lost or stored twice while the tower is down, restarting or
+killed."""
+import os
+import subprocess
+import tempfile
+import threading
+import time
+
+import common
+from pcapgen import *
+from towerlib import Tower
+
+
+def scanners(path, n, base=0):
+    """n scanners, each probing 12 hosts on one port: n horizontal scan alerts."""
+    fr = []
+    for s in range(n):
+        src = "203.0.%d.%d" % ((base + s) // 250, (base + s) % 250 + 1)
+        for h in range(12):
+            fr.append((1000 + s * 0.01 + h * 0.0001,
+                       eth(ipv4(src, "10.9.0.%d" % (h + 1), 6, tcp(40000 + h, 23, SYN)))))
+    write_pcap(path, sorted(fr, key=lambda x: x[0]))
+
+
+def total_alerts(tw, analyst):
+    st, src, _ = tw.call("GET", "/api/v1/sources", token=analyst)
+    return sum(s["alerts"] for s in src["sources"])
+
+
+def analyze(yagura, cap, url, tokfile, spool, wait):
+    return subprocess.run([yagura, "analyze", "--post", url, "--token-file", tokfile,
+                           "--spool", spool, "--post-wait", str(wait), "-o", os.devnull, cap],
+                          capture_output=True, text=True, timeout=120)
+
+
+def main():
+    a = common.parse_args()
+    t = common.Checker("post")
+    y = a.yagura
+    with tempfile.TemporaryDirectory() as d:
+        tw = Tower(y, os.path.join(d, "t.db"), d)
+        A = tw.admin
+        st, u, _ = tw.call("POST", "/api/v1/users", {"name": "sensor", "role": "sensor"}, A)
+        st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+        tokfile = os.path.join(d, "token")
+        with open(tokfile, "w") as f:
+            f.write(tk["token"] + "\n")
+        st, u, _ = tw.call("POST", "/api/v1/users", {"name": "an", "role": "analyst"}, A)
+        st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+        analyst = tk["token"]
+        url = "http://127.0.0.1:%d" % tw.port
+        spool = os.path.join(d, "spool")
+
+        # 1. Tower up: every alert arrives.
+        cap = os.path.join(d, "scan40.pcap")
+        scanners(cap, 40)
+        p = analyze(y, cap, url, tokfile, spool, 20)
+        t.check(p.returncode == 0 and "40 alerts spooled, 40 sent" in p.stderr and
+                "0 left" in p.stderr, "tower up: %s" % p.stderr[-300:])
+        t.check(total_alerts(tw, analyst) == 40, "tower has 40 alerts")
+
+        # 2. Tower down: the alerts wait in the spool; the next run sends them.
+        tw.stop()
+        cap2 = os.path.join(d, "scan25.pcap")
+        scanners(cap2, 25, base=100)
+        p = analyze(y, cap2, url, tokfile, spool, 1)
+        t.check(p.returncode == 0 and "25 left" in p.stderr,
+                "tower down: alerts left in the spool: %s" % p.stderr[-300:])
+        tw.start()
+        empty = os.path.join(d, "empty.pcap")
+        write_pcap(empty, [])
+        p = analyze(y, empty, url, tokfile, spool, 20)
+        t.check(p.returncode == 0 and "0 left" in p.stderr, "next run drains: %s" % p.stderr[-300:])
+        t.check(total_alerts(tw, analyst) == 65, "tower has 65 alerts after the drain: %d" %
+                total_alerts(tw, analyst))
+
+        # 3. Tower killed and restarted while the sensor sends: all arrive, once.
+        cap3 = os.path.join(d, "scan600.pcap")
+        scanners(cap3, 600, base=300)
+
+        def chaos():
+            for _ in range(3):
+                time.sleep(0.15)
+                tw.kill()
+                time.sleep(0.4)
+                tw.start()
+        # How many alerts the capture gives (600 scans, and SYN floods on the
+        # hosts they all probed).
+        dry = subprocess.run([y, "analyze", "-q", cap3], capture_output=True, text=True).stdout
+        want = 65 + sum(1 for line in dry.splitlines() if '"event_type":"alert"' in line)
+        th = threading.Thread(target=chaos)
+        th.start()
+        p = analyze(y, cap3, url, tokfile, spool, 60)
+        th.join()
+        n = total_alerts(tw, analyst)
+        t.check(p.returncode == 0 and "0 left" in p.stderr, "through kills: %s" % p.stderr[-300:])
+        print("through kills:", [l for l in p.stderr.splitlines() if "post:" in l])
+        t.check(want > 665 and n == want,
+                "every alert stored exactly once through kills: %d of %d" % (n, want))
+        leftover = [f for f in os.listdir(spool) if f.endswith(".jsonl")]
+        t.check(leftover == [], "spool emptied: %s" % leftover)
+
+        # Bad use.
+        p = subprocess.run([y, "analyze", "--post", "ftp://x", "--token-file", tokfile, cap],
+                           capture_output=True, text=True)
+        t.check(p.returncode == 3 and "ftp://x" in p.stderr, "bad URL: %d %s" % (p.returncode, p.stderr))
+        env = dict(os.environ)
+        env.pop("YAGURA_TOKEN", None)
+        p = subprocess.run([y, "analyze", "--post", url, cap], capture_output=True, text=True,
+                           env=env)
+        t.check(p.returncode == 1 and "token" in p.stderr, "no token: %d" % p.returncode)
+        tw.stop()
+    t.finish()
+
+
+main()
