@@ -80,22 +80,28 @@ def main():
         scanners(cap3, 600, base=300)
 
         def chaos():
-            for _ in range(3):
-                time.sleep(0.15)
-                tw.kill()
-                time.sleep(0.4)
-                tw.start()
+            # Down before the sensor starts, back, killed again at once
+            # (possibly mid-batch), back.
+            tw.kill()
+            time.sleep(0.6)
+            tw.start()
+            time.sleep(0.01)
+            tw.kill()
+            time.sleep(0.6)
+            tw.start()
         # How many alerts the capture gives (600 scans, and SYN floods on the
         # hosts they all probed).
         dry = subprocess.run([y, "analyze", "-q", cap3], capture_output=True, text=True).stdout
         want = 65 + sum(1 for line in dry.splitlines() if '"event_type":"alert"' in line)
         th = threading.Thread(target=chaos)
         th.start()
+        time.sleep(0.05)
         p = analyze(y, cap3, url, tokfile, spool, 60)
         th.join()
         n = total_alerts(tw, analyst)
         t.check(p.returncode == 0 and "0 left" in p.stderr, "through kills: %s" % p.stderr[-300:])
-        print("through kills:", [l for l in p.stderr.splitlines() if "post:" in l])
+        t.check(" 0 retries" not in p.stderr, "the sensor met the tower down: %s" %
+                [l for l in p.stderr.splitlines() if "post:" in l])
         t.check(want > 665 and n == want,
                 "every alert stored exactly once through kills: %d of %d" % (n, want))
         leftover = [f for f in os.listdir(spool) if f.endswith(".jsonl")]
