@@ -977,6 +977,26 @@ static int assets_list(struct http_request *req, struct http_response *resp, voi
 #define ALERT_BATCH_MAX 10000
 #define ALERT_COLS 12
 
+/* One request's batch as a unit of group-committed work: batches of many
+ * requests share one durable commit. */
+struct alert_batch {
+	const struct store_param *rows;
+	size_t n;
+	int64_t changed;
+};
+
+static int alerts_insert(struct store_conn *c, void *arg)
+{
+	struct alert_batch *ab = arg;
+
+	return store_exec_batch(c,
+				"INSERT INTO alerts (sensor_id, alert_id, received, ts, src_ip, src_port, "
+				"dest_ip, dest_port, proto, signature_id, signature, severity, body) "
+				"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+				"ON CONFLICT (sensor_id, alert_id) DO NOTHING",
+				ALERT_COLS + 1, ab->rows, ab->n, &ab->changed);
+}
+
 /* POST /api/v1/alerts: {"alerts": [EVE alert records]} (or a bare array).
  * Each record is stored once per sensor, keyed by its "alert_id" or, when
  * it has none, by a hash of its canonical JSON: a retried batch adds
@@ -990,7 +1010,6 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 	struct store_param *rows = NULL;
 	char **texts = NULL, (*ids)[65] = NULL;
 	size_t n, i, k = 0;
-	struct store_conn *c;
 	int64_t changed = 0, now = now_us(), ts;
 	int rc, bad = 0;
 
@@ -1027,7 +1046,10 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 		json_t *al = json_object_get(a, "alert");
 		const char *aid = json_string_value(json_object_get(a, "alert_id"));
 		char tsbuf[64];
-		texts[i] = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+		/* Sorted keys only where the text is the alert's identity. */
+		texts[i] = json_dumps(a, aid != NULL && strlen(aid) <= 64
+						 ? JSON_COMPACT
+						 : JSON_COMPACT | JSON_SORT_KEYS);
 		if (texts[i] == NULL) {
 			rc = YG_ENOMEM;
 			goto out;
@@ -1077,18 +1099,11 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 		memcpy(full + i * (ALERT_COLS + 1), rows + i * ALERT_COLS, ALERT_COLS * sizeof(*rows));
 		full[i * (ALERT_COLS + 1) + ALERT_COLS] = store_text(texts[i]);
 	}
-	if ((rc = store_conn_get(t->st, &c)) == 0) {
-		rc = store_exec_batch(
-			c,
-			"INSERT INTO alerts (sensor_id, alert_id, received, ts, src_ip, src_port, "
-			"dest_ip, dest_port, proto, signature_id, signature, severity, body) "
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-			"ON CONFLICT (sensor_id, alert_id) DO NOTHING",
-			ALERT_COLS + 1, full, n, &changed);
-		if (rc < 0)
-			log_warnx("tower: alerts: %s", store_conn_errmsg(c));
-		store_conn_put(c);
-	}
+	struct alert_batch ab = {full, n, 0};
+	rc = store_group_run(t->st, alerts_insert, &ab);
+	changed = ab.changed;
+	if (rc < 0)
+		log_warnx("tower: alerts: batch not stored: %s", yg_strerror(rc));
 	free(full);
 out:
 	if (rc < 0) {
