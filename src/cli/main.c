@@ -20,6 +20,7 @@ static void usage(FILE *out)
 	      "                    recover addresses behind Crypto-PAn pseudonyms, or compute them\n"
 	      "  tower             the control-tower server (JSON API, /healthz, /metrics)\n"
 	      "  admin init        create the tower's first admin and print its token\n"
+	      "  report ...        file, update, close, list and show incident reports\n"
 	      "\n"
 	      "Run 'yagura COMMAND --help' for a command's options.\n"
 	      "'yagura --version' prints the version.\n",
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
 		return cmd_tower(argc - 1, argv + 1);
 	if (strcmp(argv[1], "admin") == 0)
 		return cmd_admin(argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
 	log_warnx("unknown command '%s' (try 'yagura --help')", argv[1]);
 	return EXIT_USAGE;
 }
