@@ -1,6 +1,5 @@
 /* report_cmd.c - `yagura report`: the reporting obligation at a terminal,
  * against a tower's API. */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/client.h"
 
 static void report_usage(FILE *out)
 {
@@ -30,84 +30,6 @@ static void report_usage(FILE *out)
 	      out);
 }
 
-struct buf {
-	char *p;
-	size_t n;
-};
-
-static size_t collect(void *data, size_t size, size_t nmemb, void *ctx)
-{
-	struct buf *b = ctx;
-	size_t add = size * nmemb;
-	char *np = realloc(b->p, b->n + add + 1);
-
-	if (np == NULL)
-		return 0;
-	memcpy(np + b->n, data, add);
-	b->p = np;
-	b->n += add;
-	b->p[b->n] = '\0';
-	return add;
-}
-
-/* One request; returns the HTTP status (0: unreachable) and the parsed
- * JSON answer (NULL if none). */
-static long call(const char *base, const char *token, const char *method, const char *path,
-		 const char *body, const char *idem, json_t **answer)
-{
-	CURL *curl = curl_easy_init();
-	struct curl_slist *h = NULL;
-	struct buf b = {NULL, 0};
-	char url[2048], hdr[512];
-	long status = 0;
-
-	*answer = NULL;
-	if (curl == NULL)
-		return 0;
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
-	h = curl_slist_append(h, hdr);
-	h = curl_slist_append(h, "Content-Type: application/json");
-	if (idem != NULL) {
-		snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", idem);
-		h = curl_slist_append(h, hdr);
-	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	if (body != NULL)
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-	if (curl_easy_perform(curl) == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (b.p != NULL)
-		*answer = json_loads(b.p, 0, NULL);
-	free(b.p);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(curl);
-	return status;
-}
-
-/* Prints the tower's refusal; returns the exit status for it. */
-static int refused(long status, json_t *answer, const char *base)
-{
-	json_t *e = json_object_get(answer, "error"), *f;
-	size_t i;
-
-	if (status == 0) {
-		log_warnx("report: cannot reach the tower at %s", base);
-		return EXIT_OUTPUT;
-	}
-	log_warnx("report: the tower refused (HTTP %ld): %s", status,
-		  json_string_value(json_object_get(e, "message")) ?: "no reason given");
-	json_array_foreach(json_object_get(e, "fields"), i, f)
-		fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(f, "field")),
-			json_string_value(json_object_get(f, "reason")));
-	return EXIT_INPUT;
-}
-
 static char *read_json_file(const char *path)
 {
 	json_error_t err;
@@ -121,17 +43,6 @@ static char *read_json_file(const char *path)
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return text;
-}
-
-static int print_answer(json_t *answer)
-{
-	char *s = json_dumps(answer, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-
-	if (s != NULL) {
-		puts(s);
-		free(s);
-	}
-	return EXIT_OK;
 }
 
 int cmd_report(int argc, char **argv)
@@ -187,12 +98,11 @@ int cmd_report(int argc, char **argv)
 		log_warnx("report: no token (set YAGURA_TOKEN or use --token-file)");
 		return EXIT_USAGE;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	const char *cmd = pos[0];
 	if (strcmp(cmd, "file") == 0 && npos == 2) {
 		if ((body = read_json_file(pos[1])) == NULL)
 			return EXIT_INPUT;
-		status = call(base, token, "POST", "/api/v1/reports", body, idem, &answer);
+		status = client_call(base, token, "POST", "/api/v1/reports", body, idem, &answer);
 	} else if (strcmp(cmd, "update") == 0 && npos == 4) {
 		char *rep = read_json_file(pos[3]);
 		if (rep == NULL)
@@ -202,12 +112,12 @@ int cmd_report(int argc, char **argv)
 		snprintf(body, n, "{\"stage\":\"%s\",\"report\":%s}", pos[2], rep);
 		free(rep);
 		snprintf(path, sizeof(path), "/api/v1/reports/%s/versions", pos[1]);
-		status = call(base, token, "POST", path, body, idem, &answer);
+		status = client_call(base, token, "POST", path, body, idem, &answer);
 	} else if (strcmp(cmd, "close") == 0 && npos == 2) {
 		snprintf(path, sizeof(path), "/api/v1/reports/%s/versions", pos[1]);
-		status = call(base, token, "POST", path, "{\"stage\":\"closed\"}", idem, &answer);
+		status = client_call(base, token, "POST", path, "{\"stage\":\"closed\"}", idem, &answer);
 	} else if (strcmp(cmd, "list") == 0 && npos == 1) {
-		status = call(base, token, "GET", overdue ? "/api/v1/reports?overdue=true&limit=1000"
+		status = client_call(base, token, "GET", overdue ? "/api/v1/reports?overdue=true&limit=1000"
 							  : "/api/v1/reports?limit=1000",
 			      NULL, NULL, &answer);
 		if (status == 200) {
@@ -231,13 +141,13 @@ int cmd_report(int argc, char **argv)
 		}
 	} else if (strcmp(cmd, "show") == 0 && npos == 2) {
 		snprintf(path, sizeof(path), "/api/v1/reports/%s", pos[1]);
-		status = call(base, token, "GET", path, NULL, NULL, &answer);
+		status = client_call(base, token, "GET", path, NULL, NULL, &answer);
 	} else {
 		report_usage(stderr);
 		return EXIT_USAGE;
 	}
 	free(body);
-	rc = status >= 200 && status < 300 ? print_answer(answer) : refused(status, answer, base);
+	rc = status >= 200 && status < 300 ? client_print(answer) : client_refused("report", status, answer, base);
 	json_decref(answer);
 	return rc;
 }

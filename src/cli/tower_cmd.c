@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "tower/tower.h"
 
 static void tower_usage(FILE *out)
@@ -107,21 +108,27 @@ int cmd_tower(int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_admin(int argc, char **argv)
+static void admin_usage(FILE *out)
+{
+	fputs("usage: yagura admin init [--store URL] [--name NAME]\n"
+	      "         create the first admin user and print its API token, once\n"
+	      "       yagura admin org add NAME SECTOR | org list\n"
+	      "       yagura admin user add NAME ROLE [--org ID] [--sectors S1,S2]\n"
+	      "       yagura admin token add USER_ID [--days N] | token revoke TOKEN_ID\n"
+	      "\n"
+	      "All but init call the tower: --tower URL (default $YAGURA_TOWER or\n"
+	      "http://127.0.0.1:8080) with the admin's token (--token-file FILE or\n"
+	      "$YAGURA_TOKEN). Roles: operator, regulator, analyst, overseer, auditor,\n"
+	      "sensor, admin. exit status: 0 ok, 1 usage, 2 refused, 3 tower unreachable.\n",
+	      out);
+}
+
+static int admin_init(int argc, char **argv)
 {
 	const char *store = "var/tower.db", *name = "admin";
 	char token[64], err[512];
-	int i;
 
-	if (argc < 2 || strcmp(argv[1], "init") != 0) {
-		fputs("usage: yagura admin init [--store URL] [--name NAME]\n"
-		      "  creates the first admin user and prints its API token, once\n",
-		      argc < 2 ? stderr : stdout);
-		return argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-			       ? EXIT_OK
-			       : EXIT_USAGE;
-	}
-	for (i = 2; i < argc; i++) {
+	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
 			store = argv[++i];
 		} else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
@@ -139,4 +146,108 @@ int cmd_admin(int argc, char **argv)
 	}
 	printf("%s\n", token);
 	return EXIT_OK;
+}
+
+int cmd_admin(int argc, char **argv)
+{
+	const char *base = getenv("YAGURA_TOWER"), *token = getenv("YAGURA_TOKEN");
+	const char *pos[5] = {0}, *org = NULL, *sectors = NULL, *days = NULL;
+	char tok[256], path[64], body[2048];
+	json_t *answer = NULL, *req;
+	int npos = 0, rc;
+	long status;
+
+	if (argc >= 2 && strcmp(argv[1], "init") == 0)
+		return admin_init(argc, argv);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		admin_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (base == NULL)
+		base = "http://127.0.0.1:8080";
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--tower") == 0 && i + 1 < argc) {
+			base = argv[++i];
+		} else if (strcmp(argv[i], "--token-file") == 0 && i + 1 < argc) {
+			FILE *f = fopen(argv[++i], "r");
+			if (f == NULL || fgets(tok, sizeof(tok), f) == NULL) {
+				log_warn("admin: %s", argv[i]);
+				if (f)
+					fclose(f);
+				return EXIT_USAGE;
+			}
+			fclose(f);
+			tok[strcspn(tok, "\r\n")] = '\0';
+			token = tok;
+		} else if (strcmp(argv[i], "--org") == 0 && i + 1 < argc) {
+			org = argv[++i];
+		} else if (strcmp(argv[i], "--sectors") == 0 && i + 1 < argc) {
+			sectors = argv[++i];
+		} else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
+			days = argv[++i];
+		} else if (argv[i][0] == '-' || npos == 5) {
+			log_warnx("admin: unexpected argument '%s'", argv[i]);
+			return EXIT_USAGE;
+		} else {
+			pos[npos++] = argv[i];
+		}
+	}
+	if (token == NULL || *token == '\0') {
+		log_warnx("admin: no token (set YAGURA_TOKEN or use --token-file)");
+		return EXIT_USAGE;
+	}
+	req = json_object();
+	if (npos == 4 && strcmp(pos[0], "org") == 0 && strcmp(pos[1], "add") == 0) {
+		json_object_set_new(req, "name", json_string(pos[2]));
+		json_object_set_new(req, "sector", json_string(pos[3]));
+		snprintf(path, sizeof(path), "/api/v1/orgs");
+	} else if (npos == 2 && strcmp(pos[0], "org") == 0 && strcmp(pos[1], "list") == 0) {
+		json_decref(req);
+		req = NULL;
+		snprintf(path, sizeof(path), "/api/v1/orgs");
+	} else if (npos == 4 && strcmp(pos[0], "user") == 0 && strcmp(pos[1], "add") == 0) {
+		json_object_set_new(req, "name", json_string(pos[2]));
+		json_object_set_new(req, "role", json_string(pos[3]));
+		if (org != NULL)
+			json_object_set_new(req, "org_id", json_integer(strtoll(org, NULL, 10)));
+		if (sectors != NULL) {
+			json_t *arr = json_array();
+			char buf[512], *save = NULL;
+			snprintf(buf, sizeof(buf), "%s", sectors);
+			for (char *sct = strtok_r(buf, ",", &save); sct; sct = strtok_r(NULL, ",", &save))
+				json_array_append_new(arr, json_string(sct));
+			json_object_set_new(req, "sectors", arr);
+		}
+		snprintf(path, sizeof(path), "/api/v1/users");
+	} else if (npos == 3 && strcmp(pos[0], "token") == 0 && strcmp(pos[1], "add") == 0) {
+		json_object_set_new(req, "user_id", json_integer(strtoll(pos[2], NULL, 10)));
+		if (days != NULL)
+			json_object_set_new(req, "expires_in_days", json_integer(strtoll(days, NULL, 10)));
+		snprintf(path, sizeof(path), "/api/v1/tokens");
+	} else if (npos == 3 && strcmp(pos[0], "token") == 0 && strcmp(pos[1], "revoke") == 0) {
+		json_decref(req);
+		req = NULL;
+		snprintf(path, sizeof(path), "/api/v1/tokens/%.40s", pos[2]);
+		status = client_call(base, token, "DELETE", path, NULL, NULL, &answer);
+		rc = status == 204 ? EXIT_OK : client_refused("admin", status, answer, base);
+		json_decref(answer);
+		return rc;
+	} else {
+		json_decref(req);
+		admin_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (req != NULL) {
+		char *text = json_dumps(req, JSON_COMPACT);
+		snprintf(body, sizeof(body), "%s", text ? text : "{}");
+		free(text);
+		json_decref(req);
+	}
+	int add = strcmp(pos[1], "add") == 0;
+	status = client_call(base, token, add ? "POST" : "GET", path, add ? body : NULL, NULL,
+			     &answer);
+	rc = status >= 200 && status < 300 ? client_print(answer)
+					   : client_refused("admin", status, answer, base);
+	json_decref(answer);
+	return rc;
 }

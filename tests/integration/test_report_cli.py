@@ -1,5 +1,7 @@
-"""`yagura report` at a terminal: file, update, close, list and show an
-incident report against a running tower; refusals print each bad field."""
+"""The terminal commands against a running tower: `yagura admin` sets up
+an organisation, an operator and its token; `yagura report` files,
+updates, closes, lists and shows an incident report; refusals print each
+bad field."""
 import json
 import os
 import subprocess
@@ -16,10 +18,27 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         tw = Tower(y, os.path.join(d, "t.db"), d)
         A = tw.admin
-        st, org, _ = tw.call("POST", "/api/v1/orgs", {"name": "Kansai Rail", "sector": "railways"}, A)
-        st, u, _ = tw.call("POST", "/api/v1/users", {"name": "op", "role": "operator",
-                                                      "org_id": org["id"]}, A)
-        st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+        aenv = dict(os.environ, YAGURA_TOWER="http://127.0.0.1:%d" % tw.port, YAGURA_TOKEN=A)
+
+        def admin(*args):
+            p = subprocess.run([y, "admin"] + list(args), capture_output=True, text=True, env=aenv)
+            return p.returncode, (json.loads(p.stdout) if p.returncode == 0 and p.stdout else None), p.stderr
+
+        rc, org, err = admin("org", "add", "Kansai Rail", "railways")
+        t.check(rc == 0 and org["sector"] == "railways", "admin org add: %d %s" % (rc, err))
+        rc, _, err = admin("org", "add", "Nowhere", "space")
+        t.check(rc == 2 and "sector" in err, "admin org add with a bad sector: %d %r" % (rc, err))
+        rc, u, err = admin("user", "add", "op", "operator", "--org", str(org["id"]))
+        t.check(rc == 0 and u["role"] == "operator", "admin user add: %d %s" % (rc, err))
+        rc, reg, err = admin("user", "add", "mlit", "regulator", "--sectors", "railways,ports")
+        t.check(rc == 0, "admin user add regulator: %d %s" % (rc, err))
+        rc, tk, err = admin("token", "add", str(u["id"]), "--days", "30")
+        t.check(rc == 0 and tk["token"].startswith("ygt_"), "admin token add: %d %s" % (rc, err))
+        rc, tk2, err = admin("token", "add", str(reg["id"]))
+        rc, _, err = admin("token", "revoke", str(tk2["id"]))
+        t.check(rc == 0, "admin token revoke: %d %s" % (rc, err))
+        rc, lst, err = admin("org", "list")
+        t.check(rc == 0 and [o["name"] for o in lst["orgs"]] == ["Kansai Rail"], "admin org list")
         env = dict(os.environ, YAGURA_TOWER="http://127.0.0.1:%d" % tw.port, YAGURA_TOKEN=tk["token"])
 
         def rep(*args, stdin=None):
