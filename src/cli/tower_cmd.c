@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "tower/config.h"
 #include "tower/tower.h"
 
 static void tower_usage(FILE *out)
@@ -20,6 +21,9 @@ static void tower_usage(FILE *out)
 	      "sensor alerts and attack sources; /healthz and /metrics (docs/tower.md).\n"
 	      "\n"
 	      "options:\n"
+	      "      --config FILE        read settings from FILE (INI; docs/tower.md); options\n"
+	      "                           given here override it\n"
+	      "      --check              print the settings in effect, normalized, and exit\n"
 	      "      --listen ADDR:PORT   where to listen (default 127.0.0.1:8080; port 0 picks one)\n"
 	      "      --store URL          sqlite:PATH, a path, or postgres://... (default var/tower.db)\n"
 	      "      --threads N          HTTP worker threads (default 8)\n"
@@ -38,15 +42,26 @@ int cmd_tower(int argc, char **argv)
 		{"listen", required_argument, NULL, 'l'}, {"store", required_argument, NULL, 's'},
 		{"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
 		{"rate", required_argument, NULL, 'r'},	  {"help", no_argument, NULL, 'h'},
+		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
 		{NULL, 0, NULL, 0}};
 	struct tower_config cfg;
 	struct tower *t;
 	unsigned long long v;
 	char err[512];
 	sigset_t set;
-	int c, sig;
+	int c, sig, check = 0;
 
 	tower_config_defaults(&cfg);
+	/* The file first, so that options override it. */
+	for (int i = 1; i + 1 < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0) {
+			if (tower_config_load(argv[i + 1], &cfg, err, sizeof(err)) < 0) {
+				log_warnx("tower: %s", err);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -71,6 +86,11 @@ int cmd_tower(int argc, char **argv)
 			else
 				cfg.rate = cfg.burst = (double)v;
 			break;
+		case 'c':
+			break; /* read above */
+		case 'k':
+			check = 1;
+			break;
 		case 'h':
 			tower_usage(stdout);
 			return EXIT_OK;
@@ -82,6 +102,10 @@ int cmd_tower(int argc, char **argv)
 	if (optind < argc) {
 		log_warnx("tower: unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
+	}
+	if (check) {
+		tower_config_print(stdout, &cfg);
+		return EXIT_OK;
 	}
 	if (strcmp(cfg.store, "var/tower.db") == 0)
 		mkdir("var", 0755);

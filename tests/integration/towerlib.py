@@ -11,8 +11,8 @@ import urllib.request
 
 
 class Tower:
-    def __init__(self, yagura, store, workdir, threads=4):
-        self.yagura, self.store, self.threads = yagura, store, threads
+    def __init__(self, yagura, store, workdir, threads=4, extra=()):
+        self.yagura, self.store, self.threads, self.extra = yagura, store, threads, list(extra)
         out = subprocess.run([yagura, "admin", "init", "--store", store], capture_output=True,
                              text=True)
         if out.returncode != 0:
@@ -31,7 +31,7 @@ class Tower:
             self.log = open(self.logpath, "a")
         self.proc = subprocess.Popen([self.yagura, "tower", "--listen",
                                       "127.0.0.1:%d" % self.port, "--store", self.store,
-                                      "--threads", str(self.threads)],
+                                      "--threads", str(self.threads)] + self.extra,
                                      stderr=self.log, stdout=self.log)
         for _ in range(200):
             try:

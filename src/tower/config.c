@@ -1,0 +1,204 @@
+/* config.c - the tower's configuration file: INI, parsed into struct
+ * tower_config, validated, printed back normalized by --check. */
+#include "tower/config.h"
+
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+struct load_ctx {
+	struct tower_config *cfg;
+	char *err;
+	size_t errlen;
+	const char *path;
+	int sectors_set;
+	FILE *f;
+	int line; /* counted by reader(): inih's handler has no line number here */
+};
+
+static char *reader(char *str, int num, void *stream)
+{
+	struct load_ctx *lc = stream;
+	char *r = fgets(str, num, lc->f);
+
+	if (r != NULL)
+		lc->line++;
+	return r;
+}
+
+static char *copy(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = yg_malloc(n);
+
+	if (p != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+int config_parse_duration(const char *s, int64_t *secs)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	long long mult = 1;
+
+	if (end == s || v <= 0)
+		return -1;
+	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
+		mult = 1;
+	else if (strcmp(end, "m") == 0)
+		mult = 60;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400;
+	else
+		return -1;
+	if (v > 10LL * 365 * 86400 / mult)
+		return -1;
+	*secs = v * mult;
+	return 0;
+}
+
+static int set_sectors(struct tower_config *cfg, const char *value)
+{
+	char buf[2048], *save = NULL;
+
+	if (strlen(value) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", value);
+	cfg->n_sectors = 0;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ' || *t == '\t')
+			t++;
+		size_t n = strlen(t);
+		while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+			t[--n] = '\0';
+		if (n == 0 || cfg->n_sectors == TOWER_MAX_SECTORS)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '_'))
+				return -1;
+		if ((cfg->sectors[cfg->n_sectors++] = copy(t)) == NULL)
+			return -1;
+	}
+	return cfg->n_sectors > 0 ? 0 : -1;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *lc = user;
+	int lineno = lc->line;
+	struct tower_config *cfg = lc->cfg;
+	char *end;
+	int64_t secs;
+
+#define BAD(fmt, ...)                                                                              \
+	do {                                                                                       \
+		snprintf(lc->err, lc->errlen, "%s:%d: " fmt, lc->path, lineno, __VA_ARGS__);       \
+		return 0;                                                                          \
+	} while (0)
+
+	if (strcmp(section, "tower") == 0) {
+		if (strcmp(name, "listen") == 0 || strcmp(name, "store") == 0) {
+			char *v = copy(value);
+			if (v == NULL || *v == '\0')
+				BAD("%s must not be empty", name);
+			if (name[0] == 'l')
+				cfg->listen = v;
+			else
+				cfg->store = v;
+		} else if (strcmp(name, "threads") == 0 || strcmp(name, "max_body") == 0 ||
+			   strcmp(name, "rate") == 0 || strcmp(name, "burst") == 0) {
+			long long v = strtoll(value, &end, 10);
+			long long max = name[0] == 't' ? 1024 : name[0] == 'm' ? (1LL << 30) : 1000000;
+			if (*value == '\0' || *end != '\0' || v < (name[0] == 'r' || name[0] == 'b' ? 0 : 1) ||
+			    v > max)
+				BAD("%s = '%s' is not a number from 1 to %lld", name, value, max);
+			if (name[0] == 't')
+				cfg->threads = (unsigned)v;
+			else if (name[0] == 'm')
+				cfg->max_body = (size_t)v;
+			else if (name[0] == 'r')
+				cfg->rate = (double)v;
+			else
+				cfg->burst = (double)v;
+		} else {
+			BAD("unknown key '%s' in [tower]", name);
+		}
+	} else if (strcmp(section, "sectors") == 0) {
+		if (strcmp(name, "list") != 0)
+			BAD("unknown key '%s' in [sectors] (use list = a, b, c)", name);
+		if (set_sectors(cfg, value) < 0)
+			BAD("list: sectors are comma-separated names of a-z, 0-9 and _ (at most %d)",
+			    TOWER_MAX_SECTORS);
+		lc->sectors_set = 1;
+	} else if (strcmp(section, "deadlines") == 0) {
+		int stage = report_stage_parse(name);
+		if (stage < 0)
+			BAD("unknown stage '%s' in [deadlines] (prompt, detailed, final)", name);
+		if (config_parse_duration(value, &secs) < 0)
+			BAD("%s = '%s' is not a duration such as 24h, 3d or 90m", name, value);
+		cfg->policy.due_s[stage] = secs;
+	} else {
+		BAD("unknown section [%s]", section);
+	}
+	return 1;
+#undef BAD
+}
+
+int tower_config_load(const char *path, struct tower_config *cfg, char *err, size_t errlen)
+{
+	struct load_ctx lc = {cfg, err, errlen, path, 0, NULL, 0};
+	int rc;
+
+	err[0] = '\0';
+	if ((lc.f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot open", path);
+		return YG_EIO;
+	}
+	rc = ini_parse_stream(reader, &lc, handler, &lc);
+	fclose(lc.f);
+	if (rc != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "%s:%d: not an INI line", path, rc);
+		return YG_EINVAL;
+	}
+	for (int s = 1; s < REPORT_STAGES; s++)
+		if (cfg->policy.due_s[s] < cfg->policy.due_s[s - 1]) {
+			snprintf(err, errlen, "%s: [deadlines] %s comes before %s", path,
+				 report_stage_name(s), report_stage_name(s - 1));
+			return YG_EINVAL;
+		}
+	return 0;
+}
+
+static void put_duration(FILE *out, int64_t s)
+{
+	if (s % 86400 == 0)
+		fprintf(out, "%lldd", (long long)(s / 86400));
+	else if (s % 3600 == 0)
+		fprintf(out, "%lldh", (long long)(s / 3600));
+	else if (s % 60 == 0)
+		fprintf(out, "%lldm", (long long)(s / 60));
+	else
+		fprintf(out, "%llds", (long long)s);
+}
+
+void tower_config_print(FILE *out, const struct tower_config *cfg)
+{
+	fprintf(out, "[tower]\nlisten = %s\nstore = %s\nthreads = %u\nmax_body = %zu\n", cfg->listen,
+		cfg->store, cfg->threads, cfg->max_body);
+	fprintf(out, "rate = %.0f\nburst = %.0f\n\n[sectors]\nlist = ", cfg->rate, cfg->burst);
+	for (unsigned i = 0; i < cfg->n_sectors; i++)
+		fprintf(out, "%s%s", i ? ", " : "", cfg->sectors[i]);
+	fputs("\n\n[deadlines]\n", out);
+	for (int s = 0; s < REPORT_STAGES; s++) {
+		fprintf(out, "%s = ", report_stage_name(s));
+		put_duration(out, cfg->policy.due_s[s]);
+		fputc('\n', out);
+	}
+}

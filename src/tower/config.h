@@ -1,0 +1,28 @@
+/* config.h - the tower's configuration file (INI):
+ *
+ *   [tower]      listen, store, threads, max_body, rate, burst
+ *   [sectors]    list = electricity, gas, ...
+ *   [deadlines]  prompt = 24h, detailed = 72h, final = 30d
+ *
+ * Values not given keep their defaults (tower_config_defaults); command
+ * line options override the file. */
+#ifndef YAGURA_TOWER_CONFIG_H
+#define YAGURA_TOWER_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tower/tower.h"
+
+/* Reads path into cfg. Returns 0, or YG_EIO / YG_EINVAL with
+ * "FILE:LINE: what is wrong" in err. Strings it sets live until exit. */
+int tower_config_load(const char *path, struct tower_config *cfg, char *err,
+		      size_t errlen) YG_MUST_CHECK;
+
+/* Prints cfg in the file's own form, normalized (yagura tower --check). */
+void tower_config_print(FILE *out, const struct tower_config *cfg);
+
+/* "24h", "3d", "90m", "45s" or plain seconds, to seconds; -1 if invalid. */
+int config_parse_duration(const char *s, int64_t *secs);
+
+#endif

@@ -1,0 +1,64 @@
+"""The tower's configuration file: --check prints it back normalized (a
+golden file), bad files are one line naming file, line and key, and the
+settings take effect (sectors, deadlines)."""
+import os
+import subprocess
+import tempfile
+
+import common
+from towerlib import Tower
+
+
+def main():
+    a = common.parse_args()
+    t = common.Checker("tower_config")
+    y = a.yagura
+    data = os.path.join(a.source, "tests", "data", "tower")
+    p = subprocess.run([y, "tower", "--config", os.path.join(data, "example.ini"), "--check"],
+                       capture_output=True, text=True)
+    with open(os.path.join(data, "example.check")) as f:
+        want = f.read()
+    t.check(p.returncode == 0 and p.stdout == want, "--check differs from example.check:\n%s" % p.stdout)
+    p = subprocess.run([y, "tower", "--config", os.path.join(data, "example.ini"), "--threads", "3",
+                        "--check"], capture_output=True, text=True)
+    t.check("threads = 3" in p.stdout, "options override the file")
+    with tempfile.TemporaryDirectory() as d:
+        for text, want_err in (("[tower]\nthreds = 2\n", ":2: unknown key 'threds'"),
+                               ("[tower]\nthreads = lots\n", ":2: threads = 'lots'"),
+                               ("[deadlines]\nprompt = soon\n", ":2: prompt = 'soon' is not a duration"),
+                               ("[deadlines]\nprompt = 3d\ndetailed = 1d\n", "detailed comes before prompt"),
+                               ("[sectors]\nlist = Power Grid\n", ":2: list:"),
+                               ("[elsewhere]\nx = 1\n", ":2: unknown section [elsewhere]")):
+            path = os.path.join(d, "bad.ini")
+            with open(path, "w") as f:
+                f.write(text)
+            p = subprocess.run([y, "tower", "--config", path, "--check"], capture_output=True, text=True)
+            t.check(p.returncode == 1 and want_err in p.stderr and len(p.stderr.splitlines()) == 1,
+                    "%r: exit %d %r" % (text, p.returncode, p.stderr))
+        p = subprocess.run([y, "tower", "--config", os.path.join(d, "missing.ini")],
+                           capture_output=True, text=True)
+        t.check(p.returncode == 1 and "missing.ini" in p.stderr, "missing file")
+        # Sectors and deadlines take effect.
+        cfg = os.path.join(d, "t.ini")
+        with open(cfg, "w") as f:
+            f.write("[sectors]\nlist = space_weather, electricity\n\n[deadlines]\nprompt = 2h\n"
+                    "detailed = 12h\nfinal = 7d\n")
+        tw = Tower(y, os.path.join(d, "t.db"), d, extra=["--config", cfg])
+        st, org, _ = tw.call("POST", "/api/v1/orgs", {"name": "NICT", "sector": "space_weather"},
+                             tw.admin)
+        t.check(st == 201, "configured sector accepted: %s" % st)
+        st, _, _ = tw.call("POST", "/api/v1/orgs", {"name": "Water Co", "sector": "water"}, tw.admin)
+        t.check(st == 422, "sector not in the configured list refused: %s" % st)
+        st, u, _ = tw.call("POST", "/api/v1/users", {"name": "op", "role": "operator",
+                                                      "org_id": org["id"]}, tw.admin)
+        st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, tw.admin)
+        st, r, _ = tw.call("POST", "/api/v1/reports", {
+            "category": "other", "summary": "x", "severity": "low",
+            "detected_at": "2026-11-22T00:00:00Z"}, tk["token"])
+        t.check(st == 201 and r["next_due"] == "2026-11-22T12:00:00.000000Z",
+                "detailed report due 12 h after detection: %s" % r)
+        tw.stop()
+    t.finish()
+
+
+main()
