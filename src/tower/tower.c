@@ -20,11 +20,33 @@
 #include "store/store.h"
 #include "tower/auth.h"
 
+/* Store timings in /metrics, by operation. */
+enum store_op { OP_AUTH = 0, OP_REPORT_CREATE, OP_ALERTS_INSERT, OP_COUNT };
+static const char *const op_labels[OP_COUNT] = {"op=\"auth\"", "op=\"report_create\"",
+						 "op=\"alerts_insert\""};
+
 struct tower {
 	struct tower_config cfg;
 	struct store *st;
 	struct http_server *srv;
+	struct http_metric *store_seconds[OP_COUNT];
+	struct http_metric *alerts_stored;
+	struct http_metric *alerts_duplicate;
 };
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void observe(struct tower *t, enum store_op op, double since)
+{
+	if (t->store_seconds[op] != NULL)
+		http_metric_observe(t->store_seconds[op], mono_s() - since);
+}
 
 /* Who is calling: resolved from the bearer token once per request. */
 struct principal {
@@ -132,6 +154,7 @@ static int tower_auth(void *ctx, struct http_request *req, const char *token, vo
 	if (token_hash(token, strlen(token), h) < 0)
 		return YG_EINVAL;
 	hex(h, sizeof(h), hh);
+	double t0 = mono_s();
 	if (store_conn_get(t->st, &c) < 0)
 		return YG_EIO;
 	struct store_param ps[] = {store_text(hh)};
@@ -140,6 +163,7 @@ static int tower_auth(void *ctx, struct http_request *req, const char *token, vo
 			"u.disabled FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?",
 			ps, 1, &r, NULL);
 	store_conn_put(c);
+	observe(t, OP_AUTH, t0);
 	if (rc < 0)
 		return rc;
 	rc = YG_ENOTFOUND;
@@ -582,7 +606,9 @@ static int reports_create(struct http_request *req, struct http_response *resp, 
 	w.text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
 	if (w.text == NULL)
 		return store_fail(resp, NULL, YG_ENOMEM);
+	double t0 = mono_s();
 	rc = store_group_run(t->st, report_insert, &w);
+	observe(t, OP_REPORT_CREATE, t0);
 	free((char *)w.text);
 	if (rc == YG_ECONFLICT && key != NULL) {
 		/* The same key raced in from a retry: answer what it got. */
@@ -1100,8 +1126,14 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 		full[i * (ALERT_COLS + 1) + ALERT_COLS] = store_text(texts[i]);
 	}
 	struct alert_batch ab = {full, n, 0};
+	double t0 = mono_s();
 	rc = store_group_run(t->st, alerts_insert, &ab);
+	observe(t, OP_ALERTS_INSERT, t0);
 	changed = ab.changed;
+	if (rc == 0 && t->alerts_stored != NULL) {
+		http_metric_add(t->alerts_stored, (uint64_t)changed);
+		http_metric_add(t->alerts_duplicate, (uint64_t)(n - (size_t)changed));
+	}
 	if (rc < 0)
 		log_warnx("tower: alerts: batch not stored: %s", yg_strerror(rc));
 	free(full);
@@ -1235,6 +1267,19 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	if ((rc = http_server_new(&hc, &t->srv)) < 0) {
 		snprintf(err, errlen, "cannot set up the HTTP server: %s", yg_strerror(rc));
 		goto fail;
+	}
+	{
+		static const double b[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+		struct http_metrics *m = http_server_metrics(t->srv);
+		for (int i = 0; i < OP_COUNT; i++)
+			t->store_seconds[i] = http_metrics_histogram(
+				m, "yagura_store_seconds", op_labels[i],
+				"time spent in the store per operation, commit included", b,
+				sizeof(b) / sizeof(b[0]));
+		t->alerts_stored = http_metrics_counter(m, "yagura_alerts_stored_total", NULL,
+							"sensor alerts stored");
+		t->alerts_duplicate = http_metrics_counter(m, "yagura_alerts_duplicate_total", NULL,
+							   "sensor alerts received again and ignored");
 	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if ((rc = http_server_route(t->srv, routes[i].m, routes[i].pattern, routes[i].flags,

@@ -185,6 +185,10 @@ def run(t, tw, label):
     st, m, _ = tw.call("GET", "/metrics")
     t.check(st == 200 and 'route="/api/v1/reports"' in m and "yagura_http_request_duration_seconds" in m,
             "%s: metrics" % label)
+    t.check('yagura_store_seconds_count{op="report_create"}' in m and
+            'yagura_store_seconds_bucket{op="auth",le="0.01"}' in m, "%s: store timings" % label)
+    stored = [l for l in m.splitlines() if l.startswith("yagura_alerts_stored_total")]
+    t.check(stored and float(stored[0].split()[-1]) >= 6, "%s: alerts stored counter %s" % (label, stored))
 
 
 def main():
