@@ -36,7 +36,20 @@ static void tower_usage(FILE *out)
 	      out);
 }
 
+static int tower_main(int argc, char **argv, struct tower_config *cfgp);
+
 int cmd_tower(int argc, char **argv)
+{
+	struct tower_config cfg;
+	int rc;
+
+	tower_config_defaults(&cfg);
+	rc = tower_main(argc, argv, &cfg);
+	tower_config_free(&cfg);
+	return rc;
+}
+
+static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 {
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'}, {"store", required_argument, NULL, 's'},
@@ -47,15 +60,18 @@ int cmd_tower(int argc, char **argv)
 	struct tower_config cfg;
 	struct tower *t;
 	unsigned long long v;
+	int rc;
 	char err[512];
 	sigset_t set;
 	int c, sig, check = 0;
 
-	tower_config_defaults(&cfg);
+	cfg = *cfgp;
 	/* The file first, so that options override it. */
 	for (int i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0) {
-			if (tower_config_load(argv[i + 1], &cfg, err, sizeof(err)) < 0) {
+			rc = tower_config_load(argv[i + 1], &cfg, err, sizeof(err));
+			*cfgp = cfg; /* the caller frees what it loaded */
+			if (rc < 0) {
 				log_warnx("tower: %s", err);
 				return EXIT_USAGE;
 			}

@@ -152,7 +152,7 @@ static void account(struct source *x, const struct alert *a, const struct ip_add
 		;
 	if (i < x->n_ind || x->n_ind == MAX_INDICATORS)
 		return;
-	snprintf(x->ind[i].id, sizeof(x->ind[i].id), "%s", ind);
+	snprintf(x->ind[i].id, sizeof(x->ind[i].id), "%.*s", (int)sizeof(x->ind[i].id) - 1, ind);
 	x->ind[i].confidence = (uint8_t)conf;
 	x->n_ind++;
 }

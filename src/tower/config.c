@@ -29,13 +29,18 @@ static char *reader(char *str, int num, void *stream)
 	return r;
 }
 
-static char *copy(const char *s)
+/* A copy of s that cfg owns (freed by tower_config_free). */
+static char *copy(struct tower_config *cfg, const char *s)
 {
 	size_t n = strlen(s) + 1;
-	char *p = yg_malloc(n);
+	char *p;
 
-	if (p != NULL)
-		memcpy(p, s, n);
+	if (cfg->n_owned == sizeof(cfg->owned) / sizeof(cfg->owned[0]))
+		return NULL;
+	if ((p = yg_malloc(n)) == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	cfg->owned[cfg->n_owned++] = p;
 	return p;
 }
 
@@ -82,7 +87,7 @@ static int set_sectors(struct tower_config *cfg, const char *value)
 		for (size_t i = 0; i < n; i++)
 			if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '_'))
 				return -1;
-		if ((cfg->sectors[cfg->n_sectors++] = copy(t)) == NULL)
+		if ((cfg->sectors[cfg->n_sectors++] = copy(cfg, t)) == NULL)
 			return -1;
 	}
 	return cfg->n_sectors > 0 ? 0 : -1;
@@ -104,7 +109,7 @@ static int handler(void *user, const char *section, const char *name, const char
 
 	if (strcmp(section, "tower") == 0) {
 		if (strcmp(name, "listen") == 0 || strcmp(name, "store") == 0) {
-			char *v = copy(value);
+			char *v = copy(cfg, value);
 			if (v == NULL || *v == '\0')
 				BAD("%s must not be empty", name);
 			if (name[0] == 'l')

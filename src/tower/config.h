@@ -15,7 +15,8 @@
 #include "tower/tower.h"
 
 /* Reads path into cfg. Returns 0, or YG_EIO / YG_EINVAL with
- * "FILE:LINE: what is wrong" in err. Strings it sets live until exit. */
+ * "FILE:LINE: what is wrong" in err. Strings it sets belong to cfg
+ * (tower_config_free). */
 int tower_config_load(const char *path, struct tower_config *cfg, char *err,
 		      size_t errlen) YG_MUST_CHECK;
 

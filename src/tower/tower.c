@@ -75,6 +75,13 @@ void tower_config_defaults(struct tower_config *cfg)
 		cfg->sectors[i] = default_sectors[i];
 }
 
+void tower_config_free(struct tower_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_owned; i++)
+		free(cfg->owned[i]);
+	cfg->n_owned = 0;
+}
+
 static int64_t now_us(void)
 {
 	struct timespec ts;

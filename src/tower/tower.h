@@ -21,10 +21,16 @@ struct tower_config {
 	struct report_policy policy;
 	unsigned n_sectors;
 	const char *sectors[TOWER_MAX_SECTORS];
+	/* Strings a configuration file supplied, freed by tower_config_free. */
+	unsigned n_owned;
+	char *owned[TOWER_MAX_SECTORS + 4];
 };
 
 /* The law's 15 designated sectors, as the default sector list. */
 void tower_config_defaults(struct tower_config *cfg);
+
+/* Frees the strings a configuration file put into cfg. */
+void tower_config_free(struct tower_config *cfg);
 
 struct tower;
 
