@@ -128,6 +128,25 @@ static int store_fail(struct http_response *resp, struct store_conn *c, int rc)
 	return fail(resp, 503, "store_unavailable", "the store could not complete the request");
 }
 
+/* Runs one read query on a pooled connection. Returns 0 with *r, or -1
+ * after answering 503. */
+static int query(struct tower *t, struct http_response *resp, const char *sql,
+		 const struct store_param *ps, size_t n, struct store_res **r)
+{
+	struct store_conn *c;
+	int rc;
+
+	if (store_conn_get(t->st, &c) < 0) {
+		store_fail(resp, NULL, YG_EIO);
+		return -1;
+	}
+	rc = store_exec(c, sql, ps, n, r, NULL);
+	if (rc < 0)
+		store_fail(resp, c, rc);
+	store_conn_put(c);
+	return rc < 0 ? -1 : 0;
+}
+
 /* The caller's scope for an action, answering 403 when it has none. */
 static enum scope need(struct http_request *req, struct http_response *resp, enum action a,
 		       const struct principal **pp)
@@ -237,19 +256,13 @@ static int orgs_list(struct http_request *req, struct http_response *resp, void 
 {
 	struct tower *t = ctx;
 	const struct principal *p;
-	struct store_conn *c;
 	struct store_res *r = NULL;
 	json_t *arr;
 
 	if (need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE)
 		return 0;
-	if (store_conn_get(t->st, &c) < 0)
-		return store_fail(resp, NULL, YG_EIO);
-	if (store_exec(c, "SELECT id, name, sector FROM orgs ORDER BY id", NULL, 0, &r, NULL) < 0) {
-		store_fail(resp, c, YG_EIO);
-		store_conn_put(c);
+	if (query(t, resp, "SELECT id, name, sector FROM orgs ORDER BY id", NULL, 0, &r) < 0)
 		return 0;
-	}
 	arr = json_array();
 	for (size_t i = 0; i < store_res_nrows(r); i++)
 		json_array_append_new(arr, json_pack("{s:I,s:s,s:s}", "id",
@@ -257,7 +270,6 @@ static int orgs_list(struct http_request *req, struct http_response *resp, void 
 						     store_res_text(r, i, 1), "sector",
 						     store_res_text(r, i, 2)));
 	store_res_free(r);
-	store_conn_put(c);
 	http_response_json(resp, 200, json_pack("{s:o}", "orgs", arr));
 	return 0;
 }
@@ -676,7 +688,6 @@ static int reports_list(struct http_request *req, struct http_response *resp, vo
 	struct store_param ps[6];
 	size_t n = 0;
 	char sql[1024], *end;
-	struct store_conn *c;
 	struct store_res *r = NULL;
 	int64_t now = now_us();
 	json_t *arr;
@@ -711,13 +722,8 @@ static int reports_list(struct http_request *req, struct http_response *resp, vo
 	}
 	if (before)
 		ps[n++] = store_int64(before);
-	if (store_conn_get(t->st, &c) < 0)
-		return store_fail(resp, NULL, YG_EIO);
-	if (store_exec(c, sql, ps, n, &r, NULL) < 0) {
-		store_fail(resp, c, YG_EIO);
-		store_conn_put(c);
+	if (query(t, resp, sql, ps, n, &r) < 0)
 		return 0;
-	}
 	arr = json_array();
 	for (size_t i = 0; i < store_res_nrows(r); i++) {
 		json_t *o = report_row(r, i, now);
@@ -729,7 +735,6 @@ static int reports_list(struct http_request *req, struct http_response *resp, vo
 		json_object_set_new(page, "next_before",
 				    json_integer(store_res_int64(r, store_res_nrows(r) - 1, 0)));
 	store_res_free(r);
-	store_conn_put(c);
 	http_response_json(resp, 200, page);
 	return 0;
 }
@@ -971,7 +976,6 @@ static int assets_list(struct http_request *req, struct http_response *resp, voi
 	struct store_param ps[2];
 	size_t n = 0;
 	char sql[512];
-	struct store_conn *c;
 	struct store_res *r = NULL;
 	json_t *arr;
 
@@ -981,13 +985,8 @@ static int assets_list(struct http_request *req, struct http_response *resp, voi
 		 "SELECT r.id, r.org_id, r.product, r.version, r.role, r.location FROM assets r "
 		 "JOIN orgs o ON o.id = r.org_id WHERE 1 = 1%s ORDER BY r.id LIMIT 10000",
 		 scope_sql(s, p, ps, &n));
-	if (store_conn_get(t->st, &c) < 0)
-		return store_fail(resp, NULL, YG_EIO);
-	if (store_exec(c, sql, ps, n, &r, NULL) < 0) {
-		store_fail(resp, c, YG_EIO);
-		store_conn_put(c);
+	if (query(t, resp, sql, ps, n, &r) < 0)
 		return 0;
-	}
 	arr = json_array();
 	for (size_t i = 0; i < store_res_nrows(r); i++) {
 		json_t *o = json_pack("{s:I,s:I,s:s}", "id", (json_int_t)store_res_int64(r, i, 0),
@@ -1000,7 +999,6 @@ static int assets_list(struct http_request *req, struct http_response *resp, voi
 		json_array_append_new(arr, o);
 	}
 	store_res_free(r);
-	store_conn_put(c);
 	http_response_json(resp, 200, json_pack("{s:o}", "assets", arr));
 	return 0;
 }
@@ -1166,25 +1164,19 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 {
 	struct tower *t = ctx;
 	const struct principal *p;
-	struct store_conn *c;
 	struct store_res *r = NULL;
 	json_t *arr;
 
 	if (need(req, resp, ACT_SOURCES_READ, &p) == SCOPE_NONE)
 		return 0;
-	if (store_conn_get(t->st, &c) < 0)
-		return store_fail(resp, NULL, YG_EIO);
-	if (store_exec(c,
+	if (query(t, resp,
 		       "SELECT src_ip, COUNT(*), COUNT(DISTINCT dest_ip), COUNT(DISTINCT signature_id), "
 		       "MIN(ts), MAX(ts), MIN(severity), COUNT(DISTINCT sensor_id) FROM alerts "
 		       "WHERE src_ip IS NOT NULL GROUP BY src_ip "
 		       "ORDER BY MIN(severity), COUNT(DISTINCT dest_ip) DESC, COUNT(*) DESC, src_ip "
 		       "LIMIT 1000",
-		       NULL, 0, &r, NULL) < 0) {
-		store_fail(resp, c, YG_EIO);
-		store_conn_put(c);
+		       NULL, 0, &r) < 0)
 		return 0;
-	}
 	arr = json_array();
 	for (size_t i = 0; i < store_res_nrows(r); i++)
 		json_array_append_new(
@@ -1198,7 +1190,6 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 				       (json_int_t)store_res_int64(r, i, 6), "sensors",
 				       (json_int_t)store_res_int64(r, i, 7)));
 	store_res_free(r);
-	store_conn_put(c);
 	http_response_json(resp, 200,
 			   json_pack("{s:s,s:o}", "ranking",
 				     "highest severity first, then distinct victims, then alerts",
