@@ -155,9 +155,21 @@ static int send_segment(struct poster *p, CURL *curl, const char *seg, struct jb
 		p->st.sent += (uint64_t)count;
 		pthread_mutex_unlock(&p->mu);
 		rc = 1;
+	} else if (status == 400 || status == 413 || status == 422) {
+		/* The tower will never take this batch as it is: set the segment
+		 * aside (SEGMENT.rejected) rather than let it block every alert
+		 * after it, and say so. */
+		char aside[PBUF + 16];
+		snprintf(aside, sizeof(aside), "%s.rejected", seg);
+		if (rename(seg, aside) == 0)
+			log_warnx("post: the tower refused a batch of %s (HTTP %ld); the segment "
+				  "is set aside as %s",
+				  seg, status, aside);
+		rc = 0;
 	} else {
-		if (status == 401 || status == 403 || status == 422)
-			log_warnx("post: the tower refused a batch (HTTP %ld); it stays spooled", status);
+		if (status == 401 || status == 403)
+			log_warnx("post: the tower refused the token (HTTP %ld); alerts stay spooled",
+				  status);
 		rc = -1;
 	}
 	return rc;

@@ -107,6 +107,19 @@ def main():
         leftover = [f for f in os.listdir(spool) if f.endswith(".jsonl")]
         t.check(leftover == [], "spool emptied: %s" % leftover)
 
+        # A spool segment the tower can never take (a damaged line) is set
+        # aside instead of blocking the alerts after it.
+        with open(os.path.join(spool, "alerts-1-1.jsonl"), "w") as f:
+            f.write('{"timestamp": "2026-11-22T00:00:00.000000+0000", "alert": {}}\n{broken\n')
+        cap4 = os.path.join(d, "scan3.pcap")
+        scanners(cap4, 3, base=2000)
+        before = total_alerts(tw, analyst)
+        p = analyze(y, cap4, url, tokfile, spool, 20)
+        t.check(p.returncode == 0 and "set aside" in p.stderr and
+                os.path.exists(os.path.join(spool, "alerts-1-1.jsonl.rejected")),
+                "damaged segment set aside: %s" % p.stderr[-400:])
+        t.check(total_alerts(tw, analyst) == before + 3, "alerts after it still delivered")
+
         # Bad use.
         p = subprocess.run([y, "analyze", "--post", "ftp://x", "--token-file", tokfile, cap],
                            capture_output=True, text=True)

@@ -161,6 +161,7 @@ def run(t, tw, label):
         st, _, _ = tw.call(method, path, body)
         t.check(st == 401, "%s: %s %s without a token: %s" % (label, method, path, st))
     # Revoked tokens stop working; bad tokens are 401.
+    sensor2, _ = user("sensor2", "sensor")
     st, _, _ = tw.call("DELETE", "/api/v1/tokens/%d" % sensor_tid, token=A)
     ok(st, 204, "revoke")
     st, _, h = tw.call("POST", "/api/v1/alerts", {"alerts": alerts[:1]}, sensor)
@@ -172,6 +173,17 @@ def run(t, tw, label):
     ok(st, 400, "bad JSON")
     st, e, _ = tw.call("GET", "/api/v1/nothing", token=op1)
     ok(st, 404, "unknown route")
+    # Over the 4 MiB cap: answered 413 from the headers, before any body.
+    import socket
+    with socket.create_connection(("127.0.0.1", tw.port), timeout=10) as sk:
+        sk.sendall(("POST /api/v1/alerts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                    "Content-Type: application/json\r\nContent-Length: 50000000\r\n\r\n" %
+                    sensor2).encode())
+        head = sk.recv(4096).decode(errors="replace")
+    t.check(head.split("\r\n")[0].startswith("HTTP/1.1 413"),
+            "%s: oversized body: %r" % (label, head[:80]))
+    st, e, _ = tw.call("POST", "/api/v1/reports", b'{"category": "ddos", "summ', op1)
+    ok(st, 400, "truncated JSON")
     # The OpenAPI document describes every route the matrix exercised.
     st, doc, _ = tw.call("GET", "/api/v1/openapi.json")
     t.check(st == 200 and doc.get("openapi", "").startswith("3."), "%s: openapi.json" % label)
