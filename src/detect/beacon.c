@@ -61,14 +61,7 @@ static void beacon_emit(struct detect *d, uint32_t sid, const struct packet *pkt
 {
 	struct alert a;
 
-	alert_init(&a, sid, pkt->ts_us);
-	a.src = pkt->src;
-	a.dst = pkt->dst;
-	a.sport = pkt->sport;
-	a.dport = pkt->dport;
-	a.proto = pkt->ip_proto;
-	a.has_ports = 1;
-	a.flow_id = f->flow_id;
+	alert_from_packet(&a, sid, f, pkt);
 	a.window_start_us = first_us;
 	a.window_end_us = pkt->ts_us;
 	alert_num(&a, "events", events);

@@ -191,6 +191,19 @@ void alert_init(struct alert *a, uint32_t sid, uint64_t ts)
 	a->ts_us = ts;
 }
 
+void alert_from_packet(struct alert *a, uint32_t sid, const struct flow *f,
+		       const struct packet *pkt)
+{
+	alert_init(a, sid, pkt->ts_us);
+	a->src = pkt->src;
+	a->dst = pkt->dst;
+	a->sport = pkt->sport;
+	a->dport = pkt->dport;
+	a->proto = pkt->ip_proto;
+	a->has_ports = pkt->ip_proto == 6 || pkt->ip_proto == 17 || pkt->ip_proto == 132;
+	a->flow_id = f->flow_id;
+}
+
 void alert_num(struct alert *a, const char *key, uint64_t v)
 {
 	if (a->n_nums == ALERT_MAX_NUMS)

@@ -127,6 +127,9 @@ struct detect {
 const struct signature *detect_sig(uint32_t sid);
 void detect_emit(struct detect *d, struct alert *a);
 void alert_init(struct alert *a, uint32_t sid, uint64_t ts);
+/* alert_init, then the packet's endpoints and its flow's id. */
+void alert_from_packet(struct alert *a, uint32_t sid, const struct flow *f,
+		       const struct packet *pkt);
 void alert_samples(struct alert *a, const char *key, const struct samples *s, int kind);
 
 /* The detectors. */

@@ -91,14 +91,7 @@ void icsabuse_op(struct detect *d, const struct flow *f, const struct packet *pk
 	if (r->w.alerted)
 		return;
 	r->w.alerted = 1;
-	alert_init(&a, sid, pkt->ts_us);
-	a.src = pkt->src;
-	a.dst = pkt->dst;
-	a.sport = pkt->sport;
-	a.dport = pkt->dport;
-	a.proto = pkt->ip_proto;
-	a.has_ports = 1;
-	a.flow_id = f->flow_id;
+	alert_from_packet(&a, sid, f, pkt);
 	alert_str(&a, "protocol", ics_proto_name(op->proto), strlen(ics_proto_name(op->proto)));
 	alert_str(&a, "function", op->name, strlen(op->name));
 	alert_str(&a, "class", ics_op_class_name(op->op_class),

@@ -63,14 +63,7 @@ static void hit(struct detect *d, int what, const struct flow *f, const struct p
 	if (r->w.alerted)
 		return;
 	r->w.alerted = 1;
-	alert_init(&a, sids[what], pkt->ts_us);
-	a.src = pkt->src;
-	a.dst = pkt->dst;
-	a.sport = pkt->sport;
-	a.dport = pkt->dport;
-	a.proto = pkt->ip_proto;
-	a.has_ports = pkt->ip_proto == 6 || pkt->ip_proto == 17 || pkt->ip_proto == 132;
-	a.flow_id = f->flow_id;
+	alert_from_packet(&a, sids[what], f, pkt);
 	a.attackers = (uint8_t)attacker;
 	if (bad_addr != NULL) {
 		struct samples s = {0};

@@ -493,12 +493,13 @@ static int not_or(struct pat *pp, const struct token *t)
 	return 0;
 }
 
-static int cmp_expr(struct pat *pp)
+/* term (OR term)*, where term is a comparison or an observation. */
+static int or_list(struct pat *pp, int (*term)(struct pat *))
 {
 	for (;;) {
 		struct token t;
 
-		if (cmp_term(pp) < 0)
+		if (term(pp) < 0)
 			return -1;
 		t = pat_peek(pp);
 		if (not_or(pp, &t) < 0)
@@ -507,6 +508,11 @@ static int cmp_expr(struct pat *pp)
 			return 0;
 		pat_next(pp);
 	}
+}
+
+static int cmp_expr(struct pat *pp)
+{
+	return or_list(pp, cmp_term);
 }
 
 static int obs_expr(struct pat *pp);
@@ -544,18 +550,7 @@ static int obs_term(struct pat *pp)
 
 static int obs_expr(struct pat *pp)
 {
-	for (;;) {
-		struct token t;
-
-		if (obs_term(pp) < 0)
-			return -1;
-		t = pat_peek(pp);
-		if (not_or(pp, &t) < 0)
-			return -1;
-		if (!word_is(&t, "OR"))
-			return 0;
-		pat_next(pp);
-	}
+	return or_list(pp, obs_term);
 }
 
 static int pattern_run(struct pat *pp, const char *s, size_t n)

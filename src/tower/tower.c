@@ -888,15 +888,23 @@ static int reports_version(struct http_request *req, struct http_response *resp,
 	else
 		text = json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS);
 	const char *st = closing ? "closed" : report_stage_name(stage);
+	/* The time the stage was reached, when this version reaches one. */
+	const char *stamp = closing ? "closed_at" : stage == REPORT_DETAILED ? "detailed_at"
+					       : stage == REPORT_FINAL	     ? "final_at"
+									     : NULL;
 	char sql[256];
+	struct store_param pu[5];
+	size_t np = 0;
+	pu[np++] = store_int64(version);
+	pu[np++] = store_text(st);
+	pu[np++] = store_int64(now);
+	if (stamp != NULL)
+		pu[np++] = store_int64(now);
+	pu[np++] = store_int64(id);
 	snprintf(sql, sizeof(sql),
-		 "UPDATE reports SET version = ?, stage = ?, updated = ?%s WHERE id = ?",
-		 closing ? ", closed_at = ?" : stage == REPORT_DETAILED ? ", detailed_at = ?"
-					       : stage == REPORT_FINAL	 ? ", final_at = ?"
-									 : ", prompt_at = prompt_at + 0 * ?");
-	struct store_param pu[] = {store_int64(version), store_text(st), store_int64(now),
-				   store_int64(now), store_int64(id)};
-	rc = store_exec(c, sql, pu, 5, NULL, NULL);
+		 "UPDATE reports SET version = ?, stage = ?, updated = ?%s%s%s WHERE id = ?",
+		 stamp ? ", " : "", stamp ? stamp : "", stamp ? " = ?" : "");
+	rc = store_exec(c, sql, pu, np, NULL, NULL);
 	if (rc == 0 && !closing) {
 		struct store_param pv[] = {store_int64(id), store_int64(version), store_text(st),
 					   store_text(text), store_int64(p->user_id), store_int64(now)};
@@ -1006,7 +1014,7 @@ static int assets_list(struct http_request *req, struct http_response *resp, voi
 /* ---- sensor alerts ------------------------------------------------------- */
 
 #define ALERT_BATCH_MAX 10000
-#define ALERT_COLS 12
+#define ALERT_COLS 13 /* the insert's columns, the body last */
 
 /* One request's batch as a unit of group-committed work: batches of many
  * requests share one durable commit. */
@@ -1025,7 +1033,7 @@ static int alerts_insert(struct store_conn *c, void *arg)
 				"dest_ip, dest_port, proto, signature_id, signature, severity, body) "
 				"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
 				"ON CONFLICT (sensor_id, alert_id) DO NOTHING",
-				ALERT_COLS + 1, ab->rows, ab->n, &ab->changed);
+				ALERT_COLS, ab->rows, ab->n, &ab->changed);
 }
 
 /* POST /api/v1/alerts: {"alerts": [EVE alert records]} (or a bare array).
@@ -1118,19 +1126,10 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 		row[11] = json_is_integer(json_object_get(al, "severity"))
 				  ? store_int64(json_integer_value(json_object_get(al, "severity")))
 				  : store_null();
+		row[12] = store_text(texts[i]);
 		k += ALERT_COLS;
 	}
-	/* Bodies go in a second pass: they are the 13th column. */
-	struct store_param *full = yg_calloc(n * (ALERT_COLS + 1), sizeof(*full));
-	if (full == NULL) {
-		rc = YG_ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		memcpy(full + i * (ALERT_COLS + 1), rows + i * ALERT_COLS, ALERT_COLS * sizeof(*rows));
-		full[i * (ALERT_COLS + 1) + ALERT_COLS] = store_text(texts[i]);
-	}
-	struct alert_batch ab = {full, n, 0};
+	struct alert_batch ab = {rows, n, 0};
 	double t0 = mono_s();
 	rc = store_group_run(t->st, alerts_insert, &ab);
 	observe(t, OP_ALERTS_INSERT, t0);
@@ -1141,7 +1140,6 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 	}
 	if (rc < 0)
 		log_warnx("tower: alerts: batch not stored: %s", yg_strerror(rc));
-	free(full);
 out:
 	if (rc < 0) {
 		fail(resp, 503, "store_unavailable", "the alerts were not stored; retry");
