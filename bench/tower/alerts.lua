@@ -1,21 +1,32 @@
--- wrk: POST a batch of BATCH EVE alerts per request, each with a new id
--- (bench/tower).
+-- wrk: POST a batch of BATCH EVE alerts per request (bench/tower). Each wrk
+-- thread is one sensor run: alert ids are "<run>-<sequence>" as `yagura
+-- analyze --post` makes them, so every alert is new unless the tower has
+-- seen the run before.
 local token = os.getenv("YG_TOKEN")
 local batch = tonumber(os.getenv("YG_BATCH") or "100")
-local n = 0
-local salt = tostring(math.random(1, 1000000000))
+local threads = 0
+local seq = 0
+run = "run" -- replaced per thread by setup()
+
+function setup(thread)
+	threads = threads + 1
+	thread:set("run", string.format("%x%x", os.time(), threads))
+end
+
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. token
+
 request = function()
-	n = n + 1
 	local parts = {}
 	for i = 1, batch do
-		parts[i] = string.format('{"alert_id":"%s-%d-%d","timestamp":"2026-11-22T00:00:00.000000+0000",' ..
-			'"event_type":"alert","src_ip":"203.0.113.%d","src_port":%d,"dest_ip":"10.0.%d.%d",' ..
-			'"dest_port":22,"proto":"TCP","alert":{"signature_id":9100001,' ..
-			'"signature":"YAGURA SCAN horizontal TCP SYN scan","severity":2}}',
-			salt, n, i, i % 250, 40000 + i, n % 250, i % 250)
+		seq = seq + 1
+		parts[i] = string.format('{"timestamp":"2026-11-22T00:00:00.000000+0000","flow_id":%d,' ..
+			'"alert_id":"%s-%d","event_type":"alert","src_ip":"203.0.113.%d","src_port":%d,' ..
+			'"dest_ip":"10.0.%d.%d","dest_port":22,"proto":"TCP","alert":{"action":"allowed",' ..
+			'"gid":1,"signature_id":9100001,"rev":1,"signature":"YAGURA SCAN horizontal TCP SYN scan",' ..
+			'"category":"Attempted Information Leak","severity":2}}',
+			seq * 7919, run, seq, seq % 250, 40000 + i, math.floor(seq / 250) % 250, seq % 250)
 	end
 	return wrk.format(nil, nil, nil, '{"alerts":[' .. table.concat(parts, ",") .. ']}')
 end

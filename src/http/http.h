@@ -39,6 +39,7 @@ enum http_method {
 #define HTTP_ROUTE_AUTH 0x1	    /* a valid bearer token is required */
 #define HTTP_ROUTE_JSON 0x2	    /* body must be application/json; parsed before the handler */
 #define HTTP_ROUTE_NO_RATELIMIT 0x4 /* exempt from the token buckets (health, metrics) */
+#define HTTP_ROUTE_JSON_RAW 0x8	    /* body must be application/json; the handler parses it */
 
 /* Resolves a bearer token to an application principal. Returns 0 and sets
  * *principal (may point into the request arena), or a negative yg_err for an

@@ -618,7 +618,7 @@ static enum MHD_Result first_call(struct http_request *req, const char *url)
 			return fail(req, 413, msg, NULL, NULL);
 		}
 	}
-	if (rt->flags & HTTP_ROUTE_JSON) {
+	if (rt->flags & (HTTP_ROUTE_JSON | HTTP_ROUTE_JSON_RAW)) {
 		bool wants_body = req->method == HTTP_POST || req->method == HTTP_PUT ||
 				  req->method == HTTP_PATCH;
 

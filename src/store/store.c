@@ -692,6 +692,14 @@ int store_open_ex(const char *url, const struct store_opts *opts, struct store *
 	if (!o.no_migrate && (rc = migrate(c, err, errlen)) < 0)
 		goto fail;
 	store_conn_put(c);
+	c = NULL;
+	if (st->ops->start) {
+		if ((rc = st->ops->start(st)) < 0) {
+			snprintf(err, errlen, "store: cannot start: %s", yg_strerror(rc));
+			goto fail;
+		}
+		st->started = 1;
+	}
 	*out = st;
 	return 0;
 fail:
@@ -704,6 +712,8 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	if (st->started && st->ops->stop)
+		st->ops->stop(st);
 	for (unsigned i = 0; i < st->nconns; i++)
 		if (st->conns[i].db)
 			st->ops->disconnect(&st->conns[i]);

@@ -28,6 +28,10 @@ struct store_ops {
 	/* Batch insert, inside a transaction the caller (store.c) manages. */
 	int (*batch)(struct store_conn *c, const char *sql, size_t ncols,
 		     const struct store_param *rows, size_t nrows, int64_t *changed);
+	/* Optional background work for the store's life (SQLite: checkpoints),
+	 * started once the schema is in place, stopped before the pool closes. */
+	int (*start)(struct store *st);
+	void (*stop)(struct store *st);
 };
 
 struct store_conn {
@@ -57,6 +61,9 @@ struct store {
 	pthread_cond_t gcv;
 	struct group_req *ghead, *gtail;
 	int gleader;
+
+	void *backend; /* the backend's store-wide state (SQLite: checkpointer) */
+	int started;
 };
 
 struct store_cell {

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "tower/alertbatch.h"
 #include "tower/auth.h"
 
 /* Store timings in /metrics, by operation. */
@@ -1018,7 +1019,7 @@ static int assets_list(struct http_request *req, struct http_response *resp, voi
 
 /* One request's batch as a unit of group-committed work: batches of many
  * requests share one durable commit. */
-struct alert_batch {
+struct alert_batch_work {
 	const struct store_param *rows;
 	size_t n;
 	int64_t changed;
@@ -1026,7 +1027,7 @@ struct alert_batch {
 
 static int alerts_insert(struct store_conn *c, void *arg)
 {
-	struct alert_batch *ab = arg;
+	struct alert_batch_work *ab = arg;
 
 	return store_exec_batch(c,
 				"INSERT INTO alerts (sensor_id, alert_id, received, ts, src_ip, src_port, "
@@ -1036,100 +1037,116 @@ static int alerts_insert(struct store_conn *c, void *arg)
 				ALERT_COLS, ab->rows, ab->n, &ab->changed);
 }
 
+/* EVE's "+0000" offset to RFC 3339's "+00:00", then microseconds; now when
+ * the timestamp cannot be read. */
+static int64_t alert_time(const char *ts, int64_t now)
+{
+	char buf[64];
+	size_t tl;
+	int64_t v;
+
+	if (ts == NULL || (tl = strlen(ts)) + 2 > sizeof(buf))
+		return now;
+	memcpy(buf, ts, tl + 1);
+	if (tl > 5 && (buf[tl - 5] == '+' || buf[tl - 5] == '-')) {
+		memmove(buf + tl - 1, buf + tl - 2, 3);
+		buf[tl - 2] = ':';
+	}
+	return report_parse_time(buf, &v) < 0 ? now : v;
+}
+
+/* A record without a usable alert_id is keyed by the BLAKE2b of its
+ * canonical JSON (sorted keys, compact), which is also what is stored, so
+ * that the same record sent twice, however formatted, is stored once. */
+static int alert_canonical(const struct alert_rec *r, char **text, char id[65])
+{
+	json_t *j = json_loadb(r->text, r->len, 0, NULL);
+	uint8_t h[32];
+
+	*text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(j);
+	if (*text == NULL)
+		return YG_ENOMEM;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)*text, strlen(*text), NULL, 0);
+	hex(h, sizeof(h), id);
+	return 0;
+}
+
 /* POST /api/v1/alerts: {"alerts": [EVE alert records]} (or a bare array).
  * Each record is stored once per sensor, keyed by its "alert_id" or, when
  * it has none, by a hash of its canonical JSON: a retried batch adds
- * nothing. The whole batch is one transaction: all stored, or none. */
+ * nothing. The whole batch is one transaction: all stored, or none. The
+ * body is read once by alert_batch_parse(); records are stored as sent. */
 static int alerts_post(struct http_request *req, struct http_response *resp, void *ctx)
 {
 	struct tower *t = ctx;
 	const struct principal *p;
-	json_t *b = http_request_json(req), *arr = json_is_array(b) ? b : json_object_get(b, "alerts"),
-	       *a;
+	struct alert_batch b;
 	struct store_param *rows = NULL;
-	char **texts = NULL, (*ids)[65] = NULL;
-	size_t n, i, k = 0;
-	int64_t changed = 0, now = now_us(), ts;
-	int rc, bad = 0;
+	char **canon = NULL, (*ids)[65] = NULL;
+	const char *body;
+	size_t n, i, len;
+	int64_t changed = 0, now = now_us();
+	int rc = 0;
 
 	if (need(req, resp, ACT_ALERT_POST, &p) == SCOPE_NONE)
 		return 0;
-	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
-	    json_array_size(arr) > ALERT_BATCH_MAX)
-		return fail(resp, 422, "validation_failed",
-			    "the body must be {\"alerts\": [...]} with 1 to 10000 EVE alert records");
-	n = json_array_size(arr);
-	http_response_error(resp, 422, "validation_failed", "some alerts are not valid");
-	json_array_foreach(arr, i, a) {
-		char f[48];
-		const char *tsv = json_string_value(json_object_get(a, "timestamp"));
-		snprintf(f, sizeof(f), "alerts[%zu]", i);
-		if (!json_is_object(a) || !json_is_object(json_object_get(a, "alert")) ||
-		    !json_is_integer(json_object_get(json_object_get(a, "alert"), "signature_id")))
-			bad |= http_response_error_field(resp, f, "must be an EVE alert record with alert.signature_id") == 0;
-		else if (tsv == NULL)
-			bad |= http_response_error_field(resp, f, "needs a timestamp") == 0;
-		if (bad && i > 20)
-			break;
-	}
-	if (bad)
-		return 0;
-	rows = yg_calloc(n * ALERT_COLS, sizeof(*rows));
-	texts = yg_calloc(n, sizeof(*texts));
-	ids = yg_calloc(n, sizeof(*ids));
-	if (rows == NULL || texts == NULL || ids == NULL) {
+	body = http_request_body(req, &len);
+	switch (alert_batch_parse(body, len, ALERT_BATCH_MAX, &b)) {
+	case ALERT_BATCH_OK:
+		break;
+	case ALERT_BATCH_BAD_JSON:
+		fail(resp, 400, "bad_json", b.msg);
+		goto done;
+	case ALERT_BATCH_BAD_SHAPE:
+		fail(resp, 422, "validation_failed", b.msg);
+		goto done;
+	case ALERT_BATCH_BAD_RECORD:
+		http_response_error(resp, 422, "validation_failed", "some alerts are not valid");
+		for (i = 0; i < b.nerrs; i++)
+			http_response_error_field(resp, b.errs[i].field, b.errs[i].reason);
+		goto done;
+	case ALERT_BATCH_NOMEM:
 		rc = YG_ENOMEM;
 		goto out;
 	}
-	json_array_foreach(arr, i, a) {
-		json_t *al = json_object_get(a, "alert");
-		const char *aid = json_string_value(json_object_get(a, "alert_id"));
-		char tsbuf[64];
-		/* Sorted keys only where the text is the alert's identity. */
-		texts[i] = json_dumps(a, aid != NULL && strlen(aid) <= 64
-						 ? JSON_COMPACT
-						 : JSON_COMPACT | JSON_SORT_KEYS);
-		if (texts[i] == NULL) {
-			rc = YG_ENOMEM;
-			goto out;
-		}
-		if (aid != NULL && strlen(aid) <= 64) {
-			snprintf(ids[i], sizeof(ids[i]), "%s", aid);
-		} else {
-			uint8_t h[32];
-			crypto_generichash(h, sizeof(h), (const unsigned char *)texts[i],
-					   strlen(texts[i]), NULL, 0);
-			hex(h, sizeof(h), ids[i]);
-		}
-		/* EVE's "+0000" offset to RFC 3339's "+00:00". */
-		snprintf(tsbuf, sizeof(tsbuf), "%s", json_string_value(json_object_get(a, "timestamp")));
-		size_t tl = strlen(tsbuf);
-		if (tl > 5 && (tsbuf[tl - 5] == '+' || tsbuf[tl - 5] == '-') && tl + 1 < sizeof(tsbuf)) {
-			memmove(tsbuf + tl - 1, tsbuf + tl - 2, 3);
-			tsbuf[tl - 2] = ':';
-		}
-		if (report_parse_time(tsbuf, &ts) < 0)
-			ts = now;
-		struct store_param *row = rows + k;
-		json_t *sp = json_object_get(a, "src_port"), *dp = json_object_get(a, "dest_port");
-		row[0] = store_int64(p->user_id);
-		row[1] = store_text(ids[i]);
-		row[2] = store_int64(now);
-		row[3] = store_int64(ts);
-		row[4] = store_text(json_string_value(json_object_get(a, "src_ip")));
-		row[5] = json_is_integer(sp) ? store_int64(json_integer_value(sp)) : store_null();
-		row[6] = store_text(json_string_value(json_object_get(a, "dest_ip")));
-		row[7] = json_is_integer(dp) ? store_int64(json_integer_value(dp)) : store_null();
-		row[8] = store_text(json_string_value(json_object_get(a, "proto")));
-		row[9] = store_int64(json_integer_value(json_object_get(al, "signature_id")));
-		row[10] = store_text(json_string_value(json_object_get(al, "signature")));
-		row[11] = json_is_integer(json_object_get(al, "severity"))
-				  ? store_int64(json_integer_value(json_object_get(al, "severity")))
-				  : store_null();
-		row[12] = store_text(texts[i]);
-		k += ALERT_COLS;
+	n = b.n;
+	rows = yg_malloc(n * ALERT_COLS * sizeof(*rows));
+	canon = yg_calloc(n, sizeof(*canon));
+	if (rows == NULL || canon == NULL) {
+		rc = YG_ENOMEM;
+		goto out;
 	}
-	struct alert_batch ab = {rows, n, 0};
+	for (i = 0; i < n; i++) {
+		const struct alert_rec *r = &b.recs[i];
+		struct store_param *row = rows + i * ALERT_COLS;
+
+		if (r->alert_id != NULL && r->alert_id_len > 0 && r->alert_id_len <= 64) {
+			row[1] = store_textn(r->alert_id, r->alert_id_len);
+			row[12] = store_textn(r->text, r->len);
+		} else {
+			if (ids == NULL && (ids = yg_calloc(n, sizeof(*ids))) == NULL) {
+				rc = YG_ENOMEM;
+				goto out;
+			}
+			if ((rc = alert_canonical(r, &canon[i], ids[i])) < 0)
+				goto out;
+			row[1] = store_text(ids[i]);
+			row[12] = store_text(canon[i]);
+		}
+		row[0] = store_int64(p->user_id);
+		row[2] = store_int64(now);
+		row[3] = store_int64(alert_time(r->timestamp, now));
+		row[4] = store_text(r->src_ip);
+		row[5] = r->has & ALERT_HAS_SRC_PORT ? store_int64(r->src_port) : store_null();
+		row[6] = store_text(r->dest_ip);
+		row[7] = r->has & ALERT_HAS_DEST_PORT ? store_int64(r->dest_port) : store_null();
+		row[8] = store_text(r->proto);
+		row[9] = store_int64(r->signature_id);
+		row[10] = store_text(r->signature);
+		row[11] = r->has & ALERT_HAS_SEVERITY ? store_int64(r->severity) : store_null();
+	}
+	struct alert_batch_work ab = {rows, n, 0};
 	double t0 = mono_s();
 	rc = store_group_run(t->st, alerts_insert, &ab);
 	observe(t, OP_ALERTS_INSERT, t0);
@@ -1148,11 +1165,13 @@ out:
 				   json_pack("{s:I,s:I}", "accepted", (json_int_t)changed, "duplicates",
 					     (json_int_t)(n - (size_t)changed)));
 	}
-	for (i = 0; texts != NULL && i < n; i++)
-		free(texts[i]);
-	free(texts);
+	for (i = 0; canon != NULL && i < b.n; i++)
+		free(canon[i]);
+	free(canon);
 	free(ids);
 	free(rows);
+done:
+	alert_batch_free(&b);
 	return 0;
 }
 
@@ -1232,7 +1251,7 @@ static const struct route routes[] = {
 	{HTTP_POST, "/api/v1/reports/{id}/versions", AJ, reports_version},
 	{HTTP_POST, "/api/v1/assets", AJ, assets_create},
 	{HTTP_GET, "/api/v1/assets", HTTP_ROUTE_AUTH, assets_list},
-	{HTTP_POST, "/api/v1/alerts", AJ, alerts_post},
+	{HTTP_POST, "/api/v1/alerts", HTTP_ROUTE_AUTH | HTTP_ROUTE_JSON_RAW, alerts_post},
 	{HTTP_GET, "/api/v1/sources", HTTP_ROUTE_AUTH, sources_list},
 	{HTTP_GET, "/api/v1/openapi.json", 0, openapi},
 };

@@ -1,0 +1,176 @@
+/* Unit tests for src/tower/alertbatch.c: the one-pass reader of sensor
+ * alert batches. What the tower stores and what it refuses rest on it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tower/alertbatch.h"
+
+#define REC1                                                                                       \
+	"{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert_id\":\"r-1\","                 \
+	"\"src_ip\":\"203.0.113.9\",\"src_port\":40000,\"dest_ip\":\"10.0.0.1\","                 \
+	"\"dest_port\":22,\"proto\":\"TCP\",\"extra\":{\"alert_id\":\"nested\",\"x\":[1,{}]},"   \
+	"\"alert\":{\"signature_id\":9100001,\"signature\":\"YAGURA SCAN\",\"severity\":2,"       \
+	"\"metadata\":{\"severity\":\"deep\"}}}"
+#define REC2 "{ \"alert\" : { \"signature_id\" : 7 } ,\n \"timestamp\" : \"t\\u00e9\" }"
+
+static enum alert_batch_status parse(const char *s, struct alert_batch *b)
+{
+	return alert_batch_parse(s, strlen(s), 100, b);
+}
+
+static void test_records(void **state)
+{
+	const char *body = "{\"sensor\":{\"alerts\":3},\"alerts\":[" REC1 " , " REC2 "]}";
+	struct alert_batch b;
+
+	(void)state;
+	assert_int_equal(parse(body, &b), ALERT_BATCH_OK);
+	assert_int_equal(b.n, 2);
+	/* Each record is the exact text the sensor sent. */
+	assert_int_equal(b.recs[0].len, strlen(REC1));
+	assert_memory_equal(b.recs[0].text, REC1, strlen(REC1));
+	assert_int_equal(b.recs[1].len, strlen(REC2));
+	assert_memory_equal(b.recs[1].text, REC2, strlen(REC2));
+	/* The indexed fields, and only those at the record's own level. */
+	assert_string_equal(b.recs[0].alert_id, "r-1");
+	assert_int_equal(b.recs[0].alert_id_len, 3);
+	assert_string_equal(b.recs[0].timestamp, "2026-11-22T00:00:00.000000+0000");
+	assert_string_equal(b.recs[0].src_ip, "203.0.113.9");
+	assert_string_equal(b.recs[0].dest_ip, "10.0.0.1");
+	assert_string_equal(b.recs[0].proto, "TCP");
+	assert_string_equal(b.recs[0].signature, "YAGURA SCAN");
+	assert_int_equal(b.recs[0].src_port, 40000);
+	assert_int_equal(b.recs[0].dest_port, 22);
+	assert_int_equal(b.recs[0].signature_id, 9100001);
+	assert_int_equal(b.recs[0].severity, 2);
+	assert_int_equal(b.recs[0].has, ALERT_HAS_SRC_PORT | ALERT_HAS_DEST_PORT |
+						ALERT_HAS_SEVERITY | ALERT_HAS_SIGNATURE_ID |
+						ALERT_HAS_ALERT);
+	/* Escapes are decoded in the copies. */
+	assert_string_equal(b.recs[1].timestamp, "t\xc3\xa9");
+	assert_null(b.recs[1].alert_id);
+	assert_null(b.recs[1].src_ip);
+	assert_int_equal(b.recs[1].has, ALERT_HAS_SIGNATURE_ID | ALERT_HAS_ALERT);
+	alert_batch_free(&b);
+
+	/* A bare array is a batch too. */
+	assert_int_equal(parse("[" REC2 "]", &b), ALERT_BATCH_OK);
+	assert_int_equal(b.n, 1);
+	alert_batch_free(&b);
+}
+
+static void test_shape(void **state)
+{
+	static const char *const bad[] = {
+		"{}", "[]", "{\"alerts\":[]}", "{\"alerts\":{}}", "\"alerts\"", "42",
+		"{\"alerts\":[" REC2 "],\"alerts\":[" REC2 "]}",
+	};
+	struct alert_batch b;
+	char big[4096];
+	size_t o = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(bad[i], &b), ALERT_BATCH_BAD_SHAPE);
+		assert_true(strlen(b.msg) > 0);
+		alert_batch_free(&b);
+	}
+	/* More records than allowed. */
+	big[o++] = '[';
+	for (int i = 0; i < 3; i++)
+		o += (size_t)snprintf(big + o, sizeof(big) - o, "%s%s", i ? "," : "", REC2);
+	big[o++] = ']';
+	assert_int_equal(alert_batch_parse(big, o, 2, &b), ALERT_BATCH_BAD_SHAPE);
+	alert_batch_free(&b);
+	assert_int_equal(alert_batch_parse(big, o, 3, &b), ALERT_BATCH_OK);
+	assert_int_equal(b.n, 3);
+	alert_batch_free(&b);
+}
+
+static void test_bad_json(void **state)
+{
+	static const char *const bad[] = {
+		"", "[", "[" REC2, "[" REC2 "]]", "[" REC2 "] x", "{\"alerts\":[{\"a\":1,}]}",
+		"[{\"timestamp\":\"\xff\xfe\"}]", "[{\"alert\":{\"signature_id\":99999999999999999999}}]",
+		"[{'a':1}]", "[/* c */{}]", "[" REC2 "]\0",
+	};
+	struct alert_batch b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t len = strlen(bad[i]) + (i == sizeof(bad) / sizeof(bad[0]) - 1);
+
+		assert_int_equal(alert_batch_parse(bad[i], len, 100, &b), ALERT_BATCH_BAD_JSON);
+		assert_non_null(strstr(b.msg, "not valid JSON"));
+		assert_null(strchr(b.msg, '\n'));
+		alert_batch_free(&b);
+	}
+}
+
+static void test_bad_records(void **state)
+{
+	struct alert_batch b;
+
+	(void)state;
+	assert_int_equal(parse("[1, {\"timestamp\":\"t\"}, {\"alert\":{\"signature_id\":1}}, "
+			       "{\"timestamp\":\"t\",\"src_port\":70000,\"alert\":{\"signature_id\":\"x\"}},"
+			       "{\"timestamp\":1,\"alert\":{\"signature_id\":1}},"
+			       "{\"timestamp\":\"t\",\"alert_id\":\"a\",\"alert_id\":\"b\","
+			       "\"alert\":{\"signature_id\":1}},"
+			       "{\"timestamp\":\"t\",\"src_ip\":\"a\\u0000b\",\"alert\":{\"signature_id\":1}},"
+			       "{\"timestamp\":\"t\",\"alert\":[],\"x\":0}]",
+			       &b),
+			 ALERT_BATCH_BAD_RECORD);
+	assert_string_equal(b.errs[0].field, "alerts[0]");
+	assert_string_equal(b.errs[1].field, "alerts[1]"); /* no alert object */
+	assert_string_equal(b.errs[2].field, "alerts[2]"); /* no timestamp */
+	assert_non_null(strstr(b.errs[2].reason, "timestamp"));
+	assert_string_equal(b.errs[3].field, "alerts[3].src_port");
+	assert_string_equal(b.errs[4].field, "alerts[3].alert.signature_id");
+	assert_string_equal(b.errs[6].field, "alerts[4].timestamp");
+	assert_string_equal(b.errs[8].field, "alerts[5].alert_id");
+	assert_string_equal(b.errs[8].reason, "appears twice");
+	assert_string_equal(b.errs[9].field, "alerts[6].src_ip");
+	assert_string_equal(b.errs[10].field, "alerts[7].alert");
+	assert_int_equal(b.nerrs, 12);
+	alert_batch_free(&b);
+}
+
+static void test_deep(void **state)
+{
+	/* Deep nesting inside a record is read and ignored, not a crash. */
+	static char body[200100];
+	size_t o = 0, d = 50000;
+
+	(void)state;
+	o += (size_t)snprintf(body, sizeof(body), "[{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1},\"x\":");
+	memset(body + o, '[', d);
+	o += d;
+	memset(body + o, ']', d);
+	o += d;
+	memcpy(body + o, "}]", 2);
+	o += 2;
+	struct alert_batch b;
+	enum alert_batch_status st = alert_batch_parse(body, o, 10, &b);
+	assert_true(st == ALERT_BATCH_OK || st == ALERT_BATCH_BAD_JSON);
+	if (st == ALERT_BATCH_OK) {
+		assert_int_equal(b.n, 1);
+		assert_int_equal(b.recs[0].len, o - 2);
+	}
+	alert_batch_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_records),  cmocka_unit_test(test_shape),
+		cmocka_unit_test(test_bad_json), cmocka_unit_test(test_bad_records),
+		cmocka_unit_test(test_deep),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
