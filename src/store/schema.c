@@ -119,9 +119,46 @@ static const char schema_v1[] =
  * reads alerts by source through it: /sources aggregates the whole table. */
 static const char schema_v2[] = "DROP INDEX alerts_src;";
 
+/* v3: each report's indicators as rows, the current version's only, so that
+ * /sources (and searches) find the reports that name an address. Reports
+ * filed before v3 are indexed from their latest version. */
+#define REPORT_INDICATORS                                                                        \
+	"CREATE TABLE report_indicators ("                                                         \
+	" report_id BIGINT NOT NULL REFERENCES reports(id),"                                      \
+	" kind TEXT NOT NULL CHECK (kind IN ('address', 'domain', 'url', 'file_hash')),"         \
+	" value TEXT NOT NULL,"                                                                    \
+	" PRIMARY KEY (report_id, kind, value));"                                                  \
+	"CREATE INDEX report_indicators_value ON report_indicators(kind, value);"
+#define LATEST_VERSION                                                                           \
+	" WHERE v.version = (SELECT MAX(x.version) FROM report_versions x"                        \
+	" WHERE x.report_id = v.report_id)"
+
+static const char schema_v3_sqlite[] =
+	REPORT_INDICATORS
+	"INSERT OR IGNORE INTO report_indicators (report_id, kind, value)"
+	" SELECT v.report_id, k.kind, j.value FROM report_versions v"
+	" JOIN (SELECT 'address' AS kind, 'addresses' AS field UNION ALL"
+	" SELECT 'domain', 'domains' UNION ALL SELECT 'url', 'urls' UNION ALL"
+	" SELECT 'file_hash', 'file_hashes') k"
+	" JOIN json_each(v.body, '$.technical_details.indicators.' || k.field) j" LATEST_VERSION
+	" AND j.type = 'text';";
+
+static const char schema_v3_pg[] =
+	REPORT_INDICATORS
+	"INSERT INTO report_indicators (report_id, kind, value)"
+	" SELECT DISTINCT v.report_id, k.kind, j.value FROM report_versions v"
+	" CROSS JOIN (VALUES ('address', 'addresses'), ('domain', 'domains'), ('url', 'urls'),"
+	" ('file_hash', 'file_hashes')) AS k(kind, field)"
+	" CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(v.body::jsonb #>"
+	" ARRAY['technical_details', 'indicators', k.field]) = 'array' THEN v.body::jsonb #>"
+	" ARRAY['technical_details', 'indicators', k.field] ELSE '[]'::jsonb END) AS j(value)"
+	LATEST_VERSION " ON CONFLICT DO NOTHING;";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
+	{ .version = 3, .name = "report indicators", .sql = schema_v3_sqlite,
+	  .sql_sqlite = schema_v3_sqlite, .sql_pg = schema_v3_pg },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -530,10 +530,46 @@ struct report_new {
 	const struct principal *p;
 	const struct report_policy *pol;
 	const char *category, *severity, *text, *key, *hash;
+	const json_t *rep; /* the report as filed */
 	int64_t detected, now;
 	int64_t id;	   /* out */
 	json_t *answer;	   /* out: the 201 body */
 };
+
+/* The report's indicators as rows of report_indicators, in place of the
+ * previous version's: /sources finds the reports naming an address there. */
+static int report_index(struct store_conn *c, int64_t id, const json_t *rep)
+{
+	static const char *const kinds[][2] = {{"addresses", "address"},
+					       {"domains", "domain"},
+					       {"urls", "url"},
+					       {"file_hashes", "file_hash"}};
+	const json_t *ind =
+		json_object_get(json_object_get(rep, "technical_details"), "indicators");
+	struct store_param pd[] = {store_int64(id)};
+	int rc = store_exec(c, "DELETE FROM report_indicators WHERE report_id = ?", pd, 1, NULL,
+			    NULL);
+
+	for (size_t k = 0; rc == 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		const json_t *arr = json_object_get(ind, kinds[k][0]), *v;
+		size_t i;
+
+		json_array_foreach(arr, i, v) {
+			struct store_param pi[] = {store_int64(id), store_text(kinds[k][1]),
+						   store_text(json_string_value(v))};
+
+			if (!json_is_string(v))
+				continue;
+			rc = store_exec(c,
+					"INSERT INTO report_indicators (report_id, kind, value) "
+					"VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+					pi, 3, NULL, NULL);
+			if (rc < 0)
+				break;
+		}
+	}
+	return rc;
+}
 
 static int report_insert(struct store_conn *c, void *arg)
 {
@@ -567,6 +603,8 @@ static int report_insert(struct store_conn *c, void *arg)
 			"INSERT INTO report_versions (report_id, version, stage, body, author_id, "
 			"created) VALUES (?, 1, 'prompt', ?, ?, ?)",
 			pv, 4, NULL, NULL);
+	if (rc == 0)
+		rc = report_index(c, w->id, w->rep);
 	if (rc < 0)
 		return rc;
 	json_decref(w->answer);
@@ -624,6 +662,7 @@ static int reports_create(struct http_request *req, struct http_response *resp, 
 	w.hash = hash;
 	w.now = now_us();
 	w.text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	w.rep = b;
 	if (w.text == NULL)
 		return store_fail(resp, NULL, YG_ENOMEM);
 	double t0 = mono_s();
@@ -913,6 +952,8 @@ static int reports_version(struct http_request *req, struct http_response *resp,
 				"INSERT INTO report_versions (report_id, version, stage, body, author_id, "
 				"created) VALUES (?, ?, ?, ?, ?, ?)",
 				pv, 6, NULL, NULL);
+		if (rc == 0)
+			rc = report_index(c, id, rep);
 	}
 	free(text);
 	if (rc == 0)
@@ -1176,41 +1217,249 @@ done:
 }
 
 /* GET /api/v1/sources: attacking addresses ranked across every sensor's
- * alerts: alerts, distinct victims, signatures, first and last seen. */
+ * alerts and every report's indicators.
+ *
+ * Per address: alerts, distinct victims (alert destinations), signatures,
+ * sensors, indicator matches (alerts of yagura's intel signatures), the
+ * reports naming it, the organisations and sectors that saw it (sensors
+ * bound to an organisation, reporting operators), first and last seen, the
+ * highest severity; and the evidence: the top signatures with counts and
+ * the ids of the reports. Ranking: highest alert severity first, then
+ * sectors, victims, reports, alerts. ?limit=N (1..1000, default 100). */
+#define INTEL_SID_FIRST 9700000 /* yagura's intel-match signatures, docs/detect.md */
+#define INTEL_SID_LAST 9799999
+/* At most 5,000 alert sources (by alert count) are considered: the LIMIT. */
+#define EVIDENCE_SIGS 5
+#define EVIDENCE_REPORTS 20
+
+struct source {
+	const char *ip;
+	int64_t alerts, victims, signatures, sensors, intel, first, last, severity;
+	json_t *sectors, *orgs, *reports, *sigs; /* sets kept as arrays */
+};
+
+struct sources {
+	struct source *v;
+	size_t n, cap;
+	json_t *index; /* ip -> position in v */
+	struct store_res *keep[4];
+};
+
+static struct source *source_get(struct sources *ss, const char *ip, int create)
+{
+	json_t *at = json_object_get(ss->index, ip);
+
+	if (at != NULL)
+		return &ss->v[json_integer_value(at)];
+	if (!create)
+		return NULL;
+	if (ss->n == ss->cap) {
+		size_t cap = ss->cap ? ss->cap * 2 : 256;
+		struct source *nv = yg_realloc(ss->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return NULL;
+		ss->v = nv;
+		ss->cap = cap;
+	}
+	struct source *s = &ss->v[ss->n];
+	memset(s, 0, sizeof(*s));
+	s->ip = ip;
+	s->severity = INT64_MAX;
+	s->sectors = json_array();
+	s->orgs = json_array();
+	s->reports = json_array();
+	s->sigs = json_array();
+	if (json_object_set_new(ss->index, ip, json_integer((json_int_t)ss->n)) < 0)
+		return NULL;
+	return &ss->v[ss->n++];
+}
+
+/* Adds v to a set kept as a JSON array (sets here hold a handful). */
+static void set_add(json_t *set, json_t *v)
+{
+	size_t i;
+	json_t *x;
+
+	json_array_foreach(set, i, x) {
+		if (json_equal(x, v)) {
+			json_decref(v);
+			return;
+		}
+	}
+	json_array_append_new(set, v);
+}
+
+static int source_cmp(const void *a, const void *b)
+{
+	const struct source *x = a, *y = b;
+	int64_t d;
+
+	if (x->severity != y->severity)
+		return x->severity < y->severity ? -1 : 1;
+	if ((d = (int64_t)json_array_size(y->sectors) - (int64_t)json_array_size(x->sectors)))
+		return d < 0 ? -1 : 1;
+	if (x->victims != y->victims)
+		return x->victims > y->victims ? -1 : 1;
+	if ((d = (int64_t)json_array_size(y->reports) - (int64_t)json_array_size(x->reports)))
+		return d < 0 ? -1 : 1;
+	if (x->alerts != y->alerts)
+		return x->alerts > y->alerts ? -1 : 1;
+	return strcmp(x->ip, y->ip);
+}
+
+static void sources_free(struct sources *ss)
+{
+	for (size_t i = 0; i < ss->n; i++) {
+		json_decref(ss->v[i].sectors);
+		json_decref(ss->v[i].orgs);
+		json_decref(ss->v[i].reports);
+		json_decref(ss->v[i].sigs);
+	}
+	free(ss->v);
+	json_decref(ss->index);
+	for (size_t i = 0; i < 4; i++)
+		store_res_free(ss->keep[i]);
+}
+
 static int sources_list(struct http_request *req, struct http_response *resp, void *ctx)
 {
 	struct tower *t = ctx;
 	const struct principal *p;
-	struct store_res *r = NULL;
+	const char *limit_s = http_request_query(req, "limit");
+	struct sources ss = {.index = json_object()};
+	struct store_res *r;
+	struct store_param pi[] = {store_int64(INTEL_SID_FIRST), store_int64(INTEL_SID_LAST)};
+	long long limit = 100;
 	json_t *arr;
+	size_t i;
 
 	if (need(req, resp, ACT_SOURCES_READ, &p) == SCOPE_NONE)
-		return 0;
+		goto out;
+	if (limit_s != NULL) {
+		char *end;
+
+		limit = strtoll(limit_s, &end, 10);
+		if (*limit_s == '\0' || *end != '\0' || limit < 1 || limit > 1000) {
+			fail(resp, 400, "bad_query", "limit must be 1 to 1000");
+			goto out;
+		}
+	}
+	/* The alerts, by source. */
 	if (query(t, resp,
-		       "SELECT src_ip, COUNT(*), COUNT(DISTINCT dest_ip), COUNT(DISTINCT signature_id), "
-		       "MIN(ts), MAX(ts), MIN(severity), COUNT(DISTINCT sensor_id) FROM alerts "
-		       "WHERE src_ip IS NOT NULL GROUP BY src_ip "
-		       "ORDER BY MIN(severity), COUNT(DISTINCT dest_ip) DESC, COUNT(*) DESC, src_ip "
-		       "LIMIT 1000",
-		       NULL, 0, &r) < 0)
-		return 0;
+		  "SELECT src_ip, COUNT(*), COUNT(DISTINCT dest_ip), COUNT(DISTINCT signature_id), "
+		  "COUNT(DISTINCT sensor_id), SUM(CASE WHEN signature_id BETWEEN ? AND ? THEN 1 "
+		  "ELSE 0 END), MIN(ts), MAX(ts), MIN(severity) FROM alerts "
+		  "WHERE src_ip IS NOT NULL GROUP BY src_ip ORDER BY COUNT(*) DESC, src_ip "
+		  "LIMIT 5000",
+		  pi, 2, &ss.keep[0]) < 0)
+		goto out;
+	r = ss.keep[0];
+	for (i = 0; i < store_res_nrows(r); i++) {
+		struct source *s = source_get(&ss, store_res_text(r, i, 0), 1);
+
+		if (s == NULL)
+			goto nomem;
+		s->alerts = store_res_int64(r, i, 1);
+		s->victims = store_res_int64(r, i, 2);
+		s->signatures = store_res_int64(r, i, 3);
+		s->sensors = store_res_int64(r, i, 4);
+		s->intel = store_res_int64(r, i, 5);
+		s->first = store_res_int64(r, i, 6);
+		s->last = store_res_int64(r, i, 7);
+		if (!store_res_isnull(r, i, 8))
+			s->severity = store_res_int64(r, i, 8);
+	}
+	/* Where sensors belong to an organisation, its sector saw the source. */
+	if (query(t, resp,
+		  "SELECT DISTINCT a.src_ip, o.id, o.sector FROM alerts a "
+		  "JOIN users u ON u.id = a.sensor_id JOIN orgs o ON o.id = u.org_id "
+		  "WHERE a.src_ip IS NOT NULL",
+		  NULL, 0, &ss.keep[1]) < 0)
+		goto out;
+	r = ss.keep[1];
+	for (i = 0; i < store_res_nrows(r); i++) {
+		struct source *s = source_get(&ss, store_res_text(r, i, 0), 0);
+
+		if (s == NULL)
+			continue;
+		set_add(s->orgs, json_integer(store_res_int64(r, i, 1)));
+		set_add(s->sectors, json_string(store_res_text(r, i, 2)));
+	}
+	/* Reports naming the address. */
+	if (query(t, resp,
+		  "SELECT ri.value, r.id, r.org_id, o.sector, r.detected_at FROM report_indicators ri "
+		  "JOIN reports r ON r.id = ri.report_id JOIN orgs o ON o.id = r.org_id "
+		  "WHERE ri.kind = 'address' ORDER BY r.id",
+		  NULL, 0, &ss.keep[2]) < 0)
+		goto out;
+	r = ss.keep[2];
+	for (i = 0; i < store_res_nrows(r); i++) {
+		struct source *s = source_get(&ss, store_res_text(r, i, 0), 1);
+		int64_t at = store_res_int64(r, i, 4);
+
+		if (s == NULL)
+			goto nomem;
+		set_add(s->reports, json_integer(store_res_int64(r, i, 1)));
+		set_add(s->orgs, json_integer(store_res_int64(r, i, 2)));
+		set_add(s->sectors, json_string(store_res_text(r, i, 3)));
+		if (s->first == 0 || at < s->first)
+			s->first = at;
+		if (at > s->last)
+			s->last = at;
+	}
+	/* The signatures behind each, most alerts first. */
+	if (query(t, resp,
+		  "SELECT src_ip, signature_id, MAX(signature), COUNT(*) FROM alerts "
+		  "WHERE src_ip IS NOT NULL GROUP BY src_ip, signature_id "
+		  "ORDER BY COUNT(*) DESC, signature_id",
+		  NULL, 0, &ss.keep[3]) < 0)
+		goto out;
+	r = ss.keep[3];
+	for (i = 0; i < store_res_nrows(r); i++) {
+		struct source *s = source_get(&ss, store_res_text(r, i, 0), 0);
+
+		if (s == NULL || json_array_size(s->sigs) >= EVIDENCE_SIGS)
+			continue;
+		json_array_append_new(s->sigs,
+				      json_pack("{s:I,s:s?,s:I}", "signature_id",
+						(json_int_t)store_res_int64(r, i, 1), "signature",
+						store_res_isnull(r, i, 2) ? NULL : store_res_text(r, i, 2),
+						"alerts", (json_int_t)store_res_int64(r, i, 3)));
+	}
+	qsort(ss.v, ss.n, sizeof(*ss.v), source_cmp);
 	arr = json_array();
-	for (size_t i = 0; i < store_res_nrows(r); i++)
+	for (i = 0; i < ss.n && i < (size_t)limit; i++) {
+		struct source *s = &ss.v[i];
+		json_t *rep = json_array();
+
+		for (size_t k = 0; k < json_array_size(s->reports) && k < EVIDENCE_REPORTS; k++)
+			json_array_append(rep, json_array_get(s->reports, k));
 		json_array_append_new(
-			arr, json_pack("{s:I,s:s,s:I,s:I,s:I,s:o,s:o,s:I,s:I}", "rank", (json_int_t)i + 1,
-				       "ip", store_res_text(r, i, 0), "alerts",
-				       (json_int_t)store_res_int64(r, i, 1), "victims",
-				       (json_int_t)store_res_int64(r, i, 2), "signatures",
-				       (json_int_t)store_res_int64(r, i, 3), "first_seen",
-				       json_time(store_res_int64(r, i, 4)), "last_seen",
-				       json_time(store_res_int64(r, i, 5)), "severity",
-				       (json_int_t)store_res_int64(r, i, 6), "sensors",
-				       (json_int_t)store_res_int64(r, i, 7)));
-	store_res_free(r);
+			arr,
+			json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:O,s:I,s:o,s:o,s:o,s:{s:O,s:o}}",
+				  "rank", (json_int_t)i + 1, "ip", s->ip, "alerts",
+				  (json_int_t)s->alerts, "victims", (json_int_t)s->victims,
+				  "signatures", (json_int_t)s->signatures, "sensors",
+				  (json_int_t)s->sensors, "indicator_matches", (json_int_t)s->intel,
+				  "reports", (json_int_t)json_array_size(s->reports), "sectors",
+				  s->sectors, "organisations", (json_int_t)json_array_size(s->orgs),
+				  "first_seen", json_time(s->first), "last_seen", json_time(s->last),
+				  "severity",
+				  s->severity == INT64_MAX ? json_null()
+							   : json_integer((json_int_t)s->severity),
+				  "evidence", "signatures", s->sigs, "reports", rep));
+	}
 	http_response_json(resp, 200,
 			   json_pack("{s:s,s:o}", "ranking",
-				     "highest severity first, then distinct victims, then alerts",
+				     "highest alert severity first, then sectors, distinct victims, "
+				     "reports, alerts",
 				     "sources", arr));
+	goto out;
+nomem:
+	store_fail(resp, NULL, YG_ENOMEM);
+out:
+	sources_free(&ss);
 	return 0;
 }
 

@@ -67,7 +67,8 @@ def run(t, tw, label):
     st, r2, _ = tw.call("POST", "/api/v1/reports", report_body(category="ransomware"), op2)
     ok(st, 201, "org 2 report")
     # Stages.
-    detailed = report_body(technical_details={"indicators": {"addresses": ["203.0.113.5"]},
+    detailed = report_body(technical_details={"indicators": {"addresses": ["203.0.113.5",
+                                                                           "198.51.100.7"]},
                                               "attack_vector": "exposed VPN"},
                            affected_computers=[{"description": "portal front-end"}])
     st, e, _ = tw.call("POST", "/api/v1/reports/%d/versions" % r1["id"],
@@ -130,9 +131,41 @@ def run(t, tw, label):
     t.check(st == 200 and res == {"accepted": 0, "duplicates": 4}, "%s: retried alerts %s" % (label, res))
     st, e, _ = tw.call("POST", "/api/v1/alerts", {"alerts": [{"no": "alert"}]}, sensor)
     ok(st, 422, "malformed alert")
+    st, e, _ = tw.call("POST", "/api/v1/alerts", {"alerts": [dict(alerts[0], src_port="22")]}, sensor)
+    t.check(st == 422 and [f["field"] for f in e["error"]["fields"]] == ["alerts[0].src_port"],
+            "%s: a bad field is named: %s" % (label, e))
+    st, e, _ = tw.call("POST", "/api/v1/alerts", b'{"alerts": [{"timestamp": "', sensor)
+    t.check(st == 400 and e["error"]["code"] == "bad_json", "%s: truncated batch: %s %s" % (label, st, e))
     st, src, _ = tw.call("GET", "/api/v1/sources", token=analyst)
-    t.check([s["ip"] for s in src["sources"]] == ["203.0.113.5", "203.0.113.6"] and
+    t.check([s["ip"] for s in src["sources"]] == ["203.0.113.5", "203.0.113.6", "198.51.100.7"] and
             src["sources"][0]["victims"] == 3, "%s: sources %s" % (label, src))
+    # A sensor of the water operator sees an intel match from .6; the
+    # electricity operator's report named .5 and 198.51.100.7.
+    wsensor, _ = user("water-sensor", "sensor", org_id=o2["id"])
+    st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": [dict(
+        alerts[1], alert_id="w-1", dest_ip="10.9.0.1",
+        alert={"signature_id": 9700001, "signature": "YAGURA INTEL traffic with a known-bad address",
+               "severity": 1})]}, wsensor)
+    t.check(st == 200 and res["accepted"] == 1, "%s: second sensor %s" % (label, res))
+    st, src, _ = tw.call("GET", "/api/v1/sources", token=analyst)
+    by = {s["ip"]: s for s in src.get("sources", [])}
+    six, five, rep = by.get("203.0.113.6", {}), by.get("203.0.113.5", {}), by.get("198.51.100.7", {})
+    t.check([s["ip"] for s in src["sources"]][0] == "203.0.113.6" and six.get("severity") == 1 and
+            six.get("indicator_matches") == 1 and six.get("sensors") == 2 and
+            six.get("sectors") == ["water"] and six.get("victims") == 4 and six.get("alerts") == 4,
+            "%s: intel match from a sector's sensor ranks first: %s" % (label, six))
+    t.check(five.get("reports") == 1 and five.get("sectors") == ["electricity"] and
+            five["evidence"]["reports"] == [r1["id"]] and
+            five["evidence"]["signatures"] == [{"signature_id": 9100001, "signature": "YAGURA SCAN",
+                                                "alerts": 3}],
+            "%s: evidence behind .5: %s" % (label, five))
+    t.check(rep.get("alerts") == 0 and rep.get("reports") == 1 and rep.get("severity") is None and
+            rep.get("first_seen") == "2026-11-20T00:00:00.000000Z",
+            "%s: a source only a report names: %s" % (label, rep))
+    st, src, _ = tw.call("GET", "/api/v1/sources?limit=1", token=analyst)
+    t.check(len(src["sources"]) == 1, "%s: ?limit" % label)
+    st, e, _ = tw.call("GET", "/api/v1/sources?limit=0", token=analyst)
+    ok(st, 400, "bad limit")
     # Every route against every role: allowed ones never 403, the rest always 403.
     tokens = {"admin": A, "operator": op1, "regulator": reg_e, "analyst": analyst,
               "overseer": overseer, "auditor": auditor, "sensor": sensor}
