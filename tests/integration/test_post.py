@@ -24,7 +24,7 @@ def scanners(path, n, base=0):
 
 
 def total_alerts(tw, analyst):
-    st, src, _ = tw.call("GET", "/api/v1/sources", token=analyst)
+    st, src, _ = tw.call("GET", "/api/v1/sources?limit=1000", token=analyst)
     return sum(s["alerts"] for s in src["sources"])
 
 
