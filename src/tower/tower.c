@@ -31,6 +31,7 @@ struct tower {
 	struct store *st;
 	struct http_server *srv;
 	struct http_metric *store_seconds[OP_COUNT];
+	struct http_metric *store_pending[OP_COUNT]; /* requests in the store now */
 	struct http_metric *alerts_stored;
 	struct http_metric *alerts_duplicate;
 };
@@ -43,8 +44,20 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Brackets a store operation: the time it took, and how many requests are
+ * in the store at once (waiting for a group commit or a connection, or
+ * being written): the queue depth in /metrics. */
+static double store_enter(struct tower *t, enum store_op op)
+{
+	if (t->store_pending[op] != NULL)
+		http_metric_gauge_add(t->store_pending[op], 1);
+	return mono_s();
+}
+
 static void observe(struct tower *t, enum store_op op, double since)
 {
+	if (t->store_pending[op] != NULL)
+		http_metric_gauge_add(t->store_pending[op], -1);
 	if (t->store_seconds[op] != NULL)
 		http_metric_observe(t->store_seconds[op], mono_s() - since);
 }
@@ -181,9 +194,11 @@ static int tower_auth(void *ctx, struct http_request *req, const char *token, vo
 	if (token_hash(token, strlen(token), h) < 0)
 		return YG_EINVAL;
 	hex(h, sizeof(h), hh);
-	double t0 = mono_s();
-	if (store_conn_get(t->st, &c) < 0)
+	double t0 = store_enter(t, OP_AUTH);
+	if (store_conn_get(t->st, &c) < 0) {
+		observe(t, OP_AUTH, t0);
 		return YG_EIO;
+	}
 	struct store_param ps[] = {store_text(hh)};
 	rc = store_exec(c,
 			"SELECT t.id, u.id, u.role, u.org_id, u.sectors, t.expires, t.revoked, "
@@ -665,7 +680,7 @@ static int reports_create(struct http_request *req, struct http_response *resp, 
 	w.rep = b;
 	if (w.text == NULL)
 		return store_fail(resp, NULL, YG_ENOMEM);
-	double t0 = mono_s();
+	double t0 = store_enter(t, OP_REPORT_CREATE);
 	rc = store_group_run(t->st, report_insert, &w);
 	observe(t, OP_REPORT_CREATE, t0);
 	free((char *)w.text);
@@ -1188,7 +1203,7 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 		row[11] = r->has & ALERT_HAS_SEVERITY ? store_int64(r->severity) : store_null();
 	}
 	struct alert_batch_work ab = {rows, n, 0};
-	double t0 = mono_s();
+	double t0 = store_enter(t, OP_ALERTS_INSERT);
 	rc = store_group_run(t->st, alerts_insert, &ab);
 	observe(t, OP_ALERTS_INSERT, t0);
 	changed = ab.changed;
@@ -1535,11 +1550,16 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	{
 		static const double b[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
 		struct http_metrics *m = http_server_metrics(t->srv);
-		for (int i = 0; i < OP_COUNT; i++)
+		for (int i = 0; i < OP_COUNT; i++) {
 			t->store_seconds[i] = http_metrics_histogram(
 				m, "yagura_store_seconds", op_labels[i],
 				"time spent in the store per operation, commit included", b,
 				sizeof(b) / sizeof(b[0]));
+			t->store_pending[i] = http_metrics_gauge(
+				m, "yagura_store_pending", op_labels[i],
+				"requests in the store now: queued for a group commit or a "
+				"connection, or being written");
+		}
 		t->alerts_stored = http_metrics_counter(m, "yagura_alerts_stored_total", NULL,
 							"sensor alerts stored");
 		t->alerts_duplicate = http_metrics_counter(m, "yagura_alerts_duplicate_total", NULL,
