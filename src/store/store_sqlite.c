@@ -32,6 +32,7 @@ struct sq_ckpt {
 	pthread_cond_t cv;
 	sqlite3 *db;
 	int frames; /* WAL frames after the latest commit */
+	int floor;  /* WAL frames at the last checkpoint: the next waits for CKPT_PAGES more */
 	int stop;
 };
 
@@ -110,8 +111,12 @@ static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	if (k == NULL || frames < CKPT_PAGES)
 		return SQLITE_OK;
 	pthread_mutex_lock(&k->mu);
-	k->frames = frames;
-	pthread_cond_signal(&k->cv);
+	if (frames < k->floor) /* the WAL started over since */
+		k->floor = 0;
+	if (frames >= k->floor + CKPT_PAGES) {
+		k->frames = frames;
+		pthread_cond_signal(&k->cv);
+	}
 	pthread_mutex_unlock(&k->mu);
 	return SQLITE_OK;
 }
@@ -140,6 +145,9 @@ static void *sq_ckpt_main(void *arg)
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warnx("store: sqlite checkpoint: %s", sqlite3_errmsg(k->db));
 		pthread_mutex_lock(&k->mu);
+		/* Not again before the writers add CKPT_PAGES more: a checkpoint
+		 * per commit would put an fsync of the database beside each. */
+		k->floor = log > 0 ? log : 0;
 	}
 	pthread_mutex_unlock(&k->mu);
 	return NULL;

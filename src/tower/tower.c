@@ -552,8 +552,9 @@ struct report_new {
 };
 
 /* The report's indicators as rows of report_indicators, in place of the
- * previous version's: /sources finds the reports naming an address there. */
-static int report_index(struct store_conn *c, int64_t id, const json_t *rep)
+ * previous version's (replace: a new version; a new report has none, and
+ * saves the round trip): /sources finds the reports naming an address there. */
+static int report_index(struct store_conn *c, int64_t id, const json_t *rep, int replace)
 {
 	static const char *const kinds[][2] = {{"addresses", "address"},
 					       {"domains", "domain"},
@@ -562,8 +563,9 @@ static int report_index(struct store_conn *c, int64_t id, const json_t *rep)
 	const json_t *ind =
 		json_object_get(json_object_get(rep, "technical_details"), "indicators");
 	struct store_param pd[] = {store_int64(id)};
-	int rc = store_exec(c, "DELETE FROM report_indicators WHERE report_id = ?", pd, 1, NULL,
-			    NULL);
+	int rc = replace ? store_exec(c, "DELETE FROM report_indicators WHERE report_id = ?", pd,
+				      1, NULL, NULL)
+			 : 0;
 
 	for (size_t k = 0; rc == 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		const json_t *arr = json_object_get(ind, kinds[k][0]), *v;
@@ -619,7 +621,7 @@ static int report_insert(struct store_conn *c, void *arg)
 			"created) VALUES (?, 1, 'prompt', ?, ?, ?)",
 			pv, 4, NULL, NULL);
 	if (rc == 0)
-		rc = report_index(c, w->id, w->rep);
+		rc = report_index(c, w->id, w->rep, 0);
 	if (rc < 0)
 		return rc;
 	json_decref(w->answer);
@@ -968,7 +970,7 @@ static int reports_version(struct http_request *req, struct http_response *resp,
 				"created) VALUES (?, ?, ?, ?, ?, ?)",
 				pv, 6, NULL, NULL);
 		if (rc == 0)
-			rc = report_index(c, id, rep);
+			rc = report_index(c, id, rep, 1);
 	}
 	free(text);
 	if (rc == 0)
