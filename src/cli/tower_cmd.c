@@ -26,7 +26,7 @@ static void tower_usage(FILE *out)
 	      "      --check              print the settings in effect, normalized, and exit\n"
 	      "      --listen ADDR:PORT   where to listen (default 127.0.0.1:8080; port 0 picks one)\n"
 	      "      --store URL          sqlite:PATH, a path, or postgres://... (default var/tower.db)\n"
-	      "      --threads N          HTTP worker threads (default 8)\n"
+	      "      --threads N          request handler threads (default 32)\n"
 	      "      --max-body BYTES     largest request body (default 4194304)\n"
 	      "      --rate N             requests per second per token (default: no limit)\n"
 	      "  -h, --help               this text\n"

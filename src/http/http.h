@@ -59,7 +59,10 @@ typedef int (*http_handler_fn)(struct http_request *req, struct http_response *r
 
 struct http_config {
 	const char *listen;		/* "127.0.0.1:8080", "[::1]:0"; port 0 picks one */
-	unsigned threads;		/* worker threads; 0 → 4 */
+	unsigned threads;		/* event threads (libmicrohttpd's pool); 0 → 4 */
+	unsigned handler_threads;	/* 0: handlers run on the event threads; N: on N
+					 * threads of their own, so that a handler waiting
+					 * on a store holds no other connection up */
 	unsigned max_connections;	/* 0 → 4096 */
 	unsigned per_ip_connections;	/* 0 → unlimited */
 	unsigned idle_timeout_s;	/* per connection; 0 → 30 */

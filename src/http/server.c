@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,9 @@ struct http_request {
 	int sent_status;
 	uint64_t start_ns;
 	bool started, queued;
+	bool deferred;		    /* handed to a handler thread, connection suspended */
+	atomic_bool handled;	    /* the handler thread is done with it */
+	struct http_request *hnext; /* handler queue */
 	_Alignas(16) char inline_mem[REQ_INLINE_ARENA];
 };
 
@@ -84,6 +88,14 @@ struct http_server {
 	atomic_bool stopping;
 	_Atomic int inflight;
 	bool started;
+
+	/* Handler threads (cfg.handler_threads): a queue of suspended requests. */
+	pthread_t *hthr;
+	unsigned nhthr;
+	pthread_mutex_t hmu;
+	pthread_cond_t hcv;
+	struct http_request *hhead, *htail;
+	bool hstop;
 };
 
 static char unmatched_name[] = "unmatched";
@@ -532,7 +544,9 @@ static enum MHD_Result check_access(struct http_request *req)
 	return rate_limited(req, req->remote_key);
 }
 
-static void run_handler(struct http_request *req)
+/* Parses a JSON body and runs the route's handler; the response is left in
+ * req->resp for queue_resp(), which must run on the connection's thread. */
+static void handle(struct http_request *req)
 {
 	const struct http_route *rt = req->route;
 	int rc;
@@ -548,7 +562,6 @@ static void run_handler(struct http_request *req)
 				 jerr.text, jerr.line, jerr.column);
 			if (http_response_error(&req->resp, 400, "bad_json", msg) < 0)
 				resp_clear_body(&req->resp);
-			queue_resp(req);
 			return;
 		}
 	}
@@ -560,7 +573,59 @@ static void run_handler(struct http_request *req)
 		if (http_response_error(&req->resp, 500, NULL, "internal error") < 0)
 			resp_clear_body(&req->resp);
 	}
-	queue_resp(req);
+}
+
+/* With handler threads the connection is suspended and the request queued;
+ * the handler thread resumes it when done, and access_cb() answers. */
+static void run_handler(struct http_request *req)
+{
+	struct http_server *srv = req->srv;
+
+	if (srv->nhthr == 0) {
+		handle(req);
+		queue_resp(req);
+		return;
+	}
+	req->deferred = true;
+	MHD_suspend_connection(req->conn);
+	pthread_mutex_lock(&srv->hmu);
+	if (srv->htail)
+		srv->htail->hnext = req;
+	else
+		srv->hhead = req;
+	srv->htail = req;
+	pthread_cond_signal(&srv->hcv);
+	pthread_mutex_unlock(&srv->hmu);
+}
+
+static void *handler_main(void *arg)
+{
+	struct http_server *srv = arg;
+
+	pthread_mutex_lock(&srv->hmu);
+	for (;;) {
+		struct http_request *req;
+		struct MHD_Connection *conn;
+
+		while (srv->hhead == NULL && !srv->hstop)
+			pthread_cond_wait(&srv->hcv, &srv->hmu);
+		if (srv->hhead == NULL)
+			break; /* stopping, and nothing left */
+		req = srv->hhead;
+		srv->hhead = req->hnext;
+		if (srv->hhead == NULL)
+			srv->htail = NULL;
+		pthread_mutex_unlock(&srv->hmu);
+		handle(req);
+		/* After the resume the connection's thread may answer and free
+		 * req at once: nothing of req is touched past this point. */
+		conn = req->conn;
+		atomic_store(&req->handled, true);
+		MHD_resume_connection(conn);
+		pthread_mutex_lock(&srv->hmu);
+	}
+	pthread_mutex_unlock(&srv->hmu);
+	return NULL;
 }
 
 /* First call: headers are in. Answers errors at once; returns MHD_YES to
@@ -704,6 +769,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	}
 	if (req->queued)
 		return MHD_YES;
+	if (req->deferred) { /* resumed: the handler thread is done */
+		if (atomic_load(&req->handled))
+			return queue_resp(req);
+		return MHD_YES;
+	}
 	if (req->body_over) {
 		char msg[96];
 
@@ -824,6 +894,8 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 		srv->cfg.listen = "127.0.0.1:8080";
 	if (srv->cfg.threads == 0)
 		srv->cfg.threads = 4;
+	pthread_mutex_init(&srv->hmu, NULL);
+	pthread_cond_init(&srv->hcv, NULL);
 	if (srv->cfg.max_connections == 0)
 		srv->cfg.max_connections = 4096;
 	if (srv->cfg.idle_timeout_s == 0)
@@ -885,10 +957,45 @@ int http_server_route(struct http_server *srv, enum http_method method, const ch
 	return http_router_add(&srv->router, method, pattern, flags, handler, ctx);
 }
 
+static void handlers_stop(struct http_server *srv)
+{
+	if (srv->nhthr == 0)
+		return;
+	pthread_mutex_lock(&srv->hmu);
+	srv->hstop = true;
+	pthread_cond_broadcast(&srv->hcv);
+	pthread_mutex_unlock(&srv->hmu);
+	for (unsigned i = 0; i < srv->nhthr; i++)
+		pthread_join(srv->hthr[i], NULL);
+	free(srv->hthr);
+	srv->hthr = NULL;
+	srv->nhthr = 0;
+}
+
+static int handlers_start(struct http_server *srv)
+{
+	unsigned n = srv->cfg.handler_threads;
+
+	srv->hstop = false;
+	srv->hhead = srv->htail = NULL;
+	if (n == 0)
+		return 0;
+	srv->hthr = yg_calloc(n, sizeof(*srv->hthr));
+	if (srv->hthr == NULL)
+		return YG_ENOMEM;
+	for (srv->nhthr = 0; srv->nhthr < n; srv->nhthr++) {
+		if (pthread_create(&srv->hthr[srv->nhthr], NULL, handler_main, srv) != 0) {
+			handlers_stop(srv);
+			return YG_ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int http_server_start(struct http_server *srv)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *di;
 	int rc;
 
@@ -907,6 +1014,8 @@ int http_server_start(struct http_server *srv)
 	if (srv->v6)
 		flags |= MHD_USE_IPv6;
 	atomic_store(&srv->stopping, false);
+	if ((rc = handlers_start(srv)) < 0)
+		return rc;
 	srv->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, access_cb, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 		MHD_OPTION_SOCK_ADDR, &srv->addr,
@@ -918,6 +1027,7 @@ int http_server_start(struct http_server *srv)
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv, MHD_OPTION_END);
 	if (srv->d == NULL) {
 		log_warnx("http: cannot listen on %s", srv->listen);
+		handlers_stop(srv);
 		return YG_EIO;
 	}
 	di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -960,6 +1070,7 @@ int http_server_stop(struct http_server *srv)
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	srv->d = NULL;
+	handlers_stop(srv);
 	srv->started = false;
 	return rc;
 }
@@ -979,5 +1090,7 @@ void http_server_free(struct http_server *srv)
 	http_ratelimit_free(srv->rl);
 	free(srv->stat_names);
 	free(srv->listen);
+	pthread_mutex_destroy(&srv->hmu);
+	pthread_cond_destroy(&srv->hcv);
 	free(srv);
 }

@@ -382,6 +382,30 @@ struct group_req {
 	struct group_req *next;
 };
 
+/* The group leader's own connection, outside the pool: it commits with
+ * synchronous=NORMAL (no fsync); store_group_run() syncs before answering. */
+static int group_conn(struct store *st, struct store_conn **out)
+{
+	struct store_conn *c = &st->gconn;
+	int rc;
+
+	*out = NULL;
+	if (c->db == NULL) {
+		c->st = st;
+		rc = st->ops->connect(st, c);
+		if (rc == 0)
+			rc = st->ops->exec_script(c, "PRAGMA synchronous=NORMAL");
+		if (rc < 0) {
+			log_warnx("store: group connection: %s", c->errmsg);
+			if (c->db)
+				st->ops->disconnect(c);
+			return rc;
+		}
+	}
+	*out = c;
+	return 0;
+}
+
 /* Runs one group as leader: the requests are already off the queue. */
 static void group_lead(struct store *st, struct group_req *head)
 {
@@ -389,7 +413,7 @@ static void group_lead(struct store *st, struct group_req *head)
 	struct group_req *r;
 	int rc;
 
-	rc = store_conn_get(st, &c);
+	rc = group_conn(st, &c);
 	if (rc == 0)
 		rc = store_begin(c);
 	if (rc < 0)
@@ -409,12 +433,12 @@ static void group_lead(struct store *st, struct group_req *head)
 	rc = store_commit(c);
 	if (rc < 0)
 		goto fail;
-	store_conn_put(c);
 	return;
 fail:
 	if (c) {
 		log_warnx("store: group commit failed: %s", c->errmsg);
-		store_conn_put(c); /* rolls back */
+		if (c->in_tx && store_rollback(c) < 0)
+			st->ops->disconnect(c); /* reconnected by the next group */
 	}
 	for (r = head; r; r = r->next)
 		r->rc = rc;
@@ -448,7 +472,7 @@ int store_group_run(struct store *st, store_work_fn fn, void *arg)
 {
 	struct group_req me = { .fn = fn, .arg = arg };
 
-	if (st->ops->backend == STORE_BACKEND_PG)
+	if (st->ops->sync == NULL)
 		return group_run_alone(st, fn, arg);
 	pthread_mutex_lock(&st->gmu);
 	if (st->gtail)
@@ -459,8 +483,10 @@ int store_group_run(struct store *st, store_work_fn fn, void *arg)
 	while (!me.done) {
 		struct group_req *head, *r, *last;
 		unsigned n;
+		int src = 0, any = 0;
 
-		if (st->gleader) {
+		/* Someone leads, or my request is in a group being synced. */
+		if (st->gleader || st->ghead == NULL) {
 			pthread_cond_wait(&st->gcv, &st->gmu);
 			continue;
 		}
@@ -477,10 +503,22 @@ int store_group_run(struct store *st, store_work_fn fn, void *arg)
 
 		group_lead(st, head);
 
+		/* The next group may write while this one's commit is synced. */
 		pthread_mutex_lock(&st->gmu);
-		for (r = head; r; r = r->next)
-			r->done = 1;
 		st->gleader = 0;
+		pthread_cond_broadcast(&st->gcv);
+		pthread_mutex_unlock(&st->gmu);
+		for (r = head; r; r = r->next)
+			any |= r->rc == 0;
+		if (any && (src = st->ops->sync(st)) < 0)
+			log_warnx("store: group commit not made durable: %s", yg_strerror(src));
+
+		pthread_mutex_lock(&st->gmu);
+		for (r = head; r; r = r->next) {
+			if (src < 0 && r->rc == 0)
+				r->rc = src;
+			r->done = 1;
+		}
 		pthread_cond_broadcast(&st->gcv);
 	}
 	pthread_mutex_unlock(&st->gmu);
@@ -712,6 +750,8 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	if (st->gconn.db)
+		st->ops->disconnect(&st->gconn);
 	if (st->started && st->ops->stop)
 		st->ops->stop(st);
 	for (unsigned i = 0; i < st->nconns; i++)

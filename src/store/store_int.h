@@ -32,6 +32,12 @@ struct store_ops {
 	 * started once the schema is in place, stopped before the pool closes. */
 	int (*start)(struct store *st);
 	void (*stop)(struct store *st);
+	/* Group commit in two steps (SQLite): the group's connection commits
+	 * without syncing, the leader hands leadership on, then sync() makes
+	 * what was committed durable before anyone is answered; the next
+	 * group's writes overlap the previous group's fsync. NULL: every unit
+	 * commits alone (PostgreSQL). */
+	int (*sync)(struct store *st);
 };
 
 struct store_conn {
@@ -62,6 +68,7 @@ struct store {
 	struct group_req *ghead, *gtail;
 	int gleader;
 
+	struct store_conn gconn; /* the group leader's connection (SQLite) */
 	void *backend; /* the backend's store-wide state (SQLite: checkpointer) */
 	int started;
 };

@@ -12,11 +12,14 @@
 #include "store/store_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/log.h"
@@ -34,6 +37,7 @@ struct sq_ckpt {
 	int frames; /* WAL frames after the latest commit */
 	int floor;  /* WAL frames at the last checkpoint: the next waits for CKPT_PAGES more */
 	int stop;
+	int wal_fd; /* the -wal file, for sq_sync(); -1 until first needed */
 };
 
 struct sq_cached {
@@ -174,6 +178,7 @@ static int sq_start(struct store *st)
 	}
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_cond_init(&k->cv, NULL);
+	k->wal_fd = -1;
 	st->backend = k;
 	if (pthread_create(&k->thr, NULL, sq_ckpt_main, st) != 0) {
 		st->backend = NULL;
@@ -198,10 +203,51 @@ static void sq_stop(struct store *st)
 	pthread_mutex_unlock(&k->mu);
 	pthread_join(k->thr, NULL);
 	st->backend = NULL;
+	/* SQLite keeps no POSIX lock on the -wal file (they are on the
+	 * database and -shm), so closing this descriptor releases none. */
+	if (k->wal_fd >= 0)
+		close(k->wal_fd);
 	sqlite3_close_v2(k->db);
 	pthread_mutex_destroy(&k->mu);
 	pthread_cond_destroy(&k->cv);
 	free(k);
+}
+
+/* Makes every commit so far durable: fdatasync() of the -wal file flushes
+ * the frames of every transaction committed before it, whichever descriptor
+ * wrote them. A frame already checkpointed is in the database file, which the
+ * checkpoint synced before the WAL could start over. */
+static int sq_sync(struct store *st)
+{
+	struct sq_ckpt *k = st->backend;
+	int fd;
+
+	if (k == NULL)
+		return YG_EINVAL;
+	pthread_mutex_lock(&k->mu);
+	if (k->wal_fd < 0) {
+		size_t n = strlen(st->target) + 5;
+		char *path = yg_malloc(n);
+
+		if (path != NULL) {
+			snprintf(path, n, "%s-wal", st->target);
+			k->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (k->wal_fd < 0)
+				log_warnx("store: %s: %s", path, strerror(errno));
+			free(path);
+		}
+	}
+	fd = k->wal_fd;
+	pthread_mutex_unlock(&k->mu);
+	if (fd < 0)
+		return YG_EIO;
+	while (fdatasync(fd) < 0) {
+		if (errno != EINTR) {
+			log_warnx("store: fdatasync of the WAL: %s", strerror(errno));
+			return YG_EIO;
+		}
+	}
+	return 0;
 }
 
 static int sq_connect(struct store *st, struct store_conn *c)
@@ -470,4 +516,5 @@ const struct store_ops store_sqlite_ops = {
 	.batch = sq_batch,
 	.start = sq_start,
 	.stop = sq_stop,
+	.sync = sq_sync,
 };

@@ -81,7 +81,7 @@ void tower_config_defaults(struct tower_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->listen = "127.0.0.1:8080";
 	cfg->store = "var/tower.db";
-	cfg->threads = 8;
+	cfg->threads = 32;
 	cfg->max_body = 4u << 20;
 	report_policy_default(&cfg->policy);
 	cfg->n_sectors = sizeof(default_sectors) / sizeof(default_sectors[0]);
@@ -1539,7 +1539,10 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 		goto fail;
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = cfg->listen;
-	hc.threads = cfg->threads;
+	/* Few event threads read requests; the handlers, which wait on the
+	 * store (a group commit gathers them), get threads of their own. */
+	hc.threads = 4;
+	hc.handler_threads = cfg->threads;
 	hc.max_body = cfg->max_body;
 	hc.rate = cfg->rate;
 	hc.burst = cfg->burst;

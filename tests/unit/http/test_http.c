@@ -350,10 +350,14 @@ static struct http_server *start(struct http_config *cfg)
 	return srv;
 }
 
+/* Every test runs twice: handlers on the event threads, then on handler
+ * threads of their own (suspended connections, resumed when done). */
+static unsigned handler_threads;
+
 static struct http_config base_cfg(void)
 {
 	struct http_config cfg = { .listen = "127.0.0.1:0", .threads = 4, .max_body = 1 << 20,
-				   .auth = resolver };
+				   .auth = resolver, .handler_threads = handler_threads };
 	return cfg;
 }
 
@@ -826,5 +830,9 @@ int main(void)
 		cmocka_unit_test(test_concurrency),   cmocka_unit_test(test_ipv6_and_config),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("handlers on the event threads", tests, NULL, NULL);
+
+	handler_threads = 3;
+	failed += cmocka_run_group_tests_name("handlers on handler threads", tests, NULL, NULL);
+	return failed;
 }
