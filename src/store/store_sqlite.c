@@ -26,6 +26,7 @@
 
 #define CKPT_PAGES 2000		 /* wake the checkpointer at this many WAL frames */
 #define CKPT_RESTART_PAGES 65536 /* 256 MiB of 4 KiB pages: make writers wait */
+#define CKPT_SOFT_RESTART_PAGES 8192 /* 32 MiB: start the WAL over once all copied */
 /* journal_size_limit: after a restart the WAL is cut back to 64 MiB. */
 
 
@@ -105,6 +106,20 @@ static int sq_script(struct store_conn *c, const char *sql)
 	return 0;
 }
 
+/* Lock waits in steps of 0.5 ms up to the store's busy timeout. SQLite's own
+ * busy timeout sleeps up to 100 ms at a time, so a writer that met a
+ * checkpoint's brief lock slept far past its release. */
+static int sq_busy(void *arg, int n)
+{
+	const struct store *st = arg;
+	struct timespec ts = {0, 500000};
+
+	if ((unsigned)n >= st->busy_timeout_ms * 2u)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct store *st = arg;
@@ -146,6 +161,16 @@ static void *sq_ckpt_main(void *arg)
 		mode = frames >= CKPT_RESTART_PAGES ? SQLITE_CHECKPOINT_RESTART
 						    : SQLITE_CHECKPOINT_PASSIVE;
 		rc = sqlite3_wal_checkpoint_v2(k->db, NULL, mode, &log, &done);
+		/* Under a steady stream of writes the WAL never starts over by
+		 * itself: a writer restarts it only if the log was wholly copied
+		 * when it began. Once a PASSIVE checkpoint has copied it all, a
+		 * RESTART has next to nothing left to copy and holds writers up
+		 * for a moment only; waiting for CKPT_RESTART_PAGES would hold
+		 * them for a copy of 256 MiB. */
+		if (rc == SQLITE_OK && mode == SQLITE_CHECKPOINT_PASSIVE && done == log &&
+		    log >= CKPT_SOFT_RESTART_PAGES)
+			rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_RESTART, &log,
+						       &done);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warnx("store: sqlite checkpoint: %s", sqlite3_errmsg(k->db));
 		pthread_mutex_lock(&k->mu);
@@ -166,7 +191,7 @@ static int sq_start(struct store *st)
 		return YG_ENOMEM;
 	rc = sqlite3_open_v2(st->target, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(k->db, (int)st->busy_timeout_ms);
+		sqlite3_busy_handler(k->db, sq_busy, st);
 		rc = sqlite3_exec(k->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	}
 	if (rc != SQLITE_OK) {
@@ -272,7 +297,7 @@ static int sq_connect(struct store *st, struct store_conn *c)
 		return YG_ENOMEM;
 	}
 	sqlite3_extended_result_codes(db, 1);
-	sqlite3_busy_timeout(db, (int)st->busy_timeout_ms);
+	sqlite3_busy_handler(db, sq_busy, st);
 	/* journal_mode answers with the mode in effect: insist on WAL. */
 	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL);
 	if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&

@@ -1539,10 +1539,18 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 		goto fail;
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = cfg->listen;
-	/* Few event threads read requests; the handlers, which wait on the
-	 * store (a group commit gathers them), get threads of their own. */
-	hc.threads = 4;
-	hc.handler_threads = cfg->threads;
+	/* On SQLite a group commit gathers the requests waiting for it: few
+	 * event threads read requests, and the handlers get threads of their
+	 * own, so that one waiting holds no other connection up. On PostgreSQL
+	 * every request commits alone on a pooled connection, and handlers on
+	 * the event threads measured 20% faster there (bench/tower-run, PG
+	 * reports 4,700/s against 3,800/s, three runs each). */
+	if (store_backend_of(t->st) == STORE_BACKEND_SQLITE) {
+		hc.threads = 4;
+		hc.handler_threads = cfg->threads;
+	} else {
+		hc.threads = cfg->threads;
+	}
 	hc.max_body = cfg->max_body;
 	hc.rate = cfg->rate;
 	hc.burst = cfg->burst;
