@@ -27,6 +27,7 @@
 #define CKPT_PAGES 2000		 /* wake the checkpointer at this many WAL frames */
 #define CKPT_RESTART_PAGES 65536 /* 256 MiB of 4 KiB pages: make writers wait */
 #define CKPT_SOFT_RESTART_PAGES 8192 /* 32 MiB: start the WAL over once all copied */
+#define CKPT_SOFT_WAIT_MS 20		/* how long that may hold writers up */
 /* journal_size_limit: after a restart the WAL is cut back to 64 MiB. */
 
 
@@ -39,6 +40,7 @@ struct sq_ckpt {
 	int floor;  /* WAL frames at the last checkpoint: the next waits for CKPT_PAGES more */
 	int stop;
 	int wal_fd; /* the -wal file, for sq_sync(); -1 until first needed */
+	unsigned busy_ms; /* the checkpointer's lock wait for the current checkpoint */
 };
 
 struct sq_cached {
@@ -120,6 +122,21 @@ static int sq_busy(void *arg, int n)
 	return 1;
 }
 
+/* The checkpointer's lock wait. A RESTART blocks new writers while it waits
+ * for the readers of older snapshots (a long /sources, say): the early one
+ * gives up after CKPT_SOFT_WAIT_MS and is tried again later, so that a long
+ * read never stalls the writers for more than that. */
+static int sq_busy_ckpt(void *arg, int n)
+{
+	const struct sq_ckpt *k = arg;
+	struct timespec ts = {0, 500000};
+
+	if ((unsigned)n >= k->busy_ms * 2u)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct store *st = arg;
@@ -147,7 +164,7 @@ static void *sq_ckpt_main(void *arg)
 
 	pthread_mutex_lock(&k->mu);
 	while (!k->stop) {
-		int frames = k->frames, log = 0, done = 0, mode, rc;
+		int frames = k->frames, log = 0, done = 0, plog, mode, rc;
 		struct timespec until;
 
 		if (frames < CKPT_PAGES) {
@@ -160,6 +177,7 @@ static void *sq_ckpt_main(void *arg)
 		pthread_mutex_unlock(&k->mu);
 		mode = frames >= CKPT_RESTART_PAGES ? SQLITE_CHECKPOINT_RESTART
 						    : SQLITE_CHECKPOINT_PASSIVE;
+		k->busy_ms = st->busy_timeout_ms;
 		rc = sqlite3_wal_checkpoint_v2(k->db, NULL, mode, &log, &done);
 		/* Under a steady stream of writes the WAL never starts over by
 		 * itself: a writer restarts it only if the log was wholly copied
@@ -167,16 +185,19 @@ static void *sq_ckpt_main(void *arg)
 		 * RESTART has next to nothing left to copy and holds writers up
 		 * for a moment only; waiting for CKPT_RESTART_PAGES would hold
 		 * them for a copy of 256 MiB. */
+		plog = log;
 		if (rc == SQLITE_OK && mode == SQLITE_CHECKPOINT_PASSIVE && done == log &&
-		    log >= CKPT_SOFT_RESTART_PAGES)
+		    log >= CKPT_SOFT_RESTART_PAGES) {
+			k->busy_ms = CKPT_SOFT_WAIT_MS;
 			rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_RESTART, &log,
 						       &done);
+		}
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warnx("store: sqlite checkpoint: %s", sqlite3_errmsg(k->db));
 		pthread_mutex_lock(&k->mu);
 		/* Not again before the writers add CKPT_PAGES more: a checkpoint
 		 * per commit would put an fsync of the database beside each. */
-		k->floor = log > 0 ? log : 0;
+		k->floor = plog > 0 ? plog : 0;
 	}
 	pthread_mutex_unlock(&k->mu);
 	return NULL;
@@ -191,7 +212,7 @@ static int sq_start(struct store *st)
 		return YG_ENOMEM;
 	rc = sqlite3_open_v2(st->target, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_busy_handler(k->db, sq_busy, st);
+		sqlite3_busy_handler(k->db, sq_busy_ckpt, k);
 		rc = sqlite3_exec(k->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	}
 	if (rc != SQLITE_OK) {
