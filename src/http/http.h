@@ -40,6 +40,8 @@ enum http_method {
 #define HTTP_ROUTE_JSON 0x2	    /* body must be application/json; parsed before the handler */
 #define HTTP_ROUTE_NO_RATELIMIT 0x4 /* exempt from the token buckets (health, metrics) */
 #define HTTP_ROUTE_JSON_RAW 0x8	    /* body must be application/json; the handler parses it */
+#define HTTP_ROUTE_INLINE 0x10	    /* never blocks: run on the event thread even with handler
+				     * threads, so /metrics answers while every handler waits */
 
 /* Resolves a bearer token to an application principal. Returns 0 and sets
  * *principal (may point into the request arena), or a negative yg_err for an

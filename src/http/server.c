@@ -581,7 +581,7 @@ static void run_handler(struct http_request *req)
 {
 	struct http_server *srv = req->srv;
 
-	if (srv->nhthr == 0) {
+	if (srv->nhthr == 0 || (req->route->flags & HTTP_ROUTE_INLINE)) {
 		handle(req);
 		queue_resp(req);
 		return;
@@ -935,11 +935,12 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 		if (rc < 0)
 			goto fail;
 	}
-	rc = http_router_add(&srv->router, HTTP_GET, "/healthz", HTTP_ROUTE_NO_RATELIMIT,
-			     healthz_handler, NULL);
+	rc = http_router_add(&srv->router, HTTP_GET, "/healthz",
+			     HTTP_ROUTE_NO_RATELIMIT | HTTP_ROUTE_INLINE, healthz_handler, NULL);
 	if (rc == 0)
-		rc = http_router_add(&srv->router, HTTP_GET, "/metrics", HTTP_ROUTE_NO_RATELIMIT,
-				     metrics_handler, NULL);
+		rc = http_router_add(&srv->router, HTTP_GET, "/metrics",
+				     HTTP_ROUTE_NO_RATELIMIT | HTTP_ROUTE_INLINE, metrics_handler,
+				     NULL);
 	if (rc < 0)
 		goto fail;
 	*out = srv;

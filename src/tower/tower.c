@@ -1519,7 +1519,7 @@ static const struct route routes[] = {
 	{HTTP_GET, "/api/v1/assets", HTTP_ROUTE_AUTH, assets_list},
 	{HTTP_POST, "/api/v1/alerts", HTTP_ROUTE_AUTH | HTTP_ROUTE_JSON_RAW, alerts_post},
 	{HTTP_GET, "/api/v1/sources", HTTP_ROUTE_AUTH, sources_list},
-	{HTTP_GET, "/api/v1/openapi.json", 0, openapi},
+	{HTTP_GET, "/api/v1/openapi.json", HTTP_ROUTE_INLINE, openapi},
 };
 
 int tower_start(const struct tower_config *cfg, struct tower **out, char *err, size_t errlen)

@@ -307,6 +307,21 @@ static int h_slow(struct http_request *req, struct http_response *resp, void *ct
 	return http_response_json(resp, 200, json_pack("{s:b}", "slow", 1));
 }
 
+/* Holds its thread until the test lets go. */
+static atomic_int held, let_go;
+
+static int h_hold(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct timespec ts = { 0, 1000000 };
+
+	(void)req;
+	(void)ctx;
+	atomic_fetch_add(&held, 1);
+	while (!atomic_load(&let_go))
+		nanosleep(&ts, NULL);
+	return http_response_json(resp, 200, json_pack("{s:b}", "held", 1));
+}
+
 static int h_fail(struct http_request *req, struct http_response *resp, void *ctx)
 {
 	(void)req;
@@ -341,6 +356,7 @@ static struct http_server *start(struct http_config *cfg)
 					   h_whoami, NULL), 0);
 	assert_int_equal(http_server_route(srv, HTTP_GET, "/slow", 0, h_slow, NULL), 0);
 	assert_int_equal(http_server_route(srv, HTTP_GET, "/fail", 0, h_fail, NULL), 0);
+	assert_int_equal(http_server_route(srv, HTTP_GET, "/hold", 0, h_hold, NULL), 0);
 	/* duplicates and bad patterns are refused */
 	assert_int_equal(http_server_route(srv, HTTP_GET, "/slow", 0, h_slow, NULL), YG_EINVAL);
 	assert_int_equal(http_server_route(srv, HTTP_GET, "nope", 0, h_slow, NULL), YG_EINVAL);
@@ -659,6 +675,56 @@ static void *slow_client(void *p)
 	return NULL;
 }
 
+static void *hold_client(void *p)
+{
+	struct slow_arg *a = p;
+	struct resp r;
+
+	if (req1(a->port, "GET", "/hold", NULL, NULL, &r) == 0) {
+		a->status = r.status;
+		resp_free(&r);
+	}
+	return NULL;
+}
+
+/* With every handler thread held (a store that does not answer, say),
+ * /metrics and /healthz still answer, and other requests wait their turn
+ * instead of failing. Handler-thread mode only. */
+static void test_handlers_busy(void **state)
+{
+	struct http_config cfg = base_cfg();
+	struct http_server *srv;
+	struct slow_arg a[3];
+	struct timespec ts = { 0, 1000000 };
+	struct resp r;
+	pthread_t t[3];
+
+	(void)state;
+	if (handler_threads == 0)
+		return;
+	srv = start(&cfg);
+	atomic_store(&held, 0);
+	atomic_store(&let_go, 0);
+	for (int i = 0; i < 3; i++) {
+		a[i] = (struct slow_arg){ .port = http_server_port(srv) };
+		assert_int_equal(pthread_create(&t[i], NULL, hold_client, &a[i]), 0);
+	}
+	while (atomic_load(&held) < (int)handler_threads)
+		nanosleep(&ts, NULL);
+	assert_int_equal(req1(a[0].port, "GET", "/metrics", NULL, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_int_equal(req1(a[0].port, "GET", "/healthz", NULL, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	atomic_store(&let_go, 1);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(a[i].status, 200);
+	}
+	http_server_free(srv);
+}
+
 static void test_graceful_stop(void **state)
 {
 	struct http_config cfg = base_cfg();
@@ -828,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_rate_limit),    cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_graceful_stop), cmocka_unit_test(test_stopping_503),
 		cmocka_unit_test(test_concurrency),   cmocka_unit_test(test_ipv6_and_config),
+		cmocka_unit_test(test_handlers_busy),
 	};
 
 	int failed = cmocka_run_group_tests_name("handlers on the event threads", tests, NULL, NULL);
