@@ -6,6 +6,8 @@
  * caller's is answered 404, not 403, so that existence does not leak. */
 #include "tower/tower.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +28,13 @@ enum store_op { OP_AUTH = 0, OP_REPORT_CREATE, OP_ALERTS_INSERT, OP_COUNT };
 static const char *const op_labels[OP_COUNT] = {"op=\"auth\"", "op=\"report_create\"",
 						 "op=\"alerts_insert\""};
 
+struct auth_cache;
+
 struct tower {
 	struct tower_config cfg;
 	struct store *st;
 	struct http_server *srv;
+	struct auth_cache *auth;
 	struct http_metric *store_seconds[OP_COUNT];
 	struct http_metric *store_pending[OP_COUNT]; /* requests in the store now */
 	struct http_metric *alerts_stored;
@@ -70,6 +75,29 @@ struct principal {
 	enum role role;
 	char sectors[512]; /* regulators: comma-separated */
 };
+
+/* Recently seen tokens, so that a request does not cost a store round trip
+ * just to learn who sent it. An entry lives AUTH_CACHE_TTL_US at most and
+ * never past its token's expiry; a revocation through this tower empties the
+ * cache at once (another tower on the same PostgreSQL learns of it within the
+ * TTL). gen guards against a lookup that read the token before a revocation
+ * and would cache it after. */
+#define AUTH_CACHE_SLOTS 1024
+#define AUTH_CACHE_TTL_US (5 * 1000000LL)
+
+struct auth_entry {
+	uint8_t hash[TOKEN_HASH_LEN];
+	int64_t cached_us, expires_us; /* expires_us 0: the token does not expire */
+	bool used;
+	struct principal p;
+};
+
+struct auth_cache {
+	pthread_mutex_t mu;
+	uint64_t gen;
+	struct auth_entry e[AUTH_CACHE_SLOTS];
+};
+
 
 static const char *const default_sectors[] = {
 	"electricity", "gas",	     "petroleum", "water",	     "railways",
@@ -181,6 +209,62 @@ static void hex(const uint8_t *b, size_t n, char *out)
 	sodium_bin2hex(out, n * 2 + 1, b, n);
 }
 
+static bool auth_cached(struct tower *t, const uint8_t h[TOKEN_HASH_LEN], struct principal *out,
+			uint64_t *gen)
+{
+	struct auth_cache *ac = t->auth;
+	struct auth_entry *e;
+	int64_t now = now_us();
+	bool hit = false;
+
+	if (ac == NULL)
+		return false;
+	e = &ac->e[(h[0] | (unsigned)h[1] << 8) % AUTH_CACHE_SLOTS];
+	pthread_mutex_lock(&ac->mu);
+	*gen = ac->gen;
+	if (e->used && memcmp(e->hash, h, TOKEN_HASH_LEN) == 0 &&
+	    now - e->cached_us < AUTH_CACHE_TTL_US && (e->expires_us == 0 || e->expires_us > now)) {
+		*out = e->p;
+		hit = true;
+	}
+	pthread_mutex_unlock(&ac->mu);
+	return hit;
+}
+
+static void auth_remember(struct tower *t, const uint8_t h[TOKEN_HASH_LEN],
+			  const struct principal *p, int64_t expires, uint64_t gen)
+{
+	struct auth_cache *ac = t->auth;
+	struct auth_entry *e;
+
+	if (ac == NULL)
+		return;
+	e = &ac->e[(h[0] | (unsigned)h[1] << 8) % AUTH_CACHE_SLOTS];
+	pthread_mutex_lock(&ac->mu);
+	if (ac->gen == gen) {
+		memcpy(e->hash, h, TOKEN_HASH_LEN);
+		e->cached_us = now_us();
+		e->expires_us = expires;
+		e->p = *p;
+		e->used = true;
+	}
+	pthread_mutex_unlock(&ac->mu);
+}
+
+/* After a revocation: nothing cached survives it. */
+static void auth_forget_all(struct tower *t)
+{
+	struct auth_cache *ac = t->auth;
+
+	if (ac == NULL)
+		return;
+	pthread_mutex_lock(&ac->mu);
+	ac->gen++;
+	for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++)
+		ac->e[i].used = false;
+	pthread_mutex_unlock(&ac->mu);
+}
+
 static int tower_auth(void *ctx, struct http_request *req, const char *token, void **out)
 {
 	struct tower *t = ctx;
@@ -188,11 +272,20 @@ static int tower_auth(void *ctx, struct http_request *req, const char *token, vo
 	char hh[TOKEN_HASH_LEN * 2 + 1];
 	struct store_conn *c;
 	struct store_res *r = NULL;
-	struct principal *p;
+	struct principal *p, seen;
+	uint64_t gen = 0;
 	int rc;
 
 	if (token_hash(token, strlen(token), h) < 0)
 		return YG_EINVAL;
+	if (auth_cached(t, h, &seen, &gen)) {
+		p = http_arena_alloc(http_request_arena(req), sizeof(*p));
+		if (p == NULL)
+			return YG_ENOMEM;
+		*p = seen;
+		*out = p;
+		return 0;
+	}
 	hex(h, sizeof(h), hh);
 	double t0 = store_enter(t, OP_AUTH);
 	if (store_conn_get(t->st, &c) < 0) {
@@ -220,6 +313,8 @@ static int tower_auth(void *ctx, struct http_request *req, const char *token, vo
 			p->org_id = store_res_isnull(r, 0, 3) ? 0 : store_res_int64(r, 0, 3);
 			if (!store_res_isnull(r, 0, 4))
 				snprintf(p->sectors, sizeof(p->sectors), "%s", store_res_text(r, 0, 4));
+			auth_remember(t, h, p, store_res_isnull(r, 0, 5) ? 0 : store_res_int64(r, 0, 5),
+				      gen);
 			*out = p;
 			rc = 0;
 		}
@@ -452,6 +547,7 @@ static int tokens_revoke(struct http_request *req, struct http_response *resp, v
 		fail(resp, 404, "not_found", "no such token, or revoked already");
 	else
 		http_response_status(resp, 204);
+	auth_forget_all(t); /* after the UPDATE: see struct auth_cache */
 	store_conn_put(c);
 	return 0;
 }
@@ -1535,6 +1631,13 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 		return YG_ENOMEM;
 	}
 	t->cfg = *cfg;
+	t->auth = yg_calloc(1, sizeof(*t->auth));
+	if (t->auth == NULL) {
+		free(t);
+		snprintf(err, errlen, "out of memory");
+		return YG_ENOMEM;
+	}
+	pthread_mutex_init(&t->auth->mu, NULL);
 	if ((rc = store_open(cfg->store, &t->st, err, errlen)) < 0)
 		goto fail;
 	memset(&hc, 0, sizeof(hc));
@@ -1594,6 +1697,8 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 fail:
 	http_server_free(t->srv);
 	store_close(t->st);
+	pthread_mutex_destroy(&t->auth->mu);
+	free(t->auth);
 	free(t);
 	return rc;
 }
@@ -1610,6 +1715,8 @@ void tower_stop(struct tower *t)
 	http_server_stop(t->srv);
 	http_server_free(t->srv);
 	store_close(t->st);
+	pthread_mutex_destroy(&t->auth->mu);
+	free(t->auth);
 	free(t);
 }
 
