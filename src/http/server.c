@@ -96,6 +96,7 @@ struct http_server {
 	pthread_cond_t hcv;
 	struct http_request *hhead, *htail;
 	bool hstop;
+	_Atomic int nsuspended; /* deferred requests not yet completed */
 };
 
 static char unmatched_name[] = "unmatched";
@@ -443,6 +444,8 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 		  req->raw_uri ? req->raw_uri : "-", status, (unsigned long long)req->bytes_in,
 		  req->out_len + req->resp.body_len, (double)ns / 1e6, req->remote,
 		  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (terminated)");
+	if (req->deferred)
+		atomic_fetch_sub(&srv->nsuspended, 1);
 	if (req->has_principal && srv->cfg.auth_release != NULL)
 		srv->cfg.auth_release(srv->cfg.auth_ctx, req->principal);
 	if (req->resp.json != NULL)
@@ -587,6 +590,7 @@ static void run_handler(struct http_request *req)
 		return;
 	}
 	req->deferred = true;
+	atomic_fetch_add(&srv->nsuspended, 1);
 	MHD_suspend_connection(req->conn);
 	pthread_mutex_lock(&srv->hmu);
 	if (srv->htail)
@@ -615,8 +619,17 @@ static void *handler_main(void *arg)
 		srv->hhead = req->hnext;
 		if (srv->hhead == NULL)
 			srv->htail = NULL;
+		/* Stopping: what no handler has started is not acknowledged;
+		 * the client is told to come back. */
+		bool stopping = srv->hstop;
 		pthread_mutex_unlock(&srv->hmu);
-		handle(req);
+		if (stopping) {
+			req->resp.nhdr = 0;
+			if (http_response_error(&req->resp, 503, NULL, "server is shutting down") < 0)
+				resp_clear_body(&req->resp);
+		} else {
+			handle(req);
+		}
 		/* After the resume the connection's thread may answer and free
 		 * req at once: nothing of req is touched past this point. */
 		conn = req->conn;
@@ -1067,11 +1080,25 @@ int http_server_stop(struct http_server *srv)
 			  srv->cfg.stop_timeout_ms);
 		rc = YG_ELIMIT;
 	}
-	MHD_stop_daemon(srv->d);
+	/* libmicrohttpd aborts the process if it is stopped with a connection
+	 * suspended: the handler threads go first (what they hold is waited
+	 * for, what is queued is answered 503), then their resumed requests
+	 * are given time to complete. */
+	handlers_stop(srv);
+	deadline = now_ns() + 2000000000ull;
+	while (atomic_load(&srv->nsuspended) > 0 && now_ns() < deadline) {
+		struct timespec ts = { 0, 2000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&srv->nsuspended) > 0)
+		log_warnx("http: stop: %d suspended requests never completed; the daemon is left "
+			  "running", atomic_load(&srv->nsuspended));
+	else
+		MHD_stop_daemon(srv->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	srv->d = NULL;
-	handlers_stop(srv);
 	srv->started = false;
 	return rc;
 }

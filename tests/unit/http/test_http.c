@@ -725,6 +725,46 @@ static void test_handlers_busy(void **state)
 	http_server_free(srv);
 }
 
+static void *let_go_later(void *p)
+{
+	struct timespec ts = { 0, 300 * 1000000L };
+
+	(void)p;
+	nanosleep(&ts, NULL);
+	atomic_store(&let_go, 1);
+	return NULL;
+}
+
+/* A stop that times out while a handler thread still holds a request (a
+ * store that hangs) reports it, waits for the handler, and frees nothing
+ * that thread still uses: ASan watches. Handler-thread mode only. */
+static void test_stop_timeout_held(void **state)
+{
+	struct http_config cfg = base_cfg();
+	struct http_server *srv;
+	struct slow_arg a;
+	struct timespec ts = { 0, 1000000 };
+	pthread_t c, g;
+
+	(void)state;
+	if (handler_threads == 0)
+		return;
+	cfg.stop_timeout_ms = 50;
+	srv = start(&cfg);
+	a = (struct slow_arg){ .port = http_server_port(srv) };
+	atomic_store(&held, 0);
+	atomic_store(&let_go, 0);
+	assert_int_equal(pthread_create(&c, NULL, hold_client, &a), 0);
+	while (atomic_load(&held) < 1)
+		nanosleep(&ts, NULL);
+	assert_int_equal(pthread_create(&g, NULL, let_go_later, NULL), 0);
+	assert_int_equal(http_server_stop(srv), YG_ELIMIT);
+	assert_true(atomic_load(&let_go)); /* the stop waited for the handler */
+	pthread_join(g, NULL);
+	pthread_join(c, NULL);
+	http_server_free(srv);
+}
+
 static void test_graceful_stop(void **state)
 {
 	struct http_config cfg = base_cfg();
@@ -894,7 +934,7 @@ int main(void)
 		cmocka_unit_test(test_rate_limit),    cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_graceful_stop), cmocka_unit_test(test_stopping_503),
 		cmocka_unit_test(test_concurrency),   cmocka_unit_test(test_ipv6_and_config),
-		cmocka_unit_test(test_handlers_busy),
+		cmocka_unit_test(test_handlers_busy), cmocka_unit_test(test_stop_timeout_held),
 	};
 
 	int failed = cmocka_run_group_tests_name("handlers on the event threads", tests, NULL, NULL);
