@@ -108,30 +108,19 @@ static int sq_script(struct store_conn *c, const char *sql)
 	return 0;
 }
 
-/* Lock waits in steps of 0.5 ms up to the store's busy timeout. SQLite's own
- * busy timeout sleeps up to 100 ms at a time, so a writer that met a
- * checkpoint's brief lock slept far past its release. */
+/* Lock waits in steps of 0.5 ms up to *arg milliseconds. SQLite's own busy
+ * timeout sleeps up to 100 ms at a time, so a writer that met a checkpoint's
+ * brief lock slept far past its release. Pool connections wait the store's
+ * busy timeout. The checkpointer waits k->busy_ms: a RESTART blocks new
+ * writers while it waits for the readers of older snapshots (a long
+ * /sources, say), so the early one gives up after CKPT_SOFT_WAIT_MS and is
+ * tried again later. */
 static int sq_busy(void *arg, int n)
 {
-	const struct store *st = arg;
+	const unsigned *limit_ms = arg;
 	struct timespec ts = {0, 500000};
 
-	if ((unsigned)n >= st->busy_timeout_ms * 2u)
-		return 0;
-	nanosleep(&ts, NULL);
-	return 1;
-}
-
-/* The checkpointer's lock wait. A RESTART blocks new writers while it waits
- * for the readers of older snapshots (a long /sources, say): the early one
- * gives up after CKPT_SOFT_WAIT_MS and is tried again later, so that a long
- * read never stalls the writers for more than that. */
-static int sq_busy_ckpt(void *arg, int n)
-{
-	const struct sq_ckpt *k = arg;
-	struct timespec ts = {0, 500000};
-
-	if ((unsigned)n >= k->busy_ms * 2u)
+	if ((unsigned)n >= *limit_ms * 2u)
 		return 0;
 	nanosleep(&ts, NULL);
 	return 1;
@@ -212,7 +201,8 @@ static int sq_start(struct store *st)
 		return YG_ENOMEM;
 	rc = sqlite3_open_v2(st->target, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_busy_handler(k->db, sq_busy_ckpt, k);
+		k->busy_ms = st->busy_timeout_ms;
+		sqlite3_busy_handler(k->db, sq_busy, &k->busy_ms);
 		rc = sqlite3_exec(k->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	}
 	if (rc != SQLITE_OK) {
@@ -318,7 +308,7 @@ static int sq_connect(struct store *st, struct store_conn *c)
 		return YG_ENOMEM;
 	}
 	sqlite3_extended_result_codes(db, 1);
-	sqlite3_busy_handler(db, sq_busy, st);
+	sqlite3_busy_handler(db, sq_busy, &st->busy_timeout_ms);
 	/* journal_mode answers with the mode in effect: insist on WAL. */
 	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL);
 	if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
