@@ -232,6 +232,9 @@ def run(t, tw, label):
             "%s: metrics" % label)
     t.check('yagura_store_seconds_count{op="report_create"}' in m and
             'yagura_store_seconds_bucket{op="auth",le="0.01"}' in m, "%s: store timings" % label)
+    # Queue depth: nothing is waiting for the store once every answer is in.
+    t.check('yagura_store_pending{op="alerts_insert"} 0\n' in m and
+            'yagura_store_pending{op="report_create"} 0\n' in m, "%s: store queue depth" % label)
     stored = [l for l in m.splitlines() if l.startswith("yagura_alerts_stored_total")]
     t.check(stored and float(stored[0].split()[-1]) >= 6, "%s: alerts stored counter %s" % (label, stored))
 
