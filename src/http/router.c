@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/hex.h"
 #include "http/http_int.h"
 
 static const char *const method_names[HTTP_METHOD_COUNT] = {
@@ -24,16 +25,6 @@ const char *http_method_name(enum http_method m)
 	return (unsigned)m < HTTP_METHOD_COUNT ? method_names[m] : "OTHER";
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 long http_pct_decode(char *s, size_t len, bool plus)
 {
@@ -43,8 +34,8 @@ long http_pct_decode(char *s, size_t len, bool plus)
 		char c = s[i];
 
 		if (c == '%' && i + 2 < len) {
-			int h = hexval((unsigned char)s[i + 1]);
-			int l = hexval((unsigned char)s[i + 2]);
+			int h = yg_hexval((unsigned char)s[i + 1]);
+			int l = yg_hexval((unsigned char)s[i + 2]);
 
 			if (h >= 0 && l >= 0) {
 				c = (char)(h << 4 | l);

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "base/alloc.h"
+#include "base/hex.h"
 
 struct pfx {
 	uint64_t fh, fl; /* first address */
@@ -332,16 +333,6 @@ int protect_addr(const struct protect_set *ps, struct cryptopan *cp, struct ip_a
 
 /* Key files */
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int is_space(uint8_t c)
 {
@@ -362,7 +353,7 @@ static int key_hex_core(const uint8_t *b, size_t n, const uint8_t **core, size_t
 		n -= 2;
 	}
 	for (i = 0; i < n; i++)
-		if (hexval(b[i]) < 0)
+		if (yg_hexval(b[i]) < 0)
 			return 0;
 	*core = b;
 	*clen = n;
@@ -430,7 +421,7 @@ int protect_key_parse(const uint8_t *buf, size_t len, uint8_t key[CRYPTOPAN_KEY_
 			goto out;
 		}
 		for (i = 0; i < CRYPTOPAN_KEY_LEN; i++)
-			tmp[i] = (uint8_t)(hexval(core[2 * i]) << 4 | hexval(core[2 * i + 1]));
+			tmp[i] = (uint8_t)(yg_hexval(core[2 * i]) << 4 | yg_hexval(core[2 * i + 1]));
 	} else if (len == 0) {
 		set_err(err, errlen, "empty");
 		goto out;
@@ -443,7 +434,7 @@ int protect_key_parse(const uint8_t *buf, size_t len, uint8_t key[CRYPTOPAN_KEY_
 				if (space == len)
 					space = i;
 			} else if (c < '0' || c > '9') {
-				if (hexval(c) < 0 &&
+				if (yg_hexval(c) < 0 &&
 				    !(i == 1 && buf[0] == '0' && (c == 'x' || c == 'X')))
 					break;
 				letters = 1;

@@ -672,28 +672,18 @@ static void test_metrics(void **state)
 
 struct slow_arg {
 	unsigned port;
+	const char *path;
 	int status;
 };
 
-static void *slow_client(void *p)
+/* GET a->path from a thread of its own; a->status is -1 without an answer. */
+static void *get_client(void *p)
 {
 	struct slow_arg *a = p;
 	struct resp r;
 
 	a->status = -1;
-	if (req1(a->port, "GET", "/slow", NULL, NULL, &r) == 0) {
-		a->status = r.status;
-		resp_free(&r);
-	}
-	return NULL;
-}
-
-static void *hold_client(void *p)
-{
-	struct slow_arg *a = p;
-	struct resp r;
-
-	if (req1(a->port, "GET", "/hold", NULL, NULL, &r) == 0) {
+	if (req1(a->port, "GET", a->path, NULL, NULL, &r) == 0) {
 		a->status = r.status;
 		resp_free(&r);
 	}
@@ -719,8 +709,8 @@ static void test_handlers_busy(void **state)
 	atomic_store(&held, 0);
 	atomic_store(&let_go, 0);
 	for (int i = 0; i < 3; i++) {
-		a[i] = (struct slow_arg){ .port = http_server_port(srv) };
-		assert_int_equal(pthread_create(&t[i], NULL, hold_client, &a[i]), 0);
+		a[i] = (struct slow_arg){ .port = http_server_port(srv), .path = "/hold" };
+		assert_int_equal(pthread_create(&t[i], NULL, get_client, &a[i]), 0);
 	}
 	while (atomic_load(&held) < (int)handler_threads)
 		nanosleep(&ts, NULL);
@@ -764,10 +754,10 @@ static void test_stop_timeout_held(void **state)
 		return;
 	cfg.stop_timeout_ms = 50;
 	srv = start(&cfg);
-	a = (struct slow_arg){ .port = http_server_port(srv) };
+	a = (struct slow_arg){ .port = http_server_port(srv), .path = "/hold" };
 	atomic_store(&held, 0);
 	atomic_store(&let_go, 0);
-	assert_int_equal(pthread_create(&c, NULL, hold_client, &a), 0);
+	assert_int_equal(pthread_create(&c, NULL, get_client, &a), 0);
 	while (atomic_load(&held) < 1)
 		nanosleep(&ts, NULL);
 	assert_int_equal(pthread_create(&g, NULL, let_go_later, NULL), 0);
@@ -782,7 +772,7 @@ static void test_graceful_stop(void **state)
 {
 	struct http_config cfg = base_cfg();
 	struct http_server *srv = start(&cfg);
-	struct slow_arg a = { .port = http_server_port(srv) };
+	struct slow_arg a = { .port = http_server_port(srv), .path = "/slow" };
 	struct conn *idle = malloc(sizeof(*idle));
 	struct timespec ts = { 0, 1000000 };
 	struct resp r;
@@ -794,7 +784,7 @@ static void test_graceful_stop(void **state)
 	assert_int_equal(do_req(idle, "GET", "/healthz", NULL, NULL, 0, &r), 0);
 	resp_free(&r);
 	atomic_store(&slow_started, 0);
-	assert_int_equal(pthread_create(&t, NULL, slow_client, &a), 0);
+	assert_int_equal(pthread_create(&t, NULL, get_client, &a), 0);
 	while (!atomic_load(&slow_started))
 		nanosleep(&ts, NULL);
 	assert_int_equal(http_server_stop(srv), 0);
