@@ -372,6 +372,56 @@ int store_exec_batch(struct store_conn *c, const char *sql, size_t ncols,
 	return exec_simple(c, "RELEASE SAVEPOINT yg_batch");
 }
 
+struct insert_new_work {
+	const char *sql;
+	size_t ncols;
+	const struct store_param *rows;
+	size_t nrows;
+	int64_t changed;
+};
+
+static int insert_new_run(struct store_conn *c, void *arg)
+{
+	struct insert_new_work *w = arg;
+
+	return store_exec_batch(c, w->sql, w->ncols, w->rows, w->nrows, &w->changed);
+}
+
+int store_insert_new(struct store *st, const char *table, const char *cols, size_t ncols,
+		     const struct store_param *rows, size_t nrows, int64_t *inserted)
+{
+	struct insert_new_work w = { .ncols = ncols, .rows = rows, .nrows = nrows };
+	size_t len = strlen(table) + strlen(cols) + 3 * ncols + 64;
+	struct store_conn *c;
+	char *sql, *q;
+	int rc;
+
+	*inserted = 0;
+	if (nrows == 0)
+		return 0;
+	if (ncols == 0 || (sql = yg_malloc(len)) == NULL)
+		return ncols == 0 ? YG_EINVAL : YG_ENOMEM;
+	q = sql + sprintf(sql, "INSERT INTO %s (%s) VALUES (?", table, cols);
+	for (size_t i = 1; i < ncols; i++)
+		q += sprintf(q, ", ?");
+	strcpy(q, ") ON CONFLICT DO NOTHING");
+	w.sql = sql;
+	if (st->ops->insert_new == NULL) {
+		rc = store_group_run(st, insert_new_run, &w);
+	} else if ((rc = store_conn_get(st, &c)) == 0) {
+		rc = st->ops->insert_new(c, table, cols, ncols, rows, nrows, &w.changed);
+		if (rc == YG_ECONFLICT) /* a retry: some rows are there already */
+			rc = insert_new_run(c, &w);
+		if (rc < 0)
+			log_warnx("store: insert into %s: %s", table, c->errmsg);
+		store_conn_put(c);
+	}
+	free(sql);
+	if (rc == 0)
+		*inserted = w.changed;
+	return rc;
+}
+
 /* ---- group commit ---- */
 
 struct group_req {

@@ -119,6 +119,17 @@ int store_exec(struct store_conn *c, const char *sql, const struct store_param *
 int store_exec_batch(struct store_conn *c, const char *sql, size_t ncols,
 		     const struct store_param *rows, size_t nrows, int64_t *changed) YG_MUST_CHECK;
 
+/* Inserts nrows rows of ncols values into table's columns (cols: a comma-
+ * separated list), skipping each row whose unique key is already stored;
+ * *inserted gets how many went in. It commits, durably, before it returns 0,
+ * in a transaction of its own: on SQLite one group commit shared with other
+ * threads' work (store_group_run), on PostgreSQL one COPY, which falls back to
+ * INSERT ... ON CONFLICT DO NOTHING when a row is already there. Values must
+ * have their column's type exactly (INT64 for BIGINT, TEXT for TEXT, BLOB for
+ * the blob type): PostgreSQL's binary COPY does not convert. */
+int store_insert_new(struct store *st, const char *table, const char *cols, size_t ncols,
+		     const struct store_param *rows, size_t nrows, int64_t *inserted) YG_MUST_CHECK;
+
 /* Transactions on c. SQLite takes the write lock at begin (BEGIN IMMEDIATE).
  * After a failed statement inside a transaction the caller must rollback;
  * commit returns 0 only once the transaction is durable. */

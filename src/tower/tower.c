@@ -1171,25 +1171,9 @@ static int assets_list(struct http_request *req, struct http_response *resp, voi
 #define ALERT_BATCH_MAX 10000
 #define ALERT_COLS 13 /* the insert's columns, the body last */
 
-/* One request's batch as a unit of group-committed work: batches of many
- * requests share one durable commit. */
-struct alert_batch_work {
-	const struct store_param *rows;
-	size_t n;
-	int64_t changed;
-};
-
-static int alerts_insert(struct store_conn *c, void *arg)
-{
-	struct alert_batch_work *ab = arg;
-
-	return store_exec_batch(c,
-				"INSERT INTO alerts (sensor_id, alert_id, received, ts, src_ip, src_port, "
-				"dest_ip, dest_port, proto, signature_id, signature, severity, body) "
-				"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-				"ON CONFLICT (sensor_id, alert_id) DO NOTHING",
-				ALERT_COLS, ab->rows, ab->n, &ab->changed);
-}
+#define ALERT_COLUMNS                                                                     \
+	"sensor_id, alert_id, received, ts, src_ip, src_port, dest_ip, dest_port, proto, " \
+	"signature_id, signature, severity, body"
 
 /* EVE's "+0000" offset to RFC 3339's "+00:00", then microseconds; now when
  * the timestamp cannot be read. */
@@ -1300,11 +1284,9 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 		row[10] = store_text(r->signature);
 		row[11] = r->has & ALERT_HAS_SEVERITY ? store_int64(r->severity) : store_null();
 	}
-	struct alert_batch_work ab = {rows, n, 0};
 	double t0 = store_enter(t, OP_ALERTS_INSERT);
-	rc = store_group_run(t->st, alerts_insert, &ab);
+	rc = store_insert_new(t->st, "alerts", ALERT_COLUMNS, ALERT_COLS, rows, n, &changed);
 	observe(t, OP_ALERTS_INSERT, t0);
-	changed = ab.changed;
 	if (rc == 0 && t->alerts_stored != NULL) {
 		http_metric_add(t->alerts_stored, (uint64_t)changed);
 		http_metric_add(t->alerts_duplicate, (uint64_t)(n - (size_t)changed));

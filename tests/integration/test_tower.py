@@ -166,6 +166,20 @@ def run(t, tw, label):
     t.check(len(src["sources"]) == 1, "%s: ?limit" % label)
     st, e, _ = tw.call("GET", "/api/v1/sources?limit=0", token=analyst)
     ok(st, 400, "bad limit")
+    # A batch that mixes stored alerts, new ones and one sent twice stores
+    # each new alert once (PostgreSQL's COPY refuses it; the fallback runs).
+    rsensor, _ = user("retry-sensor", "sensor")
+    xs = [dict(alerts[0], alert_id="x-%d" % i, src_ip="192.0.2.9") for i in range(6)]
+    st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": xs[1:4]}, rsensor)
+    t.check(st == 200 and res == {"accepted": 3, "duplicates": 0}, "%s: x batch %s" % (label, res))
+    mixed = [xs[2], xs[4], xs[4], xs[5]]
+    st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": mixed}, rsensor)
+    t.check(st == 200 and res == {"accepted": 2, "duplicates": 2}, "%s: mixed batch %s" % (label, res))
+    st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": mixed}, rsensor)
+    t.check(st == 200 and res == {"accepted": 0, "duplicates": 4}, "%s: mixed again %s" % (label, res))
+    st, src, _ = tw.call("GET", "/api/v1/sources", token=analyst)
+    t.check({s["ip"]: s["alerts"] for s in src["sources"]}.get("192.0.2.9") == 5,
+            "%s: five x alerts stored: %s" % (label, src))
     # Every route against every role: allowed ones never 403, the rest always 403.
     tokens = {"admin": A, "operator": op1, "regulator": reg_e, "analyst": analyst,
               "overseer": overseer, "auditor": auditor, "sensor": sensor}

@@ -457,6 +457,72 @@ static void test_batch_100k(void **state)
 	store_close(st);
 }
 
+/* store_insert_new(): every value type comes back as it went in, a batch
+ * that mixes stored rows, new ones and a row sent twice stores each new row
+ * once (on PostgreSQL the COPY is refused and the INSERT fallback runs), and
+ * a bad row stores nothing of its batch. */
+static void test_insert_new(void **state)
+{
+	static const uint8_t blob[] = { 0, '\t', '\n', '\\', 0xff, 0 };
+	const char *text = "櫓\tyagura\n'q' \"x\" \\N \\ ?";
+	struct store *st = open_fresh();
+	struct store_param rows[6 * 4];
+	struct store_conn *c;
+	struct store_res *r;
+	int64_t n = -1;
+	const void *b;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(store_conn_get(st, &c), 0);
+	must_exec(c, g_is_pg ? "CREATE TABLE tn (k BIGINT PRIMARY KEY, s TEXT NOT NULL, b BYTEA, i BIGINT)"
+			     : "CREATE TABLE tn (k BIGINT PRIMARY KEY, s TEXT NOT NULL, b BLOB, i BIGINT)");
+	store_conn_put(c);
+	for (int k = 0; k < 6; k++) {
+		rows[k * 4] = store_int64(k + 1);
+		rows[k * 4 + 1] = store_text(k == 0 ? text : "plain");
+		rows[k * 4 + 2] = k == 0 ? store_blob(blob, sizeof(blob)) : store_null();
+		rows[k * 4 + 3] = k == 0 ? store_null() : store_int64(k == 1 ? INT64_MIN : k);
+	}
+	assert_int_equal(store_insert_new(st, "tn", "k, s, b, i", 4, rows, 0, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_insert_new(st, "tn", "k, s, b, i", 4, rows, 3, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_conn_get(st, &c), 0);
+	assert_int_equal(store_exec(c, "SELECT k, s, b, i FROM tn ORDER BY k", NULL, 0, &r, NULL), 0);
+	assert_int_equal(store_res_nrows(r), 3);
+	assert_string_equal(store_res_text(r, 0, 1), text);
+	b = store_res_blob(r, 0, 2, &len);
+	assert_int_equal(len, sizeof(blob));
+	assert_memory_equal(b, blob, sizeof(blob));
+	assert_true(store_res_isnull(r, 0, 3));
+	assert_true(store_res_isnull(r, 1, 2));
+	assert_true(store_res_int64(r, 1, 3) == INT64_MIN);
+	assert_int_equal(store_res_int64(r, 2, 3), 2);
+	store_res_free(r);
+	store_conn_put(c);
+
+	/* Rows 2 and 3 are stored; 4 comes twice; 5 is new. */
+	struct store_param mixed[5 * 4];
+
+	memcpy(mixed, rows + 4, 2 * 4 * sizeof(*rows));
+	memcpy(mixed + 8, rows + 12, 4 * sizeof(*rows));
+	memcpy(mixed + 12, rows + 12, 4 * sizeof(*rows));
+	memcpy(mixed + 16, rows + 16, 4 * sizeof(*rows));
+	assert_int_equal(store_insert_new(st, "tn", "k, s, b, i", 4, mixed, 5, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_insert_new(st, "tn", "k, s, b, i", 4, mixed, 5, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(query_int(st, "SELECT COUNT(*) FROM tn"), 5);
+
+	/* A NULL where the column refuses one: an error, and row 6 stays out. */
+	rows[5 * 4 + 1] = store_null();
+	assert_true(store_insert_new(st, "tn", "k, s, b, i", 4, rows + 16, 2, &n) < 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(query_int(st, "SELECT COUNT(*) FROM tn"), 5);
+	store_close(st);
+}
+
 static void test_batch_atomic_and_invalid(void **state)
 {
 	struct store *st = open_fresh();
@@ -851,6 +917,7 @@ int main(void)
 		cmocka_unit_test(test_returning_on_conflict),
 		cmocka_unit_test(test_batch_100k),
 		cmocka_unit_test(test_batch_atomic_and_invalid),
+		cmocka_unit_test(test_insert_new),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_durability_sigkill),
 		cmocka_unit_test(test_measure),
