@@ -193,10 +193,37 @@ static int pool_init(struct store *st, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		st->conns[i].st = st;
 	pthread_mutex_init(&st->mu, NULL);
-	pthread_cond_init(&st->cv, NULL);
 	pthread_mutex_init(&st->gmu, NULL);
 	pthread_cond_init(&st->gcv, NULL);
 	return 0;
+}
+
+/* A thread waiting for a connection. Connections go to waiters in the order
+ * they came, handed over directly: a pool where the thread that just put a
+ * connection back can take it again lets others wait without bound. */
+struct pool_waiter {
+	pthread_cond_t cv;
+	struct store_conn *c;
+	struct pool_waiter *next;
+};
+
+/* c back to the pool, or to the thread that has waited longest. */
+static void pool_release(struct store *st, struct store_conn *c)
+{
+	struct pool_waiter *w;
+
+	pthread_mutex_lock(&st->mu);
+	if ((w = st->whead) != NULL) {
+		st->whead = w->next;
+		if (!st->whead)
+			st->wtail = NULL;
+		w->c = c; /* stays busy: it changes hands */
+		pthread_cond_signal(&w->cv);
+	} else {
+		c->busy = 0;
+		st->nfree++;
+	}
+	pthread_mutex_unlock(&st->mu);
 }
 
 int store_conn_get(struct store *st, struct store_conn **out)
@@ -207,19 +234,32 @@ int store_conn_get(struct store *st, struct store_conn **out)
 
 	*out = NULL;
 	pthread_mutex_lock(&st->mu);
-	while (st->nfree == 0)
-		pthread_cond_wait(&st->cv, &st->mu);
-	/* prefer a connection that is already open */
-	for (i = 0; i < st->nconns; i++) {
-		if (st->conns[i].busy)
-			continue;
-		if (!c || (!c->db && st->conns[i].db))
-			c = &st->conns[i];
-		if (c->db)
-			break;
+	if (st->nfree == 0 || st->whead) {
+		struct pool_waiter w = { .c = NULL };
+
+		pthread_cond_init(&w.cv, NULL);
+		if (st->wtail)
+			st->wtail->next = &w;
+		else
+			st->whead = &w;
+		st->wtail = &w;
+		while (!w.c)
+			pthread_cond_wait(&w.cv, &st->mu);
+		pthread_cond_destroy(&w.cv);
+		c = w.c;
+	} else {
+		/* prefer a connection that is already open */
+		for (i = 0; i < st->nconns; i++) {
+			if (st->conns[i].busy)
+				continue;
+			if (!c || (!c->db && st->conns[i].db))
+				c = &st->conns[i];
+			if (c->db)
+				break;
+		}
+		c->busy = 1;
+		st->nfree--;
 	}
-	c->busy = 1;
-	st->nfree--;
 	pthread_mutex_unlock(&st->mu);
 
 	c->errmsg[0] = '\0';
@@ -231,11 +271,7 @@ int store_conn_get(struct store *st, struct store_conn **out)
 		log_warnx("store: cannot connect: %s", c->errmsg);
 		if (c->db)
 			st->ops->disconnect(c);
-		pthread_mutex_lock(&st->mu);
-		c->busy = 0;
-		st->nfree++;
-		pthread_cond_signal(&st->cv);
-		pthread_mutex_unlock(&st->mu);
+		pool_release(st, c);
 		return rc;
 	}
 	*out = c;
@@ -253,11 +289,7 @@ void store_conn_put(struct store_conn *c)
 		log_warnx("store: rollback on put failed, dropping connection: %s", c->errmsg);
 		st->ops->disconnect(c);
 	}
-	pthread_mutex_lock(&st->mu);
-	c->busy = 0;
-	st->nfree++;
-	pthread_cond_signal(&st->cv);
-	pthread_mutex_unlock(&st->mu);
+	pool_release(st, c);
 }
 
 /* ---- statements ---- */
@@ -808,7 +840,6 @@ void store_close(struct store *st)
 		if (st->conns[i].db)
 			st->ops->disconnect(&st->conns[i]);
 	pthread_mutex_destroy(&st->mu);
-	pthread_cond_destroy(&st->cv);
 	pthread_mutex_destroy(&st->gmu);
 	pthread_cond_destroy(&st->gcv);
 	free(st->conns);

@@ -58,6 +58,7 @@ struct store_conn {
 };
 
 struct group_req;
+struct pool_waiter;
 
 struct store {
 	const struct store_ops *ops;
@@ -65,10 +66,10 @@ struct store {
 	unsigned busy_timeout_ms;
 
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct store_conn *conns;
 	unsigned nconns;
 	unsigned nfree;
+	struct pool_waiter *whead, *wtail; /* threads waiting for a connection */
 
 	/* group commit: a queue, and whether a leader is running a group */
 	pthread_mutex_t gmu;

@@ -691,6 +691,51 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The pool hands a connection to the thread that has waited longest: one
+ * that puts its connection back and asks again at once does not get ahead
+ * of a waiter. */
+struct pool_waiter_arg {
+	struct store *st;
+	volatile int got;
+};
+
+static void *pool_waiter_thr(void *arg)
+{
+	struct pool_waiter_arg *a = arg;
+	struct store_conn *c;
+
+	if (store_conn_get(a->st, &c) == 0) {
+		a->got = 1;
+		usleep(20000);
+		store_conn_put(c);
+	}
+	return NULL;
+}
+
+static void test_pool_fifo(void **state)
+{
+	struct store_opts o = { .pool_size = 1 };
+	struct pool_waiter_arg a = { .got = 0 };
+	struct store_conn *c;
+	struct store *st;
+	pthread_t tid;
+	char err[256];
+
+	(void)state;
+	reset_db();
+	assert_int_equal(store_open_ex(g_url, &o, &st, err, sizeof(err)), 0);
+	a.st = st;
+	assert_int_equal(store_conn_get(st, &c), 0);
+	pthread_create(&tid, NULL, pool_waiter_thr, &a);
+	usleep(300000); /* the waiter is queued by now */
+	store_conn_put(c);
+	assert_int_equal(store_conn_get(st, &c), 0);
+	assert_int_equal(a.got, 1);
+	store_conn_put(c);
+	pthread_join(tid, NULL);
+	store_close(st);
+}
+
 static void test_durability_sigkill(void **state)
 {
 	struct store *st = open_fresh();
@@ -919,6 +964,7 @@ int main(void)
 		cmocka_unit_test(test_batch_atomic_and_invalid),
 		cmocka_unit_test(test_insert_new),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_pool_fifo),
 		cmocka_unit_test(test_durability_sigkill),
 		cmocka_unit_test(test_measure),
 	};
