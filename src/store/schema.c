@@ -164,6 +164,33 @@ static const char schema_v3_pg[] =
 static const char schema_v4_pg[] = "ALTER TABLE alerts DROP CONSTRAINT alerts_sensor_id_fkey;";
 static const char schema_v4_sqlite[] = "SELECT 1;";
 
+/* v5: the attack-source summary /sources reads (src/tower/rollup.h), kept
+ * by folding alerts in past a watermark. It starts at alert 0: a database
+ * from before v5 is summarised by the first passes after the upgrade. */
+static const char schema_v5[] =
+	"CREATE TABLE source_stats ("
+	" src_ip TEXT PRIMARY KEY,"
+	" alerts BIGINT NOT NULL,"
+	" intel BIGINT NOT NULL,"
+	" first_ts BIGINT NOT NULL,"
+	" last_ts BIGINT NOT NULL,"
+	" severity BIGINT,"
+	" victims BIGINT NOT NULL,"
+	" victims_hll @BLOB@ NOT NULL);"
+	"CREATE TABLE source_signatures ("
+	" src_ip TEXT NOT NULL,"
+	" signature_id BIGINT NOT NULL,"
+	" signature TEXT,"
+	" alerts BIGINT NOT NULL,"
+	" PRIMARY KEY (src_ip, signature_id));"
+	"CREATE TABLE source_sensors ("
+	" src_ip TEXT NOT NULL,"
+	" sensor_id BIGINT NOT NULL,"
+	" PRIMARY KEY (src_ip, sensor_id));"
+	"CREATE TABLE rollup_state ("
+	" name TEXT PRIMARY KEY,"
+	" last_id BIGINT NOT NULL);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -171,6 +198,7 @@ const struct store_migration store_migrations[] = {
 	  .sql_sqlite = schema_v3_sqlite, .sql_pg = schema_v3_pg },
 	{ .version = 4, .name = "alerts without a foreign key on PostgreSQL",
 	  .sql = schema_v4_sqlite, .sql_sqlite = schema_v4_sqlite, .sql_pg = schema_v4_pg },
+	{ .version = 5, .name = "attack-source summary", .sql = schema_v5 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

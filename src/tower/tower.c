@@ -22,6 +22,7 @@
 #include "store/store.h"
 #include "tower/alertbatch.h"
 #include "tower/auth.h"
+#include "tower/rollup.h"
 
 /* Store timings in /metrics, by operation. */
 enum store_op { OP_AUTH = 0, OP_REPORT_CREATE, OP_ALERTS_INSERT, OP_COUNT };
@@ -35,6 +36,7 @@ struct tower {
 	struct store *st;
 	struct http_server *srv;
 	struct auth_cache *auth;
+	struct rollup *rollup; /* the attack-source summary */
 	struct http_metric *store_seconds[OP_COUNT];
 	struct http_metric *store_pending[OP_COUNT]; /* requests in the store now */
 	struct http_metric *alerts_stored;
@@ -1320,10 +1322,17 @@ done:
  * bound to an organisation, reporting operators), first and last seen, the
  * highest severity; and the evidence: the top signatures with counts and
  * the ids of the reports. Ranking: highest alert severity first, then
- * sectors, victims, reports, alerts. ?limit=N (1..1000, default 100). */
-#define INTEL_SID_FIRST 9700000 /* yagura's intel-match signatures, docs/detect.md */
-#define INTEL_SID_LAST 9799999
-/* At most 5,000 alert sources (by alert count) are considered: the LIMIT. */
+ * sectors, victims, reports, alerts. ?limit=N (1..1000, default 100).
+ *
+ * The alerts side comes from the rollup's summary (rollup.h), brought up to
+ * date first, so the cost follows the number of sources, not of alerts. */
+/* At most 5,000 alert sources are considered, in the summary's order of
+ * severity, victims and alerts: SOURCE_CANDIDATES. */
+#define SOURCE_ORDER                                                                               \
+	" ORDER BY CASE WHEN severity IS NULL THEN 1 ELSE 0 END, severity, victims DESC,"          \
+	" alerts DESC, src_ip LIMIT 5000"
+#define SOURCE_CANDIDATES "(SELECT src_ip FROM source_stats" SOURCE_ORDER ") c"
+#define CATCH_UP_ROWS 100000 /* alerts folded in before answering, at most */
 #define EVIDENCE_SIGS 5
 #define EVIDENCE_REPORTS 20
 
@@ -1424,7 +1433,7 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 	const char *limit_s = http_request_query(req, "limit");
 	struct sources ss = {.index = json_object()};
 	struct store_res *r;
-	struct store_param pi[] = {store_int64(INTEL_SID_FIRST), store_int64(INTEL_SID_LAST)};
+	int64_t pending = 0;
 	long long limit = 100;
 	json_t *arr;
 	size_t i;
@@ -1440,14 +1449,13 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 			goto out;
 		}
 	}
-	/* The alerts, by source. */
+	/* The alerts, by source: fold in what has come since the last pass. */
+	if (t->rollup != NULL && rollup_catch_up(t->rollup, CATCH_UP_ROWS, &pending) < 0)
+		pending = -1;
 	if (query(t, resp,
-		  "SELECT src_ip, COUNT(*), COUNT(DISTINCT dest_ip), COUNT(DISTINCT signature_id), "
-		  "COUNT(DISTINCT sensor_id), SUM(CASE WHEN signature_id BETWEEN ? AND ? THEN 1 "
-		  "ELSE 0 END), MIN(ts), MAX(ts), MIN(severity) FROM alerts "
-		  "WHERE src_ip IS NOT NULL GROUP BY src_ip ORDER BY COUNT(*) DESC, src_ip "
-		  "LIMIT 5000",
-		  pi, 2, &ss.keep[0]) < 0)
+		  "SELECT src_ip, alerts, victims, intel, first_ts, last_ts, severity "
+		  "FROM source_stats" SOURCE_ORDER,
+		  NULL, 0, &ss.keep[0]) < 0)
 		goto out;
 	r = ss.keep[0];
 	for (i = 0; i < store_res_nrows(r); i++) {
@@ -1457,19 +1465,18 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 			goto nomem;
 		s->alerts = store_res_int64(r, i, 1);
 		s->victims = store_res_int64(r, i, 2);
-		s->signatures = store_res_int64(r, i, 3);
-		s->sensors = store_res_int64(r, i, 4);
-		s->intel = store_res_int64(r, i, 5);
-		s->first = store_res_int64(r, i, 6);
-		s->last = store_res_int64(r, i, 7);
-		if (!store_res_isnull(r, i, 8))
-			s->severity = store_res_int64(r, i, 8);
+		s->intel = store_res_int64(r, i, 3);
+		s->first = store_res_int64(r, i, 4);
+		s->last = store_res_int64(r, i, 5);
+		if (!store_res_isnull(r, i, 6))
+			s->severity = store_res_int64(r, i, 6);
 	}
-	/* Where sensors belong to an organisation, its sector saw the source. */
+	/* The sensors that saw each; where a sensor belongs to an organisation,
+	 * its sector saw the source. */
 	if (query(t, resp,
-		  "SELECT DISTINCT a.src_ip, o.id, o.sector FROM alerts a "
-		  "JOIN users u ON u.id = a.sensor_id JOIN orgs o ON o.id = u.org_id "
-		  "WHERE a.src_ip IS NOT NULL",
+		  "SELECT s.src_ip, s.sensor_id, o.id, o.sector FROM source_sensors s "
+		  "JOIN " SOURCE_CANDIDATES " ON c.src_ip = s.src_ip "
+		  "LEFT JOIN users u ON u.id = s.sensor_id LEFT JOIN orgs o ON o.id = u.org_id",
 		  NULL, 0, &ss.keep[1]) < 0)
 		goto out;
 	r = ss.keep[1];
@@ -1478,8 +1485,11 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 
 		if (s == NULL)
 			continue;
-		set_add(s->orgs, json_integer(store_res_int64(r, i, 1)));
-		set_add(s->sectors, json_string(store_res_text(r, i, 2)));
+		s->sensors++;
+		if (store_res_isnull(r, i, 2))
+			continue;
+		set_add(s->orgs, json_integer(store_res_int64(r, i, 2)));
+		set_add(s->sectors, json_string(store_res_text(r, i, 3)));
 	}
 	/* Reports naming the address. */
 	if (query(t, resp,
@@ -1505,16 +1515,16 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 	}
 	/* The signatures behind each, most alerts first. */
 	if (query(t, resp,
-		  "SELECT src_ip, signature_id, MAX(signature), COUNT(*) FROM alerts "
-		  "WHERE src_ip IS NOT NULL GROUP BY src_ip, signature_id "
-		  "ORDER BY COUNT(*) DESC, signature_id",
+		  "SELECT g.src_ip, g.signature_id, g.signature, g.alerts FROM source_signatures g "
+		  "JOIN " SOURCE_CANDIDATES " ON c.src_ip = g.src_ip "
+		  "ORDER BY g.alerts DESC, g.signature_id",
 		  NULL, 0, &ss.keep[3]) < 0)
 		goto out;
 	r = ss.keep[3];
 	for (i = 0; i < store_res_nrows(r); i++) {
 		struct source *s = source_get(&ss, store_res_text(r, i, 0), 0);
 
-		if (s == NULL || json_array_size(s->sigs) >= EVIDENCE_SIGS)
+		if (s == NULL || s->signatures++ >= EVIDENCE_SIGS)
 			continue;
 		json_array_append_new(s->sigs,
 				      json_pack("{s:I,s:s?,s:I}", "signature_id",
@@ -1546,9 +1556,11 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 				  "evidence", "signatures", s->sigs, "reports", rep));
 	}
 	http_response_json(resp, 200,
-			   json_pack("{s:s,s:o}", "ranking",
+			   json_pack("{s:s,s:o,s:o}", "ranking",
 				     "highest alert severity first, then sectors, distinct victims, "
 				     "reports, alerts",
+				     "pending_alerts",
+				     pending < 0 ? json_null() : json_integer((json_int_t)pending),
 				     "sources", arr));
 	goto out;
 nomem:
@@ -1622,6 +1634,10 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	pthread_mutex_init(&t->auth->mu, NULL);
 	if ((rc = store_open(cfg->store, &t->st, err, errlen)) < 0)
 		goto fail;
+	if ((rc = rollup_start(t->st, 0, &t->rollup)) < 0) {
+		snprintf(err, errlen, "cannot start the source summary: %s", yg_strerror(rc));
+		goto fail;
+	}
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = cfg->listen;
 	/* On SQLite a group commit gathers the requests waiting for it: few
@@ -1678,6 +1694,7 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	return 0;
 fail:
 	http_server_free(t->srv);
+	rollup_stop(t->rollup);
 	store_close(t->st);
 	pthread_mutex_destroy(&t->auth->mu);
 	free(t->auth);
@@ -1696,6 +1713,7 @@ void tower_stop(struct tower *t)
 		return;
 	http_server_stop(t->srv);
 	http_server_free(t->srv);
+	rollup_stop(t->rollup);
 	store_close(t->st);
 	pthread_mutex_destroy(&t->auth->mu);
 	free(t->auth);
