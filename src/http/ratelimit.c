@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/hash.h"
 #include "http/http_int.h"
 
 #define RL_WAYS 8
@@ -30,16 +31,8 @@ struct http_ratelimit {
 
 uint64_t http_hash64(const void *p, size_t len)
 {
-	const unsigned char *b = p;
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, then a final mix */
+	uint64_t h = yg_hash64(p, len);
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
 	return h != 0 ? h : 1;
 }
 

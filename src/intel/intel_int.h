@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <pthread.h>
 
+#include "base/hash.h"
 #include "intel/intel.h"
 
 #define NIL        0x7fffffffu /* no entry; also the end of a chain */
@@ -148,12 +149,7 @@ static inline uint64_t dh_step(uint64_t h, uint8_t c)
 
 static inline uint64_t dh_final(uint64_t h)
 {
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	return yg_fmix64(h);
 }
 
 /* --- builder.c: what the loaders call --- */

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "base/alloc.h"
+#include "base/hash.h"
 #include "base/log.h"
 
 #define INTEL_SID_FIRST 9700000 /* yagura's intel-match signatures, docs/detect.md */
@@ -75,26 +76,9 @@ static double mono_s(void)
 
 /* ---- HyperLogLog ------------------------------------------------------- */
 
-static uint64_t hash64(const void *p, size_t len)
-{
-	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, then murmur3's finalizer */
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 void hll_add(uint8_t regs[HLL_REGISTERS], const void *p, size_t len)
 {
-	uint64_t h = hash64(p, len);
+	uint64_t h = yg_hash64(p, len);
 	unsigned idx = (unsigned)(h >> 54); /* 10 bits: 1,024 registers */
 	uint64_t rest = (h << 10) | (1ULL << 9);
 	uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
