@@ -19,6 +19,7 @@
 
 #define PG_MAX_PARAMS 65535
 #define PG_BATCH_ROWS 1000 /* rows per multi-row INSERT */
+#define PG_COPY_CHUNK (1u << 20) /* bytes per PQputCopyData() */
 
 struct pg_cached {
 	char *key; /* parameter type signature, '|', SQL */
@@ -519,7 +520,7 @@ static int pg_insert_new(struct store_conn *c, const char *table, const char *co
 	size_t len = 0, sqllen = strlen(table) + strlen(cols) + 48;
 	char *data, *sql;
 	PGresult *r;
-	int rc;
+	int rc, sent = 0;
 
 	if (c->in_tx || ncols > 32767) {
 		store_conn_seterr(c, "postgres: COPY needs its own transaction and at most "
@@ -546,7 +547,14 @@ static int pg_insert_new(struct store_conn *c, const char *table, const char *co
 		return rc < 0 ? rc : YG_EIO;
 	}
 	PQclear(r);
-	if (PQputCopyData(c->db, data, (int)len) != 1 || PQputCopyEnd(c->db, NULL) != 1) {
+	for (size_t at = 0, k; at < len; at += k) {
+		k = len - at < PG_COPY_CHUNK ? len - at : PG_COPY_CHUNK;
+		if (PQputCopyData(c->db, data + at, (int)k) != 1)
+			break;
+		if (at + k == len)
+			sent = 1;
+	}
+	if (!sent || PQputCopyEnd(c->db, NULL) != 1) {
 		free(data);
 		rc = pg_seterr(c, NULL);
 		while ((r = PQgetResult(c->db)) != NULL)

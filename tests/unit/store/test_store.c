@@ -515,6 +515,21 @@ static void test_insert_new(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(query_int(st, "SELECT COUNT(*) FROM tn"), 5);
 
+	/* 100,000 alerts in one call: megabytes of COPY data, sent in pieces. */
+	{
+		int64_t sensor = add_user(st, "sensor-n", "sensor");
+		struct alert_rows a;
+
+		alert_rows_make(&a, sensor, 100000, 0);
+		assert_int_equal(store_insert_new(st, "alerts",
+						  "sensor_id, alert_id, received, ts, src_ip, dest_ip, "
+						  "signature_id, severity, body",
+						  ALERT_COLS, a.p, 100000, &n), 0);
+		assert_int_equal(n, 100000);
+		assert_int_equal(query_int(st, "SELECT COUNT(*) FROM alerts"), 100000);
+		alert_rows_free(&a);
+	}
+
 	/* A NULL where the column refuses one: an error, and row 6 stays out. */
 	rows[5 * 4 + 1] = store_null();
 	assert_true(store_insert_new(st, "tn", "k, s, b, i", 4, rows + 16, 2, &n) < 0);
