@@ -1327,7 +1327,8 @@ done:
  * The alerts side comes from the rollup's summary (rollup.h), brought up to
  * date first, so the cost follows the number of sources, not of alerts. */
 /* At most 5,000 alert sources are considered, in the summary's order of
- * severity, victims and alerts: SOURCE_CANDIDATES. */
+ * severity, victims and alerts: SOURCE_CANDIDATES. The order is the index
+ * source_stats_rank's (schema v6): change both together. */
 #define SOURCE_ORDER                                                                               \
 	" ORDER BY CASE WHEN severity IS NULL THEN 1 ELSE 0 END, severity, victims DESC,"          \
 	" alerts DESC, src_ip LIMIT 5000"
