@@ -40,6 +40,8 @@ struct rollup {
 	int64_t hole_xmax;       /* the next transaction id then */
 	double hole_at;
 	int failing;             /* the last pass failed (logged once) */
+	rollup_report_fn report;
+	void *report_arg;
 };
 
 struct sig_agg {
@@ -501,10 +503,13 @@ int rollup_catch_up(struct rollup *ru, size_t max_rows, int64_t *pending)
 	else if (rc == 0 && ru->failing)
 		log_info("rollup: the source summary is catching up again");
 	ru->failing = rc < 0;
-	if (rc == 0 && pending != NULL) {
+	if (rc == 0 && (pending != NULL || ru->report != NULL)) {
 		struct store_conn *c;
 		struct store_res *r = NULL;
+		int64_t left = 0;
 
+		if (pending == NULL)
+			pending = &left;
 		*pending = 0;
 		if ((rc = store_conn_get(ru->st, &c)) == 0) {
 			rc = store_exec(c,
@@ -517,6 +522,8 @@ int rollup_catch_up(struct rollup *ru, size_t max_rows, int64_t *pending)
 			store_conn_put(c);
 		}
 	}
+	if (ru->report != NULL)
+		ru->report(ru->report_arg, rc < 0 ? -1 : *pending);
 	pthread_mutex_unlock(&ru->pass_mu);
 	return rc;
 }
@@ -550,7 +557,8 @@ static void *rollup_main(void *arg)
 	return NULL;
 }
 
-int rollup_start(struct store *st, unsigned interval_ms, struct rollup **out)
+int rollup_start(struct store *st, unsigned interval_ms, rollup_report_fn report, void *arg,
+		 struct rollup **out)
 {
 	struct rollup *ru = yg_calloc(1, sizeof(*ru));
 	pthread_condattr_t ca;
@@ -561,6 +569,8 @@ int rollup_start(struct store *st, unsigned interval_ms, struct rollup **out)
 	ru->st = st;
 	ru->pg = store_backend_of(st) == STORE_BACKEND_PG;
 	ru->interval_ms = interval_ms ? interval_ms : 1000;
+	ru->report = report;
+	ru->report_arg = arg;
 	pthread_mutex_init(&ru->mu, NULL);
 	pthread_mutex_init(&ru->pass_mu, NULL);
 	pthread_condattr_init(&ca);

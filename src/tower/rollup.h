@@ -33,9 +33,15 @@
 
 struct rollup;
 
+/* After each catch-up: pending as rollup_catch_up() gives it, or -1 when it
+ * failed (for /metrics). Called on the thread that caught up. */
+typedef void (*rollup_report_fn)(void *arg, int64_t pending);
+
 /* Starts the rollup thread on st, which folds in new alerts every
- * interval_ms (0: 1000). */
-int rollup_start(struct store *st, unsigned interval_ms, struct rollup **out) YG_MUST_CHECK;
+ * interval_ms (0: 1000); report, when not NULL, hears how each catch-up
+ * went. */
+int rollup_start(struct store *st, unsigned interval_ms, rollup_report_fn report, void *arg,
+		 struct rollup **out) YG_MUST_CHECK;
 
 /* Brings the summary up to what is committed now, at most max_rows alerts
  * of work; *pending gets how many alert ids are still beyond the watermark

@@ -41,6 +41,8 @@ struct tower {
 	struct http_metric *store_pending[OP_COUNT]; /* requests in the store now */
 	struct http_metric *alerts_stored;
 	struct http_metric *alerts_duplicate;
+	struct http_metric *sources_pending;  /* alert ids beyond the summary */
+	struct http_metric *sources_failures; /* catch-ups that failed */
 };
 
 static double mono_s(void)
@@ -1613,6 +1615,17 @@ static const struct route routes[] = {
 	{HTTP_GET, "/api/v1/openapi.json", HTTP_ROUTE_INLINE, openapi},
 };
 
+/* The source summary's progress, for /metrics. */
+static void rollup_report(void *arg, int64_t pending)
+{
+	struct tower *t = arg;
+
+	if (pending >= 0 && t->sources_pending != NULL)
+		http_metric_set(t->sources_pending, (double)pending);
+	else if (pending < 0 && t->sources_failures != NULL)
+		http_metric_add(t->sources_failures, 1);
+}
+
 int tower_start(const struct tower_config *cfg, struct tower **out, char *err, size_t errlen)
 {
 	struct tower *t = yg_calloc(1, sizeof(*t));
@@ -1635,10 +1648,6 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	pthread_mutex_init(&t->auth->mu, NULL);
 	if ((rc = store_open(cfg->store, &t->st, err, errlen)) < 0)
 		goto fail;
-	if ((rc = rollup_start(t->st, 0, &t->rollup)) < 0) {
-		snprintf(err, errlen, "cannot start the source summary: %s", yg_strerror(rc));
-		goto fail;
-	}
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = cfg->listen;
 	/* On SQLite a group commit gathers the requests waiting for it: few
@@ -1679,6 +1688,16 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 							"sensor alerts stored");
 		t->alerts_duplicate = http_metrics_counter(m, "yagura_alerts_duplicate_total", NULL,
 							   "sensor alerts received again and ignored");
+		t->sources_pending = http_metrics_gauge(
+			m, "yagura_sources_pending_alerts", NULL,
+			"alert ids not yet folded into the attack-source summary");
+		t->sources_failures = http_metrics_counter(
+			m, "yagura_sources_rollup_failures_total", NULL,
+			"attack-source summary catch-ups that failed (see the log)");
+	}
+	if ((rc = rollup_start(t->st, 0, rollup_report, t, &t->rollup)) < 0) {
+		snprintf(err, errlen, "cannot start the source summary: %s", yg_strerror(rc));
+		goto fail;
 	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if ((rc = http_server_route(t->srv, routes[i].m, routes[i].pattern, routes[i].flags,
@@ -1694,8 +1713,8 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	*out = t;
 	return 0;
 fail:
+	rollup_stop(t->rollup); /* before the metrics it reports to go */
 	http_server_free(t->srv);
-	rollup_stop(t->rollup);
 	store_close(t->st);
 	pthread_mutex_destroy(&t->auth->mu);
 	free(t->auth);
@@ -1713,8 +1732,8 @@ void tower_stop(struct tower *t)
 	if (t == NULL)
 		return;
 	http_server_stop(t->srv);
+	rollup_stop(t->rollup); /* before the metrics it reports to go */
 	http_server_free(t->srv);
-	rollup_stop(t->rollup);
 	store_close(t->st);
 	pthread_mutex_destroy(&t->auth->mu);
 	free(t->auth);

@@ -253,7 +253,10 @@ def run(t, tw, label):
                 templ = templ.replace("/" + seg, "/{id}", 1)
         t.check(method.lower() in doc.get("paths", {}).get(templ, {}),
                 "%s: %s %s missing from openapi.json" % (label, method, templ))
+    sources(analyst)  # the summary has every alert: its lag in /metrics is 0
     st, m, _ = tw.call("GET", "/metrics")
+    t.check("yagura_sources_pending_alerts 0\n" in m and
+            "yagura_sources_rollup_failures_total 0\n" in m, "%s: summary lag metrics" % label)
     t.check(st == 200 and 'route="/api/v1/reports"' in m and "yagura_http_request_duration_seconds" in m,
             "%s: metrics" % label)
     t.check('yagura_store_seconds_count{op="report_create"}' in m and
