@@ -490,6 +490,7 @@ out:
 
 int rollup_catch_up(struct rollup *ru, size_t max_rows, int64_t *pending)
 {
+	int64_t left = 0; /* *pending when the caller passed none: for report() */
 	size_t done = 0, took;
 	int more = 1, rc = 0;
 
@@ -506,7 +507,6 @@ int rollup_catch_up(struct rollup *ru, size_t max_rows, int64_t *pending)
 	if (rc == 0 && (pending != NULL || ru->report != NULL)) {
 		struct store_conn *c;
 		struct store_res *r = NULL;
-		int64_t left = 0;
 
 		if (pending == NULL)
 			pending = &left;
