@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "capture/capture.h"
 #include "cli/cli.h"
@@ -190,14 +191,6 @@ int cli_parse_u64(const char *s, unsigned long long min, unsigned long long max,
 	return 0;
 }
 
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct progress {
 	int on;
 	uint64_t base; /* packets counted before this file */
@@ -208,7 +201,7 @@ struct progress {
 
 static void progress_draw(struct progress *pr, uint64_t off, uint64_t packets, int done)
 {
-	double t = now_sec(), frac;
+	double t = yg_mono_s(), frac;
 	int i, filled;
 	char bar[31];
 
@@ -246,7 +239,7 @@ static int analyze_file(struct pipeline *p, const char *path, int show_progress)
 	}
 	pr.size = capture_size(cap);
 	pr.on = show_progress && pr.size > 0;
-	pr.start = pr.last = now_sec();
+	pr.start = pr.last = yg_mono_s();
 	pr.base = pipeline_stats(p)->packets;
 	pr.name = path;
 	while (!stop_requested && (rc = capture_next_batch(cap, batch, PIPELINE_BATCH)) > 0) {
@@ -658,7 +651,7 @@ int cmd_analyze(int argc, char **argv)
 	}
 
 	progress = progress && !quiet && isatty(STDERR_FILENO);
-	t0 = now_sec();
+	t0 = yg_mono_s();
 	for (i = optind; i < argc && !stop_requested; i++) {
 		if (analyze_file(p, argv[i], progress) != 0)
 			rc = EXIT_INPUT;
@@ -680,7 +673,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 	}
 	if (!quiet)
-		print_summary(p, e, sources, &pz, now_sec() - t0);
+		print_summary(p, e, sources, &pz, yg_mono_s() - t0);
 	if (stop_requested)
 		log_warnx("analyze: interrupted; records of what was read are written");
 	if (poster != NULL) {

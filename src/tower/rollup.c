@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/hash.h"
 #include "base/log.h"
 
@@ -67,14 +68,6 @@ struct pass {
 	size_t n, cap;
 	json_t *index; /* ip -> position in v */
 };
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- HyperLogLog ------------------------------------------------------- */
 
@@ -216,7 +209,7 @@ static int pg_xid(struct store_conn *c, int oldest, int64_t *out)
  * ROLLUP_HOLE_GIVE_UP_S it is over whatever runs. */
 static int hole_over(struct rollup *ru, struct store_conn *c)
 {
-	double waited = mono_s() - ru->hole_at;
+	double waited = yg_mono_s() - ru->hole_at;
 	int64_t xmin = 0;
 
 	if (waited >= ROLLUP_HOLE_GIVE_UP_S) {
@@ -253,7 +246,7 @@ static size_t pass_take(struct rollup *ru, struct store_conn *c, struct store_re
 			if (!ru->hole_pending && pg_xid(c, 0, &ru->hole_xmax) == 0) {
 				ru->hole_pending = 1;
 				ru->hole_horizon = maxid;
-				ru->hole_at = mono_s();
+				ru->hole_at = yg_mono_s();
 			}
 			*blocked = 1;
 			break;
@@ -329,6 +322,24 @@ static int pass_merge_old(struct pass *p, struct store_conn *c)
 	return rc;
 }
 
+/* The watermark: the highest alert id folded in (0 before the first pass).
+ * for_update: PostgreSQL locks the row until the transaction ends. */
+static int watermark(struct store_conn *c, int for_update, int64_t *out)
+{
+	struct store_res *r = NULL;
+	int rc = store_exec(c,
+			    for_update ? "SELECT last_id FROM rollup_state WHERE name = 'sources' "
+					 "FOR UPDATE"
+				       : "SELECT last_id FROM rollup_state WHERE name = 'sources'",
+			    NULL, 0, &r, NULL);
+
+	*out = 0;
+	if (rc == 0 && store_res_nrows(r) == 1)
+		*out = store_res_int64(r, 0, 0);
+	store_res_free(r);
+	return rc;
+}
+
 #define STATS_COLS 8
 #define SIGS_COLS 4
 #define SENSORS_COLS 2
@@ -337,23 +348,13 @@ static int pass_merge_old(struct pass *p, struct store_conn *c)
 static int pass_write(struct store_conn *c, void *arg)
 {
 	struct pass *p = arg;
-	int pg = store_backend_of(p->ru->st) == STORE_BACKEND_PG;
-	struct store_param name[] = {store_text("sources")};
 	struct store_param *rows = NULL;
-	struct store_res *r = NULL;
 	size_t nsig = 0, nsen = 0, k;
-	int64_t cur = 0;
+	int64_t cur;
 	int rc;
 
-	rc = store_exec(c,
-			pg ? "SELECT last_id FROM rollup_state WHERE name = ? FOR UPDATE"
-			   : "SELECT last_id FROM rollup_state WHERE name = ?",
-			name, 1, &r, NULL);
-	if (rc < 0)
+	if ((rc = watermark(c, p->ru->pg, &cur)) < 0)
 		return rc;
-	if (store_res_nrows(r) == 1)
-		cur = store_res_int64(r, 0, 0);
-	store_res_free(r);
 	if (cur != p->from)
 		return YG_ECONFLICT; /* another tower folded these in */
 	for (size_t i = 0; i < p->n; i++) {
@@ -441,9 +442,9 @@ static int pass_write(struct store_conn *c, void *arg)
  * take now (not behind a hole). */
 static int pass_run(struct rollup *ru, size_t *took, int *more)
 {
-	struct store_param ps[2] = {store_text("sources"), store_int64(0)};
+	struct store_param ps[2];
 	struct pass p = {.ru = ru, .index = json_object()};
-	struct store_res *r = NULL, *rows = NULL;
+	struct store_res *rows = NULL;
 	struct store_conn *c = NULL;
 	int blocked = 0, rc;
 	size_t n = 0;
@@ -454,11 +455,8 @@ static int pass_run(struct rollup *ru, size_t *took, int *more)
 		return YG_ENOMEM;
 	if ((rc = store_conn_get(ru->st, &c)) < 0)
 		goto out;
-	rc = store_exec(c, "SELECT last_id FROM rollup_state WHERE name = ?", ps, 1, &r, NULL);
-	if (rc < 0)
+	if ((rc = watermark(c, 0, &p.from)) < 0)
 		goto out;
-	if (store_res_nrows(r) == 1)
-		p.from = store_res_int64(r, 0, 0);
 	ps[0] = store_int64(p.from);
 	ps[1] = store_int64(ROLLUP_PASS_ROWS);
 	rc = store_exec(c,
@@ -482,7 +480,6 @@ out:
 	if (rc < 0 && c != NULL && store_conn_errmsg(c)[0])
 		log_warnx("rollup: %s", store_conn_errmsg(c));
 	store_conn_put(c);
-	store_res_free(r);
 	store_res_free(rows);
 	pass_free(&p);
 	return rc;
@@ -507,17 +504,15 @@ int rollup_catch_up(struct rollup *ru, size_t max_rows, int64_t *pending)
 	if (rc == 0 && (pending != NULL || ru->report != NULL)) {
 		struct store_conn *c;
 		struct store_res *r = NULL;
+		int64_t at = 0;
 
 		if (pending == NULL)
 			pending = &left;
 		*pending = 0;
 		if ((rc = store_conn_get(ru->st, &c)) == 0) {
-			rc = store_exec(c,
-					"SELECT (SELECT MAX(id) FROM alerts), "
-					"(SELECT last_id FROM rollup_state WHERE name = 'sources')",
-					NULL, 0, &r, NULL);
-			if (rc == 0 && store_res_nrows(r) == 1)
-				*pending = store_res_int64(r, 0, 0) - store_res_int64(r, 0, 1);
+			rc = store_exec(c, "SELECT MAX(id) FROM alerts", NULL, 0, &r, NULL);
+			if (rc == 0 && (rc = watermark(c, 0, &at)) == 0 && store_res_nrows(r) == 1)
+				*pending = store_res_int64(r, 0, 0) - at;
 			store_res_free(r);
 			store_conn_put(c);
 		}

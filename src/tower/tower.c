@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -45,14 +46,6 @@ struct tower {
 	struct http_metric *sources_failures; /* catch-ups that failed */
 };
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Brackets a store operation: the time it took, and how many requests are
  * in the store at once (waiting for a group commit or a connection, or
  * being written): the queue depth in /metrics. */
@@ -60,7 +53,7 @@ static double store_enter(struct tower *t, enum store_op op)
 {
 	if (t->store_pending[op] != NULL)
 		http_metric_gauge_add(t->store_pending[op], 1);
-	return mono_s();
+	return yg_mono_s();
 }
 
 static void observe(struct tower *t, enum store_op op, double since)
@@ -68,7 +61,7 @@ static void observe(struct tower *t, enum store_op op, double since)
 	if (t->store_pending[op] != NULL)
 		http_metric_gauge_add(t->store_pending[op], -1);
 	if (t->store_seconds[op] != NULL)
-		http_metric_observe(t->store_seconds[op], mono_s() - since);
+		http_metric_observe(t->store_seconds[op], yg_mono_s() - since);
 }
 
 /* Who is calling: resolved from the bearer token once per request. */
