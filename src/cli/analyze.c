@@ -271,8 +271,9 @@ static int pseudonymize(void *ctx, struct ip_addr *a)
 }
 
 static void print_summary(const struct pipeline *p, const struct eve *e, struct sources *src,
-			  struct pseudonymizer *pz, double secs)
+			  struct pseudonymizer *pz, double t0)
 {
+	double secs;
 	const struct pipeline_stats *s = pipeline_stats(p);
 	const struct flow_stats *fs = pipeline_flow_stats(p);
 	const struct eve_stats *es = eve_stats(e);
@@ -328,11 +329,12 @@ static void print_summary(const struct pipeline *p, const struct eve *e, struct 
 			(unsigned long long)ds->alerts, (double)ds->table_bytes / (1 << 20),
 			(unsigned long long)ds->evictions);
 	}
-	if (src != NULL && sources_count(src) > 0) {
+	if (src != NULL && (sources_count(src) > 0 || sources_flooded(src) > 0)) {
 		fprintf(stderr, "  attack sources: %u%s\n", sources_count(src),
 			sources_count(src) > 10 ? " (top 10)" : "");
 		sources_print_top(src, stderr, 10, pz->set ? pseudonymize : NULL, pz);
 	}
+	secs = yg_mono_s() - t0;
 	fprintf(stderr, "  time: %.3f s, %.0f packets/s\n", secs,
 		secs > 0 ? (double)s->packets / secs : 0.0);
 }
@@ -437,7 +439,7 @@ int cmd_analyze(int argc, char **argv)
 	struct pipeline *p = NULL;
 	struct eve *e = NULL;
 	struct sigaction sa;
-	double t0;
+	double t0 = yg_mono_s(); /* the summary's time is the command's, set-up included */
 
 	detect_config_defaults(&dcfg);
 	optind = 1;
@@ -651,7 +653,6 @@ int cmd_analyze(int argc, char **argv)
 	}
 
 	progress = progress && !quiet && isatty(STDERR_FILENO);
-	t0 = yg_mono_s();
 	for (i = optind; i < argc && !stop_requested; i++) {
 		if (analyze_file(p, argv[i], progress) != 0)
 			rc = EXIT_INPUT;
@@ -673,7 +674,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 	}
 	if (!quiet)
-		print_summary(p, e, sources, &pz, yg_mono_s() - t0);
+		print_summary(p, e, sources, &pz, t0);
 	if (stop_requested)
 		log_warnx("analyze: interrupted; records of what was read are written");
 	if (poster != NULL) {

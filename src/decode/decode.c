@@ -104,6 +104,42 @@ void icmp_map_ports(uint8_t proto, uint8_t type, uint8_t code, uint16_t *sport,
 	}
 }
 
+/* Notes which options a SYN carries (TCPO_*) and its MSS. The options
+ * lie within the header length, already checked against the bytes. */
+static void tcp_syn_options(const uint8_t *o, size_t n, struct packet *pkt)
+{
+	size_t i = 0;
+	uint8_t seen = 0;
+
+	while (i < n) {
+		uint8_t kind = o[i], len;
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= n || (len = o[i + 1]) < 2 || i + len > n) {
+			seen |= TCPO_BAD;
+			break;
+		}
+		switch (kind) {
+		case 2:
+			seen |= TCPO_MSS;
+			if (len == 4)
+				pkt->tcp_mss = load_be16(o + i + 2);
+			break;
+		case 3: seen |= TCPO_WSCALE; break;
+		case 4: seen |= TCPO_SACKOK; break;
+		case 8: seen |= TCPO_TS; break;
+		default: seen |= TCPO_OTHER; break;
+		}
+		i += len;
+	}
+	pkt->tcp_opts = seen;
+}
+
 #define BAD(ctr)                                                                                   \
 	do {                                                                                       \
 		counters[ctr]++;                                                                   \
@@ -128,7 +164,10 @@ static enum decode_verdict decode_l4(const uint8_t *p, size_t len, struct packet
 		pkt->sport = load_be16(p);
 		pkt->dport = load_be16(p + 2);
 		pkt->tcp_flags = p[13];
+		pkt->tcp_window = load_be16(p + 14);
 		pkt->flags |= PKT_HAS_PORTS;
+		if (p[13] & TCP_SYN)
+			tcp_syn_options(p + 20, hlen - 20, pkt);
 		pkt->payload = p + hlen;
 		pkt->payload_len = (uint32_t)(len - hlen);
 		break;
@@ -191,6 +230,7 @@ static enum decode_verdict decode_ipv4(const uint8_t *p, size_t len, struct pack
 	ipaddr_set4(&pkt->src, p + 12);
 	ipaddr_set4(&pkt->dst, p + 16);
 	pkt->ip_proto = p[9];
+	pkt->ip_id = load_be16(p + 4);
 	frag = load_be16(p + 6);
 	if (frag & 0x1fff) {
 		counters[DC_IPV4_FRAG_LATER]++;

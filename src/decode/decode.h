@@ -81,6 +81,18 @@ enum {
 	PKT_ICMP = 1 << 2       /* sport/dport hold the Community ID ICMP mapping */
 };
 
+/* TCP options a SYN carried, for fingerprinting scanners that build their
+ * probes by hand (detect/scan.c): operating systems send MSS, window
+ * scale, SACK-permitted and timestamps; nmap, masscan and zmap do not. */
+enum {
+	TCPO_MSS = 1 << 0,
+	TCPO_WSCALE = 1 << 1,
+	TCPO_SACKOK = 1 << 2,
+	TCPO_TS = 1 << 3,
+	TCPO_OTHER = 1 << 4, /* any other kind, NOP and EOL excepted */
+	TCPO_BAD = 1 << 5    /* an option ran past the header */
+};
+
 /* TCP flag bits, as in the header. */
 enum {
 	TCP_FIN = 0x01,
@@ -107,6 +119,11 @@ struct packet {
 	uint8_t icmp_code;
 	uint16_t sport;
 	uint16_t dport;
+	uint16_t ip_id;      /* IPv4 identification; 0 for IPv6 */
+	uint16_t tcp_window; /* TCP window field, unscaled */
+	uint8_t tcp_opts;    /* SYN segments: TCPO_* options present; 0 otherwise */
+	uint8_t pad_[3];
+	uint16_t tcp_mss;    /* SYN segments: the MSS option's value, 0 if none */
 	struct ip_addr src;
 	struct ip_addr dst;
 	const uint8_t *payload;

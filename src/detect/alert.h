@@ -20,8 +20,9 @@ struct signature {
 enum alert_attackers {
 	ALERT_ATTACKER_SRC = 0,   /* src is the attacker, dst a victim */
 	ALERT_ATTACKER_DST,       /* dst is the attacker (e.g. a known C2 server), src a victim */
-	ALERT_ATTACKER_SAMPLES,   /* the sampled addresses are attackers (flood sources, reflectors) */
-	ALERT_ATTACKER_NONE       /* no attacker named */
+	ALERT_ATTACKER_SAMPLES,   /* the sampled addresses are attackers (a flood's real sources) */
+	ALERT_ATTACKER_NONE,      /* no attacker named: e.g. a flood from forged sources */
+	ALERT_ATTACKER_REFLECTORS /* the sampled addresses are real servers abused as reflectors */
 };
 
 enum alert_sample_kind { ALERT_SAMPLES_NONE = 0, ALERT_SAMPLES_ADDR, ALERT_SAMPLES_PORT };
@@ -40,9 +41,14 @@ struct alert {
 	uint8_t proto;
 	uint8_t has_ports;
 	uint8_t attackers; /* enum alert_attackers */
+	uint8_t spoofed;   /* the sources look forged (the reason is in strs) */
 	/* Evidence. */
 	uint64_t window_start_us, window_end_us; /* 0 when not windowed */
 	uint64_t pkts, bytes;                    /* attack traffic seen, when known */
+	uint64_t prior_pkts, prior_bytes;        /* escalations: what earlier alerts of the
+						    same window already reported */
+	uint64_t prior_sessions;                 /* escalations of brute force: sessions reported */
+	uint8_t escalation;                      /* 0 for a first alert, then 1, 2, ... */
 	uint8_t n_nums;
 	struct {
 		const char *key;
@@ -58,6 +64,7 @@ struct alert {
 	uint8_t n_samples;
 	struct ip_addr sample_addr[ALERT_MAX_SAMPLES];
 	uint16_t sample_port[ALERT_MAX_SAMPLES];
+	uint64_t sample_pkts[ALERT_MAX_SAMPLES]; /* what each sampled source sent, 0: unknown */
 };
 
 /* Evidence helpers: they ignore what does not fit. */

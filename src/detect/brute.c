@@ -1,9 +1,15 @@
-/* brute.c - brute force against authentication services: many short
+/* brute.c - brute force against authentication services: many login
  * sessions from one source to one service on one host.
  *
  * A session counts when the client opened it with a SYN, the server
- * accepted (SYN-ACK), and it ended small and soon (brute.max_pkts,
- * brute.max_secs): a login attempt, not someone's working session. */
+ * accepted (SYN-ACK), the client completed the handshake (so its address
+ * is its own: a forged source never gets this far, and cannot crowd a real
+ * attacker out of the table), and it ended small and soon (brute.max_pkts,
+ * brute.max_secs): a login attempt, not someone's working session. Tools
+ * that run many tasks in parallel keep each connection for many attempts:
+ * while brute.parallel or more sessions from the source are open to the
+ * service at once, every session counts, however long. Slow attacks that
+ * no short window sees are counted over brute.long_window. */
 #include "detect/detect_int.h"
 
 struct auth_service {
@@ -38,50 +44,63 @@ struct bkey {
 };
 
 struct brute_rec {
-	struct window w;
-	uint64_t sessions;
+	struct window w, lw; /* the window, and the long window */
+	uint64_t sessions, long_sessions;
 	uint64_t pkts, bytes;
+	uint64_t alerted_pkts, alerted_bytes; /* reported by the window's earlier alerts */
+	uint64_t alerted_sessions;
+	uint32_t open, max_open; /* sessions open at once; the most in the window */
 };
 
 int brute_init(struct detect *d)
 {
 	d->brute = dtable_new(d->cfg.table_entries, sizeof(struct bkey), sizeof(struct brute_rec));
-	return d->brute ? 0 : -1;
+	if (d->brute == NULL)
+		return -1;
+	dtable_set_age(d->brute, (uint64_t)d->cfg.brute_window_s * SEC);
+	return 0;
 }
 
-void brute_flow_end(struct detect *d, const struct flow *f)
+static void bkey_make(struct bkey *k, const struct flow *f)
 {
-	int c = f->client, s = c ^ 1, is_new;
-	uint8_t cf = f->tcp_flags[FLOW_TOSERVER], sf = f->tcp_flags[FLOW_TOCLIENT];
-	uint64_t pkts = f->pkts[0] + f->pkts[1];
-	const struct auth_service *svc;
+	int c = f->client, s = c ^ 1;
+
+	memset(k, 0, sizeof(*k));
+	k->src[0] = k->dst[0] = f->key.family;
+	memcpy(k->src + 1, f->key.addr[c], 16);
+	memcpy(k->dst + 1, f->key.addr[s], 16);
+	k->port = f->key.port[s];
+}
+
+/* A handshake completed toward an authentication service: one more
+ * session open at once. */
+void brute_packet(struct detect *d, struct flow *f, const struct packet *pkt)
+{
 	struct brute_rec *r;
 	struct bkey k;
+	int is_new;
+
+	if (pkt->ip_proto != 6 || (f->det_flags & DETF_SYNACK) ||
+	    auth_service(f->key.port[f->client ^ 1]) == NULL)
+		return;
+	bkey_make(&k, f);
+	r = dtable_get(d->brute, &k, pkt->ts_us, &is_new);
+	if (window_roll(&r->w, pkt->ts_us, d->cfg.brute_window_s)) {
+		r->sessions = r->pkts = r->bytes = 0;
+		r->max_open = r->open;
+	}
+	r->open++;
+	if (r->open > r->max_open)
+		r->max_open = r->open;
+	f->det_flags |= DETF_AUTH_OPEN;
+}
+
+static void brute_alert(struct detect *d, const struct flow *f, struct brute_rec *r,
+			const struct auth_service *svc, const struct window *w, uint64_t sessions)
+{
+	int c = f->client, s = c ^ 1;
 	struct alert a;
 
-	if (f->key.proto != 6 || !(cf & TCP_SYN) || !(sf & TCP_SYN) || (sf & TCP_RST) ||
-	    (f->det_flags & DETF_SYNACK))
-		return;
-	if ((svc = auth_service(f->key.port[s])) == NULL)
-		return;
-	if (pkts > d->cfg.brute_max_pkts || f->last_us - f->first_us > d->cfg.brute_max_secs * SEC)
-		return;
-	memset(&k, 0, sizeof(k));
-	k.src[0] = k.dst[0] = f->key.family;
-	memcpy(k.src + 1, f->key.addr[c], 16);
-	memcpy(k.dst + 1, f->key.addr[s], 16);
-	k.port = f->key.port[s];
-	r = dtable_get(d->brute, &k, f->last_us, &is_new);
-	if (window_roll(&r->w, f->first_us, d->cfg.brute_window_s)) {
-		r->sessions = 0;
-		r->pkts = r->bytes = 0;
-	}
-	r->sessions++;
-	r->pkts += pkts;
-	r->bytes += f->bytes[0] + f->bytes[1];
-	if (r->sessions < d->cfg.brute_sessions || r->w.alerted)
-		return;
-	r->w.alerted = 1;
 	alert_init(&a, svc->sid, f->last_us);
 	a.src.family = a.dst.family = f->key.family;
 	memcpy(a.src.a, f->key.addr[c], 16);
@@ -91,12 +110,77 @@ void brute_flow_end(struct detect *d, const struct flow *f)
 	a.proto = 6;
 	a.has_ports = 1;
 	a.flow_id = f->flow_id;
-	a.window_start_us = r->w.start_us;
+	a.window_start_us = w->start_us;
 	a.window_end_us = f->last_us;
 	a.pkts = r->pkts;
 	a.bytes = r->bytes;
-	alert_num(&a, "sessions", r->sessions);
-	alert_num(&a, "packets_per_session", r->pkts / r->sessions);
+	a.escalation = (uint8_t)(w->alerted - 1);
+	if (w == &r->w) {
+		a.prior_sessions = r->alerted_sessions;
+		r->alerted_sessions = sessions;
+		a.prior_pkts = r->alerted_pkts;
+		a.prior_bytes = r->alerted_bytes;
+		r->alerted_pkts = r->pkts;
+		r->alerted_bytes = r->bytes;
+	} else {
+		a.prior_pkts = r->alerted_pkts; /* the long window: what the short one reported */
+		a.prior_bytes = r->alerted_bytes;
+		if (a.prior_pkts > a.pkts)
+			a.prior_pkts = a.pkts, a.prior_bytes = a.bytes;
+	}
+	alert_num(&a, "sessions", sessions);
+	alert_num(&a, "packets_per_session", r->pkts / (sessions ? sessions : 1));
+	alert_num(&a, "parallel_sessions", r->max_open);
 	alert_str(&a, "service", svc->name, strlen(svc->name));
 	detect_emit(d, &a);
+}
+
+void brute_flow_end(struct detect *d, const struct flow *f)
+{
+	int s = f->client ^ 1, is_new, shortone;
+	uint8_t cf = f->tcp_flags[FLOW_TOSERVER], sf = f->tcp_flags[FLOW_TOCLIENT];
+	uint64_t pkts = f->pkts[0] + f->pkts[1];
+	const struct auth_service *svc;
+	struct brute_rec *r;
+	struct bkey k;
+
+	if (f->key.proto != 6 || (f->det_flags & DETF_SYNACK))
+		return;
+	if ((svc = auth_service(f->key.port[s])) == NULL)
+		return;
+	bkey_make(&k, f);
+	if (f->det_flags & DETF_AUTH_OPEN) {
+		r = dtable_find(d->brute, &k, f->last_us);
+		if (r != NULL && r->open > 0)
+			r->open--;
+	}
+	if (!(cf & TCP_SYN) || !(cf & TCP_ACK) || !(sf & TCP_SYN) || (sf & TCP_RST) ||
+	    !(f->det_flags & DETF_AUTH_OPEN))
+		return;
+	r = dtable_get(d->brute, &k, f->last_us, &is_new);
+	if (window_roll(&r->w, f->first_us, d->cfg.brute_window_s)) {
+		r->sessions = 0;
+		r->pkts = r->bytes = 0;
+		r->alerted_pkts = r->alerted_bytes = 0;
+		r->alerted_sessions = 0;
+		r->max_open = r->open + 1;
+	}
+	if (window_roll(&r->lw, f->first_us, d->cfg.brute_long_window_s))
+		r->long_sessions = 0;
+	shortone = pkts <= d->cfg.brute_max_pkts &&
+		   f->last_us - f->first_us <= d->cfg.brute_max_secs * SEC;
+	if (!shortone && r->max_open < d->cfg.brute_parallel)
+		return;
+	r->sessions++;
+	r->long_sessions++;
+	r->pkts += pkts;
+	r->bytes += f->bytes[0] + f->bytes[1];
+	if (window_escalate(&r->w, r->sessions, d->cfg.brute_sessions)) {
+		if (r->lw.alerted == 0)
+			r->lw.alerted = 1; /* the long window has had an alert too */
+		brute_alert(d, f, r, svc, &r->w, r->sessions);
+	} else if (r->lw.alerted == 0 &&
+		   window_escalate(&r->lw, r->long_sessions, d->cfg.brute_long_sessions)) {
+		brute_alert(d, f, r, svc, &r->lw, r->long_sessions);
+	}
 }

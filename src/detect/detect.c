@@ -18,12 +18,28 @@ const struct detect_param detect_params[] = {
 	  "failed attempts to this many hosts on one port make a horizontal scan"),
 	P("scan.ports", scan_ports, 15, 2, 65536, "ports",
 	  "failed attempts to this many ports on one host make a vertical scan"),
+	P("scan.protocols", scan_protos, 6, 2, 256, "protocols",
+	  "unanswered IP protocols (other than TCP, UDP, ICMP, SCTP) to one host make a protocol scan"),
+	P("trw.benign_success", trw_benign_pct, 80, 1, 99, "%",
+	  "chance that a benign host's first contact with another host succeeds (TRW theta0)"),
+	P("trw.scanner_success", trw_scanner_pct, 20, 1, 99, "%",
+	  "chance that a scanner's first contact succeeds (TRW theta1; below theta0)"),
+	P("trw.odds", trw_odds, 99, 2, 1000000, "ratio",
+	  "likelihood ratio that decides a source scans (TRW eta1 = detection / false positive rate)"),
 	P("syn.window", syn_window_s, 60, 1, 3600, "s", "SYN flood counting window"),
 	P("syn.half_open", syn_half_open, 100, 2, 100000000, "SYNs",
 	  "SYN packets toward one service beyond the handshakes completed there, in a window"),
 	P("refl.window", refl_window_s, 60, 1, 3600, "s", "reflection counting window"),
 	P("refl.sources", refl_sources, 20, 2, 1000000, "reflectors",
 	  "distinct servers sending unsolicited responses to one victim in a window"),
+	P("refl.min_bytes", refl_min_bytes, 200, 1, 65535, "bytes",
+	  "average response payload for reflection from a service outside the named list"),
+	P("refl.ratio", refl_ratio, 4, 1, 1000, "times",
+	  "responses must average this many times the largest request seen to that port"),
+	P("spoof.sources", spoof_sources, 50, 2, 100000000, "sources",
+	  "a flood from at least this many distinct sources may be judged forged"),
+	P("spoof.per_source", spoof_max_per_source, 4, 1, 1000000, "packets",
+	  "forged: on average at most this many packets (SYNs) per source"),
 	P("vol.window", vol_window_s, 10, 1, 3600, "s", "volumetric flood window"),
 	P("vol.pps", vol_pps, 100000, 1, 4000000000u, "packets/s",
 	  "packets per second toward one address, averaged over the window"),
@@ -36,6 +52,12 @@ const struct detect_param detect_params[] = {
 	  "a session with more packets is not a login attempt"),
 	P("brute.max_secs", brute_max_secs, 60, 1, 86400, "s",
 	  "a session lasting longer is not a login attempt"),
+	P("brute.parallel", brute_parallel, 6, 2, 100000, "sessions",
+	  "open sessions at once from one source to one service: every session is an attempt"),
+	P("brute.long_window", brute_long_window_s, 21600, 60, 86400 * 30, "s",
+	  "window for slow brute force that no short window sees"),
+	P("brute.long_sessions", brute_long_sessions, 40, 2, 100000000, "sessions",
+	  "login sessions from one source to one service in the long window"),
 	P("beacon.min_events", beacon_min_events, 8, 4, 1000, "events",
 	  "connections (or in-flow bursts) needed before judging periodicity"),
 	P("beacon.min_interval", beacon_min_interval_s, 2, 1, 86400, "s",
@@ -116,6 +138,12 @@ const struct signature detect_signatures[] = {
 	SIG(9100011, "scan", 2, RECON, "YAGURA SCAN vertical TCP SYN port scan"),
 	SIG(9100012, "scan", 2, RECON, "YAGURA SCAN vertical TCP FIN/NULL/Xmas port scan"),
 	SIG(9100013, "scan", 2, RECON, "YAGURA SCAN vertical UDP port scan"),
+	SIG(9100004, "scan", 2, RECON, "YAGURA SCAN horizontal TCP ACK sweep"),
+	SIG(9100005, "scan", 2, RECON, "YAGURA SCAN ICMP echo sweep"),
+	SIG(9100014, "scan", 2, RECON, "YAGURA SCAN IP protocol scan"),
+	SIG(9100015, "scan", 2, RECON, "YAGURA SCAN vertical TCP ACK port scan"),
+	SIG(9100021, "scan", 2, RECON, "YAGURA SCAN probe built by a scanning tool (nmap, masscan, zmap)"),
+	SIG(9100031, "scan", 2, RECON, "YAGURA SCAN failed first contacts (sequential hypothesis test)"),
 	SIG(9200001, "dos", 1, DOS, "YAGURA DOS TCP SYN flood"),
 	SIG(9200002, "dos", 1, DOS, "YAGURA DOS volumetric flood"),
 	SIG(9200010, "dos", 1, DOS, "YAGURA DOS DNS reflection/amplification"),
@@ -127,6 +155,13 @@ const struct signature detect_signatures[] = {
 	SIG(9200016, "dos", 1, DOS, "YAGURA DOS SNMP reflection/amplification"),
 	SIG(9200017, "dos", 1, DOS, "YAGURA DOS WS-Discovery reflection/amplification"),
 	SIG(9200018, "dos", 1, DOS, "YAGURA DOS TCP SYN-ACK reflection"),
+	SIG(9200019, "dos", 1, DOS, "YAGURA DOS UDP reflection/amplification (other service)"),
+	SIG(9200020, "dos", 1, DOS, "YAGURA DOS IKE/ISAKMP reflection/amplification"),
+	SIG(9200021, "dos", 1, DOS, "YAGURA DOS BACnet reflection/amplification"),
+	SIG(9200022, "dos", 1, DOS, "YAGURA DOS CoAP reflection/amplification"),
+	SIG(9200023, "dos", 1, DOS, "YAGURA DOS ARMS reflection/amplification"),
+	SIG(9200024, "dos", 1, DOS, "YAGURA DOS NetBIOS name service reflection/amplification"),
+	SIG(9200025, "dos", 1, DOS, "YAGURA DOS DTLS/RDP-UDP reflection/amplification"),
 	SIG(9300021, "brute", 2, BRUTE, "YAGURA BRUTEFORCE FTP login attempts"),
 	SIG(9300022, "brute", 2, BRUTE, "YAGURA BRUTEFORCE SSH login attempts"),
 	SIG(9300023, "brute", 2, BRUTE, "YAGURA BRUTEFORCE Telnet login attempts"),
@@ -232,6 +267,7 @@ void alert_samples(struct alert *a, const char *key, const struct samples *s, in
 	for (int i = 0; i < s->n; i++) {
 		a->sample_addr[i] = s->addr[i];
 		a->sample_port[i] = s->port[i];
+		a->sample_pkts[i] = 0;
 	}
 }
 
@@ -252,7 +288,7 @@ struct detect *detect_new(const struct detect_config *cfg, alert_fn on_alert, vo
 	d->on_alert = on_alert;
 	d->ctx = ctx;
 	d->ics_allow = cfg->ics_allow;
-	if (scan_init(d) < 0 || dos_init(d) < 0 || brute_init(d) < 0 || beacon_init(d) < 0 ||
+	if (scan_init(d) < 0 || trw_init(d) < 0 || dos_init(d) < 0 || brute_init(d) < 0 || beacon_init(d) < 0 ||
 	    dnsanom_init(d) < 0 || icsabuse_init(d) < 0 || intelmatch_init(d) < 0) {
 		detect_free(d);
 		return NULL;
@@ -266,6 +302,8 @@ void detect_free(struct detect *d)
 		return;
 	dtable_free(d->scan_h);
 	dtable_free(d->scan_v);
+	dtable_free(d->scan_tool);
+	dtable_free(d->trw);
 	dtable_free(d->syn);
 	dtable_free(d->refl);
 	dtable_free(d->vol);
@@ -281,9 +319,9 @@ void detect_free(struct detect *d)
 
 const struct detect_stats *detect_stats(struct detect *d)
 {
-	struct dtable *all[] = {d->scan_h, d->scan_v,  d->syn,	  d->refl,   d->vol,
-				d->brute,  d->beacon,  d->dns_tun, d->dns_nx, d->ics,
-				d->intel_seen};
+	struct dtable *all[] = {d->scan_h, d->scan_v,  d->scan_tool, d->trw,	    d->syn,
+				d->refl,   d->vol,	   d->brute,	 d->beacon, d->dns_tun,
+				d->dns_nx, d->ics,	   d->intel_seen};
 
 	d->stats.evictions = 0;
 	d->stats.table_bytes = 0;
@@ -303,6 +341,8 @@ void detect_packet(struct detect *d, struct flow *f, const struct packet *pkt, i
 		scan_packet(d, f, pkt, events);
 		intelmatch_flow(d, f, pkt);
 	}
+	if (events & FLOW_EV_ESTABLISHED)
+		brute_packet(d, f, pkt);
 	dos_packet(d, f, pkt, dir, events);
 	beacon_packet(d, f, pkt, dir, events);
 }
@@ -311,6 +351,7 @@ void detect_flow_end(struct detect *d, const struct flow *f, enum flow_end_reaso
 {
 	(void)why;
 	scan_flow_end(d, f);
+	trw_flow_end(d, f);
 	brute_flow_end(d, f);
 }
 

@@ -18,11 +18,14 @@
 
 struct detect_config {
 	uint32_t table_entries; /* records per detector table */
-	uint32_t scan_window_s, scan_hosts, scan_ports;
+	uint32_t scan_window_s, scan_hosts, scan_ports, scan_protos;
+	uint32_t trw_benign_pct, trw_scanner_pct, trw_odds;
 	uint32_t syn_window_s, syn_half_open;
-	uint32_t refl_window_s, refl_sources;
+	uint32_t refl_window_s, refl_sources, refl_min_bytes, refl_ratio;
+	uint32_t spoof_sources, spoof_max_per_source;
 	uint32_t vol_window_s, vol_pps, vol_mbps;
 	uint32_t brute_window_s, brute_sessions, brute_max_pkts, brute_max_secs;
+	uint32_t brute_parallel, brute_long_window_s, brute_long_sessions;
 	uint32_t beacon_min_events, beacon_min_interval_s, beacon_max_jitter_pct;
 	uint32_t dns_window_s, dns_tunnel_names, dns_tunnel_min_len, dns_nx_names;
 	uint32_t ics_window_s;

@@ -95,6 +95,24 @@ static inline int window_roll(struct window *w, uint64_t now, uint32_t secs)
 	return 1;
 }
 
+/* Escalation: the first alert of a window at the threshold, then one more
+ * each time the count grows tenfold (at most four in all), so that the
+ * alerts, and the ranking that reads them, show how far an attack went and
+ * not only that it crossed the line. w->alerted counts the alerts raised. */
+static inline int window_escalate(struct window *w, uint64_t n, uint64_t need)
+{
+	uint64_t at = need;
+
+	if (w->alerted >= 4)
+		return 0;
+	for (int i = 0; i < w->alerted; i++)
+		at *= 10;
+	if (n < at)
+		return 0;
+	w->alerted++;
+	return 1;
+}
+
 /* Address key in canonical form (family + 16 bytes). */
 static inline int addr_is_multicast_or_broadcast(const struct ip_addr *a)
 {
@@ -102,6 +120,110 @@ static inline int addr_is_multicast_or_broadcast(const struct ip_addr *a)
 		return a->a[0] >= 224 || (a->a[3] == 255);
 	return a->a[0] == 0xff;
 }
+
+/* A small HyperLogLog (64 registers, about 13% standard error) for counts
+ * past what struct distinct can tell: the sources of a flood. */
+struct hll64 {
+	uint8_t r[64];
+};
+
+static inline void hll64_add(struct hll64 *h, uint64_t x)
+{
+	x ^= x >> 31;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 29;
+	unsigned idx = (unsigned)(x >> 58);
+	uint8_t rank = (uint8_t)(__builtin_clzll((x << 6) | (1ULL << 5)) + 1);
+	if (rank > h->r[idx])
+		h->r[idx] = rank;
+}
+
+static inline uint64_t hll64_count(const struct hll64 *h)
+{
+	double sum = 0, e;
+	unsigned zeros = 0;
+
+	for (int i = 0; i < 64; i++) {
+		sum += ldexp(1.0, -(int)h->r[i]);
+		zeros += h->r[i] == 0;
+	}
+	e = 0.709 * 64 * 64 / sum;
+	if (e <= 2.5 * 64 && zeros)
+		e = 64 * log(64.0 / zeros);
+	return (uint64_t)(e + 0.5);
+}
+
+/* The heaviest few sources toward one victim (Space-Saving, Metwally et
+ * al. 2005): a source in the table is never undercounted by more than
+ * err, and any source that sent more than events/HH_SLOTS is in it. */
+#define HH_SLOTS 8
+struct heavy_slot {
+	struct ip_addr addr;
+	uint16_t port;
+	uint32_t count, err;
+};
+struct heavy {
+	uint8_t n;
+	struct heavy_slot s[HH_SLOTS];
+};
+
+static inline int heavy_find(const struct heavy *h, const struct ip_addr *a)
+{
+	for (int i = 0; i < h->n; i++)
+		if (memcmp(&h->s[i].addr, a, sizeof(*a)) == 0)
+			return i;
+	return -1;
+}
+
+static inline void heavy_add(struct heavy *h, const struct ip_addr *a, uint16_t port)
+{
+	int i = heavy_find(h, a), m = 0;
+
+	if (i >= 0) {
+		h->s[i].count++;
+		return;
+	}
+	if (h->n < HH_SLOTS) {
+		i = h->n++;
+		h->s[i].addr = *a;
+		h->s[i].port = port;
+		h->s[i].count = 1;
+		h->s[i].err = 0;
+		return;
+	}
+	for (i = 1; i < HH_SLOTS; i++)
+		if (h->s[i].count < h->s[m].count)
+			m = i;
+	h->s[m].addr = *a;
+	h->s[m].port = port;
+	h->s[m].err = h->s[m].count;
+	h->s[m].count++;
+}
+
+/* Takes one back (a handshake the source completed: not half-open). */
+static inline void heavy_sub(struct heavy *h, const struct ip_addr *a)
+{
+	int i = heavy_find(h, a);
+
+	if (i >= 0 && h->s[i].count > h->s[i].err)
+		h->s[i].count--;
+}
+
+/* The network an address belongs to for judging spread: /24 or /48. */
+static inline uint64_t hash_net(const struct ip_addr *a)
+{
+	return hash_bytes(a->a, a->family == 4 ? 3 : 6) ^ a->family;
+}
+
+enum scan_kind {
+	SCAN_SYN = 0,
+	SCAN_STEALTH,
+	SCAN_UDP,
+	SCAN_ACK,
+	SCAN_ICMP,
+	SCAN_PROTO,
+	SCAN_KINDS
+};
 
 struct dos_sketch;
 struct protect_set;
@@ -112,7 +234,10 @@ struct detect {
 	alert_fn on_alert;
 	void *ctx;
 	struct detect_stats stats;
-	struct dtable *scan_h, *scan_v;
+	struct dtable *scan_h, *scan_v, *scan_tool;
+	struct dtable *trw;
+	float trw_step_fail, trw_step_ok, trw_upper, trw_lower;
+	uint16_t *udp_req_max; /* largest UDP request payload seen, per service port */
 	struct dtable *syn, *refl, *vol;
 	struct dos_sketch *sketch;
 	struct dtable *brute;
@@ -136,6 +261,14 @@ void alert_samples(struct alert *a, const char *key, const struct samples *s, in
 int scan_init(struct detect *d);
 void scan_packet(struct detect *d, struct flow *f, const struct packet *pkt, unsigned ev);
 void scan_flow_end(struct detect *d, const struct flow *f);
+/* The kind of failed attempt a flow was (enum scan_kind), or -1. */
+int scan_failed_attempt(const struct flow *f);
+/* Whether the flow was its client's attempt to reach the server (TCP
+ * opened by the client, ICMP echo), whose outcome TRW weighs. */
+int scan_first_contact(const struct flow *f);
+
+int trw_init(struct detect *d);
+void trw_flow_end(struct detect *d, const struct flow *f);
 
 int dos_init(struct detect *d);
 void dos_free(struct detect *d);
@@ -143,6 +276,7 @@ void dos_packet(struct detect *d, struct flow *f, const struct packet *pkt, int 
 		unsigned ev);
 
 int brute_init(struct detect *d);
+void brute_packet(struct detect *d, struct flow *f, const struct packet *pkt);
 void brute_flow_end(struct detect *d, const struct flow *f);
 
 int beacon_init(struct detect *d);
@@ -170,7 +304,9 @@ enum {
 	DETF_STEALTH = 1 << 0,    /* first client packet had no SYN and no ACK */
 	DETF_AMP = 1 << 1,        /* unsolicited response from an amplification port */
 	DETF_SYNACK = 1 << 2,     /* began with an unsolicited SYN-ACK */
-	DETF_BEACON_DONE = 1 << 3 /* in-flow beacon alert raised */
+	DETF_BEACON_DONE = 1 << 3, /* in-flow beacon alert raised */
+	DETF_ACKPROBE = 1 << 4,    /* first client packet a bare ACK without payload */
+	DETF_AUTH_OPEN = 1 << 5    /* an established session counted open by brute.c */
 	/* 1 << 7 is FLOW_ALERTED (flow.h) */
 };
 

@@ -11,6 +11,8 @@
 struct slot_head {
 	uint64_t hash;
 	uint64_t last_us;
+	uint32_t hits;
+	uint32_t pad;
 };
 
 struct dtable {
@@ -20,8 +22,14 @@ struct dtable {
 	size_t val_off;
 	size_t val_size;
 	uint64_t set_mask;
+	uint64_t age_us;
+	uint8_t *freq;      /* uses per key hash, saturating; halved every age_us */
+	uint64_t freq_mask;
+	uint64_t freq_aged_us;
 	struct dtable_stats stats;
 };
+
+#define FREQ_PER_SLOT 4 /* sketch counters per record slot */
 
 static size_t round8(size_t n)
 {
@@ -42,14 +50,24 @@ struct dtable *dtable_new(size_t capacity, size_t key_size, size_t val_size)
 	t->val_size = val_size;
 	t->slot_size = t->val_off + round8(val_size);
 	t->set_mask = sets - 1;
+	t->age_us = 60ULL * 1000000;
+	t->freq_mask = sets * DTABLE_WAYS * FREQ_PER_SLOT - 1;
 	t->slots = yg_calloc(sets * DTABLE_WAYS, t->slot_size);
-	if (t->slots == NULL) {
+	t->freq = yg_calloc(t->freq_mask + 1, 1);
+	if (t->slots == NULL || t->freq == NULL) {
+		free(t->slots);
+		free(t->freq);
 		free(t);
 		return NULL;
 	}
 	t->stats.capacity = sets * DTABLE_WAYS;
-	t->stats.bytes = sets * DTABLE_WAYS * t->slot_size;
+	t->stats.bytes = sets * DTABLE_WAYS * t->slot_size + t->freq_mask + 1;
 	return t;
+}
+
+void dtable_set_age(struct dtable *t, uint64_t age_us)
+{
+	t->age_us = age_us ? age_us : 1;
 }
 
 void dtable_free(struct dtable *t)
@@ -57,6 +75,7 @@ void dtable_free(struct dtable *t)
 	if (t == NULL)
 		return;
 	free(t->slots);
+	free(t->freq);
 	free(t);
 }
 
@@ -92,10 +111,37 @@ void *dtable_find(struct dtable *t, const void *key, uint64_t now_us)
 	return NULL;
 }
 
+/* Counts a use of hash h in the sketch; returns the key's uses so far. */
+static uint32_t freq_count(struct dtable *t, uint64_t h, uint64_t now_us)
+{
+	uint8_t *c;
+
+	if (now_us >= t->freq_aged_us + t->age_us) {
+		if (t->freq_aged_us != 0)
+			for (uint64_t i = 0; i <= t->freq_mask; i++)
+				t->freq[i] >>= 1;
+		t->freq_aged_us = now_us;
+	}
+	c = &t->freq[(h >> 40) & t->freq_mask];
+	if (*c < 255)
+		(*c)++;
+	return *c;
+}
+
+/* A record's worth when choosing what to evict: its uses, halved per age
+ * period it has been idle. */
+static uint32_t worth(const struct dtable *t, const struct slot_head *hd, uint64_t now_us)
+{
+	uint64_t idle = now_us > hd->last_us ? (now_us - hd->last_us) / t->age_us : 0;
+
+	return idle >= 32 ? 0 : hd->hits >> idle;
+}
+
 void *dtable_get(struct dtable *t, const void *key, uint64_t now_us, int *is_new)
 {
 	uint64_t h = hash_key(key, t->key_size);
 	uint8_t *set = set_of(t, h), *victim = NULL;
+	uint32_t least = UINT32_MAX, uses = freq_count(t, h, now_us), wv;
 	uint64_t oldest = UINT64_MAX;
 
 	*is_new = 0;
@@ -105,15 +151,22 @@ void *dtable_get(struct dtable *t, const void *key, uint64_t now_us, int *is_new
 		if (hd->hash == h && memcmp(s + sizeof(*hd), key, t->key_size) == 0) {
 			if (now_us > hd->last_us)
 				hd->last_us = now_us;
+			if (hd->hits < UINT32_MAX)
+				hd->hits++;
 			return s + t->val_off;
 		}
 		if (hd->hash == 0) {
-			if (oldest != 0) {
+			if (least != 0 || oldest != 0) {
 				victim = s;
+				least = 0;
 				oldest = 0;
 			}
-		} else if (hd->last_us < oldest) {
+			continue;
+		}
+		wv = worth(t, hd, now_us);
+		if (wv < least || (wv == least && hd->last_us < oldest)) {
 			victim = s;
+			least = wv;
 			oldest = hd->last_us;
 		}
 	}
@@ -123,6 +176,7 @@ void *dtable_get(struct dtable *t, const void *key, uint64_t now_us, int *is_new
 	memset(victim, 0, t->slot_size);
 	((struct slot_head *)victim)->hash = h;
 	((struct slot_head *)victim)->last_us = now_us;
+	((struct slot_head *)victim)->hits = uses;
 	memcpy(victim + sizeof(struct slot_head), key, t->key_size);
 	*is_new = 1;
 	return victim + t->val_off;

@@ -3,8 +3,13 @@
  * A detector keys small records (per source, per victim, per pair) in a
  * table whose memory is fixed at creation: a flood of spoofed sources can
  * make it forget, never grow. Each key hashes to a set of DTABLE_WAYS
- * slots; inserting into a full set evicts the slot used least recently
- * (counted). Single-threaded. */
+ * slots; inserting into a full set evicts (counted) the slot with the
+ * fewest uses, its count halved for every age period it has been idle,
+ * the least recently used among equals. A key's uses are also counted in
+ * a small frequency sketch that outlives its record (TinyLFU's idea), so a
+ * key that keeps coming back enters with its history, while a forged
+ * address seen once or twice can only ever displace others like it.
+ * Single-threaded. */
 #ifndef YAGURA_DETECT_DTABLE_H
 #define YAGURA_DETECT_DTABLE_H
 
@@ -19,6 +24,10 @@ struct dtable;
  * by key_size bytes. Returns NULL on allocation failure. */
 struct dtable *dtable_new(size_t capacity, size_t key_size, size_t val_size);
 void dtable_free(struct dtable *t);
+
+/* The period after which an idle record's use count halves, and the
+ * frequency sketch ages (default 60 s; detectors pass their window). */
+void dtable_set_age(struct dtable *t, uint64_t age_us);
 
 /* Returns the record for key, inserting a zeroed one if absent (*is_new
  * set), evicting the set's least recently used record if needed. The

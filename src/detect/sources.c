@@ -8,6 +8,7 @@
 #include "base/err.h"
 #include "base/jbuf.h"
 #include "detect/detect_int.h"
+#include "rank/rank.h"
 
 #define MAX_SIDS 16
 #define MAX_DETECTORS 8
@@ -25,8 +26,10 @@ struct source {
 		uint8_t severity; /* the highest (lowest number) seen */
 		uint32_t alerts;
 	} det[MAX_DETECTORS];
+	uint8_t named_attacker; /* named other than as a reflector at least once */
 	uint64_t alerts;
 	uint64_t pkts, bytes;
+	uint64_t hosts, ports, sessions; /* from the alerts' evidence */
 	uint64_t first_us, last_us;
 	struct distinct victims;
 	struct {
@@ -36,31 +39,65 @@ struct source {
 	double score;
 };
 
+/* Flood victims whose sources were judged forged: the floods are theirs. */
+#define MAX_FLOODED 16
+
+struct flooded {
+	struct ip_addr addr;
+	uint64_t alerts, pkts;
+};
+
+/* Open addressing over a table that doubles while under half full, so
+ * that memory and the ranking's cost follow the sources present. */
 struct sources {
 	struct source *tab;
-	uint32_t cap; /* power of two, twice max */
+	uint32_t cap; /* power of two */
 	uint32_t max;
 	uint32_t n;
 	uint64_t dropped;
+	uint32_t n_flooded;
+	struct flooded flooded[MAX_FLOODED];
 };
+
+#define INITIAL_CAP 64
 
 struct sources *sources_new(uint32_t max_sources)
 {
 	struct sources *s = yg_calloc(1, sizeof(*s));
-	uint32_t cap = 64;
 
 	if (s == NULL)
 		return NULL;
-	while (cap < max_sources * 2u)
-		cap <<= 1;
-	s->tab = yg_calloc(cap, sizeof(struct source));
+	s->tab = yg_calloc(INITIAL_CAP, sizeof(struct source));
 	if (s->tab == NULL) {
 		free(s);
 		return NULL;
 	}
-	s->cap = cap;
+	s->cap = INITIAL_CAP;
 	s->max = max_sources;
 	return s;
+}
+
+/* Doubles the table; on no memory keeps the old one (it is never full:
+ * the caller checks the load first and then probes fewer slots free). */
+static int grow(struct sources *s)
+{
+	uint32_t cap = s->cap * 2;
+	struct source *t = yg_calloc(cap, sizeof(*t));
+
+	if (t == NULL)
+		return YG_ENOMEM;
+	for (uint32_t i = 0; i < s->cap; i++) {
+		if (!s->tab[i].used)
+			continue;
+		uint32_t j = (uint32_t)hash_addr(&s->tab[i].addr) & (cap - 1);
+		while (t[j].used)
+			j = (j + 1) & (cap - 1);
+		t[j] = s->tab[i];
+	}
+	free(s->tab);
+	s->tab = t;
+	s->cap = cap;
+	return 0;
 }
 
 void sources_free(struct sources *s)
@@ -83,8 +120,13 @@ uint64_t sources_dropped(const struct sources *s)
 
 static struct source *source_get(struct sources *s, const struct ip_addr *a)
 {
-	uint32_t i = (uint32_t)hash_addr(a) & (s->cap - 1);
+	uint32_t i;
 
+	if ((s->n + 1) * 2 > s->cap && grow(s) < 0 && s->n + 1 >= s->cap) {
+		s->dropped++;
+		return NULL;
+	}
+	i = (uint32_t)hash_addr(a) & (s->cap - 1);
 	for (;;) {
 		struct source *x = &s->tab[i];
 		if (!x->used) {
@@ -103,14 +145,29 @@ static struct source *source_get(struct sources *s, const struct ip_addr *a)
 	}
 }
 
-static void account(struct source *x, const struct alert *a, const struct ip_addr *victim)
+/* Credits x with alert a; pkts and bytes are what x itself sent. */
+static void account(struct source *x, const struct alert *a, const struct ip_addr *victim,
+		    uint64_t pkts, uint64_t bytes, int reflector)
 {
 	const struct signature *sig = a->sig;
 	int i;
 
 	x->alerts++;
-	x->pkts += a->pkts;
-	x->bytes += a->bytes;
+	x->pkts += pkts;
+	x->bytes += bytes;
+	if (!reflector)
+		x->named_attacker = 1;
+	for (int m = 0; m < a->n_nums; m++) {
+		const char *k = a->nums[m].key;
+		uint64_t v = a->nums[m].v;
+		if (strcmp(k, "distinct_hosts") == 0 && v > x->hosts)
+			x->hosts = v;
+		else if ((strcmp(k, "distinct_ports") == 0 || strcmp(k, "distinct_protocols") == 0) &&
+			 v > x->ports)
+			x->ports = v;
+		else if (strcmp(k, "sessions") == 0)
+			x->sessions += v > a->prior_sessions ? v - a->prior_sessions : 0;
+	}
 	if (x->first_us == 0 || a->ts_us < x->first_us)
 		x->first_us = a->window_start_us && a->window_start_us < a->ts_us
 				      ? a->window_start_us
@@ -157,6 +214,23 @@ static void account(struct source *x, const struct alert *a, const struct ip_add
 	x->n_ind++;
 }
 
+static void flood_victim(struct sources *s, const struct alert *a)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->n_flooded; i++)
+		if (memcmp(&s->flooded[i].addr, &a->dst, sizeof(a->dst)) == 0)
+			break;
+	if (i == s->n_flooded) {
+		if (i == MAX_FLOODED)
+			return;
+		s->flooded[i].addr = a->dst;
+		s->n_flooded++;
+	}
+	s->flooded[i].alerts++;
+	s->flooded[i].pkts += a->pkts;
+}
+
 void sources_add(struct sources *s, const struct alert *a)
 {
 	struct source *x;
@@ -166,37 +240,48 @@ void sources_add(struct sources *s, const struct alert *a)
 	switch (a->attackers) {
 	case ALERT_ATTACKER_SRC:
 		if ((x = source_get(s, &a->src)) != NULL)
-			account(x, a, &a->dst);
+			account(x, a, &a->dst, a->pkts - a->prior_pkts, a->bytes - a->prior_bytes, 0);
 		break;
 	case ALERT_ATTACKER_DST:
 		if ((x = source_get(s, &a->dst)) != NULL)
-			account(x, a, &a->src);
+			account(x, a, &a->src, a->pkts - a->prior_pkts, a->bytes - a->prior_bytes, 0);
 		break;
 	case ALERT_ATTACKER_SAMPLES:
-		for (int i = 0; i < a->n_samples; i++)
+	case ALERT_ATTACKER_REFLECTORS:
+		/* Each named source is credited with what it sent, never with
+		 * the whole flood. */
+		for (int i = 0; i < a->n_samples && a->samples_kind == ALERT_SAMPLES_ADDR; i++) {
+			uint64_t p = a->sample_pkts[i];
+			uint64_t b = a->pkts ? a->bytes / a->pkts * p : 0;
 			if ((x = source_get(s, &a->sample_addr[i])) != NULL)
-				account(x, a, &a->dst);
+				account(x, a, &a->dst, p, b,
+					a->attackers == ALERT_ATTACKER_REFLECTORS);
+		}
 		break;
 	default:
+		if (a->spoofed)
+			flood_victim(s, a);
 		break;
 	}
 }
 
-static double severity_weight(uint8_t sev)
-{
-	return sev <= 1 ? 10.0 : sev == 2 ? 5.0 : 2.0;
-}
-
 static void score(struct source *x)
 {
-	double sc = 0;
+	struct rank_evidence e = {0};
+	uint64_t victims = distinct_count(&x->victims);
 
 	for (int i = 0; i < x->n_det; i++)
-		sc += severity_weight(x->det[i].severity) * (1.0 + log2((double)x->det[i].alerts));
-	sc += 3.0 * log2(1.0 + distinct_count(&x->victims));
+		e.sev[(x->det[i].severity >= 1 && x->det[i].severity <= 3 ? x->det[i].severity : 3) -
+		      1]++;
+	e.hosts = x->hosts > victims ? x->hosts : victims;
+	e.ports = x->ports;
+	e.sessions = x->sessions;
+	e.pkts = x->pkts;
+	e.seconds = x->last_us > x->first_us ? (x->last_us - x->first_us) / SEC : 0;
 	for (int i = 0; i < x->n_ind; i++)
-		sc += x->ind[i].confidence / 20.0;
-	x->score = round(sc * 10.0) / 10.0;
+		e.indicator_conf += x->ind[i].confidence;
+	e.reflector = !x->named_attacker;
+	x->score = rank_score(&e);
 }
 
 static int rank_cmp(const void *pa, const void *pb)
@@ -283,8 +368,17 @@ int sources_write_json(struct sources *s, FILE *out, sources_protect_fn protect,
 				jbuf_putc(&b, ',');
 			jbuf_u64(&b, x->sids[i]);
 		}
-		jbuf_lit(&b, "],\"victims\":");
+		jbuf_lit(&b, "],\"role\":");
+		jbuf_puts(&b, x->named_attacker ? "\"attacker\"" : "\"reflector\"");
+		jbuf_lit(&b, ",\"victims\":");
 		jbuf_u64(&b, distinct_count(&x->victims));
+		jbuf_lit(&b, ",\"hosts\":");
+		jbuf_u64(&b, x->hosts > distinct_count(&x->victims) ? x->hosts
+								 : distinct_count(&x->victims));
+		jbuf_lit(&b, ",\"ports\":");
+		jbuf_u64(&b, x->ports);
+		jbuf_lit(&b, ",\"sessions\":");
+		jbuf_u64(&b, x->sessions);
 		jbuf_lit(&b, ",\"packets\":");
 		jbuf_u64(&b, x->pkts);
 		jbuf_lit(&b, ",\"bytes\":");
@@ -326,7 +420,19 @@ void sources_print_top(struct sources *s, FILE *out, int n, sources_protect_fn p
 			(unsigned long long)x->alerts, distinct_count(&x->victims));
 		for (int i = 0; i < x->n_det; i++)
 			fprintf(out, "%s%s", i ? "," : " ", x->det[i].name);
+		if (!x->named_attacker)
+			fputs(" (reflector)", out);
 		fputc('\n', out);
 	}
 	free(v);
+	for (uint32_t i = 0; i < s->n_flooded; i++)
+		fprintf(out, "  flooded from forged sources: %-39s %4llu alerts %10llu packets\n",
+			fmt_addr(&s->flooded[i].addr, protect, ctx, addr),
+			(unsigned long long)s->flooded[i].alerts,
+			(unsigned long long)s->flooded[i].pkts);
+}
+
+uint32_t sources_flooded(const struct sources *s)
+{
+	return s->n_flooded;
 }

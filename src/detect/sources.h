@@ -1,11 +1,11 @@
 /* sources.h - the ranked list of attack sources: every address an alert
- * names as an attacker, with the evidence behind it.
+ * names as an attacker, with the evidence behind it. A flood judged forged
+ * names none (its victim is listed apart); reflectors are listed as such.
  *
- * Ranking rule (docs/detect.md): score = sum over the detectors that fired
- * of weight(severity) * (1 + log2(alerts of that detector)) + 3 *
- * log2(1 + distinct victims) + for each matched indicator confidence/20;
- * weight is 10 for severity 1, 5 for 2, 2 for 3. Ties go to more alerts,
- * then to the lower address. Single-threaded. */
+ * Ranking rule: rank/rank.h (docs/detect.md), on what each source did:
+ * hosts, ports, sessions, its own packets, duration, indicators, and the
+ * detectors that fired. Ties go to more alerts, then to the lower
+ * address. Memory and time follow the sources present. Single-threaded. */
 #ifndef YAGURA_DETECT_SOURCES_H
 #define YAGURA_DETECT_SOURCES_H
 
@@ -36,6 +36,8 @@ void sources_print_top(struct sources *s, FILE *out, int n, sources_protect_fn p
 		       void *ctx);
 
 uint32_t sources_count(const struct sources *s);
+/* Victims of floods whose sources were judged forged (16 at most kept). */
+uint32_t sources_flooded(const struct sources *s);
 uint64_t sources_dropped(const struct sources *s);
 
 #endif

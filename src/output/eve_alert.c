@@ -16,6 +16,44 @@ static void put_evidence_addr(struct jbuf *b, const struct ip_addr *a)
 	jbuf_putc(b, '"');
 }
 
+/* "attackers": the addresses the alert names as attack sources, which the
+ * sources ranking (sensor and tower alike) credits; empty for a flood from
+ * forged sources. "attacker_role" says when they are abused reflectors;
+ * "spoofed" marks a flood judged forged. */
+static void put_attackers(struct eve *e, struct jbuf *b, const struct alert *a, int first)
+{
+	struct ip_addr x;
+
+	if (a->spoofed) {
+		jbuf_puts(b, first ? "\"spoofed\":true" : ",\"spoofed\":true");
+		first = 0;
+	}
+	jbuf_puts(b, first ? "\"attackers\":[" : ",\"attackers\":[");
+	switch (a->attackers) {
+	case ALERT_ATTACKER_SRC:
+	case ALERT_ATTACKER_DST:
+		x = a->attackers == ALERT_ATTACKER_SRC ? a->src : a->dst;
+		eve_protect_addr(e, &x);
+		put_evidence_addr(b, &x);
+		break;
+	case ALERT_ATTACKER_SAMPLES:
+	case ALERT_ATTACKER_REFLECTORS:
+		for (int i = 0; a->samples_kind == ALERT_SAMPLES_ADDR && i < a->n_samples; i++) {
+			if (i)
+				jbuf_putc(b, ',');
+			x = a->sample_addr[i];
+			eve_protect_addr(e, &x);
+			put_evidence_addr(b, &x);
+		}
+		break;
+	default:
+		break;
+	}
+	jbuf_putc(b, ']');
+	if (a->attackers == ALERT_ATTACKER_REFLECTORS)
+		jbuf_lit(b, ",\"attacker_role\":\"reflector\"");
+}
+
 void eve_alert(struct eve *e, const struct alert *a)
 {
 	struct jbuf *b = &e->b;
@@ -129,7 +167,16 @@ void eve_alert(struct eve *e, const struct alert *a)
 			}
 		}
 		jbuf_putc(b, ']');
+		first = 0;
 	}
+	if (a->escalation) {
+		jbuf_puts(b, first ? "\"escalation\":" : ",\"escalation\":");
+		jbuf_u64(b, a->escalation);
+		jbuf_lit(b, ",\"previous_packets\":");
+		jbuf_u64(b, a->prior_pkts);
+		first = 0;
+	}
+	put_attackers(e, b, a, first);
 	jbuf_lit(b, "}}");
 	if (e->tee != NULL && !b->err)
 		e->tee(e->tee_ctx, b->buf + start, b->len - start);
