@@ -142,7 +142,7 @@ const struct signature detect_signatures[] = {
 	SIG(9100005, "scan", 2, RECON, "YAGURA SCAN ICMP echo sweep"),
 	SIG(9100014, "scan", 2, RECON, "YAGURA SCAN IP protocol scan"),
 	SIG(9100015, "scan", 2, RECON, "YAGURA SCAN vertical TCP ACK port scan"),
-	SIG(9100021, "scan", 2, RECON, "YAGURA SCAN probe built by a scanning tool (nmap, masscan, zmap)"),
+	SIG(9100021, "scan", 2, RECON, "YAGURA SCAN hand-built TCP SYN (nmap, masscan or zmap style)"),
 	SIG(9100031, "scan", 2, RECON, "YAGURA SCAN failed first contacts (sequential hypothesis test)"),
 	SIG(9200001, "dos", 1, DOS, "YAGURA DOS TCP SYN flood"),
 	SIG(9200002, "dos", 1, DOS, "YAGURA DOS volumetric flood"),

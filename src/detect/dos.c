@@ -70,17 +70,18 @@ struct dos_rec {
 	struct heavy hh;
 };
 
-/* One row of counters, 32 KiB: small enough to stay in the L1 cache. A
- * collision only overestimates, and an address past half the threshold
- * gets an exact record anyway. */
-#define SKETCH_COLS 4096
+/* Two rows of counters, 32 KiB in all: small enough to stay in the L1
+ * cache. An address's estimate is the smaller of its two cells, so a
+ * collision overestimates only if it happens in both rows; an address past
+ * half the threshold gets an exact record anyway. */
+#define SKETCH_COLS 2048
 
 struct dos_sketch {
 	uint64_t start_us;
 	struct {
 		uint32_t pkts;
 		uint32_t bytes64; /* bytes / 64 */
-	} cell[SKETCH_COLS];
+	} cell[2][SKETCH_COLS];
 };
 
 int dos_init(struct detect *d)
@@ -375,15 +376,15 @@ static void reflection(struct detect *d, struct flow *f, const struct packet *pk
 	}
 }
 
-static inline uint32_t sketch_col(const struct ip_addr *a)
+/* The address's hash: two 11-bit columns from its top and middle bits. */
+static inline uint64_t sketch_hash(const struct ip_addr *a)
 {
 	uint64_t x, y = 0;
 
 	memcpy(&x, a->a, 8);
 	if (a->family == 6)
 		memcpy(&y, a->a + 8, 8);
-	x = (x ^ (y * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
-	return (uint32_t)(x >> 52); /* 12 bits */
+	return (x ^ (y * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
 }
 
 static void volumetric(struct detect *d, const struct packet *pkt)
@@ -392,19 +393,27 @@ static void volumetric(struct detect *d, const struct packet *pkt)
 	uint64_t win = (uint64_t)d->cfg.vol_window_s * SEC;
 	uint64_t max_pkts = (uint64_t)d->cfg.vol_pps * d->cfg.vol_window_s;
 	uint64_t max_bytes = (uint64_t)d->cfg.vol_mbps * 125000 * d->cfg.vol_window_s;
-	uint64_t est_p, est_b;
+	uint64_t est_p, est_b, h;
 	struct vkey k;
 	struct dos_rec *r;
-	uint32_t col;
+	uint32_t c0, c1;
 
 	if (s->start_us == 0 || pkt->ts_us >= s->start_us + win) {
 		memset(s, 0, sizeof(*s));
 		s->start_us = pkt->ts_us ? pkt->ts_us : 1;
 	}
-	col = sketch_col(&pkt->dst);
-	est_p = ++s->cell[col].pkts;
-	s->cell[col].bytes64 += (pkt->wirelen + 63) >> 6;
-	est_b = (uint64_t)s->cell[col].bytes64 << 6;
+	h = sketch_hash(&pkt->dst);
+	c0 = (uint32_t)(h >> 53);
+	c1 = (uint32_t)(h >> 29) & (SKETCH_COLS - 1);
+	s->cell[0][c0].pkts++;
+	s->cell[1][c1].pkts++;
+	s->cell[0][c0].bytes64 += (pkt->wirelen + 63) >> 6;
+	s->cell[1][c1].bytes64 += (pkt->wirelen + 63) >> 6;
+	est_p = s->cell[0][c0].pkts < s->cell[1][c1].pkts ? s->cell[0][c0].pkts
+							   : s->cell[1][c1].pkts;
+	est_b = (uint64_t)(s->cell[0][c0].bytes64 < s->cell[1][c1].bytes64 ? s->cell[0][c0].bytes64
+									 : s->cell[1][c1].bytes64)
+		<< 6;
 	if (est_p < max_pkts / 2 && est_b < max_bytes / 2)
 		return;
 	/* A candidate victim: count it exactly, and its sources, from now on;

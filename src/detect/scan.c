@@ -105,7 +105,7 @@ static void tool_alert(struct detect *d, const struct flow *f, const struct pack
 	alert_from_packet(&a, 9100021, f, pkt);
 	a.pkts = 1;
 	a.bytes = pkt->wirelen;
-	alert_str(&a, "tool", tool, strlen(tool));
+	alert_str(&a, "looks_like", tool, strlen(tool));
 	alert_num(&a, "tcp_window", pkt->tcp_window);
 	if (pkt->tcp_mss)
 		alert_num(&a, "tcp_mss", pkt->tcp_mss);

@@ -1,6 +1,7 @@
 """Every detector fires on the attack it is for (captures generated here)
 and stays quiet on benign traffic that looks a little like it; and on the
 benign captures in ../shared/data/pcaps (when present) nothing fires."""
+import json
 import os
 import random
 import struct
@@ -449,6 +450,99 @@ BENIGN_SHARED = ["ndpi__chrome.pcap", "ndpi__dns.pcap", "ndpi__http_auth.pcap",
                  "cisa-enip__multiple_service_packet_cip.pcapng", "tcpreplay__test.pcap"]
 
 
+# ---- floods from forged sources, with real attackers among them -------------
+
+def forged_addr():
+    # Anywhere in public IPv4 space but the ranges the real hosts use.
+    while True:
+        a = R.randrange(1, 224)
+        if a not in (10, 100, 127, 198, 203, 192):
+            return "%d.%d.%d.%d" % (a, R.randrange(256), R.randrange(256), R.randrange(1, 255))
+
+
+REAL_ATTACKERS = ["203.0.113.40", "203.0.113.41", "203.0.113.42", "203.0.113.43",
+                  "203.0.113.44"]
+
+
+def forged_floods_with_real_attackers():
+    fr = []
+    t0 = 1000.0
+    # SYN flood: 20,000 SYNs from forged addresses (one or two each); the
+    # victim answers the first 30% with SYN-ACKs nobody acknowledges.
+    i = 0
+    while i < 20000:
+        src = forged_addr()
+        for _ in range(R.choice((1, 1, 2))):
+            t = t0 + i * 0.0005
+            sp = R.randrange(1024, 65535)
+            syn(fr, t, src, sp, "198.51.100.10", 80)
+            if i < 6000:
+                syn(fr, t + 0.0002, "198.51.100.10", 80, src, sp, SYN | ACK)
+            i += 1
+    # Bystanders: ordinary clients completing sessions with the victim then.
+    for k in range(100):
+        session(fr, t0 + k * 0.09, "10.50.%d.%d" % (k // 200, k % 200 + 1), 33000 + k,
+                "198.51.100.10", 80, exchanges=2)
+    # UDP and ICMP floods from forged addresses.
+    for k in range(8000):
+        u(fr, t0 + k * 0.0005, forged_addr(), R.randrange(1024, 65535), "198.51.100.11", 53,
+          b"U" * 512)
+        fr.append((t0 + k * 0.0005 + 0.0001,
+                   eth(ipv4(forged_addr(), "198.51.100.12", 1, icmp(8, 0, b"I" * 56, k, 1)))))
+    # The real attackers, meanwhile: a horizontal scanner of 300 hosts, a
+    # vertical scanner of 200 ports, three SSH brute forcers.
+    for k in range(300):
+        syn(fr, t0 + k * 0.03, REAL_ATTACKERS[0], 40000 + k, "10.60.%d.%d" % (k // 250, k % 250 + 1), 445)
+    for p in range(1, 201):
+        syn(fr, t0 + p * 0.04, REAL_ATTACKERS[1], 50000, "10.61.0.1", p)
+        syn(fr, t0 + p * 0.04 + 0.001, "10.61.0.1", p, REAL_ATTACKERS[1], 50000, RST | ACK)
+    for b, who in enumerate(REAL_ATTACKERS[2:]):
+        t = t0 + b
+        for k in range(20):
+            t = session(fr, t + 0.4, who, 30000 + k, "10.62.0.%d" % (b + 1), 22, exchanges=4)
+    return fr
+
+
+def check_forged(t, y, d):
+    p = os.path.join(d, "forged.pcap")
+    write_pcap(p, sorted(forged_floods_with_real_attackers(), key=lambda x: x[0]))
+    srcfile = os.path.join(d, "forged-sources.json")
+    _, out, err = common.run(y, ["analyze", "--detect", "vol.pps=500", "--sources", srcfile, p])
+    got = [r for r in common.records(out) if r["event_type"] == "alert"]
+    floods = [r for r in got if r["alert"]["signature_id"] in (9200001, 9200002)]
+    victims = {r["dest_ip"] for r in floods}
+    t.check(victims == {"198.51.100.10", "198.51.100.11", "198.51.100.12"},
+            "forged floods: alerts on every victim: %s" % sorted(victims))
+    for r in floods:
+        ev = r["evidence"]
+        t.check(ev.get("spoofed") is True and "distinct sources" in ev.get("spoof_reason", "") and
+                ev.get("attackers") == [],
+                "flood on %s judged forged, naming nobody: %s" % (r["dest_ip"], ev))
+    with open(srcfile) as f:
+        srcs = json.load(f)
+    ips = [s["ip"] for s in srcs]
+    t.check(set(ips[:len(REAL_ATTACKERS)]) == set(REAL_ATTACKERS),
+            "the real attackers lead the ranked sources: %s" % ips[:8])
+    stray = [ip for ip in ips[:100] if ip not in REAL_ATTACKERS]
+    t.check(not stray, "no forged address or bystander among the top 100: %s" % stray[:10])
+    t.check("flooded from forged sources: 198.51.100.10" in err,
+            "the summary names the flooded victim: %s" % err[-600:])
+    by = {s["ip"]: s for s in srcs}
+    h = by.get(REAL_ATTACKERS[0], {})
+    # (as of its last escalation, at 100 hosts)
+    t.check(h.get("hosts", 0) >= 100 and h.get("packets", 0) >= 100,
+            "the horizontal scanner's breadth and packets are its own: %s" % h)
+    # The same with tables of 64 records, full many times over: the forged
+    # addresses must not flush what the detectors know of the real ones.
+    _, out, _ = common.run(y, ["analyze", "-q", "--detect", "table.entries=64", p])
+    got = [r for r in common.records(out) if r["event_type"] == "alert"]
+    named = {r["src_ip"] for r in got if r["alert"]["signature_id"] == 9300022}
+    t.check(named == set(REAL_ATTACKERS[2:]),
+            "brute forcers caught with full tables: %s" % sorted(named))
+    scans = {r["src_ip"] for r in got if r["alert"]["signature_id"] in (9100001, 9100011)}
+    t.check(set(REAL_ATTACKERS[:2]) <= scans, "scanners caught with full tables: %s" % sorted(scans))
+
+
 def alerts(y, path, extra=()):
     _, out, err = common.run(y, ["analyze", "-q"] + list(extra) + [path])
     return [r for r in common.records(out) if r["event_type"] == "alert"]
@@ -478,6 +572,7 @@ def main():
             write_pcap(p, sorted(make(), key=lambda x: x[0]))
             got = alerts(a.yagura, p, extra)
             t.check(not got, "%s: %d alerts" % (name, len(got)))
+        check_forged(t, a.yagura, d)
         # Sources: the SYN scanner ranks first, with its victims and detectors.
         p = os.path.join(d, "mix.pcap")
         write_pcap(p, sorted(horizontal_syn_scan() + brute(22) + busy_client(), key=lambda x: x[0]))
