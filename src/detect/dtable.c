@@ -23,9 +23,9 @@ struct dtable {
 	size_t val_size;
 	uint64_t set_mask;
 	uint64_t age_us;
-	uint8_t *freq;      /* uses per key hash, saturating; halved every age_us */
+	uint8_t *freq;      /* uses per key hash: two rows, saturating */
 	uint64_t freq_mask;
-	uint64_t freq_aged_us;
+	uint64_t freq_events; /* counted since the sketch was last halved */
 	struct dtable_stats stats;
 };
 
@@ -111,21 +111,30 @@ void *dtable_find(struct dtable *t, const void *key, uint64_t now_us)
 	return NULL;
 }
 
-/* Counts a use of hash h in the sketch; returns the key's uses so far. */
-static uint32_t freq_count(struct dtable *t, uint64_t h, uint64_t now_us)
+/* Counts a use of hash h in the sketch (count-min over two counters,
+ * conservative update); returns the key's uses so far. Every ten uses per
+ * record slot the sketch halves, so that what it remembers is recent and a
+ * flood cannot saturate it. */
+static uint32_t freq_count(struct dtable *t, uint64_t h)
 {
-	uint8_t *c;
+	uint8_t *a = &t->freq[(h >> 40) & t->freq_mask];
+	uint8_t *b = &t->freq[(h >> 20) & t->freq_mask];
+	uint8_t m = *a < *b ? *a : *b;
 
-	if (now_us >= t->freq_aged_us + t->age_us) {
-		if (t->freq_aged_us != 0)
-			for (uint64_t i = 0; i <= t->freq_mask; i++)
-				t->freq[i] >>= 1;
-		t->freq_aged_us = now_us;
+	if (++t->freq_events >= (t->freq_mask + 1) / FREQ_PER_SLOT * 10) {
+		for (uint64_t i = 0; i <= t->freq_mask; i++)
+			t->freq[i] >>= 1;
+		t->freq_events = 0;
+		m = *a < *b ? *a : *b;
 	}
-	c = &t->freq[(h >> 40) & t->freq_mask];
-	if (*c < 255)
-		(*c)++;
-	return *c;
+	if (m < 255) {
+		if (*a == m)
+			(*a)++;
+		if (*b == m)
+			(*b)++;
+		m++;
+	}
+	return m;
 }
 
 /* A record's worth when choosing what to evict: its uses, halved per age
@@ -141,7 +150,7 @@ void *dtable_get(struct dtable *t, const void *key, uint64_t now_us, int *is_new
 {
 	uint64_t h = hash_key(key, t->key_size);
 	uint8_t *set = set_of(t, h), *victim = NULL;
-	uint32_t least = UINT32_MAX, uses = freq_count(t, h, now_us), wv;
+	uint32_t least = UINT32_MAX, uses = freq_count(t, h), wv;
 	uint64_t oldest = UINT64_MAX;
 
 	*is_new = 0;

@@ -25,8 +25,9 @@ struct dtable;
 struct dtable *dtable_new(size_t capacity, size_t key_size, size_t val_size);
 void dtable_free(struct dtable *t);
 
-/* The period after which an idle record's use count halves, and the
- * frequency sketch ages (default 60 s; detectors pass their window). */
+/* The period after which an idle record's use count halves (default
+ * 60 s; detectors pass their window). The frequency sketch ages by use
+ * instead: it halves every ten uses per record slot. */
 void dtable_set_age(struct dtable *t, uint64_t age_us);
 
 /* Returns the record for key, inserting a zeroed one if absent (*is_new
