@@ -61,6 +61,18 @@ int brute_init(struct detect *d)
 	return 0;
 }
 
+/* Starts a new window when the last one is over. */
+static void brute_roll(struct brute_rec *r, uint64_t now, uint32_t window_s)
+{
+	if (!window_roll(&r->w, now, window_s))
+		return;
+	r->sessions = 0;
+	r->pkts = r->bytes = 0;
+	r->alerted_pkts = r->alerted_bytes = 0;
+	r->alerted_sessions = 0;
+	r->max_open = r->open;
+}
+
 static void bkey_make(struct bkey *k, const struct flow *f)
 {
 	int c = f->client, s = c ^ 1;
@@ -85,10 +97,7 @@ void brute_packet(struct detect *d, struct flow *f, const struct packet *pkt)
 		return;
 	bkey_make(&k, f);
 	r = dtable_get(d->brute, &k, pkt->ts_us, &is_new);
-	if (window_roll(&r->w, pkt->ts_us, d->cfg.brute_window_s)) {
-		r->sessions = r->pkts = r->bytes = 0;
-		r->max_open = r->open;
-	}
+	brute_roll(r, pkt->ts_us, d->cfg.brute_window_s);
 	r->open++;
 	if (r->open > r->max_open)
 		r->max_open = r->open;
@@ -158,13 +167,9 @@ void brute_flow_end(struct detect *d, const struct flow *f)
 	    !(f->det_flags & DETF_AUTH_OPEN))
 		return;
 	r = dtable_get(d->brute, &k, f->last_us, &is_new);
-	if (window_roll(&r->w, f->first_us, d->cfg.brute_window_s)) {
-		r->sessions = 0;
-		r->pkts = r->bytes = 0;
-		r->alerted_pkts = r->alerted_bytes = 0;
-		r->alerted_sessions = 0;
-		r->max_open = r->open + 1;
-	}
+	brute_roll(r, f->first_us, d->cfg.brute_window_s);
+	if (r->max_open == 0)
+		r->max_open = 1;
 	if (window_roll(&r->lw, f->first_us, d->cfg.brute_long_window_s))
 		r->long_sessions = 0;
 	shortone = pkts <= d->cfg.brute_max_pkts &&

@@ -36,7 +36,7 @@ const struct detect_param detect_params[] = {
 	  "average response payload for reflection from a service outside the named list"),
 	P("refl.ratio", refl_ratio, 4, 1, 1000, "times",
 	  "responses must average this many times the largest request seen to that port"),
-	P("spoof.sources", spoof_sources, 50, 2, 100000000, "sources",
+	P("spoof.sources", spoof_sources, 20, 2, 100000000, "sources",
 	  "a flood from at least this many distinct sources may be judged forged"),
 	P("spoof.per_source", spoof_max_per_source, 4, 1, 1000000, "packets",
 	  "forged: on average at most this many packets (SYNs) per source"),

@@ -271,6 +271,9 @@ int trw_init(struct detect *d);
 void trw_flow_end(struct detect *d, const struct flow *f);
 
 int dos_init(struct detect *d);
+/* Whether a service is under a SYN flood (half its threshold reached). */
+int dos_service_flooded(struct detect *d, const struct ip_addr *dst, uint16_t port,
+			uint64_t now);
 void dos_free(struct detect *d);
 void dos_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,
 		unsigned ev);
@@ -306,7 +309,8 @@ enum {
 	DETF_SYNACK = 1 << 2,     /* began with an unsolicited SYN-ACK */
 	DETF_BEACON_DONE = 1 << 3, /* in-flow beacon alert raised */
 	DETF_ACKPROBE = 1 << 4,    /* first client packet a bare ACK without payload */
-	DETF_AUTH_OPEN = 1 << 5    /* an established session counted open by brute.c */
+	DETF_AUTH_OPEN = 1 << 5,   /* an established session counted open by brute.c */
+	DETF_TOOLSYN = 1 << 6      /* opened by a hand-built SYN; det_aux: which tool (scan.c) */
 	/* 1 << 7 is FLOW_ALERTED (flow.h) */
 };
 

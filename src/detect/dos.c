@@ -61,6 +61,7 @@ struct vkey { /* a victim, or a victim's service */
 
 struct dos_rec {
 	struct window w;
+	uint64_t alerted_pkts, alerted_bytes; /* escalations: reported before */
 	uint64_t events;  /* SYNs, unsolicited responses, or packets since the record began */
 	uint64_t completed;
 	uint64_t pkts, bytes;
@@ -224,6 +225,18 @@ static void attribute(struct detect *d, struct alert *a, const struct dos_rec *r
 		a->samples_kind = ALERT_SAMPLES_NONE;
 }
 
+int dos_service_flooded(struct detect *d, const struct ip_addr *dst, uint16_t port,
+			uint64_t now)
+{
+	struct vkey k;
+	struct dos_rec *r;
+
+	vkey_make(&k, dst, 6, port);
+	r = dtable_find(d->syn, &k, now);
+	return r != NULL && r->events > r->completed &&
+	       r->events - r->completed >= d->cfg.syn_half_open / 2;
+}
+
 static void syn_flood(struct detect *d, const struct packet *pkt, unsigned ev)
 {
 	struct vkey k;
@@ -237,10 +250,14 @@ static void syn_flood(struct detect *d, const struct packet *pkt, unsigned ev)
 		r->pkts++;
 		r->bytes += pkt->wirelen;
 		rec_source(r, pkt);
-		if (!r->w.alerted && r->events > r->completed &&
-		    r->events - r->completed >= d->cfg.syn_half_open) {
-			r->w.alerted = 1;
+		if (r->events > r->completed &&
+		    window_escalate(&r->w, r->events - r->completed, d->cfg.syn_half_open)) {
 			alert_init(&a, 9200001, pkt->ts_us);
+			a.escalation = (uint8_t)(r->w.alerted - 1);
+			a.prior_pkts = r->alerted_pkts;
+			a.prior_bytes = r->alerted_bytes;
+			r->alerted_pkts = r->pkts;
+			r->alerted_bytes = r->bytes;
 			a.dst = pkt->dst;
 			a.proto = 6;
 			a.has_ports = 1;

@@ -65,52 +65,82 @@ static void addr_key(uint8_t *k, const uint8_t *a, uint8_t family)
 	memcpy(k + 1, a, 16);
 }
 
-/* The scanning tool whose hand-built SYN this is, or NULL. Operating
+/* Hand-built SYNs, by the tool whose probes they look like. Operating
  * systems open connections with MSS, window scale, SACK-permitted and
  * timestamps (Windows leaves out timestamps, old stacks window scale);
  * nmap's SYN probes carry the MSS alone with a window of 1024 to 4096,
- * masscan's no option at all with a window of 1024, and zmap's the MSS
- * alone with IP identification 54321. */
-static const char *tool_probe(const struct packet *pkt)
+ * masscan's no option at all with a window of 1024, and zmap's at most the
+ * MSS, with window 65535 and IP identification 54321. */
+enum { TOOL_NONE, TOOL_NMAP, TOOL_MASSCAN, TOOL_ZMAP };
+static const char *const tool_name[] = {"", "nmap", "masscan", "zmap"};
+static const char *const tool_print[] = {
+	"", "window of 1024 to 4096, MSS option alone", "window 1024, no TCP option",
+	"window 65535, IP identification 54321, no option but the MSS"};
+
+static int tool_probe(const struct packet *pkt)
 {
 	uint8_t o = pkt->tcp_opts;
 
-	if (pkt->src.family == 4 && pkt->ip_id == 54321 && (o & ~TCPO_MSS) == 0)
-		return "zmap";
+	if (pkt->src.family == 4 && pkt->ip_id == 54321 && pkt->tcp_window == 65535 &&
+	    (o & ~TCPO_MSS) == 0)
+		return TOOL_ZMAP;
 	if (o == 0 && pkt->tcp_window == 1024)
-		return "masscan";
+		return TOOL_MASSCAN;
 	if (o == TCPO_MSS && pkt->tcp_mss != 0 && pkt->tcp_window <= 4096 &&
 	    pkt->tcp_window % 1024 == 0 && pkt->tcp_window != 0)
-		return "nmap";
-	return NULL;
+		return TOOL_NMAP;
+	return TOOL_NONE;
 }
 
-static void tool_alert(struct detect *d, const struct flow *f, const struct packet *pkt,
-		       const char *tool)
+/* A hand-built SYN's flow has ended. It names its source only when the
+ * address proved its own, or the target at least answered: the target
+ * reset (a closed port), or accepted and the prober reset (what a SYN scan
+ * does: the prober got the SYN-ACK, so the address is real). A forged
+ * address in a flood of such SYNs never answers the SYN-ACK; and a SYN
+ * toward a service under a SYN flood is taken for part of the flood. */
+static void tool_flow_end(struct detect *d, const struct flow *f)
 {
+	uint8_t cf = f->tcp_flags[FLOW_TOSERVER], sf = f->tcp_flags[FLOW_TOCLIENT];
+	int c = f->client, s = c ^ 1, tool = f->det_aux, is_new;
+	struct ip_addr dst;
 	struct tkey k;
 	struct tool_rec *r;
 	struct alert a;
-	int is_new;
 
+	if (tool <= TOOL_NONE || tool > TOOL_ZMAP)
+		return;
+	if (!(sf & TCP_RST) && !((sf & TCP_SYN) && (cf & TCP_RST)))
+		return;
+	if ((sf & TCP_SYN) && (f->tcp_flags[FLOW_TOSERVER] & TCP_ACK) && !(cf & TCP_RST))
+		return; /* a handshake completed: a connection, not a probe */
+	dst.family = f->key.family;
+	memcpy(dst.a, f->key.addr[s], 16);
+	if (dos_service_flooded(d, &dst, f->key.port[s], f->last_us))
+		return;
 	memset(&k, 0, sizeof(k));
-	addr_key(k.src, pkt->src.a, pkt->src.family);
-	r = dtable_get(d->scan_tool, &k, pkt->ts_us, &is_new);
-	if (window_roll(&r->w, pkt->ts_us, d->cfg.scan_window_s))
+	addr_key(k.src, f->key.addr[c], f->key.family);
+	r = dtable_get(d->scan_tool, &k, f->last_us, &is_new);
+	if (window_roll(&r->w, f->first_us, d->cfg.scan_window_s))
 		r->probes = 0;
 	r->probes++;
 	if (r->w.alerted)
 		return;
 	r->w.alerted = 1;
-	alert_from_packet(&a, 9100021, f, pkt);
-	a.pkts = 1;
-	a.bytes = pkt->wirelen;
-	alert_str(&a, "looks_like", tool, strlen(tool));
-	alert_num(&a, "tcp_window", pkt->tcp_window);
-	if (pkt->tcp_mss)
-		alert_num(&a, "tcp_mss", pkt->tcp_mss);
-	if (pkt->src.family == 4)
-		alert_num(&a, "ip_id", pkt->ip_id);
+	alert_init(&a, 9100021, f->last_us);
+	a.src.family = f->key.family;
+	memcpy(a.src.a, f->key.addr[c], 16);
+	a.dst = dst;
+	a.sport = f->key.port[c];
+	a.dport = f->key.port[s];
+	a.proto = 6;
+	a.has_ports = 1;
+	a.flow_id = f->flow_id;
+	a.pkts = f->pkts[FLOW_TOSERVER];
+	a.bytes = f->bytes[FLOW_TOSERVER];
+	alert_str(&a, "looks_like", tool_name[tool], strlen(tool_name[tool]));
+	alert_str(&a, "fingerprint", tool_print[tool], strlen(tool_print[tool]));
+	alert_str(&a, "answer", (sf & TCP_RST) ? "reset" : "accepted, then reset by the prober",
+		  (sf & TCP_RST) ? 5 : 34);
 	detect_emit(d, &a);
 }
 
@@ -126,9 +156,11 @@ void scan_packet(struct detect *d, struct flow *f, const struct packet *pkt, uns
 	else if (fl == TCP_ACK && pkt->payload_len == 0)
 		f->det_flags |= DETF_ACKPROBE;
 	else if ((fl & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN && pkt->payload_len == 0) {
-		const char *tool = tool_probe(pkt);
-		if (tool != NULL)
-			tool_alert(d, f, pkt, tool);
+		int tool = tool_probe(pkt);
+		if (tool != TOOL_NONE) {
+			f->det_flags |= DETF_TOOLSYN;
+			f->det_aux = (uint8_t)tool;
+		}
 	}
 }
 
@@ -255,6 +287,8 @@ void scan_flow_end(struct detect *d, const struct flow *f)
 	struct scan_rec *r;
 	uint32_t n;
 
+	if (f->det_flags & DETF_TOOLSYN)
+		tool_flow_end(d, f);
 	if (kind < 0)
 		return;
 	src.family = dst.family = f->key.family;

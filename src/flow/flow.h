@@ -67,7 +67,8 @@ struct flow {
 	uint8_t icmp_type;    /* first packet's, for ICMP flows */
 	uint8_t icmp_code;
 	uint8_t det_flags;    /* detectors' marks (detect/detect_int.h), FLOW_ALERTED */
-	uint8_t pad[2];
+	uint8_t det_aux;      /* a detector's scratch byte (detect/detect_int.h) */
+	uint8_t pad;
 	uint32_t hnext;       /* hash chain */
 	uint32_t prev, next;  /* timeout list */
 	uint32_t queued;      /* last_us >> 20 when last put at the list's tail */
