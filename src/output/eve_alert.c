@@ -102,6 +102,8 @@ void eve_alert(struct eve *e, const struct alert *a)
 	jbuf_str(b, a->sig->category, strlen(a->sig->category));
 	jbuf_lit(b, ",\"severity\":");
 	jbuf_u64(b, a->sig->severity);
+	if (a->spoofed) /* also in the evidence, with the reason */
+		jbuf_lit(b, ",\"spoofed\":true");
 	jbuf_lit(b, ",\"metadata\":{\"detector\":[");
 	jbuf_str(b, a->sig->detector, strlen(a->sig->detector));
 	jbuf_lit(b, "]}},\"evidence\":{");
@@ -174,6 +176,10 @@ void eve_alert(struct eve *e, const struct alert *a)
 		jbuf_u64(b, a->escalation);
 		jbuf_lit(b, ",\"previous_packets\":");
 		jbuf_u64(b, a->prior_pkts);
+		if (a->prior_sessions) { /* brute force: its "sessions" is cumulative too */
+			jbuf_lit(b, ",\"previous_sessions\":");
+			jbuf_u64(b, a->prior_sessions);
+		}
 		first = 0;
 	}
 	put_attackers(e, b, a, first);

@@ -63,7 +63,8 @@ def main():
             for r in on:
                 ev = r["evidence"]
                 if v["class"] in FLOODS:
-                    t.check(ev.get("spoofed") is True and ev.get("spoof_reason") and
+                    t.check(ev.get("spoofed") is True and r["alert"].get("spoofed") is True and
+                            ev.get("spoof_reason") and
                             ev.get("attackers") == [],
                             "%s judged forged, naming nobody: %s" % (v["class"], ev))
                 else:
