@@ -325,9 +325,13 @@ static void print_summary(const struct pipeline *p, const struct eve *e, struct 
 	fputs(first ? " none\n" : "\n", stderr);
 	if (pipeline_detect(p) != NULL) {
 		const struct detect_stats *ds = detect_stats(pipeline_detect(p));
-		fprintf(stderr, "  alerts: %llu (detector state %.1f MiB, %llu records forgotten)\n",
+		fprintf(stderr, "  alerts: %llu (detector state %.1f MiB, %llu records forgotten",
 			(unsigned long long)ds->alerts, (double)ds->table_bytes / (1 << 20),
 			(unsigned long long)ds->evictions);
+		if (ds->evictions > 0)
+			fprintf(stderr, ", %llu of them used at most twice",
+				(unsigned long long)ds->evictions_rare);
+		fputs(")\n", stderr);
 	}
 	if (src != NULL && (sources_count(src) > 0 || sources_flooded(src) > 0)) {
 		fprintf(stderr, "  attack sources: %u%s\n", sources_count(src),

@@ -324,11 +324,13 @@ const struct detect_stats *detect_stats(struct detect *d)
 				d->dns_nx, d->ics,	   d->intel_seen};
 
 	d->stats.evictions = 0;
+	d->stats.evictions_rare = 0;
 	d->stats.table_bytes = 0;
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (all[i] == NULL)
 			continue;
 		d->stats.evictions += dtable_stats(all[i])->evictions;
+		d->stats.evictions_rare += dtable_stats(all[i])->evictions_rare;
 		d->stats.table_bytes += dtable_stats(all[i])->bytes;
 	}
 	return &d->stats;

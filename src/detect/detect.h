@@ -84,6 +84,7 @@ void detect_set_intel(struct detect *d, const struct intel_snapshot *s);
 struct detect_stats {
 	uint64_t alerts;
 	uint64_t evictions; /* records forgotten because a table was full */
+	uint64_t evictions_rare; /* of them, records used at most twice */
 	uint64_t table_bytes;
 };
 const struct detect_stats *detect_stats(struct detect *d);

@@ -193,8 +193,10 @@ void *dtable_get(struct dtable *t, const void *key, uint64_t now_us, int *is_new
 			oldest = m[w].last_s;
 		}
 	}
-	if (m[vw].tag != 0)
+	if (m[vw].tag != 0) {
 		t->stats.evictions++;
+		t->stats.evictions_rare += m[vw].hits <= 2;
+	}
 	t->stats.inserts++;
 	victim = base + (size_t)vw * t->slot_size;
 	memset(victim, 0, t->slot_size);

@@ -41,6 +41,7 @@ void *dtable_find(struct dtable *t, const void *key, uint64_t now_us);
 struct dtable_stats {
 	uint64_t inserts;
 	uint64_t evictions;
+	uint64_t evictions_rare; /* of records used at most twice (a forged address's lot) */
 	size_t capacity;
 	size_t bytes;
 };
