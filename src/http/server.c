@@ -353,7 +353,11 @@ static enum MHD_Result queue_resp(struct http_request *req)
 		struct dump_ctx d = { .req = req };
 
 		req->out_len = 0;
-		if (json_dump_callback(resp->json, dump_cb, &d, JSON_COMPACT) < 0) {
+		/* Reals to 15 significant digits, which every decimal of up to 15
+		 * digits survives: a score of 24.3 reads 24.3, not
+		 * 24.300000000000001. */
+		if (json_dump_callback(resp->json, dump_cb, &d,
+				       JSON_COMPACT | JSON_REAL_PRECISION(15)) < 0) {
 			static const char oom[] = "{\"error\":{\"status\":500,\"code\":"
 						  "\"internal_error\",\"message\":\"out of memory\"}}";
 

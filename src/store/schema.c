@@ -200,6 +200,45 @@ static const char schema_v6[] =
 	" ((CASE WHEN severity IS NULL THEN 1 ELSE 0 END), severity, victims DESC, alerts DESC,"
 	" src_ip);";
 
+/* v7: sources ranked by the rule the sensor uses (src/rank/rank.h,
+ * docs/detect.md), credited to the addresses an alert names as attackers.
+ * Alerts gain what the ranking reads from their evidence, copied out at
+ * ingest (src/tower/alertbatch.h, struct alert_rank): attackers (NULL:
+ * the record had no evidence.attackers, src_ip is the source; '': nobody,
+ * a flood from forged sources; else addresses joined by commas),
+ * attacker_role ('reflector'), detector, hosts, ports, sessions, packets
+ * (NULL only on alerts stored before v7, whose bodies the rollup reads
+ * instead), window_start, indicator, confidence. The summary gains each
+ * source's rank evidence and its score in tenths (rank_score() rounds to
+ * one decimal), which the candidates index now orders by. The summary
+ * starts over: what it held was credited to src_ip, forged addresses
+ * included, so the rollup folds every stored alert in again. */
+static const char schema_v7[] =
+	"ALTER TABLE alerts ADD COLUMN attackers TEXT;"
+	"ALTER TABLE alerts ADD COLUMN attacker_role TEXT;"
+	"ALTER TABLE alerts ADD COLUMN detector TEXT;"
+	"ALTER TABLE alerts ADD COLUMN hosts BIGINT;"
+	"ALTER TABLE alerts ADD COLUMN ports BIGINT;"
+	"ALTER TABLE alerts ADD COLUMN sessions BIGINT;"
+	"ALTER TABLE alerts ADD COLUMN packets BIGINT;"
+	"ALTER TABLE alerts ADD COLUMN window_start BIGINT;"
+	"ALTER TABLE alerts ADD COLUMN indicator TEXT;"
+	"ALTER TABLE alerts ADD COLUMN confidence BIGINT;"
+	"ALTER TABLE source_stats ADD COLUMN hosts BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE source_stats ADD COLUMN ports BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE source_stats ADD COLUMN sessions BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE source_stats ADD COLUMN packets BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE source_stats ADD COLUMN named_attacker BIGINT NOT NULL DEFAULT 1;"
+	"ALTER TABLE source_stats ADD COLUMN detectors TEXT;"
+	"ALTER TABLE source_stats ADD COLUMN indicators TEXT;"
+	"ALTER TABLE source_stats ADD COLUMN score_x10 BIGINT NOT NULL DEFAULT 0;"
+	"DROP INDEX source_stats_rank;"
+	"CREATE INDEX source_stats_rank ON source_stats (score_x10 DESC, alerts DESC, src_ip);"
+	"DELETE FROM source_signatures;"
+	"DELETE FROM source_sensors;"
+	"DELETE FROM source_stats;"
+	"DELETE FROM rollup_state WHERE name = 'sources';";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -209,6 +248,7 @@ const struct store_migration store_migrations[] = {
 	  .sql = schema_v4_sqlite, .sql_sqlite = schema_v4_sqlite, .sql_pg = schema_v4_pg },
 	{ .version = 5, .name = "attack-source summary", .sql = schema_v5 },
 	{ .version = 6, .name = "attack sources in ranking order", .sql = schema_v6 },
+	{ .version = 7, .name = "attack sources by the shared ranking", .sql = schema_v7 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

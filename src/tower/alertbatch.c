@@ -11,16 +11,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <yajl_parse.h>
 
 #include "base/alloc.h"
+#include "tower/report.h"
 
-enum role { R_NONE, R_OTHER, R_TOP, R_BATCH, R_RECORD, R_ALERT };
+enum role {
+	R_NONE,
+	R_OTHER,
+	R_TOP,
+	R_BATCH,
+	R_RECORD,
+	R_ALERT,
+	R_METADATA,  /* alert.metadata */
+	R_DETECTOR,  /* alert.metadata.detector, an array */
+	R_EVIDENCE,  /* evidence */
+	R_ATTACKERS, /* evidence.attackers, an array */
+};
 
-/* Keys that mean something; a bit each for duplicate detection. */
+/* Keys that mean something, grouped by the object they sit in (lookup()
+ * takes a range); a bit each for duplicate detection. */
 enum key {
 	K_NONE = 0,
 	K_ALERTS,
+	/* a record */
 	K_ALERT_ID,
 	K_TIMESTAMP,
 	K_SRC_IP,
@@ -29,19 +45,68 @@ enum key {
 	K_DEST_PORT,
 	K_PROTO,
 	K_ALERT,
+	K_EVIDENCE,
+	/* its "alert" */
 	K_SIGNATURE_ID,
 	K_SIGNATURE,
 	K_SEVERITY,
+	K_CATEGORY,
+	K_METADATA,
+	/* alert.metadata */
+	K_DETECTOR,
+	/* evidence */
+	K_ATTACKERS,
+	K_ATTACKER_ROLE,
+	K_WINDOW_START,
+	K_INDICATOR_ID,
+	K_INDICATOR,
+	K_PACKETS,
+	K_PREVIOUS_PACKETS,
+	K_PREVIOUS_SESSIONS,
+	K_ESCALATION,
+	K_DISTINCT_HOSTS,
+	K_DISTINCT_PORTS,
+	K_DISTINCT_PROTOCOLS,
+	K_SESSIONS,
+	K_CONFIDENCE,
+	K_COUNT
 };
 
 static const char *const key_names[] = {
-	[K_ALERT_ID] = "alert_id",   [K_TIMESTAMP] = "timestamp", [K_SRC_IP] = "src_ip",
-	[K_SRC_PORT] = "src_port",   [K_DEST_IP] = "dest_ip",     [K_DEST_PORT] = "dest_port",
-	[K_PROTO] = "proto",	     [K_ALERT] = "alert",	  [K_SIGNATURE_ID] = "signature_id",
-	[K_SIGNATURE] = "signature", [K_SEVERITY] = "severity",
+	[K_ALERT_ID] = "alert_id",
+	[K_TIMESTAMP] = "timestamp",
+	[K_SRC_IP] = "src_ip",
+	[K_SRC_PORT] = "src_port",
+	[K_DEST_IP] = "dest_ip",
+	[K_DEST_PORT] = "dest_port",
+	[K_PROTO] = "proto",
+	[K_ALERT] = "alert",
+	[K_EVIDENCE] = "evidence",
+	[K_SIGNATURE_ID] = "signature_id",
+	[K_SIGNATURE] = "signature",
+	[K_SEVERITY] = "severity",
+	[K_CATEGORY] = "category",
+	[K_METADATA] = "metadata",
+	[K_DETECTOR] = "detector",
+	[K_ATTACKERS] = "attackers",
+	[K_ATTACKER_ROLE] = "attacker_role",
+	[K_WINDOW_START] = "window_start",
+	[K_INDICATOR_ID] = "indicator_id",
+	[K_INDICATOR] = "indicator",
+	[K_PACKETS] = "packets",
+	[K_PREVIOUS_PACKETS] = "previous_packets",
+	[K_PREVIOUS_SESSIONS] = "previous_sessions",
+	[K_ESCALATION] = "escalation",
+	[K_DISTINCT_HOSTS] = "distinct_hosts",
+	[K_DISTINCT_PORTS] = "distinct_ports",
+	[K_DISTINCT_PROTOCOLS] = "distinct_protocols",
+	[K_SESSIONS] = "sessions",
+	[K_CONFIDENCE] = "confidence",
 };
 
-#define ROLE_DEPTH 6 /* roles are kept this deep; below, everything is R_OTHER */
+_Static_assert(K_COUNT <= 64, "a bit per key in pstate.seen");
+
+#define ROLE_DEPTH 8 /* roles are kept this deep; below, everything is R_OTHER */
 
 enum vtype { V_NULL, V_BOOL, V_INT, V_DOUBLE, V_STRING, V_MAP, V_ARRAY };
 
@@ -56,7 +121,7 @@ struct pstate {
 	int batch_seen, alerts_key_seen;
 	struct alert_rec *cur; /* the record being read, or NULL */
 	size_t cur_index;
-	unsigned seen; /* keys seen in the current record, 1u << enum key */
+	uint64_t seen; /* keys seen in the current record, 1 << enum key */
 };
 
 /* Marks the whole body as the wrong shape; 0 cancels YAJL's parse. */
@@ -91,9 +156,24 @@ static void rec_err(struct pstate *s, const char *sub, const char *field, const 
 	snprintf(e->reason, sizeof(e->reason), "%s", reason);
 }
 
-static void field_err(struct pstate *s, enum key k, int in_alert, const char *reason)
+/* The object a key sits in, for naming it: alerts[i].<sub>.<key>. */
+static const char *role_path(enum role in)
 {
-	rec_err(s, in_alert ? "alert" : NULL, key_names[k], reason);
+	switch (in) {
+	case R_ALERT:
+		return "alert";
+	case R_METADATA:
+		return "alert.metadata";
+	case R_EVIDENCE:
+		return "evidence";
+	default:
+		return NULL;
+	}
+}
+
+static void field_err(struct pstate *s, enum key k, enum role in, const char *reason)
+{
+	rec_err(s, role_path(in), key_names[k], reason);
 }
 
 static const char *copy_str(struct pstate *s, const unsigned char *v, size_t n)
@@ -112,13 +192,52 @@ static const char *copy_str(struct pstate *s, const unsigned char *v, size_t n)
 	return p;
 }
 
-/* A value inside a record (in_alert: inside its "alert" object). Returns
- * the role of a container it opens, R_OTHER when ignored, -1 to cancel. */
+/* The evidence numbers the ranking reads: where each goes. */
+static int64_t *evidence_num(struct alert_rec *r, enum key k, unsigned *bit)
+{
+	switch (k) {
+	case K_PACKETS:
+		*bit = ALERT_HAS_PACKETS;
+		return &r->packets;
+	case K_PREVIOUS_PACKETS:
+		*bit = ALERT_HAS_PREVIOUS_PACKETS;
+		return &r->previous_packets;
+	case K_PREVIOUS_SESSIONS:
+		*bit = ALERT_HAS_PREVIOUS_SESSIONS;
+		return &r->previous_sessions;
+	case K_ESCALATION:
+		*bit = ALERT_HAS_ESCALATION;
+		return &r->escalation;
+	case K_DISTINCT_HOSTS:
+		*bit = ALERT_HAS_HOSTS;
+		return &r->distinct_hosts;
+	case K_DISTINCT_PORTS:
+		*bit = ALERT_HAS_PORTS;
+		return &r->distinct_ports;
+	case K_DISTINCT_PROTOCOLS:
+		*bit = ALERT_HAS_PROTOCOLS;
+		return &r->distinct_protocols;
+	case K_SESSIONS:
+		*bit = ALERT_HAS_SESSIONS;
+		return &r->sessions;
+	case K_CONFIDENCE:
+		*bit = ALERT_HAS_CONFIDENCE;
+		return &r->confidence;
+	default:
+		return NULL;
+	}
+}
+
+/* A value inside a record, under key k of the object `in` (the record, its
+ * "alert", alert.metadata or "evidence"). Returns the role of a container
+ * it opens, R_OTHER when ignored, -1 to cancel. */
 static int record_field(struct pstate *s, enum key k, enum vtype t, const unsigned char *str,
-			size_t n, long long iv, int in_alert)
+			size_t n, long long iv, enum role in)
 {
 	struct alert_rec *r = s->cur;
 	const char **dst = NULL;
+	unsigned bit = 0;
+	int64_t *num;
 
 	if (r == NULL || k == K_NONE)
 		return R_OTHER;
@@ -141,17 +260,53 @@ static int record_field(struct pstate *s, enum key k, enum vtype t, const unsign
 	case K_SIGNATURE:
 		dst = &r->signature;
 		break;
+	case K_CATEGORY:
+		dst = &r->category;
+		break;
+	case K_ATTACKER_ROLE:
+		dst = &r->attacker_role;
+		break;
+	case K_WINDOW_START:
+		dst = &r->window_start;
+		break;
+	case K_INDICATOR_ID:
+		dst = &r->indicator_id;
+		break;
+	case K_INDICATOR:
+		dst = &r->indicator;
+		break;
 	case K_ALERT:
 		if (t != V_MAP) {
-			field_err(s, k, in_alert, "must be an object");
+			field_err(s, k, in, "must be an object");
 			return R_OTHER;
 		}
 		r->has |= ALERT_HAS_ALERT;
 		return R_ALERT;
+	/* Objects other tools may shape otherwise: read when they are
+	 * objects, ignored when not. */
+	case K_EVIDENCE:
+		return t == V_MAP ? R_EVIDENCE : R_OTHER;
+	case K_METADATA:
+		return t == V_MAP ? R_METADATA : R_OTHER;
+	case K_DETECTOR:
+		if (t == V_ARRAY)
+			return R_DETECTOR;
+		dst = &r->detector;
+		break;
+	case K_ATTACKERS:
+		if (t != V_ARRAY) {
+			field_err(s, k, in, "must be an array of IP addresses");
+			return R_OTHER;
+		}
+		if ((r->attackers = copy_str(s, (const unsigned char *)"", 0)) == NULL) {
+			s->b->status = ALERT_BATCH_NOMEM;
+			return -1;
+		}
+		return R_ATTACKERS;
 	case K_SRC_PORT:
 	case K_DEST_PORT:
 		if (t != V_INT || iv < 0 || iv > 65535) {
-			field_err(s, k, in_alert, "must be a port number (0 to 65535)");
+			field_err(s, k, in, "must be a port number (0 to 65535)");
 			return R_OTHER;
 		}
 		if (k == K_SRC_PORT) {
@@ -165,7 +320,7 @@ static int record_field(struct pstate *s, enum key k, enum vtype t, const unsign
 	case K_SIGNATURE_ID:
 	case K_SEVERITY:
 		if (t != V_INT) {
-			field_err(s, k, in_alert, "must be an integer");
+			field_err(s, k, in, "must be an integer");
 			return R_OTHER;
 		}
 		if (k == K_SIGNATURE_ID) {
@@ -177,14 +332,22 @@ static int record_field(struct pstate *s, enum key k, enum vtype t, const unsign
 		}
 		return R_OTHER;
 	default:
+		if ((num = evidence_num(r, k, &bit)) == NULL)
+			return R_OTHER;
+		if (t != V_INT || iv < 0) {
+			field_err(s, k, in, "must be a non-negative integer");
+			return R_OTHER;
+		}
+		*num = iv;
+		r->has |= bit;
 		return R_OTHER;
 	}
 	if (t != V_STRING) {
-		field_err(s, k, in_alert, "must be a string");
+		field_err(s, k, in, "must be a string");
 		return R_OTHER;
 	}
 	if (memchr(str, '\0', n) != NULL) {
-		field_err(s, k, in_alert, "must not contain NUL");
+		field_err(s, k, in, "must not contain NUL");
 		return R_OTHER;
 	}
 	if ((*dst = copy_str(s, str, n)) == NULL) {
@@ -193,6 +356,66 @@ static int record_field(struct pstate *s, enum key k, enum vtype t, const unsign
 	}
 	if (k == K_ALERT_ID)
 		r->alert_id_len = n;
+	return R_OTHER;
+}
+
+/* An element of alert.metadata.detector: the first string is kept. */
+static int detector_elem(struct pstate *s, enum vtype t, const unsigned char *str, size_t n)
+{
+	struct alert_rec *r = s->cur;
+
+	if (r == NULL)
+		return R_OTHER;
+	if (t != V_STRING || memchr(str, '\0', n) != NULL) {
+		rec_err(s, "alert.metadata", "detector", "must be an array of strings");
+		return R_OTHER;
+	}
+	if (r->detector == NULL && (r->detector = copy_str(s, str, n)) == NULL) {
+		s->b->status = ALERT_BATCH_NOMEM;
+		return -1;
+	}
+	return R_OTHER;
+}
+
+/* An element of evidence.attackers: an IPv4 or IPv6 address, appended to
+ * r->attackers with a comma. Nothing is copied into the strings buffer
+ * between the array's start and its elements (record_field() copied ""
+ * there, last), so the list grows in place. */
+static int attacker_elem(struct pstate *s, enum vtype t, const unsigned char *str, size_t n)
+{
+	struct alert_rec *r = s->cur;
+	struct alert_batch *b = s->b;
+	char addr[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	if (r == NULL || r->attackers == NULL)
+		return R_OTHER;
+	if (t != V_STRING || n == 0 || n >= sizeof(addr)) {
+		rec_err(s, "evidence", "attackers", "must be an array of IP addresses");
+		return R_OTHER;
+	}
+	memcpy(addr, str, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1) {
+		rec_err(s, "evidence", "attackers", "must be an array of IP addresses");
+		return R_OTHER;
+	}
+	if (r->n_attackers == ALERT_ATTACKERS_MAX) {
+		rec_err(s, "evidence", "attackers", "names more than 64 addresses");
+		return R_OTHER;
+	}
+	/* The list ends the buffer: overwrite its NUL. */
+	if (b->strs + b->strs_len - 1 != r->attackers + strlen(r->attackers) ||
+	    b->strs_len + n + 1 > b->strs_cap) {
+		b->status = ALERT_BATCH_NOMEM;
+		return -1;
+	}
+	b->strs_len--;
+	if (r->n_attackers++ > 0)
+		b->strs[b->strs_len++] = ',';
+	memcpy(b->strs + b->strs_len, addr, n);
+	b->strs_len += n;
+	b->strs[b->strs_len++] = '\0';
 	return R_OTHER;
 }
 
@@ -254,9 +477,14 @@ static int place(struct pstate *s, enum vtype t, const unsigned char *str, size_
 		rec_err(s, NULL, NULL, "must be an EVE alert record (a JSON object)");
 		return R_OTHER;
 	case R_RECORD:
-		return record_field(s, k, t, str, n, iv, 0);
 	case R_ALERT:
-		return record_field(s, k, t, str, n, iv, 1);
+	case R_METADATA:
+	case R_EVIDENCE:
+		return record_field(s, k, t, str, n, iv, parent);
+	case R_DETECTOR:
+		return detector_elem(s, t, str, n);
+	case R_ATTACKERS:
+		return attacker_elem(s, t, str, n);
 	default:
 		return R_OTHER;
 	}
@@ -334,10 +562,15 @@ static enum key lookup(enum role in, const unsigned char *k, size_t n)
 		return n == 6 && memcmp(k, "alerts", 6) == 0 ? K_ALERTS : K_NONE;
 	if (in == R_RECORD) {
 		first = K_ALERT_ID;
-		last = K_ALERT;
+		last = K_EVIDENCE;
 	} else if (in == R_ALERT) {
 		first = K_SIGNATURE_ID;
-		last = K_SEVERITY;
+		last = K_METADATA;
+	} else if (in == R_METADATA) {
+		first = last = K_DETECTOR;
+	} else if (in == R_EVIDENCE) {
+		first = K_ATTACKERS;
+		last = K_CONFIDENCE;
 	} else {
 		return K_NONE;
 	}
@@ -362,11 +595,11 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t n)
 			return shape(s, "the key \"alerts\" appears twice");
 		s->alerts_key_seen = 1;
 	} else if (key != K_NONE && s->cur != NULL) {
-		if (s->seen & (1u << key)) {
-			field_err(s, key, in == R_ALERT, "appears twice");
+		if (s->seen & ((uint64_t)1 << key)) {
+			field_err(s, key, in, "appears twice");
 			key = K_NONE; /* keep the first */
 		} else {
-			s->seen |= 1u << key;
+			s->seen |= (uint64_t)1 << key;
 		}
 	}
 	s->key[s->depth] = (unsigned char)key;
@@ -461,4 +694,57 @@ void alert_batch_free(struct alert_batch *b)
 	b->recs = NULL;
 	b->strs = NULL;
 	b->n = b->cap = 0;
+}
+
+void alert_rank_of(const struct alert_rec *r, struct alert_rank *k)
+{
+	int64_t prev;
+
+	k->attackers = r->attackers;
+	k->n_attackers = r->n_attackers;
+	k->reflector = r->attacker_role != NULL && strcmp(r->attacker_role, "reflector") == 0;
+	k->detector = r->detector != NULL ? r->detector : r->category;
+	k->indicator = r->indicator_id != NULL ? r->indicator_id : r->indicator;
+	k->packets = 0;
+	if (r->has & ALERT_HAS_PACKETS) {
+		prev = r->has & ALERT_HAS_PREVIOUS_PACKETS ? r->previous_packets : 0;
+		k->packets = r->packets > prev ? r->packets - prev : 0;
+	}
+	k->sessions = -1;
+	if (r->has & ALERT_HAS_SESSIONS) {
+		if (r->has & ALERT_HAS_PREVIOUS_SESSIONS)
+			prev = r->previous_sessions;
+		else if ((r->has & ALERT_HAS_ESCALATION) && r->escalation > 0)
+			prev = r->sessions / 10;
+		else
+			prev = 0;
+		k->sessions = r->sessions > prev ? r->sessions - prev : 0;
+	}
+	k->hosts = r->has & ALERT_HAS_HOSTS ? r->distinct_hosts : -1;
+	k->ports = -1;
+	if (r->has & ALERT_HAS_PORTS)
+		k->ports = r->distinct_ports;
+	if ((r->has & ALERT_HAS_PROTOCOLS) && r->distinct_protocols > k->ports)
+		k->ports = r->distinct_protocols;
+	k->window_start = r->window_start != NULL ? alert_time_us(r->window_start, -1) : -1;
+	k->confidence = -1;
+	if (r->has & ALERT_HAS_CONFIDENCE)
+		k->confidence = r->confidence > 100 ? 100 : r->confidence;
+}
+
+/* EVE's "+0000" offset to RFC 3339's "+00:00", then microseconds. */
+int64_t alert_time_us(const char *ts, int64_t dflt)
+{
+	char buf[64];
+	size_t tl;
+	int64_t v;
+
+	if (ts == NULL || (tl = strlen(ts)) + 2 > sizeof(buf))
+		return dflt;
+	memcpy(buf, ts, tl + 1);
+	if (tl > 5 && (buf[tl - 5] == '+' || buf[tl - 5] == '-')) {
+		memmove(buf + tl - 1, buf + tl - 2, 3);
+		buf[tl - 2] = ':';
+	}
+	return report_parse_time(buf, &v) < 0 ? dflt : v;
 }

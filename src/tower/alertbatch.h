@@ -18,6 +18,18 @@
 #define ALERT_HAS_SEVERITY 0x4
 #define ALERT_HAS_SIGNATURE_ID 0x8
 #define ALERT_HAS_ALERT 0x10 /* an "alert" object */
+/* evidence.* numbers, for the source ranking (alert_rank_of()) */
+#define ALERT_HAS_PACKETS 0x20
+#define ALERT_HAS_PREVIOUS_PACKETS 0x40
+#define ALERT_HAS_PREVIOUS_SESSIONS 0x80
+#define ALERT_HAS_ESCALATION 0x100
+#define ALERT_HAS_HOSTS 0x200
+#define ALERT_HAS_PORTS 0x400
+#define ALERT_HAS_PROTOCOLS 0x800
+#define ALERT_HAS_SESSIONS 0x1000
+#define ALERT_HAS_CONFIDENCE 0x2000
+
+#define ALERT_ATTACKERS_MAX 64 /* addresses in evidence.attackers (a sensor names up to 8) */
 
 struct alert_rec {
 	const char *text; /* the record as sent: a span of the body */
@@ -27,6 +39,33 @@ struct alert_rec {
 	size_t alert_id_len;
 	int64_t src_port, dest_port, signature_id, severity;
 	unsigned has; /* ALERT_HAS_* */
+	/* What the source ranking reads: alert.category,
+	 * alert.metadata.detector[0], and evidence.* (docs/tower.md). Strings
+	 * are NULL when absent; attackers is the addresses of
+	 * evidence.attackers joined by commas ("" for an empty list). */
+	const char *category, *detector, *attackers, *attacker_role, *window_start;
+	const char *indicator_id, *indicator;
+	size_t n_attackers;
+	int64_t packets, previous_packets, previous_sessions, escalation;
+	int64_t distinct_hosts, distinct_ports, distinct_protocols, sessions, confidence;
+};
+
+/* What one alert gives the source ranking (src/rank/rank.h), as the tower
+ * stores it in the alerts row and the rollup folds it in. */
+struct alert_rank {
+	const char *attackers; /* NULL: no evidence.attackers, src_ip is the source;
+				  "": nobody (a flood from forged sources) */
+	size_t n_attackers;
+	int reflector;         /* evidence.attacker_role is "reflector" */
+	const char *detector;  /* alert.metadata.detector[0], else alert.category, else NULL */
+	const char *indicator; /* evidence.indicator_id, else evidence.indicator */
+	int64_t packets;       /* packets of this alert not reported before: packets -
+				  previous_packets; 0 when not given */
+	int64_t sessions;      /* likewise for sessions; -1: not given */
+	int64_t hosts, ports;  /* distinct_hosts; the larger of distinct_ports and
+				  distinct_protocols; -1: not given */
+	int64_t window_start;  /* microseconds; -1: not given or unreadable */
+	int64_t confidence;    /* 0..100; -1: not given */
 };
 
 enum alert_batch_status {
@@ -64,5 +103,18 @@ struct alert_batch {
 enum alert_batch_status alert_batch_parse(const char *body, size_t len, size_t max,
 					  struct alert_batch *b);
 void alert_batch_free(struct alert_batch *b);
+
+/* The ranking's view of r: see struct alert_rank. The strings point into
+ * r (and live as long as its batch). An escalation (evidence.escalation
+ * above 0) reports packets and sessions cumulated over its chain; what the
+ * chain's earlier alert reported (previous_packets, previous_sessions) is
+ * taken off, so that a chain counts once. A sensor from before
+ * previous_sessions is taken to have reported a tenth (the step at which a
+ * chain escalates). Pure; thread-safe. */
+void alert_rank_of(const struct alert_rec *r, struct alert_rank *out);
+
+/* An EVE timestamp ("2026-11-22T00:00:00.000000+0000", or RFC 3339) in
+ * microseconds since the epoch; dflt when it cannot be read. */
+int64_t alert_time_us(const char *ts, int64_t dflt);
 
 #endif

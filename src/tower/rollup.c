@@ -1,11 +1,12 @@
 /* rollup.c - folds sensor alerts into the per-source summary (rollup.h).
  *
  * A pass reads the alerts past the watermark in id order, aggregates them
- * per source in memory, reads the victims sketches of those sources, then
- * writes the merged rows and the new watermark in one transaction (a group
- * commit on SQLite, so that it shares the alerts' fsync). The write checks
- * that the watermark is where the pass read it: two towers on one
- * PostgreSQL never fold the same alerts twice. */
+ * per source in memory, reads the stored rows of those sources and merges
+ * them in, scores each source (rank_score()), then writes the merged rows
+ * and the new watermark in one transaction (a group commit on SQLite, so
+ * that it shares the alerts' fsync). The write checks that the watermark
+ * is where the pass read it, so the rows it read are the ones it replaces:
+ * two towers on one PostgreSQL never fold the same alerts twice. */
 #include "tower/rollup.h"
 
 #include <math.h>
@@ -21,10 +22,12 @@
 #include "base/clock.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "rank/rank.h"
+#include "tower/alertbatch.h"
 
 #define INTEL_SID_FIRST 9700000 /* yagura's intel-match signatures, docs/detect.md */
 #define INTEL_SID_LAST 9799999
-#define OLD_CHUNK 500           /* sources per sketch lookup */
+#define OLD_CHUNK 500           /* sources per lookup of their stored rows */
 
 struct rollup {
 	struct store *st;
@@ -51,14 +54,31 @@ struct sig_agg {
 	int64_t alerts;
 };
 
+/* A detector that fired for the source (its highest severity), or an
+ * indicator it matched (its confidence). The stored ones are merged in
+ * first-class: a source keeps what it had when new ones no longer fit. */
+struct named {
+	char *name;
+	int64_t v;
+	int stored; /* in the source's stored row */
+	int kept;   /* in what is written back (named_keep()) */
+};
+
 struct src_agg {
 	const char *ip;
 	int64_t alerts, intel, first, last, severity; /* severity INT64_MAX: none */
+	int64_t hosts, ports, sessions, packets;
+	int named_attacker; /* named other than as a reflector at least once */
 	uint8_t hll[HLL_REGISTERS];
 	struct sig_agg *sigs;
 	size_t nsigs, csigs;
 	int64_t *sensors;
 	size_t nsensors, csensors;
+	struct named *det, *ind; /* up to 2 * ROLLUP_*_MAX each: new and stored */
+	size_t ndet, cdet, nind, cind;
+	/* For the write: */
+	char *det_json, *ind_json;
+	int64_t victims, score_x10;
 };
 
 struct pass {
@@ -67,6 +87,8 @@ struct pass {
 	struct src_agg *v;
 	size_t n, cap;
 	json_t *index; /* ip -> position in v */
+	char **strs;   /* strings the pass owns (addresses of split lists, ...) */
+	size_t nstrs, cstrs;
 };
 
 /* ---- HyperLogLog ------------------------------------------------------- */
@@ -109,14 +131,67 @@ int64_t hll_estimate(const uint8_t regs[HLL_REGISTERS])
 
 /* ---- a pass -------------------------------------------------------------- */
 
+/* strdup() through the allocation wrapper. */
+static char *dup_str(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = yg_malloc(n);
+
+	if (d != NULL)
+		memcpy(d, s, n);
+	return d;
+}
+
+static void named_free(struct named *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+}
+
 static void pass_free(struct pass *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->v[i].sigs);
 		free(p->v[i].sensors);
+		named_free(p->v[i].det, p->v[i].ndet);
+		named_free(p->v[i].ind, p->v[i].nind);
+		free(p->v[i].det);
+		free(p->v[i].ind);
+		free(p->v[i].det_json);
+		free(p->v[i].ind_json);
 	}
 	free(p->v);
+	for (size_t i = 0; i < p->nstrs; i++)
+		free(p->strs[i]);
+	free(p->strs);
 	json_decref(p->index);
+}
+
+/* A copy of s that lives as long as the pass; NULL for NULL (or no memory:
+ * *err set). */
+static char *pass_strdup(struct pass *p, const char *s, int *err)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if (p->nstrs == p->cstrs) {
+		size_t cap = p->cstrs ? p->cstrs * 2 : 64;
+		char **nv = yg_realloc(p->strs, cap * sizeof(*nv));
+
+		if (nv == NULL) {
+			*err = 1;
+			return NULL;
+		}
+		p->strs = nv;
+		p->cstrs = cap;
+	}
+	if ((d = dup_str(s)) == NULL) {
+		*err = 1;
+		return NULL;
+	}
+	p->strs[p->nstrs++] = d;
+	return d;
 }
 
 static struct src_agg *agg_get(struct pass *p, const char *ip)
@@ -185,6 +260,205 @@ static int agg_sensor(struct src_agg *s, int64_t sensor)
 	}
 	s->sensors[s->nsensors++] = sensor;
 	return 0;
+}
+
+/* Adds name to a set (*v, growing) of at most max new and max stored
+ * entries, keeping per name the lowest v (keep_min: a severity) or the
+ * first v (a confidence). What does not fit is left out. */
+static int named_add(struct named **v, size_t *n, size_t *cap, size_t max, const char *name,
+		     int64_t val, int stored, int keep_min)
+{
+	size_t i, of_kind = 0;
+	struct named *x;
+
+	for (i = 0; i < *n; i++) {
+		x = &(*v)[i];
+		if (strcmp(x->name, name) == 0) {
+			if (keep_min && val < x->v)
+				x->v = val;
+			x->stored |= stored;
+			return 0;
+		}
+		of_kind += x->stored == stored;
+	}
+	if (of_kind >= max)
+		return 0;
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 2;
+		struct named *nv = yg_realloc(*v, nc * sizeof(*nv));
+
+		if (nv == NULL)
+			return YG_ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	x = &(*v)[*n];
+	if ((x->name = dup_str(name)) == NULL)
+		return YG_ENOMEM;
+	x->v = val;
+	x->stored = stored;
+	x->kept = 0;
+	(*n)++;
+	return 0;
+}
+
+/* One alert as the pass reads it: its row, and what the ranking takes
+ * (from the row's columns, or from the body for alerts stored before v7). */
+struct arow {
+	int64_t sensor, ts, sid, severity;
+	int has_sid, has_severity;
+	const char *src, *dest, *sig;
+	struct alert_rank k;
+};
+
+static int64_t col_or(struct store_res *r, size_t i, size_t col, int64_t dflt)
+{
+	return store_res_isnull(r, i, col) ? dflt : store_res_int64(r, i, col);
+}
+
+/* The ranking's view of an alert stored before v7: its body read as the
+ * ingest reads a batch. A body that does not read (none should: each was
+ * read at ingest) gives nothing but src_ip. */
+static int old_rank(struct pass *p, const char *body, struct alert_rank *k)
+{
+	struct alert_batch b;
+	size_t len = strlen(body);
+	char *buf = yg_malloc(len + 3);
+	int err = 0;
+
+	memset(k, 0, sizeof(*k));
+	k->sessions = k->hosts = k->ports = k->window_start = k->confidence = -1;
+	if (buf == NULL)
+		return YG_ENOMEM;
+	buf[0] = '[';
+	memcpy(buf + 1, body, len);
+	memcpy(buf + 1 + len, "]", 2);
+	if (alert_batch_parse(buf, len + 2, 1, &b) == ALERT_BATCH_OK) {
+		alert_rank_of(&b.recs[0], k);
+		k->attackers = pass_strdup(p, k->attackers, &err);
+		k->detector = pass_strdup(p, k->detector, &err);
+		k->indicator = pass_strdup(p, k->indicator, &err);
+	}
+	alert_batch_free(&b);
+	free(buf);
+	return err ? YG_ENOMEM : 0;
+}
+
+/* Row i of the pass's SELECT (see pass_run()) into a. */
+static int arow_read(struct pass *p, struct store_res *r, size_t i, struct arow *a)
+{
+	struct alert_rank *k = &a->k;
+
+	a->sensor = store_res_int64(r, i, 1);
+	a->ts = store_res_int64(r, i, 2);
+	a->src = store_res_text(r, i, 3);
+	a->dest = store_res_text(r, i, 4);
+	a->has_sid = !store_res_isnull(r, i, 5);
+	a->sid = store_res_int64(r, i, 5);
+	a->sig = store_res_text(r, i, 6);
+	a->has_severity = !store_res_isnull(r, i, 7);
+	a->severity = store_res_int64(r, i, 7);
+	if (store_res_isnull(r, i, 14))
+		return store_res_isnull(r, i, 18) ? 0 : old_rank(p, store_res_text(r, i, 18), k);
+	k->attackers = store_res_text(r, i, 8);
+	k->n_attackers = 0;
+	k->reflector =
+		!store_res_isnull(r, i, 9) && strcmp(store_res_text(r, i, 9), "reflector") == 0;
+	k->detector = store_res_text(r, i, 10);
+	k->hosts = col_or(r, i, 11, -1);
+	k->ports = col_or(r, i, 12, -1);
+	k->sessions = col_or(r, i, 13, -1);
+	k->packets = store_res_int64(r, i, 14);
+	k->window_start = col_or(r, i, 15, -1);
+	k->indicator = store_res_text(r, i, 16);
+	k->confidence = col_or(r, i, 17, -1);
+	return 0;
+}
+
+/* Credits source ip with alert a: victim is the other end of the alert,
+ * pkts what ip sent of it. */
+static int credit(struct pass *p, const char *ip, const struct arow *a, const char *victim,
+		  int64_t pkts)
+{
+	const struct alert_rank *k = &a->k;
+	struct src_agg *s = agg_get(p, ip);
+	int64_t first = k->window_start >= 0 && k->window_start < a->ts ? k->window_start : a->ts;
+	int64_t sev = a->has_severity && a->severity >= 1 && a->severity <= 3 ? a->severity : 3;
+	char sidname[32];
+	const char *det = k->detector;
+
+	if (s == NULL)
+		return YG_ENOMEM;
+	s->alerts++;
+	if (a->sid >= INTEL_SID_FIRST && a->sid <= INTEL_SID_LAST)
+		s->intel++;
+	if (first < s->first)
+		s->first = first;
+	if (a->ts > s->last)
+		s->last = a->ts;
+	if (a->has_severity && a->severity < s->severity)
+		s->severity = a->severity;
+	if (victim != NULL)
+		hll_add(s->hll, victim, strlen(victim));
+	if (k->hosts > s->hosts)
+		s->hosts = k->hosts;
+	if (k->ports > s->ports)
+		s->ports = k->ports;
+	if (k->sessions > 0)
+		s->sessions += k->sessions;
+	s->packets += pkts;
+	if (!k->reflector)
+		s->named_attacker = 1;
+	if (det == NULL) { /* neither a detector nor a category: the signature is one */
+		snprintf(sidname, sizeof(sidname), "sid:%lld", (long long)a->sid);
+		det = sidname;
+	}
+	if (named_add(&s->det, &s->ndet, &s->cdet, ROLLUP_DETECTORS_MAX, det, sev, 0, 1) < 0)
+		return YG_ENOMEM;
+	if (k->indicator != NULL &&
+	    named_add(&s->ind, &s->nind, &s->cind, ROLLUP_INDICATORS_MAX, k->indicator,
+		      k->confidence > 0 ? k->confidence : 0, 0, 0) < 0)
+		return YG_ENOMEM;
+	if (a->has_sid && agg_sig(s, a->sid, a->sig) < 0)
+		return YG_ENOMEM;
+	return agg_sensor(s, a->sensor);
+}
+
+/* Credits each source alert a names: its evidence.attackers, or its src_ip
+ * when it has none; nobody when the list is empty. Packets of an alert
+ * naming several are split evenly among them. */
+static int pass_account(struct pass *p, const struct arow *a)
+{
+	const struct alert_rank *k = &a->k;
+	size_t n = 1;
+	char *list, *at;
+	int err = 0, rc = 0;
+
+	if (k->attackers == NULL)
+		return a->src != NULL ? credit(p, a->src, a, a->dest, k->packets) : 0;
+	if (k->attackers[0] == '\0')
+		return 0;
+	for (const char *c = k->attackers; *c; c++)
+		n += *c == ',';
+	if (n == 1) { /* the string outlives the pass: no copy to split */
+		int is_dest = a->dest != NULL && strcmp(k->attackers, a->dest) == 0;
+
+		return credit(p, k->attackers, a, is_dest ? a->src : a->dest, k->packets);
+	}
+	if ((list = pass_strdup(p, k->attackers, &err)) == NULL)
+		return YG_ENOMEM;
+	for (at = list; rc == 0 && at != NULL;) {
+		char *next = strchr(at, ',');
+		int is_dest = a->dest != NULL && strcmp(at, a->dest) == 0;
+
+		if (next != NULL)
+			*next++ = '\0';
+		/* A named destination (a C2 server the victim called) has the
+		 * source as its victim. */
+		rc = credit(p, at, a, is_dest ? a->src : a->dest, k->packets / (int64_t)n);
+		at = next;
+	}
+	return rc;
 }
 
 /* PostgreSQL: the next transaction id to be handed out, or (oldest) the
@@ -260,43 +534,80 @@ static size_t pass_take(struct rollup *ru, struct store_conn *c, struct store_re
 static int pass_aggregate(struct pass *p, struct store_res *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const char *ip = store_res_text(r, i, 3), *dest = store_res_text(r, i, 4);
-		int64_t ts = store_res_int64(r, i, 2), sid = store_res_int64(r, i, 5);
-		struct src_agg *s;
+		struct arow a = {0};
+		int rc;
 
-		if (ip == NULL)
-			continue;
-		if ((s = agg_get(p, ip)) == NULL)
-			return YG_ENOMEM;
-		s->alerts++;
-		if (sid >= INTEL_SID_FIRST && sid <= INTEL_SID_LAST)
-			s->intel++;
-		if (ts < s->first)
-			s->first = ts;
-		if (ts > s->last)
-			s->last = ts;
-		if (!store_res_isnull(r, i, 7) && store_res_int64(r, i, 7) < s->severity)
-			s->severity = store_res_int64(r, i, 7);
-		if (dest != NULL)
-			hll_add(s->hll, dest, strlen(dest));
-		if (!store_res_isnull(r, i, 5) && agg_sig(s, sid, store_res_text(r, i, 6)) < 0)
-			return YG_ENOMEM;
-		if (agg_sensor(s, store_res_int64(r, i, 1)) < 0)
-			return YG_ENOMEM;
+		if ((rc = arow_read(p, r, i, &a)) < 0 || (rc = pass_account(p, &a)) < 0)
+			return rc;
 	}
 	return 0;
 }
 
-/* The stored sketches of the pass's sources, merged into the new ones. */
+/* Merges a stored JSON object of name -> number into a set. */
+static int merge_named(struct named **v, size_t *n, size_t *cap, size_t max, const char *text,
+		       int keep_min)
+{
+	json_t *o = text != NULL && text[0] != '\0' ? json_loads(text, 0, NULL) : NULL;
+	const char *name;
+	json_t *x;
+	int rc = 0;
+
+	json_object_foreach(o, name, x) {
+		if (json_is_integer(x) &&
+		    (rc = named_add(v, n, cap, max, name, json_integer_value(x), 1, keep_min)) < 0)
+			break;
+	}
+	json_decref(o);
+	return rc;
+}
+
+#define OLD_COLS                                                                                \
+	"src_ip, victims_hll, alerts, intel, first_ts, last_ts, severity, hosts, ports, sessions, " \
+	"packets, named_attacker, detectors, indicators"
+
+/* Row i of a SELECT OLD_COLS merged into s. */
+static int merge_old_row(struct src_agg *s, struct store_res *r, size_t i)
+{
+	size_t len = 0;
+	const uint8_t *old = store_res_blob(r, i, 1, &len);
+	int64_t v;
+	int rc;
+
+	if (old != NULL && len == HLL_REGISTERS)
+		hll_merge(s->hll, old);
+	s->alerts += store_res_int64(r, i, 2);
+	s->intel += store_res_int64(r, i, 3);
+	if ((v = store_res_int64(r, i, 4)) < s->first)
+		s->first = v;
+	if ((v = store_res_int64(r, i, 5)) > s->last)
+		s->last = v;
+	if (!store_res_isnull(r, i, 6) && (v = store_res_int64(r, i, 6)) < s->severity)
+		s->severity = v;
+	if ((v = store_res_int64(r, i, 7)) > s->hosts)
+		s->hosts = v;
+	if ((v = store_res_int64(r, i, 8)) > s->ports)
+		s->ports = v;
+	s->sessions += store_res_int64(r, i, 9);
+	s->packets += store_res_int64(r, i, 10);
+	s->named_attacker |= store_res_int64(r, i, 11) != 0;
+	rc = merge_named(&s->det, &s->ndet, &s->cdet, ROLLUP_DETECTORS_MAX,
+			 store_res_text(r, i, 12), 1);
+	if (rc < 0)
+		return rc;
+	return merge_named(&s->ind, &s->nind, &s->cind, ROLLUP_INDICATORS_MAX,
+			   store_res_text(r, i, 13), 0);
+}
+
+/* The stored rows of the pass's sources, merged into the new ones. */
 static int pass_merge_old(struct pass *p, struct store_conn *c)
 {
-	char *sql = yg_malloc(128 + 3 * OLD_CHUNK);
+	char *sql = yg_malloc(256 + 3 * OLD_CHUNK);
 	struct store_param *ps = yg_calloc(OLD_CHUNK, sizeof(*ps));
 	int rc = sql && ps ? 0 : YG_ENOMEM;
 
 	for (size_t at = 0; rc == 0 && at < p->n; at += OLD_CHUNK) {
 		size_t k = p->n - at < OLD_CHUNK ? p->n - at : OLD_CHUNK;
-		char *q = sql + sprintf(sql, "SELECT src_ip, victims_hll FROM source_stats "
+		char *q = sql + sprintf(sql, "SELECT " OLD_COLS " FROM source_stats "
 					     "WHERE src_ip IN (?");
 		struct store_res *r = NULL;
 
@@ -307,19 +618,81 @@ static int pass_merge_old(struct pass *p, struct store_conn *c)
 			ps[i] = store_text(p->v[at + i].ip);
 		if ((rc = store_exec(c, sql, ps, k, &r, NULL)) < 0)
 			break;
-		for (size_t i = 0; i < store_res_nrows(r); i++) {
+		for (size_t i = 0; rc == 0 && i < store_res_nrows(r); i++) {
 			json_t *pos = json_object_get(p->index, store_res_text(r, i, 0));
-			size_t len = 0;
-			const uint8_t *old = store_res_blob(r, i, 1, &len);
 
-			if (pos != NULL && old != NULL && len == HLL_REGISTERS)
-				hll_merge(p->v[json_integer_value(pos)].hll, old);
+			if (pos != NULL)
+				rc = merge_old_row(&p->v[json_integer_value(pos)], r, i);
 		}
 		store_res_free(r);
 	}
 	free(ps);
 	free(sql);
 	return rc;
+}
+
+/* Marks what a set keeps: what was stored, then new names while there is
+ * room (at most max). */
+static void named_keep(struct named *v, size_t n, size_t max)
+{
+	size_t kept = 0;
+
+	for (int stored = 1; stored >= 0; stored--)
+		for (size_t i = 0; i < n; i++)
+			if (v[i].stored == stored)
+				v[i].kept = kept < max ? (kept++, 1) : 0;
+}
+
+/* A set as stored: a JSON object of name -> number, the stored names
+ * first. NULL when empty; *err on no memory. */
+static char *named_json(const struct named *v, size_t n, int *err)
+{
+	json_t *o;
+	char *text = NULL;
+	size_t kept = 0;
+
+	if (n == 0)
+		return NULL;
+	o = json_object();
+	for (int stored = 1; o != NULL && stored >= 0; stored--)
+		for (size_t i = 0; i < n; i++)
+			if (v[i].stored == stored && v[i].kept &&
+			    json_object_set_new(o, v[i].name, json_integer(v[i].v)) == 0)
+				kept++;
+	if (o != NULL && kept > 0)
+		text = json_dumps(o, JSON_COMPACT);
+	if (o == NULL || (kept > 0 && text == NULL))
+		*err = 1;
+	json_decref(o);
+	return text;
+}
+
+/* The source's score by the shared rule (src/rank/rank.h), from what the
+ * merge left, and its sets as they will be stored. */
+static int agg_score(struct src_agg *s)
+{
+	struct rank_evidence e = {0};
+	int err = 0;
+
+	named_keep(s->det, s->ndet, ROLLUP_DETECTORS_MAX);
+	named_keep(s->ind, s->nind, ROLLUP_INDICATORS_MAX);
+	for (size_t i = 0; i < s->ndet; i++)
+		if (s->det[i].kept)
+			e.sev[(s->det[i].v >= 1 && s->det[i].v <= 3 ? s->det[i].v : 3) - 1]++;
+	for (size_t i = 0; i < s->nind; i++)
+		if (s->ind[i].kept)
+			e.indicator_conf += (uint64_t)s->ind[i].v;
+	s->victims = hll_estimate(s->hll);
+	e.hosts = (uint64_t)(s->hosts > s->victims ? s->hosts : s->victims);
+	e.ports = (uint64_t)s->ports;
+	e.sessions = (uint64_t)s->sessions;
+	e.pkts = (uint64_t)s->packets;
+	e.seconds = s->last > s->first ? (uint64_t)(s->last - s->first) / 1000000 : 0;
+	e.reflector = !s->named_attacker;
+	s->score_x10 = llround(rank_score(&e) * 10.0);
+	s->det_json = named_json(s->det, s->ndet, &err);
+	s->ind_json = named_json(s->ind, s->nind, &err);
+	return err ? YG_ENOMEM : 0;
 }
 
 /* The watermark: the highest alert id folded in (0 before the first pass).
@@ -340,7 +713,7 @@ static int watermark(struct store_conn *c, int for_update, int64_t *out)
 	return rc;
 }
 
-#define STATS_COLS 8
+#define STATS_COLS 16
 #define SIGS_COLS 4
 #define SENSORS_COLS 2
 
@@ -378,22 +751,31 @@ static int pass_write(struct store_conn *c, void *arg)
 		row[3] = store_int64(s->first);
 		row[4] = store_int64(s->last);
 		row[5] = s->severity == INT64_MAX ? store_null() : store_int64(s->severity);
-		row[6] = store_int64(hll_estimate(s->hll));
+		row[6] = store_int64(s->victims);
 		row[7] = store_blob(s->hll, HLL_REGISTERS);
+		row[8] = store_int64(s->hosts);
+		row[9] = store_int64(s->ports);
+		row[10] = store_int64(s->sessions);
+		row[11] = store_int64(s->packets);
+		row[12] = store_int64(s->named_attacker);
+		row[13] = store_text(s->det_json);
+		row[14] = store_text(s->ind_json);
+		row[15] = store_int64(s->score_x10);
 	}
+	/* Every value is the merged one (pass_merge_old()): the row read is
+	 * the row replaced, which the watermark check above guarantees. */
 	rc = store_exec_batch(
 		c,
 		"INSERT INTO source_stats (src_ip, alerts, intel, first_ts, last_ts, severity, "
-		"victims, victims_hll) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (src_ip) DO UPDATE "
-		"SET alerts = source_stats.alerts + excluded.alerts, "
-		"intel = source_stats.intel + excluded.intel, "
-		"first_ts = CASE WHEN excluded.first_ts < source_stats.first_ts "
-		"THEN excluded.first_ts ELSE source_stats.first_ts END, "
-		"last_ts = CASE WHEN excluded.last_ts > source_stats.last_ts "
-		"THEN excluded.last_ts ELSE source_stats.last_ts END, "
-		"severity = COALESCE(CASE WHEN excluded.severity < source_stats.severity "
-		"THEN excluded.severity ELSE source_stats.severity END, excluded.severity), "
-		"victims = excluded.victims, victims_hll = excluded.victims_hll",
+		"victims, victims_hll, hosts, ports, sessions, packets, named_attacker, detectors, "
+		"indicators, score_x10) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		"ON CONFLICT (src_ip) DO UPDATE SET alerts = excluded.alerts, "
+		"intel = excluded.intel, first_ts = excluded.first_ts, last_ts = excluded.last_ts, "
+		"severity = excluded.severity, victims = excluded.victims, "
+		"victims_hll = excluded.victims_hll, hosts = excluded.hosts, ports = excluded.ports, "
+		"sessions = excluded.sessions, packets = excluded.packets, "
+		"named_attacker = excluded.named_attacker, detectors = excluded.detectors, "
+		"indicators = excluded.indicators, score_x10 = excluded.score_x10",
 		STATS_COLS, rows, p->n, NULL);
 	k = 0;
 	for (size_t i = 0; rc == 0 && i < p->n; i++) {
@@ -459,8 +841,13 @@ static int pass_run(struct rollup *ru, size_t *took, int *more)
 		goto out;
 	ps[0] = store_int64(p.from);
 	ps[1] = store_int64(ROLLUP_PASS_ROWS);
+	/* Columns as arow_read() takes them; the body only of alerts stored
+	 * before v7, which have no packets column. */
 	rc = store_exec(c,
-			"SELECT id, sensor_id, ts, src_ip, dest_ip, signature_id, signature, severity "
+			"SELECT id, sensor_id, ts, src_ip, dest_ip, signature_id, signature, severity, "
+			"attackers, attacker_role, detector, hosts, ports, sessions, packets, "
+			"window_start, indicator, confidence, "
+			"CASE WHEN packets IS NULL THEN body END "
 			"FROM alerts WHERE id > ? ORDER BY id LIMIT ?",
 			ps, 2, &rows, NULL);
 	if (rc < 0)
@@ -470,6 +857,9 @@ static int pass_run(struct rollup *ru, size_t *took, int *more)
 		goto out;
 	if ((rc = pass_aggregate(&p, rows, n)) < 0 || (rc = pass_merge_old(&p, c)) < 0)
 		goto out;
+	for (size_t i = 0; i < p.n; i++)
+		if ((rc = agg_score(&p.v[i])) < 0)
+			goto out;
 	store_conn_put(c);
 	c = NULL;
 	if ((rc = store_group_run(ru->st, pass_write, &p)) < 0)

@@ -7,6 +7,18 @@
  * (rollup_state) in the same transaction as what it wrote: a pass counts
  * each alert exactly once, whatever kills the tower.
  *
+ * An alert is credited to the addresses its evidence.attackers names, or to
+ * its src_ip when it has no such key (older sensors, other tools); an empty
+ * list (a flood from forged sources) credits nobody. Per source the summary
+ * keeps what the shared ranking weighs (src/rank/rank.h): the most hosts
+ * and ports one alert reported, sessions and packets summed (an escalation
+ * counting only what its chain had not reported yet, alert_rank_of()),
+ * first and last seen, the detectors that fired with their highest
+ * severity (ROLLUP_DETECTORS_MAX), the indicators matched with their
+ * confidence (ROLLUP_INDICATORS_MAX, the sensor's cap), whether it was ever
+ * named other than as a reflector; and the score, which /sources orders by
+ * (index source_stats_rank, schema v7).
+ *
  * Distinct victims are counted with a HyperLogLog of 1,024 registers per
  * source: a few dozen come out exact or one off (two victims sharing a
  * register count once), thousands within about 3% (standard error 3.25%).
@@ -30,6 +42,8 @@
 #define ROLLUP_HOLE_GIVE_UP_S 300
 #define ROLLUP_PASS_ROWS 20000
 #define HLL_REGISTERS 1024
+#define ROLLUP_DETECTORS_MAX 16 /* detectors counted per source, the first to fire */
+#define ROLLUP_INDICATORS_MAX 4 /* indicators counted per source, as the sensor does */
 
 struct rollup;
 

@@ -1166,28 +1166,18 @@ static int assets_list(struct http_request *req, struct http_response *resp, voi
 /* ---- sensor alerts ------------------------------------------------------- */
 
 #define ALERT_BATCH_MAX 10000
-#define ALERT_COLS 13 /* the insert's columns, the body last */
+#define ALERT_COLS 23 /* the insert's columns */
 
+/* The indexed fields, the record as sent, then what the source ranking
+ * takes from it (alert_rank_of(), schema v7). */
 #define ALERT_COLUMNS                                                                     \
 	"sensor_id, alert_id, received, ts, src_ip, src_port, dest_ip, dest_port, proto, " \
-	"signature_id, signature, severity, body"
+	"signature_id, signature, severity, body, attackers, attacker_role, detector, "    \
+	"hosts, ports, sessions, packets, window_start, indicator, confidence"
 
-/* EVE's "+0000" offset to RFC 3339's "+00:00", then microseconds; now when
- * the timestamp cannot be read. */
-static int64_t alert_time(const char *ts, int64_t now)
+static struct store_param int_or_null(int64_t v)
 {
-	char buf[64];
-	size_t tl;
-	int64_t v;
-
-	if (ts == NULL || (tl = strlen(ts)) + 2 > sizeof(buf))
-		return now;
-	memcpy(buf, ts, tl + 1);
-	if (tl > 5 && (buf[tl - 5] == '+' || buf[tl - 5] == '-')) {
-		memmove(buf + tl - 1, buf + tl - 2, 3);
-		buf[tl - 2] = ':';
-	}
-	return report_parse_time(buf, &v) < 0 ? now : v;
+	return v < 0 ? store_null() : store_int64(v);
 }
 
 /* A record without a usable alert_id is keyed by the BLAKE2b of its
@@ -1255,6 +1245,7 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 	for (i = 0; i < n; i++) {
 		const struct alert_rec *r = &b.recs[i];
 		struct store_param *row = rows + i * ALERT_COLS;
+		struct alert_rank k;
 
 		if (r->alert_id != NULL && r->alert_id_len > 0 && r->alert_id_len <= 64) {
 			row[1] = store_textn(r->alert_id, r->alert_id_len);
@@ -1271,7 +1262,7 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 		}
 		row[0] = store_int64(p->user_id);
 		row[2] = store_int64(now);
-		row[3] = store_int64(alert_time(r->timestamp, now));
+		row[3] = store_int64(alert_time_us(r->timestamp, now));
 		row[4] = store_text(r->src_ip);
 		row[5] = r->has & ALERT_HAS_SRC_PORT ? store_int64(r->src_port) : store_null();
 		row[6] = store_text(r->dest_ip);
@@ -1280,6 +1271,17 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 		row[9] = store_int64(r->signature_id);
 		row[10] = store_text(r->signature);
 		row[11] = r->has & ALERT_HAS_SEVERITY ? store_int64(r->severity) : store_null();
+		alert_rank_of(r, &k);
+		row[13] = store_text(k.attackers);
+		row[14] = store_text(k.reflector ? "reflector" : NULL);
+		row[15] = store_text(k.detector);
+		row[16] = int_or_null(k.hosts);
+		row[17] = int_or_null(k.ports);
+		row[18] = int_or_null(k.sessions);
+		row[19] = store_int64(k.packets); /* never NULL: NULL marks rows from before v7 */
+		row[20] = int_or_null(k.window_start);
+		row[21] = store_text(k.indicator);
+		row[22] = int_or_null(k.confidence);
 	}
 	double t0 = store_enter(t, OP_ALERTS_INSERT);
 	rc = store_insert_new(t->st, "alerts", ALERT_COLUMNS, ALERT_COLS, rows, n, &changed);
@@ -1311,31 +1313,44 @@ done:
 /* GET /api/v1/sources: attacking addresses ranked across every sensor's
  * alerts and every report's indicators.
  *
- * Per address: alerts, distinct victims (alert destinations), signatures,
- * sensors, indicator matches (alerts of yagura's intel signatures), the
- * reports naming it, the organisations and sectors that saw it (sensors
- * bound to an organisation, reporting operators), first and last seen, the
- * highest severity; and the evidence: the top signatures with counts and
- * the ids of the reports. Ranking: highest alert severity first, then
- * sectors, victims, reports, alerts. ?limit=N (1..1000, default 100).
+ * An alert is credited to the addresses its evidence names as attackers
+ * (evidence.attackers), or to its src_ip when it names none (older
+ * sensors, other tools); a flood judged forged names nobody and credits no
+ * one. Per address: its score by the ranking the sensor uses too
+ * (src/rank/rank.h, docs/detect.md's ranking rule) and what the score
+ * weighs (hosts, ports, sessions, packets, detectors by severity,
+ * indicators), its role (a reflector when only ever named as one), alerts,
+ * distinct victims, signatures, sensors, indicator matches (alerts of
+ * yagura's intel signatures), the reports naming it, the organisations and
+ * sectors that saw it (sensors bound to an organisation, reporting
+ * operators), first and last seen, the highest severity; and the evidence:
+ * the top signatures with counts and the ids of the reports. Ranking:
+ * score, then reports, alerts, address. ?limit=N (1..1000, default 100).
  *
  * The alerts side comes from the rollup's summary (rollup.h), brought up to
  * date first, so the cost follows the number of sources, not of alerts. */
-/* At most 5,000 alert sources are considered, in the summary's order of
- * severity, victims and alerts: SOURCE_CANDIDATES. The order is the index
- * source_stats_rank's (schema v6): change both together. */
-#define SOURCE_ORDER                                                                               \
-	" ORDER BY CASE WHEN severity IS NULL THEN 1 ELSE 0 END, severity, victims DESC,"          \
-	" alerts DESC, src_ip LIMIT 5000"
+/* At most 5,000 alert sources are considered, the 5,000 best by score
+ * (then alerts, address): SOURCE_CANDIDATES. The order is the index
+ * source_stats_rank's (schema v7): change both together. */
+#define SOURCE_ORDER " ORDER BY score_x10 DESC, alerts DESC, src_ip LIMIT 5000"
 #define SOURCE_CANDIDATES "(SELECT src_ip FROM source_stats" SOURCE_ORDER ") c"
 #define CATCH_UP_ROWS 100000 /* alerts folded in before answering, at most */
 #define EVIDENCE_SIGS 5
 #define EVIDENCE_REPORTS 20
+#define SOURCE_RANKING                                                                          \
+	"score, by the ranking rule of docs/detect.md (src/rank/rank.h) that yagura analyze "     \
+	"--sources applies too: 10 per detector whose highest severity was 1, 5 per severity 2, " \
+	"2 per severity 3, + 4 log2(1 + hosts) + 3 log2(1 + ports) + 3 log2(1 + sessions) + "     \
+	"log2(1 + packets) + 2 log2(1 + minutes active) + matched indicators' confidence / 10, " \
+	"halved for a reflector; then reports, alerts, address"
 
 struct source {
 	const char *ip;
 	int64_t alerts, victims, signatures, sensors, intel, first, last, severity;
+	int64_t hosts, ports, sessions, packets, score_x10;
+	int reflector;
 	json_t *sectors, *orgs, *reports, *sigs; /* sets kept as arrays */
+	json_t *detectors, *indicators;          /* objects, as the summary keeps them */
 };
 
 struct sources {
@@ -1370,6 +1385,8 @@ static struct source *source_get(struct sources *ss, const char *ip, int create)
 	s->orgs = json_array();
 	s->reports = json_array();
 	s->sigs = json_array();
+	s->detectors = json_object();
+	s->indicators = json_object();
 	if (json_object_set_new(ss->index, ip, json_integer((json_int_t)ss->n)) < 0)
 		return NULL;
 	return &ss->v[ss->n++];
@@ -1395,12 +1412,8 @@ static int source_cmp(const void *a, const void *b)
 	const struct source *x = a, *y = b;
 	int64_t d;
 
-	if (x->severity != y->severity)
-		return x->severity < y->severity ? -1 : 1;
-	if ((d = (int64_t)json_array_size(y->sectors) - (int64_t)json_array_size(x->sectors)))
-		return d < 0 ? -1 : 1;
-	if (x->victims != y->victims)
-		return x->victims > y->victims ? -1 : 1;
+	if (x->score_x10 != y->score_x10)
+		return x->score_x10 > y->score_x10 ? -1 : 1;
 	if ((d = (int64_t)json_array_size(y->reports) - (int64_t)json_array_size(x->reports)))
 		return d < 0 ? -1 : 1;
 	if (x->alerts != y->alerts)
@@ -1415,11 +1428,25 @@ static void sources_free(struct sources *ss)
 		json_decref(ss->v[i].orgs);
 		json_decref(ss->v[i].reports);
 		json_decref(ss->v[i].sigs);
+		json_decref(ss->v[i].detectors);
+		json_decref(ss->v[i].indicators);
 	}
 	free(ss->v);
 	json_decref(ss->index);
 	for (size_t i = 0; i < 4; i++)
 		store_res_free(ss->keep[i]);
+}
+
+/* A summary's name -> number set (detectors, indicators; NULL: none) as a
+ * new JSON object; an empty one when there is none or it does not read. */
+static json_t *named_object(const char *text)
+{
+	json_t *o = text != NULL ? json_loads(text, 0, NULL) : NULL;
+
+	if (json_is_object(o))
+		return o;
+	json_decref(o);
+	return json_object();
 }
 
 static int sources_list(struct http_request *req, struct http_response *resp, void *ctx)
@@ -1449,7 +1476,8 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 	if (t->rollup != NULL && rollup_catch_up(t->rollup, CATCH_UP_ROWS, &pending) < 0)
 		pending = -1;
 	if (query(t, resp,
-		  "SELECT src_ip, alerts, victims, intel, first_ts, last_ts, severity "
+		  "SELECT src_ip, alerts, victims, intel, first_ts, last_ts, severity, hosts, ports, "
+		  "sessions, packets, named_attacker, detectors, indicators, score_x10 "
 		  "FROM source_stats" SOURCE_ORDER,
 		  NULL, 0, &ss.keep[0]) < 0)
 		goto out;
@@ -1466,6 +1494,18 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 		s->last = store_res_int64(r, i, 5);
 		if (!store_res_isnull(r, i, 6))
 			s->severity = store_res_int64(r, i, 6);
+		s->hosts = store_res_int64(r, i, 7);
+		if (s->victims > s->hosts) /* as the score took it */
+			s->hosts = s->victims;
+		s->ports = store_res_int64(r, i, 8);
+		s->sessions = store_res_int64(r, i, 9);
+		s->packets = store_res_int64(r, i, 10);
+		s->reflector = store_res_int64(r, i, 11) == 0;
+		json_decref(s->detectors);
+		json_decref(s->indicators);
+		s->detectors = named_object(store_res_text(r, i, 12));
+		s->indicators = named_object(store_res_text(r, i, 13));
+		s->score_x10 = store_res_int64(r, i, 14);
 	}
 	/* The sensors that saw each; where a sensor belongs to an organisation,
 	 * its sector saw the source. */
@@ -1536,29 +1576,32 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 
 		for (size_t k = 0; k < json_array_size(s->reports) && k < EVIDENCE_REPORTS; k++)
 			json_array_append(rep, json_array_get(s->reports, k));
-		json_array_append_new(
-			arr,
-			json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:O,s:I,s:o,s:o,s:o,s:{s:O,s:o}}",
-				  "rank", (json_int_t)i + 1, "ip", s->ip, "alerts",
-				  (json_int_t)s->alerts, "victims", (json_int_t)s->victims,
-				  "signatures", (json_int_t)s->signatures, "sensors",
-				  (json_int_t)s->sensors, "indicator_matches", (json_int_t)s->intel,
-				  "reports", (json_int_t)json_array_size(s->reports), "sectors",
-				  s->sectors, "organisations", (json_int_t)json_array_size(s->orgs),
-				  "first_seen", json_time(s->first), "last_seen", json_time(s->last),
-				  "severity",
-				  s->severity == INT64_MAX ? json_null()
-							   : json_integer((json_int_t)s->severity),
-				  "evidence", "signatures", s->sigs, "reports", rep));
+		json_t *o = json_pack(
+			"{s:I,s:s,s:f,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:O,s:O,s:I,s:I,s:O,s:I,"
+			"s:o,s:o,s:o,s:{s:O,s:o}}",
+			"rank", (json_int_t)i + 1, "ip", s->ip, "score", (double)s->score_x10 / 10.0,
+			"role", s->reflector ? "reflector" : "attacker", "alerts", (json_int_t)s->alerts,
+			"victims", (json_int_t)s->victims, "hosts", (json_int_t)s->hosts, "ports",
+			(json_int_t)s->ports, "sessions", (json_int_t)s->sessions, "packets",
+			(json_int_t)s->packets, "signatures", (json_int_t)s->signatures, "sensors",
+			(json_int_t)s->sensors, "detectors", s->detectors, "indicators", s->indicators,
+			"indicator_matches", (json_int_t)s->intel, "reports",
+			(json_int_t)json_array_size(s->reports), "sectors", s->sectors, "organisations",
+			(json_int_t)json_array_size(s->orgs), "first_seen", json_time(s->first),
+			"last_seen", json_time(s->last), "severity",
+			s->severity == INT64_MAX ? json_null() : json_integer((json_int_t)s->severity),
+			"evidence", "signatures", s->sigs, "reports", rep);
+
+		if (o == NULL || json_array_append_new(arr, o) < 0)
+			goto nomem_arr;
 	}
 	http_response_json(resp, 200,
-			   json_pack("{s:s,s:o,s:o}", "ranking",
-				     "highest alert severity first, then sectors, distinct victims, "
-				     "reports, alerts",
-				     "pending_alerts",
+			   json_pack("{s:s,s:o,s:o}", "ranking", SOURCE_RANKING, "pending_alerts",
 				     pending < 0 ? json_null() : json_integer((json_int_t)pending),
 				     "sources", arr));
 	goto out;
+nomem_arr:
+	json_decref(arr);
 nomem:
 	store_fail(resp, NULL, YG_ENOMEM);
 out:

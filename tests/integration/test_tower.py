@@ -5,6 +5,7 @@ organisation, regulators their sectors); sensor alerts stored once and
 ranked as sources; every route against every role; health and metrics."""
 import json
 import os
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -18,6 +19,117 @@ def report_body(**kw):
          "detected_at": "2026-11-20T09:00:00+09:00", "severity": "high", "tlp": "TLP:AMBER"}
     b.update(kw)
     return b
+
+
+def eve(aid, sec, src, dst, sid, sev, detector, **evidence):
+    """A yagura sensor's EVE alert; evidence as its detectors write it."""
+    return {"alert_id": aid, "timestamp": "2026-11-23T00:%02d:%02d.000000+0000" % (sec // 60, sec % 60),
+            "event_type": "alert", "src_ip": src, "dest_ip": dst, "proto": "TCP",
+            "alert": {"signature_id": sid, "signature": "YAGURA %d" % sid, "severity": sev,
+                      "metadata": {"detector": [detector]}},
+            "evidence": evidence}
+
+
+def ranking(t, tw, label, user, sources, analyst):
+    """Sources by the ranking the sensor uses (src/rank/rank.h): credited to
+    the addresses evidence.attackers names, scored on what each did."""
+    rk, _ = user("rank-sensor", "sensor")
+    batch = [
+        # A SYN flood judged forged: src_ip is one of the forged addresses,
+        # and the alert names no attacker.
+        eve("k-1", 1, "198.18.44.1", "10.7.0.1", 9200001, 1, "dos", packets=90000, bytes=5400000,
+            distinct_sources=40000, spoofed=True, spoof_reason="40000 distinct sources",
+            attackers=[]),
+        # A scanner of 1,200 hosts (severity 2) ...
+        eve("k-2", 2, "203.0.113.77", "10.7.0.2", 9100001, 2, "scan", packets=1200,
+            distinct_hosts=1200, attackers=["203.0.113.77"]),
+        # ... and sources with a single severity-1 alert: an intel match,
+        # a flood from one real address.
+        eve("k-3", 3, "203.0.113.78", "10.7.0.3", 9700001, 1, "intel", packets=1,
+            indicator="203.0.113.78", confidence=80, attackers=["203.0.113.78"]),
+        eve("k-4", 4, "203.0.113.80", "10.7.0.6", 9200001, 1, "dos", packets=50000,
+            attackers=["203.0.113.80"]),
+        # Reflectors a DNS amplification abused toward 10.7.0.4: the flood's
+        # packets are split between them.
+        eve("k-5", 5, "192.0.2.201", "10.7.0.4", 9200003, 1, "dos", packets=6000,
+            attackers=["192.0.2.201", "192.0.2.202"], attacker_role="reflector"),
+        eve("k-9", 5, "192.0.2.203", "10.7.0.7", 9200003, 1, "dos", packets=3000,
+            attackers=["192.0.2.203"]),
+        # A brute-force chain: the escalation's packets and sessions are
+        # cumulative, previous_* what the first alert already reported.
+        eve("k-6", 10, "203.0.113.79", "10.7.0.5", 9300022, 2, "brute", packets=300, sessions=20,
+            window_start="2026-11-23T00:00:06.000000+0000", attackers=["203.0.113.79"]),
+        eve("k-7", 130, "203.0.113.79", "10.7.0.5", 9300022, 2, "brute", packets=3000,
+            sessions=200, escalation=1, previous_packets=300, previous_sessions=20,
+            window_start="2026-11-23T00:00:06.000000+0000", attackers=["203.0.113.79"]),
+        # A C2 server the victim called: the attacker is the destination.
+        eve("k-8", 20, "10.7.0.9", "185.0.2.66", 9700002, 1, "intel", indicator_id="ind-c2",
+            confidence=90, attackers=["185.0.2.66"]),
+    ]
+    st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": batch}, rk)
+    t.check(st == 200 and res["accepted"] == len(batch), "%s: rank batch %s %s" % (label, st, res))
+    st, src = sources(analyst, "?limit=1000")
+    ips = [s["ip"] for s in src.get("sources", [])]
+    by = {s["ip"]: s for s in src.get("sources", [])}
+    t.check("198.18.44.1" not in by,
+            "%s: a flood from forged sources makes no source of its src_ip: %s" % (label, ips))
+    scan, intel, flood = by.get("203.0.113.77", {}), by.get("203.0.113.78", {}), by.get("203.0.113.80", {})
+    t.check(scan.get("hosts") == 1200 and scan.get("detectors") == {"scan": 2} and
+            scan.get("score", 0) > intel.get("score", 0) > 0 and
+            scan.get("score", 0) > flood.get("score", 0) > 0 and
+            ips.index("203.0.113.77") < min(ips.index("203.0.113.78"), ips.index("203.0.113.80")),
+            "%s: a scanner of 1,200 hosts outranks one severity-1 alert: %s / %s / %s" % (
+                label, scan, intel, flood))
+    t.check(intel.get("indicators") == {"203.0.113.78": 80} and intel.get("role") == "attacker",
+            "%s: the intel match's indicator: %s" % (label, intel))
+    refl = [by.get("192.0.2.201", {}), by.get("192.0.2.202", {})]
+    t.check(all(r.get("role") == "reflector" and r.get("packets") == 3000 and r.get("alerts") == 1
+                for r in refl) and scan.get("role") == "attacker",
+            "%s: reflector-only sources: %s" % (label, refl))
+    # A reflector scores half what an attacker with the same evidence does.
+    twin = by.get("192.0.2.203", {})
+    t.check(twin.get("role") == "attacker" and
+            abs(2 * refl[0].get("score", 0) - twin.get("score", 0)) <= 0.2,
+            "%s: reflectors score half: %s / %s" % (label, refl[0], twin))
+    brute = by.get("203.0.113.79", {})
+    t.check(brute.get("packets") == 3000 and brute.get("sessions") == 200 and
+            brute.get("alerts") == 2 and brute.get("first_seen") == "2026-11-23T00:00:06.000000Z",
+            "%s: an escalation does not count its chain twice: %s" % (label, brute))
+    c2 = by.get("185.0.2.66", {})
+    t.check(c2.get("victims") == 1 and c2.get("indicators") == {"ind-c2": 90} and
+            "10.7.0.9" not in by, "%s: a C2 server named as the attacker: %s" % (label, c2))
+    t.check("score" in src.get("ranking", "") and "docs/detect.md" in src.get("ranking", ""),
+            "%s: the ranking names its rule: %s" % (label, src.get("ranking")))
+    scores = [s["score"] for s in src["sources"]]
+    t.check(scores == sorted(scores, reverse=True), "%s: sources by score: %s" % (label, scores))
+    # evidence.attackers is checked like every field the tower keeps.
+    for bad in (["203.0.113.1", 5], "203.0.113.1", ["not an address"], ["203.0.113.1,10.0.0.1"]):
+        st, e, _ = tw.call("POST", "/api/v1/alerts", {"alerts": [dict(batch[1], alert_id="bad",
+                                                                  evidence={"attackers": bad})]}, rk)
+        t.check(st == 422 and [f["field"] for f in e["error"]["fields"]] ==
+                ["alerts[0].evidence.attackers"], "%s: attackers %r: %s %s" % (label, bad, st, e))
+
+
+def downgrade_to_v6(store):
+    """Takes the database back to schema v6, alerts and all: what a tower
+    from before the shared ranking left."""
+    sql = ["DROP INDEX source_stats_rank"]
+    sql += ["ALTER TABLE alerts DROP COLUMN %s" % c for c in (
+        "attackers", "attacker_role", "detector", "hosts", "ports", "sessions", "packets",
+        "window_start", "indicator", "confidence")]
+    sql += ["ALTER TABLE source_stats DROP COLUMN %s" % c for c in (
+        "hosts", "ports", "sessions", "packets", "named_attacker", "detectors", "indicators",
+        "score_x10")]
+    sql += ["CREATE INDEX source_stats_rank ON source_stats ((CASE WHEN severity IS NULL THEN 1 "
+            "ELSE 0 END), severity, victims DESC, alerts DESC, src_ip)",
+            "DELETE FROM schema_migrations WHERE version = 7"]
+    if store.startswith("postgres"):
+        subprocess.run(["psql", store, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                        "; ".join(sql)], check=True)
+    else:
+        with sqlite3.connect(store) as db:
+            for q in sql:
+                db.execute(q)
 
 
 def run(t, tw, label):
@@ -192,6 +304,7 @@ def run(t, tw, label):
     st, src = sources(analyst)
     t.check({s["ip"]: s["alerts"] for s in src["sources"]}.get("192.0.2.9") == 5,
             "%s: five x alerts stored: %s" % (label, src))
+    ranking(t, tw, label, user, sources, analyst)
     # Every route against every role: allowed ones never 403, the rest always 403.
     tokens = {"admin": A, "operator": op1, "regulator": reg_e, "analyst": analyst,
               "overseer": overseer, "auditor": auditor, "sensor": sensor}
@@ -266,6 +379,18 @@ def run(t, tw, label):
             'yagura_store_pending{op="report_create"} 0\n' in m, "%s: store queue depth" % label)
     stored = [l for l in m.splitlines() if l.startswith("yagura_alerts_stored_total")]
     t.check(stored and float(stored[0].split()[-1]) >= 6, "%s: alerts stored counter %s" % (label, stored))
+    # A database from before schema v7 migrates: its summary starts over and
+    # the alerts stored then are ranked from their bodies as they would be now.
+    st, before = sources(analyst, "?limit=1000")
+    t.check(tw.stop() == 0, "%s: stop before the downgrade" % label)
+    downgrade_to_v6(tw.store)
+    tw.start()
+    st, after = sources(analyst, "?limit=1000")
+    t.check(st == 200 and after.get("pending_alerts") == 0 and
+            after.get("sources") == before.get("sources") and len(before.get("sources", [])) > 10,
+            "%s: v6 to v7: %s" % (label, [(a.get("ip"), b.get("ip"), a.get("score"), b.get("score"))
+                                     for a, b in zip(before.get("sources", []),
+                                                     after.get("sources", [])) if a != b][:5]))
 
 
 def main():

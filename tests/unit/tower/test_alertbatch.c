@@ -165,12 +165,130 @@ static void test_deep(void **state)
 	alert_batch_free(&b);
 }
 
+/* What the source ranking reads: alert.category, alert.metadata.detector
+ * and evidence.*, at their own levels only. */
+#define REC3                                                                                       \
+	"{\"timestamp\":\"2026-11-22T00:00:10.000000+0000\",\"src_ip\":\"203.0.113.9\","          \
+	"\"detector\":\"not here\",\"packets\":7,"                                                    \
+	"\"alert\":{\"signature_id\":9300022,\"severity\":2,\"category\":\"Attempted login\","      \
+	"\"metadata\":{\"detector\":[\"brute\",\"other\"],\"x\":{\"detector\":[\"deep\"]}}},"         \
+	"\"evidence\":{\"window_start\":\"2026-11-22T00:00:00.000000+0000\",\"packets\":3000,"        \
+	"\"bytes\":9,\"sessions\":200,\"escalation\":1,\"previous_packets\":300,"                    \
+	"\"previous_sessions\":20,\"distinct_ports\":3,\"distinct_protocols\":5,"                    \
+	"\"targets\":[\"10.0.0.1\",\"x\"],\"attackers\":[\"203.0.113.9\",\"2001:db8::1\"],"          \
+	"\"attacker_role\":\"reflector\",\"nested\":{\"attackers\":[1]}}}"
+
+static void test_rank_fields(void **state)
+{
+	const char *body = "[" REC3 "," REC2 "]";
+	struct alert_batch b;
+	struct alert_rank k;
+
+	(void)state;
+	assert_int_equal(parse(body, &b), ALERT_BATCH_OK);
+	assert_int_equal(b.n, 2);
+	assert_string_equal(b.recs[0].detector, "brute");
+	assert_string_equal(b.recs[0].category, "Attempted login");
+	assert_string_equal(b.recs[0].attackers, "203.0.113.9,2001:db8::1");
+	assert_int_equal(b.recs[0].n_attackers, 2);
+	assert_int_equal(b.recs[0].packets, 3000);
+	alert_rank_of(&b.recs[0], &k);
+	assert_string_equal(k.attackers, "203.0.113.9,2001:db8::1");
+	assert_true(k.reflector);
+	assert_string_equal(k.detector, "brute");
+	assert_int_equal(k.packets, 2700);  /* what the chain had not reported */
+	assert_int_equal(k.sessions, 180);
+	assert_int_equal(k.ports, 5);       /* the larger of ports and protocols */
+	assert_int_equal(k.hosts, -1);
+	assert_int_equal(k.confidence, -1);
+	assert_null(k.indicator);
+	assert_int_equal(k.window_start, alert_time_us("2026-11-22T00:00:00.000000+0000", 0));
+	assert_int_equal(alert_time_us("2026-11-22T00:00:10.000000+0000", 0) - k.window_start,
+			 10000000);
+	/* Nothing of it: src_ip is the source, no evidence. */
+	alert_rank_of(&b.recs[1], &k);
+	assert_null(k.attackers);
+	assert_false(k.reflector);
+	assert_null(k.detector);
+	assert_int_equal(k.packets, 0);
+	assert_int_equal(k.sessions, -1);
+	assert_int_equal(k.window_start, -1);
+	alert_batch_free(&b);
+
+	/* An empty list names nobody; an older sensor's escalation without
+	 * previous_sessions reported a tenth before; a category stands in for
+	 * the detector; indicator_id before indicator; confidence at most 100. */
+	assert_int_equal(parse("[{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1,"
+			       "\"category\":\"Misc\"},\"evidence\":{\"attackers\":[],\"spoofed\":true,"
+			       "\"sessions\":100,\"escalation\":1,\"indicator\":\"v\","
+			       "\"indicator_id\":\"i-1\",\"confidence\":250,\"distinct_hosts\":1200}}]",
+			       &b),
+			 ALERT_BATCH_OK);
+	alert_rank_of(&b.recs[0], &k);
+	assert_string_equal(k.attackers, "");
+	assert_int_equal(k.n_attackers, 0);
+	assert_string_equal(k.detector, "Misc");
+	assert_int_equal(k.sessions, 90);
+	assert_string_equal(k.indicator, "i-1");
+	assert_int_equal(k.confidence, 100);
+	assert_int_equal(k.hosts, 1200);
+	alert_batch_free(&b);
+
+	/* A non-object evidence or metadata (another tool's) is ignored. */
+	assert_int_equal(parse("[{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1,"
+			       "\"metadata\":[1]},\"evidence\":\"none\"}]",
+			       &b),
+			 ALERT_BATCH_OK);
+	alert_batch_free(&b);
+}
+
+static void test_bad_rank_fields(void **state)
+{
+	char many[4096];
+	size_t o = 0;
+	struct alert_batch b;
+
+	(void)state;
+	assert_int_equal(parse("[{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1,"
+			       "\"metadata\":{\"detector\":[2]}},\"evidence\":{\"attackers\":[\"1.2.3.4\","
+			       "\"1.2.3.4,5.6.7.8\"],\"packets\":-1,\"sessions\":1.5,"
+			       "\"attacker_role\":1}},"
+			       "{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1},"
+			       "\"evidence\":{\"attackers\":\"1.2.3.4\",\"distinct_hosts\":2,"
+			       "\"distinct_hosts\":3}}]",
+			       &b),
+			 ALERT_BATCH_BAD_RECORD);
+	assert_string_equal(b.errs[0].field, "alerts[0].alert.metadata.detector");
+	assert_string_equal(b.errs[1].field, "alerts[0].evidence.attackers");
+	assert_string_equal(b.errs[2].field, "alerts[0].evidence.packets");
+	assert_string_equal(b.errs[3].field, "alerts[0].evidence.sessions");
+	assert_string_equal(b.errs[4].field, "alerts[0].evidence.attacker_role");
+	assert_string_equal(b.errs[5].field, "alerts[1].evidence.attackers");
+	assert_string_equal(b.errs[6].field, "alerts[1].evidence.distinct_hosts");
+	assert_string_equal(b.errs[6].reason, "appears twice");
+	assert_int_equal(b.nerrs, 7);
+	alert_batch_free(&b);
+
+	/* At most ALERT_ATTACKERS_MAX addresses. */
+	o += (size_t)snprintf(many, sizeof(many),
+			      "[{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1},"
+			      "\"evidence\":{\"attackers\":[");
+	for (int i = 0; i <= ALERT_ATTACKERS_MAX; i++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "%s\"10.0.%d.%d\"", i ? "," : "",
+				      i / 250, i % 250 + 1);
+	o += (size_t)snprintf(many + o, sizeof(many) - o, "]}}]");
+	assert_int_equal(alert_batch_parse(many, o, 10, &b), ALERT_BATCH_BAD_RECORD);
+	assert_string_equal(b.errs[0].field, "alerts[0].evidence.attackers");
+	alert_batch_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records),  cmocka_unit_test(test_shape),
 		cmocka_unit_test(test_bad_json), cmocka_unit_test(test_bad_records),
-		cmocka_unit_test(test_deep),
+		cmocka_unit_test(test_deep),    cmocka_unit_test(test_rank_fields),
+		cmocka_unit_test(test_bad_rank_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
