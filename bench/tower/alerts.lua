@@ -25,8 +25,13 @@ request = function()
 			'"alert_id":"%s-%d","event_type":"alert","src_ip":"203.0.113.%d","src_port":%d,' ..
 			'"dest_ip":"10.0.%d.%d","dest_port":22,"proto":"TCP","alert":{"action":"allowed",' ..
 			'"gid":1,"signature_id":9100001,"rev":1,"signature":"YAGURA SCAN horizontal TCP SYN scan",' ..
-			'"category":"Attempted Information Leak","severity":2}}',
-			seq * 7919, run, seq, seq % 250, 40000 + i, math.floor(seq / 250) % 250, seq % 250)
+			'"category":"Attempted Information Leak","severity":2,"metadata":{"detector":["scan"]}},' ..
+			'"evidence":{"window_start":"2026-11-21T23:59:00.000000+0000",' ..
+			'"window_end":"2026-11-22T00:00:00.000000+0000","packets":12,"bytes":720,' ..
+			'"distinct_hosts":10,"attempts":12,"targets":["10.0.0.1","10.0.0.2"],' ..
+			'"attackers":["203.0.113.%d"]}}',
+			seq * 7919, run, seq, seq % 250, 40000 + i, math.floor(seq / 250) % 250, seq % 250,
+			seq % 250)
 	end
 	return wrk.format(nil, nil, nil, '{"alerts":[' .. table.concat(parts, ",") .. ']}')
 end

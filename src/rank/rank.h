@@ -1,6 +1,6 @@
 /* rank.h - how much an attack source has done: the one ranking rule that
  * `yagura analyze --sources` and the tower's /api/v1/sources both use
- * (docs/detect.md, "Ranking attack sources").
+ * (docs/detect.md, "Attack sources", its ranking rule).
  *
  * The score weighs what the source did, each on a log scale so that no
  * single quantity swamps the rest: the hosts it acted against, the ports
