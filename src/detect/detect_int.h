@@ -3,6 +3,7 @@
 #define YAGURA_DETECT_DETECT_INT_H
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "detect/detect.h"
@@ -158,6 +159,7 @@ static inline uint64_t hll64_count(const struct hll64 *h)
  * err, and any source that sent more than events/HH_SLOTS is in it. */
 #define HH_SLOTS 8
 struct heavy_slot {
+	uint64_t h; /* hash_addr(&addr): compared first */
 	struct ip_addr addr;
 	uint16_t port;
 	uint32_t count, err;
@@ -167,17 +169,18 @@ struct heavy {
 	struct heavy_slot s[HH_SLOTS];
 };
 
-static inline int heavy_find(const struct heavy *h, const struct ip_addr *a)
+static inline int heavy_find(const struct heavy *h, const struct ip_addr *a, uint64_t ah)
 {
 	for (int i = 0; i < h->n; i++)
-		if (memcmp(&h->s[i].addr, a, sizeof(*a)) == 0)
+		if (h->s[i].h == ah && memcmp(&h->s[i].addr, a, sizeof(*a)) == 0)
 			return i;
 	return -1;
 }
 
-static inline void heavy_add(struct heavy *h, const struct ip_addr *a, uint16_t port)
+/* Counts one from a, whose hash_addr() is ah. */
+static inline void heavy_add(struct heavy *h, const struct ip_addr *a, uint64_t ah, uint16_t port)
 {
-	int i = heavy_find(h, a), m = 0;
+	int i = heavy_find(h, a, ah), m = 0;
 
 	if (i >= 0) {
 		h->s[i].count++;
@@ -185,6 +188,7 @@ static inline void heavy_add(struct heavy *h, const struct ip_addr *a, uint16_t 
 	}
 	if (h->n < HH_SLOTS) {
 		i = h->n++;
+		h->s[i].h = ah;
 		h->s[i].addr = *a;
 		h->s[i].port = port;
 		h->s[i].count = 1;
@@ -194,6 +198,7 @@ static inline void heavy_add(struct heavy *h, const struct ip_addr *a, uint16_t 
 	for (i = 1; i < HH_SLOTS; i++)
 		if (h->s[i].count < h->s[m].count)
 			m = i;
+	h->s[m].h = ah;
 	h->s[m].addr = *a;
 	h->s[m].port = port;
 	h->s[m].err = h->s[m].count;
@@ -203,7 +208,7 @@ static inline void heavy_add(struct heavy *h, const struct ip_addr *a, uint16_t 
 /* Takes one back (a handshake the source completed: not half-open). */
 static inline void heavy_sub(struct heavy *h, const struct ip_addr *a)
 {
-	int i = heavy_find(h, a);
+	int i = heavy_find(h, a, hash_addr(a));
 
 	if (i >= 0 && h->s[i].count > h->s[i].err)
 		h->s[i].count--;

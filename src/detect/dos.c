@@ -23,6 +23,7 @@
  * real servers, abused. */
 #include "detect/detect_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -97,6 +98,10 @@ int dos_init(struct detect *d)
 	d->udp_req_max = yg_calloc(65536, sizeof(uint16_t));
 	if (!d->syn || !d->refl || !d->vol || !d->sketch || !d->udp_req_max)
 		return -1;
+	/* The heavy hitters' slots are read only below their count. */
+	dtable_set_zero(d->syn, offsetof(struct dos_rec, hh.s));
+	dtable_set_zero(d->refl, offsetof(struct dos_rec, hh.s));
+	dtable_set_zero(d->vol, offsetof(struct dos_rec, hh.s));
 	dtable_set_age(d->syn, (uint64_t)d->cfg.syn_window_s * SEC);
 	dtable_set_age(d->refl, (uint64_t)d->cfg.refl_window_s * SEC);
 	dtable_set_age(d->vol, (uint64_t)d->cfg.vol_window_s * SEC);
@@ -124,9 +129,13 @@ static struct dos_rec *rec_get(struct dtable *t, const struct vkey *k, uint64_t 
 	int is_new;
 	struct dos_rec *r = dtable_get(t, k, now, &is_new);
 
+	if (is_new) { /* zeroed already */
+		r->w.start_us = now ? now : 1;
+		return r;
+	}
 	if (window_roll(&r->w, now, window_s)) {
 		struct window keep = r->w;
-		memset(r, 0, sizeof(*r));
+		memset(r, 0, offsetof(struct dos_rec, hh.s));
 		r->w = keep;
 	}
 	return r;
@@ -138,7 +147,7 @@ static void rec_source(struct dos_rec *r, const struct packet *pkt)
 
 	hll64_add(&r->sources, h);
 	hll64_add(&r->nets, hash_net(&pkt->src));
-	heavy_add(&r->hh, &pkt->src, pkt->sport);
+	heavy_add(&r->hh, &pkt->src, h, pkt->sport);
 }
 
 /* Whether the flood's sources look forged; if so, writes why. */
@@ -388,7 +397,7 @@ static void reflection(struct detect *d, struct flow *f, const struct packet *pk
 		if (r != NULL) {
 			r->pkts++;
 			r->bytes += pkt->wirelen;
-			heavy_add(&r->hh, &pkt->src, pkt->sport);
+			heavy_add(&r->hh, &pkt->src, hash_addr(&pkt->src), pkt->sport);
 		}
 	}
 }

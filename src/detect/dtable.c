@@ -22,6 +22,7 @@ struct dtable {
 	size_t key_size;
 	size_t val_off;
 	size_t val_size;
+	size_t zero_size; /* of a slot, zeroed on insertion: key and value's head */
 	uint64_t set_mask;
 	uint32_t age_s;
 	uint8_t *freq; /* uses per key hash: FREQ_PER_SLOT per slot, two per key */
@@ -50,6 +51,7 @@ struct dtable *dtable_new(size_t capacity, size_t key_size, size_t val_size)
 	t->val_off = round8(key_size);
 	t->val_size = val_size;
 	t->slot_size = t->val_off + round8(val_size);
+	t->zero_size = t->slot_size;
 	t->set_mask = sets - 1;
 	t->age_s = 60;
 	t->freq_mask = sets * DTABLE_WAYS * FREQ_PER_SLOT - 1;
@@ -66,6 +68,12 @@ struct dtable *dtable_new(size_t capacity, size_t key_size, size_t val_size)
 	t->stats.capacity = sets * DTABLE_WAYS;
 	t->stats.bytes = sets * DTABLE_WAYS * (t->slot_size + sizeof(struct meta)) + t->freq_mask + 1;
 	return t;
+}
+
+void dtable_set_zero(struct dtable *t, size_t val_bytes)
+{
+	if (val_bytes < t->val_size)
+		t->zero_size = t->val_off + val_bytes;
 }
 
 void dtable_set_age(struct dtable *t, uint64_t age_us)
@@ -199,7 +207,7 @@ void *dtable_get(struct dtable *t, const void *key, uint64_t now_us, int *is_new
 	}
 	t->stats.inserts++;
 	victim = base + (size_t)vw * t->slot_size;
-	memset(victim, 0, t->slot_size);
+	memset(victim, 0, t->zero_size);
 	m[vw].tag = h;
 	m[vw].hits = uses;
 	m[vw].last_s = now_s;

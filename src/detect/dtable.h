@@ -30,6 +30,12 @@ void dtable_free(struct dtable *t);
  * instead: it halves every ten uses per record slot. */
 void dtable_set_age(struct dtable *t, uint64_t age_us);
 
+/* Records are zeroed on insertion up to the table's zero length (the
+ * whole value unless set lower): a detector whose record ends in arrays
+ * with a count before them can leave the arrays unwritten, which spares
+ * writing cold cache lines for every new key. */
+void dtable_set_zero(struct dtable *t, size_t val_bytes);
+
 /* Returns the record for key, inserting a zeroed one if absent (*is_new
  * set), evicting the set's least recently used record if needed. The
  * pointer is valid until the next dtable_get. Never fails. */

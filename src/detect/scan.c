@@ -53,6 +53,8 @@ int scan_init(struct detect *d)
 				  sizeof(struct tool_rec));
 	if (d->scan_h == NULL || d->scan_v == NULL || d->scan_tool == NULL)
 		return -1;
+	dtable_set_zero(d->scan_h, offsetof(struct scan_rec, ex.port));
+	dtable_set_zero(d->scan_v, offsetof(struct scan_rec, ex.port));
 	dtable_set_age(d->scan_h, (uint64_t)d->cfg.scan_window_s * SEC);
 	dtable_set_age(d->scan_v, (uint64_t)d->cfg.scan_window_s * SEC);
 	dtable_set_age(d->scan_tool, (uint64_t)d->cfg.scan_window_s * SEC);
