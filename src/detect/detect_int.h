@@ -11,10 +11,17 @@
 
 #define SEC 1000000ULL
 
-/* Distinct values by linear counting over 256 bits: exact enough for the
- * thresholds detectors use (tens to a few hundred), 32 bytes per record. */
+/* Distinct values: exactly while there are at most DISTINCT_EXACT (by a
+ * 32-bit fingerprint of each), by linear counting over 256 bits beyond,
+ * which is exact enough for the counts detectors judge past their
+ * thresholds (tens to a few hundred) and saturates at 1,500. The exact
+ * part matters at the thresholds themselves: linear counting over 256 bits
+ * sees 10 values as 9 about one time in six. 96 bytes per record. */
+#define DISTINCT_EXACT 15
 struct distinct {
 	uint64_t bits[4];
+	uint32_t fp[DISTINCT_EXACT];
+	uint32_t n; /* fingerprints held; DISTINCT_EXACT + 1 once past them */
 };
 
 static inline void distinct_add(struct distinct *d, uint64_t h)
@@ -23,15 +30,30 @@ static inline void distinct_add(struct distinct *d, uint64_t h)
 	h *= 0xbf58476d1ce4e5b9ULL;
 	h ^= h >> 32;
 	d->bits[(h >> 6) & 3] |= 1ULL << (h & 63);
+	if (d->n <= DISTINCT_EXACT) {
+		uint32_t fp = (uint32_t)(h >> 32) | 1;
+		for (uint32_t i = 0; i < d->n; i++)
+			if (d->fp[i] == fp)
+				return;
+		if (d->n < DISTINCT_EXACT)
+			d->fp[d->n] = fp;
+		d->n++;
+	}
 }
 
 static inline uint32_t distinct_count(const struct distinct *d)
 {
-	int set = __builtin_popcountll(d->bits[0]) + __builtin_popcountll(d->bits[1]) +
-		  __builtin_popcountll(d->bits[2]) + __builtin_popcountll(d->bits[3]);
+	int set;
+	uint32_t est;
+
+	if (d->n <= DISTINCT_EXACT)
+		return d->n;
+	set = __builtin_popcountll(d->bits[0]) + __builtin_popcountll(d->bits[1]) +
+	      __builtin_popcountll(d->bits[2]) + __builtin_popcountll(d->bits[3]);
 	if (set >= 256)
 		return 1500; /* saturated: at least this many */
-	return (uint32_t)(-256.0 * log((256.0 - set) / 256.0) + 0.5);
+	est = (uint32_t)(-256.0 * log((256.0 - set) / 256.0) + 0.5);
+	return est > DISTINCT_EXACT + 1 ? est : DISTINCT_EXACT + 1;
 }
 
 /* A fast 64-bit hash: eight bytes at a time, multiply and fold. Not for
