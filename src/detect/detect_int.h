@@ -136,6 +136,15 @@ static inline int window_escalate(struct window *w, uint64_t n, uint64_t need)
 	return 1;
 }
 
+/* The flow's client and server addresses. */
+static inline void flow_endpoints(const struct flow *f, struct ip_addr *client,
+				  struct ip_addr *server)
+{
+	client->family = server->family = f->key.family;
+	memcpy(client->a, f->key.addr[f->client], 16);
+	memcpy(server->a, f->key.addr[f->client ^ 1], 16);
+}
+
 /* Address key in canonical form (family + 16 bytes). */
 static inline int addr_is_multicast_or_broadcast(const struct ip_addr *a)
 {

@@ -293,9 +293,7 @@ void scan_flow_end(struct detect *d, const struct flow *f)
 		tool_flow_end(d, f);
 	if (kind < 0)
 		return;
-	src.family = dst.family = f->key.family;
-	memcpy(src.a, f->key.addr[c], 16);
-	memcpy(dst.a, f->key.addr[s], 16);
+	flow_endpoints(f, &src, &dst);
 	if (addr_is_multicast_or_broadcast(&dst))
 		return;
 

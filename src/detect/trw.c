@@ -70,9 +70,7 @@ void trw_flow_end(struct detect *d, const struct flow *f)
 
 	if (!scan_first_contact(f))
 		return;
-	src.family = dst.family = f->key.family;
-	memcpy(src.a, f->key.addr[c], 16);
-	memcpy(dst.a, f->key.addr[s], 16);
+	flow_endpoints(f, &src, &dst);
 	if (addr_is_multicast_or_broadcast(&dst))
 		return;
 	memset(&k, 0, sizeof(k));
