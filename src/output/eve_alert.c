@@ -50,6 +50,18 @@ static void put_attackers(struct eve *e, struct jbuf *b, const struct alert *a, 
 		break;
 	}
 	jbuf_putc(b, ']');
+	/* What each named source sent itself, in the same order, so that the
+	 * tower credits each with its own share as the sensor does. */
+	if ((a->attackers == ALERT_ATTACKER_SAMPLES || a->attackers == ALERT_ATTACKER_REFLECTORS) &&
+	    a->samples_kind == ALERT_SAMPLES_ADDR && a->n_samples > 0) {
+		jbuf_lit(b, ",\"attacker_packets\":[");
+		for (int i = 0; i < a->n_samples; i++) {
+			if (i)
+				jbuf_putc(b, ',');
+			jbuf_u64(b, a->sample_pkts[i]);
+		}
+		jbuf_putc(b, ']');
+	}
 	if (a->attackers == ALERT_ATTACKER_REFLECTORS)
 		jbuf_lit(b, ",\"attacker_role\":\"reflector\"");
 }

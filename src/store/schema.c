@@ -206,7 +206,8 @@ static const char schema_v6[] =
  * ingest (src/tower/alertbatch.h, struct alert_rank): attackers (NULL:
  * the record had no evidence.attackers, src_ip is the source; '': nobody,
  * a flood from forged sources; else addresses joined by commas),
- * attacker_role ('reflector'), detector, hosts, ports, sessions, packets
+ * attacker_role ('reflector'), attacker_packets (what each attacker sent,
+ * joined by commas, when the sensor says), detector, hosts, ports, sessions, packets
  * (NULL only on alerts stored before v7, whose bodies the rollup reads
  * instead), window_start, indicator, confidence. The summary gains each
  * source's rank evidence and its score in tenths (rank_score() rounds to
@@ -224,6 +225,7 @@ static const char schema_v7[] =
 	"ALTER TABLE alerts ADD COLUMN window_start BIGINT;"
 	"ALTER TABLE alerts ADD COLUMN indicator TEXT;"
 	"ALTER TABLE alerts ADD COLUMN confidence BIGINT;"
+	"ALTER TABLE alerts ADD COLUMN attacker_packets TEXT;"
 	"ALTER TABLE source_stats ADD COLUMN hosts BIGINT NOT NULL DEFAULT 0;"
 	"ALTER TABLE source_stats ADD COLUMN ports BIGINT NOT NULL DEFAULT 0;"
 	"ALTER TABLE source_stats ADD COLUMN sessions BIGINT NOT NULL DEFAULT 0;"

@@ -29,6 +29,7 @@ enum role {
 	R_DETECTOR,  /* alert.metadata.detector, an array */
 	R_EVIDENCE,  /* evidence */
 	R_ATTACKERS, /* evidence.attackers, an array */
+	R_ATTACKER_PACKETS, /* evidence.attacker_packets, an array */
 };
 
 /* Keys that mean something, grouped by the object they sit in (lookup()
@@ -56,6 +57,7 @@ enum key {
 	K_DETECTOR,
 	/* evidence */
 	K_ATTACKERS,
+	K_ATTACKER_PACKETS,
 	K_ATTACKER_ROLE,
 	K_WINDOW_START,
 	K_INDICATOR_ID,
@@ -89,6 +91,7 @@ static const char *const key_names[] = {
 	[K_METADATA] = "metadata",
 	[K_DETECTOR] = "detector",
 	[K_ATTACKERS] = "attackers",
+	[K_ATTACKER_PACKETS] = "attacker_packets",
 	[K_ATTACKER_ROLE] = "attacker_role",
 	[K_WINDOW_START] = "window_start",
 	[K_INDICATOR_ID] = "indicator_id",
@@ -303,6 +306,16 @@ static int record_field(struct pstate *s, enum key k, enum vtype t, const unsign
 			return -1;
 		}
 		return R_ATTACKERS;
+	case K_ATTACKER_PACKETS:
+		if (t != V_ARRAY) {
+			field_err(s, k, in, "must be an array of packet counts");
+			return R_OTHER;
+		}
+		if ((r->attacker_packets = copy_str(s, (const unsigned char *)"", 0)) == NULL) {
+			s->b->status = ALERT_BATCH_NOMEM;
+			return -1;
+		}
+		return R_ATTACKER_PACKETS;
 	case K_SRC_PORT:
 	case K_DEST_PORT:
 		if (t != V_INT || iv < 0 || iv > 65535) {
@@ -419,6 +432,41 @@ static int attacker_elem(struct pstate *s, enum vtype t, const unsigned char *st
 	return R_OTHER;
 }
 
+/* An element of evidence.attacker_packets: what each address of
+ * evidence.attackers sent itself, in its order; appended to
+ * r->attacker_packets with a comma, in place as attacker_elem() does. */
+static int attacker_packets_elem(struct pstate *s, enum vtype t, long long iv)
+{
+	struct alert_rec *r = s->cur;
+	struct alert_batch *b = s->b;
+	char num[24];
+	int n;
+
+	if (r == NULL || r->attacker_packets == NULL)
+		return R_OTHER;
+	if (t != V_INT || iv < 0) {
+		rec_err(s, "evidence", "attacker_packets", "must be an array of packet counts");
+		return R_OTHER;
+	}
+	if (r->n_attacker_packets == ALERT_ATTACKERS_MAX) {
+		rec_err(s, "evidence", "attacker_packets", "has more than 64 counts");
+		return R_OTHER;
+	}
+	n = snprintf(num, sizeof(num), "%lld", iv);
+	if (b->strs + b->strs_len - 1 != r->attacker_packets + strlen(r->attacker_packets) ||
+	    b->strs_len + (size_t)n + 1 > b->strs_cap) {
+		b->status = ALERT_BATCH_NOMEM;
+		return -1;
+	}
+	b->strs_len--;
+	if (r->n_attacker_packets++ > 0)
+		b->strs[b->strs_len++] = ',';
+	memcpy(b->strs + b->strs_len, num, (size_t)n);
+	b->strs_len += (size_t)n;
+	b->strs[b->strs_len++] = '\0';
+	return R_OTHER;
+}
+
 /* Places a value by its parent; see record_field() for the result. */
 static int place(struct pstate *s, enum vtype t, const unsigned char *str, size_t n, long long iv)
 {
@@ -485,6 +533,8 @@ static int place(struct pstate *s, enum vtype t, const unsigned char *str, size_
 		return detector_elem(s, t, str, n);
 	case R_ATTACKERS:
 		return attacker_elem(s, t, str, n);
+	case R_ATTACKER_PACKETS:
+		return attacker_packets_elem(s, t, iv);
 	default:
 		return R_OTHER;
 	}
@@ -702,6 +752,11 @@ void alert_rank_of(const struct alert_rec *r, struct alert_rank *k)
 
 	k->attackers = r->attackers;
 	k->n_attackers = r->n_attackers;
+	/* Counts that do not pair with the addresses are not used. */
+	k->attacker_packets = r->attacker_packets != NULL &&
+				      r->n_attacker_packets == r->n_attackers && r->n_attackers > 0
+			      ? r->attacker_packets
+			      : NULL;
 	k->reflector = r->attacker_role != NULL && strcmp(r->attacker_role, "reflector") == 0;
 	k->detector = r->detector != NULL ? r->detector : r->category;
 	k->indicator = r->indicator_id != NULL ? r->indicator_id : r->indicator;

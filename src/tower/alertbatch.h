@@ -45,7 +45,8 @@ struct alert_rec {
 	 * evidence.attackers joined by commas ("" for an empty list). */
 	const char *category, *detector, *attackers, *attacker_role, *window_start;
 	const char *indicator_id, *indicator;
-	size_t n_attackers;
+	const char *attacker_packets; /* evidence.attacker_packets joined by commas */
+	size_t n_attackers, n_attacker_packets;
 	int64_t packets, previous_packets, previous_sessions, escalation;
 	int64_t distinct_hosts, distinct_ports, distinct_protocols, sessions, confidence;
 };
@@ -56,6 +57,9 @@ struct alert_rank {
 	const char *attackers; /* NULL: no evidence.attackers, src_ip is the source;
 				  "": nobody (a flood from forged sources) */
 	size_t n_attackers;
+	const char *attacker_packets; /* what each of attackers sent itself, joined by
+					 commas, when the sensor says; NULL: split
+					 packets evenly */
 	int reflector;         /* evidence.attacker_role is "reflector" */
 	const char *detector;  /* alert.metadata.detector[0], else alert.category, else NULL */
 	const char *indicator; /* evidence.indicator_id, else evidence.indicator */

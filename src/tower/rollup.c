@@ -336,6 +336,7 @@ static int old_rank(struct pass *p, const char *body, struct alert_rank *k)
 	if (alert_batch_parse(buf, len + 2, 1, &b) == ALERT_BATCH_OK) {
 		alert_rank_of(&b.recs[0], k);
 		k->attackers = pass_strdup(p, k->attackers, &err);
+		k->attacker_packets = pass_strdup(p, k->attacker_packets, &err);
 		k->detector = pass_strdup(p, k->detector, &err);
 		k->indicator = pass_strdup(p, k->indicator, &err);
 	}
@@ -362,6 +363,7 @@ static int arow_read(struct pass *p, struct store_res *r, size_t i, struct arow 
 		return store_res_isnull(r, i, 18) ? 0 : old_rank(p, store_res_text(r, i, 18), k);
 	k->attackers = store_res_text(r, i, 8);
 	k->n_attackers = 0;
+	k->attacker_packets = store_res_text(r, i, 19);
 	k->reflector =
 		!store_res_isnull(r, i, 9) && strcmp(store_res_text(r, i, 9), "reflector") == 0;
 	k->detector = store_res_text(r, i, 10);
@@ -425,13 +427,15 @@ static int credit(struct pass *p, const char *ip, const struct arow *a, const ch
 }
 
 /* Credits each source alert a names: its evidence.attackers, or its src_ip
- * when it has none; nobody when the list is empty. Packets of an alert
- * naming several are split evenly among them. */
+ * when it has none; nobody when the list is empty. Each of several is
+ * credited with what evidence.attacker_packets says it sent, or else an
+ * even share of the alert's packets. */
 static int pass_account(struct pass *p, const struct arow *a)
 {
 	const struct alert_rank *k = &a->k;
 	size_t n = 1;
 	char *list, *at;
+	const char *own;
 	int err = 0, rc = 0;
 
 	if (k->attackers == NULL)
@@ -447,15 +451,22 @@ static int pass_account(struct pass *p, const struct arow *a)
 	}
 	if ((list = pass_strdup(p, k->attackers, &err)) == NULL)
 		return YG_ENOMEM;
+	own = k->attacker_packets;
 	for (at = list; rc == 0 && at != NULL;) {
 		char *next = strchr(at, ',');
 		int is_dest = a->dest != NULL && strcmp(at, a->dest) == 0;
+		int64_t pkts = k->packets / (int64_t)n;
 
 		if (next != NULL)
 			*next++ = '\0';
+		if (own != NULL) { /* digits and commas, checked at ingest */
+			char *end;
+			pkts = strtoll(own, &end, 10);
+			own = *end == ',' ? end + 1 : NULL;
+		}
 		/* A named destination (a C2 server the victim called) has the
 		 * source as its victim. */
-		rc = credit(p, at, a, is_dest ? a->src : a->dest, k->packets / (int64_t)n);
+		rc = credit(p, at, a, is_dest ? a->src : a->dest, pkts);
 		at = next;
 	}
 	return rc;
@@ -847,7 +858,7 @@ static int pass_run(struct rollup *ru, size_t *took, int *more)
 			"SELECT id, sensor_id, ts, src_ip, dest_ip, signature_id, signature, severity, "
 			"attackers, attacker_role, detector, hosts, ports, sessions, packets, "
 			"window_start, indicator, confidence, "
-			"CASE WHEN packets IS NULL THEN body END "
+			"CASE WHEN packets IS NULL THEN body END, attacker_packets "
 			"FROM alerts WHERE id > ? ORDER BY id LIMIT ?",
 			ps, 2, &rows, NULL);
 	if (rc < 0)

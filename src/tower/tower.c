@@ -1166,14 +1166,14 @@ static int assets_list(struct http_request *req, struct http_response *resp, voi
 /* ---- sensor alerts ------------------------------------------------------- */
 
 #define ALERT_BATCH_MAX 10000
-#define ALERT_COLS 23 /* the insert's columns */
+#define ALERT_COLS 24 /* the insert's columns */
 
 /* The indexed fields, the record as sent, then what the source ranking
  * takes from it (alert_rank_of(), schema v7). */
 #define ALERT_COLUMNS                                                                     \
 	"sensor_id, alert_id, received, ts, src_ip, src_port, dest_ip, dest_port, proto, " \
 	"signature_id, signature, severity, body, attackers, attacker_role, detector, "    \
-	"hosts, ports, sessions, packets, window_start, indicator, confidence"
+	"hosts, ports, sessions, packets, window_start, indicator, confidence, attacker_packets"
 
 static struct store_param int_or_null(int64_t v)
 {
@@ -1282,6 +1282,7 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 		row[20] = int_or_null(k.window_start);
 		row[21] = store_text(k.indicator);
 		row[22] = int_or_null(k.confidence);
+		row[23] = store_text(k.attacker_packets);
 	}
 	double t0 = store_enter(t, OP_ALERTS_INSERT);
 	rc = store_insert_new(t->st, "alerts", ALERT_COLUMNS, ALERT_COLS, rows, n, &changed);

@@ -1,7 +1,8 @@
 """The attacks bench/genpcap plants (-a), among its benign traffic: every
 class is caught, floods from forged addresses are judged forged and name
 nobody, and the ranked sources are the real attackers first, then the
-abused reflectors, and nothing else: no forged address, no bystander."""
+abused reflectors, and nothing else: no forged address, no bystander.
+The same alerts posted to a tower (SQLite) rank the same there: one rule."""
 import argparse
 import json
 import os
@@ -10,6 +11,7 @@ import sys
 import tempfile
 
 import common
+from towerlib import Tower
 
 # Which signatures must fire for each planted class (any one of them).
 WANT = {
@@ -89,6 +91,32 @@ def main():
         for victim in (x["ip"] for x in truth["victims"] if x["class"] in FLOODS):
             t.check("flooded from forged sources: %s" % victim in err,
                     "the summary names flooded victim %s" % victim)
+        # The tower ranks what the sensor posts by the same rule.
+        tw = Tower(a.yagura, os.path.join(d, "t.db"), d)
+        try:
+            A = tw.admin
+            st, u, _ = tw.call("POST", "/api/v1/users", {"name": "sensor", "role": "sensor"}, A)
+            st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+            tokfile = os.path.join(d, "token")
+            with open(tokfile, "w") as f:
+                f.write(tk["token"] + "\n")
+            st, u, _ = tw.call("POST", "/api/v1/users", {"name": "an", "role": "analyst"}, A)
+            st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+            p = subprocess.run([a.yagura, "analyze", "-q", "--detect", "vol.pps=1000", "--post",
+                                "http://127.0.0.1:%d" % tw.port, "--token-file", tokfile,
+                                "--spool", os.path.join(d, "spool"), "-o", os.devnull, cap],
+                               capture_output=True, text=True, timeout=300)
+            t.check(p.returncode == 0, "posted to the tower: %s" % p.stderr[-300:])
+            st, res, _ = tw.call("GET", "/api/v1/sources?limit=1000", token=tk["token"])
+            tower = {s["ip"]: s for s in res.get("sources", [])}
+            t.check(set(tower) == set(ips), "the tower's sources are the sensor's: %s" %
+                    sorted(set(tower) ^ set(ips)))
+            differ = [(s["ip"], s["score"], tower.get(s["ip"], {}).get("score"))
+                      for s in srcs if abs(s["score"] - tower.get(s["ip"], {}).get("score", -9)) > 0.15
+                      or s["role"] != tower.get(s["ip"], {}).get("role")]
+            t.check(not differ, "the tower scores each source as the sensor does: %s" % differ[:6])
+        finally:
+            tw.stop()
     t.finish()
 
 

@@ -62,6 +62,9 @@ def ranking(t, tw, label, user, sources, analyst):
         eve("k-7", 130, "203.0.113.79", "10.7.0.5", 9300022, 2, "brute", packets=3000,
             sessions=200, escalation=1, previous_packets=300, previous_sessions=20,
             window_start="2026-11-23T00:00:06.000000+0000", attackers=["203.0.113.79"]),
+        # A flood's real heavy sources, each with what it sent itself.
+        eve("k-10", 21, "198.51.100.91", "10.7.0.8", 9200002, 1, "dos", packets=1000,
+            attackers=["198.51.100.91", "198.51.100.92"], attacker_packets=[900, 100]),
         # A C2 server the victim called: the attacker is the destination.
         eve("k-8", 20, "10.7.0.9", "185.0.2.66", 9700002, 1, "intel", indicator_id="ind-c2",
             confidence=90, attackers=["185.0.2.66"]),
@@ -95,6 +98,9 @@ def ranking(t, tw, label, user, sources, analyst):
     t.check(brute.get("packets") == 3000 and brute.get("sessions") == 200 and
             brute.get("alerts") == 2 and brute.get("first_seen") == "2026-11-23T00:00:06.000000Z",
             "%s: an escalation does not count its chain twice: %s" % (label, brute))
+    own = [by.get("198.51.100.91", {}).get("packets"), by.get("198.51.100.92", {}).get("packets")]
+    t.check(own == [900, 100], "%s: named flood sources credited with their own packets: %s" %
+            (label, own))
     c2 = by.get("185.0.2.66", {})
     t.check(c2.get("victims") == 1 and c2.get("indicators") == {"ind-c2": 90} and
             "10.7.0.9" not in by, "%s: a C2 server named as the attacker: %s" % (label, c2))
@@ -103,6 +109,12 @@ def ranking(t, tw, label, user, sources, analyst):
     scores = [s["score"] for s in src["sources"]]
     t.check(scores == sorted(scores, reverse=True), "%s: sources by score: %s" % (label, scores))
     # evidence.attackers is checked like every field the tower keeps.
+    for bad, key in (([5, -1], "attacker_packets"), ("12", "attacker_packets")):
+        st, e, _ = tw.call("POST", "/api/v1/alerts", {"alerts": [dict(batch[1], alert_id="bad",
+                                                                  evidence={key: bad})]}, rk)
+        t.check(st == 422 and [f["field"] for f in e["error"]["fields"]] ==
+                ["alerts[0].evidence.attacker_packets"],
+                "%s: attacker_packets %r: %s %s" % (label, bad, st, e))
     for bad in (["203.0.113.1", 5], "203.0.113.1", ["not an address"], ["203.0.113.1,10.0.0.1"]):
         st, e, _ = tw.call("POST", "/api/v1/alerts", {"alerts": [dict(batch[1], alert_id="bad",
                                                                   evidence={"attackers": bad})]}, rk)
@@ -116,7 +128,7 @@ def downgrade_to_v6(store):
     sql = ["DROP INDEX source_stats_rank"]
     sql += ["ALTER TABLE alerts DROP COLUMN %s" % c for c in (
         "attackers", "attacker_role", "detector", "hosts", "ports", "sessions", "packets",
-        "window_start", "indicator", "confidence")]
+        "window_start", "indicator", "confidence", "attacker_packets")]
     sql += ["ALTER TABLE source_stats DROP COLUMN %s" % c for c in (
         "hosts", "ports", "sessions", "packets", "named_attacker", "detectors", "indicators",
         "score_x10")]

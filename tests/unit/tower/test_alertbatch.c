@@ -176,6 +176,7 @@ static void test_deep(void **state)
 	"\"bytes\":9,\"sessions\":200,\"escalation\":1,\"previous_packets\":300,"                    \
 	"\"previous_sessions\":20,\"distinct_ports\":3,\"distinct_protocols\":5,"                    \
 	"\"targets\":[\"10.0.0.1\",\"x\"],\"attackers\":[\"203.0.113.9\",\"2001:db8::1\"],"          \
+	"\"attacker_packets\":[2400,0],"                                                             \
 	"\"attacker_role\":\"reflector\",\"nested\":{\"attackers\":[1]}}}"
 
 static void test_rank_fields(void **state)
@@ -194,6 +195,7 @@ static void test_rank_fields(void **state)
 	assert_int_equal(b.recs[0].packets, 3000);
 	alert_rank_of(&b.recs[0], &k);
 	assert_string_equal(k.attackers, "203.0.113.9,2001:db8::1");
+	assert_string_equal(k.attacker_packets, "2400,0");
 	assert_true(k.reflector);
 	assert_string_equal(k.detector, "brute");
 	assert_int_equal(k.packets, 2700);  /* what the chain had not reported */
@@ -208,6 +210,7 @@ static void test_rank_fields(void **state)
 	/* Nothing of it: src_ip is the source, no evidence. */
 	alert_rank_of(&b.recs[1], &k);
 	assert_null(k.attackers);
+	assert_null(k.attacker_packets);
 	assert_false(k.reflector);
 	assert_null(k.detector);
 	assert_int_equal(k.packets, 0);
