@@ -470,7 +470,7 @@ static void set_remote(struct http_request *req)
 		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
 
-	strcpy(req->remote, "-");
+	memcpy(req->remote, "-", 2);
 	if (sa == NULL)
 		return;
 	if (sa->sa_family == AF_INET) {
@@ -934,7 +934,7 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 	srv->listen = yg_malloc(strlen(srv->cfg.listen) + 1);
 	if (srv->listen == NULL)
 		goto fail;
-	strcpy(srv->listen, srv->cfg.listen);
+	memcpy(srv->listen, srv->cfg.listen, strlen(srv->cfg.listen) + 1);
 	srv->cfg.listen = srv->listen;
 	rc = parse_listen(srv, srv->listen);
 	if (rc < 0) {

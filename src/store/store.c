@@ -433,10 +433,11 @@ int store_insert_new(struct store *st, const char *table, const char *cols, size
 		return 0;
 	if (ncols == 0 || (sql = yg_malloc(len)) == NULL)
 		return ncols == 0 ? YG_EINVAL : YG_ENOMEM;
-	q = sql + sprintf(sql, "INSERT INTO %s (%s) VALUES (?", table, cols);
-	for (size_t i = 1; i < ncols; i++)
-		q += sprintf(q, ", ?");
-	strcpy(q, ") ON CONFLICT DO NOTHING");
+	/* len holds it all: the fixed text, "?" and ", ?" per column. */
+	q = sql + snprintf(sql, len, "INSERT INTO %s (%s) VALUES (?", table, cols);
+	for (size_t i = 1; i < ncols; i++, q += 3)
+		memcpy(q, ", ?", 3);
+	memcpy(q, ") ON CONFLICT DO NOTHING", sizeof(") ON CONFLICT DO NOTHING"));
 	w.sql = sql;
 	if (st->ops->insert_new == NULL) {
 		rc = store_group_run(st, insert_new_run, &w);

@@ -618,13 +618,16 @@ static int pass_merge_old(struct pass *p, struct store_conn *c)
 
 	for (size_t at = 0; rc == 0 && at < p->n; at += OLD_CHUNK) {
 		size_t k = p->n - at < OLD_CHUNK ? p->n - at : OLD_CHUNK;
-		char *q = sql + sprintf(sql, "SELECT " OLD_COLS " FROM source_stats "
-					     "WHERE src_ip IN (?");
+		static const char head[] = "SELECT " OLD_COLS " FROM source_stats WHERE src_ip IN (?";
+		char *q = sql + sizeof(head) - 1;
 		struct store_res *r = NULL;
 
-		for (size_t i = 1; i < k; i++)
-			q += sprintf(q, ",?");
-		strcpy(q, ")");
+		_Static_assert(sizeof(head) + 2 * OLD_CHUNK + 2 <= 256 + 3 * OLD_CHUNK,
+			       "the statement fits the buffer");
+		memcpy(sql, head, sizeof(head) - 1);
+		for (size_t i = 1; i < k; i++, q += 2)
+			memcpy(q, ",?", 2);
+		memcpy(q, ")", 2);
 		for (size_t i = 0; i < k; i++)
 			ps[i] = store_text(p->v[at + i].ip);
 		if ((rc = store_exec(c, sql, ps, k, &r, NULL)) < 0)

@@ -420,11 +420,10 @@ static int users_create(struct http_request *req, struct http_response *resp, vo
 									 "unknown sector") == 0;
 					break;
 				}
-				if (strlen(sec) + strlen(s) + 2 < sizeof(sec)) {
-					if (*sec)
-						strcat(sec, ",");
-					strcat(sec, s);
-				}
+				size_t used = strlen(sec);
+				if (used + strlen(s) + 2 < sizeof(sec))
+					snprintf(sec + used, sizeof(sec) - used, "%s%s", used ? "," : "",
+						 s);
 			}
 		}
 	}
