@@ -689,9 +689,14 @@ int cmd_analyze(int argc, char **argv)
 			fprintf(stderr, "  post: %llu alerts spooled, %llu sent (%llu retries), %llu left in %s\n",
 				(unsigned long long)ps.spooled, (unsigned long long)ps.sent,
 				(unsigned long long)ps.retries, (unsigned long long)ps.left, spool);
-		if (ps.left > 0)
-			log_warnx("post: %llu alerts wait in %s for the tower; the next run sends them",
-				  (unsigned long long)ps.left, spool);
+		if (ps.left > 0) {
+			log_warnx("post: %llu alerts wait in %s, not delivered: %s; the next run "
+				  "sends them",
+				  (unsigned long long)ps.left, spool,
+				  ps.why[0] ? ps.why : "the tower did not take them in time");
+			if (rc == EXIT_OK)
+				rc = EXIT_UNSENT;
+		}
 	}
 out:
 	if (poster != NULL)

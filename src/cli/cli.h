@@ -9,7 +9,8 @@ enum {
 	EXIT_USAGE = 1,  /* bad command line */
 	EXIT_INPUT = 2,  /* an input file was missing, truncated or corrupt */
 	EXIT_OUTPUT = 3, /* the output could not be written */
-	EXIT_FATAL = 4   /* out of memory or another internal failure */
+	EXIT_FATAL = 4,  /* out of memory or another internal failure */
+	EXIT_UNSENT = 5  /* analyze --post: alerts wait in the spool, the tower did not take them */
 };
 
 int cmd_analyze(int argc, char **argv);

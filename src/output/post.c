@@ -1,5 +1,6 @@
 #include "output/post.h"
 
+#include <stdarg.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
@@ -84,8 +85,22 @@ static size_t discard(void *p, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
+/* Notes why an attempt failed, for the run's last word (poster_stats.why). */
+static void failed_because(struct poster *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void failed_because(struct poster *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&p->mu);
+	va_start(ap, fmt);
+	vsnprintf(p->st.why, sizeof(p->st.why), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* POSTs {"alerts": [lines]}; returns the HTTP status, or 0 when the tower
- * could not be reached. */
+ * could not be reached or did not answer in HTTP (the reason noted). */
 static long post_batch(struct poster *p, CURL *curl, const char *body, size_t len)
 {
 	struct curl_slist *h = NULL;
@@ -104,8 +119,12 @@ static long post_batch(struct poster *p, CURL *curl, const char *body, size_t le
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	if (curl_easy_perform(curl) == CURLE_OK)
+	CURLcode cc = curl_easy_perform(curl);
+	if (cc == CURLE_OK)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	else
+		failed_because(p, "the tower at %s could not be reached (%s)", p->url,
+			       curl_easy_strerror(cc));
 	curl_slist_free_all(h);
 	return status;
 }
@@ -167,9 +186,16 @@ static int send_segment(struct poster *p, CURL *curl, const char *seg, struct jb
 				  seg, status, aside);
 		rc = 0;
 	} else {
-		if (status == 401 || status == 403)
+		if (status == 401 || status == 403) {
 			log_warnx("post: the tower refused the token (HTTP %ld); alerts stay spooled",
 				  status);
+			failed_because(p, "the tower refused the token (HTTP %ld)", status);
+		} else if (status == 404 || status == 405 || status == 501) {
+			failed_because(p, "%s has no yagura alerts API (HTTP %ld): is it a tower?",
+				       p->url, status);
+		} else if (status != 0) {
+			failed_because(p, "the tower answered HTTP %ld", status);
+		}
 		rc = -1;
 	}
 	return rc;

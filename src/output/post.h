@@ -22,6 +22,7 @@ struct poster_stats {
 	uint64_t sent;     /* alerts the tower acknowledged this run */
 	uint64_t retries;  /* failed attempts */
 	uint64_t left;     /* alerts still in the spool after poster_finish */
+	char why[160];     /* why the last attempt failed ("" if none did) */
 };
 
 /* Starts a poster to url (the tower's base, "http://127.0.0.1:8080") with

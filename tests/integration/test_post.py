@@ -4,6 +4,7 @@ killed."""
 import os
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -76,8 +77,12 @@ def main():
         scanners(cap2, 25, base=100)
         n2 = dry(y, cap2)
         p = analyze(y, cap2, url, tokfile, spool, 1)
-        t.check(n2 >= 25 and p.returncode == 0 and "%d left" % n2 in p.stderr,
-                "tower down: alerts left in the spool: %s" % p.stderr[-300:])
+        # Not delivered is not success: exit 5, one line saying how many wait
+        # and why, so that a scheduled job learns of it.
+        t.check(n2 >= 25 and p.returncode == 5 and "%d left" % n2 in p.stderr and
+                "%d alerts wait in" % n2 in p.stderr and "could not be reached" in p.stderr,
+                "tower down: alerts left in the spool, exit %d: %s" % (p.returncode,
+                                                                      p.stderr[-300:]))
         tw.start()
         empty = os.path.join(d, "empty.pcap")
         write_pcap(empty, [])
@@ -131,6 +136,30 @@ def main():
                 "damaged segment set aside: %s" % p.stderr[-400:])
         t.check(n4 >= 3 and total_alerts(tw) == before + n4,
                 "alerts after it still delivered")
+
+        # A token the tower refuses, and a server that is no tower: exit 5,
+        # the alerts kept, the reason said.
+        bad_tok = os.path.join(d, "badtoken")
+        with open(bad_tok, "w") as f:
+            f.write("yg_not_a_real_token\n")
+        spool2 = os.path.join(d, "spool2")
+        p = analyze(y, cap4, url, bad_tok, spool2, 2)
+        t.check(p.returncode == 5 and "refused the token (HTTP 401)" in p.stderr and
+                "%d alerts wait in" % n4 in p.stderr,
+                "refused token: exit %d: %s" % (p.returncode, p.stderr[-300:]))
+        web = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               cwd=d, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        try:
+            line = web.stdout.readline()  # "Serving HTTP on 127.0.0.1 port N ..."
+            wport = int(line.split(" port ")[1].split()[0])
+            p = analyze(y, cap4, "http://127.0.0.1:%d" % wport, tokfile,
+                        os.path.join(d, "spool3"), 2)
+            t.check(p.returncode == 5 and "is it a tower?" in p.stderr,
+                    "not a tower: exit %d: %s" % (p.returncode, p.stderr[-300:]))
+        finally:
+            web.kill()
+            web.wait()
 
         # Bad use.
         p = subprocess.run([y, "analyze", "--post", "ftp://x", "--token-file", tokfile, cap],
