@@ -855,6 +855,10 @@ static int reports_list(struct http_request *req, struct http_response *resp, vo
 		if (*before_s == '\0' || *end != '\0' || before < 1)
 			return fail(resp, 400, "bad_query", "before must be a report id");
 	}
+	/* A value the tower does not know is refused, not ignored: ignoring
+	 * ?overdue=yes answered every report as if it were overdue. */
+	if (overdue != NULL && strcmp(overdue, "true") != 0 && strcmp(overdue, "false") != 0)
+		return fail(resp, 400, "bad_query", "overdue must be true or false");
 	const char *cond = scope_sql(s, p, ps, &n);
 	snprintf(sql, sizeof(sql),
 		 "SELECT " REPORT_COLS " FROM reports r JOIN orgs o ON o.id = r.org_id "

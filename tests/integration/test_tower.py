@@ -249,6 +249,13 @@ def run(t, tw, label):
     st, od, _ = tw.call("GET", "/api/v1/reports?overdue=true", token=analyst)
     t.check([r["id"] for r in od["reports"]] == [r2["id"]] and od["reports"][0]["overdue"] and
             od["reports"][0]["overdue_by_seconds"] > 0, "%s: overdue %s" % (label, od))
+    st, al, _ = tw.call("GET", "/api/v1/reports?overdue=false", token=analyst)
+    t.check(st == 200 and len(al["reports"]) > len(od["reports"]), "%s: overdue=false lists all: %s" %
+            (label, st))
+    for v in ("yes", "1", "", "TRUE"):
+        st, e, _ = tw.call("GET", "/api/v1/reports?overdue=" + v, token=analyst)
+        t.check(st == 400 and e["error"]["code"] == "bad_query",
+                "%s: ?overdue=%s refused, not ignored: %s %s" % (label, v, st, e))
     # Assets.
     st, a1, _ = tw.call("POST", "/api/v1/assets", {"product": "SCADA HMI", "version": "4.2",
                                                    "role": "control", "location": "Chiba"}, op1)
