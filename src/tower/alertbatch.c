@@ -7,9 +7,11 @@
  * record is stored byte for byte as the sensor sent it. */
 #include "tower/alertbatch.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -656,6 +658,49 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t n)
 	return 1;
 }
 
+/* Whether s is an IPv4 or IPv6 address as a sensor writes one: no zone,
+ * no prefix length, no host name. */
+static int is_address(const char *s)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, bin) == 1 || inet_pton(AF_INET6, s, bin) == 1;
+}
+
+#define CLOCK_SKEW_US (24LL * 3600 * 1000000) /* a sensor's clock may run ahead */
+
+/* The checks a record's fields get once it is whole: what a sensor writes
+ * (docs/tower.md), so that no client can rank an address by a severity
+ * of -100, name "<script>" as a source, or date an alert in year 9999. */
+static void record_check(struct pstate *s, struct alert_rec *r)
+{
+	int64_t ts;
+
+	if (!(r->has & ALERT_HAS_ALERT) || !(r->has & ALERT_HAS_SIGNATURE_ID)) {
+		rec_err(s, NULL, NULL, "must be an EVE alert record with alert.signature_id");
+		return;
+	}
+	if (r->timestamp == NULL) {
+		rec_err(s, NULL, NULL, "needs a timestamp");
+		return;
+	}
+	ts = alert_time_us(r->timestamp, INT64_MIN);
+	if (ts == INT64_MIN)
+		rec_err(s, NULL, "timestamp", "must be an EVE or RFC 3339 time");
+	else if (ts < 0)
+		rec_err(s, NULL, "timestamp", "is before 1970");
+	else if (ts > (int64_t)time(NULL) * 1000000 + CLOCK_SKEW_US)
+		rec_err(s, NULL, "timestamp", "is more than a day in the future");
+	if (r->src_ip != NULL && !is_address(r->src_ip))
+		rec_err(s, NULL, "src_ip", "must be an IPv4 or IPv6 address");
+	if (r->dest_ip != NULL && !is_address(r->dest_ip))
+		rec_err(s, NULL, "dest_ip", "must be an IPv4 or IPv6 address");
+	if (r->signature_id < 1 || r->signature_id > 4294967295LL)
+		rec_err(s, "alert", "signature_id", "must be 1 to 4294967295");
+	if ((r->has & ALERT_HAS_SEVERITY) && (r->severity < 1 || r->severity > 255))
+		rec_err(s, "alert", "severity", "must be 1 to 255 (1 the highest)");
+}
+
 static int cb_end_map(void *ctx)
 {
 	struct pstate *s = ctx;
@@ -668,10 +713,7 @@ static int cb_end_map(void *ctx)
 		if (at == 0 || at > s->len || s->body[at - 1] != '}' || s->body + at <= r->text)
 			return shape(s, "internal error: record end not found");
 		r->len = (size_t)(s->body + at - r->text);
-		if (!(r->has & ALERT_HAS_ALERT) || !(r->has & ALERT_HAS_SIGNATURE_ID))
-			rec_err(s, NULL, NULL, "must be an EVE alert record with alert.signature_id");
-		else if (r->timestamp == NULL)
-			rec_err(s, NULL, NULL, "needs a timestamp");
+		record_check(s, r);
 		s->cur = NULL;
 	}
 	s->depth--;

@@ -16,7 +16,7 @@
 	"\"dest_port\":22,\"proto\":\"TCP\",\"extra\":{\"alert_id\":\"nested\",\"x\":[1,{}]},"   \
 	"\"alert\":{\"signature_id\":9100001,\"signature\":\"YAGURA SCAN\",\"severity\":2,"       \
 	"\"metadata\":{\"severity\":\"deep\"}}}"
-#define REC2 "{ \"alert\" : { \"signature_id\" : 7 } ,\n \"timestamp\" : \"t\\u00e9\" }"
+#define REC2 "{ \"alert\" : { \"signature_id\" : 7 } ,\n \"timestamp\" : \"2026-11-22T00:00:0\\u0031.000000+0000\" }"
 
 static enum alert_batch_status parse(const char *s, struct alert_batch *b)
 {
@@ -52,7 +52,7 @@ static void test_records(void **state)
 						ALERT_HAS_SEVERITY | ALERT_HAS_SIGNATURE_ID |
 						ALERT_HAS_ALERT);
 	/* Escapes are decoded in the copies. */
-	assert_string_equal(b.recs[1].timestamp, "t\xc3\xa9");
+	assert_string_equal(b.recs[1].timestamp, "2026-11-22T00:00:01.000000+0000");
 	assert_null(b.recs[1].alert_id);
 	assert_null(b.recs[1].src_ip);
 	assert_int_equal(b.recs[1].has, ALERT_HAS_SIGNATURE_ID | ALERT_HAS_ALERT);
@@ -117,13 +117,13 @@ static void test_bad_records(void **state)
 	struct alert_batch b;
 
 	(void)state;
-	assert_int_equal(parse("[1, {\"timestamp\":\"t\"}, {\"alert\":{\"signature_id\":1}}, "
-			       "{\"timestamp\":\"t\",\"src_port\":70000,\"alert\":{\"signature_id\":\"x\"}},"
+	assert_int_equal(parse("[1, {\"timestamp\":\"2026-11-22T00:00:00.000000+0000\"}, {\"alert\":{\"signature_id\":1}}, "
+			       "{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"src_port\":70000,\"alert\":{\"signature_id\":\"x\"}},"
 			       "{\"timestamp\":1,\"alert\":{\"signature_id\":1}},"
-			       "{\"timestamp\":\"t\",\"alert_id\":\"a\",\"alert_id\":\"b\","
+			       "{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert_id\":\"a\",\"alert_id\":\"b\","
 			       "\"alert\":{\"signature_id\":1}},"
-			       "{\"timestamp\":\"t\",\"src_ip\":\"a\\u0000b\",\"alert\":{\"signature_id\":1}},"
-			       "{\"timestamp\":\"t\",\"alert\":[],\"x\":0}]",
+			       "{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"src_ip\":\"a\\u0000b\",\"alert\":{\"signature_id\":1}},"
+			       "{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert\":[],\"x\":0}]",
 			       &b),
 			 ALERT_BATCH_BAD_RECORD);
 	assert_string_equal(b.errs[0].field, "alerts[0]");
@@ -141,6 +141,48 @@ static void test_bad_records(void **state)
 	alert_batch_free(&b);
 }
 
+/* What a hostile or broken client sends in fields the tower keeps: each
+ * refused with the record and the field named (issue 11). */
+static void test_hostile_fields(void **state)
+{
+	static const struct {
+		const char *rec, *field;
+	} cases[] = {
+		{"\"src_ip\":\"<script>\"", "alerts[0].src_ip"},
+		{"\"src_ip\":\"999.999.1.1\"", "alerts[0].src_ip"},
+		{"\"src_ip\":\"fe80::1%eth0\"", "alerts[0].src_ip"},
+		{"\"dest_ip\":\"0.0.0.0/0\"", "alerts[0].dest_ip"},
+		{"\"timestamp\":\"yesterday\"", "alerts[0].timestamp"},
+		{"\"timestamp\":\"0000-01-01T00:00:00.000000+0000\"", "alerts[0].timestamp"},
+		{"\"timestamp\":\"9999-12-31T00:00:00.000000+0000\"", "alerts[0].timestamp"},
+		{"\"alert\":{\"signature_id\":-5}", "alerts[0].alert.signature_id"},
+		{"\"alert\":{\"signature_id\":1,\"severity\":-100}", "alerts[0].alert.severity"},
+		{"\"alert\":{\"signature_id\":1,\"severity\":0}", "alerts[0].alert.severity"},
+	};
+	char body[512];
+	struct alert_batch b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *c = cases[i].rec;
+		int has_ts = strstr(c, "timestamp") != NULL, has_alert = strstr(c, "alert\"") != NULL;
+
+		snprintf(body, sizeof(body), "[{%s%s%s%s}]", c,
+			 has_ts ? "" : ",\"timestamp\":\"2026-11-22T00:00:00.000000+0000\"",
+			 has_alert ? "" : ",\"alert\":{\"signature_id\":1,\"severity\":2}", "");
+		assert_int_equal(parse(body, &b), ALERT_BATCH_BAD_RECORD);
+		assert_true(b.nerrs >= 1);
+		assert_string_equal(b.errs[0].field, cases[i].field);
+		alert_batch_free(&b);
+	}
+	/* The same fields as a sensor writes them pass. */
+	assert_int_equal(parse("[{\"timestamp\":\"1970-01-01T00:16:40.000000+0000\",\"src_ip\":"
+			       "\"2001:db8::1\",\"dest_ip\":\"10.0.0.1\",\"alert\":{\"signature_id\":"
+			       "4294967295,\"severity\":255}}]", &b),
+			 ALERT_BATCH_OK);
+	alert_batch_free(&b);
+}
+
 static void test_deep(void **state)
 {
 	/* Deep nesting inside a record is read and ignored, not a crash. */
@@ -148,7 +190,7 @@ static void test_deep(void **state)
 	size_t o = 0, d = 50000;
 
 	(void)state;
-	o += (size_t)snprintf(body, sizeof(body), "[{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1},\"x\":");
+	o += (size_t)snprintf(body, sizeof(body), "[{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert\":{\"signature_id\":1},\"x\":");
 	memset(body + o, '[', d);
 	o += d;
 	memset(body + o, ']', d);
@@ -221,7 +263,7 @@ static void test_rank_fields(void **state)
 	/* An empty list names nobody; an older sensor's escalation without
 	 * previous_sessions reported a tenth before; a category stands in for
 	 * the detector; indicator_id before indicator; confidence at most 100. */
-	assert_int_equal(parse("[{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1,"
+	assert_int_equal(parse("[{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert\":{\"signature_id\":1,"
 			       "\"category\":\"Misc\"},\"evidence\":{\"attackers\":[],\"spoofed\":true,"
 			       "\"sessions\":100,\"escalation\":1,\"indicator\":\"v\","
 			       "\"indicator_id\":\"i-1\",\"confidence\":250,\"distinct_hosts\":1200}}]",
@@ -238,7 +280,7 @@ static void test_rank_fields(void **state)
 	alert_batch_free(&b);
 
 	/* A non-object evidence or metadata (another tool's) is ignored. */
-	assert_int_equal(parse("[{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1,"
+	assert_int_equal(parse("[{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert\":{\"signature_id\":1,"
 			       "\"metadata\":[1]},\"evidence\":\"none\"}]",
 			       &b),
 			 ALERT_BATCH_OK);
@@ -252,11 +294,11 @@ static void test_bad_rank_fields(void **state)
 	struct alert_batch b;
 
 	(void)state;
-	assert_int_equal(parse("[{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1,"
+	assert_int_equal(parse("[{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert\":{\"signature_id\":1,"
 			       "\"metadata\":{\"detector\":[2]}},\"evidence\":{\"attackers\":[\"1.2.3.4\","
 			       "\"1.2.3.4,5.6.7.8\"],\"packets\":-1,\"sessions\":1.5,"
 			       "\"attacker_role\":1}},"
-			       "{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1},"
+			       "{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert\":{\"signature_id\":1},"
 			       "\"evidence\":{\"attackers\":\"1.2.3.4\",\"distinct_hosts\":2,"
 			       "\"distinct_hosts\":3}}]",
 			       &b),
@@ -274,7 +316,7 @@ static void test_bad_rank_fields(void **state)
 
 	/* At most ALERT_ATTACKERS_MAX addresses. */
 	o += (size_t)snprintf(many, sizeof(many),
-			      "[{\"timestamp\":\"t\",\"alert\":{\"signature_id\":1},"
+			      "[{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert\":{\"signature_id\":1},"
 			      "\"evidence\":{\"attackers\":[");
 	for (int i = 0; i <= ALERT_ATTACKERS_MAX; i++)
 		o += (size_t)snprintf(many + o, sizeof(many) - o, "%s\"10.0.%d.%d\"", i ? "," : "",
@@ -291,7 +333,7 @@ int main(void)
 		cmocka_unit_test(test_records),  cmocka_unit_test(test_shape),
 		cmocka_unit_test(test_bad_json), cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_deep),    cmocka_unit_test(test_rank_fields),
-		cmocka_unit_test(test_bad_rank_fields),
+		cmocka_unit_test(test_bad_rank_fields), cmocka_unit_test(test_hostile_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
