@@ -45,6 +45,22 @@ static char *read_json_file(const char *path)
 	return text;
 }
 
+/* A stored string as a terminal may show it: control bytes (and DEL)
+ * become '?', so that nothing a tower stores can move the cursor, clear
+ * the screen or forge lines; "-" when absent. */
+static const char *term_safe(const json_t *v, char *buf, size_t n)
+{
+	const char *s = json_string_value(v);
+	size_t i;
+
+	if (s == NULL)
+		return "-";
+	for (i = 0; s[i] && i + 1 < n; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	const char *base = getenv("YAGURA_TOWER"), *token = getenv("YAGURA_TOKEN");
@@ -127,13 +143,14 @@ int cmd_report(int argc, char **argv)
 			       "category", "severity", "next due", "overdue");
 			json_array_foreach(json_object_get(answer, "reports"), i, r) {
 				json_t *od = json_object_get(r, "overdue_by_seconds");
+				char f[5][64];
 				printf("%-6lld %-9s %-20.20s %-14s %-8s %-28s %s\n",
 				       (long long)json_integer_value(json_object_get(r, "id")),
-				       json_string_value(json_object_get(r, "stage")),
-				       json_string_value(json_object_get(r, "org")),
-				       json_string_value(json_object_get(r, "category")),
-				       json_string_value(json_object_get(r, "severity")),
-				       json_string_value(json_object_get(r, "next_due")) ?: "-",
+				       term_safe(json_object_get(r, "stage"), f[0], sizeof(f[0])),
+				       term_safe(json_object_get(r, "org"), f[1], sizeof(f[1])),
+				       term_safe(json_object_get(r, "category"), f[2], sizeof(f[2])),
+				       term_safe(json_object_get(r, "severity"), f[3], sizeof(f[3])),
+				       term_safe(json_object_get(r, "next_due"), f[4], sizeof(f[4])),
 				       od ? "yes" : "");
 			}
 			json_decref(answer);

@@ -322,6 +322,22 @@ static int tower_auth(void *ctx, struct http_request *req, const char *token, vo
 
 /* ---- organisations, users, tokens --------------------------------------- */
 
+
+/* A name people will read, in lists and on terminals: 1 to max bytes, no
+ * control character (ESC, CR, LF and the like would reach a terminal
+ * through `yagura report list`), no DEL. */
+static int name_ok(const char *s, size_t max)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 static int orgs_create(struct http_request *req, struct http_response *resp, void *ctx)
 {
 	struct tower *t = ctx;
@@ -336,12 +352,12 @@ static int orgs_create(struct http_request *req, struct http_response *resp, voi
 	if (need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE)
 		return 0;
 	http_response_error(resp, 422, "validation_failed", "the organisation is not valid");
-	if (name == NULL || *name == '\0' || strlen(name) > 200)
-		http_response_error_field(resp, "name", "is required (1 to 200 characters)");
+	if (!name_ok(name, 200))
+		http_response_error_field(resp, "name",
+					  "is required (1 to 200 characters, no control characters)");
 	if (sector == NULL || !sector_known(t, sector))
 		http_response_error_field(resp, "sector", "must be one of the configured sectors");
-	if (name == NULL || *name == '\0' || strlen(name) > 200 || sector == NULL ||
-	    !sector_known(t, sector))
+	if (!name_ok(name, 200) || sector == NULL || !sector_known(t, sector))
 		return 0;
 	if (store_conn_get(t->st, &c) < 0)
 		return store_fail(resp, NULL, YG_EIO);
@@ -400,8 +416,10 @@ static int users_create(struct http_request *req, struct http_response *resp, vo
 	if (need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE)
 		return 0;
 	http_response_error(resp, 422, "validation_failed", "the user is not valid");
-	if (name == NULL || *name == '\0' || strlen(name) > 200)
-		bad |= http_response_error_field(resp, "name", "is required (1 to 200 characters)") == 0;
+	if (!name_ok(name, 200))
+		bad |= http_response_error_field(
+			       resp, "name",
+			       "is required (1 to 200 characters, no control characters)") == 0;
 	if (r_ < 0)
 		bad |= http_response_error_field(resp, "role",
 						 "must be operator, regulator, analyst, overseer, "

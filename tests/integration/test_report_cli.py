@@ -4,6 +4,7 @@ updates, closes, lists and shows an incident report; refusals print each
 bad field."""
 import json
 import os
+import sqlite3
 import subprocess
 import tempfile
 
@@ -26,6 +27,11 @@ def main():
 
         rc, org, err = admin("org", "add", "Kansai Rail", "railways")
         t.check(rc == 0 and org["sector"] == "railways", "admin org add: %d %s" % (rc, err))
+        for evil in ("Kansai\x1b[2JRail", "Line\nforged", "Bell\x07"):
+            rc, _, err = admin("org", "add", evil, "railways")
+            t.check(rc == 2 and "control" in err, "org name %r refused: %d %r" % (evil, rc, err))
+            rc, _, err = admin("user", "add", evil, "analyst")
+            t.check(rc == 2 and "control" in err, "user name %r refused: %d %r" % (evil, rc, err))
         rc, _, err = admin("org", "add", "Nowhere", "space")
         t.check(rc == 2 and "sector" in err, "admin org add with a bad sector: %d %r" % (rc, err))
         rc, u, err = admin("user", "add", "op", "operator", "--org", str(org["id"]))
@@ -77,6 +83,15 @@ def main():
         p = rep("list")
         t.check(p.returncode == 0 and "Kansai Rail" in p.stdout and "detailed" in p.stdout,
                 "list: %r" % p.stdout)
+        # A name stored before names were checked never reaches the
+        # terminal raw.
+        db = sqlite3.connect(os.path.join(d, "t.db"), timeout=10)
+        db.execute("UPDATE orgs SET name = ? WHERE id = ?", ("Kansai\x1b[2J\rRail", org["id"]))
+        db.commit()
+        db.close()
+        p = rep("list")
+        t.check(p.returncode == 0 and "\x1b" not in p.stdout and "\r" not in p.stdout and
+                "Kansai?[2J?Rail" in p.stdout, "list shows no control bytes: %r" % p.stdout)
         p = rep("show", str(rid))
         shown = json.loads(p.stdout) if p.returncode == 0 else {}
         t.check(len(shown.get("versions", [])) == 2, "show: %r" % p.stdout[:200])
