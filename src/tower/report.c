@@ -317,6 +317,9 @@ static const char *const top_fields[] = {
 	"response_taken", "other",	     "detected_at", "severity",	  "impact",
 	"tlp",		 NULL};
 
+#define REPORT_EARLIEST_US 946684800000000LL   /* 2000-01-01T00:00:00Z */
+#define REPORT_SKEW_US (24LL * 3600 * 1000000) /* a reporter's clock may run ahead */
+
 int report_validate(const json_t *body, enum report_stage stage, struct report_errors *errs)
 {
 	const char *key, *cat;
@@ -339,6 +342,11 @@ int report_validate(const json_t *body, enum report_stage stage, struct report_e
 	const char *det = want_string(body, "detected_at", "detected_at", 1, 64, errs);
 	if (det != NULL && report_parse_time(det, &t) < 0)
 		err_add(errs, "detected_at", "must be an RFC 3339 timestamp such as 2026-11-22T09:30:00+09:00");
+	else if (det != NULL && t < REPORT_EARLIEST_US)
+		err_add(errs, "detected_at", "is before 2000: not a plausible time of detection");
+	else if (det != NULL && t > (int64_t)time(NULL) * 1000000 + REPORT_SKEW_US)
+		/* A future detection would never fall due. */
+		err_add(errs, "detected_at", "is in the future (more than a day ahead)");
 	want_enum(body, "severity", "severity", 1, severities, errs);
 	want_enum(body, "tlp", "tlp", 0, tlps, errs);
 	want_string(body, "response_taken", "response_taken", stage >= REPORT_FINAL, 20000, errs);

@@ -36,7 +36,9 @@ struct report_errors {
  * YG_EINVAL with every problem found in errs (up to REPORT_MAX_ERRORS).
  * Later stages require more: the detailed report needs technical details
  * and the affected computers, the final one the response taken and the
- * impact. Unknown top-level fields are errors (a typo must not lose data). */
+ * impact. Unknown top-level fields are errors (a typo must not lose data).
+ * detected_at must lie between 2000 and a day ahead of the clock: a report
+ * detected in the future would never fall due. */
 int report_validate(const json_t *body, enum report_stage stage, struct report_errors *errs);
 
 /* Deadline policy: seconds after detection by which each stage is due.

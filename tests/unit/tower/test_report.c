@@ -134,9 +134,36 @@ static void test_times_and_deadlines(void **state)
 	assert_string_equal(report_stage_name(REPORT_FINAL), "final");
 }
 
+/* Times no detection can have: the future (the report would never fall
+ * due), and before any plausible date (stored as nothing). */
+static void test_implausible_detection_times(void **state)
+{
+	static const char *const bad[] = {"2030-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+					  "0000-01-01T00:00:00Z", "1970-01-01T00:00:00Z"};
+	struct report_errors errs;
+	char body[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body),
+			 "{\"category\":\"ddos\",\"summary\":\"s\",\"severity\":\"high\","
+			 "\"detected_at\":\"%s\"}",
+			 bad[i]);
+		json_t *j = parse(body);
+		assert_int_equal(report_validate(j, REPORT_PROMPT, &errs), YG_EINVAL);
+		assert_true(has_error(&errs, "detected_at", ""));
+		json_decref(j);
+	}
+	json_t *j = parse("{\"category\":\"ddos\",\"summary\":\"s\",\"severity\":\"high\","
+			  "\"detected_at\":\"2026-11-22T09:30:00+09:00\"}");
+	assert_int_equal(report_validate(j, REPORT_PROMPT, &errs), 0);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_implausible_detection_times),
 		cmocka_unit_test(test_prompt_minimal_is_valid),
 		cmocka_unit_test(test_every_bad_field_is_named),
 		cmocka_unit_test(test_not_an_object),
