@@ -353,7 +353,9 @@ static void udp_first(struct detect *d, struct flow *f, const struct packet *pkt
 	r->bytes += pkt->wirelen;
 	r->payload += pkt->payload_len;
 	rec_source(r, pkt);
-	if (r->w.alerted || hll64_count(&r->sources) < d->cfg.refl_sources)
+	/* No fewer responses than sources: the estimate waits until it can pass. */
+	if (r->w.alerted || r->events < d->cfg.refl_sources ||
+	    hll64_count(&r->sources) < d->cfg.refl_sources)
 		return;
 	mean = r->payload / r->events;
 	if (mean < d->cfg.refl_min_bytes ||
@@ -383,7 +385,8 @@ static void reflection(struct detect *d, struct flow *f, const struct packet *pk
 		r->pkts++;
 		r->bytes += pkt->wirelen;
 		rec_source(r, pkt);
-		if (!r->w.alerted && hll64_count(&r->sources) >= d->cfg.refl_sources) {
+		if (!r->w.alerted && r->events >= d->cfg.refl_sources &&
+		    hll64_count(&r->sources) >= d->cfg.refl_sources) {
 			r->w.alerted = 1;
 			reflection_alert(d, 9200018, pkt, r, 0, NULL);
 		}

@@ -392,16 +392,42 @@ static int detector_elem(struct pstate *s, enum vtype t, const unsigned char *st
 	return R_OTHER;
 }
 
-/* An element of evidence.attackers: an IPv4 or IPv6 address, appended to
- * r->attackers with a comma. Nothing is copied into the strings buffer
- * between the array's start and its elements (record_field() copied ""
- * there, last), so the list grows in place. */
+/* Whether s is an IPv4 or IPv6 address as a sensor writes one: no zone,
+ * no prefix length, no host name. */
+static int is_address(const char *s)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, bin) == 1 || inet_pton(AF_INET6, s, bin) == 1;
+}
+
+/* Appends text[0..n) with a comma to *list, a comma-joined list that ends
+ * the strings buffer (record_field() copied "" there last, and nothing is
+ * copied between the array's start and its elements), so it grows in
+ * place. Returns R_OTHER, or -1 on no room. */
+static int list_append(struct pstate *s, const char *list, size_t *count, const char *text,
+		       size_t n)
+{
+	struct alert_batch *b = s->b;
+
+	if (b->strs + b->strs_len - 1 != list + strlen(list) || b->strs_len + n + 1 > b->strs_cap) {
+		b->status = ALERT_BATCH_NOMEM;
+		return -1;
+	}
+	b->strs_len--; /* over the NUL */
+	if ((*count)++ > 0)
+		b->strs[b->strs_len++] = ',';
+	memcpy(b->strs + b->strs_len, text, n);
+	b->strs_len += n;
+	b->strs[b->strs_len++] = '\0';
+	return R_OTHER;
+}
+
+/* An element of evidence.attackers: an IPv4 or IPv6 address. */
 static int attacker_elem(struct pstate *s, enum vtype t, const unsigned char *str, size_t n)
 {
 	struct alert_rec *r = s->cur;
-	struct alert_batch *b = s->b;
 	char addr[INET6_ADDRSTRLEN];
-	unsigned char bin[sizeof(struct in6_addr)];
 
 	if (r == NULL || r->attackers == NULL)
 		return R_OTHER;
@@ -411,7 +437,7 @@ static int attacker_elem(struct pstate *s, enum vtype t, const unsigned char *st
 	}
 	memcpy(addr, str, n);
 	addr[n] = '\0';
-	if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1) {
+	if (!is_address(addr)) {
 		rec_err(s, "evidence", "attackers", "must be an array of IP addresses");
 		return R_OTHER;
 	}
@@ -419,28 +445,14 @@ static int attacker_elem(struct pstate *s, enum vtype t, const unsigned char *st
 		rec_err(s, "evidence", "attackers", "names more than 64 addresses");
 		return R_OTHER;
 	}
-	/* The list ends the buffer: overwrite its NUL. */
-	if (b->strs + b->strs_len - 1 != r->attackers + strlen(r->attackers) ||
-	    b->strs_len + n + 1 > b->strs_cap) {
-		b->status = ALERT_BATCH_NOMEM;
-		return -1;
-	}
-	b->strs_len--;
-	if (r->n_attackers++ > 0)
-		b->strs[b->strs_len++] = ',';
-	memcpy(b->strs + b->strs_len, addr, n);
-	b->strs_len += n;
-	b->strs[b->strs_len++] = '\0';
-	return R_OTHER;
+	return list_append(s, r->attackers, &r->n_attackers, addr, n);
 }
 
 /* An element of evidence.attacker_packets: what each address of
- * evidence.attackers sent itself, in its order; appended to
- * r->attacker_packets with a comma, in place as attacker_elem() does. */
+ * evidence.attackers sent itself, in its order. */
 static int attacker_packets_elem(struct pstate *s, enum vtype t, long long iv)
 {
 	struct alert_rec *r = s->cur;
-	struct alert_batch *b = s->b;
 	char num[24];
 	int n;
 
@@ -455,18 +467,7 @@ static int attacker_packets_elem(struct pstate *s, enum vtype t, long long iv)
 		return R_OTHER;
 	}
 	n = snprintf(num, sizeof(num), "%lld", iv);
-	if (b->strs + b->strs_len - 1 != r->attacker_packets + strlen(r->attacker_packets) ||
-	    b->strs_len + (size_t)n + 1 > b->strs_cap) {
-		b->status = ALERT_BATCH_NOMEM;
-		return -1;
-	}
-	b->strs_len--;
-	if (r->n_attacker_packets++ > 0)
-		b->strs[b->strs_len++] = ',';
-	memcpy(b->strs + b->strs_len, num, (size_t)n);
-	b->strs_len += (size_t)n;
-	b->strs[b->strs_len++] = '\0';
-	return R_OTHER;
+	return list_append(s, r->attacker_packets, &r->n_attacker_packets, num, (size_t)n);
 }
 
 /* Places a value by its parent; see record_field() for the result. */
@@ -656,15 +657,6 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t n)
 	}
 	s->key[s->depth] = (unsigned char)key;
 	return 1;
-}
-
-/* Whether s is an IPv4 or IPv6 address as a sensor writes one: no zone,
- * no prefix length, no host name. */
-static int is_address(const char *s)
-{
-	unsigned char bin[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, s, bin) == 1 || inet_pton(AF_INET6, s, bin) == 1;
 }
 
 #define CLOCK_SKEW_US (24LL * 3600 * 1000000) /* a sensor's clock may run ahead */

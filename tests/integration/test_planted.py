@@ -94,20 +94,15 @@ def main():
         # The tower ranks what the sensor posts by the same rule.
         tw = Tower(a.yagura, os.path.join(d, "t.db"), d)
         try:
-            A = tw.admin
-            st, u, _ = tw.call("POST", "/api/v1/users", {"name": "sensor", "role": "sensor"}, A)
-            st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
             tokfile = os.path.join(d, "token")
-            with open(tokfile, "w") as f:
-                f.write(tk["token"] + "\n")
-            st, u, _ = tw.call("POST", "/api/v1/users", {"name": "an", "role": "analyst"}, A)
-            st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+            tw.token_for("sensor", "sensor", tokfile)
+            analyst = tw.token_for("an", "analyst")
             p = subprocess.run([a.yagura, "analyze", "-q", "--detect", "vol.pps=1000", "--post",
                                 "http://127.0.0.1:%d" % tw.port, "--token-file", tokfile,
                                 "--spool", os.path.join(d, "spool"), "-o", os.devnull, cap],
                                capture_output=True, text=True, timeout=300)
             t.check(p.returncode == 0, "posted to the tower: %s" % p.stderr[-300:])
-            st, res, _ = tw.call("GET", "/api/v1/sources?limit=1000", token=tk["token"])
+            st, res, _ = tw.call("GET", "/api/v1/sources?limit=1000", token=analyst)
             tower = {s["ip"]: s for s in res.get("sources", [])}
             t.check(set(tower) == set(ips), "the tower's sources are the sensor's: %s" %
                     sorted(set(tower) ^ set(ips)))

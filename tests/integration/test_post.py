@@ -52,12 +52,8 @@ def main():
     y = a.yagura
     with tempfile.TemporaryDirectory() as d:
         tw = Tower(y, os.path.join(d, "t.db"), d)
-        A = tw.admin
-        st, u, _ = tw.call("POST", "/api/v1/users", {"name": "sensor", "role": "sensor"}, A)
-        st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
         tokfile = os.path.join(d, "token")
-        with open(tokfile, "w") as f:
-            f.write(tk["token"] + "\n")
+        tw.token_for("sensor", "sensor", tokfile)
         url = "http://127.0.0.1:%d" % tw.port
         spool = os.path.join(d, "spool")
 

@@ -68,6 +68,16 @@ class Tower:
             except ValueError:
                 return e.code, raw.decode(), e.headers
 
+    def token_for(self, name, role, tokfile=None):
+        """Creates a user with role and a token for it (as the admin);
+        returns the token, written to tokfile too when given."""
+        st, u, _ = self.call("POST", "/api/v1/users", {"name": name, "role": role}, self.admin)
+        st, tk, _ = self.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, self.admin)
+        if tokfile is not None:
+            with open(tokfile, "w") as f:
+                f.write(tk["token"] + "\n")
+        return tk["token"]
+
     def stop(self):
         self.proc.terminate()
         rc = self.proc.wait(timeout=30)
