@@ -47,7 +47,7 @@ struct brute_rec {
 	struct window w, lw; /* the window, and the long window */
 	uint64_t sessions, long_sessions;
 	uint64_t pkts, bytes;
-	uint64_t alerted_pkts, alerted_bytes; /* reported by the window's earlier alerts */
+	struct reported rep;
 	uint64_t alerted_sessions;
 	uint32_t open, max_open; /* sessions open at once; the most in the window */
 };
@@ -68,7 +68,7 @@ static void brute_roll(struct brute_rec *r, uint64_t now, uint32_t window_s)
 		return;
 	r->sessions = 0;
 	r->pkts = r->bytes = 0;
-	r->alerted_pkts = r->alerted_bytes = 0;
+	memset(&r->rep, 0, sizeof(r->rep));
 	r->alerted_sessions = 0;
 	r->max_open = r->open;
 }
@@ -123,19 +123,15 @@ static void brute_alert(struct detect *d, const struct flow *f, struct brute_rec
 	a.window_end_us = f->last_us;
 	a.pkts = r->pkts;
 	a.bytes = r->bytes;
-	a.escalation = (uint8_t)(w->alerted - 1);
 	if (w == &r->w) {
+		alert_escalation(&a, w, &r->rep, r->pkts, r->bytes);
 		a.prior_sessions = r->alerted_sessions;
 		r->alerted_sessions = sessions;
-		a.prior_pkts = r->alerted_pkts;
-		a.prior_bytes = r->alerted_bytes;
-		r->alerted_pkts = r->pkts;
-		r->alerted_bytes = r->bytes;
 	} else {
-		a.prior_pkts = r->alerted_pkts; /* the long window: what the short one reported */
-		a.prior_bytes = r->alerted_bytes;
-		if (a.prior_pkts > a.pkts)
-			a.prior_pkts = a.pkts, a.prior_bytes = a.bytes;
+		/* The long window: what the short one reported, at most. */
+		a.escalation = (uint8_t)(w->alerted - 1);
+		a.prior_pkts = r->rep.pkts < a.pkts ? r->rep.pkts : a.pkts;
+		a.prior_bytes = r->rep.pkts < a.pkts ? r->rep.bytes : a.bytes;
 	}
 	alert_num(&a, "sessions", sessions);
 	alert_num(&a, "packets_per_session", r->pkts / (sessions ? sessions : 1));

@@ -145,6 +145,24 @@ static inline void flow_endpoints(const struct flow *f, struct ip_addr *client,
 	memcpy(server->a, f->key.addr[f->client ^ 1], 16);
 }
 
+/* What a window's earlier alerts reported, so that an escalation (whose
+ * counts are the window's whole) says what is new. */
+struct reported {
+	uint64_t pkts, bytes;
+};
+
+/* Marks alert a as the window's w->alerted-th and what came before it,
+ * then notes pkts and bytes as reported. Call after window_escalate(). */
+static inline void alert_escalation(struct alert *a, const struct window *w,
+				    struct reported *rep, uint64_t pkts, uint64_t bytes)
+{
+	a->escalation = (uint8_t)(w->alerted - 1);
+	a->prior_pkts = rep->pkts;
+	a->prior_bytes = rep->bytes;
+	rep->pkts = pkts;
+	rep->bytes = bytes;
+}
+
 /* Address key in canonical form (family + 16 bytes). */
 static inline int addr_is_multicast_or_broadcast(const struct ip_addr *a)
 {

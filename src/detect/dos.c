@@ -62,7 +62,7 @@ struct vkey { /* a victim, or a victim's service */
 
 struct dos_rec {
 	struct window w;
-	uint64_t alerted_pkts, alerted_bytes; /* escalations: reported before */
+	struct reported rep;
 	uint64_t events;  /* SYNs, unsolicited responses, or packets since the record began */
 	uint64_t completed;
 	uint64_t pkts, bytes;
@@ -262,11 +262,7 @@ static void syn_flood(struct detect *d, const struct packet *pkt, unsigned ev)
 		if (r->events > r->completed &&
 		    window_escalate(&r->w, r->events - r->completed, d->cfg.syn_half_open)) {
 			alert_init(&a, 9200001, pkt->ts_us);
-			a.escalation = (uint8_t)(r->w.alerted - 1);
-			a.prior_pkts = r->alerted_pkts;
-			a.prior_bytes = r->alerted_bytes;
-			r->alerted_pkts = r->pkts;
-			r->alerted_bytes = r->bytes;
+			alert_escalation(&a, &r->w, &r->rep, r->pkts, r->bytes);
 			a.dst = pkt->dst;
 			a.proto = 6;
 			a.has_ports = 1;

@@ -31,7 +31,7 @@ struct scan_rec {
 	struct window w;
 	uint64_t attempts;
 	uint64_t pkts, bytes;
-	uint64_t alerted_pkts, alerted_bytes; /* reported by the window's earlier alerts */
+	struct reported rep;
 	struct distinct seen;
 	struct samples ex;
 };
@@ -42,7 +42,6 @@ struct tkey { /* tool probes: one source */
 
 struct tool_rec {
 	struct window w;
-	uint32_t probes;
 };
 
 int scan_init(struct detect *d)
@@ -122,9 +121,7 @@ static void tool_flow_end(struct detect *d, const struct flow *f)
 	memset(&k, 0, sizeof(k));
 	addr_key(k.src, f->key.addr[c], f->key.family);
 	r = dtable_get(d->scan_tool, &k, f->last_us, &is_new);
-	if (window_roll(&r->w, f->first_us, d->cfg.scan_window_s))
-		r->probes = 0;
-	r->probes++;
+	window_roll(&r->w, f->first_us, d->cfg.scan_window_s);
 	if (r->w.alerted)
 		return;
 	r->w.alerted = 1;
@@ -236,7 +233,7 @@ static void rec_roll(struct scan_rec *r, const struct flow *f, uint32_t window_s
 		memset(&r->seen, 0, sizeof(r->seen));
 		r->ex.n = 0;
 		r->attempts = r->pkts = r->bytes = 0;
-		r->alerted_pkts = r->alerted_bytes = 0;
+		memset(&r->rep, 0, sizeof(r->rep));
 	}
 	r->attempts++;
 	r->pkts += f->pkts[FLOW_TOSERVER];
@@ -261,11 +258,7 @@ static void scan_alert(struct detect *d, const struct flow *f, struct scan_rec *
 	a.window_end_us = f->last_us;
 	a.pkts = r->pkts;
 	a.bytes = r->bytes;
-	a.escalation = (uint8_t)(r->w.alerted - 1);
-	a.prior_pkts = r->alerted_pkts;
-	a.prior_bytes = r->alerted_bytes;
-	r->alerted_pkts = r->pkts;
-	r->alerted_bytes = r->bytes;
+	alert_escalation(&a, &r->w, &r->rep, r->pkts, r->bytes);
 	alert_num(&a,
 		  horizontal		? "distinct_hosts"
 		  : kind == SCAN_PROTO ? "distinct_protocols"
