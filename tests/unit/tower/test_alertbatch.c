@@ -325,6 +325,28 @@ static void test_bad_rank_fields(void **state)
 	assert_int_equal(alert_batch_parse(many, o, 10, &b), ALERT_BATCH_BAD_RECORD);
 	assert_string_equal(b.errs[0].field, "alerts[0].evidence.attackers");
 	alert_batch_free(&b);
+	/* As many packet counts, one too many; then counts of the wrong type
+	 * and a list cut short. */
+	o = (size_t)snprintf(many, sizeof(many),
+			     "[{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert\":"
+			     "{\"signature_id\":1},\"evidence\":{\"attacker_packets\":[");
+	for (int i = 0; i <= ALERT_ATTACKERS_MAX; i++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "%s%d", i ? "," : "", i);
+	o += (size_t)snprintf(many + o, sizeof(many) - o, "]}}]");
+	assert_int_equal(alert_batch_parse(many, o, 10, &b), ALERT_BATCH_BAD_RECORD);
+	assert_string_equal(b.errs[0].field, "alerts[0].evidence.attacker_packets");
+	alert_batch_free(&b);
+	assert_int_equal(parse("[{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert\":"
+			       "{\"signature_id\":1},\"evidence\":{\"attacker_packets\":[1.5,\"2\",null]}}]",
+			       &b),
+			 ALERT_BATCH_BAD_RECORD);
+	assert_string_equal(b.errs[0].field, "alerts[0].evidence.attacker_packets");
+	alert_batch_free(&b);
+	assert_int_equal(parse("[{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert\":"
+			       "{\"signature_id\":1},\"evidence\":{\"attacker_packets\":[1,2",
+			       &b),
+			 ALERT_BATCH_BAD_JSON);
+	alert_batch_free(&b);
 }
 
 int main(void)
