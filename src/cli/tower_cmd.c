@@ -152,6 +152,9 @@ static void admin_usage(FILE *out)
 {
 	fputs("usage: yagura admin init [--store URL] [--name NAME]\n"
 	      "         create the first admin user and print its API token, once\n"
+	      "       yagura admin recover [--store URL] [--name NAME]\n"
+	      "         on the server, when every admin token is lost: print a new token\n"
+	      "         for the admin NAME (created if there is none)\n"
 	      "       yagura admin org add NAME SECTOR | org list\n"
 	      "       yagura admin user add NAME ROLE [--org ID] [--sectors S1,S2]\n"
 	      "       yagura admin token add USER_ID [--days N] | token revoke TOKEN_ID\n"
@@ -163,8 +166,10 @@ static void admin_usage(FILE *out)
 	      out);
 }
 
+/* init and recover: on the server, straight on the store. */
 static int admin_init(int argc, char **argv)
 {
+	int recover = strcmp(argv[1], "recover") == 0;
 	const char *store = "var/tower.db", *name = "admin";
 	char token[64], err[512];
 
@@ -174,14 +179,15 @@ static int admin_init(int argc, char **argv)
 		} else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
 			name = argv[++i];
 		} else {
-			log_warnx("admin init: unexpected argument '%s'", argv[i]);
+			log_warnx("admin %s: unexpected argument '%s'", argv[1], argv[i]);
 			return EXIT_USAGE;
 		}
 	}
 	if (strcmp(store, "var/tower.db") == 0)
 		mkdir("var", 0755);
-	if (tower_admin_init(store, name, token, err, sizeof(err)) < 0) {
-		log_warnx("admin init: %s", err);
+	if ((recover ? tower_admin_recover(store, name, token, err, sizeof(err))
+		     : tower_admin_init(store, name, token, err, sizeof(err))) < 0) {
+		log_warnx("admin %s: %s", argv[1], err);
 		return EXIT_INPUT;
 	}
 	printf("%s\n", token);
@@ -197,7 +203,7 @@ int cmd_admin(int argc, char **argv)
 	int npos = 0, rc;
 	long status;
 
-	if (argc >= 2 && strcmp(argv[1], "init") == 0)
+	if (argc >= 2 && (strcmp(argv[1], "init") == 0 || strcmp(argv[1], "recover") == 0))
 		return admin_init(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		admin_usage(argc < 2 ? stderr : stdout);

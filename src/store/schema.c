@@ -241,6 +241,20 @@ static const char schema_v7[] =
 	"DELETE FROM source_stats;"
 	"DELETE FROM rollup_state WHERE name = 'sources';";
 
+/* v8: assets answer on address ranges, and an alert against one is
+ * marked with the asset and its organisation at ingest (src/tower/
+ * assets.c): the operator and its regulator read those alerts, and
+ * /sources counts the critical computers each source attacked, through
+ * the partial index (only marked alerts pay for it). */
+static const char schema_v8[] =
+	"CREATE TABLE asset_addresses ("
+	" asset_id BIGINT NOT NULL REFERENCES assets(id),"
+	" prefix TEXT NOT NULL,"
+	" PRIMARY KEY (asset_id, prefix));"
+	"ALTER TABLE alerts ADD COLUMN asset_id BIGINT;"
+	"ALTER TABLE alerts ADD COLUMN asset_org_id BIGINT;"
+	"CREATE INDEX alerts_asset ON alerts (asset_org_id, id) WHERE asset_id IS NOT NULL;";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -251,6 +265,8 @@ const struct store_migration store_migrations[] = {
 	{ .version = 5, .name = "attack-source summary", .sql = schema_v5 },
 	{ .version = 6, .name = "attack sources in ranking order", .sql = schema_v6 },
 	{ .version = 7, .name = "attack sources by the shared ranking", .sql = schema_v7 },
+	{ .version = 8, .name = "asset address ranges; alerts marked with the asset hit",
+	  .sql = schema_v8 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -35,11 +35,13 @@ const char *action_name(enum action a)
 
 /* Rows: roles; columns: actions in enum order. Nobody but the operator
  * files or changes reports; regulators read their sectors' reports only;
+ * operators read the alerts against their registered assets, regulators
+ * those against their sectors' assets;
  * sensors post alerts and read indicators and nothing else. */
 static const uint8_t matrix[ROLE_COUNT][ACT_COUNT] = {
 	/*               rcreate rupdate rread awrite aread alpost alread src intel admin */
-	[ROLE_OPERATOR] = {O, O, O, O, O, N, N, N, A, N},
-	[ROLE_REGULATOR] = {N, N, S, N, S, N, N, N, N, N},
+	[ROLE_OPERATOR] = {O, O, O, O, O, N, O, N, A, N},
+	[ROLE_REGULATOR] = {N, N, S, N, S, N, S, N, N, N},
 	[ROLE_ANALYST] = {N, N, A, N, A, N, A, A, A, N},
 	[ROLE_OVERSEER] = {N, N, A, N, N, N, A, A, N, N},
 	[ROLE_AUDITOR] = {N, N, N, N, N, N, N, N, N, N},

@@ -52,4 +52,10 @@ void tower_stop(struct tower *t);
 int tower_admin_init(const char *url, const char *name, char *token, char *err,
 		     size_t errlen) YG_MUST_CHECK;
 
+/* For whoever holds the store, when every admin token is lost: a new
+ * token for the enabled admin user called name (a new admin user of that
+ * name when there is none), written into token. */
+int tower_admin_recover(const char *url, const char *name, char *token, char *err,
+			size_t errlen) YG_MUST_CHECK;
+
 #endif

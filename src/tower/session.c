@@ -1,0 +1,172 @@
+/* session.c - who is calling: a bearer token resolved to a principal,
+ * with a small cache in front of the store. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "tower/tower_int.h"
+
+/* Recently seen tokens, so that a request does not cost a store round trip
+ * just to learn who sent it. An entry lives AUTH_CACHE_TTL_US at most and
+ * never past its token's expiry; a revocation through this tower empties the
+ * cache at once (another tower on the same PostgreSQL learns of it within the
+ * TTL). gen guards against a lookup that read the token before a revocation
+ * and would cache it after. */
+#define AUTH_CACHE_SLOTS 1024
+#define AUTH_CACHE_TTL_US (5 * 1000000LL)
+
+struct auth_entry {
+	uint8_t hash[TOKEN_HASH_LEN];
+	int64_t cached_us, expires_us; /* expires_us 0: the token does not expire */
+	bool used;
+	struct principal p;
+};
+
+struct auth_cache {
+	pthread_mutex_t mu;
+	uint64_t gen;
+	struct auth_entry e[AUTH_CACHE_SLOTS];
+};
+
+static bool auth_cached(struct tower *t, const uint8_t h[TOKEN_HASH_LEN], struct principal *out,
+			uint64_t *gen)
+{
+	struct auth_cache *ac = t->auth;
+	struct auth_entry *e;
+	int64_t now = tw_now_us();
+	bool hit = false;
+
+	if (ac == NULL)
+		return false;
+	e = &ac->e[(h[0] | (unsigned)h[1] << 8) % AUTH_CACHE_SLOTS];
+	pthread_mutex_lock(&ac->mu);
+	*gen = ac->gen;
+	if (e->used && memcmp(e->hash, h, TOKEN_HASH_LEN) == 0 &&
+	    now - e->cached_us < AUTH_CACHE_TTL_US && (e->expires_us == 0 || e->expires_us > now)) {
+		*out = e->p;
+		hit = true;
+	}
+	pthread_mutex_unlock(&ac->mu);
+	return hit;
+}
+
+static void auth_remember(struct tower *t, const uint8_t h[TOKEN_HASH_LEN],
+			  const struct principal *p, int64_t expires, uint64_t gen)
+{
+	struct auth_cache *ac = t->auth;
+	struct auth_entry *e;
+
+	if (ac == NULL)
+		return;
+	e = &ac->e[(h[0] | (unsigned)h[1] << 8) % AUTH_CACHE_SLOTS];
+	pthread_mutex_lock(&ac->mu);
+	if (ac->gen == gen) {
+		memcpy(e->hash, h, TOKEN_HASH_LEN);
+		e->cached_us = tw_now_us();
+		e->expires_us = expires;
+		e->p = *p;
+		e->used = true;
+	}
+	pthread_mutex_unlock(&ac->mu);
+}
+
+/* After a revocation: nothing cached survives it. */
+void tw_auth_forget_all(struct tower *t)
+{
+	struct auth_cache *ac = t->auth;
+
+	if (ac == NULL)
+		return;
+	pthread_mutex_lock(&ac->mu);
+	ac->gen++;
+	for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++)
+		ac->e[i].used = false;
+	pthread_mutex_unlock(&ac->mu);
+}
+
+int tw_auth(void *ctx, struct http_request *req, const char *token, void **out)
+{
+	struct tower *t = ctx;
+	uint8_t h[TOKEN_HASH_LEN];
+	char hh[TOKEN_HASH_LEN * 2 + 1];
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	struct principal *p, seen;
+	uint64_t gen = 0;
+	int rc;
+
+	if (token_hash(token, strlen(token), h) < 0)
+		return YG_EINVAL;
+	if (auth_cached(t, h, &seen, &gen)) {
+		p = http_arena_alloc(http_request_arena(req), sizeof(*p));
+		if (p == NULL)
+			return YG_ENOMEM;
+		*p = seen;
+		*out = p;
+		return 0;
+	}
+	tw_hex(h, sizeof(h), hh);
+	double t0 = tw_store_enter(t, OP_AUTH);
+	if (store_conn_get(t->st, &c) < 0) {
+		tw_store_leave(t, OP_AUTH, t0);
+		return YG_EIO;
+	}
+	struct store_param ps[] = {store_text(hh)};
+	rc = store_exec(c,
+			"SELECT t.id AS token_id, u.id AS user_id, u.role, u.org_id, u.sectors, "
+			"t.expires, t.revoked, u.disabled "
+			"FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?",
+			ps, 1, &r, NULL);
+	store_conn_put(c);
+	tw_store_leave(t, OP_AUTH, t0);
+	if (rc < 0)
+		return rc;
+	rc = YG_ENOTFOUND;
+	if (store_res_nrows(r) == 1) {
+		size_t expires = tw_col(r, "expires"), sectors = tw_col(r, "sectors");
+		int64_t until = store_res_isnull(r, 0, expires) ? 0 : store_res_int64(r, 0, expires);
+
+		if (!store_res_isnull(r, 0, tw_col(r, "revoked")) ||
+		    !store_res_isnull(r, 0, tw_col(r, "disabled")) ||
+		    (until != 0 && until <= tw_now_us()))
+			goto out;
+		p = http_arena_alloc(http_request_arena(req), sizeof(*p));
+		if (p == NULL) {
+			rc = YG_ENOMEM;
+			goto out;
+		}
+		memset(p, 0, sizeof(*p));
+		p->token_id = store_res_int64(r, 0, tw_col(r, "token_id"));
+		p->user_id = store_res_int64(r, 0, tw_col(r, "user_id"));
+		p->role = role_parse(store_res_text(r, 0, tw_col(r, "role")));
+		p->org_id = store_res_int64(r, 0, tw_col(r, "org_id")); /* NULL reads 0 */
+		if (!store_res_isnull(r, 0, sectors))
+			snprintf(p->sectors, sizeof(p->sectors), "%s", store_res_text(r, 0, sectors));
+		auth_remember(t, h, p, until, gen);
+		*out = p;
+		rc = 0;
+	}
+out:
+	store_res_free(r);
+	return rc;
+}
+
+int tw_auth_cache_new(struct tower *t)
+{
+	t->auth = yg_calloc(1, sizeof(*t->auth));
+	if (t->auth == NULL)
+		return YG_ENOMEM;
+	pthread_mutex_init(&t->auth->mu, NULL);
+	return 0;
+}
+
+void tw_auth_cache_free(struct tower *t)
+{
+	if (t->auth == NULL)
+		return;
+	pthread_mutex_destroy(&t->auth->mu);
+	free(t->auth);
+	t->auth = NULL;
+}

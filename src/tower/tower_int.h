@@ -1,0 +1,213 @@
+/* tower_int.h - private to src/tower: the tower's state, the caller, the
+ * helpers every resource's routes share, and the service layer through
+ * which every change reaches the store.
+ *
+ * Layout: one file per resource, each exporting its route table
+ * (orgs.c: organisations and users; tokens.c; reports.c; assets.c;
+ * alerts.c; sources.c); session.c resolves tokens to callers; service.c
+ * runs changes; tower.c only starts and stops.
+ *
+ * A route checks what the caller may do (tw_need), turns the request into
+ * a typed input, and calls a service function (svc_*). A service function
+ * checks the input against the store and writes it inside one transaction
+ * run by svc_run(), declaring the change it made (svc_changed); svc_run()
+ * refuses to commit a write that declared no change, so that every state
+ * change passes through one place (issue 12 appends each to the
+ * transparency log there, in the same transaction). */
+#ifndef YAGURA_TOWER_TOWER_INT_H
+#define YAGURA_TOWER_TOWER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "http/http.h"
+#include "store/store.h"
+#include "tower/auth.h"
+#include "tower/report.h"
+#include "tower/tower.h"
+
+/* Store timings in /metrics, by operation. */
+enum store_op { OP_AUTH = 0, OP_REPORT_CREATE, OP_ALERTS_INSERT, OP_COUNT };
+
+struct auth_cache;
+struct rollup;
+struct asset_map;
+
+struct tower {
+	struct tower_config cfg;
+	struct store *st;
+	struct http_server *srv;
+	struct auth_cache *auth;
+	struct rollup *rollup; /* the attack-source summary */
+	struct asset_map *assets; /* registered address ranges (assets.c) */
+	struct http_metric *store_seconds[OP_COUNT];
+	struct http_metric *store_pending[OP_COUNT]; /* requests in the store now */
+	struct http_metric *alerts_stored;
+	struct http_metric *alerts_duplicate;
+	struct http_metric *sources_pending;  /* alert ids beyond the summary */
+	struct http_metric *sources_failures; /* catch-ups that failed */
+};
+
+/* Who is calling: resolved from the bearer token once per request. */
+struct principal {
+	int64_t user_id;
+	int64_t token_id;
+	int64_t org_id; /* 0 when none */
+	enum role role;
+	char sectors[512]; /* regulators: comma-separated */
+};
+
+/* A resource's routes; a table ends with a NULL pattern. */
+struct tower_route {
+	enum http_method m;
+	const char *pattern;
+	unsigned flags;
+	http_handler_fn fn;
+};
+
+#define TW_AJ (HTTP_ROUTE_AUTH | HTTP_ROUTE_JSON)
+
+extern const struct tower_route tw_org_routes[];
+extern const struct tower_route tw_token_routes[];
+extern const struct tower_route tw_report_routes[];
+extern const struct tower_route tw_asset_routes[];
+extern const struct tower_route tw_alert_routes[];
+extern const struct tower_route tw_source_routes[];
+
+/* ---- helpers (common.c) ------------------------------------------------ */
+
+int64_t tw_now_us(void);
+/* RFC 3339 UTC with microseconds; JSON null for 0 or less. */
+json_t *tw_time(int64_t us);
+void tw_hex(const uint8_t *b, size_t n, char *out);
+bool tw_sector_known(const struct tower *t, const char *s);
+/* A name people will read: 1 to max bytes, no control character. */
+bool tw_name_ok(const char *s, size_t max);
+
+/* Answers an error; returns 0 so that a handler can `return tw_fail(...)`. */
+int tw_fail(struct http_response *resp, int status, const char *code, const char *msg);
+/* Answers 409 for YG_ECONFLICT, else 503 after logging c's message. */
+int tw_store_fail(struct http_response *resp, struct store_conn *c, int rc);
+/* One read query on a pooled connection: 0 with *r, or -1 after answering. */
+int tw_query(struct tower *t, struct http_response *resp, const char *sql,
+	     const struct store_param *ps, size_t n, struct store_res **r);
+/* The caller's scope for an action; answers 403 and gives SCOPE_NONE when
+ * it has none. */
+enum scope tw_need(struct http_request *req, struct http_response *resp, enum action a,
+		   const struct principal **pp);
+/* Refuses (422 naming it) the first member of object o not in allowed (a
+ * NULL-terminated list); what names the object in the message ("the
+ * asset is not valid"). Returns 0 when every member is known. */
+int tw_only_fields(struct http_response *resp, const json_t *o, const char *const *allowed,
+		   const char *what);
+/* The SQL condition limiting rows of alias r (orgs alias o) to a scope,
+ * its parameter appended at ps[*n]. */
+const char *tw_scope_sql(enum scope s, const struct principal *p, struct store_param *ps,
+			 size_t *n);
+/* A query parameter as an integer in [lo, hi]: 1 with *v, 0 when absent,
+ * -1 after answering 400 naming it. */
+int tw_query_int(struct http_request *req, struct http_response *resp, const char *name,
+		 long long lo, long long hi, long long *v);
+
+/* Refuses (400 naming it) a query parameter not in known (NULL-ended),
+ * or one given twice. */
+int tw_query_known(struct http_request *req, struct http_response *resp,
+		   const char *const *known);
+
+/* The column of r named name. Rows are read by name, never by position:
+ * a missing column is a programming error and aborts. */
+size_t tw_col(const struct store_res *r, const char *name);
+/* Store timing around an operation (/metrics). */
+double tw_store_enter(struct tower *t, enum store_op op);
+void tw_store_leave(struct tower *t, enum store_op op, double since);
+
+/* ---- the service layer (service.c) ------------------------------------- */
+
+enum svc_status {
+	SVC_OK = 0,
+	SVC_INVALID,	 /* 422: the input, checked against the store */
+	SVC_FORBIDDEN,	 /* 403 */
+	SVC_NOT_FOUND,	 /* 404 */
+	SVC_CONFLICT,	 /* 409 */
+	SVC_UNAVAILABLE, /* 503: the store failed; the change was not made */
+};
+
+/* What a change did: its status, an error's code and message (and the
+ * fields at fault for SVC_INVALID), the id of the record changed. */
+struct svc_result {
+	enum svc_status status;
+	const char *code;
+	char msg[200];
+	struct report_errors fields;
+	int64_t id;
+};
+
+/* The kinds of state change, one per service function. */
+enum change_kind {
+	CHANGE_ORG_CREATE = 0,
+	CHANGE_USER_CREATE,
+	CHANGE_TOKEN_ISSUE,
+	CHANGE_TOKEN_REVOKE,
+	CHANGE_REPORT_CREATE,
+	CHANGE_REPORT_VERSION,
+	CHANGE_REPORT_CLOSE,
+	CHANGE_ASSET_CREATE,
+	CHANGE_ALERT_BATCH,
+	CHANGE_KINDS
+};
+
+const char *change_kind_name(enum change_kind k);
+
+/* A change in progress, handed to a service function's body. */
+struct svc_tx {
+	struct tower *t;
+	const struct principal *p; /* who; NULL for the server's own CLI (admin init) */
+	int64_t now;
+	struct svc_result *res;
+	unsigned changes; /* declared by svc_changed */
+};
+
+typedef int (*svc_body_fn)(struct store_conn *c, struct svc_tx *x, void *arg);
+
+/* Runs body in one transaction: on its own connection, or (grouped) in a
+ * group commit shared with other callers (store_group_run). The body
+ * returns 0 after declaring its change, or a negative yg_err to roll back;
+ * svc_refuse() sets why for a refusal. Returns 0 when the change is
+ * durable; otherwise res says why (a store error is SVC_UNAVAILABLE,
+ * YG_ECONFLICT SVC_CONFLICT). */
+int svc_run(struct tower *t, struct store *st, const struct principal *p, bool grouped,
+	    svc_body_fn body, void *arg, struct svc_result *res);
+
+/* Declares the change the body made: kind, the record's id, and the record
+ * as stored (text, for its hash). */
+int svc_changed(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
+		const char *record);
+
+/* Sets a refusal and returns YG_EINVAL for the body to return. */
+int svc_refuse(struct svc_result *res, enum svc_status s, const char *code, const char *msg);
+/* Adds a field to an SVC_INVALID refusal. */
+void svc_field(struct svc_result *res, const char *field, const char *reason);
+
+/* Answers a failed change in the API's error shape. */
+int svc_answer(struct http_response *resp, const struct svc_result *res);
+
+/* ---- shared between resources ----------------------------------------- */
+
+/* Issues a token (tokens.c): its text into text (TOKEN_TEXT_LEN + 1). */
+int tw_token_issue(struct store_conn *c, int64_t user_id, int64_t expires, char *text,
+		   int64_t *id) YG_MUST_CHECK;
+/* Forgets every cached token (session.c), after a revocation. */
+void tw_auth_forget_all(struct tower *t);
+int tw_auth(void *ctx, struct http_request *req, const char *token, void **out);
+int tw_auth_cache_new(struct tower *t);
+void tw_auth_cache_free(struct tower *t);
+
+/* Asset address ranges (assets.c): loads them, and marks an address with
+ * the asset whose range holds it (0: none). */
+int tw_assets_load(struct tower *t) YG_MUST_CHECK;
+void tw_assets_free(struct tower *t);
+int64_t tw_asset_of(struct tower *t, const char *ip, int64_t *org_id);
+
+#endif
