@@ -337,6 +337,7 @@ static int assets_create(struct http_request *req, struct http_response *resp, v
 static int assets_list(struct http_request *req, struct http_response *resp, void *ctx)
 {
 	static const char *const optional[ASSET_TEXT_FIELDS] = {"version", "role", "location"};
+	static const char *const known[] = {"limit", "after", NULL};
 	struct tower *t = ctx;
 	const struct principal *p;
 	enum scope s = tw_need(req, resp, ACT_ASSET_READ, &p);
@@ -347,7 +348,8 @@ static int assets_list(struct http_request *req, struct http_response *resp, voi
 	struct store_res *r = NULL, *a = NULL;
 	json_t *arr;
 
-	if (s == SCOPE_NONE || tw_query_int(req, resp, "limit", 1, 1000, &limit) < 0 ||
+	if (s == SCOPE_NONE || tw_query_known(req, resp, known) < 0 ||
+	    tw_query_int(req, resp, "limit", 1, 1000, &limit) < 0 ||
 	    tw_query_int(req, resp, "after", 1, INT64_MAX, &after) < 0)
 		return 0;
 	const char *cond = tw_scope_sql(s, p, ps, &n);

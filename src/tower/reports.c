@@ -64,6 +64,7 @@ static json_t *report_json(const struct report_view *v, int64_t now)
  * ?before=ID, the page's next_before; ?overdue=true|false. */
 static int reports_list(struct http_request *req, struct http_response *resp, void *ctx)
 {
+	static const char *const known[] = {"limit", "before", "overdue", NULL};
 	struct tower *t = ctx;
 	const struct principal *p;
 	enum scope s = tw_need(req, resp, ACT_REPORT_READ, &p);
@@ -76,7 +77,8 @@ static int reports_list(struct http_request *req, struct http_response *resp, vo
 	int64_t now = tw_now_us();
 	json_t *arr;
 
-	if (s == SCOPE_NONE || tw_query_int(req, resp, "limit", 1, 1000, &limit) < 0 ||
+	if (s == SCOPE_NONE || tw_query_known(req, resp, known) < 0 ||
+	    tw_query_int(req, resp, "limit", 1, 1000, &limit) < 0 ||
 	    tw_query_int(req, resp, "before", 1, INT64_MAX, &before) < 0)
 		return 0;
 	/* A value the tower does not know is refused, not ignored: ignoring

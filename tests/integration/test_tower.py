@@ -328,6 +328,7 @@ def run(t, tw, label):
             "%s: five x alerts stored: %s" % (label, src))
     ranking(t, tw, label, user, sources, analyst)
     # Every route against every role: allowed ones never 403, the rest always 403.
+    _, throwaway = user("throwaway", "auditor")
     tokens = {"admin": A, "operator": op1, "regulator": reg_e, "analyst": analyst,
               "overseer": overseer, "auditor": auditor, "sensor": sensor}
     matrix = [  # method, path, body, roles allowed
@@ -342,7 +343,9 @@ def run(t, tw, label):
         ("POST", "/api/v1/assets", {"product": "PLC"}, {"operator"}),
         ("GET", "/api/v1/assets", None, {"operator", "regulator", "analyst"}),
         ("POST", "/api/v1/alerts", {"alerts": alerts[:1]}, {"sensor"}),
+        ("GET", "/api/v1/alerts", None, {"operator", "regulator", "analyst", "overseer"}),
         ("GET", "/api/v1/sources", None, {"analyst", "overseer"}),
+        ("DELETE", "/api/v1/tokens/%d" % throwaway, None, {"admin"}),
     ]
     for method, path, body, allowed in matrix:
         for role, tok in tokens.items():
