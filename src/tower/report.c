@@ -36,6 +36,80 @@ int64_t report_next_due(const struct report_policy *p, int64_t detected_us, int 
 	return detected_us + p->due_s[done + 1] * 1000000;
 }
 
+/* The length of the UTF-8 character at s, or 0 when s does not start one
+ * (a stray continuation byte, an overlong form, a surrogate, past
+ * U+10FFFF). */
+static size_t utf8_char(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* Whether the character of n bytes at s is a C0 or C1 control or DEL:
+ * what a terminal may take as the start of an escape sequence. */
+static int is_control(const unsigned char *s, size_t n)
+{
+	return (n == 1 && (s[0] < 0x20 || s[0] == 0x7f)) || (n == 2 && s[0] == 0xc2 && s[1] < 0xa0);
+}
+
+/* Copies src into dst[cap] as an error's field name. The name can hold a
+ * client's key, which the 422 body carries and `yagura report` prints to a
+ * terminal: controls and bytes that are not UTF-8 become '?', and a name
+ * too long is cut at a character boundary and ends in "...", never inside
+ * a character (jansson would refuse to put the broken string in the
+ * answer, and the field would go missing from it). */
+static void field_copy(char *dst, size_t cap, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0, room = strlen(src) < cap ? cap - 1 : cap - 4, n;
+
+	while (*s != '\0') {
+		n = utf8_char(s);
+		if (n == 0 || is_control(s, n)) {
+			if (o + 1 > room)
+				break;
+			dst[o++] = '?';
+			s += n == 0 ? 1 : n;
+			continue;
+		}
+		if (o + n > room)
+			break;
+		memcpy(dst + o, s, n);
+		o += n;
+		s += n;
+	}
+	if (*s != '\0') {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o] = '\0';
+}
+
 static void err_add(struct report_errors *errs, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -45,7 +119,7 @@ static void err_add(struct report_errors *errs, const char *field, const char *f
 
 	if (errs->n == REPORT_MAX_ERRORS)
 		return;
-	snprintf(errs->e[errs->n].field, sizeof(errs->e[0].field), "%s", field);
+	field_copy(errs->e[errs->n].field, sizeof(errs->e[0].field), field);
 	va_start(ap, fmt);
 	vsnprintf(errs->e[errs->n].reason, sizeof(errs->e[0].reason), fmt, ap);
 	va_end(ap);
@@ -113,99 +187,43 @@ int report_parse_time(const char *s, int64_t *us)
 	return 0;
 }
 
+/* ---- validation ----
+ *
+ * What a report may hold is tables: each object of a report lists its
+ * fields with a type and bounds, and the walk refuses any key that no table
+ * names, at every depth, so that nothing a client sends is stored unread
+ * (a 3 MB blob under "impact" once was). Every string has a maximum length
+ * in characters and every array a maximum count. */
+
 static const char *const categories[] = {"ddos", "ransomware", "malware", "unauthorised_access",
 					 "data_breach", "other", NULL};
 static const char *const severities[] = {"low", "medium", "high", "critical", NULL};
 static const char *const tlps[] = {"TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT",
 				   "TLP:RED", NULL};
 
-static int in_list(const char *s, const char *const *list)
+/* Bits of categories[] by its order, for the fields of category_details. */
+#define CAT_DDOS (1u << 0)
+#define CAT_RANSOMWARE (1u << 1)
+#define CAT_MALWARE (1u << 2)
+#define CAT_UNAUTHORISED (1u << 3)
+#define CAT_DATA_BREACH (1u << 4)
+
+/* Paths are built here before err_add() cuts them to the field's size. */
+#define PATH_LEN 256
+
+/* Bounds, in characters of a string and items of an array. */
+#define TEXT_MAX 20000	   /* summary, response_taken, other */
+#define NOTE_MAX 2000	   /* attack_vector, an affected computer's description */
+#define LABEL_MAX 200	   /* a malware family, a service, a kind of data */
+#define LABELS_MAX 100	   /* services and kinds of data in a list */
+#define INDICATORS_MAX 10000 /* each list of indicators; affected computers */
+
+static int list_index(const char *s, const char *const *list)
 {
-	for (; *list; list++)
-		if (strcmp(s, *list) == 0)
-			return 1;
-	return 0;
-}
-
-/* A string field: required or not, with length bounds. Returns the value
- * or NULL. */
-static const char *want_string(const json_t *o, const char *key, const char *path, int required,
-			       size_t max, struct report_errors *errs)
-{
-	const json_t *v = json_object_get(o, key);
-
-	if (v == NULL || json_is_null(v)) {
-		if (required)
-			err_add(errs, path, "is required");
-		return NULL;
-	}
-	if (!json_is_string(v)) {
-		err_add(errs, path, "must be a string");
-		return NULL;
-	}
-	if (json_string_length(v) == 0 && required) {
-		err_add(errs, path, "must not be empty");
-		return NULL;
-	}
-	if (json_string_length(v) > max) {
-		err_add(errs, path, "is longer than %zu characters", max);
-		return NULL;
-	}
-	return json_string_value(v);
-}
-
-static void want_enum(const json_t *o, const char *key, const char *path, int required,
-		      const char *const *list, struct report_errors *errs)
-{
-	const char *s = want_string(o, key, path, required, 64, errs);
-
-	if (s != NULL && !in_list(s, list)) {
-		char allowed[200] = "";
-		for (const char *const *l = list; *l; l++) {
-			strncat(allowed, *l, sizeof(allowed) - strlen(allowed) - 3);
-			if (l[1])
-				strncat(allowed, ", ", sizeof(allowed) - strlen(allowed) - 1);
-		}
-		err_add(errs, path, "must be one of %s", allowed);
-	}
-}
-
-static void want_count(const json_t *o, const char *key, const char *path, int required,
-		       struct report_errors *errs)
-{
-	const json_t *v = json_object_get(o, key);
-
-	if (v == NULL || json_is_null(v)) {
-		if (required)
-			err_add(errs, path, "is required");
-		return;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		err_add(errs, path, "must be a whole number of at least 0");
-}
-
-/* An array of strings each accepted by check (NULL: any non-empty). */
-static void want_string_array(const json_t *o, const char *key, const char *path,
-			      int (*check)(const char *), const char *what,
-			      struct report_errors *errs)
-{
-	const json_t *v = json_object_get(o, key), *x;
-	size_t i;
-	char p[64];
-
-	if (v == NULL)
-		return;
-	if (!json_is_array(v) || json_array_size(v) > 10000) {
-		err_add(errs, path, "must be an array of at most 10000 strings");
-		return;
-	}
-	json_array_foreach(v, i, x) {
-		snprintf(p, sizeof(p), "%s[%zu]", path, i);
-		if (!json_is_string(x) || json_string_length(x) == 0 || json_string_length(x) > 2048)
-			err_add(errs, p, "must be a non-empty string");
-		else if (check != NULL && !check(json_string_value(x)))
-			err_add(errs, p, "is not %s", what);
-	}
+	for (int i = 0; list[i]; i++)
+		if (strcmp(s, list[i]) == 0)
+			return i;
+	return -1;
 }
 
 static int is_addr(const char *s)
@@ -213,14 +231,28 @@ static int is_addr(const char *s)
 	struct ip_addr ip;
 	char buf[64];
 	const char *slash = strchr(s, '/');
+	size_t n = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	unsigned bits = 0;
 
-	if (slash == NULL)
-		return ipaddr_parse(s, &ip) == 0;
-	if ((size_t)(slash - s) >= sizeof(buf))
+	if (n >= sizeof(buf))
 		return 0;
-	memcpy(buf, s, (size_t)(slash - s));
-	buf[slash - s] = '\0';
-	return ipaddr_parse(buf, &ip) == 0 && slash[1] >= '0' && slash[1] <= '9';
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (ipaddr_parse(buf, &ip) < 0)
+		return 0;
+	if (slash == NULL)
+		return 1;
+	/* A prefix length: 1 to 3 digits, no leading zero, within the family. */
+	s = slash + 1;
+	n = strlen(s);
+	if (n == 0 || n > 3 || (s[0] == '0' && n > 1))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		bits = bits * 10 + (unsigned)(s[i] - '0');
+	}
+	return bits <= (ip.family == 4 ? 32u : 128u);
 }
 
 static int is_domain(const char *s)
@@ -246,10 +278,23 @@ static int is_domain(const char *s)
 	return strchr(s, '.') != NULL;
 }
 
+/* An http, https or ftp URL with something after the scheme, and no space
+ * or control character (RFC 3986 has none; a URL with one is not what it
+ * seems when printed). */
 static int is_url(const char *s)
 {
-	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0 ||
-	       strncmp(s, "ftp://", 6) == 0;
+	static const char *const schemes[] = {"http://", "https://", "ftp://", NULL};
+	const char *rest = NULL;
+
+	for (const char *const *sc = schemes; *sc != NULL && rest == NULL; sc++)
+		if (strncmp(s, *sc, strlen(*sc)) == 0)
+			rest = s + strlen(*sc);
+	if (rest == NULL || *rest == '\0' || *rest == '/')
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
 }
 
 static int is_hash(const char *s)
@@ -265,146 +310,441 @@ static int is_hash(const char *s)
 	return 1;
 }
 
-static const json_t *want_object(const json_t *o, const char *key, const char *path, int required,
-				 struct report_errors *errs)
+/* Characters (code points) of a jansson string, which is valid UTF-8. */
+static size_t chars(const json_t *v)
 {
-	const json_t *v = json_object_get(o, key);
+	const unsigned char *s = (const unsigned char *)json_string_value(v);
+	size_t n = json_string_length(v), c = 0;
 
-	if (v == NULL || json_is_null(v)) {
-		if (required)
-			err_add(errs, path, "is required");
-		return NULL;
-	}
-	if (!json_is_object(v)) {
-		err_add(errs, path, "must be an object");
-		return NULL;
-	}
-	return v;
+	for (size_t i = 0; i < n; i++)
+		c += (s[i] & 0xc0) != 0x80;
+	return c;
 }
 
-static void check_category_details(const json_t *body, const char *cat, struct report_errors *errs)
+static int has_control(const json_t *v)
 {
-	const json_t *d = want_object(body, "category_details", "category_details", 0, errs);
+	const unsigned char *s = (const unsigned char *)json_string_value(v);
+	size_t len = json_string_length(v), n;
 
-	if (d == NULL || cat == NULL)
-		return;
-	if (strcmp(cat, "ddos") == 0) {
-		want_count(d, "peak_bps", "category_details.peak_bps", 0, errs);
-		want_count(d, "peak_pps", "category_details.peak_pps", 0, errs);
-		want_count(d, "duration_minutes", "category_details.duration_minutes", 0, errs);
-		want_string_array(d, "target_services", "category_details.target_services", NULL, "",
-				  errs);
-	} else if (strcmp(cat, "ransomware") == 0) {
-		want_string(d, "family", "category_details.family", 0, 200, errs);
-		want_count(d, "encrypted_systems", "category_details.encrypted_systems", 0, errs);
-		const json_t *v = json_object_get(d, "ransom_demanded");
-		if (v != NULL && !json_is_boolean(v))
-			err_add(errs, "category_details.ransom_demanded", "must be true or false");
-	} else if (strcmp(cat, "malware") == 0) {
-		want_string(d, "family", "category_details.family", 0, 200, errs);
-	} else if (strcmp(cat, "data_breach") == 0) {
-		want_count(d, "records", "category_details.records", 0, errs);
-		want_string_array(d, "data_types", "category_details.data_types", NULL, "", errs);
-	} else if (strcmp(cat, "unauthorised_access") == 0) {
-		want_string(d, "vector", "category_details.vector", 0, 500, errs);
-		want_count(d, "accounts_compromised", "category_details.accounts_compromised", 0,
-			   errs);
+	for (size_t i = 0; i < len; i += n) {
+		n = utf8_char(s + i);
+		if (n == 0 || is_control(s + i, n))
+			return 1;
 	}
+	return 0;
 }
 
-static const char *const top_fields[] = {
-	"category",	 "category_details", "summary",	 "affected_computers", "technical_details",
-	"response_taken", "other",	     "detected_at", "severity",	  "impact",
-	"tlp",		 NULL};
+enum ftype {
+	F_TEXT,	   /* a string of at most max characters */
+	F_ENUM,	   /* one of the strings of list */
+	F_TIME,	   /* an RFC 3339 time of detection */
+	F_COUNT,   /* a whole number, 0 or more */
+	F_ID,	   /* the id of a registered asset: 1 or more */
+	F_BOOL,	   /* true or false */
+	F_LIST,	   /* at most max strings of 1 to item characters, each accepted by check */
+	F_OBJECT,  /* an object holding the fields of sub */
+	F_OBJECTS, /* at most max objects, each holding the fields of sub */
+};
+
+#define F_LINE 0x1 /* one line: no control characters */
+
+struct shape;
+
+struct field {
+	const char *name;
+	enum ftype type;
+	size_t max;  /* characters of an F_TEXT; items of an F_LIST or F_OBJECTS */
+	size_t item; /* characters of each string of an F_LIST */
+	int req;     /* required from stage req - 1 on; 0: optional */
+	const char *unless; /* not required when the object has this field */
+	unsigned flags;	    /* F_LINE */
+	unsigned cats;	    /* for category_details: the categories (CAT_*) it describes */
+	const char *const *list;	   /* F_ENUM */
+	int (*check)(const char *);	   /* F_LIST */
+	const char *what;		   /* F_LIST: what check wants, for the reason */
+	const struct shape *sub;	   /* F_OBJECT, F_OBJECTS */
+};
+
+#define REQ(stage) ((stage) + 1)
+
+enum shape_kind {
+	SHAPE_REPORT,	/* the report itself */
+	SHAPE_NESTED,	/* an object inside it */
+	SHAPE_CATEGORY, /* category_details: fields by the report's category */
+};
+
+struct shape {
+	enum shape_kind kind;
+	const struct field *f; /* ends with a field without name */
+};
+
+static const struct field category_fields[] = {
+	{.name = "peak_bps", .type = F_COUNT, .cats = CAT_DDOS},
+	{.name = "peak_pps", .type = F_COUNT, .cats = CAT_DDOS},
+	{.name = "duration_minutes", .type = F_COUNT, .cats = CAT_DDOS},
+	{.name = "target_services", .type = F_LIST, .max = LABELS_MAX, .item = LABEL_MAX,
+	 .flags = F_LINE, .cats = CAT_DDOS},
+	{.name = "family", .type = F_TEXT, .max = LABEL_MAX, .flags = F_LINE,
+	 .cats = CAT_RANSOMWARE | CAT_MALWARE},
+	{.name = "encrypted_systems", .type = F_COUNT, .cats = CAT_RANSOMWARE},
+	{.name = "ransom_demanded", .type = F_BOOL, .cats = CAT_RANSOMWARE},
+	{.name = "records", .type = F_COUNT, .cats = CAT_DATA_BREACH},
+	{.name = "data_types", .type = F_LIST, .max = LABELS_MAX, .item = LABEL_MAX,
+	 .flags = F_LINE, .cats = CAT_DATA_BREACH},
+	{.name = "vector", .type = F_TEXT, .max = 500, .cats = CAT_UNAUTHORISED},
+	{.name = "accounts_compromised", .type = F_COUNT, .cats = CAT_UNAUTHORISED},
+	{.name = NULL},
+};
+
+static const struct field computer_fields[] = {
+	{.name = "asset_id", .type = F_ID},
+	{.name = "description", .type = F_TEXT, .max = NOTE_MAX, .req = REQ(REPORT_PROMPT),
+	 .unless = "asset_id"},
+	{.name = NULL},
+};
+
+static const struct field indicator_fields[] = {
+	{.name = "addresses", .type = F_LIST, .max = INDICATORS_MAX, .item = 64, .check = is_addr,
+	 .what = "an IP address or CIDR"},
+	{.name = "domains", .type = F_LIST, .max = INDICATORS_MAX, .item = 253, .check = is_domain,
+	 .what = "a domain name"},
+	{.name = "urls", .type = F_LIST, .max = INDICATORS_MAX, .item = 2048, .check = is_url,
+	 .what = "an http, https or ftp URL"},
+	{.name = "file_hashes", .type = F_LIST, .max = INDICATORS_MAX, .item = 128, .check = is_hash,
+	 .what = "an MD5, SHA-1, SHA-256 or SHA-512 hex digest"},
+	{.name = NULL},
+};
+
+static const struct shape indicators_shape = {SHAPE_NESTED, indicator_fields};
+
+static const struct field technical_fields[] = {
+	{.name = "indicators", .type = F_OBJECT, .sub = &indicators_shape},
+	{.name = "attack_vector", .type = F_TEXT, .max = NOTE_MAX},
+	{.name = NULL},
+};
+
+static const struct field impact_fields[] = {
+	{.name = "services_affected", .type = F_LIST, .max = LABELS_MAX, .item = LABEL_MAX,
+	 .flags = F_LINE},
+	{.name = "users_affected", .type = F_COUNT},
+	{.name = "outage_minutes", .type = F_COUNT},
+	{.name = NULL},
+};
+
+static const struct shape category_shape = {SHAPE_CATEGORY, category_fields};
+static const struct shape computer_shape = {SHAPE_NESTED, computer_fields};
+static const struct shape technical_shape = {SHAPE_NESTED, technical_fields};
+static const struct shape impact_shape = {SHAPE_NESTED, impact_fields};
+
+static const struct field report_fields[] = {
+	{.name = "category", .type = F_ENUM, .list = categories, .req = REQ(REPORT_PROMPT)},
+	{.name = "category_details", .type = F_OBJECT, .sub = &category_shape},
+	{.name = "summary", .type = F_TEXT, .max = TEXT_MAX, .req = REQ(REPORT_PROMPT)},
+	{.name = "detected_at", .type = F_TIME, .req = REQ(REPORT_PROMPT)},
+	{.name = "severity", .type = F_ENUM, .list = severities, .req = REQ(REPORT_PROMPT)},
+	{.name = "tlp", .type = F_ENUM, .list = tlps},
+	{.name = "response_taken", .type = F_TEXT, .max = TEXT_MAX, .req = REQ(REPORT_FINAL)},
+	{.name = "other", .type = F_TEXT, .max = TEXT_MAX},
+	{.name = "affected_computers", .type = F_OBJECTS, .max = INDICATORS_MAX,
+	 .sub = &computer_shape, .req = REQ(REPORT_DETAILED)},
+	{.name = "technical_details", .type = F_OBJECT, .sub = &technical_shape,
+	 .req = REQ(REPORT_DETAILED)},
+	{.name = "impact", .type = F_OBJECT, .sub = &impact_shape, .req = REQ(REPORT_FINAL)},
+	{.name = NULL},
+};
+
+static const struct shape report_shape = {SHAPE_REPORT, report_fields};
 
 #define REPORT_EARLIEST_US 946684800000000LL   /* 2000-01-01T00:00:00Z */
 #define REPORT_SKEW_US (24LL * 3600 * 1000000) /* a reporter's clock may run ahead */
 
+struct walk {
+	enum report_stage stage;
+	int cat; /* the report's category, an index of categories[]; -1: none valid */
+	struct report_errors *errs;
+};
+
+static int walk_full(const struct walk *w)
+{
+	return w->errs->n == REPORT_MAX_ERRORS;
+}
+
+/* Whether f belongs in its object given the report's category: a field of
+ * category_details describes some categories only; with no valid category
+ * (already an error) any of them is taken. */
+static int for_category(const struct walk *w, const struct field *f)
+{
+	return f->cats == 0 || w->cat < 0 || (f->cats & (1u << w->cat));
+}
+
+/* Whether o has key with a value other than null (taken as absent). */
+static int present(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return v != NULL && !json_is_null(v);
+}
+
+/* Appends s to the path dst[PATH_LEN] of length *n, as much as fits. */
+static void path_add(char *dst, size_t *n, const char *s)
+{
+	size_t k = strnlen(s, PATH_LEN - 1 - *n);
+
+	memcpy(dst + *n, s, k);
+	*n += k;
+	dst[*n] = '\0';
+}
+
+/* The paths of a field by key and of an array's item, in dst[PATH_LEN]. A
+ * path cut here is cut again by err_add(), at a character, with "...". */
+static void path_key(char *dst, const char *base, const char *key)
+{
+	size_t n = 0;
+
+	path_add(dst, &n, base);
+	if (*base != '\0')
+		path_add(dst, &n, ".");
+	path_add(dst, &n, key);
+}
+
+static void path_index(char *dst, const char *base, size_t i)
+{
+	char idx[24];
+	size_t n = 0;
+
+	snprintf(idx, sizeof(idx), "[%zu]", i);
+	path_add(dst, &n, base);
+	path_add(dst, &n, idx);
+}
+
+static void unknown_field(const struct walk *w, const struct shape *sh, const char *path)
+{
+	char names[128];
+	size_t n = 0;
+
+	if (sh->kind == SHAPE_REPORT) {
+		err_add(w->errs, path, "is not a report field");
+		return;
+	}
+	names[0] = '\0';
+	for (const struct field *f = sh->f; f->name != NULL; f++) {
+		int k;
+
+		if (!for_category(w, f))
+			continue;
+		k = snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", f->name);
+		if (k < 0 || (size_t)k >= sizeof(names) - n)
+			break;
+		n += (size_t)k;
+	}
+	if (sh->kind == SHAPE_CATEGORY && w->cat >= 0 && n == 0)
+		err_add(w->errs, path, "unknown field: category %s has no details",
+			categories[w->cat]);
+	else if (sh->kind == SHAPE_CATEGORY && w->cat >= 0)
+		err_add(w->errs, path, "unknown field: the details of category %s are %s",
+			categories[w->cat], names);
+	else if (sh->kind == SHAPE_CATEGORY)
+		err_add(w->errs, path, "unknown field: no category has such a detail");
+	else
+		err_add(w->errs, path, "unknown field: this object takes %s", names);
+}
+
+static void check_object(const struct walk *w, const struct shape *sh, const json_t *o,
+			 const char *path);
+
+static void check_enum(const struct walk *w, const struct field *f, const json_t *v,
+		       const char *path)
+{
+	char allowed[160];
+	size_t n = 0;
+
+	if (json_is_string(v) && list_index(json_string_value(v), f->list) >= 0)
+		return;
+	allowed[0] = '\0';
+	for (const char *const *l = f->list; *l; l++) {
+		int k = snprintf(allowed + n, sizeof(allowed) - n, "%s%s", n ? ", " : "", *l);
+		if (k < 0 || (size_t)k >= sizeof(allowed) - n)
+			break;
+		n += (size_t)k;
+	}
+	err_add(w->errs, path, "must be one of %s", allowed);
+}
+
+static void check_time(const struct walk *w, const json_t *v, const char *path)
+{
+	int64_t t;
+
+	if (!json_is_string(v) || json_string_length(v) > 64 ||
+	    report_parse_time(json_string_value(v), &t) < 0)
+		err_add(w->errs, path,
+			"must be an RFC 3339 timestamp such as 2026-11-22T09:30:00+09:00");
+	else if (t < REPORT_EARLIEST_US)
+		err_add(w->errs, path, "is before 2000: not a plausible time of detection");
+	else if (t > (int64_t)time(NULL) * 1000000 + REPORT_SKEW_US)
+		/* A future detection would never fall due. */
+		err_add(w->errs, path, "is in the future (more than a day ahead)");
+}
+
+static void check_list(const struct walk *w, const struct field *f, const json_t *v,
+		       const char *path)
+{
+	char p[PATH_LEN];
+	const json_t *x;
+	size_t i;
+
+	if (!json_is_array(v)) {
+		err_add(w->errs, path, "must be an array of strings");
+		return;
+	}
+	if (json_array_size(v) > f->max) {
+		err_add(w->errs, path, "has more than %zu items", f->max);
+		return;
+	}
+	json_array_foreach(v, i, x) {
+		if (walk_full(w))
+			return;
+		path_index(p, path, i);
+		if (!json_is_string(x) || json_string_length(x) == 0)
+			err_add(w->errs, p, "must be a non-empty string");
+		else if (chars(x) > f->item)
+			err_add(w->errs, p, "is longer than %zu characters", f->item);
+		else if ((f->flags & F_LINE) && has_control(x))
+			err_add(w->errs, p, "must be one line without control characters");
+		else if (f->check != NULL && !f->check(json_string_value(x)))
+			err_add(w->errs, p, "is not %s", f->what);
+	}
+}
+
+/* Checks the value v of field f, at path; required: whether the field is
+ * required here (an empty string is then an error too). */
+static void check_value(const struct walk *w, const struct field *f, const json_t *v,
+			const char *path, int required)
+{
+	char p[PATH_LEN];
+	const json_t *x;
+	size_t i;
+
+	switch (f->type) {
+	case F_TEXT:
+		if (!json_is_string(v))
+			err_add(w->errs, path, "must be a string");
+		else if (json_string_length(v) == 0 && required)
+			err_add(w->errs, path, "must not be empty");
+		else if (chars(v) > f->max)
+			err_add(w->errs, path, "is longer than %zu characters", f->max);
+		else if ((f->flags & F_LINE) && has_control(v))
+			err_add(w->errs, path, "must be one line without control characters");
+		break;
+	case F_ENUM:
+		check_enum(w, f, v, path);
+		break;
+	case F_TIME:
+		check_time(w, v, path);
+		break;
+	case F_COUNT:
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			err_add(w->errs, path, "must be a whole number of at least 0");
+		break;
+	case F_ID:
+		if (!json_is_integer(v) || json_integer_value(v) <= 0)
+			err_add(w->errs, path, "must be the id of a registered asset");
+		break;
+	case F_BOOL:
+		if (!json_is_boolean(v))
+			err_add(w->errs, path, "must be true or false");
+		break;
+	case F_LIST:
+		check_list(w, f, v, path);
+		break;
+	case F_OBJECT:
+		if (!json_is_object(v))
+			err_add(w->errs, path, "must be an object");
+		else
+			check_object(w, f->sub, v, path);
+		break;
+	case F_OBJECTS:
+		if (!json_is_array(v)) {
+			err_add(w->errs, path, "must be an array");
+			break;
+		}
+		if (json_array_size(v) > f->max) {
+			err_add(w->errs, path, "has more than %zu items", f->max);
+			break;
+		}
+		json_array_foreach(v, i, x) {
+			if (walk_full(w))
+				break;
+			path_index(p, path, i);
+			if (!json_is_object(x))
+				err_add(w->errs, p, "must be an object");
+			else
+				check_object(w, f->sub, x, p);
+		}
+		break;
+	}
+}
+
+static const char *required_reason(const struct field *f)
+{
+	switch (f->req - 1) {
+	case REPORT_DETAILED:
+		return "is required from the detailed report on";
+	case REPORT_FINAL:
+		return "is required in the final report";
+	default:
+		return "is required";
+	}
+}
+
+/* Checks object o, at path, against its shape: first every key it has that
+ * the shape does not name, then each field the shape names. null is taken
+ * as absent. */
+static void check_object(const struct walk *w, const struct shape *sh, const json_t *o,
+			 const char *path)
+{
+	char p[PATH_LEN];
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, key, v) {
+		const struct field *f = sh->f;
+
+		if (walk_full(w))
+			return;
+		while (f->name != NULL && strcmp(f->name, key) != 0)
+			f++;
+		if (f->name == NULL || !for_category(w, f)) {
+			path_key(p, path, key);
+			unknown_field(w, sh, p);
+		}
+	}
+	for (const struct field *f = sh->f; f->name != NULL && !walk_full(w); f++) {
+		int required = f->req && (int)w->stage >= f->req - 1 &&
+			       (f->unless == NULL || !present(o, f->unless));
+
+		if (!for_category(w, f))
+			continue;
+		path_key(p, path, f->name);
+		if (present(o, f->name))
+			check_value(w, f, json_object_get(o, f->name), p, required);
+		else if (required)
+			err_add(w->errs, p, "%s", required_reason(f));
+	}
+}
+
 int report_validate(const json_t *body, enum report_stage stage, struct report_errors *errs)
 {
-	const char *key, *cat;
-	const json_t *v, *td, *imp;
-	int64_t t;
+	struct walk w = {.stage = stage, .cat = -1, .errs = errs};
+	const json_t *cat;
 
 	errs->n = 0;
 	if (!json_is_object(body)) {
 		err_add(errs, "", "the report must be a JSON object");
 		return YG_EINVAL;
 	}
-	json_object_foreach((json_t *)body, key, v) {
-		if (!in_list(key, top_fields))
-			err_add(errs, key, "is not a report field");
-	}
-	want_enum(body, "category", "category", 1, categories, errs);
-	cat = want_string(body, "category", "category", 0, 64, &(struct report_errors){0});
-	check_category_details(body, cat, errs);
-	want_string(body, "summary", "summary", 1, 20000, errs);
-	const char *det = want_string(body, "detected_at", "detected_at", 1, 64, errs);
-	if (det != NULL && report_parse_time(det, &t) < 0)
-		err_add(errs, "detected_at", "must be an RFC 3339 timestamp such as 2026-11-22T09:30:00+09:00");
-	else if (det != NULL && t < REPORT_EARLIEST_US)
-		err_add(errs, "detected_at", "is before 2000: not a plausible time of detection");
-	else if (det != NULL && t > (int64_t)time(NULL) * 1000000 + REPORT_SKEW_US)
-		/* A future detection would never fall due. */
-		err_add(errs, "detected_at", "is in the future (more than a day ahead)");
-	want_enum(body, "severity", "severity", 1, severities, errs);
-	want_enum(body, "tlp", "tlp", 0, tlps, errs);
-	want_string(body, "response_taken", "response_taken", stage >= REPORT_FINAL, 20000, errs);
-	want_string(body, "other", "other", 0, 20000, errs);
-
-	v = json_object_get(body, "affected_computers");
-	if (v == NULL && stage >= REPORT_DETAILED) {
-		err_add(errs, "affected_computers", "is required from the detailed report on");
-	} else if (v != NULL) {
-		size_t i;
-		const json_t *c;
-		char p[64];
-		if (!json_is_array(v)) {
-			err_add(errs, "affected_computers", "must be an array");
-		} else {
-			json_array_foreach(v, i, c) {
-				snprintf(p, sizeof(p), "affected_computers[%zu]", i);
-				if (!json_is_object(c)) {
-					err_add(errs, p, "must be an object");
-					continue;
-				}
-				const json_t *aid = json_object_get(c, "asset_id");
-				char q[96];
-				snprintf(q, sizeof(q), "%s.asset_id", p);
-				if (aid != NULL && (!json_is_integer(aid) || json_integer_value(aid) <= 0))
-					err_add(errs, q, "must be the id of a registered asset");
-				snprintf(q, sizeof(q), "%s.description", p);
-				if (aid == NULL)
-					want_string(c, "description", q, 1, 2000, errs);
-			}
-		}
-	}
-
-	td = want_object(body, "technical_details", "technical_details", stage >= REPORT_DETAILED,
-			 errs);
-	if (td != NULL) {
-		const json_t *ind = want_object(td, "indicators", "technical_details.indicators", 0,
-						errs);
-		want_string(td, "attack_vector", "technical_details.attack_vector", 0, 2000, errs);
-		if (ind != NULL) {
-			want_string_array(ind, "addresses", "technical_details.indicators.addresses",
-					  is_addr, "an IP address or CIDR", errs);
-			want_string_array(ind, "domains", "technical_details.indicators.domains",
-					  is_domain, "a domain name", errs);
-			want_string_array(ind, "urls", "technical_details.indicators.urls", is_url,
-					  "an http, https or ftp URL", errs);
-			want_string_array(ind, "file_hashes",
-					  "technical_details.indicators.file_hashes", is_hash,
-					  "an MD5, SHA-1, SHA-256 or SHA-512 hex digest", errs);
-		}
-	}
-
-	imp = want_object(body, "impact", "impact", stage >= REPORT_FINAL, errs);
-	if (imp != NULL) {
-		want_string_array(imp, "services_affected", "impact.services_affected", NULL, "",
-				  errs);
-		want_count(imp, "users_affected", "impact.users_affected", 0, errs);
-		want_count(imp, "outage_minutes", "impact.outage_minutes", 0, errs);
-	}
+	cat = json_object_get(body, "category");
+	if (json_is_string(cat))
+		w.cat = list_index(json_string_value(cat), categories);
+	check_object(&w, &report_shape, body, "");
 	return errs->n ? YG_EINVAL : 0;
 }

@@ -36,9 +36,14 @@ struct report_errors {
  * YG_EINVAL with every problem found in errs (up to REPORT_MAX_ERRORS).
  * Later stages require more: the detailed report needs technical details
  * and the affected computers, the final one the response taken and the
- * impact. Unknown top-level fields are errors (a typo must not lose data).
+ * impact. A field no stage defines is an error at every depth, named by its
+ * path ("impact.blob"; in category_details, a field of another category):
+ * a typo must not lose data, and nothing is stored unread. Every string
+ * has a maximum length and every array a maximum count (docs/tower.md).
  * detected_at must lie between 2000 and a day ahead of the clock: a report
- * detected in the future would never fall due. */
+ * detected in the future would never fall due. Field names in errs are
+ * valid UTF-8 without control characters (a client's key is shown with
+ * '?' for them), cut to fit with "...". Pure; thread-safe. */
 int report_validate(const json_t *body, enum report_stage stage, struct report_errors *errs);
 
 /* Deadline policy: seconds after detection by which each stage is due.
