@@ -226,7 +226,6 @@ struct asset_new {
 static int asset_create(struct store_conn *c, struct svc_tx *x, void *arg)
 {
 	const struct asset_new *in = arg;
-	struct store_res *r = NULL;
 	const json_t *a;
 	int64_t id;
 	size_t i;
@@ -235,14 +234,12 @@ static int asset_create(struct store_conn *c, struct svc_tx *x, void *arg)
 	struct store_param ps[] = {store_int64(x->p->org_id), store_text(in->product),
 				   store_text(in->text[0]),   store_text(in->text[1]),
 				   store_text(in->text[2]),   store_int64(x->now)};
-	rc = store_exec(c,
-			"INSERT INTO assets (org_id, product, version, role, location, created) "
-			"VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-			ps, 6, &r, NULL);
+	rc = tw_insert_id(c,
+			  "INSERT INTO assets (org_id, product, version, role, location, created) "
+			  "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+			  ps, 6, &id);
 	if (rc < 0)
 		return rc;
-	id = store_res_int64(r, 0, tw_col(r, "id"));
-	store_res_free(r);
 	json_array_foreach(in->addresses, i, a) {
 		struct store_param pa[] = {store_int64(id), store_text(json_string_value(a))};
 

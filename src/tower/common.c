@@ -162,6 +162,18 @@ int tw_query_int(struct http_request *req, struct http_response *resp, const cha
 	return -1;
 }
 
+int tw_insert_id(struct store_conn *c, const char *sql, const struct store_param *ps, size_t n,
+		 int64_t *id)
+{
+	struct store_res *r = NULL;
+	int rc = store_exec(c, sql, ps, n, &r, NULL);
+
+	if (rc == 0)
+		*id = store_res_int64(r, 0, tw_col(r, "id"));
+	store_res_free(r);
+	return rc;
+}
+
 size_t tw_col(const struct store_res *r, const char *name)
 {
 	for (size_t i = 0; i < store_res_ncols(r); i++)

@@ -2,6 +2,7 @@
  * report, its later versions (detailed, final), closing, and reading them
  * within the caller's scope. What a report must hold at each stage is
  * report.c's; deadlines follow the configured policy. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,21 @@ static void request_hash(struct http_request *req, char *out)
 	tw_hex(h, sizeof(h), out);
 }
 
+/* An indicator address as /sources ranks it: a plain address in its
+ * canonical text (2001:DB8::1 and 2001:db8::1 are one source), or NULL for
+ * a prefix, which names a range, not an attacker (0.0.0.0/0 is no source):
+ * it stays in the report. */
+static const char *address_canon(const char *s, char out[INET6_ADDRSTRLEN])
+{
+	unsigned char bin[16];
+
+	if (inet_pton(AF_INET, s, bin) == 1)
+		return inet_ntop(AF_INET, bin, out, INET6_ADDRSTRLEN);
+	if (inet_pton(AF_INET6, s, bin) == 1)
+		return inet_ntop(AF_INET6, bin, out, INET6_ADDRSTRLEN);
+	return NULL;
+}
+
 /* The report's indicators as rows of report_indicators, in place of the
  * previous version's (replace: a new version; a new report has none, and
  * saves the round trip): /sources finds the reports naming an address there. */
@@ -298,11 +314,15 @@ static int report_index(struct store_conn *c, int64_t id, const json_t *rep, int
 		size_t i;
 
 		json_array_foreach(arr, i, v) {
-			struct store_param pi[] = {store_int64(id), store_text(kinds[k][1]),
-						   store_text(json_string_value(v))};
+			char canon[INET6_ADDRSTRLEN];
+			const char *value = json_string_value(v);
+			struct store_param pi[3];
 
-			if (!json_is_string(v))
+			if (value == NULL || (k == 0 && (value = address_canon(value, canon)) == NULL))
 				continue;
+			pi[0] = store_int64(id);
+			pi[1] = store_text(kinds[k][1]);
+			pi[2] = store_text(value);
 			rc = store_exec(c,
 					"INSERT INTO report_indicators (report_id, kind, value) "
 					"VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -360,7 +380,6 @@ static int report_create(struct store_conn *c, struct svc_tx *x, void *arg)
 {
 	struct report_new *w = arg;
 	const struct principal *p = x->p;
-	struct store_res *r = NULL;
 	int64_t id;
 	int rc;
 
@@ -377,15 +396,13 @@ static int report_create(struct store_conn *c, struct svc_tx *x, void *arg)
 		store_int64(w->detected + w->pol->due_s[REPORT_DETAILED] * 1000000),
 		store_int64(w->detected + w->pol->due_s[REPORT_FINAL] * 1000000),
 		store_int64(x->now)};
-	rc = store_exec(c,
-			"INSERT INTO reports (org_id, version, stage, category, severity, detected_at, "
-			"created, updated, due_prompt, due_detailed, due_final, prompt_at) "
-			"VALUES (?, 1, 'prompt', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-			ps, 10, &r, NULL);
+	rc = tw_insert_id(c,
+			  "INSERT INTO reports (org_id, version, stage, category, severity, detected_at, "
+			  "created, updated, due_prompt, due_detailed, due_final, prompt_at) "
+			  "VALUES (?, 1, 'prompt', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+			  ps, 10, &id);
 	if (rc < 0)
 		return rc;
-	id = store_res_int64(r, 0, tw_col(r, "id"));
-	store_res_free(r);
 	struct store_param pv[] = {store_int64(id), store_text(w->text), store_int64(p->user_id),
 				   store_int64(x->now)};
 	rc = store_exec(c,

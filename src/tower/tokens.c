@@ -20,7 +20,6 @@ int tw_token_issue(struct store_conn *c, int64_t user_id, int64_t expires, char 
 {
 	uint8_t h[TOKEN_HASH_LEN];
 	char hh[TOKEN_HASH_LEN * 2 + 1], prefix[TOKEN_SHOW_LEN + 1];
-	struct store_res *r = NULL;
 	int rc;
 
 	if ((rc = token_new(text, h)) < 0)
@@ -31,14 +30,10 @@ int tw_token_issue(struct store_conn *c, int64_t user_id, int64_t expires, char 
 	struct store_param ps[] = {store_int64(user_id), store_text(hh), store_text(prefix),
 				   store_int64(tw_now_us()),
 				   expires ? store_int64(expires) : store_null()};
-	rc = store_exec(c,
-			"INSERT INTO tokens (user_id, hash, prefix, created, expires) "
-			"VALUES (?, ?, ?, ?, ?) RETURNING id",
-			ps, 5, &r, NULL);
-	if (rc == 0)
-		*id = store_res_int64(r, 0, tw_col(r, "id"));
-	store_res_free(r);
-	return rc;
+	return tw_insert_id(c,
+			    "INSERT INTO tokens (user_id, hash, prefix, created, expires) "
+			    "VALUES (?, ?, ?, ?, ?) RETURNING id",
+			    ps, 5, id);
 }
 
 /* The token's record for the log: never its text or hash. */
@@ -228,14 +223,12 @@ static int admin_create(struct store_conn *c, struct svc_tx *x, void *arg)
 		char rec[300];
 		struct store_param ps[] = {store_text(in->name), store_int64(x->now)};
 
-		rc = store_exec(c,
-				"INSERT INTO users (name, role, created) VALUES (?, 'admin', ?) "
-				"RETURNING id",
-				ps, 2, &r, NULL);
+		rc = tw_insert_id(c,
+				  "INSERT INTO users (name, role, created) VALUES (?, 'admin', ?) "
+				  "RETURNING id",
+				  ps, 2, &uid);
 		if (rc < 0)
 			return rc;
-		uid = store_res_int64(r, 0, tw_col(r, "id"));
-		store_res_free(r);
 		snprintf(rec, sizeof(rec), "user %lld %s admin org 0 sectors ", (long long)uid,
 			 in->name);
 		if ((rc = svc_changed(x, c, CHANGE_USER_CREATE, uid, rec)) < 0)

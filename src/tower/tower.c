@@ -83,6 +83,18 @@ static void rollup_report(void *arg, int64_t pending)
 		http_metric_add(t->sources_failures, 1);
 }
 
+/* What tower_start() set up, in reverse; after http_server_stop() when
+ * it started serving. */
+static void tower_free(struct tower *t)
+{
+	rollup_stop(t->rollup); /* before the metrics it reports to go */
+	http_server_free(t->srv);
+	tw_assets_free(t);
+	store_close(t->st);
+	tw_auth_cache_free(t);
+	free(t);
+}
+
 int tower_start(const struct tower_config *cfg, struct tower **out, char *err, size_t errlen)
 {
 	struct tower *t = yg_calloc(1, sizeof(*t));
@@ -173,12 +185,7 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	*out = t;
 	return 0;
 fail:
-	rollup_stop(t->rollup); /* before the metrics it reports to go */
-	http_server_free(t->srv);
-	tw_assets_free(t);
-	store_close(t->st);
-	tw_auth_cache_free(t);
-	free(t);
+	tower_free(t);
 	return rc;
 }
 
@@ -192,10 +199,5 @@ void tower_stop(struct tower *t)
 	if (t == NULL)
 		return;
 	http_server_stop(t->srv);
-	rollup_stop(t->rollup); /* before the metrics it reports to go */
-	http_server_free(t->srv);
-	tw_assets_free(t);
-	store_close(t->st);
-	tw_auth_cache_free(t);
-	free(t);
+	tower_free(t);
 }

@@ -116,6 +116,10 @@ int tw_query_int(struct http_request *req, struct http_response *resp, const cha
 int tw_query_known(struct http_request *req, struct http_response *resp,
 		   const char *const *known);
 
+/* Runs an INSERT ... RETURNING id; *id gets the new row's id. */
+int tw_insert_id(struct store_conn *c, const char *sql, const struct store_param *ps, size_t n,
+		 int64_t *id) YG_MUST_CHECK;
+
 /* The column of r named name. Rows are read by name, never by position:
  * a missing column is a programming error and aborts. */
 size_t tw_col(const struct store_res *r, const char *name);

@@ -196,6 +196,16 @@ def run(t, tw, label, yagura):
     t.check(st == 200 and crit.get("198.51.100.7") == 2 and crit.get("198.51.100.8") == 2 and
             crit.get("198.51.100.9") == 0, "%s: critical victims: %s" % (label, crit))
 
+    # A report's indicator addresses rank as one source however written;
+    # a prefix names a range, not an attacker.
+    st, r2, _ = tw.call("POST", "/api/v1/reports", report_body(technical_details={
+        "indicators": {"addresses": ["2001:DB8:0:0::77", "0.0.0.0/0", "198.51.100.0/24"]}}), op1)
+    ok(st, 201, "report with prefixes among its indicators", r2)
+    st, src, _ = tw.call("GET", "/api/v1/sources?limit=1000", token=analyst)
+    ips = {s["ip"]: s for s in src.get("sources", [])}
+    t.check(st == 200 and "2001:db8::77" in ips and ips["2001:db8::77"]["reports"] == 1 and
+            not any("/" in ip for ip in ips), "%s: indicator addresses as sources: %s" % (label, sorted(ips)))
+
     # The last admin token that works cannot be revoked through the API.
     st, me, _ = tw.call("GET", "/api/v1/orgs", token=A)
     admin_tid = 1  # admin init's token is the store's first
