@@ -3,6 +3,8 @@
 #define YAGURA_CLI_CLIENT_H
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
 
 /* One request to base + path with a bearer token (body and idempotency
  * key optional). Returns the HTTP status, 0 when the tower could not be
@@ -14,7 +16,87 @@ long client_call(const char *base, const char *token, const char *method, const 
  * status for it (EXIT_INPUT, or EXIT_OUTPUT when unreachable). */
 int client_refused(const char *who, long status, json_t *answer, const char *base);
 
+/* Names the input a refused field came from ("addresses[2]" -> "--address
+ * 10.0.0.1/24") into buf; returns 0, or -1 to keep the tower's name. */
+typedef int (*client_field_name_fn)(const char *field, char *buf, size_t n, void *ctx);
+
+/* client_refused, but a refusal whose every field namer names prints one
+ * line a field, "who: INPUT: reason", and no heading. */
+int client_refused_named(const char *who, long status, json_t *answer, const char *base,
+			 client_field_name_fn namer, void *ctx);
+
 /* Prints a JSON answer, indented; returns EXIT_OK. */
 int client_print(json_t *answer);
+
+/* Writes v as one line of compact JSON. Like client_print, what the
+ * terminal could take for a control (DEL, and C1 characters, which JSON
+ * leaves raw) is written as a \u escape. Returns 0, or -1 on a write error. */
+int client_print_line(FILE *out, const json_t *v);
+
+/* A stored string as a terminal may show it, in buf (n bytes, cut at a
+ * character boundary): control characters (C0, DEL, C1) become '?', so
+ * that nothing a tower stores can move the cursor, clear the screen or
+ * forge lines. Returns buf, or "-" when v is not a string. */
+const char *client_term_safe(const json_t *v, char *buf, size_t n);
+
+/* What every command that calls a tower takes. */
+struct client_opts {
+	const char *base;	/* --tower, $YAGURA_TOWER, or the default */
+	const char *token_file; /* --token-file; else $YAGURA_TOKEN */
+	const char *cursor;	/* list commands: "before" or "after" (the option
+				   and the query parameter); NULL: none */
+	unsigned long long limit, from; /* --limit (0: default), --before/--after (0: none) */
+	int all;			/* --all */
+};
+
+void client_opts_init(struct client_opts *o, const char *cursor);
+
+/* If argv[*i] is one of the options above, takes it (and its value,
+ * advancing *i) and returns 1; returns 0 when it is not one, -1 (having
+ * said why, as who) when its value is missing or out of range. */
+int client_opt(const char *who, struct client_opts *o, int argc, char **argv, int *i);
+
+/* The token to send, from --token-file (read into buf, n bytes) or
+ * $YAGURA_TOKEN; NULL, having said why, when there is none. */
+const char *client_token(const char *who, const struct client_opts *o, char *buf, size_t n);
+
+/* A query string under construction, values percent-encoded ("+" in a
+ * time zone would otherwise arrive as a space). Bounded: a query that
+ * does not fit is an error, never a truncated request. */
+struct client_query {
+	char s[1024];
+	size_t len;
+	int overflow;
+};
+
+void client_query_init(struct client_query *q);
+void client_query_add(struct client_query *q, const char *name, const char *value);
+
+/* A list the tower pages with a cursor: GET path?query&limit=&CURSOR=
+ * answers {"ITEMS": [...], "more": bool, "next_CURSOR": id}. */
+struct client_list {
+	const char *who;   /* "alerts list": the start of every message */
+	const char *path;  /* "/api/v1/alerts" */
+	const char *items; /* "alerts": the answer's array, and the word for them */
+	void (*header)(void *ctx);		/* before the first row; may be NULL */
+	int (*row)(const json_t *item, void *ctx); /* each row; -1 stops (write error) */
+	void *ctx;
+};
+
+/* Shows one page (o->limit rows, default 100, from o->from), or every
+ * page when o->all. A first page the tower says is not the last ends
+ * with one line on stderr naming the option that shows the next one.
+ * Returns the exit status: EXIT_OK, EXIT_INPUT (refused), EXIT_OUTPUT
+ * (unreachable, or stdout could not be written). */
+int client_list_run(const struct client_list *l, const struct client_opts *o, const char *token,
+		    const struct client_query *filters);
+
+/* Usage text for the options of client_opt, for a list command's help. */
+#define CLIENT_LIST_USAGE                                                                          \
+	"  --limit N                 rows a page, 1 to 1000 (default 100; 1000 with --all)\n"        \
+	"  --all                     follow the pages to the end, each row once\n"
+#define CLIENT_TOWER_USAGE                                                                         \
+	"  --tower URL               the tower (default $YAGURA_TOWER or http://127.0.0.1:8080)\n"  \
+	"  --token-file FILE         your API token (default $YAGURA_TOKEN)\n"
 
 #endif

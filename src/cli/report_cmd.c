@@ -16,17 +16,21 @@ static void report_usage(FILE *out)
 	      "  file FILE                 file the prompt report of an incident (JSON; '-' reads stdin)\n"
 	      "  update ID STAGE FILE      add a version at STAGE (prompt, detailed or final)\n"
 	      "  close ID                  close a report after its final version\n"
-	      "  list [--overdue]          reports you may see, newest first\n"
+	      "  list [--overdue] [--limit N] [--before ID] [--all]\n"
+	      "                            reports you may see, newest first, a page at a\n"
+	      "                            time; when there are more, a line on stderr gives\n"
+	      "                            the --before ID of the next page\n"
 	      "  show ID                   one report with every version\n"
 	      "\n"
-	      "options (before COMMAND or after it):\n"
-	      "  --tower URL               the tower (default $YAGURA_TOWER or http://127.0.0.1:8080)\n"
-	      "  --token-file FILE         your API token (default $YAGURA_TOKEN)\n"
+	      "options (before COMMAND or after it):\n" CLIENT_TOWER_USAGE
 	      "  --idempotency-key KEY     file/update: a retry with the same key files once\n"
+	      "list:\n" CLIENT_LIST_USAGE
+	      "  --before ID               the page after (older than) the report ID\n"
 	      "\n"
 	      "The report's fields are in docs/tower.md and docs/openapi.json.\n"
 	      "exit status: 0 ok, 1 usage, 2 the tower refused the request (its reasons are\n"
-	      "printed, one field a line), 3 the tower could not be reached.\n",
+	      "printed, one field a line), 3 the tower could not be reached (or, for list,\n"
+	      "the output not written).\n",
 	      out);
 }
 
@@ -45,39 +49,45 @@ static char *read_json_file(const char *path)
 	return text;
 }
 
-/* A stored string as a terminal may show it: control bytes (and DEL)
- * become '?', so that nothing a tower stores can move the cursor, clear
- * the screen or forge lines; "-" when absent. */
-static const char *term_safe(const json_t *v, char *buf, size_t n)
+static void report_header(void *ctx)
 {
-	const char *s = json_string_value(v);
-	size_t i;
+	printf("%-6s %-9s %-20s %-14s %-8s %-28s %s\n", "id", "stage", "organisation", "category",
+	       "severity", "next due", "overdue");
+}
 
-	if (s == NULL)
-		return "-";
-	for (i = 0; s[i] && i + 1 < n; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	buf[i] = '\0';
-	return buf;
+static int report_row(const json_t *r, void *ctx)
+{
+	char f[5][64];
+
+	printf("%-6lld %-9s %-20s %-14s %-8s %-28s %s\n",
+	       (long long)json_integer_value(json_object_get(r, "id")),
+	       client_term_safe(json_object_get(r, "stage"), f[0], sizeof(f[0])),
+	       client_term_safe(json_object_get(r, "org"), f[1], 21), /* 20 bytes, whole characters */
+	       client_term_safe(json_object_get(r, "category"), f[2], sizeof(f[2])),
+	       client_term_safe(json_object_get(r, "severity"), f[3], sizeof(f[3])),
+	       client_term_safe(json_object_get(r, "next_due"), f[4], sizeof(f[4])),
+	       json_is_true(json_object_get(r, "overdue")) ? "yes" : "");
+	return ferror(stdout) ? -1 : 0;
 }
 
 int cmd_report(int argc, char **argv)
 {
-	const char *base = getenv("YAGURA_TOWER"), *token = getenv("YAGURA_TOKEN");
-	const char *idem = NULL, *token_file = NULL, *pos[4] = {0};
+	struct client_opts o;
+	const char *idem = NULL, *pos[4] = {0}, *token, *base;
 	int npos = 0, overdue = 0, rc;
 	char tok[256], path[128], *body = NULL;
 	json_t *answer = NULL;
 	long status;
 
-	if (base == NULL)
-		base = "http://127.0.0.1:8080";
+	client_opts_init(&o, "before");
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--tower") == 0 && i + 1 < argc) {
-			base = argv[++i];
-		} else if (strcmp(argv[i], "--token-file") == 0 && i + 1 < argc) {
-			token_file = argv[++i];
-		} else if (strcmp(argv[i], "--idempotency-key") == 0 && i + 1 < argc) {
+		int took = client_opt("report", &o, argc, argv, &i);
+
+		if (took < 0)
+			return EXIT_USAGE;
+		if (took > 0)
+			continue;
+		if (strcmp(argv[i], "--idempotency-key") == 0 && i + 1 < argc) {
 			idem = argv[++i];
 		} else if (strcmp(argv[i], "--overdue") == 0) {
 			overdue = 1;
@@ -98,22 +108,14 @@ int cmd_report(int argc, char **argv)
 		report_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (token_file != NULL) {
-		FILE *f = fopen(token_file, "r");
-		if (f == NULL || fgets(tok, sizeof(tok), f) == NULL) {
-			log_warn("report: %s", token_file);
-			if (f)
-				fclose(f);
-			return EXIT_USAGE;
-		}
-		fclose(f);
-		tok[strcspn(tok, "\r\n")] = '\0';
-		token = tok;
-	}
-	if (token == NULL || *token == '\0') {
-		log_warnx("report: no token (set YAGURA_TOKEN or use --token-file)");
+	if (strcmp(pos[0], "list") != 0 && (o.limit || o.from || o.all || overdue)) {
+		log_warnx("report %s: --overdue, --limit, --before and --all are for report list",
+			  pos[0]);
 		return EXIT_USAGE;
 	}
+	if ((token = client_token("report", &o, tok, sizeof(tok))) == NULL)
+		return EXIT_USAGE;
+	base = o.base;
 	const char *cmd = pos[0];
 	if (strcmp(cmd, "file") == 0 && npos == 2) {
 		if ((body = read_json_file(pos[1])) == NULL)
@@ -133,29 +135,14 @@ int cmd_report(int argc, char **argv)
 		snprintf(path, sizeof(path), "/api/v1/reports/%s/versions", pos[1]);
 		status = client_call(base, token, "POST", path, "{\"stage\":\"closed\"}", idem, &answer);
 	} else if (strcmp(cmd, "list") == 0 && npos == 1) {
-		status = client_call(base, token, "GET", overdue ? "/api/v1/reports?overdue=true&limit=1000"
-							  : "/api/v1/reports?limit=1000",
-			      NULL, NULL, &answer);
-		if (status == 200) {
-			size_t i;
-			json_t *r;
-			printf("%-6s %-9s %-20s %-14s %-8s %-28s %s\n", "id", "stage", "organisation",
-			       "category", "severity", "next due", "overdue");
-			json_array_foreach(json_object_get(answer, "reports"), i, r) {
-				json_t *od = json_object_get(r, "overdue_by_seconds");
-				char f[5][64];
-				printf("%-6lld %-9s %-20.20s %-14s %-8s %-28s %s\n",
-				       (long long)json_integer_value(json_object_get(r, "id")),
-				       term_safe(json_object_get(r, "stage"), f[0], sizeof(f[0])),
-				       term_safe(json_object_get(r, "org"), f[1], sizeof(f[1])),
-				       term_safe(json_object_get(r, "category"), f[2], sizeof(f[2])),
-				       term_safe(json_object_get(r, "severity"), f[3], sizeof(f[3])),
-				       term_safe(json_object_get(r, "next_due"), f[4], sizeof(f[4])),
-				       od ? "yes" : "");
-			}
-			json_decref(answer);
-			return EXIT_OK;
-		}
+		struct client_list l = {"report list", "/api/v1/reports", "reports", report_header,
+					report_row, NULL};
+		struct client_query q;
+
+		client_query_init(&q);
+		if (overdue)
+			client_query_add(&q, "overdue", "true");
+		return client_list_run(&l, &o, token, &q);
 	} else if (strcmp(cmd, "show") == 0 && npos == 2) {
 		snprintf(path, sizeof(path), "/api/v1/reports/%s", pos[1]);
 		status = client_call(base, token, "GET", path, NULL, NULL, &answer);

@@ -92,6 +92,34 @@ def main():
         p = rep("list")
         t.check(p.returncode == 0 and "\x1b" not in p.stdout and "\r" not in p.stdout and
                 "Kansai?[2J?Rail" in p.stdout, "list shows no control bytes: %r" % p.stdout)
+        # A page at a time: the tower's page used to end the list silently.
+        for i in range(2):
+            t.check(rep("file", prompt).returncode == 0, "file another report")
+
+        def ids(p):
+            return [int(ln.split()[0]) for ln in p.stdout.splitlines()[1:]]
+
+        p = rep("list")
+        every = ids(p)
+        t.check(p.returncode == 0 and len(every) == 3 and every == sorted(every, reverse=True) and
+                p.stderr == "", "list: every report, newest first, nothing on stderr: %r" % p.stdout)
+        p = rep("list", "--limit", "2")
+        t.check(p.returncode == 0 and ids(p) == every[:2] and len(p.stderr.splitlines()) == 1 and
+                "--before %d" % every[1] in p.stderr and "--all" in p.stderr,
+                "list --limit 2: a page and the next page's cursor: %r %r" % (p.stdout, p.stderr))
+        p = rep("list", "--limit", "2", "--before", str(every[1]))
+        t.check(p.returncode == 0 and ids(p) == every[2:] and p.stderr == "",
+                "list --before: the last page: %r %r" % (p.stdout, p.stderr))
+        p = rep("list", "--all", "--limit", "1")
+        t.check(p.returncode == 0 and ids(p) == every and p.stderr == "",
+                "list --all: every report once: %r %r" % (p.stdout, p.stderr))
+        late = [int(ln.split()[0]) for ln in rep("list").stdout.splitlines()[1:]
+                if ln.split()[-1] == "yes"]
+        p = rep("list", "--overdue", "--limit", "1", "--all")
+        t.check(p.returncode == 0 and ids(p) == late and late,
+                "list --overdue --all: the overdue ones: %r, wanted %r" % (p.stdout, late))
+        p = rep("show", str(rid), "--limit", "2")
+        t.check(p.returncode == 1 and "list" in p.stderr, "--limit is for list: %r" % p.stderr)
         p = rep("show", str(rid))
         shown = json.loads(p.stdout) if p.returncode == 0 else {}
         t.check(len(shown.get("versions", [])) == 2, "show: %r" % p.stdout[:200])
