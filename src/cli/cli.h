@@ -18,6 +18,8 @@ int cmd_pseudonym(int argc, char **argv);
 int cmd_tower(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_asset(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
 
 /* Parses a decimal unsigned number in [min, max]; returns 0 or -1. */
 int cli_parse_u64(const char *s, unsigned long long min, unsigned long long max,

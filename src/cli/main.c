@@ -21,8 +21,15 @@ static void usage(FILE *out)
 	      "  tower             the control-tower server (JSON API, /healthz, /metrics)\n"
 	      "  admin init        create the tower's first admin and print its token\n"
 	      "  report ...        file, update, close, list and show incident reports\n"
+	      "  asset add|list    register your organisation's computers and their addresses,\n"
+	      "                    list the assets you may see\n"
+	      "  alerts list       the alerts sensors posted, newest first, filtered by time,\n"
+	      "                    address, signature, sensor or asset\n"
 	      "\n"
-	      "Run 'yagura COMMAND --help' for a command's options.\n"
+	      "Run 'yagura COMMAND --help' for a command's options and exit statuses.\n"
+	      "The commands that call a tower (admin but init and recover, report, asset,\n"
+	      "alerts) take --tower URL and --token-file FILE, or $YAGURA_TOWER and\n"
+	      "$YAGURA_TOKEN; their lists show a page at a time, --all shows every page.\n"
 	      "'yagura --version' prints the version.\n",
 	      out);
 }
@@ -53,6 +60,10 @@ int main(int argc, char **argv)
 		return cmd_admin(argc - 1, argv + 1);
 	if (strcmp(argv[1], "report") == 0)
 		return cmd_report(argc - 1, argv + 1);
+	if (strcmp(argv[1], "asset") == 0)
+		return cmd_asset(argc - 1, argv + 1);
+	if (strcmp(argv[1], "alerts") == 0)
+		return cmd_alerts(argc - 1, argv + 1);
 	log_warnx("unknown command '%s' (try 'yagura --help')", argv[1]);
 	return EXIT_USAGE;
 }
