@@ -204,15 +204,23 @@ static const char *alert_scope_sql(enum scope s, const struct principal *p,
 	}
 }
 
-/* An address filter: a valid address or a 400. */
+/* An address filter: a valid address, in the canonical text a sensor
+ * writes (2001:DB8::1 finds 2001:db8::1), or a 400. */
 static int addr_filter(struct http_request *req, struct http_response *resp, const char *name,
-		       const char **out)
+		       char canon[INET6_ADDRSTRLEN], const char **out)
 {
 	unsigned char bin[16];
+	const char *s = http_request_query(req, name);
 	char msg[80];
 
-	*out = http_request_query(req, name);
-	if (*out == NULL || inet_pton(AF_INET, *out, bin) == 1 || inet_pton(AF_INET6, *out, bin) == 1)
+	*out = NULL;
+	if (s == NULL)
+		return 0;
+	if (inet_pton(AF_INET, s, bin) == 1)
+		*out = inet_ntop(AF_INET, bin, canon, INET6_ADDRSTRLEN);
+	else if (inet_pton(AF_INET6, s, bin) == 1)
+		*out = inet_ntop(AF_INET6, bin, canon, INET6_ADDRSTRLEN);
+	if (*out != NULL)
 		return 0;
 	snprintf(msg, sizeof(msg), "%s must be an IPv4 or IPv6 address", name);
 	tw_fail(resp, 400, "bad_query", msg);
@@ -248,6 +256,7 @@ static int alerts_list(struct http_request *req, struct http_response *resp, voi
 	long long limit = 100, before = 0, sig = 0, sensor = 0, asset = 0;
 	int64_t since, until;
 	const char *src, *dst;
+	char src_canon[INET6_ADDRSTRLEN], dst_canon[INET6_ADDRSTRLEN];
 	struct store_param ps[12];
 	size_t n = 0;
 	char sql[2048];
@@ -262,8 +271,8 @@ static int alerts_list(struct http_request *req, struct http_response *resp, voi
 	    tw_query_int(req, resp, "sensor_id", 1, INT64_MAX, &sensor) < 0 ||
 	    tw_query_int(req, resp, "asset_id", 1, INT64_MAX, &asset) < 0 ||
 	    time_filter(req, resp, "since", &since) < 0 ||
-	    time_filter(req, resp, "until", &until) < 0 || addr_filter(req, resp, "src_ip", &src) < 0 ||
-	    addr_filter(req, resp, "dest_ip", &dst) < 0)
+	    time_filter(req, resp, "until", &until) < 0 || addr_filter(req, resp, "src_ip", src_canon, &src) < 0 ||
+	    addr_filter(req, resp, "dest_ip", dst_canon, &dst) < 0)
 		return 0;
 	const char *scope = alert_scope_sql(s, p, ps, &n);
 	if (before)

@@ -58,26 +58,42 @@ static int orgs_create(struct http_request *req, struct http_response *resp, voi
 	return 0;
 }
 
+/* Oldest first, a page at a time: ?limit=N (1..1000, default 100) and
+ * ?after=ID, the page's next_after. */
 static int orgs_list(struct http_request *req, struct http_response *resp, void *ctx)
 {
+	static const char *const known[] = {"limit", "after", NULL};
 	struct tower *t = ctx;
 	const struct principal *p;
 	struct store_res *r = NULL;
+	long long limit = 100, after = 0;
+	char sql[128];
 	json_t *arr;
 
-	if (tw_need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE)
+	if (tw_need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE ||
+	    tw_query_known(req, resp, known) < 0 ||
+	    tw_query_int(req, resp, "limit", 1, 1000, &limit) < 0 ||
+	    tw_query_int(req, resp, "after", 1, INT64_MAX, &after) < 0)
 		return 0;
-	if (tw_query(t, resp, "SELECT id, name, sector FROM orgs ORDER BY id", NULL, 0, &r) < 0)
+	struct store_param ps[] = {store_int64(after)};
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, name, sector FROM orgs WHERE id > ? ORDER BY id LIMIT %lld", limit + 1);
+	if (tw_query(t, resp, sql, ps, 1, &r) < 0)
 		return 0;
 	size_t id = tw_col(r, "id"), name = tw_col(r, "name"), sector = tw_col(r, "sector");
+	size_t rows = store_res_nrows(r), shown = rows > (size_t)limit ? (size_t)limit : rows;
 	arr = json_array();
-	for (size_t i = 0; i < store_res_nrows(r); i++)
+	for (size_t i = 0; i < shown; i++)
 		json_array_append_new(arr, json_pack("{s:I,s:s,s:s}", "id",
 						     (json_int_t)store_res_int64(r, i, id), "name",
 						     store_res_text(r, i, name), "sector",
 						     store_res_text(r, i, sector)));
+	json_t *page = json_pack("{s:o,s:b}", "orgs", arr, "more", rows > shown);
+	if (rows > shown)
+		json_object_set_new(page, "next_after",
+				    json_integer(store_res_int64(r, shown - 1, id)));
 	store_res_free(r);
-	http_response_json(resp, 200, json_pack("{s:o}", "orgs", arr));
+	http_response_json(resp, 200, page);
 	return 0;
 }
 

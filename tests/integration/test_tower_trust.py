@@ -137,6 +137,11 @@ def run(t, tw, label, yagura):
     ok(st, 422, "closing with a report", e)
 
     # Lists say when there is more; unknown query parameters are refused.
+    st, page, _ = tw.call("GET", "/api/v1/orgs?limit=1", token=A)
+    st2, page2, _ = tw.call("GET", "/api/v1/orgs?after=%d" % page.get("next_after", 0), token=A)
+    t.check(st == 200 and page["more"] and [o["id"] for o in page["orgs"]] == [o1["id"]] and
+            st2 == 200 and not page2["more"] and [o["id"] for o in page2["orgs"]] == [o2["id"]],
+            "%s: organisations paged: %s %s" % (label, page, page2))
     for i in range(3):
         tw.call("POST", "/api/v1/reports", report_body(summary="r%d" % i), op1)
     st, page, _ = tw.call("GET", "/api/v1/reports?limit=2", token=op1)
@@ -177,7 +182,7 @@ def run(t, tw, label, yagura):
     st, al, _ = tw.call("GET", "/api/v1/alerts", token=reg_w)
     t.check(st == 200 and [a["alert_id"] for a in al["alerts"]] == ["t-4"],
             "%s: a regulator reads its sectors': %s" % (label, al))
-    for q, want in (("src_ip=198.51.100.8", ["t-4", "t-3"]), ("dest_ip=2001:db8::42", ["t-3"]),
+    for q, want in (("src_ip=198.51.100.8", ["t-4", "t-3"]), ("dest_ip=2001:DB8:0::42", ["t-3"]),
                     ("signature_id=9100002", ["t-3"]), ("since=2026-11-23T12:00:00Z", ["t-5"]),
                     ("until=2026-11-23T12:00:00Z&asset_id=%d" % a1["id"], ["t-3", "t-2"]),
                     ("sensor_id=%d&limit=2" % sensor_id, ["t-5", "t-4"])):
