@@ -52,7 +52,8 @@ struct http_target {
 };
 
 /* Parses "/a/b%20c?x=1&y" (len bytes, need not be NUL-terminated). Returns
- * 0; YG_EFORMAT when it does not start with '/' or decodes to a NUL byte;
+ * 0; YG_EFORMAT when it does not start with '/', holds a space or a control
+ * byte, or decodes to a NUL byte;
  * YG_ELIMIT for too many segments or query parameters; YG_ENOMEM. */
 int http_target_parse(struct http_arena *a, const char *raw, size_t len,
 		      struct http_target *t) YG_MUST_CHECK;
@@ -111,6 +112,26 @@ void http_ratelimit_free(struct http_ratelimit *rl);
 int http_ratelimit_take(struct http_ratelimit *rl, uint64_t key, uint64_t now_ns,
 			unsigned *retry_after);
 uint64_t http_hash64(const void *p, size_t len);
+
+/* ---- request framing (framing.c) ---- */
+
+/* What the header fields say about where the body ends. Fed one field at a
+ * time; nothing is allocated or kept of the strings. */
+struct http_framing {
+	unsigned n_length;    /* Content-Length fields */
+	unsigned n_te;	      /* Transfer-Encoding fields */
+	bool bad_name;	      /* a field name that is not a token ("Content-Length ") */
+	bool te_exact;	      /* the last Transfer-Encoding is exactly "chunked" */
+	bool te_last_chunked; /* ... or at least ends in the chunked coding */
+};
+
+void http_framing_init(struct http_framing *f);
+void http_framing_add(struct http_framing *f, const char *name, const char *value);
+/* 0 when the body's end is unambiguous: at most one Content-Length, or
+ * "Transfer-Encoding: chunked" alone on HTTP/1.1. Otherwise the status to
+ * answer (400, or 501 for codings other than chunked) and, in *why, a
+ * static message. */
+int http_framing_verdict(const struct http_framing *f, bool http10, const char **why);
 
 /* ---- metrics (metrics.c) ---- */
 

@@ -117,8 +117,11 @@ int http_target_parse(struct http_arena *a, const char *raw, size_t len, struct 
 	t->path = NULL;
 	if (len == 0 || raw[0] != '/')
 		return YG_EFORMAT;
-	if (memchr(raw, '\0', len) != NULL)
-		return YG_EFORMAT;
+	/* libmicrohttpd passes "GET /a b HTTP/1.1" on as "/a b": a target
+	 * holds no spaces or control bytes (RFC 9112 §3.2). */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)raw[i] <= 0x20 || raw[i] == 0x7f)
+			return YG_EFORMAT;
 	qm = memchr(raw, '?', len);
 	end = qm != NULL ? qm : raw + len;
 	t->path = http_arena_strndup(a, raw, (size_t)(end - raw));

@@ -124,6 +124,7 @@ const char *http_status_code_name(int status)
 	case 422: return "validation_failed";
 	case 429: return "rate_limited";
 	case 500: return "internal_error";
+	case 501: return "not_implemented";
 	case 503: return "unavailable";
 	default: return status >= 500 ? "server_error" : "client_error";
 	}
@@ -645,9 +646,36 @@ static void *handler_main(void *arg)
 	return NULL;
 }
 
+static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	(void)kind;
+	http_framing_add(cls, key, value != NULL ? value : "");
+	return MHD_YES;
+}
+
+/* The checks on the request as a whole, before it is routed: where its body
+ * ends (no smuggling past a proxy that reads it otherwise). Returns MHD_YES
+ * to go on, MHD_NO when answered. */
+static enum MHD_Result check_request(struct http_request *req, const char *version)
+{
+	struct http_framing f;
+	const char *why = NULL;
+	int status;
+
+	http_framing_init(&f);
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, framing_field, &f);
+	status = http_framing_verdict(&f, version != NULL && strcmp(version, "HTTP/1.0") == 0, &why);
+	if (status != 0) {
+		fail(req, status, why, NULL, NULL);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
 /* First call: headers are in. Answers errors at once; returns MHD_YES to
  * read a body, or after answering a body-less request. */
-static enum MHD_Result first_call(struct http_request *req, const char *url)
+static enum MHD_Result first_call(struct http_request *req, const char *url, const char *version)
 {
 	struct http_server *srv = req->srv;
 	const struct http_route *rt;
@@ -660,6 +688,8 @@ static enum MHD_Result first_call(struct http_request *req, const char *url)
 		return fail(req, 503, "server is shutting down", "Retry-After", "1");
 	if (req->raw_uri == NULL)
 		req->raw_uri = url;
+	if (check_request(req, version) == MHD_NO)
+		return MHD_YES; /* answered */
 	rc = http_target_parse(&req->arena, req->raw_uri, strlen(req->raw_uri), &req->target);
 	if (rc == YG_ENOMEM)
 		return fail(req, 500, "out of memory", NULL, NULL);
@@ -768,7 +798,6 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	struct http_request *req = *con_cls;
 
 	(void)cls;
-	(void)version;
 	if (req == NULL)
 		return MHD_NO; /* the URI callback could not allocate: drop */
 	if (!req->started) {
@@ -776,7 +805,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 		req->conn = conn;
 		req->method_str = method;
 		req->method = http_method_parse(method);
-		return first_call(req, url);
+		return first_call(req, url, version);
 	}
 	if (*upload_data_size > 0) {
 		if (!req->queued)

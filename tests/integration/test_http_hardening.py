@@ -1,0 +1,144 @@
+"""A hostile client against the tower's HTTP layer, over raw sockets:
+framing that a proxy in front could read otherwise (two Content-Length,
+Content-Length with Transfer-Encoding, codings other than chunked, a space
+before the colon) is refused with 400 in the JSON error shape and never
+reaches a handler."""
+import json
+import os
+import socket
+import tempfile
+import time
+
+import common
+from towerlib import Tower
+
+
+def raw(port, data, src="127.0.0.1", timeout=10.0):
+    """Sends data on a new connection and reads until the server closes it
+    or timeout passes. Returns (bytes, closed)."""
+    s = socket.socket()
+    s.bind((src, 0))
+    s.settimeout(timeout)
+    out, closed = b"", False
+    try:
+        s.connect(("127.0.0.1", port))
+        s.sendall(data)
+        end = time.time() + timeout
+        while time.time() < end:
+            b = s.recv(65536)
+            if not b:
+                closed = True
+                break
+            out += b
+    except socket.timeout:
+        pass
+    except OSError:
+        closed = True
+    finally:
+        s.close()
+    return out, closed
+
+
+def responses(data):
+    """Splits what a connection received into (status, headers, body)
+    triples (Content-Length framing only)."""
+    res = []
+    while data.startswith(b"HTTP/"):
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep:
+            break
+        lines = head.decode("latin-1").split("\r\n")
+        hdr = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            hdr[k.strip().lower()] = v.strip()
+        n = int(hdr.get("content-length", "0"))
+        res.append((int(lines[0].split()[1]), hdr, rest[:n]))
+        data = rest[n:]
+    return res
+
+
+def json_error(resp, status):
+    """Is resp one answer of status in the tower's error shape
+    {"error": {"status", "code", "message"}}?"""
+    st, hdr, body = resp
+    if st != status or not hdr.get("content-type", "").startswith("application/json"):
+        return False
+    try:
+        e = json.loads(body)["error"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return e.get("status") == status and isinstance(e.get("code"), str) and \
+        isinstance(e.get("message"), str) and e["message"] != ""
+
+
+def org_count(tw):
+    st, orgs, _ = tw.call("GET", "/api/v1/orgs", token=tw.admin)
+    return len(orgs["orgs"]) if st == 200 and isinstance(orgs, dict) and "orgs" in orgs else -1
+
+
+def smuggling(t, tw):
+    tok = tw.admin.encode()
+    org = json.dumps({"name": "Smuggled Co", "sector": "electricity"}).encode()
+    head = (b"POST /api/v1/orgs HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + tok +
+            b"\r\nContent-Type: application/json\r\n")
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+    before = org_count(tw)
+    t.check(before >= 0, "list orgs: %d" % before)
+    cases = [
+        ("two different Content-Length",
+         b"Content-Length: %d\r\nContent-Length: %d\r\n\r\n" % (len(org), len(org + smuggled)) +
+         org + smuggled, 400),
+        ("the same Content-Length twice",
+         b"Content-Length: %d\r\nContent-Length: %d\r\n\r\n" % (len(org), len(org)) + org, 400),
+        ("Content-Length with Transfer-Encoding: chunked",
+         b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % (len(org), len(org)) +
+         org + b"\r\n0\r\n\r\n", 400),
+        ("Transfer-Encoding: gzip (read until close)",
+         b"Transfer-Encoding: gzip\r\n\r\n" + org, 400),
+        ("Transfer-Encoding: gzip, chunked",
+         b"Transfer-Encoding: gzip, chunked\r\n\r\n%x\r\n" % len(org) + org + b"\r\n0\r\n\r\n", 501),
+        ("a space before the colon (\"Content-Length : N\")",
+         b"Content-Length : %d\r\n\r\n" % len(org) + org, 400),
+    ]
+    for what, rest, status in cases:
+        data, closed = raw(tw.port, head + rest, timeout=5)
+        r = responses(data)
+        t.check(len(r) == 1 and json_error(r[0], status) and closed,
+                "%s: want one %d in the JSON error shape and the connection closed; got %r "
+                "(closed: %s)" % (what, status, data[:300], closed))
+    # HTTP/1.0 has no chunked coding.
+    data, _ = raw(tw.port, b"POST /api/v1/orgs HTTP/1.0\r\nAuthorization: Bearer " + tok +
+                  b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  b"%x\r\n" % len(org) + org + b"\r\n0\r\n\r\n", timeout=5)
+    r = responses(data)
+    t.check(len(r) == 1 and json_error(r[0], 400), "Transfer-Encoding on HTTP/1.0: %r" % data[:300])
+    t.check(org_count(tw) == before, "no refused request reached the handler: %d orgs, %d before" %
+            (org_count(tw), before))
+    # What is well framed still works: chunked alone, and one Content-Length.
+    ok = json.dumps({"name": "Chunked Co", "sector": "electricity"}).encode()
+    data, _ = raw(tw.port, head + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                  b"%x\r\n" % len(ok) + ok + b"\r\n0\r\n\r\n", timeout=5)
+    r = responses(data)
+    t.check(len(r) == 1 and r[0][0] == 201, "chunked alone is read: %r" % data[:300])
+    ok = json.dumps({"name": "Length Co", "sector": "electricity"}).encode()
+    data, _ = raw(tw.port, head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(ok) + ok,
+                  timeout=5)
+    r = responses(data)
+    t.check(len(r) == 1 and r[0][0] == 201, "one Content-Length is read: %r" % data[:300])
+
+
+def main():
+    a = common.parse_args()
+    t = common.Checker("http_hardening")
+    with tempfile.TemporaryDirectory() as d:
+        tw = Tower(a.yagura, os.path.join(d, "tower.db"), d)
+        try:
+            smuggling(t, tw)
+        finally:
+            rc = tw.stop()
+        t.check(rc == 0, "tower exit %d on SIGTERM" % rc)
+    t.finish()
+
+
+main()
