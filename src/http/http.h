@@ -68,8 +68,13 @@ struct http_config {
 	unsigned max_connections;	/* 0 → 4096 */
 	unsigned per_ip_connections;	/* 0 → unlimited */
 	unsigned idle_timeout_s;	/* per connection; 0 → 30 */
+	size_t max_header;		/* request line and header fields, bytes; 0 → 16 KiB;
+					 * over it → 431 */
+	size_t max_uri;			/* request target, bytes; 0 → 8 KiB; over it → 414 */
 	size_t max_body;		/* bytes; 0 → 1 MiB; over it → 413 */
-	size_t conn_memory;		/* libmicrohttpd buffer per connection; 0 → 64 KiB */
+	size_t conn_memory;		/* libmicrohttpd buffer per connection (what exceeds
+					 * it, libmicrohttpd answers itself, in HTML); 0 → the
+					 * larger of 64 KiB and 4 × max_header */
 	size_t arena_limit;		/* per-request arena cap; 0 → 4 MiB + max_body */
 	unsigned stop_timeout_ms;	/* graceful stop wait; 0 → 10000 */
 	double rate;			/* requests/s per principal or address; 0 → no limit */

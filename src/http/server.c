@@ -83,6 +83,7 @@ struct http_server {
 	size_t nstat;
 	struct http_metrics *metrics;
 	struct http_ratelimit *rl;
+	struct http_metric *protocol_errors;
 	struct MHD_Daemon *d;
 	unsigned port;
 	atomic_bool stopping;
@@ -120,9 +121,11 @@ const char *http_status_code_name(int status)
 	case 409: return "conflict";
 	case 411: return "length_required";
 	case 413: return "payload_too_large";
+	case 414: return "uri_too_long";
 	case 415: return "unsupported_media_type";
 	case 422: return "validation_failed";
 	case 429: return "rate_limited";
+	case 431: return "header_too_large";
 	case 500: return "internal_error";
 	case 501: return "not_implemented";
 	case 503: return "unavailable";
@@ -439,6 +442,10 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (req == NULL)
 		return;
 	*con_cls = NULL;
+	/* libmicrohttpd refused the request itself (malformed header, too
+	 * large for its buffer) and answered it, in HTML: counted here. */
+	if (!req->started && toe == MHD_REQUEST_TERMINATED_WITH_ERROR)
+		http_metric_add(srv->protocol_errors, 1);
 	ns = now_ns() - req->start_ns;
 	/* A client that left before the answer is counted like nginx does. */
 	status = req->queued ? req->sent_status : 499;
@@ -655,12 +662,15 @@ static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind, const c
 }
 
 /* The checks on the request as a whole, before it is routed: where its body
- * ends (no smuggling past a proxy that reads it otherwise). Returns MHD_YES
- * to go on, MHD_NO when answered. */
+ * ends (no smuggling past a proxy that reads it otherwise) and its size.
+ * Returns MHD_YES to go on, MHD_NO when answered. */
 static enum MHD_Result check_request(struct http_request *req, const char *version)
 {
+	struct http_server *srv = req->srv;
+	const union MHD_ConnectionInfo *ci;
 	struct http_framing f;
 	const char *why = NULL;
+	char msg[96];
 	int status;
 
 	http_framing_init(&f);
@@ -668,6 +678,18 @@ static enum MHD_Result check_request(struct http_request *req, const char *versi
 	status = http_framing_verdict(&f, version != NULL && strcmp(version, "HTTP/1.0") == 0, &why);
 	if (status != 0) {
 		fail(req, status, why, NULL, NULL);
+		return MHD_NO;
+	}
+	if (strlen(req->raw_uri) > srv->cfg.max_uri) {
+		snprintf(msg, sizeof(msg), "request target longer than %zu bytes", srv->cfg.max_uri);
+		fail(req, 414, msg, NULL, NULL);
+		return MHD_NO;
+	}
+	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (ci != NULL && ci->header_size > srv->cfg.max_header) {
+		snprintf(msg, sizeof(msg), "request header larger than %zu bytes",
+			 srv->cfg.max_header);
+		fail(req, 431, msg, NULL, NULL);
 		return MHD_NO;
 	}
 	return MHD_YES;
@@ -946,10 +968,17 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 		srv->cfg.max_connections = 4096;
 	if (srv->cfg.idle_timeout_s == 0)
 		srv->cfg.idle_timeout_s = 30;
+	if (srv->cfg.max_header == 0)
+		srv->cfg.max_header = 16u << 10;
+	if (srv->cfg.max_uri == 0)
+		srv->cfg.max_uri = 8u << 10;
 	if (srv->cfg.max_body == 0)
 		srv->cfg.max_body = 1u << 20;
+	/* Headers past max_header are answered here, in JSON; libmicrohttpd
+	 * answers those past its buffer itself: keep its buffer well above. */
 	if (srv->cfg.conn_memory == 0)
-		srv->cfg.conn_memory = 64u << 10;
+		srv->cfg.conn_memory =
+			srv->cfg.max_header * 4 > (64u << 10) ? srv->cfg.max_header * 4 : 64u << 10;
 	if (srv->cfg.arena_limit == 0)
 		srv->cfg.arena_limit = (4u << 20) + srv->cfg.max_body;
 	if (srv->cfg.stop_timeout_ms == 0)
@@ -975,6 +1004,10 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 	srv->metrics = http_metrics_new();
 	if (srv->metrics == NULL)
 		goto fail;
+	srv->protocol_errors = http_metrics_counter(
+		srv->metrics, "yagura_http_protocol_errors_total", NULL,
+		"requests libmicrohttpd refused itself after their request line (malformed "
+		"header, header or body size it cannot hold)");
 	if (srv->cfg.rate > 0) {
 		rc = http_ratelimit_new(srv->cfg.rate, srv->cfg.burst, srv->cfg.rate_table_size,
 					&srv->rl);

@@ -1,8 +1,12 @@
 """A hostile client against the tower's HTTP layer, over raw sockets:
-framing that a proxy in front could read otherwise (two Content-Length,
-Content-Length with Transfer-Encoding, codings other than chunked, a space
-before the colon) is refused with 400 in the JSON error shape and never
-reaches a handler."""
+
+- framing that a proxy in front could read otherwise (two Content-Length,
+  Content-Length with Transfer-Encoding, codings other than chunked, a
+  space before the colon) is refused with 400 in the JSON error shape and
+  never reaches a handler;
+- a request target or header over the layer's limits is answered 414 / 431
+  in the JSON error shape; what libmicrohttpd refuses itself keeps its
+  status (and its HTML: it has no hook for the body) and is counted."""
 import json
 import os
 import socket
@@ -72,6 +76,22 @@ def json_error(resp, status):
         isinstance(e.get("message"), str) and e["message"] != ""
 
 
+def get(port, path, src="127.0.0.2", timeout=10.0):
+    """GET path from address src; returns (status, body text) or (None, why)."""
+    data, _ = raw(port, b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % path.encode(),
+                  src, timeout)
+    r = responses(data)
+    return (r[0][0], r[0][2].decode()) if r else (None, repr(data[:80]))
+
+
+def metric(text, series):
+    """The value of one series in a /metrics text, or 0 when absent."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return 0
+
+
 def org_count(tw):
     st, orgs, _ = tw.call("GET", "/api/v1/orgs", token=tw.admin)
     return len(orgs["orgs"]) if st == 200 and isinstance(orgs, dict) and "orgs" in orgs else -1
@@ -128,6 +148,39 @@ def smuggling(t, tw):
     t.check(len(r) == 1 and r[0][0] == 201, "one Content-Length is read: %r" % data[:300])
 
 
+def limits(t, tw):
+    # Over the layer's limits, under libmicrohttpd's buffer: answered here.
+    data, _ = raw(tw.port, b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", timeout=5)
+    r = responses(data)
+    t.check(len(r) == 1 and json_error(r[0], 414), "10 kB target: %r" % data[:300])
+    data, _ = raw(tw.port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 20000 +
+                  b"\r\n\r\n", timeout=5)
+    r = responses(data)
+    t.check(len(r) == 1 and json_error(r[0], 431), "20 kB header: %r" % data[:300])
+    data, _ = raw(tw.port, b"GET /a b HTTP/1.1\r\nHost: t\r\n\r\n", timeout=5)
+    r = responses(data)
+    t.check(len(r) == 1 and json_error(r[0], 400), "a space in the target: %r" % data[:300])
+    # libmicrohttpd answers these itself, before any callback that could
+    # shape the body: the status must still be right, and the ones with a
+    # request line are counted.
+    st, text = get(tw.port, "/metrics", "127.0.0.1")
+    before = metric(text, "yagura_http_protocol_errors_total")
+    for what, req, status in (
+            ("a header line without a colon", b"GET /healthz HTTP/1.1\r\nHost: t\r\nnocolon\r\n\r\n",
+             400),
+            ("a 100 kB header", b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 100000 +
+             b"\r\n\r\n", 431),
+            ("a 100 kB target", b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+            ("HTTP/2.0 on HTTP/1 framing", b"GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n", 505)):
+        data, _ = raw(tw.port, req, timeout=5)
+        r = responses(data)
+        t.check(len(r) >= 1 and r[0][0] == status, "%s: want %d, got %r" % (what, status, data[:200]))
+    st, text = get(tw.port, "/metrics", "127.0.0.1")
+    t.check(metric(text, "yagura_http_protocol_errors_total") >= before + 2,
+            "libmicrohttpd's own refusals counted: %s then %s" %
+            (before, metric(text, "yagura_http_protocol_errors_total")))
+
+
 def main():
     a = common.parse_args()
     t = common.Checker("http_hardening")
@@ -135,6 +188,7 @@ def main():
         tw = Tower(a.yagura, os.path.join(d, "tower.db"), d)
         try:
             smuggling(t, tw)
+            limits(t, tw)
         finally:
             rc = tw.stop()
         t.check(rc == 0, "tower exit %d on SIGTERM" % rc)
