@@ -65,9 +65,15 @@ struct http_config {
 	unsigned handler_threads;	/* 0: handlers run on the event threads; N: on N
 					 * threads of their own, so that a handler waiting
 					 * on a store holds no other connection up */
-	unsigned max_connections;	/* 0 → 4096 */
-	unsigned per_ip_connections;	/* 0 → unlimited */
-	unsigned idle_timeout_s;	/* per connection; 0 → 30 */
+	unsigned max_connections;	/* 0 → 4096; lowered to what RLIMIT_NOFILE allows */
+	unsigned per_ip_connections;	/* 0 → 64; per client address (IPv6: per /64); more
+					 * are closed at accept */
+	unsigned idle_timeout_s;	/* wait for the next request on a kept-alive
+					 * connection, and libmicrohttpd's inactivity timeout;
+					 * 0 → 30 */
+	unsigned header_timeout_s;	/* the whole request header, from accept (kept-alive:
+					 * from the request line); 0 → 10 */
+	unsigned body_timeout_s;	/* the whole body, from the end of the header; 0 → 60 */
 	size_t max_header;		/* request line and header fields, bytes; 0 → 16 KiB;
 					 * over it → 431 */
 	size_t max_uri;			/* request target, bytes; 0 → 8 KiB; over it → 414 */

@@ -11,6 +11,8 @@
 
 #include "http/http.h"
 
+struct sockaddr;
+
 /* ---- arena (arena.c) ---- */
 
 struct http_arena_chunk;
@@ -132,6 +134,54 @@ void http_framing_add(struct http_framing *f, const char *name, const char *valu
  * answer (400, or 501 for codings other than chunked) and, in *why, a
  * static message. */
 int http_framing_verdict(const struct http_framing *f, bool http10, const char **why);
+
+/* ---- connections (conns.c) ---- */
+
+/* Where a connection is: each phase but BUSY has a deadline from when it
+ * began (HEADER: from accept, or from the request line on a kept-alive
+ * connection). BUSY: the request is in (a handler runs or the answer is
+ * being sent); libmicrohttpd's inactivity timeout is the only one then. */
+enum http_conn_phase {
+	HTTP_PHASE_HEADER,
+	HTTP_PHASE_BODY,
+	HTTP_PHASE_BUSY,
+	HTTP_PHASE_IDLE,
+	HTTP_PHASE_COUNT
+};
+
+struct http_conns;
+
+struct http_conn {
+	struct http_conns *tab;
+	struct http_conn *prev, *next; /* under the table's mutex */
+	int fd;
+	uint8_t key[16];  /* the address it counts against */
+	uint64_t hash;
+	bool counted;	  /* holds one of its address's slots */
+	bool cut;	  /* shut down by the reaper (under the mutex) */
+	unsigned requests; /* completed on it; the connection's thread only */
+	_Atomic int phase;
+	_Atomic uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0: none */
+};
+
+/* A table for max_conns connections, at most per_ip per address (IPv6: per
+ * /64), with a deadline per phase in seconds (0: none). Registers its
+ * counters in m. Returns 0 or YG_ENOMEM. */
+int http_conns_new(unsigned per_ip, unsigned max_conns, const unsigned timeout_s[HTTP_PHASE_COUNT],
+		   struct http_metrics *m, struct http_conns **out) YG_MUST_CHECK;
+/* Stops the reaper and frees the table and what it still tracks. */
+void http_conns_free(struct http_conns *c);
+/* Accept policy: may sa open one more? Counts a refusal. Thread-safe. */
+bool http_conns_admit(struct http_conns *c, const struct sockaddr *sa);
+/* A connection opened on fd (phase HEADER) / closed. open returns NULL when
+ * out of memory: the connection then goes untracked. Thread-safe. */
+struct http_conn *http_conns_open(struct http_conns *c, int fd, const struct sockaddr *sa);
+void http_conns_close(struct http_conn *hc);
+/* Enters phase p; its deadline counts from now. NULL hc: no-op. */
+void http_conn_phase(struct http_conn *hc, enum http_conn_phase p);
+/* Starts / stops the reaper thread. start returns 0 or YG_ENOMEM. */
+int http_conns_start(struct http_conns *c) YG_MUST_CHECK;
+void http_conns_stop(struct http_conns *c);
 
 /* ---- metrics (metrics.c) ---- */
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,13 @@
 
 #define RESP_MAX_HEADERS 16
 #define REQ_INLINE_ARENA 3072
+/* Descriptors kept for the rest of the process (store connections, files)
+ * when the connection limit is fitted to RLIMIT_NOFILE. */
+#define FD_RESERVE 256
+/* libmicrohttpd's own messages: at most this many per window, then a count
+ * (a flood of broken connections must not flood the log). */
+#define MHD_LOG_BURST 20
+#define MHD_LOG_WINDOW_NS 10000000000ull
 
 struct http_response {
 	struct http_request *req;
@@ -44,6 +52,7 @@ struct http_response {
 struct http_request {
 	struct http_server *srv;
 	struct MHD_Connection *conn;
+	struct http_conn *hc; /* its connection's deadlines; NULL if untracked */
 	struct http_arena arena;
 	const char *raw_uri;
 	enum http_method method;
@@ -83,7 +92,12 @@ struct http_server {
 	size_t nstat;
 	struct http_metrics *metrics;
 	struct http_ratelimit *rl;
+	struct http_conns *conns;
 	struct http_metric *protocol_errors;
+	pthread_mutex_t log_mu;
+	uint64_t log_window;
+	unsigned log_n;
+	unsigned long long log_dropped;
 	struct MHD_Daemon *d;
 	unsigned port;
 	atomic_bool stopping;
@@ -413,12 +427,19 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct http_server *srv = cls;
 	struct http_request *req = yg_malloc(sizeof(*req));
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	if (req == NULL)
 		return NULL;
 	memset(req, 0, offsetof(struct http_request, inline_mem));
 	req->srv = srv;
 	req->conn = conn;
+	req->hc = ci != NULL ? ci->socket_context : NULL;
+	/* A first request's header deadline runs from accept; a later one's
+	 * from its request line (before it, the connection was idle). */
+	if (req->hc != NULL && req->hc->requests > 0)
+		http_conn_phase(req->hc, HTTP_PHASE_HEADER);
 	req->start_ns = now_ns();
 	req->stats_id = srv->nstat - 1;
 	req->resp.req = req;
@@ -442,6 +463,10 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (req == NULL)
 		return;
 	*con_cls = NULL;
+	if (req->hc != NULL) {
+		req->hc->requests++;
+		http_conn_phase(req->hc, HTTP_PHASE_IDLE);
+	}
 	/* libmicrohttpd refused the request itself (malformed header, too
 	 * large for its buffer) and answered it, in HTML: counted here. */
 	if (!req->started && toe == MHD_REQUEST_TERMINATED_WITH_ERROR)
@@ -706,6 +731,7 @@ static enum MHD_Result first_call(struct http_request *req, const char *url, con
 	int rc;
 
 	set_remote(req);
+	http_conn_phase(req->hc, HTTP_PHASE_BUSY);
 	if (atomic_load_explicit(&srv->stopping, memory_order_relaxed))
 		return fail(req, 503, "server is shutting down", "Retry-After", "1");
 	if (req->raw_uri == NULL)
@@ -772,6 +798,7 @@ static enum MHD_Result first_call(struct http_request *req, const char *url, con
 			return fail(req, 503, "out of memory", "Retry-After", "1");
 		req->body_cap = (size_t)clen + 1;
 	}
+	http_conn_phase(req->hc, HTTP_PHASE_BODY);
 	return MHD_YES;
 }
 
@@ -842,6 +869,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 			return queue_resp(req);
 		return MHD_YES;
 	}
+	http_conn_phase(req->hc, HTTP_PHASE_BUSY); /* the body is in */
 	if (req->body_over) {
 		char msg[96];
 
@@ -854,15 +882,67 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct http_server *srv = cls;
 	char line[512];
 	size_t n;
+	unsigned long long dropped = 0;
+	bool print = false;
+	uint64_t now = now_ns();
 
-	(void)cls;
+	pthread_mutex_lock(&srv->log_mu);
+	if (now - srv->log_window >= MHD_LOG_WINDOW_NS) {
+		dropped = srv->log_dropped;
+		srv->log_window = now;
+		srv->log_n = 0;
+		srv->log_dropped = 0;
+	}
+	if (srv->log_n < MHD_LOG_BURST) {
+		srv->log_n++;
+		print = true;
+	} else {
+		srv->log_dropped++;
+	}
+	pthread_mutex_unlock(&srv->log_mu);
+	if (dropped > 0)
+		log_warnx("http: libmicrohttpd: %llu more messages not logged (at most %d in %llu s)",
+			  dropped, MHD_LOG_BURST, MHD_LOG_WINDOW_NS / 1000000000ull);
+	if (!print)
+		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	log_warnx("http: libmicrohttpd: %s", line);
+}
+
+/* The per-address cap, checked before libmicrohttpd takes the connection
+ * (its own cap closes the socket uncounted). */
+static enum MHD_Result accept_cb(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_server *srv = cls;
+
+	(void)addrlen;
+	return http_conns_admit(srv->conns, addr) ? MHD_YES : MHD_NO;
+}
+
+static void connection_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *srv = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ad =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		*socket_context = fd == NULL ? NULL
+					     : http_conns_open(srv->conns, fd->connect_fd,
+							       ad != NULL ? ad->client_addr : NULL);
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		http_conns_close(*socket_context);
+		*socket_context = NULL;
+	}
 }
 
 /* ---- built-in routes ---- */
@@ -964,10 +1044,17 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 		srv->cfg.threads = 4;
 	pthread_mutex_init(&srv->hmu, NULL);
 	pthread_cond_init(&srv->hcv, NULL);
+	pthread_mutex_init(&srv->log_mu, NULL);
 	if (srv->cfg.max_connections == 0)
 		srv->cfg.max_connections = 4096;
+	if (srv->cfg.per_ip_connections == 0)
+		srv->cfg.per_ip_connections = 64;
 	if (srv->cfg.idle_timeout_s == 0)
 		srv->cfg.idle_timeout_s = 30;
+	if (srv->cfg.header_timeout_s == 0)
+		srv->cfg.header_timeout_s = 10;
+	if (srv->cfg.body_timeout_s == 0)
+		srv->cfg.body_timeout_s = 60;
 	if (srv->cfg.max_header == 0)
 		srv->cfg.max_header = 16u << 10;
 	if (srv->cfg.max_uri == 0)
@@ -1004,6 +1091,18 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 	srv->metrics = http_metrics_new();
 	if (srv->metrics == NULL)
 		goto fail;
+	{
+		unsigned timeout_s[HTTP_PHASE_COUNT] = {
+			[HTTP_PHASE_HEADER] = srv->cfg.header_timeout_s,
+			[HTTP_PHASE_BODY] = srv->cfg.body_timeout_s,
+			[HTTP_PHASE_IDLE] = srv->cfg.idle_timeout_s,
+		};
+
+		rc = http_conns_new(srv->cfg.per_ip_connections, srv->cfg.max_connections,
+				    timeout_s, srv->metrics, &srv->conns);
+		if (rc < 0)
+			goto fail;
+	}
 	srv->protocol_errors = http_metrics_counter(
 		srv->metrics, "yagura_http_protocol_errors_total", NULL,
 		"requests libmicrohttpd refused itself after their request line (malformed "
@@ -1072,6 +1171,39 @@ static int handlers_start(struct http_server *srv)
 	return 0;
 }
 
+/* The connection limit, lowered if the descriptors allowed cannot hold it
+ * beside FD_RESERVE others: past RLIMIT_NOFILE, accept() fails and every
+ * client waits, not only the ones over the limit. Raises the soft limit
+ * towards the hard one first, as far as needed. */
+static unsigned fit_fd_limit(unsigned want)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)want + FD_RESERVE;
+	unsigned fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= need)
+		return want;
+	{
+		struct rlimit nr = rl;
+
+		nr.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &nr) == 0) {
+			log_info("http: open file limit raised from %llu to %llu for %u connections",
+				 (unsigned long long)rl.rlim_cur, (unsigned long long)nr.rlim_cur,
+				 want);
+			rl.rlim_cur = nr.rlim_cur;
+		}
+	}
+	if (rl.rlim_cur >= need)
+		return want;
+	fit = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE)
+					   : (unsigned)(rl.rlim_cur / 2);
+	log_warnx("http: open file limit %llu: at most %u connections, not %u",
+		  (unsigned long long)rl.rlim_cur, fit, want);
+	return fit;
+}
+
 int http_server_start(struct http_server *srv)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
@@ -1093,20 +1225,28 @@ int http_server_start(struct http_server *srv)
 		return rc;
 	if (srv->v6)
 		flags |= MHD_USE_IPv6;
+	srv->cfg.max_connections = fit_fd_limit(srv->cfg.max_connections);
 	atomic_store(&srv->stopping, false);
 	if ((rc = handlers_start(srv)) < 0)
 		return rc;
+	if ((rc = http_conns_start(srv->conns)) < 0) {
+		handlers_stop(srv);
+		return rc;
+	}
+	/* The per-address cap is accept_cb's (libmicrohttpd's own would close
+	 * connections without a count); the deadlines are the reaper's. */
 	srv->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, access_cb, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+		flags, 0, accept_cb, srv, access_cb, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 		MHD_OPTION_SOCK_ADDR, &srv->addr,
 		MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-		srv->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		srv->cfg.per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.idle_timeout_s,
+		srv->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.idle_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->cfg.conn_memory,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, srv,
-		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv, MHD_OPTION_NOTIFY_CONNECTION,
+		connection_cb, srv, MHD_OPTION_END);
 	if (srv->d == NULL) {
 		log_warnx("http: cannot listen on %s", srv->listen);
+		http_conns_stop(srv->conns);
 		handlers_stop(srv);
 		return YG_EIO;
 	}
@@ -1164,6 +1304,7 @@ int http_server_stop(struct http_server *srv)
 		MHD_stop_daemon(srv->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	http_conns_stop(srv->conns);
 	srv->d = NULL;
 	srv->started = false;
 	return rc;
@@ -1182,9 +1323,11 @@ void http_server_free(struct http_server *srv)
 	http_router_fini(&srv->router);
 	http_metrics_free(srv->metrics);
 	http_ratelimit_free(srv->rl);
+	http_conns_free(srv->conns);
 	free(srv->stat_names);
 	free(srv->listen);
 	pthread_mutex_destroy(&srv->hmu);
 	pthread_cond_destroy(&srv->hcv);
+	pthread_mutex_destroy(&srv->log_mu);
 	free(srv);
 }

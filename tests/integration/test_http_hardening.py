@@ -6,9 +6,14 @@
   never reaches a handler;
 - a request target or header over the layer's limits is answered 414 / 431
   in the JSON error shape; what libmicrohttpd refuses itself keeps its
-  status (and its HTML: it has no hook for the body) and is counted."""
+  status (and its HTML: it has no hook for the body) and is counted;
+- two thousand connections from one address, each holding half a request,
+  keep nobody else out: the address gets its share (per_ip_connections),
+  the rest are closed at accept, the ones it holds are cut when the header
+  deadline passes even if they trickle bytes, and /metrics counts both."""
 import json
 import os
+import resource
 import socket
 import tempfile
 import time
@@ -181,6 +186,87 @@ def limits(t, tw):
             (before, metric(text, "yagura_http_protocol_errors_total")))
 
 
+def slow_clients(t, yagura, d):
+    # The usual soft limit of open files: before the per-address cap, two
+    # thousand connections took every descriptor and nobody got in.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, soft), hard))
+    try:
+        tw = Tower(yagura, os.path.join(d, "slow.db"), d)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY
+                                                    else 8192, hard))
+    n = 2000
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < n + 200:
+        n = resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 200
+        print("note: open file limit %d: %d connections" % (n + 200, n))
+    try:
+        # One client trickling its header a byte a second: a timeout that
+        # restarts with every byte would never cut it.
+        trickle = socket.socket()
+        trickle.bind(("127.0.0.3", 0))
+        trickle.connect(("127.0.0.1", tw.port))
+        trickle.setblocking(False)
+        pending = b"GET /healthz HTTP/1.1\r\nHost: t\r\n" + b"X-Slow: " + b"a" * 100
+        held = []
+        for _ in range(n):
+            s = socket.socket()
+            s.setblocking(False)
+            try:
+                s.connect(("127.0.0.1", tw.port))
+            except BlockingIOError:
+                pass
+            held.append(s)
+        time.sleep(1)
+        for s in held:
+            try:
+                s.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+            except OSError:
+                pass
+        time.sleep(1)
+        start = time.time()
+        st, body = get(tw.port, "/healthz", "127.0.0.2", timeout=10)
+        took = time.time() - start
+        t.check(st == 200 and took < 5, "/healthz from another address while %d connections "
+                "hold half a request: %s %s in %.1f s" % (n, st, body[:80], took))
+        st, text = get(tw.port, "/metrics", "127.0.0.2")
+        refused = metric(text, 'yagura_http_connections_refused_total{reason="per_ip"}')
+        t.check(st == 200 and refused >= n / 2,
+                "connections over the per-address cap refused and counted: %s" % refused)
+        # The held ones are cut at the header deadline (10 s by default),
+        # the trickling one too; the address is then served again.
+        cut = trickle_cut = None
+        deadline = time.time() + 40
+        while time.time() < deadline and (cut is None or trickle_cut is None):
+            if trickle_cut is None:
+                try:
+                    if pending:
+                        trickle.send(pending[:1])
+                        pending = pending[1:]
+                    if trickle.recv(100) == b"":
+                        trickle_cut = time.time() - start
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    trickle_cut = time.time() - start
+            if cut is None:
+                st, text = get(tw.port, "/metrics", "127.0.0.2")
+                if metric(text, 'yagura_http_connections_timed_out_total{phase="header"}') >= 32:
+                    cut = time.time() - start
+            time.sleep(1)
+        t.check(cut is not None, "held connections cut at the header deadline and counted")
+        t.check(trickle_cut is not None and trickle_cut < 30,
+                "a header trickled a byte a second is cut: after %s s" % trickle_cut)
+        st, _ = get(tw.port, "/healthz", "127.0.0.1", timeout=10)
+        t.check(st == 200, "the address is served again once its connections are cut: %s" % st)
+        for s in held:
+            s.close()
+        trickle.close()
+    finally:
+        rc = tw.stop()
+    t.check(rc == 0, "tower exit %d on SIGTERM" % rc)
+
+
 def main():
     a = common.parse_args()
     t = common.Checker("http_hardening")
@@ -192,6 +278,7 @@ def main():
         finally:
             rc = tw.stop()
         t.check(rc == 0, "tower exit %d on SIGTERM" % rc)
+        slow_clients(t, a.yagura, d)
     t.finish()
 
 
