@@ -34,6 +34,15 @@ static void report_usage(FILE *out)
 	      out);
 }
 
+/* A report id as the tower gives them: digits only, so that nothing
+ * typed can change the path it is put in. */
+static int report_id_ok(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	return n > 0 && n <= 18 && s[n] == '\0';
+}
+
 static char *read_json_file(const char *path)
 {
 	json_error_t err;
@@ -123,14 +132,28 @@ int cmd_report(int argc, char **argv)
 		status = client_call(base, token, "POST", "/api/v1/reports", body, idem, &answer);
 	} else if (strcmp(cmd, "update") == 0 && npos == 4) {
 		char *rep = read_json_file(pos[3]);
-		if (rep == NULL)
-			return EXIT_INPUT;
-		size_t n = strlen(rep) + 64;
-		body = malloc(n);
-		snprintf(body, n, "{\"stage\":\"%s\",\"report\":%s}", pos[2], rep);
+		json_t *doc = rep ? json_loads(rep, 0, NULL) : NULL;
+		json_t *req = doc ? json_pack("{s:s,s:o}", "stage", pos[2], "report", doc) : NULL;
+
 		free(rep);
+		if (!report_id_ok(pos[1]) || req == NULL) {
+			if (req == NULL && doc != NULL)
+				log_warnx("report update: the stage is not text");
+			else if (!report_id_ok(pos[1]))
+				log_warnx("report update: '%.40s' is not a report id", pos[1]);
+			json_decref(req);
+			return doc == NULL && report_id_ok(pos[1]) ? EXIT_INPUT : EXIT_USAGE;
+		}
+		body = json_dumps(req, JSON_COMPACT);
+		json_decref(req);
+		if (body == NULL)
+			return EXIT_INPUT;
 		snprintf(path, sizeof(path), "/api/v1/reports/%s/versions", pos[1]);
 		status = client_call(base, token, "POST", path, body, idem, &answer);
+	} else if ((strcmp(cmd, "close") == 0 || strcmp(cmd, "show") == 0) && npos == 2 &&
+		   !report_id_ok(pos[1])) {
+		log_warnx("report %s: '%.40s' is not a report id", cmd, pos[1]);
+		return EXIT_USAGE;
 	} else if (strcmp(cmd, "close") == 0 && npos == 2) {
 		snprintf(path, sizeof(path), "/api/v1/reports/%s/versions", pos[1]);
 		status = client_call(base, token, "POST", path, "{\"stage\":\"closed\"}", idem, &answer);

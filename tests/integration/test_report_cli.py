@@ -78,6 +78,16 @@ def main():
                        "affected_computers": [{"description": "ticket gate controllers"}],
                        "technical_details": {"attack_vector": "VPN appliance",
                                              "indicators": {"addresses": ["198.51.100.7"]}}}, f)
+        # A stage with a quote used to be pasted into the body as JSON text;
+        # an id with a slash into the path.
+        p = rep("update", str(rid), 'detailed","stage":"final', detailed)
+        t.check(p.returncode == 2 and "stage" in p.stderr, "odd stage refused by the tower: %d %r" %
+                (p.returncode, p.stderr))
+        for bad_id in ("1/../../orgs", "x"):
+            p = rep("update", bad_id, "detailed", detailed)
+            t.check(p.returncode == 1 and "not a report id" in p.stderr, "id %r: %r" % (bad_id, p.stderr))
+            p = rep("show", bad_id)
+            t.check(p.returncode == 1 and "not a report id" in p.stderr, "show %r: %r" % (bad_id, p.stderr))
         p = rep("update", str(rid), "detailed", detailed)
         t.check(p.returncode == 0 and json.loads(p.stdout)["version"] == 2, "update: %r" % p.stderr)
         p = rep("list")
