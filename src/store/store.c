@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/log.h"
 
 #define STORE_POOL_DEFAULT 8
@@ -297,22 +298,11 @@ void store_conn_put(struct store_conn *c)
 int store_exec(struct store_conn *c, const char *sql, const struct store_param *params,
 	       size_t n, struct store_res **res, int64_t *changed)
 {
-	const struct store_ops *ops = c->st->ops;
-	char *dsql;
-	int rc;
-
 	if (res)
 		*res = NULL;
 	if (changed)
 		*changed = 0;
-	if (ops->backend != STORE_BACKEND_PG)
-		return ops->exec(c, sql, params, n, res, changed);
-	dsql = store_sql_to_dollar(sql, 1, NULL);
-	if (!dsql)
-		return YG_ENOMEM;
-	rc = ops->exec(c, dsql, params, n, res, changed);
-	free(dsql);
-	return rc;
+	return c->st->ops->exec(c, sql, params, n, res, changed);
 }
 
 static int exec_simple(struct store_conn *c, const char *sql)
@@ -328,7 +318,7 @@ int store_begin(struct store_conn *c)
 		store_conn_seterr(c, "store_begin: a transaction is already open");
 		return YG_EINVAL;
 	}
-	rc = exec_simple(c, c->st->ops->backend == STORE_BACKEND_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
+	rc = exec_simple(c, c->st->ops->begin);
 	if (rc == 0)
 		c->in_tx = 1;
 	return rc;
@@ -344,13 +334,13 @@ int store_commit(struct store_conn *c)
 	}
 	rc = exec_simple(c, "COMMIT");
 	if (rc < 0) {
-		/* SQLite keeps the transaction open after a failed COMMIT
-		 * (SQLITE_BUSY); PostgreSQL ends it. Make both end it. */
+		/* An engine may keep the transaction open after a failed
+		 * COMMIT (SQLite on SQLITE_BUSY) or have ended it (PostgreSQL,
+		 * which answers this ROLLBACK with a warning): end it. */
 		char keep[STORE_ERRMSG_MAX];
 
 		memcpy(keep, c->errmsg, sizeof(keep));
-		if (c->st->ops->backend == STORE_BACKEND_SQLITE)
-			(void)exec_simple(c, "ROLLBACK");
+		(void)exec_simple(c, "ROLLBACK");
 		memcpy(c->errmsg, keep, sizeof(keep));
 	}
 	c->in_tx = 0;
@@ -465,8 +455,8 @@ struct group_req {
 	struct group_req *next;
 };
 
-/* The group leader's own connection, outside the pool: it commits with
- * synchronous=NORMAL (no fsync); store_group_run() syncs before answering. */
+/* The group leader's own connection, outside the pool: its commits are not
+ * durable by themselves; store_group_run() syncs before answering. */
 static int group_conn(struct store *st, struct store_conn **out)
 {
 	struct store_conn *c = &st->gconn;
@@ -475,9 +465,7 @@ static int group_conn(struct store *st, struct store_conn **out)
 	*out = NULL;
 	if (c->db == NULL) {
 		c->st = st;
-		rc = st->ops->connect(st, c);
-		if (rc == 0)
-			rc = st->ops->exec_script(c, "PRAGMA synchronous=NORMAL");
+		rc = st->ops->group_connect(st, c);
 		if (rc < 0) {
 			log_warnx("store: group connection: %s", c->errmsg);
 			if (c->db)
@@ -615,22 +603,16 @@ int store_schema_latest(void)
 	return store_migrations[store_nmigrations - 1].version;
 }
 
-/* Replaces @ID@ and @BLOB@ with the engine's spelling. */
-static char *schema_text(const struct store_migration *m, enum store_backend be)
+/* The engine's text of m, with @ID@ and @BLOB@ spelled its way. */
+static char *schema_text(const struct store_migration *m, const struct store_ops *ops)
 {
-	const char *src = m->sql;
-	const char *id, *blob;
+	const char *src = ops->migration_sql(m);
+	const char *id = ops->ddl_id, *blob = ops->ddl_blob;
 	size_t cap, o = 0;
 	char *out;
 
-	if (be == STORE_BACKEND_SQLITE && m->sql_sqlite)
-		src = m->sql_sqlite;
-	if (be == STORE_BACKEND_PG && m->sql_pg)
-		src = m->sql_pg;
-	id = be == STORE_BACKEND_PG ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-				    : "INTEGER PRIMARY KEY AUTOINCREMENT";
-	blob = be == STORE_BACKEND_PG ? "BYTEA" : "BLOB";
-	cap = strlen(src) * 4 + 64; /* each token grows at most ~4x its length */
+	/* No byte of src becomes more than this many of out. */
+	cap = strlen(src) * (strlen(id) / 4 + strlen(blob) / 6 + 1) + 1;
 	out = yg_malloc(cap);
 	if (!out)
 		return NULL;
@@ -686,10 +668,10 @@ int store_schema_version(struct store *st)
 
 /* Applies one migration per transaction until the database is at the
  * latest version. Safe against another process migrating at the same time:
- * SQLite's BEGIN IMMEDIATE and a PostgreSQL advisory lock serialize them. */
+ * the backend's begin or migrate_lock serializes them. */
 static int migrate(struct store_conn *c, char *err, size_t errlen)
 {
-	enum store_backend be = c->st->ops->backend;
+	const struct store_ops *ops = c->st->ops;
 	int latest = store_schema_latest(), cur, rc;
 
 	for (;;) {
@@ -699,8 +681,7 @@ static int migrate(struct store_conn *c, char *err, size_t errlen)
 
 		if ((rc = store_begin(c)) < 0)
 			goto fail;
-		if (be == STORE_BACKEND_PG &&
-		    (rc = exec_simple(c, "SELECT pg_advisory_xact_lock(7957591296)")) < 0)
+		if (ops->migrate_lock && (rc = exec_simple(c, ops->migrate_lock)) < 0)
 			goto fail;
 		rc = exec_simple(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
 				    "version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
@@ -723,12 +704,12 @@ static int migrate(struct store_conn *c, char *err, size_t errlen)
 			snprintf(err, errlen, "migration table broken at version %d", cur + 1);
 			return YG_EINVAL;
 		}
-		text = schema_text(m, be);
+		text = schema_text(m, ops);
 		if (!text) {
 			rc = YG_ENOMEM;
 			goto fail;
 		}
-		rc = c->st->ops->exec_script(c, text);
+		rc = ops->exec_script(c, text);
 		free(text);
 		if (rc < 0) {
 			char keep[STORE_ERRMSG_MAX];
@@ -851,6 +832,23 @@ void store_close(struct store *st)
 enum store_backend store_backend_of(const struct store *st)
 {
 	return st->ops->backend;
+}
+
+int store_group_commits(const struct store *st)
+{
+	return st->ops->sync != NULL;
+}
+
+int store_txmark_take(struct store_conn *c, struct store_txmark *m)
+{
+	m->tx = 0;
+	m->at = yg_mono_s();
+	return c->st->ops->txmark_take(c, &m->tx);
+}
+
+int store_txmark_settled(struct store_conn *c, const struct store_txmark *m)
+{
+	return c->st->ops->txmark_settled(c, m);
 }
 
 /* ---- results ---- */

@@ -3,7 +3,10 @@
  * The domain code writes ONE SQL text for both engines: `?` placeholders
  * (rewritten to $1..$n for PostgreSQL), int64 timestamps in microseconds,
  * INSERT ... ON CONFLICT, RETURNING. Engine differences live only in the
- * migrations' DDL (schema.c).
+ * backends (each one's struct store_ops: store_sqlite.c, store_pg.c) and in
+ * the migrations' DDL (schema.c). What a caller must know of how its engine
+ * behaves it asks as a property (store_group_commits, store_txmark_*), never
+ * as the engine's name.
  *
  * Threading: a struct store is a pool of connections and is safe to use from
  * any thread. A struct store_conn is borrowed with store_conn_get() and used by
@@ -85,8 +88,15 @@ int store_open_ex(const char *url, const struct store_opts *opts, struct store *
  * back and no store_group_run() may be in progress. NULL is a no-op. */
 void store_close(struct store *st);
 
-/* The engine behind st, for the rare caller that must know. Thread-safe. */
+/* The engine behind st, for messages and tests; a caller that must behave
+ * differently asks for the property instead (below). Thread-safe. */
 enum store_backend store_backend_of(const struct store *st);
+
+/* 1 when st gathers concurrent work into group commits (store_group_run
+ * shares one transaction and one fsync among the threads calling it: SQLite,
+ * whose writers are serialized anyway), 0 when each unit commits alone on a
+ * pooled connection (PostgreSQL). Thread-safe. */
+int store_group_commits(const struct store *st);
 
 /* The schema version the database is at (highest applied migration), and the
  * version this binary knows. Thread-safe; returns a negative yg_err on failure. */
@@ -151,6 +161,29 @@ typedef int (*store_work_fn)(struct store_conn *c, void *arg);
  * calling concurrently, in one transaction, and returns fn's result once that
  * transaction is durable (or the commit's error). Thread-safe; blocks. */
 int store_group_run(struct store *st, store_work_fn fn, void *arg) YG_MUST_CHECK;
+
+/* Ids the engine hands out (an @ID@ column) are taken before their
+ * transaction commits, so a reader that follows a table in id order may see
+ * an id while a lower one is yet to come. A mark taken when the reader sees
+ * such a gap is settled once every write transaction running then has
+ * ended: from then on each id below those the reader saw is committed or
+ * never will be. SQLite runs one write transaction at a time, which
+ * commits before anyone sees its ids: every mark is settled at once.
+ * PostgreSQL's is settled once no transaction older than the mark runs,
+ * and a second after it (a transaction takes ids a moment before the server
+ * counts it as running).
+ *
+ * store_txmark_take() fills *m, on a connection outside a transaction (on
+ * PostgreSQL it takes a transaction id of its own); store_txmark_settled()
+ * returns 1 when m is settled, 0 while it is not, or a negative yg_err
+ * (store_conn_errmsg), on any connection. */
+struct store_txmark {
+	int64_t tx; /* the engine's: PostgreSQL's next transaction id then */
+	double at;  /* yg_mono_s() when it was taken */
+};
+
+int store_txmark_take(struct store_conn *c, struct store_txmark *m) YG_MUST_CHECK;
+int store_txmark_settled(struct store_conn *c, const struct store_txmark *m) YG_MUST_CHECK;
 
 /* Materialized results. row and col must be in range. Text and blob
  * pointers stay valid until store_res_free. Integers are int64 on both

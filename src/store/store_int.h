@@ -12,10 +12,23 @@
 
 struct store_conn;
 
-/* What a backend provides. SQL reaches it already in its own dialect
- * (placeholders rewritten for PostgreSQL). */
+struct store_migration;
+
+/* What a backend provides: everything that differs between the engines,
+ * SQL text included, so that store.c and the domain code speak one SQL. SQL
+ * reaches it as the domain code wrote it, with `?` placeholders. */
 struct store_ops {
 	enum store_backend backend;
+	/* The statement that opens a transaction (store_begin). */
+	const char *begin;
+	/* Run first in each migration's transaction to serialize processes
+	 * that migrate at once; NULL when begin already does. */
+	const char *migrate_lock;
+	/* The migrations' DDL: how @ID@ and @BLOB@ are spelled, and which of a
+	 * migration's texts is this engine's (sql_sqlite/sql_pg, else sql). */
+	const char *ddl_id;
+	const char *ddl_blob;
+	const char *(*migration_sql)(const struct store_migration *m);
 	/* Connects c->backend_data; fills c->errmsg on failure. */
 	int (*connect)(struct store *st, struct store_conn *c);
 	void (*disconnect)(struct store_conn *c);
@@ -46,6 +59,13 @@ struct store_ops {
 	 * group's writes overlap the previous group's fsync. NULL: every unit
 	 * commits alone (PostgreSQL). */
 	int (*sync)(struct store *st);
+	/* With sync: connects the group leader's connection (outside the
+	 * pool), whose commits need not be durable by themselves. */
+	int (*group_connect)(struct store *st, struct store_conn *c);
+	/* store_txmark_take(): the engine's part of a mark (m->tx). */
+	int (*txmark_take)(struct store_conn *c, int64_t *tx);
+	/* store_txmark_settled(): 1, 0 or a negative yg_err. */
+	int (*txmark_settled)(struct store_conn *c, const struct store_txmark *m);
 };
 
 struct store_conn {

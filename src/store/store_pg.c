@@ -1,6 +1,6 @@
 /* store_pg.c - the PostgreSQL backend through libpq: one PGconn per pool
- * slot, named prepared statements cached per connection, multi-row VALUES
- * for batches. */
+ * slot, `?` placeholders rewritten to $1..$n, named prepared statements
+ * cached per connection, multi-row VALUES for batches. */
 #include "store/store_int.h"
 
 #include <endian.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 
 /* Type OIDs from pg_type.h (server headers are not in libpq-dev). */
 #define OID_BOOL 16
@@ -313,8 +314,8 @@ static int pg_result(struct store_conn *c, PGresult *r, struct store_res **res,
 	return rc;
 }
 
-/* The name of a prepared statement for sql with these parameter types,
- * preparing it on a miss. */
+/* The name of a prepared statement for sql (`?` placeholders) with these
+ * parameter types, preparing it on a miss: only then is sql rewritten. */
 static int pg_prepare(struct store_conn *c, const char *sql, const struct pg_args *a, size_t n,
 		      const char **name)
 {
@@ -322,7 +323,7 @@ static int pg_prepare(struct store_conn *c, const char *sql, const struct pg_arg
 	size_t slen = strlen(sql);
 	struct pg_cached *slot;
 	PGresult *r;
-	char *key;
+	char *key, *dsql;
 	int rc;
 
 	key = yg_malloc(n + 1 + slen + 1);
@@ -350,8 +351,14 @@ static int pg_prepare(struct store_conn *c, const char *sql, const struct pg_arg
 		/* In an aborted transaction this fails; the name is not reused. */
 		(void)pg_simple(c, sql_dealloc);
 	}
+	if ((dsql = store_sql_to_dollar(sql, 1, NULL)) == NULL) {
+		free(key);
+		store_conn_seterr(c, "postgres: out of memory");
+		return YG_ENOMEM;
+	}
 	snprintf(slot->name, sizeof(slot->name), "yg%u", p->serial++);
-	r = PQprepare(c->db, slot->name, sql, (int)n, a->types);
+	r = PQprepare(c->db, slot->name, dsql, (int)n, a->types);
+	free(dsql);
 	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		rc = pg_seterr(c, r);
 		PQclear(r);
@@ -568,8 +575,57 @@ static int pg_insert_new(struct store_conn *c, const char *table, const char *co
 	return rc;
 }
 
+/* A transaction id as a number: txid (xid8) has no cast to bigint but
+ * through text. */
+static int pg_xid(struct store_conn *c, const char *sql, int64_t *out)
+{
+	struct store_res *r = NULL;
+	int rc = pg_exec(c, sql, NULL, 0, &r, NULL);
+
+	if (rc == 0)
+		*out = store_res_nrows(r) == 1 ? store_res_int64(r, 0, 0) : 0;
+	store_res_free(r);
+	return rc;
+}
+
+/* A mark is a transaction id taken for it: every transaction that had an id
+ * then has a lower one, every later one a higher. Not the snapshot's xmax,
+ * which is the newest transaction that ended, plus one: a transaction still
+ * running may have that id or a higher one, and pass for not begun. */
+static int pg_txmark_take(struct store_conn *c, int64_t *tx)
+{
+	return pg_xid(c, "SELECT pg_current_xact_id()::text::bigint", tx);
+}
+
+/* Settled once no transaction below the mark is running (the snapshot's
+ * xmin, the oldest running, is at or past it). Not before a second has
+ * passed: a transaction gets its id at its first write, a moment after its
+ * INSERT took ids from a sequence, and one caught in that moment is not
+ * below the mark. */
+static int pg_txmark_settled(struct store_conn *c, const struct store_txmark *m)
+{
+	int64_t xmin = 0;
+	int rc;
+
+	if (yg_mono_s() - m->at < 1.0)
+		return 0;
+	rc = pg_xid(c, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", &xmin);
+	return rc < 0 ? rc : xmin >= m->tx;
+}
+
+static const char *pg_migration_sql(const struct store_migration *m)
+{
+	return m->sql_pg ? m->sql_pg : m->sql;
+}
+
 const struct store_ops store_pg_ops = {
 	.backend = STORE_BACKEND_PG,
+	.begin = "BEGIN",
+	/* An advisory lock on the database, held until the transaction ends. */
+	.migrate_lock = "SELECT pg_advisory_xact_lock(7957591296)",
+	.ddl_id = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+	.ddl_blob = "BYTEA",
+	.migration_sql = pg_migration_sql,
 	.connect = pg_connect,
 	.disconnect = pg_disconnect,
 	.check = pg_check,
@@ -577,4 +633,6 @@ const struct store_ops store_pg_ops = {
 	.exec_script = pg_script,
 	.batch = pg_batch,
 	.insert_new = pg_insert_new,
+	.txmark_take = pg_txmark_take,
+	.txmark_settled = pg_txmark_settled,
 };

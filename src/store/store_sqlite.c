@@ -542,8 +542,47 @@ static int sq_batch(struct store_conn *c, const char *sql, size_t ncols,
 	return rc;
 }
 
+/* The group leader's connection commits with synchronous=NORMAL, without
+ * an fsync of its own: sq_sync() makes the group durable before it is
+ * answered. */
+static int sq_group_connect(struct store *st, struct store_conn *c)
+{
+	int rc = sq_connect(st, c);
+
+	return rc < 0 ? rc : sq_script(c, "PRAGMA synchronous=NORMAL");
+}
+
+/* One write transaction at a time (BEGIN IMMEDIATE), and no reader sees its
+ * ids before it commits: when a reader sees a gap below an id, the
+ * transaction that would fill it has ended. Every mark is settled. */
+static int sq_txmark_take(struct store_conn *c, int64_t *tx)
+{
+	(void)c;
+	*tx = 0;
+	return 0;
+}
+
+static int sq_txmark_settled(struct store_conn *c, const struct store_txmark *m)
+{
+	(void)c;
+	(void)m;
+	return 1;
+}
+
+static const char *sq_migration_sql(const struct store_migration *m)
+{
+	return m->sql_sqlite ? m->sql_sqlite : m->sql;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.backend = STORE_BACKEND_SQLITE,
+	/* Takes the write lock at once: a writer waits for it at the start
+	 * instead of failing with SQLITE_BUSY half-way. It also serializes
+	 * migrating processes. */
+	.begin = "BEGIN IMMEDIATE",
+	.ddl_id = "INTEGER PRIMARY KEY AUTOINCREMENT",
+	.ddl_blob = "BLOB",
+	.migration_sql = sq_migration_sql,
 	.connect = sq_connect,
 	.disconnect = sq_disconnect,
 	.check = sq_check,
@@ -553,4 +592,7 @@ const struct store_ops store_sqlite_ops = {
 	.start = sq_start,
 	.stop = sq_stop,
 	.sync = sq_sync,
+	.group_connect = sq_group_connect,
+	.txmark_take = sq_txmark_take,
+	.txmark_settled = sq_txmark_settled,
 };

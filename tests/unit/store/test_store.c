@@ -176,6 +176,41 @@ static void test_migrate_newer_refused(void **state)
 	printf("    refused as expected: %s\n", err);
 }
 
+/* Processes that start at once migrate one at a time (the backend's begin
+ * or its migration lock): every open succeeds, each migration once. */
+static void *thr_open(void *arg)
+{
+	struct store *st = NULL;
+	char err[256];
+
+	if (store_open(g_url, &st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "concurrent open: %s\n", err);
+		return (void *)1;
+	}
+	store_close(st);
+	return NULL;
+}
+
+static void test_migrate_concurrent(void **state)
+{
+	pthread_t tid[4];
+	struct store *st;
+	void *failed;
+
+	(void)state;
+	reset_db();
+	for (int i = 0; i < 4; i++)
+		pthread_create(&tid[i], NULL, thr_open, NULL);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(tid[i], &failed);
+		assert_null(failed);
+	}
+	st = open_store();
+	assert_int_equal(query_int(st, "SELECT COUNT(*) FROM schema_migrations"),
+			 store_schema_latest());
+	store_close(st);
+}
+
 /* ---- statements ---- */
 
 static void test_param_types(void **state)
@@ -335,6 +370,31 @@ static void test_transactions(void **state)
 	store_conn_put(c);
 	assert_int_equal(query_int(st, "SELECT COUNT(*) FROM orgs"), 1);
 	assert_int_equal(query_int(st, "SELECT COUNT(*) FROM orgs WHERE name = 'kept'"), 1);
+	store_close(st);
+}
+
+/* A COMMIT that fails (a deferred foreign key) ends the transaction on
+ * both engines (SQLite would keep it open): the connection goes on. */
+static void test_commit_fails(void **state)
+{
+	struct store *st = open_fresh();
+	struct store_conn *c;
+
+	(void)state;
+	assert_int_equal(store_conn_get(st, &c), 0);
+	must_exec(c, "CREATE TABLE t_parent (id BIGINT PRIMARY KEY)");
+	must_exec(c, "CREATE TABLE t_child (pid BIGINT REFERENCES t_parent (id) "
+		     "DEFERRABLE INITIALLY DEFERRED)");
+	assert_int_equal(store_begin(c), 0);
+	must_exec(c, "INSERT INTO t_child (pid) VALUES (1)");
+	assert_int_equal(store_commit(c), YG_EINVAL);
+	assert_true(store_conn_errmsg(c)[0] != '\0');
+	assert_int_equal(store_begin(c), 0);
+	must_exec(c, "INSERT INTO t_parent (id) VALUES (1)");
+	must_exec(c, "INSERT INTO t_child (pid) VALUES (1)");
+	assert_int_equal(store_commit(c), 0);
+	store_conn_put(c);
+	assert_int_equal(query_int(st, "SELECT COUNT(*) FROM t_child"), 1);
 	store_close(st);
 }
 
@@ -660,6 +720,47 @@ static void test_threads(void **state)
 	store_close(st);
 }
 
+/* What the engine says of itself: group commits, and marks of the write
+ * transactions running (store.h). A mark is settled once the writer
+ * running when it was taken has ended; SQLite, whose writers commit before
+ * anyone sees their ids, settles every mark at once; PostgreSQL not before
+ * a second has passed. */
+static void test_engine_properties(void **state)
+{
+	struct store *st = open_fresh();
+	struct store_conn *w, *c;
+	struct store_txmark m, idle;
+	int running = -1, idle_later = -1, running_later = -1, ended = 0;
+	double t0;
+
+	(void)state;
+	assert_int_equal(store_group_commits(st), !g_is_pg);
+	assert_int_equal(store_conn_get(st, &w), 0);
+	assert_int_equal(store_conn_get(st, &c), 0);
+	assert_int_equal(store_txmark_take(c, &idle), 0);
+	assert_int_equal(store_begin(w), 0);
+	must_exec(w, "INSERT INTO orgs (name, sector, created) VALUES ('in flight', 'gas', 0)");
+	/* What the marks say is asserted after w ends: a failure with w open
+	 * would hold the next test's DROP SCHEMA up. */
+	t0 = now_s();
+	if (store_txmark_take(c, &m) == 0) {
+		running = store_txmark_settled(c, &m);
+		usleep(1100000);
+		idle_later = store_txmark_settled(c, &idle);
+		running_later = store_txmark_settled(c, &m);
+	}
+	assert_int_equal(store_commit(w), 0);
+	store_conn_put(w);
+	while ((ended = store_txmark_settled(c, &m)) == 0 && now_s() - t0 < 5)
+		usleep(50000);
+	store_conn_put(c);
+	store_close(st);
+	assert_int_equal(running, !g_is_pg);
+	assert_int_equal(idle_later, 1); /* nobody ran then */
+	assert_int_equal(running_later, !g_is_pg); /* PostgreSQL: w still ran */
+	assert_int_equal(ended, 1);
+}
+
 /* ---- durability: SIGKILL after acknowledgements ---- */
 
 struct dur_thr {
@@ -970,16 +1071,19 @@ int main(void)
 		cmocka_unit_test(test_migrate_fresh),
 		cmocka_unit_test(test_migrate_reopen_noop),
 		cmocka_unit_test(test_migrate_newer_refused),
+		cmocka_unit_test(test_migrate_concurrent),
 		cmocka_unit_test(test_param_types),
 		cmocka_unit_test(test_placeholders_in_literals),
 		cmocka_unit_test(test_constraint_errors),
 		cmocka_unit_test(test_transactions),
+		cmocka_unit_test(test_commit_fails),
 		cmocka_unit_test(test_returning_on_conflict),
 		cmocka_unit_test(test_batch_100k),
 		cmocka_unit_test(test_batch_atomic_and_invalid),
 		cmocka_unit_test(test_insert_new),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_pool_fifo),
+		cmocka_unit_test(test_engine_properties),
 		cmocka_unit_test(test_durability_sigkill),
 		cmocka_unit_test(test_measure),
 	};
