@@ -26,10 +26,11 @@
  * PostgreSQL hands out alert ids before commit, so an id below one already
  * visible may belong to a transaction still running, or to a batch that
  * failed (a retried batch's COPY, rolled back, leaves its ids unused). A pass
- * stops at such a hole until every transaction that was running when it
- * was first seen has ended (pg_current_snapshot()), then passes it; after
- * ROLLUP_HOLE_GIVE_UP_S it passes it regardless, with a warning. SQLite
- * writes one transaction at a time, so its holes are passed at once. */
+ * stops at such a hole until every write transaction that was running when
+ * it was first seen has ended (a store_txmark, store.h), then passes it;
+ * after ROLLUP_HOLE_GIVE_UP_S it passes it regardless, with a warning. SQLite
+ * writes one transaction at a time, so there the mark is settled at once and
+ * a hole passed when it is met. */
 #ifndef YAGURA_TOWER_ROLLUP_H
 #define YAGURA_TOWER_ROLLUP_H
 
