@@ -409,25 +409,57 @@ static int insert_new_run(struct store_conn *c, void *arg)
 	return store_exec_batch(c, w->sql, w->ncols, w->rows, w->nrows, &w->changed);
 }
 
-int store_insert_new(struct store *st, const char *table, const char *cols, size_t ncols,
-		     const struct store_param *rows, size_t nrows, int64_t *inserted)
+/* INSERT INTO table (cols) VALUES (?, ...) ON CONFLICT DO NOTHING, or NULL. */
+static char *insert_new_sql(const char *table, const char *cols, size_t ncols)
 {
-	struct insert_new_work w = { .ncols = ncols, .rows = rows, .nrows = nrows };
 	size_t len = strlen(table) + strlen(cols) + 3 * ncols + 64;
-	struct store_conn *c;
 	char *sql, *q;
-	int rc;
 
-	*inserted = 0;
-	if (nrows == 0)
-		return 0;
 	if (ncols == 0 || (sql = yg_malloc(len)) == NULL)
-		return ncols == 0 ? YG_EINVAL : YG_ENOMEM;
+		return NULL;
 	/* len holds it all: the fixed text, "?" and ", ?" per column. */
 	q = sql + snprintf(sql, len, "INSERT INTO %s (%s) VALUES (?", table, cols);
 	for (size_t i = 1; i < ncols; i++, q += 3)
 		memcpy(q, ", ?", 3);
 	memcpy(q, ") ON CONFLICT DO NOTHING", sizeof(") ON CONFLICT DO NOTHING"));
+	return sql;
+}
+
+int store_insert_new_in(struct store_conn *c, const char *table, const char *cols, size_t ncols,
+			const struct store_param *rows, size_t nrows, int bulk, int64_t *inserted)
+{
+	char *sql;
+	int rc;
+
+	*inserted = 0;
+	if (nrows == 0)
+		return 0;
+	if (!c->in_tx) {
+		store_conn_seterr(c, "store: insert_new_in outside a transaction");
+		return YG_EINVAL;
+	}
+	if (bulk && c->st->ops->insert_new != NULL)
+		return c->st->ops->insert_new(c, table, cols, ncols, rows, nrows, inserted);
+	if ((sql = insert_new_sql(table, cols, ncols)) == NULL)
+		return ncols == 0 ? YG_EINVAL : YG_ENOMEM;
+	rc = store_exec_batch(c, sql, ncols, rows, nrows, inserted);
+	free(sql);
+	return rc;
+}
+
+int store_insert_new(struct store *st, const char *table, const char *cols, size_t ncols,
+		     const struct store_param *rows, size_t nrows, int64_t *inserted)
+{
+	struct insert_new_work w = { .ncols = ncols, .rows = rows, .nrows = nrows };
+	struct store_conn *c;
+	char *sql;
+	int rc;
+
+	*inserted = 0;
+	if (nrows == 0)
+		return 0;
+	if ((sql = insert_new_sql(table, cols, ncols)) == NULL)
+		return ncols == 0 ? YG_EINVAL : YG_ENOMEM;
 	w.sql = sql;
 	if (st->ops->insert_new == NULL) {
 		rc = store_group_run(st, insert_new_run, &w);

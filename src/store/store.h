@@ -140,6 +140,17 @@ int store_exec_batch(struct store_conn *c, const char *sql, size_t ncols,
 int store_insert_new(struct store *st, const char *table, const char *cols, size_t ncols,
 		     const struct store_param *rows, size_t nrows, int64_t *inserted) YG_MUST_CHECK;
 
+/* store_insert_new() inside the transaction open on c (store_begin(), or a
+ * store_group_run() unit), so that other writes commit with the rows or
+ * not at all. bulk lets the backend load the rows in one pass (PostgreSQL:
+ * COPY), which refuses the whole batch with YG_ECONFLICT when a row's key is
+ * already stored: the caller must then roll back and call again without
+ * bulk. Without bulk, or on a backend without a bulk path, rows already
+ * stored are skipped. */
+int store_insert_new_in(struct store_conn *c, const char *table, const char *cols, size_t ncols,
+			const struct store_param *rows, size_t nrows, int bulk,
+			int64_t *inserted) YG_MUST_CHECK;
+
 /* Transactions on c. SQLite takes the write lock at begin (BEGIN IMMEDIATE).
  * After a failed statement inside a transaction the caller must rollback;
  * commit returns 0 only once the transaction is durable. */

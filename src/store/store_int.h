@@ -41,11 +41,12 @@ struct store_ops {
 	/* Batch insert, inside a transaction the caller (store.c) manages. */
 	int (*batch)(struct store_conn *c, const char *sql, size_t ncols,
 		     const struct store_param *rows, size_t nrows, int64_t *changed);
-	/* Optional: store_insert_new() in one statement of its own, outside any
-	 * transaction (PostgreSQL: COPY). YG_ECONFLICT when a row's unique key
-	 * is already stored and nothing was inserted; store.c then inserts with
-	 * sql, the INSERT ... ON CONFLICT DO NOTHING. NULL: store.c group-runs
-	 * that INSERT. */
+	/* Optional: store_insert_new() in one statement (PostgreSQL: COPY),
+	 * outside any transaction or inside the caller's (store_insert_new_in
+	 * with bulk). YG_ECONFLICT when a row's unique key is already stored and
+	 * nothing was inserted; store.c then inserts with INSERT ... ON CONFLICT
+	 * DO NOTHING. NULL: store.c runs that INSERT (group-run, or in the
+	 * caller's transaction). */
 	int (*insert_new)(struct store_conn *c, const char *table, const char *cols,
 			  size_t ncols, const struct store_param *rows, size_t nrows,
 			  int64_t *changed);

@@ -514,7 +514,8 @@ static char *pg_copy_data(size_t ncols, const struct store_param *rows, size_t n
 	return (char *)buf;
 }
 
-/* store_insert_new() as one COPY in binary, its own transaction: the rows
+/* store_insert_new() as one COPY in binary, in its own transaction or the
+ * caller's (store_insert_new_in): the rows
  * travel in their binary form, and the server neither parses nor plans an
  * INSERT, and writes the heap a page at a time. COPY has no ON CONFLICT, so
  * a row already stored fails the whole COPY with a unique violation, and
@@ -529,9 +530,8 @@ static int pg_insert_new(struct store_conn *c, const char *table, const char *co
 	PGresult *r;
 	int rc, sent = 0;
 
-	if (c->in_tx || ncols > 32767) {
-		store_conn_seterr(c, "postgres: COPY needs its own transaction and at most "
-				     "32767 columns");
+	if (ncols > 32767) {
+		store_conn_seterr(c, "postgres: COPY takes at most 32767 columns");
 		return YG_EINVAL;
 	}
 	if ((data = pg_copy_data(ncols, rows, nrows, &len)) == NULL) {

@@ -123,6 +123,41 @@ static int alert_rows_build(struct tower *t, const struct principal *p, const st
 	return 0;
 }
 
+/* A batch's store: the new rows, and the change they make. The record
+ * declared is the batch as the sensor sent it, hashed, with how many of
+ * its alerts were new: one change per batch. */
+struct alert_store {
+	const struct alert_rows *rows;
+	const char *body;
+	size_t len;
+	int64_t inserted; /* out */
+};
+
+static int alert_batch_store(struct store_conn *c, struct svc_tx *x, void *arg)
+{
+	struct alert_store *w = arg;
+	uint8_t h[32];
+	char hh[65], rec[160];
+	int rc;
+
+	/* First the bulk path (PostgreSQL's COPY); a batch sent again meets
+	 * rows already stored there, and runs again row by row. */
+	rc = store_insert_new_in(c, "alerts", ALERT_COLUMNS, ALERT_COLS, w->rows->rows, w->rows->n,
+				 x->attempt == 0, &w->inserted);
+	if (rc == YG_ECONFLICT && x->attempt == 0)
+		x->again = true;
+	if (rc < 0)
+		return rc;
+	if (w->inserted == 0)
+		return svc_unchanged(x);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)w->body, w->len, NULL, 0);
+	tw_hex(h, sizeof(h), hh);
+	snprintf(rec, sizeof(rec), "alert batch of %zu, %lld new, blake2b %s", w->rows->n,
+		 (long long)w->inserted, hh);
+	/* A batch has no id of its own: its count of new alerts stands for it. */
+	return svc_changed(x, c, CHANGE_ALERT_BATCH, w->inserted, rec);
+}
+
 /* POST /api/v1/alerts: {"alerts": [EVE alert records]} (or a bare array).
  * Each record is stored once per sensor, keyed by its "alert_id" or, when
  * it has none, by a hash of its canonical JSON: a retried batch adds
@@ -163,9 +198,12 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 	}
 	if ((rc = alert_rows_build(t, p, &b, now, &a)) < 0)
 		goto out;
+	struct alert_store w = {.rows = &a, .body = body, .len = len};
+	struct svc_result res;
 	double t0 = tw_store_enter(t, OP_ALERTS_INSERT);
-	rc = store_insert_new(t->st, "alerts", ALERT_COLUMNS, ALERT_COLS, a.rows, a.n, &changed);
+	rc = svc_run(t, t->st, p, true, alert_batch_store, &w, &res);
 	tw_store_leave(t, OP_ALERTS_INSERT, t0);
+	changed = w.inserted;
 	if (rc == 0 && t->alerts_stored != NULL) {
 		http_metric_add(t->alerts_stored, (uint64_t)changed);
 		http_metric_add(t->alerts_duplicate, (uint64_t)(a.n - (size_t)changed));

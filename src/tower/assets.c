@@ -322,9 +322,9 @@ static int assets_create(struct http_request *req, struct http_response *resp, v
 		t->assets->stale = true;
 		pthread_rwlock_unlock(&t->assets->mu);
 	}
-	json_t *o = json_pack("{s:I,s:I,s:s,s:O}", "id", (json_int_t)res.id, "org_id",
+	json_t *o = json_pack("{s:I,s:I,s:s,s:o}", "id", (json_int_t)res.id, "org_id",
 			      (json_int_t)p->org_id, "product", in.product, "addresses",
-			      in.addresses ? in.addresses : json_array());
+			      in.addresses ? json_incref((json_t *)in.addresses) : json_array());
 	http_response_json(resp, 201, o);
 	return 0;
 }

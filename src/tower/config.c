@@ -131,6 +131,26 @@ static int handler(void *user, const char *section, const char *name, const char
 				cfg->rate = (double)v;
 			else
 				cfg->burst = (double)v;
+		} else if (strcmp(name, "max_connections") == 0 ||
+			   strcmp(name, "per_ip_connections") == 0) {
+			long long v = strtoll(value, &end, 10);
+			if (*value == '\0' || *end != '\0' || v < 1 || v > 1000000)
+				BAD("%s = '%s' is not a number from 1 to 1000000", name, value);
+			if (name[0] == 'm')
+				cfg->max_connections = (unsigned)v;
+			else
+				cfg->per_ip_connections = (unsigned)v;
+		} else if (strcmp(name, "header_timeout") == 0 || strcmp(name, "body_timeout") == 0 ||
+			   strcmp(name, "idle_timeout") == 0) {
+			if (config_parse_duration(value, &secs) < 0 || secs > 86400)
+				BAD("%s = '%s' is not a duration from 1s to 1d such as 10s or 2m", name,
+				    value);
+			if (name[0] == 'h')
+				cfg->header_timeout_s = (unsigned)secs;
+			else if (name[0] == 'b')
+				cfg->body_timeout_s = (unsigned)secs;
+			else
+				cfg->idle_timeout_s = (unsigned)secs;
 		} else {
 			BAD("unknown key '%s' in [tower]", name);
 		}
@@ -197,7 +217,29 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 {
 	fprintf(out, "[tower]\nlisten = %s\nstore = %s\nthreads = %u\nmax_body = %zu\n", cfg->listen,
 		cfg->store, cfg->threads, cfg->max_body);
-	fprintf(out, "rate = %.0f\nburst = %.0f\n\n[sectors]\nlist = ", cfg->rate, cfg->burst);
+	fprintf(out, "rate = %.0f\nburst = %.0f\n", cfg->rate, cfg->burst);
+	/* The HTTP limits only when set: unset, the HTTP layer's defaults hold
+	 * (docs/tower.md). */
+	if (cfg->max_connections != 0)
+		fprintf(out, "max_connections = %u\n", cfg->max_connections);
+	if (cfg->per_ip_connections != 0)
+		fprintf(out, "per_ip_connections = %u\n", cfg->per_ip_connections);
+	if (cfg->header_timeout_s != 0) {
+		fputs("header_timeout = ", out);
+		put_duration(out, cfg->header_timeout_s);
+		fputc('\n', out);
+	}
+	if (cfg->body_timeout_s != 0) {
+		fputs("body_timeout = ", out);
+		put_duration(out, cfg->body_timeout_s);
+		fputc('\n', out);
+	}
+	if (cfg->idle_timeout_s != 0) {
+		fputs("idle_timeout = ", out);
+		put_duration(out, cfg->idle_timeout_s);
+		fputc('\n', out);
+	}
+	fputs("\n[sectors]\nlist = ", out);
 	for (unsigned i = 0; i < cfg->n_sectors; i++)
 		fprintf(out, "%s%s", i ? ", " : "", cfg->sectors[i]);
 	fputs("\n\n[deadlines]\n", out);

@@ -1,6 +1,8 @@
 /* config.h - the tower's configuration file (INI):
  *
- *   [tower]      listen, store, threads, max_body, rate, burst
+ *   [tower]      listen, store, threads, max_body, rate, burst,
+ *                max_connections, per_ip_connections,
+ *                header_timeout, body_timeout, idle_timeout
  *   [sectors]    list = electricity, gas, ...
  *   [deadlines]  prompt = 24h, detailed = 72h, final = 30d
  *

@@ -47,6 +47,12 @@ void svc_field(struct svc_result *res, const char *field, const char *reason)
 	e->n++;
 }
 
+int svc_unchanged(struct svc_tx *x)
+{
+	x->unchanged = true;
+	return 0;
+}
+
 int svc_changed(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
 		const char *record)
 {
@@ -72,10 +78,12 @@ static int svc_apply(struct store_conn *c, void *arg)
 	int rc;
 
 	call->x.changes = 0;
+	call->x.again = false;
+	call->x.unchanged = false;
 	memset(&call->x.res->fields, 0, sizeof(call->x.res->fields));
 	call->x.res->status = SVC_OK;
 	rc = call->body(c, &call->x, call->arg);
-	if (rc == 0 && call->x.changes == 0) {
+	if (rc == 0 && call->x.changes == 0 && !call->x.unchanged) {
 		log_warnx("tower: a change declared nothing; rolled back");
 		rc = YG_EINVAL;
 		svc_refuse(call->x.res, SVC_UNAVAILABLE, "internal_error",
@@ -94,17 +102,23 @@ int svc_run(struct tower *t, struct store *st, const struct principal *p, bool g
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (grouped) {
-		rc = store_group_run(st, svc_apply, &call);
-	} else if ((rc = store_conn_get(st, &c)) == 0) {
-		if ((rc = store_begin(c)) == 0) {
+	if (!grouped && (rc = store_conn_get(st, &c)) < 0)
+		goto out;
+	for (;;) {
+		if (grouped) {
+			rc = store_group_run(st, svc_apply, &call);
+		} else if ((rc = store_begin(c)) == 0) {
 			rc = svc_apply(c, &call);
 			if (rc == 0)
 				rc = store_commit(c);
 			if (rc < 0)
 				store_rollback(c);
 		}
+		if (rc == 0 || !call.x.again || call.x.attempt > 0)
+			break;
+		call.x.attempt++;
 	}
+out:
 	if (rc < 0 && res->status == SVC_OK) { /* not refused by the body: the store failed */
 		if (rc == YG_ECONFLICT) {
 			svc_refuse(res, SVC_CONFLICT, "conflict", "already exists");

@@ -127,13 +127,18 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	 * every request commits alone on a pooled connection, and handlers on
 	 * the event threads measured 20% faster there (bench/tower-run, PG
 	 * reports 4,700/s against 3,800/s, three runs each). */
-	if (store_backend_of(t->st) == STORE_BACKEND_SQLITE) {
+	if (store_group_commits(t->st)) {
 		hc.threads = 4;
 		hc.handler_threads = cfg->threads;
 	} else {
 		hc.threads = cfg->threads;
 	}
 	hc.max_body = cfg->max_body;
+	hc.max_connections = cfg->max_connections;
+	hc.per_ip_connections = cfg->per_ip_connections;
+	hc.header_timeout_s = cfg->header_timeout_s;
+	hc.body_timeout_s = cfg->body_timeout_s;
+	hc.idle_timeout_s = cfg->idle_timeout_s;
 	hc.rate = cfg->rate;
 	hc.burst = cfg->burst;
 	hc.auth = tw_auth;

@@ -18,6 +18,12 @@ struct tower_config {
 	unsigned threads;     /* HTTP worker threads */
 	size_t max_body;      /* bytes */
 	double rate, burst;   /* per-token request rate limit; 0: none */
+	/* HTTP limits (struct http_config); 0 keeps the HTTP layer's default. */
+	unsigned max_connections;    /* open connections in all */
+	unsigned per_ip_connections; /* per client address (IPv6: per /64) */
+	unsigned header_timeout_s;   /* to send the whole request header */
+	unsigned body_timeout_s;     /* to send the whole body */
+	unsigned idle_timeout_s;     /* between requests on a kept-alive connection */
 	struct report_policy policy;
 	unsigned n_sectors;
 	const char *sectors[TOWER_MAX_SECTORS];

@@ -171,6 +171,9 @@ struct svc_tx {
 	int64_t now;
 	struct svc_result *res;
 	unsigned changes; /* declared by svc_changed */
+	unsigned attempt; /* 0, then 1 when the body asked to run again */
+	bool again;	  /* set by a body whose first attempt must be redone */
+	bool unchanged;	  /* set by svc_unchanged: nothing to store, nothing to declare */
 };
 
 typedef int (*svc_body_fn)(struct store_conn *c, struct svc_tx *x, void *arg);
@@ -178,7 +181,9 @@ typedef int (*svc_body_fn)(struct store_conn *c, struct svc_tx *x, void *arg);
 /* Runs body in one transaction: on its own connection, or (grouped) in a
  * group commit shared with other callers (store_group_run). The body
  * returns 0 after declaring its change, or a negative yg_err to roll back;
- * svc_refuse() sets why for a refusal. Returns 0 when the change is
+ * svc_refuse() sets why for a refusal. A body that failed and set x->again
+ * on its first attempt is rolled back and run once more (x->attempt 1): a
+ * bulk insert that met rows already stored. Returns 0 when the change is
  * durable; otherwise res says why (a store error is SVC_UNAVAILABLE,
  * YG_ECONFLICT SVC_CONFLICT). */
 int svc_run(struct tower *t, struct store *st, const struct principal *p, bool grouped,
@@ -188,6 +193,10 @@ int svc_run(struct tower *t, struct store *st, const struct principal *p, bool g
  * as stored (text, for its hash). */
 int svc_changed(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
 		const char *record);
+
+/* For a body that found nothing to change (a batch sent again): commits
+ * nothing and declares nothing. Returns 0. */
+int svc_unchanged(struct svc_tx *x);
 
 /* Sets a refusal and returns YG_EINVAL for the body to return. */
 int svc_refuse(struct svc_result *res, enum svc_status s, const char *code, const char *msg);

@@ -42,11 +42,15 @@ static void test_matrix(void **state)
 	for (int r = 0; r < ROLE_COUNT; r++)
 		assert_int_equal(authz_scope(r, ACT_REPORT_CREATE),
 				 r == ROLE_OPERATOR ? SCOPE_OWN_ORG : SCOPE_NONE);
-	/* Regulators read their sectors' reports, nothing else. */
+	/* Regulators read their sectors' reports, assets and the alerts
+	 * against those assets, nothing else. */
 	for (int a = 0; a < ACT_COUNT; a++)
 		assert_int_equal(authz_scope(ROLE_REGULATOR, a),
-				 a == ACT_REPORT_READ || a == ACT_ASSET_READ ? SCOPE_OWN_SECTORS
-									   : SCOPE_NONE);
+				 a == ACT_REPORT_READ || a == ACT_ASSET_READ || a == ACT_ALERT_READ
+					 ? SCOPE_OWN_SECTORS
+					 : SCOPE_NONE);
+	/* Operators read alerts only within their organisation (its assets). */
+	assert_int_equal(authz_scope(ROLE_OPERATOR, ACT_ALERT_READ), SCOPE_OWN_ORG);
 	/* Sensors post alerts and read indicators only. */
 	for (int a = 0; a < ACT_COUNT; a++)
 		assert_int_equal(authz_scope(ROLE_SENSOR, a) != SCOPE_NONE,
