@@ -970,6 +970,14 @@ const char *store_res_colname(const struct store_res *r, size_t col)
 	return r->names[col];
 }
 
+size_t store_res_col(const struct store_res *r, const char *name)
+{
+	for (size_t i = 0; i < r->ncols; i++)
+		if (strcmp(r->names[i], name) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
 static const struct store_cell *cell_at(const struct store_res *r, size_t row, size_t col)
 {
 	return &r->cells[row * r->ncols + col];

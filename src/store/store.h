@@ -202,6 +202,9 @@ int store_txmark_settled(struct store_conn *c, const struct store_txmark *m) YG_
 size_t store_res_nrows(const struct store_res *r);
 size_t store_res_ncols(const struct store_res *r);
 const char *store_res_colname(const struct store_res *r, size_t col);
+/* The column named name (as the query named it: the column, or its AS),
+ * or SIZE_MAX. Read rows by name, so that a new column shifts nothing. */
+size_t store_res_col(const struct store_res *r, const char *name);
 enum store_type store_res_type(const struct store_res *r, size_t row, size_t col);
 int store_res_isnull(const struct store_res *r, size_t row, size_t col);
 int64_t store_res_int64(const struct store_res *r, size_t row, size_t col);

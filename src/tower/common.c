@@ -176,9 +176,10 @@ int tw_insert_id(struct store_conn *c, const char *sql, const struct store_param
 
 size_t tw_col(const struct store_res *r, const char *name)
 {
-	for (size_t i = 0; i < store_res_ncols(r); i++)
-		if (strcmp(store_res_colname(r, i), name) == 0)
-			return i;
+	size_t col = store_res_col(r, name);
+
+	if (col != SIZE_MAX)
+		return col;
 	log_warnx("tower: no column %s in a result", name);
 	abort();
 }

@@ -76,13 +76,14 @@ static size_t pass_take(struct rollup *ru, struct store_conn *c, struct store_re
 			int64_t from, int64_t *to, int *blocked)
 {
 	size_t n = store_res_nrows(r), i;
-	int64_t expect = from + 1, maxid = n ? store_res_int64(r, n - 1, 0) : from;
+	size_t cid = store_res_col(r, "id");
+	int64_t expect = from + 1, maxid = n ? store_res_int64(r, n - 1, cid) : from;
 
 	if (ru->hole_pending)
 		(void)hole_pass(ru, c);
 	*blocked = 0;
 	for (i = 0; i < n; i++) {
-		int64_t id = store_res_int64(r, i, 0);
+		int64_t id = store_res_int64(r, i, cid);
 
 		if (id != expect && id - 1 > ru->safe_upto && !hole_met(ru, c, maxid)) {
 			*blocked = 1;
@@ -136,7 +137,7 @@ static int watermark(struct store_conn *c, int64_t *out)
 
 	*out = 0;
 	if (rc == 0 && store_res_nrows(r) == 1)
-		*out = store_res_int64(r, 0, 0);
+		*out = store_res_int64(r, 0, store_res_col(r, "last_id"));
 	store_res_free(r);
 	return rc;
 }
@@ -329,9 +330,9 @@ int rollup_catch_up(struct rollup *ru, size_t max_rows, int64_t *pending)
 			pending = &left;
 		*pending = 0;
 		if ((rc = store_conn_get(ru->st, &c)) == 0) {
-			rc = store_exec(c, "SELECT MAX(id) FROM alerts", NULL, 0, &r, NULL);
+			rc = store_exec(c, "SELECT MAX(id) AS top FROM alerts", NULL, 0, &r, NULL);
 			if (rc == 0 && (rc = watermark(c, &at)) == 0 && store_res_nrows(r) == 1)
-				*pending = store_res_int64(r, 0, 0) - at;
+				*pending = store_res_int64(r, 0, store_res_col(r, "top")) - at;
 			store_res_free(r);
 			store_conn_put(c);
 		}

@@ -261,35 +261,67 @@ static int old_rank(struct pass *p, const char *body, struct alert_rank *k)
 	return err ? YG_ENOMEM : 0;
 }
 
+/* Where a SELECT ROLLUP_ALERT_COLS put each column, found by name once
+ * per result. */
+struct acols {
+	size_t sensor, ts, src, dest, sid, sig, severity, attackers, role, detector, hosts, ports,
+		sessions, packets, window, indicator, confidence, old_body, attacker_packets;
+};
+
+static int acols_find(const struct store_res *r, struct acols *c)
+{
+	const struct {
+		const char *name;
+		size_t *at;
+	} want[] = {{"sensor_id", &c->sensor},	     {"ts", &c->ts},
+		    {"src_ip", &c->src},	     {"dest_ip", &c->dest},
+		    {"signature_id", &c->sid},	     {"signature", &c->sig},
+		    {"severity", &c->severity},	     {"attackers", &c->attackers},
+		    {"attacker_role", &c->role},     {"detector", &c->detector},
+		    {"hosts", &c->hosts},	     {"ports", &c->ports},
+		    {"sessions", &c->sessions},	     {"packets", &c->packets},
+		    {"window_start", &c->window},    {"indicator", &c->indicator},
+		    {"confidence", &c->confidence}, {"old_body", &c->old_body},
+		    {"attacker_packets", &c->attacker_packets}};
+
+	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+		if ((*want[k].at = store_res_col(r, want[k].name)) == SIZE_MAX)
+			return YG_EINVAL;
+	return 0;
+}
+
 /* Row i of a SELECT ROLLUP_ALERT_COLS into a. */
-static int arow_read(struct pass *p, struct store_res *r, size_t i, struct arow *a)
+static int arow_read(struct pass *p, struct store_res *r, const struct acols *c, size_t i,
+		     struct arow *a)
 {
 	struct alert_rank *k = &a->k;
 
-	a->sensor = store_res_int64(r, i, 1);
-	a->ts = store_res_int64(r, i, 2);
-	a->src = store_res_text(r, i, 3);
-	a->dest = store_res_text(r, i, 4);
-	a->has_sid = !store_res_isnull(r, i, 5);
-	a->sid = store_res_int64(r, i, 5);
-	a->sig = store_res_text(r, i, 6);
-	a->has_severity = !store_res_isnull(r, i, 7);
-	a->severity = store_res_int64(r, i, 7);
-	if (store_res_isnull(r, i, 14))
-		return store_res_isnull(r, i, 18) ? 0 : old_rank(p, store_res_text(r, i, 18), k);
-	k->attackers = store_res_text(r, i, 8);
+	a->sensor = store_res_int64(r, i, c->sensor);
+	a->ts = store_res_int64(r, i, c->ts);
+	a->src = store_res_text(r, i, c->src);
+	a->dest = store_res_text(r, i, c->dest);
+	a->has_sid = !store_res_isnull(r, i, c->sid);
+	a->sid = store_res_int64(r, i, c->sid);
+	a->sig = store_res_text(r, i, c->sig);
+	a->has_severity = !store_res_isnull(r, i, c->severity);
+	a->severity = store_res_int64(r, i, c->severity);
+	if (store_res_isnull(r, i, c->packets))
+		return store_res_isnull(r, i, c->old_body)
+			       ? 0
+			       : old_rank(p, store_res_text(r, i, c->old_body), k);
+	k->attackers = store_res_text(r, i, c->attackers);
 	k->n_attackers = 0;
-	k->attacker_packets = store_res_text(r, i, 19);
-	k->reflector =
-		!store_res_isnull(r, i, 9) && strcmp(store_res_text(r, i, 9), "reflector") == 0;
-	k->detector = store_res_text(r, i, 10);
-	k->hosts = col_or(r, i, 11, -1);
-	k->ports = col_or(r, i, 12, -1);
-	k->sessions = col_or(r, i, 13, -1);
-	k->packets = store_res_int64(r, i, 14);
-	k->window_start = col_or(r, i, 15, -1);
-	k->indicator = store_res_text(r, i, 16);
-	k->confidence = col_or(r, i, 17, -1);
+	k->attacker_packets = store_res_text(r, i, c->attacker_packets);
+	k->reflector = !store_res_isnull(r, i, c->role) &&
+		       strcmp(store_res_text(r, i, c->role), "reflector") == 0;
+	k->detector = store_res_text(r, i, c->detector);
+	k->hosts = col_or(r, i, c->hosts, -1);
+	k->ports = col_or(r, i, c->ports, -1);
+	k->sessions = col_or(r, i, c->sessions, -1);
+	k->packets = store_res_int64(r, i, c->packets);
+	k->window_start = col_or(r, i, c->window, -1);
+	k->indicator = store_res_text(r, i, c->indicator);
+	k->confidence = col_or(r, i, c->confidence, -1);
 	return 0;
 }
 
@@ -391,11 +423,15 @@ static int pass_account(struct pass *p, const struct arow *a)
 
 int rollup_aggregate(struct pass *p, struct store_res *r, size_t n)
 {
+	struct acols c;
+	int rc;
+
+	if (n > 0 && (rc = acols_find(r, &c)) < 0)
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		struct arow a = {0};
-		int rc;
 
-		if ((rc = arow_read(p, r, i, &a)) < 0 || (rc = pass_account(p, &a)) < 0)
+		if ((rc = arow_read(p, r, &c, i, &a)) < 0 || (rc = pass_account(p, &a)) < 0)
 			return rc;
 	}
 	return 0;
@@ -419,37 +455,54 @@ static int merge_named(struct named **v, size_t *n, size_t *cap, size_t max, con
 	return rc;
 }
 
+/* A stored number of row i, by column name; 0 for NULL, *null set then. */
+static int64_t stored(const struct store_res *r, size_t i, const char *name, int *null)
+{
+	size_t c = store_res_col(r, name);
+
+	if (null != NULL)
+		*null = c == SIZE_MAX || store_res_isnull(r, i, c);
+	return c == SIZE_MAX ? 0 : store_res_int64(r, i, c);
+}
+
+static const char *stored_text(const struct store_res *r, size_t i, const char *name)
+{
+	size_t c = store_res_col(r, name);
+
+	return c == SIZE_MAX ? NULL : store_res_text(r, i, c);
+}
+
 /* Row i of a SELECT ROLLUP_STORED_COLS merged into s. */
 static int merge_old_row(struct src_agg *s, struct store_res *r, size_t i)
 {
-	size_t len = 0;
-	const uint8_t *old = store_res_blob(r, i, 1, &len);
+	size_t len = 0, hll = store_res_col(r, "victims_hll");
+	const uint8_t *old = hll != SIZE_MAX ? store_res_blob(r, i, hll, &len) : NULL;
 	int64_t v;
-	int rc;
+	int null, rc;
 
 	if (old != NULL && len == HLL_REGISTERS)
 		hll_merge(s->hll, old);
-	s->alerts += store_res_int64(r, i, 2);
-	s->intel += store_res_int64(r, i, 3);
-	if ((v = store_res_int64(r, i, 4)) < s->first)
+	s->alerts += stored(r, i, "alerts", NULL);
+	s->intel += stored(r, i, "intel", NULL);
+	if ((v = stored(r, i, "first_ts", NULL)) < s->first)
 		s->first = v;
-	if ((v = store_res_int64(r, i, 5)) > s->last)
+	if ((v = stored(r, i, "last_ts", NULL)) > s->last)
 		s->last = v;
-	if (!store_res_isnull(r, i, 6) && (v = store_res_int64(r, i, 6)) < s->severity)
+	if ((v = stored(r, i, "severity", &null)) < s->severity && !null)
 		s->severity = v;
-	if ((v = store_res_int64(r, i, 7)) > s->hosts)
+	if ((v = stored(r, i, "hosts", NULL)) > s->hosts)
 		s->hosts = v;
-	if ((v = store_res_int64(r, i, 8)) > s->ports)
+	if ((v = stored(r, i, "ports", NULL)) > s->ports)
 		s->ports = v;
-	s->sessions += store_res_int64(r, i, 9);
-	s->packets += store_res_int64(r, i, 10);
-	s->named_attacker |= store_res_int64(r, i, 11) != 0;
+	s->sessions += stored(r, i, "sessions", NULL);
+	s->packets += stored(r, i, "packets", NULL);
+	s->named_attacker |= stored(r, i, "named_attacker", NULL) != 0;
 	rc = merge_named(&s->det, &s->ndet, &s->cdet, ROLLUP_DETECTORS_MAX,
-			 store_res_text(r, i, 12), 1);
+			 stored_text(r, i, "detectors"), 1);
 	if (rc < 0)
 		return rc;
 	return merge_named(&s->ind, &s->nind, &s->cind, ROLLUP_INDICATORS_MAX,
-			   store_res_text(r, i, 13), 0);
+			   stored_text(r, i, "indicators"), 0);
 }
 
 
@@ -519,7 +572,7 @@ static int agg_score(struct src_agg *s)
 
 int rollup_merge_stored(struct pass *p, struct store_res *r, size_t i)
 {
-	json_t *pos = json_object_get(p->index, store_res_text(r, i, 0));
+	json_t *pos = json_object_get(p->index, stored_text(r, i, "src_ip"));
 
 	return pos != NULL ? merge_old_row(&p->v[json_integer_value(pos)], r, i) : 0;
 }

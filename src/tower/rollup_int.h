@@ -61,7 +61,8 @@ struct pass {
 #define ROLLUP_ALERT_COLS                                                               \
 	"id, sensor_id, ts, src_ip, dest_ip, signature_id, signature, severity, "        \
 	"attackers, attacker_role, detector, hosts, ports, sessions, packets, "          \
-	"window_start, indicator, confidence, CASE WHEN packets IS NULL THEN body END, " \
+	"window_start, indicator, confidence, CASE WHEN packets IS NULL THEN body END "  \
+	"AS old_body, "                                                                  \
 	"attacker_packets"
 
 /* The columns of source_stats that rollup_merge_stored() takes. */

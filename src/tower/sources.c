@@ -285,9 +285,7 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 	/* Registered critical computers each attacked (alerts marked with an
 	 * asset at ingest; a flood from forged sources names nobody). */
 	if (tw_query(t, resp,
-		     "SELECT a.src_ip, COUNT(DISTINCT a.dest_ip) AS critical FROM alerts a "
-		     "WHERE a.asset_id IS NOT NULL AND (a.attackers IS NULL OR a.attackers <> '') "
-		     "GROUP BY a.src_ip",
+		     "SELECT src_ip, COUNT(*) AS critical FROM asset_hits GROUP BY src_ip",
 		     NULL, 0, &ss.keep[4]) < 0)
 		goto out;
 	r = ss.keep[4];
@@ -328,9 +326,9 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 			goto nomem_arr;
 	}
 	http_response_json(resp, 200,
-			   json_pack("{s:s,s:o,s:o}", "ranking", SOURCE_RANKING, "pending_alerts",
+			   json_pack("{s:s,s:o,s:o,s:b}", "ranking", SOURCE_RANKING, "pending_alerts",
 				     pending < 0 ? json_null() : json_integer((json_int_t)pending),
-				     "sources", arr));
+				     "sources", arr, "more", ss.n > (size_t)limit));
 	goto out;
 nomem_arr:
 	json_decref(arr);

@@ -125,7 +125,7 @@ def ranking(t, tw, label, user, sources, analyst):
 def downgrade_to_v6(store):
     """Takes the database back to schema v6, alerts and all: what a tower
     from before the shared ranking left (v8's asset marks go first)."""
-    sql = ["DROP INDEX alerts_asset", "DROP TABLE asset_addresses"]
+    sql = ["DROP INDEX alerts_asset", "DROP TABLE asset_addresses", "DROP TABLE asset_hits"]
     sql += ["ALTER TABLE alerts DROP COLUMN %s" % c for c in ("asset_id", "asset_org_id")]
     sql += ["DELETE FROM schema_migrations WHERE version = 8"]
     sql += ["DROP INDEX source_stats_rank"]

@@ -195,8 +195,13 @@ def run(t, tw, label, yagura):
     seen = [a["alert_id"] for p in (p1, p2, p3) for a in p["alerts"]]
     t.check(seen == ["t-5", "t-4", "t-3", "t-2", "t-1"] and p3["more"] is False and p1["more"],
             "%s: alerts paged by cursor: %s" % (label, seen))
-    # The ranking counts the critical computers a source attacked.
+    # The ranking counts the critical computers a source attacked; it says
+    # when there are more sources than the page.
+    st, one, _ = tw.call("GET", "/api/v1/sources?limit=1", token=analyst)
+    t.check(st == 200 and len(one["sources"]) == 1 and one["more"] is True,
+            "%s: sources say there are more: %s" % (label, one))
     st, src, _ = tw.call("GET", "/api/v1/sources", token=analyst)
+    t.check(src.get("more") is False, "%s: and when there are not: %s" % (label, src.get("more")))
     crit = {s["ip"]: s.get("critical_victims") for s in src.get("sources", [])}
     t.check(st == 200 and crit.get("198.51.100.7") == 2 and crit.get("198.51.100.8") == 2 and
             crit.get("198.51.100.9") == 0, "%s: critical victims: %s" % (label, crit))
