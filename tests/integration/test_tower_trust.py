@@ -5,6 +5,7 @@ organisation's assets; a version's category replacing the report's; the
 last admin token kept, and recovery on the server; assets with address
 ranges that mark the alerts against them; alerts read back by filter and
 cursor; every list paged, saying when there is more."""
+import json
 import os
 import subprocess
 import tempfile
@@ -36,6 +37,15 @@ def alert(aid, src, dst, sid=9100001, ts="2026-11-23T00:00:00.000000+0000"):
 
 def fields(e):
     return [f["field"] for f in (e.get("error", {}).get("fields") or [])] if isinstance(e, dict) else []
+
+
+def doc_examples():
+    """The JSON blocks of docs/tower.md's worked report, in order."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "tower.md")
+    text = open(path).read()
+    section = text[text.index("### A report through its stages"):]
+    section = section[:section.index("\n## ")] if "\n## " in section else section
+    return [json.loads(block.split("```", 1)[0]) for block in section.split("```json")[1:]]
 
 
 def run(t, tw, label, yagura):
@@ -215,6 +225,18 @@ def run(t, tw, label, yagura):
     ips = {s["ip"]: s for s in src.get("sources", [])}
     t.check(st == 200 and "2001:db8::77" in ips and ips["2001:db8::77"]["reports"] == 1 and
             not any("/" in ip for ip in ips), "%s: indicator addresses as sources: %s" % (label, sorted(ips)))
+
+    # docs/tower.md's worked report, filed as written (asset 3 is op2's).
+    ex = doc_examples()
+    t.check(len(ex) == 4 and a2["id"] == 3, "%s: four examples in docs/tower.md" % label)
+    st, r, _ = tw.call("POST", "/api/v1/reports", ex[0], op2)
+    ok(st, 201, "docs: the prompt report", r)
+    for stage, body in zip(("detailed", "final", "closed"), ex[1:]):
+        st, v, _ = tw.call("POST", "/api/v1/reports/%d/versions" % r.get("id", 0), body, op2)
+        ok(st, 200 if stage == "closed" else 201, "docs: the %s stage" % stage, v)
+    st, rep, _ = tw.call("GET", "/api/v1/reports/%d" % r.get("id", 0), token=op2)
+    t.check(st == 200 and rep["stage"] == "closed" and len(rep["versions"]) == 3,
+            "%s: docs' report closed with three versions: %s" % (label, rep.get("stage")))
 
     # The last admin token that works cannot be revoked through the API.
     st, me, _ = tw.call("GET", "/api/v1/orgs", token=A)
