@@ -72,14 +72,15 @@ static void alert_rows_free(struct alert_rows *a)
 static int alert_rows_build(struct tower *t, const struct principal *p, const struct alert_batch *b,
 			    int64_t now, struct alert_rows *a)
 {
-	int rc;
+	int rc = 0;
+	bool assets = tw_assets_hold(t); /* any ranges; kept until the end */
 
 	a->n = b->n;
 	a->rows = yg_malloc(b->n * ALERT_COLS * sizeof(*a->rows));
 	a->canon = yg_calloc(b->n, sizeof(*a->canon));
 	if (a->rows == NULL || a->canon == NULL)
-		return YG_ENOMEM;
-	for (size_t i = 0; i < b->n; i++) {
+		rc = YG_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < b->n; i++) {
 		const struct alert_rec *r = &b->recs[i];
 		struct store_param *row = a->rows + i * ALERT_COLS;
 		struct alert_rank k;
@@ -89,10 +90,12 @@ static int alert_rows_build(struct tower *t, const struct principal *p, const st
 			row[1] = store_textn(r->alert_id, r->alert_id_len);
 			row[12] = store_textn(r->text, r->len);
 		} else {
-			if (a->ids == NULL && (a->ids = yg_calloc(b->n, sizeof(*a->ids))) == NULL)
-				return YG_ENOMEM;
+			if (a->ids == NULL && (a->ids = yg_calloc(b->n, sizeof(*a->ids))) == NULL) {
+				rc = YG_ENOMEM;
+				break;
+			}
 			if ((rc = alert_canonical(r, &a->canon[i], a->ids[i])) < 0)
-				return rc;
+				break;
 			row[1] = store_text(a->ids[i]);
 			row[12] = store_text(a->canon[i]);
 		}
@@ -119,29 +122,32 @@ static int alert_rows_build(struct tower *t, const struct principal *p, const st
 		row[21] = store_text(k.indicator);
 		row[22] = int_or_null(k.confidence);
 		row[23] = store_text(k.attacker_packets);
-		asset = tw_asset_of(t, r->dest_ip, &org);
+		asset = assets ? tw_asset_of(t, r->dest_ip, &org) : 0;
 		row[24] = asset ? store_int64(asset) : store_null();
 		row[25] = asset ? store_int64(org) : store_null();
 		/* A critical computer its source attacked; a flood from forged
 		 * sources names nobody. */
 		if (asset == 0 || r->src_ip == NULL || (k.attackers != NULL && *k.attackers == '\0'))
 			continue;
-		if (a->hits == NULL && (a->hits = yg_malloc(b->n * 3 * sizeof(*a->hits))) == NULL)
-			return YG_ENOMEM;
+		if (a->hits == NULL && (a->hits = yg_malloc(b->n * 3 * sizeof(*a->hits))) == NULL) {
+			rc = YG_ENOMEM;
+			break;
+		}
 		a->hits[a->nhits * 3] = row[4];
 		a->hits[a->nhits * 3 + 1] = row[6];
 		a->hits[a->nhits * 3 + 2] = row[24];
 		a->nhits++;
 	}
-	return 0;
+	if (assets)
+		tw_assets_release(t);
+	return rc;
 }
 
-/* A batch's store: the new rows, and the change they make. The record
- * declared is the batch as the sensor sent it, hashed, with how many of
- * its alerts were new: one change per batch. */
+/* A batch's store: the new rows, and the change they make: one change
+ * per batch, with how many of its alerts were new. */
 struct alert_store {
 	const struct alert_rows *rows;
-	char digest[65]; /* the batch as sent, hashed before the transaction */
+	int64_t sensor;
 	int64_t inserted; /* out */
 };
 
@@ -167,8 +173,8 @@ static int alert_batch_store(struct store_conn *c, struct svc_tx *x, void *arg)
 				   "ON CONFLICT DO NOTHING",
 				   3, w->rows->hits, w->rows->nhits, NULL)) < 0)
 		return rc;
-	snprintf(rec, sizeof(rec), "alert batch of %zu, %lld new, blake2b %s", w->rows->n,
-		 (long long)w->inserted, w->digest);
+	snprintf(rec, sizeof(rec), "alert batch of %zu from sensor %lld, %lld new", w->rows->n,
+		 (long long)w->sensor, (long long)w->inserted);
 	/* A batch has no id of its own: its count of new alerts stands for it. */
 	return svc_changed(x, c, CHANGE_ALERT_BATCH, w->inserted, rec);
 }
@@ -213,14 +219,8 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 	}
 	if ((rc = alert_rows_build(t, p, &b, now, &a)) < 0)
 		goto out;
-	struct alert_store w = {.rows = &a};
+	struct alert_store w = {.rows = &a, .sensor = p->user_id};
 	struct svc_result res;
-	uint8_t h[32];
-
-	/* Hashed here, not in the body: on SQLite the bodies of a group commit
-	 * run one after another. */
-	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
-	tw_hex(h, sizeof(h), w.digest);
 	double t0 = tw_store_enter(t, OP_ALERTS_INSERT);
 	rc = svc_run(t, t->st, p, true, alert_batch_store, &w, &res);
 	tw_store_leave(t, OP_ALERTS_INSERT, t0);

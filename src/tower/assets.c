@@ -172,6 +172,29 @@ void tw_assets_free(struct tower *t)
 	t->assets = NULL;
 }
 
+bool tw_assets_hold(struct tower *t)
+{
+	struct asset_map *m = t->assets;
+
+	if (m == NULL)
+		return false;
+	pthread_rwlock_rdlock(&m->mu);
+	bool old = m->stale || tw_now_us() - m->loaded_us > ASSET_MAP_TTL_US;
+	pthread_rwlock_unlock(&m->mu);
+	if (old && map_reload(t) < 0)
+		log_warnx("tower: assets: the address map was not reloaded; using the last one");
+	pthread_rwlock_rdlock(&m->mu);
+	if (m->n > 0)
+		return true;
+	pthread_rwlock_unlock(&m->mu);
+	return false;
+}
+
+void tw_assets_release(struct tower *t)
+{
+	pthread_rwlock_unlock(&t->assets->mu);
+}
+
 int64_t tw_asset_of(struct tower *t, const char *ip, int64_t *org_id)
 {
 	struct asset_map *m = t->assets;
@@ -180,14 +203,8 @@ int64_t tw_asset_of(struct tower *t, const char *ip, int64_t *org_id)
 	int64_t best = 0;
 
 	*org_id = 0;
-	if (m == NULL || ip == NULL || prefix_parse(ip, a, hi, &plen) < 0)
+	if (ip == NULL || prefix_parse(ip, a, hi, &plen) < 0)
 		return 0;
-	pthread_rwlock_rdlock(&m->mu);
-	bool old = m->stale || tw_now_us() - m->loaded_us > ASSET_MAP_TTL_US;
-	pthread_rwlock_unlock(&m->mu);
-	if (old && map_reload(t) < 0)
-		log_warnx("tower: assets: the address map was not reloaded; using the last one");
-	pthread_rwlock_rdlock(&m->mu);
 	/* The last range starting at or before a, then back while a range
 	 * that far back may still reach a. */
 	size_t lo = 0, hi_i = m->n;
@@ -208,7 +225,6 @@ int64_t tw_asset_of(struct tower *t, const char *ip, int64_t *org_id)
 			*org_id = r->org_id;
 		}
 	}
-	pthread_rwlock_unlock(&m->mu);
 	return best;
 }
 

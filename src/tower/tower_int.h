@@ -217,10 +217,14 @@ int tw_auth(void *ctx, struct http_request *req, const char *token, void **out);
 int tw_auth_cache_new(struct tower *t);
 void tw_auth_cache_free(struct tower *t);
 
-/* Asset address ranges (assets.c): loads them, and marks an address with
- * the asset whose range holds it (0: none). */
+/* Asset address ranges (assets.c): loads them; tw_assets_hold() brings
+ * the map up to date and, when it holds any range, keeps it for lookups
+ * (true) until tw_assets_release(); tw_asset_of() then gives the asset
+ * whose range, the narrowest, holds an address (0: none). */
 int tw_assets_load(struct tower *t) YG_MUST_CHECK;
 void tw_assets_free(struct tower *t);
+bool tw_assets_hold(struct tower *t);
+void tw_assets_release(struct tower *t);
 int64_t tw_asset_of(struct tower *t, const char *ip, int64_t *org_id);
 
 #endif
