@@ -102,9 +102,13 @@ int http_server_new(const struct http_config *cfg, struct http_server **out) YG_
 void http_server_free(struct http_server *srv);
 
 /* Adds a route before start. pattern is "/a/{name}/b": literal segments and
- * whole-segment parameters. Returns 0, YG_EINVAL for a malformed pattern,
- * a duplicate method+pattern or a call after start, YG_ENOMEM. Not
- * thread-safe. */
+ * whole-segment parameters, and optionally, as the last segment, a
+ * catch-all "{name...}" that takes one or more remaining segments (see
+ * http_request_param()). A route without a catch-all wins over one with it,
+ * whatever the order of registration. Returns 0, YG_EINVAL for a malformed
+ * pattern (a catch-all not last, a parameter name twice, more than 8
+ * parameters), a route of the same method taking the same paths as one
+ * registered before, or a call after start; YG_ENOMEM. Not thread-safe. */
 int http_server_route(struct http_server *srv, enum http_method method, const char *pattern,
 		      unsigned flags, http_handler_fn handler, void *ctx) YG_MUST_CHECK;
 
@@ -134,7 +138,11 @@ const char *http_request_method_str(const struct http_request *req);
 const char *http_request_path(const struct http_request *req);
 /* The matched route pattern, e.g. "/api/v1/reports/{id}". */
 const char *http_request_route(const struct http_request *req);
-/* A path parameter, percent-decoded. */
+/* A path parameter, percent-decoded per segment. A catch-all's value is its
+ * segments, each decoded, joined by '/': "0/x001/x234/067.p/5". It never
+ * holds an empty segment, "." or "..", and no '/' but the separators: a
+ * path whose rest has one of those (%2F included) does not match the
+ * catch-all route. */
 const char *http_request_param(const struct http_request *req, const char *name);
 /* The first query parameter with that name, decoded ('+' is a space). */
 const char *http_request_query(const struct http_request *req, const char *name);
@@ -179,11 +187,17 @@ void http_response_status(struct http_response *resp, int status);
 /* Sets a JSON body; steals the reference to j (even on failure). The layer
  * serializes it compactly with Content-Type: application/json. */
 int http_response_json(struct http_response *resp, int status, json_t *j);
-/* Sets a prebuilt body (copied into the arena) with the given Content-Type. */
+/* Sets a prebuilt body of any type (copied into the arena) with the given
+ * Content-Type, e.g. "application/octet-stream" or "text/plain;
+ * charset=utf-8". Returns 0, YG_EINVAL for a NULL or malformed
+ * content_type (CR, LF, other control bytes), YG_ENOMEM. */
 int http_response_body(struct http_response *resp, int status, const char *content_type,
 		       const char *data, size_t len) YG_MUST_CHECK;
-/* Adds a response header (both strings copied). Returns 0, YG_ELIMIT past
- * 16 headers, YG_ENOMEM. */
+/* Adds a response header (both strings copied), e.g. Cache-Control. Returns
+ * 0, YG_EINVAL for a name that is not an HTTP token, a value with CR, LF or
+ * another control byte but tab, or a field the layer writes itself
+ * (Content-Type: http_response_body(); Content-Length, Transfer-Encoding),
+ * YG_ELIMIT past 16 headers, YG_ENOMEM. */
 int http_response_header(struct http_response *resp, const char *name, const char *value);
 
 /* Replaces the body with the uniform error shape

@@ -44,11 +44,15 @@ struct http_kv {
 };
 
 /* A parsed request target: decoded path segments and query parameters,
- * all in the arena. */
+ * all in the arena. joined holds the decoded segments again, separated by
+ * '/' and without the leading one, so that a catch-all parameter's value is
+ * joined + seg_off[i] with no allocation at match time. */
 struct http_target {
 	const char *path; /* raw, without query */
 	size_t nseg;
 	const char *seg[HTTP_MAX_SEGMENTS];
+	const char *joined;		/* "seg0/seg1/.../segN-1"; "" for "/" */
+	size_t seg_off[HTTP_MAX_SEGMENTS]; /* where seg[i] starts in joined */
 	size_t nquery;
 	struct http_kv query[HTTP_MAX_QUERY];
 };
@@ -72,6 +76,7 @@ struct http_route {
 	size_t nseg;
 	char *seg[HTTP_MAX_SEGMENTS]; /* literal, or parameter name when param bit set */
 	uint32_t param_mask;
+	bool catchall; /* the last segment is "{name...}": one or more segments */
 	http_handler_fn handler;
 	void *ctx;
 };
@@ -95,7 +100,11 @@ void http_router_init(struct http_router *r);
 void http_router_fini(struct http_router *r);
 int http_router_add(struct http_router *r, enum http_method method, const char *pattern,
 		    unsigned flags, http_handler_fn handler, void *ctx) YG_MUST_CHECK;
-/* Matches a parsed target. HEAD falls back to GET routes. Never allocates. */
+/* Matches a parsed target. HEAD falls back to GET routes. Among the routes
+ * of one method that match, one without a catch-all wins, then the catch-all
+ * with the longest prefix, then the one registered first. A catch-all takes
+ * one or more segments, none of them empty, "." or "..", or holding a '/'
+ * decoded from %2F; otherwise the route does not match. Never allocates. */
 void http_router_match(const struct http_router *r, enum http_method method,
 		       const struct http_target *t, struct http_match *m);
 /* Writes "GET, HEAD, POST" for an allow mask into buf. */

@@ -107,6 +107,32 @@ static int parse_query(struct http_arena *a, const char *q, size_t len, struct h
 	return 0;
 }
 
+/* Fills t->joined and t->seg_off from the decoded segments: done once here
+ * so that matching a catch-all route allocates nothing. */
+static int join_segments(struct http_arena *a, struct http_target *t)
+{
+	size_t total = 0, o = 0;
+	char *j;
+
+	if (t->nseg == 0)
+		return 0;
+	for (size_t i = 0; i < t->nseg; i++)
+		total += strlen(t->seg[i]) + 1;
+	j = http_arena_alloc(a, total);
+	if (j == NULL)
+		return YG_ENOMEM;
+	for (size_t i = 0; i < t->nseg; i++) {
+		size_t n = strlen(t->seg[i]);
+
+		t->seg_off[i] = o;
+		memcpy(j + o, t->seg[i], n);
+		o += n;
+		j[o++] = i + 1 < t->nseg ? '/' : '\0';
+	}
+	t->joined = j;
+	return 0;
+}
+
 int http_target_parse(struct http_arena *a, const char *raw, size_t len, struct http_target *t)
 {
 	const char *qm, *p, *end;
@@ -115,6 +141,7 @@ int http_target_parse(struct http_arena *a, const char *raw, size_t len, struct 
 	t->nseg = 0;
 	t->nquery = 0;
 	t->path = NULL;
+	t->joined = "";
 	if (len == 0 || raw[0] != '/')
 		return YG_EFORMAT;
 	/* libmicrohttpd passes "GET /a b HTTP/1.1" on as "/a b": a target
@@ -143,6 +170,9 @@ int http_target_parse(struct http_arena *a, const char *raw, size_t len, struct 
 			break;
 		p = slash + 1;
 	}
+	err = join_segments(a, t);
+	if (err < 0)
+		return err;
 	if (qm != NULL)
 		return parse_query(a, qm + 1, (size_t)(raw + len - qm - 1), t);
 	return 0;
@@ -196,43 +226,84 @@ static int pattern_id(struct http_router *r, const char *pattern)
 	return (int)r->npatterns++;
 }
 
+/* Whether two routes of one method take exactly the same paths (parameter
+ * names aside): the later one could never match. */
+static bool route_same(const struct http_route *a, const struct http_route *b)
+{
+	if (a->method != b->method || a->nseg != b->nseg || a->catchall != b->catchall ||
+	    a->param_mask != b->param_mask)
+		return false;
+	for (size_t i = 0; i < a->nseg; i++)
+		if (!(a->param_mask & (1u << i)) && strcmp(a->seg[i], b->seg[i]) != 0)
+			return false;
+	return true;
+}
+
+/* Parses one pattern segment [p, p+n) into rt->seg[rt->nseg]. last: no
+ * segment follows. Returns 0, YG_EINVAL, YG_ENOMEM. */
+static int add_segment(struct http_route *rt, const char *p, size_t n, bool last)
+{
+	const char *name = p + 1;
+	size_t nlen = n >= 2 ? n - 2 : 0;
+	int nparams = 0;
+
+	if (rt->nseg == HTTP_MAX_SEGMENTS)
+		return YG_EINVAL;
+	if (n < 2 || p[0] != '{' || p[n - 1] != '}') {
+		if (memchr(p, '{', n) != NULL || memchr(p, '}', n) != NULL)
+			return YG_EINVAL;
+		rt->seg[rt->nseg] = str_dup(p, n);
+		return rt->seg[rt->nseg] != NULL ? (rt->nseg++, 0) : YG_ENOMEM;
+	}
+	if (nlen > 3 && memcmp(name + nlen - 3, "...", 3) == 0) {
+		if (!last) /* "{rest...}" takes the rest of the path: only last */
+			return YG_EINVAL;
+		rt->catchall = true;
+		nlen -= 3;
+	}
+	if (nlen == 0 || memchr(name, '{', nlen) != NULL || memchr(name, '}', nlen) != NULL ||
+	    (nlen == 3 && memcmp(name, "...", 3) == 0))
+		return YG_EINVAL;
+	for (size_t i = 0; i < rt->nseg; i++) {
+		if (!(rt->param_mask & (1u << i)))
+			continue;
+		if (++nparams == HTTP_MAX_PARAMS)
+			return YG_EINVAL;
+		if (strlen(rt->seg[i]) == nlen && memcmp(rt->seg[i], name, nlen) == 0)
+			return YG_EINVAL; /* http_request_param() would see one */
+	}
+	rt->seg[rt->nseg] = str_dup(name, nlen);
+	if (rt->seg[rt->nseg] == NULL)
+		return YG_ENOMEM;
+	rt->param_mask |= 1u << rt->nseg++;
+	return 0;
+}
+
 int http_router_add(struct http_router *r, enum http_method method, const char *pattern,
 		    unsigned flags, http_handler_fn handler, void *ctx)
 {
 	struct http_route rt = { .method = method, .flags = flags, .handler = handler, .ctx = ctx };
 	const char *p;
-	int id, err = YG_EINVAL, nparams = 0;
+	int id, err;
 
 	if (pattern == NULL || pattern[0] != '/' || handler == NULL || method >= HTTP_METHOD_OTHER)
 		return YG_EINVAL;
-	for (size_t i = 0; i < r->nroutes; i++)
-		if (r->routes[i].method == method && strcmp(r->routes[i].pattern, pattern) == 0)
-			return YG_EINVAL;
 	p = pattern + 1;
 	while (*p != '\0' || (p[-1] == '/' && p > pattern + 1)) {
 		const char *slash = strchr(p, '/');
 		size_t n = slash != NULL ? (size_t)(slash - p) : strlen(p);
 
-		if (rt.nseg == HTTP_MAX_SEGMENTS)
+		err = add_segment(&rt, p, n, slash == NULL);
+		if (err < 0)
 			goto fail;
-		if (n >= 2 && p[0] == '{' && p[n - 1] == '}') {
-			if (n == 2 || ++nparams > HTTP_MAX_PARAMS)
-				goto fail;
-			rt.param_mask |= 1u << rt.nseg;
-			rt.seg[rt.nseg] = str_dup(p + 1, n - 2);
-		} else {
-			if (memchr(p, '{', n) != NULL || memchr(p, '}', n) != NULL)
-				goto fail;
-			rt.seg[rt.nseg] = str_dup(p, n);
-		}
-		if (rt.seg[rt.nseg++] == NULL) {
-			err = YG_ENOMEM;
-			goto fail;
-		}
 		if (slash == NULL)
 			break;
 		p = slash + 1;
 	}
+	err = YG_EINVAL;
+	for (size_t i = 0; i < r->nroutes; i++)
+		if (route_same(&r->routes[i], &rt))
+			goto fail;
 	id = pattern_id(r, pattern);
 	if (id < 0) {
 		err = id;
@@ -259,11 +330,31 @@ fail:
 	return err;
 }
 
+/* Whether segments [from, nseg) of t may be a catch-all's value: at least
+ * one; none empty or a dot-segment (a handler mapping the value onto files
+ * or keys never sees a way up); none holding a '/' decoded from %2F, which
+ * would be indistinguishable from a separator in the value. */
+static bool rest_ok(const struct http_target *t, size_t from)
+{
+	if (from >= t->nseg)
+		return false;
+	for (size_t i = from; i < t->nseg; i++) {
+		const char *s = t->seg[i];
+
+		if (s[0] == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
+		    strchr(s, '/') != NULL)
+			return false;
+	}
+	return true;
+}
+
 static bool route_matches(const struct http_route *rt, const struct http_target *t)
 {
-	if (rt->nseg != t->nseg)
+	size_t fixed = rt->catchall ? rt->nseg - 1 : rt->nseg;
+
+	if (rt->catchall ? t->nseg < rt->nseg : t->nseg != rt->nseg)
 		return false;
-	for (size_t i = 0; i < rt->nseg; i++) {
+	for (size_t i = 0; i < fixed; i++) {
 		if (rt->param_mask & (1u << i)) {
 			if (t->seg[i][0] == '\0')
 				return false; /* an empty segment is no id */
@@ -271,7 +362,21 @@ static bool route_matches(const struct http_route *rt, const struct http_target 
 			return false;
 		}
 	}
-	return true;
+	return !rt->catchall || rest_ok(t, fixed);
+}
+
+/* Lower is preferred: routes without a catch-all, then catch-alls by
+ * longest prefix. */
+static size_t route_rank(const struct http_route *rt)
+{
+	return rt->catchall ? 1 + HTTP_MAX_SEGMENTS - rt->nseg : 0;
+}
+
+/* Keeps the better of *best and rt (the earlier one on a tie). */
+static void prefer(const struct http_route **best, const struct http_route *rt)
+{
+	if (*best == NULL || route_rank(rt) < route_rank(*best))
+		*best = rt;
 }
 
 static void bind_params(const struct http_route *rt, const struct http_target *t,
@@ -282,7 +387,9 @@ static void bind_params(const struct http_route *rt, const struct http_target *t
 		if (!(rt->param_mask & (1u << i)))
 			continue;
 		m->params[m->nparams].name = rt->seg[i];
-		m->params[m->nparams].value = t->seg[i];
+		m->params[m->nparams].value = rt->catchall && i + 1 == rt->nseg
+						      ? t->joined + t->seg_off[i]
+						      : t->seg[i];
 		m->nparams++;
 	}
 }
@@ -290,30 +397,32 @@ static void bind_params(const struct http_route *rt, const struct http_target *t
 void http_router_match(const struct http_router *r, enum http_method method,
 		       const struct http_target *t, struct http_match *m)
 {
-	const struct http_route *head_fallback = NULL;
+	const struct http_route *any = NULL, *head_fallback = NULL;
 
 	memset(m, 0, sizeof(*m));
 	m->pattern_id = -1;
-	/* Literal beats parameter: among routes that match, prefer the one
-	 * registered first; the tower registers literals (/reports/overdue)
-	 * before parameters (/reports/{id}). */
+	/* Among routes that match, a catch-all only takes what no other route
+	 * of the method does; otherwise the one registered first wins, and
+	 * the tower registers literals (/reports/overdue) before parameters
+	 * (/reports/{id}). */
 	for (size_t i = 0; i < r->nroutes; i++) {
 		const struct http_route *rt = &r->routes[i];
 
 		if (!route_matches(rt, t))
 			continue;
-		if (m->pattern_id < 0)
-			m->pattern_id = (int)rt->pattern_id;
+		prefer(&any, rt);
 		m->allow |= 1u << rt->method;
-		if (rt->method == method && m->route == NULL)
-			m->route = rt;
-		else if (method == HTTP_HEAD && rt->method == HTTP_GET && head_fallback == NULL)
-			head_fallback = rt;
+		if (rt->method == method)
+			prefer(&m->route, rt);
+		else if (method == HTTP_HEAD && rt->method == HTTP_GET)
+			prefer(&head_fallback, rt);
 	}
 	if (m->allow & (1u << HTTP_GET))
 		m->allow |= 1u << HTTP_HEAD;
 	if (m->route == NULL)
 		m->route = head_fallback;
+	if (any != NULL)
+		m->pattern_id = (int)any->pattern_id;
 	if (m->route != NULL) {
 		m->pattern_id = (int)m->route->pattern_id;
 		bind_params(m->route, t, m);

@@ -175,12 +175,39 @@ int http_response_json(struct http_response *resp, int status, json_t *j)
 	return 0;
 }
 
+/* RFC 9110 §5.6.2 tchar. */
+static bool is_token(const char *s)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr(extra, *s) == NULL)
+			return false;
+	return true;
+}
+
+/* A field value: no CR, LF, NUL or other control byte but tab (a handler's
+ * string never splits the response). */
+static bool is_field_value(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return false;
+	return true;
+}
+
 int http_response_body(struct http_response *resp, int status, const char *content_type,
 		       const char *data, size_t len)
 {
-	char *copy = http_arena_alloc(&resp->req->arena, len + 1);
-	const char *ct = http_arena_strdup(&resp->req->arena, content_type);
+	char *copy;
+	const char *ct;
 
+	if (content_type == NULL || content_type[0] == '\0' || !is_field_value(content_type))
+		return YG_EINVAL;
+	copy = http_arena_alloc(&resp->req->arena, len + 1);
+	ct = http_arena_strdup(&resp->req->arena, content_type);
 	if (copy == NULL || ct == NULL)
 		return YG_ENOMEM;
 	memcpy(copy, data, len);
@@ -196,6 +223,10 @@ int http_response_header(struct http_response *resp, const char *name, const cha
 {
 	struct http_kv *kv;
 
+	if (name == NULL || value == NULL || !is_token(name) || !is_field_value(value) ||
+	    strcasecmp(name, "Content-Type") == 0 || strcasecmp(name, "Content-Length") == 0 ||
+	    strcasecmp(name, "Transfer-Encoding") == 0)
+		return YG_EINVAL;
 	if (resp->nhdr == RESP_MAX_HEADERS)
 		return YG_ELIMIT;
 	kv = &resp->hdr[resp->nhdr];
