@@ -17,6 +17,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_pseudonym(int argc, char **argv);
 int cmd_tower(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_asset(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);

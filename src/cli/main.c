@@ -20,6 +20,7 @@ static void usage(FILE *out)
 	      "                    recover addresses behind Crypto-PAn pseudonyms, or compute them\n"
 	      "  tower             the control-tower server (JSON API, /healthz, /metrics)\n"
 	      "  admin init        create the tower's first admin and print its token\n"
+	      "  audit key         the transparency log's verifier key\n"
 	      "  report ...        file, update, close, list and show incident reports\n"
 	      "  asset add|list    register your organisation's computers and their addresses,\n"
 	      "                    list the assets you may see\n"
@@ -58,6 +59,8 @@ int main(int argc, char **argv)
 		return cmd_tower(argc - 1, argv + 1);
 	if (strcmp(argv[1], "admin") == 0)
 		return cmd_admin(argc - 1, argv + 1);
+	if (strcmp(argv[1], "audit") == 0)
+		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(argv[1], "report") == 0)
 		return cmd_report(argc - 1, argv + 1);
 	if (strcmp(argv[1], "asset") == 0)

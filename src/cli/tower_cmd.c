@@ -150,8 +150,10 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 
 static void admin_usage(FILE *out)
 {
-	fputs("usage: yagura admin init [--store URL] [--name NAME]\n"
-	      "         create the first admin user and print its API token, once\n"
+	fputs("usage: yagura admin init [--store URL] [--name NAME] [--log-key FILE]\n"
+	      "                         [--log-origin ORIGIN]\n"
+	      "         create the first admin user and print its API token, once, and the\n"
+	      "         transparency log's signing key (beside a SQLite store, or FILE)\n"
 	      "       yagura admin recover [--store URL] [--name NAME]\n"
 	      "         on the server, when every admin token is lost: print a new token\n"
 	      "         for the admin NAME (created if there is none)\n"
@@ -170,14 +172,18 @@ static void admin_usage(FILE *out)
 static int admin_init(int argc, char **argv)
 {
 	int recover = strcmp(argv[1], "recover") == 0;
-	const char *store = "var/tower.db", *name = "admin";
-	char token[64], err[512];
+	const char *store = "var/tower.db", *name = "admin", *key = NULL, *origin = NULL;
+	char token[64], err[512], vkey[400];
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
 			store = argv[++i];
 		} else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
 			name = argv[++i];
+		} else if (strcmp(argv[i], "--log-key") == 0 && i + 1 < argc) {
+			key = argv[++i];
+		} else if (strcmp(argv[i], "--log-origin") == 0 && i + 1 < argc) {
+			origin = argv[++i];
 		} else {
 			log_warnx("admin %s: unexpected argument '%s'", argv[1], argv[i]);
 			return EXIT_USAGE;
@@ -190,7 +196,52 @@ static int admin_init(int argc, char **argv)
 		log_warnx("admin %s: %s", argv[1], err);
 		return EXIT_INPUT;
 	}
+	/* The transparency log's signing key, kept outside the store. */
+	if (!recover && tower_log_key(store, key, origin, 1, vkey, sizeof(vkey), err, sizeof(err)) < 0) {
+		log_warnx("admin init: %s", err);
+		return EXIT_INPUT;
+	}
 	printf("%s\n", token);
+	return EXIT_OK;
+}
+
+static void audit_usage(FILE *out)
+{
+	fputs("usage: yagura audit key [--store URL] [--log-key FILE]\n"
+	      "         print the transparency log's verifier key (name+id+key), from the\n"
+	      "         signing key kept beside the store (or FILE); run on the server\n"
+	      "exit status: 0 ok, 1 usage, 2 no key or not a key.\n",
+	      out);
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	const char *store = "var/tower.db", *key = NULL;
+	char vkey[400], err[512];
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		audit_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "key") != 0) {
+		audit_usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
+			store = argv[++i];
+		} else if (strcmp(argv[i], "--log-key") == 0 && i + 1 < argc) {
+			key = argv[++i];
+		} else {
+			log_warnx("audit key: unexpected argument '%s'", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (tower_log_key(store, key, NULL, 0, vkey, sizeof(vkey), err, sizeof(err)) < 0) {
+		log_warnx("audit key: %s", err);
+		return EXIT_INPUT;
+	}
+	printf("%s\n", vkey);
 	return EXIT_OK;
 }
 

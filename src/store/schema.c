@@ -261,6 +261,35 @@ static const char schema_v8[] =
 	" asset_id BIGINT NOT NULL,"
 	" PRIMARY KEY (src_ip, dest_ip));";
 
+/* v9: the transparency log (src/tower/log.c, logseq.c; docs/audit.md).
+ * log_entries: one per change, inserted with it, seq in insert order;
+ * log_leaves: each entry's place in the Merkle tree, given in commit
+ * order by the sequencer; log_hashes: the tree's stored hashes (Go's
+ * sumdb/tlog numbering); log_checkpoints: signed tree heads; log_state:
+ * how far the sequencer has come. Nothing updates or deletes a row but
+ * log_state's two counters. Changes made before v9 have no entries. */
+static const char schema_v9[] =
+	"CREATE TABLE log_entries ("
+	" seq @ID@,"
+	" entry @BLOB@ NOT NULL,"
+	" created BIGINT NOT NULL);"
+	"CREATE TABLE log_leaves ("
+	" idx BIGINT PRIMARY KEY,"
+	" seq BIGINT NOT NULL UNIQUE);"
+	"CREATE TABLE log_hashes ("
+	" idx BIGINT PRIMARY KEY,"
+	" hash @BLOB@ NOT NULL);"
+	"CREATE TABLE log_checkpoints ("
+	" size BIGINT PRIMARY KEY,"
+	" root @BLOB@ NOT NULL,"
+	" note TEXT NOT NULL,"
+	" created BIGINT NOT NULL);"
+	"CREATE TABLE log_state ("
+	" name TEXT PRIMARY KEY,"
+	" value BIGINT NOT NULL);"
+	"INSERT INTO log_state (name, value) VALUES ('seq', 0);"
+	"INSERT INTO log_state (name, value) VALUES ('size', 0);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -273,6 +302,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 7, .name = "attack sources by the shared ranking", .sql = schema_v7 },
 	{ .version = 8, .name = "asset address ranges; alerts marked with the asset hit",
 	  .sql = schema_v8 },
+	{ .version = 9, .name = "the transparency log", .sql = schema_v9 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

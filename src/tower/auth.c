@@ -21,7 +21,7 @@ int role_parse(const char *s)
 
 static const char *const action_names[ACT_COUNT] = {
 	"report.create", "report.update", "report.read", "asset.write", "asset.read",
-	"alert.post",	 "alert.read",	  "sources.read", "intel.read", "admin"};
+	"alert.post",	 "alert.read",	  "sources.read", "intel.read", "admin", "log.read"};
 
 const char *action_name(enum action a)
 {
@@ -39,14 +39,14 @@ const char *action_name(enum action a)
  * those against their sectors' assets;
  * sensors post alerts and read indicators and nothing else. */
 static const uint8_t matrix[ROLE_COUNT][ACT_COUNT] = {
-	/*               rcreate rupdate rread awrite aread alpost alread src intel admin */
-	[ROLE_OPERATOR] = {O, O, O, O, O, N, O, N, A, N},
-	[ROLE_REGULATOR] = {N, N, S, N, S, N, S, N, N, N},
-	[ROLE_ANALYST] = {N, N, A, N, A, N, A, A, A, N},
-	[ROLE_OVERSEER] = {N, N, A, N, N, N, A, A, N, N},
-	[ROLE_AUDITOR] = {N, N, N, N, N, N, N, N, N, N},
-	[ROLE_SENSOR] = {N, N, N, N, N, A, N, N, A, N},
-	[ROLE_ADMIN] = {N, N, N, N, N, N, N, N, N, A},
+	/*               rcreate rupdate rread awrite aread alpost alread src intel admin log */
+	[ROLE_OPERATOR] = {O, O, O, O, O, N, O, N, A, N, N},
+	[ROLE_REGULATOR] = {N, N, S, N, S, N, S, N, N, N, N},
+	[ROLE_ANALYST] = {N, N, A, N, A, N, A, A, A, N, N},
+	[ROLE_OVERSEER] = {N, N, A, N, N, N, A, A, N, N, A},
+	[ROLE_AUDITOR] = {N, N, N, N, N, N, N, N, N, N, A},
+	[ROLE_SENSOR] = {N, N, N, N, N, A, N, N, A, N, N},
+	[ROLE_ADMIN] = {N, N, N, N, N, N, N, N, N, A, N},
 };
 
 enum scope authz_scope(enum role r, enum action a)

@@ -54,6 +54,7 @@ enum action {
 	ACT_SOURCES_READ,      /* ranked attack sources */
 	ACT_INTEL_READ,        /* indicators (sensors pull them) */
 	ACT_ADMIN,             /* organisations, users, tokens */
+	ACT_LOG_READ,          /* the transparency log: checkpoints, tiles, proofs */
 	ACT_COUNT
 };
 

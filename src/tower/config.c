@@ -154,6 +154,23 @@ static int handler(void *user, const char *section, const char *name, const char
 		} else {
 			BAD("unknown key '%s' in [tower]", name);
 		}
+	} else if (strcmp(section, "log") == 0) {
+		if (strcmp(name, "key") == 0 || strcmp(name, "origin") == 0) {
+			char *v = copy(cfg, value);
+			if (v == NULL || *v == '\0')
+				BAD("%s must not be empty", name);
+			if (name[0] == 'k')
+				cfg->log_key = v;
+			else
+				cfg->log_origin = v;
+		} else if (strcmp(name, "checkpoint_interval") == 0) {
+			if (config_parse_duration(value, &secs) < 0 || secs > 86400)
+				BAD("%s = '%s' is not a duration from 1s to 1d such as 10s or 2m", name,
+				    value);
+			cfg->log_checkpoint_s = (unsigned)secs;
+		} else {
+			BAD("unknown key '%s' in [log]", name);
+		}
 	} else if (strcmp(section, "sectors") == 0) {
 		if (strcmp(name, "list") != 0)
 			BAD("unknown key '%s' in [sectors] (use list = a, b, c)", name);
@@ -239,7 +256,12 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 		put_duration(out, cfg->idle_timeout_s);
 		fputc('\n', out);
 	}
-	fputs("\n[sectors]\nlist = ", out);
+	fprintf(out, "\n[log]\norigin = %s\n", cfg->log_origin);
+	if (cfg->log_key != NULL)
+		fprintf(out, "key = %s\n", cfg->log_key);
+	fputs("checkpoint_interval = ", out);
+	put_duration(out, cfg->log_checkpoint_s ? cfg->log_checkpoint_s : 10);
+	fputs("\n\n[sectors]\nlist = ", out);
 	for (unsigned i = 0; i < cfg->n_sectors; i++)
 		fprintf(out, "%s%s", i ? ", " : "", cfg->sectors[i]);
 	fputs("\n\n[deadlines]\n", out);

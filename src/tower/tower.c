@@ -33,6 +33,7 @@ void tower_config_defaults(struct tower_config *cfg)
 	cfg->store = "var/tower.db";
 	cfg->threads = 32;
 	cfg->max_body = 4u << 20;
+	cfg->log_origin = "yagura.local/log";
 	report_policy_default(&cfg->policy);
 	cfg->n_sectors = sizeof(default_sectors) / sizeof(default_sectors[0]);
 	for (unsigned i = 0; i < cfg->n_sectors; i++)
@@ -69,7 +70,7 @@ static const struct tower_route tw_doc_routes[] = {
 /* Every resource's routes. */
 static const struct tower_route *const tables[] = {
 	tw_org_routes,	 tw_token_routes,  tw_report_routes, tw_asset_routes,
-	tw_alert_routes, tw_source_routes, tw_doc_routes,
+	tw_alert_routes, tw_source_routes, tw_log_routes,   tw_doc_routes,
 };
 
 /* The source summary's progress, for /metrics. */
@@ -88,6 +89,7 @@ static void rollup_report(void *arg, int64_t pending)
 static void tower_free(struct tower *t)
 {
 	rollup_stop(t->rollup); /* before the metrics it reports to go */
+	tw_log_stop(t);
 	http_server_free(t->srv);
 	tw_assets_free(t);
 	store_close(t->st);
@@ -171,6 +173,8 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 			m, "yagura_sources_rollup_failures_total", NULL,
 			"attack-source summary catch-ups that failed (see the log)");
 	}
+	if ((rc = tw_log_start(t, err, errlen)) < 0)
+		goto fail;
 	if ((rc = rollup_start(t->st, 0, rollup_report, t, &t->rollup)) < 0) {
 		snprintf(err, errlen, "cannot start the source summary: %s", yg_strerror(rc));
 		goto fail;

@@ -24,12 +24,16 @@ struct tower_config {
 	unsigned header_timeout_s;   /* to send the whole request header */
 	unsigned body_timeout_s;     /* to send the whole body */
 	unsigned idle_timeout_s;     /* between requests on a kept-alive connection */
+	/* The transparency log ([log]). */
+	const char *log_key;	   /* the signing key's file; NULL: beside the store */
+	const char *log_origin;	   /* the checkpoints' origin line and key name */
+	unsigned log_checkpoint_s; /* between checkpoints while the log grows; 0: 10 s */
 	struct report_policy policy;
 	unsigned n_sectors;
 	const char *sectors[TOWER_MAX_SECTORS];
 	/* Strings a configuration file supplied, freed by tower_config_free. */
 	unsigned n_owned;
-	char *owned[TOWER_MAX_SECTORS + 4];
+	char *owned[TOWER_MAX_SECTORS + 6];
 };
 
 /* The law's 15 designated sectors, as the default sector list. */
@@ -63,5 +67,12 @@ int tower_admin_init(const char *url, const char *name, char *token, char *err,
  * name when there is none), written into token. */
 int tower_admin_recover(const char *url, const char *name, char *token, char *err,
 			size_t errlen) YG_MUST_CHECK;
+
+/* The transparency log's signing key for the store at url: read from
+ * key_path (NULL: beside a SQLite store, else var/log.key), created there
+ * first when create and it does not exist, for origin (NULL: the default
+ * origin). Writes the verifier key text ("name+id+key") into vkey. */
+int tower_log_key(const char *url, const char *key_path, const char *origin, int create,
+		  char *vkey, size_t vkeylen, char *err, size_t errlen) YG_MUST_CHECK;
 
 #endif

@@ -34,6 +34,9 @@ enum store_op { OP_AUTH = 0, OP_REPORT_CREATE, OP_ALERTS_INSERT, OP_COUNT };
 struct auth_cache;
 struct rollup;
 struct asset_map;
+struct towerlog;
+struct tlog_reader;
+struct tlog_signer;
 
 struct tower {
 	struct tower_config cfg;
@@ -42,6 +45,7 @@ struct tower {
 	struct auth_cache *auth;
 	struct rollup *rollup; /* the attack-source summary */
 	struct asset_map *assets; /* registered address ranges (assets.c) */
+	struct towerlog *log;	  /* the transparency log's sequencer (logseq.c) */
 	struct http_metric *store_seconds[OP_COUNT];
 	struct http_metric *store_pending[OP_COUNT]; /* requests in the store now */
 	struct http_metric *alerts_stored;
@@ -75,6 +79,7 @@ extern const struct tower_route tw_report_routes[];
 extern const struct tower_route tw_asset_routes[];
 extern const struct tower_route tw_alert_routes[];
 extern const struct tower_route tw_source_routes[];
+extern const struct tower_route tw_log_routes[];
 
 /* ---- helpers (common.c) ------------------------------------------------ */
 
@@ -226,5 +231,27 @@ void tw_assets_free(struct tower *t);
 bool tw_assets_hold(struct tower *t);
 void tw_assets_release(struct tower *t);
 int64_t tw_asset_of(struct tower *t, const char *ip, int64_t *org_id);
+
+/* ---- the transparency log (log.c, logseq.c, logapi.c) ------------------ */
+
+/* Appends the entry of a change (svc_changed), inside its transaction. */
+int tw_log_append(struct store_conn *c, const struct principal *p, int64_t now,
+		  enum change_kind kind, int64_t id, const char *record) YG_MUST_CHECK;
+/* The key's file: configured, or beside a SQLite store, or var/log.key. */
+void tw_log_key_path(const char *store, const char *configured, char *out, size_t cap);
+/* Reads the signing key (creating it first when create and the file does
+ * not exist); refuses a key whose name is not origin (when given). */
+int tw_log_key_load(const char *path, const char *origin, int create, struct tlog_signer *k,
+		    char *err, size_t errlen) YG_MUST_CHECK;
+/* Starts and stops the sequencer; a pass places what has committed and,
+ * when asked or due, signs a checkpoint. */
+int tw_log_start(struct tower *t, char *err, size_t errlen) YG_MUST_CHECK;
+void tw_log_stop(struct tower *t);
+int tw_log_pass(struct tower *t, bool checkpoint);
+/* The verifier key's text. */
+const char *tw_log_vkey(const struct tower *t);
+/* Stored hashes read on c; the tree's size as placed. */
+int tw_log_reader(struct store_conn *c, struct tlog_reader *r);
+int tw_log_size(struct store_conn *c, uint64_t *size) YG_MUST_CHECK;
 
 #endif

@@ -124,8 +124,11 @@ def ranking(t, tw, label, user, sources, analyst):
 
 def downgrade_to_v6(store):
     """Takes the database back to schema v6, alerts and all: what a tower
-    from before the shared ranking left (v8's asset marks go first)."""
-    sql = ["DROP INDEX alerts_asset", "DROP TABLE asset_addresses", "DROP TABLE asset_hits"]
+    from before the shared ranking left (v9's log and v8's asset marks go first)."""
+    sql = ["DROP TABLE %s" % t for t in ("log_entries", "log_leaves", "log_hashes",
+                                          "log_checkpoints", "log_state")]
+    sql += ["DELETE FROM schema_migrations WHERE version = 9"]
+    sql += ["DROP INDEX alerts_asset", "DROP TABLE asset_addresses", "DROP TABLE asset_hits"]
     sql += ["ALTER TABLE alerts DROP COLUMN %s" % c for c in ("asset_id", "asset_org_id")]
     sql += ["DELETE FROM schema_migrations WHERE version = 8"]
     sql += ["DROP INDEX source_stats_rank"]
@@ -346,6 +349,12 @@ def run(t, tw, label):
         ("GET", "/api/v1/alerts", None, {"operator", "regulator", "analyst", "overseer"}),
         ("GET", "/api/v1/sources", None, {"analyst", "overseer"}),
         ("DELETE", "/api/v1/tokens/%d" % throwaway, None, {"admin"}),
+        ("GET", "/log/checkpoint", None, {"auditor", "overseer"}),
+        ("GET", "/log/tile/0/000.p/1", None, {"auditor", "overseer"}),
+        ("GET", "/log/tile/entries/000.p/1", None, {"auditor", "overseer"}),
+        ("POST", "/api/v1/log/checkpoint", None, {"auditor", "overseer"}),
+        ("GET", "/api/v1/log/inclusion?index=0", None, {"auditor", "overseer"}),
+        ("GET", "/api/v1/log/consistency?from=1", None, {"auditor", "overseer"}),
     ]
     for method, path, body, allowed in matrix:
         for role, tok in tokens.items():
@@ -385,10 +394,12 @@ def run(t, tw, label):
     st, doc, _ = tw.call("GET", "/api/v1/openapi.json")
     t.check(st == 200 and doc.get("openapi", "").startswith("3."), "%s: openapi.json" % label)
     for method, path, _, _ in matrix:
-        templ = path
-        for seg in path.split("/"):
+        templ = path.split("?")[0]
+        for seg in templ.split("/"):
             if seg.isdigit():
                 templ = templ.replace("/" + seg, "/{id}", 1)
+        if path.startswith("/log/tile/"):
+            templ = "/log/tile/{path}"
         t.check(method.lower() in doc.get("paths", {}).get(templ, {}),
                 "%s: %s %s missing from openapi.json" % (label, method, templ))
     sources(analyst)  # the summary has every alert: its lag in /metrics is 0

@@ -28,6 +28,9 @@ def main():
                                ("[deadlines]\nprompt = soon\n", ":2: prompt = 'soon' is not a duration"),
                                ("[deadlines]\nprompt = 3d\ndetailed = 1d\n", "detailed comes before prompt"),
                                ("[sectors]\nlist = Power Grid\n", ":2: list:"),
+                               ("[log]\nchecksum = 1\n", ":2: unknown key 'checksum' in [log]"),
+                               ("[log]\ncheckpoint_interval = often\n", ":2: checkpoint_interval = 'often'"),
+                               ("[log]\norigin =\n", ":2: origin must not be empty"),
                                ("[elsewhere]\nx = 1\n", ":2: unknown section [elsewhere]")):
             path = os.path.join(d, "bad.ini")
             with open(path, "w") as f:

@@ -11,10 +11,10 @@ import urllib.request
 
 
 class Tower:
-    def __init__(self, yagura, store, workdir, threads=4, extra=()):
+    def __init__(self, yagura, store, workdir, threads=4, extra=(), init_extra=()):
         self.yagura, self.store, self.threads, self.extra = yagura, store, threads, list(extra)
-        out = subprocess.run([yagura, "admin", "init", "--store", store], capture_output=True,
-                             text=True)
+        out = subprocess.run([yagura, "admin", "init", "--store", store] + list(init_extra),
+                             capture_output=True, text=True)
         if out.returncode != 0:
             sys.exit("admin init: %s" % out.stderr)
         self.admin = out.stdout.strip()
@@ -59,14 +59,26 @@ class Tower:
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 raw = r.read()
-                return r.status, (json.loads(raw) if raw and r.headers.get_content_type() ==
-                                  "application/json" else raw.decode()), r.headers
+                ctype = r.headers.get_content_type()
+                return r.status, (json.loads(raw) if raw and ctype == "application/json" else
+                                  raw if ctype == "application/octet-stream" else raw.decode()), r.headers
         except urllib.error.HTTPError as e:
             raw = e.read()
             try:
                 return e.code, json.loads(raw), e.headers
             except ValueError:
                 return e.code, raw.decode(), e.headers
+
+    def raw(self, method, path, token=None):
+        """The body of a 200 answer as bytes, or None for any other status."""
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), method=method)
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.read() if r.status == 200 else None
+        except urllib.error.HTTPError:
+            return None
 
     def token_for(self, name, role, tokfile=None):
         """Creates a user with role and a token for it (as the admin);
