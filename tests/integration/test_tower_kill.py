@@ -31,6 +31,9 @@ def scenario(t, yagura, store, workdir, label):
     st, u, _ = tw.call("POST", "/api/v1/users", {"name": "analyst", "role": "analyst"}, A)
     st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
     analyst = tk["token"]
+    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "auditor", "role": "auditor"}, A)
+    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+    auditor = tk["token"]
 
     acked_reports, acked_alerts = set(), set()
     lock = threading.Lock()
@@ -119,8 +122,35 @@ def scenario(t, yagura, store, workdir, label):
         time.sleep(0.2)
     t.check(in_db >= len(acked) and summed == in_db,
             "%s: the summary counts %d alerts, the table holds %d" % (label, summed, in_db))
-    print("%s: %d reports and %d alerts acknowledged across %d SIGKILLs, all present" % (
-        label, len(acked_reports), len(acked), ROUNDS))
+    # The transparency log: every change has its entry, every entry its
+    # place in the tree, and no entry stands for a change that is not there.
+    st, note, _ = tw.call("POST", "/api/v1/log/checkpoint", b"", auditor)
+    size = int(note.split("\n")[1]) if st == 200 else -1
+    q = ("SELECT (SELECT COUNT(*) FROM log_leaves), (SELECT COUNT(*) FROM reports), "
+         "(SELECT COUNT(*) FROM alerts)")
+    if store.startswith("postgres"):
+        out = subprocess.run(["psql", store, "-Atc", q], capture_output=True, text=True, check=True)
+        leaves, n_reports, n_alerts = map(int, out.stdout.strip().split("|"))
+        out = subprocess.run(["psql", store, "-Atc", "SELECT encode(entry, 'escape') FROM log_entries"
+                              " ORDER BY seq"], capture_output=True, text=True, check=True)
+        entries = out.stdout.split("yagura-log/v1\n")[1:]
+    else:
+        with sqlite3.connect(store) as db:
+            leaves, n_reports, n_alerts = db.execute(q).fetchone()
+            entries = [bytes(e[0]).decode()[len("yagura-log/v1\n"):] for e in
+                       db.execute("SELECT entry FROM log_entries ORDER BY seq")]
+    fields = [dict(line.split(" ", 1) for line in e.strip().split("\n")) for e in entries]
+    created = sorted(int(f["id"]) for f in fields if f["kind"] == "report.create")
+    batched = sum(int(f["id"]) for f in fields if f["kind"] == "alert.batch")
+    t.check(size == len(entries) == leaves,
+            "%s: checkpoint of %d, %d entries, %d placed" % (label, size, len(entries), leaves))
+    t.check(created == sorted(ids) and len(ids) == n_reports,
+            "%s: %d reports, %d report entries" % (label, n_reports, len(created)))
+    t.check(batched == n_alerts,
+            "%s: alert batch entries count %d alerts, the table holds %d" % (label, batched, n_alerts))
+    print("%s: %d reports and %d alerts acknowledged across %d SIGKILLs, all present; "
+          "the log holds %d entries, all placed" % (label, len(acked_reports), len(acked), ROUNDS,
+                                                    size))
     tw.stop()
 
 
