@@ -9,7 +9,10 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
             libjansson-dev libyajl-dev libcmocka-dev python3 libmicrohttpd-dev libsqlite3-dev
             libpq-dev libsodium-dev libcurl4-openssl-dev libinih-dev)
-test_pkgs=(tshark clang libclang-rt-14-dev postgresql python3-cryptography)
+# golang-go and golang-golang-x-mod-dev: Go's sumdb/note and sumdb/tlog, a
+# verifier of the transparency log nobody here wrote (tests/interop/tlogcheck).
+test_pkgs=(tshark clang libclang-rt-14-dev postgresql python3-cryptography
+           golang-go golang-golang-x-mod-dev)
 bench_pkgs=(nfdump softflowd argus-server tshark time wrk)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
