@@ -30,13 +30,13 @@
  *
  *   yagura-log/v1
  *   kind report.version
- *   id 7
+ *   id 7                                  ("id 7 version 2" for a report's version)
  *   by user 3 token 5 role operator      ("by server" for the CLI on the server)
  *   at 2026-12-06T10:00:00.123456Z
  *   record <base64 SHA-256 of the record as stored>
  */
 static int entry_format(struct jbuf *b, const struct principal *p, int64_t now,
-			enum change_kind kind, int64_t id, const char *record)
+			enum change_kind kind, int64_t id, int64_t version, const char *record)
 {
 	struct tlog_hash h;
 	char hb[TLOG_HASH_B64_LEN + 1], ts[40];
@@ -52,6 +52,10 @@ static int entry_format(struct jbuf *b, const struct principal *p, int64_t now,
 	jbuf_puts(b, change_kind_name(kind));
 	jbuf_lit(b, "\nid ");
 	jbuf_u64(b, (uint64_t)id);
+	if (version > 0) {
+		jbuf_lit(b, " version ");
+		jbuf_u64(b, (uint64_t)version);
+	}
 	if (p != NULL) {
 		jbuf_lit(b, "\nby user ");
 		jbuf_u64(b, (uint64_t)p->user_id);
@@ -71,11 +75,11 @@ static int entry_format(struct jbuf *b, const struct principal *p, int64_t now,
 }
 
 int tw_log_append(struct store_conn *c, const struct principal *p, int64_t now,
-		  enum change_kind kind, int64_t id, const char *record)
+		  enum change_kind kind, int64_t id, int64_t version, const char *record)
 {
 	char buf[LOG_ENTRY_MAX];
 	struct jbuf b = {.buf = buf, .cap = sizeof(buf), .max_cap = sizeof(buf)};
-	int rc = entry_format(&b, p, now, kind, id, record);
+	int rc = entry_format(&b, p, now, kind, id, version, record);
 
 	if (rc < 0)
 		return rc;

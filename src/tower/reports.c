@@ -421,7 +421,7 @@ static int report_create(struct store_conn *c, struct svc_tx *x, void *arg)
 		return YG_ENOMEM;
 	if (w->key != NULL && (rc = idem_save(c, p, w->key, w->hash, 201, w->answer, x->now)) < 0)
 		return rc;
-	return svc_changed(x, c, CHANGE_REPORT_CREATE, id, w->text);
+	return svc_changed_version(x, c, CHANGE_REPORT_CREATE, id, 1, w->text);
 }
 
 static void validation_errors(struct http_response *resp, const struct report_errors *errs)
@@ -577,7 +577,7 @@ static int report_step(struct store_conn *c, struct svc_tx *x, void *arg)
 	if (rc == 0)
 		rc = report_index(c, in->id, in->rep, 1);
 	if (rc == 0)
-		rc = svc_changed(x, c, CHANGE_REPORT_VERSION, in->id, in->text);
+		rc = svc_changed_version(x, c, CHANGE_REPORT_VERSION, in->id, in->version, in->text);
 	return rc;
 }
 

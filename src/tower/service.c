@@ -56,12 +56,18 @@ int svc_unchanged(struct svc_tx *x)
 int svc_changed(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
 		const char *record)
 {
+	return svc_changed_version(x, c, kind, id, 0, record);
+}
+
+int svc_changed_version(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
+			int64_t version, const char *record)
+{
 	int rc;
 
-	if (kind >= CHANGE_KINDS || id <= 0)
+	if (kind >= CHANGE_KINDS || id <= 0 || version < 0)
 		return YG_EINVAL;
 	/* The change's entry in the transparency log, in its transaction. */
-	if ((rc = tw_log_append(c, x->p, x->now, kind, id, record)) < 0)
+	if ((rc = tw_log_append(c, x->p, x->now, kind, id, version, record)) < 0)
 		return rc;
 	x->changes++;
 	x->res->id = id;

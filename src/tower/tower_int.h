@@ -198,6 +198,9 @@ int svc_run(struct tower *t, struct store *st, const struct principal *p, bool g
  * as stored (text, for its hash). */
 int svc_changed(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
 		const char *record);
+/* The same for a record that has versions (a report's): its version. */
+int svc_changed_version(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
+			int64_t version, const char *record);
 
 /* For a body that found nothing to change (a batch sent again): commits
  * nothing and declares nothing. Returns 0. */
@@ -236,7 +239,7 @@ int64_t tw_asset_of(struct tower *t, const char *ip, int64_t *org_id);
 
 /* Appends the entry of a change (svc_changed), inside its transaction. */
 int tw_log_append(struct store_conn *c, const struct principal *p, int64_t now,
-		  enum change_kind kind, int64_t id, const char *record) YG_MUST_CHECK;
+		  enum change_kind kind, int64_t id, int64_t version, const char *record) YG_MUST_CHECK;
 /* The key's file: configured, or beside a SQLite store, or var/log.key. */
 void tw_log_key_path(const char *store, const char *configured, char *out, size_t cap);
 /* Reads the signing key (creating it first when create and the file does

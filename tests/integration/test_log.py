@@ -188,7 +188,7 @@ def run(t, tw, label, yagura):
     rep = entries[-2].decode()
     stored = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     want = base64.b64encode(hashlib.sha256(stored).digest()).decode()
-    t.check(rep.startswith("yagura-log/v1\nkind report.create\nid %d\nby user " % r["id"]) and
+    t.check(rep.startswith("yagura-log/v1\nkind report.create\nid %d version 1\nby user " % r["id"]) and
             " role operator\nat 20" in rep and rep.endswith("\nrecord %s\n" % want),
             "%s: a report's entry: %r" % (label, rep))
     t.check("by server" in entries[0].decode(), "%s: admin init's entry: %r" % (label, entries[0]))

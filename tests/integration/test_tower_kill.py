@@ -140,7 +140,7 @@ def scenario(t, yagura, store, workdir, label):
             entries = [bytes(e[0]).decode()[len("yagura-log/v1\n"):] for e in
                        db.execute("SELECT entry FROM log_entries ORDER BY seq")]
     fields = [dict(line.split(" ", 1) for line in e.strip().split("\n")) for e in entries]
-    created = sorted(int(f["id"]) for f in fields if f["kind"] == "report.create")
+    created = sorted(int(f["id"].split()[0]) for f in fields if f["kind"] == "report.create")
     batched = sum(int(f["id"]) for f in fields if f["kind"] == "alert.batch")
     t.check(size == len(entries) == leaves,
             "%s: checkpoint of %d, %d entries, %d placed" % (label, size, len(entries), leaves))
