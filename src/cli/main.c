@@ -21,6 +21,8 @@ static void usage(FILE *out)
 	      "  tower             the control-tower server (JSON API, /healthz, /metrics)\n"
 	      "  admin init        create the tower's first admin and print its token\n"
 	      "  audit key         the transparency log's verifier key\n"
+	      "  audit verify      check the log's checkpoints, proofs and store with nothing\n"
+	      "                    but that key; a split view is reported as evidence\n"
 	      "  report ...        file, update, close, list and show incident reports\n"
 	      "  asset add|list    register your organisation's computers and their addresses,\n"
 	      "                    list the assets you may see\n"
@@ -29,8 +31,9 @@ static void usage(FILE *out)
 	      "\n"
 	      "Run 'yagura COMMAND --help' for a command's options and exit statuses.\n"
 	      "The commands that call a tower (admin but init and recover, report, asset,\n"
-	      "alerts) take --tower URL and --token-file FILE, or $YAGURA_TOWER and\n"
-	      "$YAGURA_TOKEN; their lists show a page at a time, --all shows every page.\n"
+	      "alerts, audit verify without --store) take --tower URL and --token-file\n"
+	      "FILE, or $YAGURA_TOWER and $YAGURA_TOKEN; their lists show a page at a\n"
+	      "time, --all shows every page.\n"
 	      "'yagura --version' prints the version.\n",
 	      out);
 }

@@ -205,46 +205,6 @@ static int admin_init(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static void audit_usage(FILE *out)
-{
-	fputs("usage: yagura audit key [--store URL] [--log-key FILE]\n"
-	      "         print the transparency log's verifier key (name+id+key), from the\n"
-	      "         signing key kept beside the store (or FILE); run on the server\n"
-	      "exit status: 0 ok, 1 usage, 2 no key or not a key.\n",
-	      out);
-}
-
-int cmd_audit(int argc, char **argv)
-{
-	const char *store = "var/tower.db", *key = NULL;
-	char vkey[400], err[512];
-
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		audit_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
-	if (strcmp(argv[1], "key") != 0) {
-		audit_usage(stderr);
-		return EXIT_USAGE;
-	}
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
-			store = argv[++i];
-		} else if (strcmp(argv[i], "--log-key") == 0 && i + 1 < argc) {
-			key = argv[++i];
-		} else {
-			log_warnx("audit key: unexpected argument '%s'", argv[i]);
-			return EXIT_USAGE;
-		}
-	}
-	if (tower_log_key(store, key, NULL, 0, vkey, sizeof(vkey), err, sizeof(err)) < 0) {
-		log_warnx("audit key: %s", err);
-		return EXIT_INPUT;
-	}
-	printf("%s\n", vkey);
-	return EXIT_OK;
-}
-
 int cmd_admin(int argc, char **argv)
 {
 	const char *base = getenv("YAGURA_TOWER"), *token = getenv("YAGURA_TOKEN");

@@ -1,0 +1,354 @@
+"""`yagura audit verify` (issue 12) against a live tower, on SQLite and
+PostgreSQL, with nothing but the log's verifier key: checkpoints saved as
+an auditor verify; their consistency and an entry's inclusion verify with
+proofs from the tower and from the store; the store's tree is the signed
+one. Then the store is tampered with directly, as an administrator with
+database access could: an edited entry, a deleted entry, a deleted leaf,
+a changed stored hash are each named; a truncated and rewritten log is
+caught as a split view against a checkpoint saved before; a checkpoint
+signed by another key fails and names the key that signed it."""
+import base64
+import hashlib
+import os
+import sqlite3
+import subprocess
+import tempfile
+import time
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+import common
+from towerlib import Tower, fresh_pg_db, pg_url
+
+OK, USAGE, FAILED, UNREACHABLE, SPLIT = 0, 1, 2, 3, 6
+
+
+def stored_index(level, n):
+    """Go's sumdb/tlog StoredHashIndex."""
+    for _ in range(level):
+        n = 2 * n + 1
+    i = 0
+    while n > 0:
+        i += n
+        n >>= 1
+    return i + level
+
+
+def stored_count(n):
+    """The stored hashes of a tree of n leaves: leaf n's comes next."""
+    return stored_index(0, n)
+
+
+class SqliteDB:
+    def __init__(self, path):
+        self.path = path
+
+    def rows(self, sql):
+        con = sqlite3.connect(self.path, timeout=30)
+        try:
+            return [tuple(str(v) for v in r) for r in con.execute(sql).fetchall()]
+        finally:
+            con.close()
+
+    def run(self, *stmts):
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            con.executescript("BEGIN IMMEDIATE;" + ";".join(stmts) + ";COMMIT;")
+        finally:
+            con.close()
+
+    def blob(self, b):
+        return "X'%s'" % b.hex()
+
+    def hexof(self, col):
+        return "hex(%s)" % col
+
+    overriding = ""
+
+
+class PgDB:
+    def __init__(self, url):
+        self.url = url
+
+    def rows(self, sql):
+        out = subprocess.run(["psql", self.url, "-At", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                             capture_output=True, text=True, check=True)
+        return [tuple(line.split("|")) for line in out.stdout.splitlines()]
+
+    def run(self, *stmts):
+        subprocess.run(["psql", self.url, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                        "BEGIN;" + ";".join(stmts) + ";COMMIT;"], check=True)
+
+    def blob(self, b):
+        return "'\\x%s'::bytea" % b.hex()
+
+    def hexof(self, col):
+        return "encode(%s, 'hex')" % col
+
+    overriding = "OVERRIDING SYSTEM VALUE"
+
+
+def key_id(name, pub):
+    return hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4]
+
+
+def rogue_key(name):
+    """An Ed25519 key of our own: (verifier key text, sign(note text) -> note)."""
+    sk = Ed25519PrivateKey.generate()
+    pub = sk.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    kid = key_id(name, pub)
+    vkey = "%s+%s+%s" % (name, kid.hex(), base64.b64encode(b"\x01" + pub).decode())
+
+    def sign(text):
+        sig = base64.b64encode(kid + sk.sign(text.encode())).decode()
+        return text + "\n\u2014 %s %s\n" % (name, sig)
+    return vkey, sign
+
+
+def signer(vkey):
+    """name+id of a verifier key (its base64 may hold '+' too)."""
+    return "+".join(vkey.split("+")[:2])
+
+
+def run(t, tw, label, yagura, d, db):
+    A = tw.admin
+    towerargs = ["--tower", "http://127.0.0.1:%d" % tw.port, "--token-file",
+                 os.path.join(d, label + ".auditor")]
+    storeargs = ["--store", tw.store]
+    auditor = tw.token_for("auditor", "auditor", towerargs[3])
+    st, vkey, _ = tw.call("GET", "/log/key")
+    vkey = vkey.strip()
+    keyfile = os.path.join(d, label + ".vkey")
+    with open(keyfile, "w") as f:
+        f.write(vkey + "\n")
+
+    def verify(*args, key="@" + keyfile):
+        p = subprocess.run([yagura, "audit", "verify", "--key", key] + list(args),
+                           capture_output=True, text=True, timeout=300)
+        return p.returncode, p.stdout, p.stderr
+
+    def expect(want, args, what, out=(), err=(), noerr=(), key="@" + keyfile):
+        rc, so, se = verify(*args, key=key)
+        good = rc == want and all(s in so for s in out) and all(s in se for s in err) and \
+            not any(s in se for s in noerr) and (want == USAGE or len(so.splitlines()) >= 1)
+        t.check(good, "%s: %s: exit %d (wanted %d)\nstdout: %s\nstderr: %s" % (
+            label, what, rc, want, so, se))
+        return so, se
+
+    def entries():
+        return int(db.rows("SELECT COUNT(*) FROM log_entries")[0][0])
+
+    def save(name, size=None):
+        """Has the tower sign a checkpoint of every change made (or of
+        size) and saves it as the auditor would: (path, size, root)."""
+        want = entries() if size is None else size
+        for _ in range(300):
+            st, note, _ = tw.call("POST", "/api/v1/log/checkpoint", b"", auditor)
+            lines = note.split("\n") if st == 200 else []
+            if len(lines) > 2 and int(lines[1]) == want:
+                break
+            time.sleep(0.1)
+        t.check(len(lines) > 2 and int(lines[1]) == want,
+                "%s: checkpoint %s of size %d: %s %r" % (label, name, want, st, note))
+        path = os.path.join(d, "%s-%s.checkpoint" % (label, name))
+        with open(path, "wb") as f:
+            f.write(note.encode())
+        return path, want, lines[2]
+
+    def leaf(idx):
+        """Leaf idx's seq and entry, as stored."""
+        seq, e = db.rows("SELECT l.seq, %s FROM log_leaves l JOIN log_entries e ON e.seq = l.seq "
+                         "WHERE l.idx = %d" % (db.hexof("e.entry"), idx))[0]
+        return int(seq), bytes.fromhex(e)
+
+    def stored_hash(idx):
+        return bytes.fromhex(db.rows("SELECT %s FROM log_hashes WHERE idx = %d" %
+                                     (db.hexof("hash"), idx))[0][0])
+
+    # Changes, and two checkpoints an auditor keeps.
+    st, o, _ = tw.call("POST", "/api/v1/orgs", {"name": "Chubu Gas", "sector": "gas"}, A)
+    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "op2", "role": "operator",
+                                                 "org_id": o["id"]}, A)
+    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+    op = tk["token"]
+    old, old_size, old_root = save("old")
+    st, rep, _ = tw.call("POST", "/api/v1/reports", {
+        "category": "ddos", "summary": "SYN flood on the portal",
+        "detected_at": "2026-11-20T09:00:00+09:00", "severity": "high"}, op)
+    t.check(st == 201, "%s: a report: %s %s" % (label, st, rep))
+    for i in range(6):
+        tw.token_for("staff%d" % i, "analyst")
+    cp, size, root = save("now")
+    t.check(size > 16 and old_size < size, "%s: sizes %d, %d" % (label, old_size, size))
+    report_leaf = next(i for i in range(size) if b"kind report.create\n" in leaf(i)[1])
+
+    # Everything checks out, from the tower and from the store.
+    expect(OK, ["--checkpoint", cp], "a checkpoint's signature",
+           out=["ok: %s (yagura.local/log, size %d) is signed by %s" % (cp, size, vkey)])
+    expect(OK, ["--checkpoint", cp, "--old", old] + towerargs, "consistency, proof from the tower",
+           out=["%s (size %d) is a prefix of %s" % (old, old_size, cp)])
+    expect(OK, ["--checkpoint", cp, "--old", old] + storeargs, "consistency, proof from the store",
+           out=["is a prefix of"])
+    expect(OK, ["--checkpoint", old, "--old", cp] + towerargs,
+           "consistency of two checkpoints given newest first", out=["is a prefix of"])
+    so, _ = expect(OK, ["--checkpoint", cp, "--entry", str(report_leaf)] + towerargs,
+                   "an entry's inclusion, proof from the tower",
+                   out=["entry %d is in its tree" % report_leaf])
+    t.check(so.startswith("yagura-log/v1\nkind report.create\nid %d" % rep["id"]) and
+            "\nby user " in so,
+            "%s: the entry printed is the report's: %r" % (label, so))
+    expect(OK, ["--checkpoint", cp, "--entry", str(report_leaf)] + storeargs,
+           "an entry's inclusion, proof from the store", out=["kind report.create\n"])
+    expect(OK, ["--checkpoint", cp] + storeargs, "the store's tree is the signed one",
+           out=["the store's %d leaves, their entries and %d stored hashes are the tree" %
+                (entries(), stored_count(entries()))])
+    expect(OK, storeargs, "the store against its own latest checkpoint",
+           out=["ok: the store's latest checkpoint (yagura.local/log, size %d)" % size])
+
+    # A checkpoint signed by another key fails, naming who signed it.
+    text = open(cp).read().rpartition("\n\n")[0] + "\n"
+    for name in ("yagura.local/log", "rogue.example/log"):
+        rkey, sign = rogue_key(name)
+        forged = os.path.join(d, "%s-forged.checkpoint" % label)
+        with open(forged, "w") as f:
+            f.write(sign(text))
+        expect(FAILED, ["--checkpoint", forged], "a checkpoint signed by %s's other key" % name,
+               out=["FAILED"], err=["is not signed by the key %s: it was signed by %s" %
+                                    (vkey, signer(rkey))])
+        expect(FAILED, ["--checkpoint", cp], "the tower's checkpoint, with %s's other key" % name,
+               key=rkey, err=["it was signed by %s" % signer(vkey)])
+    altered = os.path.join(d, "%s-altered.checkpoint" % label)
+    with open(altered, "w") as f:
+        f.write(open(cp).read().replace("\n%d\n" % size, "\n%d\n" % (size + 1), 1))
+    expect(FAILED, ["--checkpoint", altered], "a checkpoint changed after signing",
+           err=["the signature by %s does not verify" % vkey])
+
+    # Tampering in the store, each named, each undone.
+    seq, entry = leaf(report_leaf)
+    db.run("UPDATE log_entries SET entry = %s WHERE seq = %d" % (
+        db.blob(entry.replace(b"role operator", b"role analyst")), seq))
+    expect(FAILED, ["--checkpoint", cp] + storeargs, "an edited entry",
+           err=["entry %d (seq %d) does not hash to its leaf, stored hash %d" %
+                (report_leaf, seq, stored_index(0, report_leaf)),
+                "the tree at size %d is not the checkpoint's" % size],
+           noerr=["differs", "not the entries"])
+    expect(FAILED, ["--checkpoint", cp, "--entry", str(report_leaf)] + towerargs,
+           "an edited entry the tower serves", err=["entry %d is not in the tree" % report_leaf])
+    db.run("UPDATE log_entries SET entry = %s WHERE seq = %d" % (db.blob(entry), seq))
+
+    seq5, entry5 = leaf(5)
+    created = db.rows("SELECT created FROM log_entries WHERE seq = %d" % seq5)[0][0]
+    db.run("DELETE FROM log_entries WHERE seq = %d" % seq5)
+    expect(FAILED, ["--checkpoint", cp] + storeargs, "a deleted entry",
+           err=["leaf 5 has no entry (seq %d)" % seq5], noerr=["the tree at size"])
+    expect(FAILED, ["--checkpoint", cp, "--entry", "5"] + storeargs,
+           "the inclusion of a deleted entry", err=["leaf 5 has no entry"])
+    db.run("INSERT INTO log_entries (seq, entry, created) %s VALUES (%d, %s, %s)" % (
+        db.overriding, seq5, db.blob(entry5), created))
+
+    seq6, _ = leaf(6)
+    db.run("DELETE FROM log_leaves WHERE idx = 6")
+    expect(FAILED, ["--checkpoint", cp] + storeargs, "a deleted leaf",
+           err=["leaf 6 is missing", "entry seq %d has no leaf" % seq6])
+    db.run("INSERT INTO log_leaves (idx, seq) VALUES (6, %d)" % seq6)
+
+    for idx, what in ((stored_index(1, 2), "a stored hash of leaves 4 to 5"),
+                      (stored_index(3, 1), "a stored hash of leaves 8 to 15"),
+                      (stored_index(0, 7), "leaf 7's stored hash")):
+        h = stored_hash(idx)
+        db.run("UPDATE log_hashes SET hash = %s WHERE idx = %d" % (
+            db.blob(bytes([h[0] ^ 1]) + h[1:]), idx))
+        expect(FAILED, ["--checkpoint", cp] + storeargs, what,
+               err=["stored hash %d" % idx] +
+               (["the stored leaf hashes named above were changed, not the entries"]
+                if idx == stored_index(0, 7) else []),
+               noerr=["the tree at size"])
+        if idx == stored_index(0, 7):  # in leaf 6's proof, not in its own
+            expect(FAILED, ["--checkpoint", cp, "--entry", "6"] + towerargs,
+                   "the inclusion of leaf 6, its sibling's stored hash changed",
+                   err=["entry 6 is not in the tree"])
+        else:
+            t.check("stored hash %d differs" % idx in verify("--checkpoint", cp, *storeargs)[2],
+                    "%s: %s is named as differing" % (label, what))
+        db.run("UPDATE log_hashes SET hash = %s WHERE idx = %d" % (db.blob(h), idx))
+    expect(OK, ["--checkpoint", cp, "--old", old] + storeargs, "the store once undone")
+
+    # What the tools refuse, and what they cannot reach.
+    expect(USAGE, ["--checkpoint", cp, "--entry", str(size)] + towerargs, "an entry beyond the tree")
+    rc, _, _ = verify("--checkpoint", cp, "--old", old, "--tower", "http://127.0.0.1:1",
+                      "--token-file", towerargs[3])
+    t.check(rc == UNREACHABLE, "%s: an unreachable tower: exit %d" % (label, rc))
+    rc, _, _ = verify("--checkpoint", cp, "--store", os.path.join(d, "absent.db"))
+    t.check(rc == UNREACHABLE, "%s: an absent store: exit %d" % (label, rc))
+
+    # The log truncated and rewritten, thoroughly: leaves, hashes, entries,
+    # checkpoints and the sequencer's state set back three leaves.
+    before, n, before_root = save("before")
+    cut = n - 3
+    last_seq = leaf(cut - 1)[0]
+    db.run("DELETE FROM log_entries WHERE seq > %d" % last_seq,
+           "DELETE FROM log_leaves WHERE idx >= %d" % cut,
+           "DELETE FROM log_hashes WHERE idx >= %d" % stored_count(cut),
+           "DELETE FROM log_checkpoints WHERE size > %d" % cut,
+           "UPDATE log_state SET value = %d WHERE name = 'seq'" % last_seq,
+           "UPDATE log_state SET value = %d WHERE name = 'size'" % cut)
+    back, _, back_root = save("back", cut)
+    for via, args in (("the tower", towerargs), ("the store", storeargs)):
+        expect(SPLIT, ["--checkpoint", back, "--old", before] + args,
+               "a later, smaller checkpoint, proof from %s" % via,
+               out=["split view: %s size %d root %s; %s size %d root %s; both signed by %s" % (
+                   before, n, before_root, back, cut, back_root, vkey), "they are the evidence"],
+               err=["the log went back"])
+    expect(FAILED, ["--checkpoint", before] + storeargs, "the store against a checkpoint it lost",
+           err=["the tree at size %d is not the checkpoint's: the store holds only %d leaves" %
+                (n, cut)])
+    for i in range(3):
+        tw.call("POST", "/api/v1/users", {"name": "after%d" % i, "role": "analyst"}, A)
+    same, _, same_root = save("same")
+    t.check(same_root != before_root, "%s: a rewritten tree of size %d" % (label, n))
+    expect(SPLIT, ["--checkpoint", same, "--old", before], "two trees of one size",
+           out=["split view: %s size %d root %s; %s size %d root %s" % (
+               before, n, before_root, same, n, same_root)],
+           err=["both sign a tree of size %d, with different roots" % n])
+    for i in range(2):
+        tw.call("POST", "/api/v1/users", {"name": "later%d" % i, "role": "analyst"}, A)
+    after, after_size, after_root = save("after")
+    for via, args in (("the tower", towerargs), ("the store", storeargs)):
+        expect(SPLIT, ["--checkpoint", after, "--old", before] + args,
+               "a rewritten log, proof from %s" % via,
+               out=["split view: %s size %d root %s; %s size %d root %s" % (
+                   before, n, before_root, after, after_size, after_root)],
+               err=["is not a prefix of", "the consistency proof from %s fails" % via])
+    # The rewrite is consistent in itself: only the saved checkpoint shows it.
+    expect(OK, ["--checkpoint", after] + storeargs, "the rewritten store against its own checkpoint")
+    expect(FAILED, ["--checkpoint", before] + storeargs, "the rewritten store against the old",
+           err=["the tree at size %d is not the checkpoint's: its entries make the root" % n])
+
+
+def main():
+    a = common.parse_args()
+    t = common.Checker("audit")
+    with tempfile.TemporaryDirectory() as d:
+        stores = [("sqlite", os.path.join(d, "tower.db"))]
+        pg = pg_url(a.yagura)
+        if pg:
+            stores.append(("postgres", fresh_pg_db(pg, "tower_audit")))
+        else:
+            t.check(False, "no PostgreSQL: the pg fixture (scripts/pg-test.sh) must run first")
+        for label, store in stores:
+            keyfile = os.path.join(d, label + ".log-key")
+            ini = os.path.join(d, label + ".ini")
+            with open(ini, "w") as f:
+                f.write("[log]\nkey = %s\ncheckpoint_interval = 1h\n" % keyfile)
+            tw = Tower(a.yagura, store, d, extra=["--config", ini], init_extra=["--log-key", keyfile])
+            db = SqliteDB(store) if label == "sqlite" else PgDB(store)
+            try:
+                run(t, tw, label, a.yagura, d, db)
+            finally:
+                rc = tw.stop()
+            t.check(rc == 0, "%s: tower exit %d on SIGTERM" % (label, rc))
+    t.finish()
+
+
+main()
