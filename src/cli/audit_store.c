@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "store/store.h"
 #include "tlog/tlog.h"
+#include "tower/tower.h"
 
 #define WALK_PAGE 1024 /* leaves a page */
 #define LOG_SCHEMA 9   /* the schema version that brought the log */
@@ -80,43 +81,6 @@ void audit_store_close(struct audit *a)
 
 /* ---- stored hashes ------------------------------------------------------ */
 
-static int read_hashes(void *arg, const uint64_t *idx, size_t n, struct tlog_hash *out)
-{
-	struct store_conn *c = arg;
-	struct store_param ps[TLOG_READ_MAX];
-	char sql[64 + 3 * TLOG_READ_MAX];
-	struct store_res *r = NULL;
-	size_t at, found = 0;
-	int rc;
-
-	if (n == 0)
-		return 0;
-	if (n > TLOG_READ_MAX)
-		return YG_EINVAL;
-	at = (size_t)snprintf(sql, sizeof(sql), "SELECT idx, hash FROM log_hashes WHERE idx IN (?");
-	for (size_t i = 1; i < n; i++, at += 3)
-		memcpy(sql + at, ", ?", 3);
-	memcpy(sql + at, ")", 2);
-	for (size_t i = 0; i < n; i++)
-		ps[i] = store_int64((int64_t)idx[i]);
-	if ((rc = store_exec(c, sql, ps, n, &r, NULL)) < 0)
-		return rc;
-	size_t ci = store_res_col(r, "idx"), ch = store_res_col(r, "hash");
-	for (size_t row = 0; row < store_res_nrows(r); row++) {
-		int64_t got = store_res_int64(r, row, ci);
-		size_t len = 0;
-		const void *h = store_res_blob(r, row, ch, &len);
-
-		for (size_t i = 0; i < n; i++)
-			if (idx[i] == (uint64_t)got && h != NULL && len == TLOG_HASH_LEN) {
-				memcpy(out[i].b, h, TLOG_HASH_LEN);
-				found++;
-			}
-	}
-	store_res_free(r);
-	return found == n ? 0 : YG_ENOTFOUND;
-}
-
 static int proof_failed(struct audit *a, int rc)
 {
 	if (rc == YG_ENOTFOUND) {
@@ -134,7 +98,7 @@ static int proof_failed(struct audit *a, int rc)
 
 int audit_store_consistency(struct audit *a, uint64_t m, uint64_t n, struct tlog_proof *p)
 {
-	struct tlog_reader r = {read_hashes, a->c};
+	struct tlog_reader r = {tower_log_hashes, a->c};
 	int rc;
 
 	if (a->size < n)
@@ -203,7 +167,7 @@ static int store_entry(struct audit *a, uint64_t index, char **entry, size_t *le
 int audit_store_inclusion(struct audit *a, uint64_t index, uint64_t n, char **entry, size_t *len,
 			  struct tlog_proof *p)
 {
-	struct tlog_reader r = {read_hashes, a->c};
+	struct tlog_reader r = {tower_log_hashes, a->c};
 	int64_t seq;
 	int rc;
 

@@ -52,7 +52,7 @@ struct towerlog {
 
 /* ---- stored hashes through the store ----------------------------------- */
 
-static int read_hashes(void *arg, const uint64_t *idx, size_t n, struct tlog_hash *out)
+int tower_log_hashes(void *arg, const uint64_t *idx, size_t n, struct tlog_hash *out)
 {
 	struct store_conn *c = arg;
 	struct store_param ps[TLOG_READ_MAX];
@@ -63,6 +63,8 @@ static int read_hashes(void *arg, const uint64_t *idx, size_t n, struct tlog_has
 
 	if (n == 0)
 		return 0;
+	if (n > TLOG_READ_MAX)
+		return YG_EINVAL;
 	at = (size_t)snprintf(sql, sizeof(sql), "SELECT idx, hash FROM log_hashes WHERE idx IN (?");
 	for (size_t i = 1; i < n; i++, at += 3)
 		memcpy(sql + at, ", ?", 3);
@@ -89,7 +91,7 @@ static int read_hashes(void *arg, const uint64_t *idx, size_t n, struct tlog_has
 
 int tw_log_reader(struct store_conn *c, struct tlog_reader *r)
 {
-	r->read = read_hashes;
+	r->read = tower_log_hashes;
 	r->arg = c;
 	return 0;
 }

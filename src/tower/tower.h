@@ -5,6 +5,7 @@
 #ifndef YAGURA_TOWER_TOWER_H
 #define YAGURA_TOWER_TOWER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -67,6 +68,14 @@ int tower_admin_init(const char *url, const char *name, char *token, char *err,
  * name when there is none), written into token. */
 int tower_admin_recover(const char *url, const char *name, char *token, char *err,
 			size_t errlen) YG_MUST_CHECK;
+
+struct tlog_hash;
+
+/* The transparency log's stored hashes at idx[0..n-1] (ascending, at most
+ * TLOG_READ_MAX), read on conn, a struct store_conn: a tlog_read_fn for the
+ * tower and for `yagura audit verify` on the server. YG_ENOTFOUND when one
+ * is missing. */
+int tower_log_hashes(void *conn, const uint64_t *idx, size_t n, struct tlog_hash *out);
 
 /* The transparency log's signing key for the store at url: read from
  * key_path (NULL: beside a SQLite store, else var/log.key), created there
