@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 import common
-from towerlib import Tower, fresh_pg_db, pg_url
+from towerlib import Tower, both_stores
 
 OK, USAGE, FAILED, UNREACHABLE, SPLIT = 0, 1, 2, 3, 6
 
@@ -330,12 +330,7 @@ def main():
     a = common.parse_args()
     t = common.Checker("audit")
     with tempfile.TemporaryDirectory() as d:
-        stores = [("sqlite", os.path.join(d, "tower.db"))]
-        pg = pg_url(a.yagura)
-        if pg:
-            stores.append(("postgres", fresh_pg_db(pg, "tower_audit")))
-        else:
-            t.check(False, "no PostgreSQL: the pg fixture (scripts/pg-test.sh) must run first")
+        stores = both_stores(t, a.yagura, d, "tower_audit")
         for label, store in stores:
             keyfile = os.path.join(d, label + ".log-key")
             ini = os.path.join(d, label + ".ini")

@@ -16,7 +16,7 @@ import tempfile
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import common
-from towerlib import Tower, fresh_pg_db, pg_url
+from towerlib import Tower, both_stores
 
 
 def leaf_hash(entry):
@@ -230,12 +230,7 @@ def main():
     a = common.parse_args()
     t = common.Checker("log")
     with tempfile.TemporaryDirectory() as d:
-        stores = [("sqlite", os.path.join(d, "tower.db"))]
-        pg = pg_url(a.yagura)
-        if pg:
-            stores.append(("postgres", fresh_pg_db(pg, "tower_log")))
-        else:
-            t.check(False, "no PostgreSQL: the pg fixture (scripts/pg-test.sh) must run first")
+        stores = both_stores(t, a.yagura, d, "tower_log")
         for label, store in stores:
             keyfile = os.path.join(d, label + ".log-key")
             tw = Tower(a.yagura, store, d, extra=["--config", write_config(d, label, keyfile)],

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 import common
-from towerlib import Tower, fresh_pg_db, pg_url
+from towerlib import Tower, both_stores
 
 GOPATH_DEBIAN = "/usr/share/gocode"
 XMOD = GOPATH_DEBIAN + "/src/golang.org/x/mod/sumdb"
@@ -224,12 +224,7 @@ def main():
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as d:
         checker = build_checker(a.source, d)
-        stores = [("sqlite", os.path.join(d, "tower.db"))]
-        pg = pg_url(a.yagura)
-        if pg:
-            stores.append(("postgres", fresh_pg_db(pg, "tower_log_go")))
-        else:
-            t.check(False, "no PostgreSQL: the pg fixture (scripts/pg-test.sh) must run first")
+        stores = both_stores(t, a.yagura, d, "tower_log_go")
         for label, store in stores:
             keyfile = os.path.join(d, label + ".log-key")
             conf = os.path.join(d, label + ".ini")

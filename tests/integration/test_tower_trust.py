@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 
 import common
-from towerlib import Tower, fresh_pg_db, pg_url
+from towerlib import Tower, both_stores
 
 
 def report_body(**kw):
@@ -269,12 +269,7 @@ def main():
     a = common.parse_args()
     t = common.Checker("tower_trust")
     with tempfile.TemporaryDirectory() as d:
-        stores = [("sqlite", os.path.join(d, "tower.db"))]
-        pg = pg_url(a.yagura)
-        if pg:
-            stores.append(("postgres", fresh_pg_db(pg, "tower_trust")))
-        else:
-            t.check(False, "no PostgreSQL: the pg fixture (scripts/pg-test.sh) must run first")
+        stores = both_stores(t, a.yagura, d, "tower_trust")
         for label, store in stores:
             tw = Tower(a.yagura, store, d)
             try:

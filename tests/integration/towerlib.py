@@ -112,3 +112,16 @@ def fresh_pg_db(pg, name):
     subprocess.run(["psql", pg, "-q", "-c", "DROP DATABASE IF EXISTS %s" % name], check=True)
     subprocess.run(["psql", pg, "-q", "-c", "CREATE DATABASE %s" % name], check=True)
     return base + "/" + name
+
+
+def both_stores(t, yagura, workdir, pg_name):
+    """The stores a tower test runs on: SQLite in workdir, and a fresh
+    database pg_name on the PostgreSQL the ctest fixture started (a failed
+    check, not a skip, when there is none)."""
+    stores = [("sqlite", os.path.join(workdir, "tower.db"))]
+    pg = pg_url(yagura)
+    if pg:
+        stores.append(("postgres", fresh_pg_db(pg, pg_name)))
+    else:
+        t.check(False, "no PostgreSQL: the pg fixture (scripts/pg-test.sh) must run first")
+    return stores
