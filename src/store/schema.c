@@ -290,6 +290,28 @@ static const char schema_v9[] =
 	"INSERT INTO log_state (name, value) VALUES ('seq', 0);"
 	"INSERT INTO log_state (name, value) VALUES ('size', 0);";
 
+/* v10: what the log's records are read back from (src/tower/record.c).
+ * alert_batches: one row per batch a sensor sent that stored something,
+ * and alerts.batch_id names it, so that an auditor can hash a batch's
+ * alerts again (the index keeps that a lookup; batch ids only grow, so it
+ * is written at its right edge). log_cosignatures: the witnesses'
+ * cosignatures of a checkpoint, served beside it (C2SP tlog-cosignature):
+ * line is the signature line as the witness made it. */
+static const char schema_v10[] =
+	"CREATE TABLE alert_batches ("
+	" id @ID@,"
+	" sensor_id BIGINT NOT NULL,"
+	" received BIGINT NOT NULL,"
+	" alerts BIGINT NOT NULL);"
+	"ALTER TABLE alerts ADD COLUMN batch_id BIGINT;"
+	"CREATE INDEX alerts_batch ON alerts (batch_id);"
+	"CREATE TABLE log_cosignatures ("
+	" size BIGINT NOT NULL REFERENCES log_checkpoints(size),"
+	" witness TEXT NOT NULL,"
+	" line TEXT NOT NULL,"
+	" created BIGINT NOT NULL,"
+	" PRIMARY KEY (size, witness));";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -303,6 +325,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 8, .name = "asset address ranges; alerts marked with the asset hit",
 	  .sql = schema_v8 },
 	{ .version = 9, .name = "the transparency log", .sql = schema_v9 },
+	{ .version = 10, .name = "alert batches; witnesses' cosignatures", .sql = schema_v10 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

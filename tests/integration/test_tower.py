@@ -124,8 +124,12 @@ def ranking(t, tw, label, user, sources, analyst):
 
 def downgrade_to_v6(store):
     """Takes the database back to schema v6, alerts and all: what a tower
-    from before the shared ranking left (v9's log and v8's asset marks go first)."""
-    sql = ["DROP TABLE %s" % t for t in ("log_entries", "log_leaves", "log_hashes",
+    from before the shared ranking left (v10's batches, v9's log and v8's asset
+    marks go first)."""
+    sql = ["DROP TABLE log_cosignatures", "DROP TABLE alert_batches", "DROP INDEX alerts_batch",
+           "ALTER TABLE alerts DROP COLUMN batch_id",
+           "DELETE FROM schema_migrations WHERE version = 10"]
+    sql += ["DROP TABLE %s" % t for t in ("log_entries", "log_leaves", "log_hashes",
                                           "log_checkpoints", "log_state")]
     sql += ["DELETE FROM schema_migrations WHERE version = 9"]
     sql += ["DROP INDEX alerts_asset", "DROP TABLE asset_addresses", "DROP TABLE asset_hits"]
