@@ -25,6 +25,8 @@ struct audit_cp {
 	struct tlog_checkpoint c; /* borrows buf */
 };
 
+struct audit_rows;
+
 /* One run of audit verify. */
 struct audit {
 	struct tlog_verifier key;
@@ -38,6 +40,7 @@ struct audit {
 	struct store_conn *c;
 	uint64_t size;
 	int64_t seq;
+	struct audit_rows *rows; /* the rows the entries name (audit_rows.c) */
 };
 
 /* Counts a finding and prints it on stderr, one line, "audit verify: ..."
@@ -71,7 +74,19 @@ int audit_store_inclusion(struct audit *a, uint64_t index, uint64_t n, char **en
 /* What the walk checked, for the summary. */
 struct audit_walk {
 	uint64_t leaves, hashes;
+	uint64_t rows; /* rows hashed again and found as their entries say, or not */
 };
+
+/* Notes the rows an entry names (its "row" and "rows" lines); leaf is
+ * UINT64_MAX for an entry not yet placed. YG_ENOMEM. */
+int audit_rows_note(struct audit *a, const char *entry, size_t len, uint64_t leaf,
+		    int64_t seq) YG_MUST_CHECK;
+/* Reads every table whose rows the log vouches for and hashes each row
+ * again: a finding for a row that differs from its latest entry, a row no
+ * entry names, and a row an entry names that is gone. 0 or the store's
+ * error. */
+int audit_rows_check(struct audit *a, struct audit_walk *w) YG_MUST_CHECK;
+void audit_rows_free(struct audit *a);
 
 /* Rebuilds the tree from the store's entries, in pages ordered by leaf
  * index, keeping only its right edge, and compares every leaf, entry and

@@ -605,8 +605,9 @@ static int verify_run(struct verify *v, const struct verify_args *g, struct audi
 			return rc;
 		if (v->a.findings == 0)
 			passed(v, "the store's %llu leaves, their entries and %llu stored hashes are the "
-				  "tree %s signs",
-			       (unsigned long long)w.leaves, (unsigned long long)w.hashes, cp->label);
+				  "tree %s signs, and its %llu rows are as the entries recorded them",
+			       (unsigned long long)w.leaves, (unsigned long long)w.hashes, cp->label,
+			       (unsigned long long)w.rows);
 	}
 	return summary(v);
 }

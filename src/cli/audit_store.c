@@ -6,9 +6,11 @@
  * The walk rebuilds the tree from the entries alone with the tlog core,
  * a page of leaves at a time in leaf order, keeping only the tree's right
  * edge: memory stays flat at any size of log. Nothing is written; the
- * tower may keep appending while it runs, and the walk stops at the size
- * log_state had when the store was opened. */
+ * tower may keep appending while it runs: everything is read in one
+ * read-only snapshot (a deferred transaction on SQLite, REPEATABLE READ on
+ * PostgreSQL), so that a row and its change's entry are seen together. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +56,10 @@ int audit_store_open(struct audit *a, const char *url)
 			  AUDIT_WHO, url, v, LOG_SCHEMA);
 		return EXIT_INPUT;
 	}
-	if (store_exec(a->c, "SELECT name, value FROM log_state", NULL, 0, &r, NULL) < 0) {
+	bool pg = strncmp(url, "postgres", 8) == 0;
+	if (store_exec(a->c, pg ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN", NULL,
+		       0, NULL, NULL) < 0 ||
+	    store_exec(a->c, "SELECT name, value FROM log_state", NULL, 0, &r, NULL) < 0) {
 		log_warnx("%s: --store: %s", AUDIT_WHO, store_conn_errmsg(a->c));
 		return EXIT_OUTPUT;
 	}
@@ -73,6 +78,10 @@ int audit_store_open(struct audit *a, const char *url)
 
 void audit_store_close(struct audit *a)
 {
+	/* Ends the snapshot: it wrote nothing. */
+	if (a->c != NULL && store_exec(a->c, "ROLLBACK", NULL, 0, NULL, NULL) < 0)
+		log_debug("%s: rollback: %s", AUDIT_WHO, store_conn_errmsg(a->c));
+	audit_rows_free(a);
 	store_conn_put(a->c);
 	store_close(a->st);
 	a->c = NULL;
@@ -275,6 +284,8 @@ static int walk_leaf(struct walk *w, uint64_t n, struct store_res *lr, size_t ri
 			bad = !have_stored;
 			leaf = stored;
 		} else {
+			if ((rc = audit_rows_note(a, e, len, n, seq)) < 0)
+				return rc;
 			tlog_leaf_hash(e, len, &leaf);
 			if (have_stored && memcmp(leaf.b, stored.b, TLOG_HASH_LEN) != 0) {
 				audit_finding(a, "entry %llu (seq %lld) does not hash to its leaf, "
@@ -376,23 +387,32 @@ static int walk_beyond(struct audit *a)
 	return 0;
 }
 
-/* Every entry the sequencer has passed has its leaf. */
+/* Every entry the sequencer has passed has its leaf; those it has not
+ * reached yet name rows too. */
 static int walk_unplaced(struct audit *a)
 {
-	struct store_param ps[] = {store_int64(a->seq), store_int64(AUDIT_SHOW_MAX)};
 	struct store_res *r = NULL;
 	int rc = store_exec(a->c,
-			    "SELECT e.seq FROM log_entries e WHERE e.seq <= ? AND NOT EXISTS "
-			    "(SELECT 1 FROM log_leaves l WHERE l.seq = e.seq) ORDER BY e.seq LIMIT ?",
-			    ps, 2, &r, NULL);
+			    "SELECT e.seq, e.entry FROM log_entries e WHERE NOT EXISTS "
+			    "(SELECT 1 FROM log_leaves l WHERE l.seq = e.seq) ORDER BY e.seq",
+			    NULL, 0, &r, NULL);
 
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < store_res_nrows(r); i++)
-		audit_finding(a, "entry seq %lld has no leaf, though the log is placed up to seq %lld",
-			      (long long)store_res_int64(r, i, 0), (long long)a->seq);
+	for (size_t i = 0; i < store_res_nrows(r) && rc == 0; i++) {
+		int64_t seq = store_res_int64(r, i, 0);
+		size_t len = 0;
+		const char *e = store_res_blob(r, i, 1, &len);
+
+		if (seq <= a->seq)
+			audit_finding(a, "entry seq %lld has no leaf, though the log is placed up to "
+					 "seq %lld",
+				      (long long)seq, (long long)a->seq);
+		if (e != NULL)
+			rc = audit_rows_note(a, e, len, UINT64_MAX, seq);
+	}
 	store_res_free(r);
-	return 0;
+	return rc;
 }
 
 int audit_store_walk(struct audit *a, const struct audit_cp *cp, struct audit_walk *out)
@@ -419,6 +439,8 @@ int audit_store_walk(struct audit *a, const struct audit_cp *cp, struct audit_wa
 		rc = walk_beyond(a);
 	if (rc == 0)
 		rc = walk_unplaced(a);
+	if (rc == 0)
+		rc = audit_rows_check(a, out);
 	if (rc == YG_ENOMEM) {
 		log_warnx("%s: out of memory", AUDIT_WHO);
 		return EXIT_FATAL;

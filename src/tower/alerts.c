@@ -18,15 +18,14 @@
 #include "tower/tower_int.h"
 
 #define ALERT_BATCH_MAX 10000
-#define ALERT_COLS 26 /* the insert's columns */
+#define ALERT_COLS 27 /* the insert's columns */
+#define ALERT_BATCH_COL 26
 
 /* The indexed fields, the record as sent, what the source ranking takes
- * from it (alert_rank_of(), schema v7), and the asset it hit (v8). */
-#define ALERT_COLUMNS                                                                     \
-	"sensor_id, alert_id, received, ts, src_ip, src_port, dest_ip, dest_port, proto, " \
-	"signature_id, signature, severity, body, attackers, attacker_role, detector, "    \
-	"hosts, ports, sessions, packets, window_start, indicator, confidence, "           \
-	"attacker_packets, asset_id, asset_org_id"
+ * from it (alert_rank_of(), schema v7), the asset it hit (v8) and its
+ * batch (v10): the transparency log's columns of an alert (record.c), in
+ * its order. */
+#define ALERT_COLUMNS rec_defs[REC_ALERTS].cols
 
 static struct store_param int_or_null(int64_t v)
 {
@@ -146,17 +145,63 @@ static int alert_rows_build(struct tower *t, const struct principal *p, const st
 /* A batch's store: the new rows, and the change they make: one change
  * per batch, with how many of its alerts were new. */
 struct alert_store {
-	const struct alert_rows *rows;
-	int64_t sensor;
+	struct alert_rows *rows; /* its batch column is set in the transaction */
+	int64_t sensor, received;
 	int64_t inserted; /* out */
 };
+
+/* The set of alerts batch stored, for its entry in the log: hashed from
+ * the values bound when every row went in, else read back. */
+static int alert_batch_set(struct store_conn *c, const struct alert_store *w, int64_t batch,
+			   struct rec_ref *ref)
+{
+	struct rec_set set = {0};
+	struct store_res *r = NULL;
+	int64_t key[2];
+	int rc = 0;
+
+	if ((size_t)w->inserted == w->rows->n) {
+		for (size_t i = 0; i < w->rows->n && rc == 0; i++)
+			if ((rc = rec_row_params(REC_ALERTS, w->rows->rows + i * ALERT_COLS,
+						 &ref->h)) == 0)
+				rc = rec_set_add(&set, &ref->h);
+	} else {
+		char sql[1024];
+		struct store_param ps[] = {store_int64(batch)};
+
+		snprintf(sql, sizeof(sql), "SELECT %s FROM alerts WHERE batch_id = ?", ALERT_COLUMNS);
+		rc = store_exec(c, sql, ps, 1, &r, NULL);
+		for (size_t i = 0; rc == 0 && i < store_res_nrows(r); i++)
+			if ((rc = rec_row_res(REC_ALERTS, r, i, &ref->h, key)) == 0)
+				rc = rec_set_add(&set, &ref->h);
+		store_res_free(r);
+	}
+	if (rc == 0) {
+		rec_set_hash(REC_ALERTS, &set, &ref->h, &ref->count);
+		ref->t = REC_ALERTS;
+		ref->key[0] = batch;
+	}
+	rec_set_free(&set);
+	return rc;
+}
 
 static int alert_batch_store(struct store_conn *c, struct svc_tx *x, void *arg)
 {
 	struct alert_store *w = arg;
-	char rec[160];
+	struct rec_ref ref = {0};
+	int64_t batch;
 	int rc;
 
+	struct store_param pb[] = {store_int64(w->sensor), store_int64(w->received),
+				   store_int64((int64_t)w->rows->n)};
+	rc = tw_insert_id(c,
+			  "INSERT INTO alert_batches (sensor_id, received, alerts) VALUES (?, ?, ?) "
+			  "RETURNING id",
+			  pb, 3, &batch);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < w->rows->n; i++)
+		w->rows->rows[i * ALERT_COLS + ALERT_BATCH_COL] = store_int64(batch);
 	/* First the bulk path (PostgreSQL's COPY); a batch sent again meets
 	 * rows already stored there, and runs again row by row. */
 	rc = store_insert_new_in(c, "alerts", ALERT_COLUMNS, ALERT_COLS, w->rows->rows, w->rows->n,
@@ -165,18 +210,29 @@ static int alert_batch_store(struct store_conn *c, struct svc_tx *x, void *arg)
 		x->again = true;
 	if (rc < 0)
 		return rc;
-	if (w->inserted == 0)
-		return svc_unchanged(x);
+	struct store_param pi[] = {store_int64(w->inserted), store_int64(batch)};
+	if (w->inserted == 0) { /* all sent before: no batch */
+		rc = store_exec(c, "DELETE FROM alert_batches WHERE id = ?", pi + 1, 1, NULL, NULL);
+		return rc < 0 ? rc : svc_unchanged(x);
+	}
+	if ((size_t)w->inserted < w->rows->n &&
+	    (rc = store_exec(c, "UPDATE alert_batches SET alerts = ? WHERE id = ?", pi, 2, NULL,
+			     NULL)) < 0)
+		return rc;
+	struct store_param prow[] = {store_int64(batch), store_int64(w->sensor),
+				     store_int64(w->received), store_int64(w->inserted)};
+	ref.t = REC_ALERT_BATCHES;
+	ref.key[0] = batch;
+	if ((rc = rec_row_params(REC_ALERT_BATCHES, prow, &ref.h)) < 0 || (rc = svc_row(x, &ref)) < 0 ||
+	    (rc = alert_batch_set(c, w, batch, &ref)) < 0 || (rc = svc_row(x, &ref)) < 0)
+		return rc;
 	if (w->rows->nhits > 0 &&
 	    (rc = store_exec_batch(c,
 				   "INSERT INTO asset_hits (src_ip, dest_ip, asset_id) VALUES (?, ?, ?) "
 				   "ON CONFLICT DO NOTHING",
 				   3, w->rows->hits, w->rows->nhits, NULL)) < 0)
 		return rc;
-	snprintf(rec, sizeof(rec), "alert batch of %zu from sensor %lld, %lld new", w->rows->n,
-		 (long long)w->sensor, (long long)w->inserted);
-	/* A batch has no id of its own: its count of new alerts stands for it. */
-	return svc_changed(x, c, CHANGE_ALERT_BATCH, w->inserted, rec);
+	return svc_changed(x, c, CHANGE_ALERT_BATCH, batch);
 }
 
 /* POST /api/v1/alerts: {"alerts": [EVE alert records]} (or a bare array).
@@ -219,7 +275,7 @@ static int alerts_post(struct http_request *req, struct http_response *resp, voi
 	}
 	if ((rc = alert_rows_build(t, p, &b, now, &a)) < 0)
 		goto out;
-	struct alert_store w = {.rows = &a, .sensor = p->user_id};
+	struct alert_store w = {.rows = &a, .sensor = p->user_id, .received = now};
 	struct svc_result res;
 	double t0 = tw_store_enter(t, OP_ALERTS_INSERT);
 	rc = svc_run(t, t->st, p, true, alert_batch_store, &w, &res);

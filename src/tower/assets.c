@@ -236,13 +236,14 @@ struct asset_new {
 	const char *product;
 	const char *text[ASSET_TEXT_FIELDS]; /* version, role, location */
 	const json_t *addresses;	     /* strings, checked */
-	char *record;			     /* the asset as stored */
 };
 
 static int asset_create(struct store_conn *c, struct svc_tx *x, void *arg)
 {
 	const struct asset_new *in = arg;
 	const json_t *a;
+	struct rec_set set = {0};
+	struct rec_ref ref = {.t = REC_ASSET_ADDRESSES};
 	int64_t id;
 	size_t i;
 	int rc;
@@ -250,12 +251,14 @@ static int asset_create(struct store_conn *c, struct svc_tx *x, void *arg)
 	struct store_param ps[] = {store_int64(x->p->org_id), store_text(in->product),
 				   store_text(in->text[0]),   store_text(in->text[1]),
 				   store_text(in->text[2]),   store_int64(x->now)};
-	rc = tw_insert_id(c,
-			  "INSERT INTO assets (org_id, product, version, role, location, created) "
-			  "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-			  ps, 6, &id);
+	rc = svc_write(x, c, REC_ASSETS,
+		       "INSERT INTO assets (org_id, product, version, role, location, created) "
+		       "VALUES (?, ?, ?, ?, ?, ?)",
+		       ps, 6, &id);
 	if (rc < 0)
 		return rc;
+	/* Its address ranges, hashed as the set they make (a range given
+	 * twice is stored once). */
 	json_array_foreach(in->addresses, i, a) {
 		struct store_param pa[] = {store_int64(id), store_text(json_string_value(a))};
 
@@ -263,10 +266,20 @@ static int asset_create(struct store_conn *c, struct svc_tx *x, void *arg)
 				"INSERT INTO asset_addresses (asset_id, prefix) VALUES (?, ?) "
 				"ON CONFLICT DO NOTHING",
 				pa, 2, NULL, NULL);
+		if (rc == 0 && (rc = rec_row_params(REC_ASSET_ADDRESSES, pa, &ref.h)) == 0)
+			rc = rec_set_add(&set, &ref.h);
 		if (rc < 0)
-			return rc;
+			break;
 	}
-	return svc_changed(x, c, CHANGE_ASSET_CREATE, id, in->record);
+	if (rc == 0) {
+		rec_set_hash(REC_ASSET_ADDRESSES, &set, &ref.h, &ref.count);
+		ref.key[0] = id;
+		rc = svc_row(x, &ref);
+	}
+	rec_set_free(&set);
+	if (rc < 0)
+		return rc;
+	return svc_changed(x, c, CHANGE_ASSET_CREATE, id);
 }
 
 static int assets_create(struct http_request *req, struct http_response *resp, void *ctx)
@@ -326,12 +339,7 @@ static int assets_create(struct http_request *req, struct http_response *resp, v
 	}
 	if (bad)
 		return 0;
-	in.record = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-	if (in.record == NULL)
-		return tw_store_fail(resp, NULL, YG_ENOMEM);
-	int rc = svc_run(t, t->st, p, false, asset_create, &in, &res);
-	free(in.record);
-	if (rc < 0)
+	if (svc_run(t, t->st, p, false, asset_create, &in, &res) < 0)
 		return svc_answer(resp, &res);
 	if (t->assets != NULL && json_array_size(in.addresses) > 0) {
 		pthread_rwlock_wrlock(&t->assets->mu);

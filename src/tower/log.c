@@ -3,8 +3,8 @@
  * Every change the service layer commits appends an entry to log_entries
  * in the same transaction (svc_changed): a change without its entry cannot
  * commit, an entry without its change cannot exist. An entry says what
- * changed and who changed it, and holds a hash of the record as stored,
- * never the record: the log can be public to auditors and outlive
+ * changed and who changed it, and a hash of each row it wrote as stored
+ * (record.h), never the row: the log can be public to auditors and outlive
  * retention. Its position in the Merkle tree is given afterwards, in commit
  * order, by the sequencer (logseq.c), which signs checkpoints with the key
  * kept here, outside the store. */
@@ -33,18 +33,19 @@
  *   id 7                                  ("id 7 version 2" for a report's version)
  *   by user 3 token 5 role operator      ("by server" for the CLI on the server)
  *   at 2026-12-06T10:00:00.123456Z
- *   record <base64 SHA-256 of the record as stored>
+ *   row reports 7 <base64 SHA-256 of the row as stored>
+ *   row report_versions 7 2 <...>        (each row the change wrote, record.h)
+ *   rows alerts 12 1000 <...>            (a set: its key, its count, its hash)
  */
 static int entry_format(struct jbuf *b, const struct principal *p, int64_t now,
-			enum change_kind kind, int64_t id, int64_t version, const char *record)
+			enum change_kind kind, int64_t id, int64_t version,
+			const struct rec_ref *rows, size_t nrows)
 {
-	struct tlog_hash h;
-	char hb[TLOG_HASH_B64_LEN + 1], ts[40];
+	char ts[40], line[REC_LINE_MAX];
 	time_t s = (time_t)(now / 1000000);
 	struct tm tm;
+	int n;
 
-	crypto_hash_sha256(h.b, (const unsigned char *)record, strlen(record));
-	tlog_hash_to_b64(&h, hb);
 	gmtime_r(&s, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(ts + 19, sizeof(ts) - 19, ".%06lldZ", (long long)(now % 1000000));
@@ -68,18 +69,22 @@ static int entry_format(struct jbuf *b, const struct principal *p, int64_t now,
 	}
 	jbuf_lit(b, "\nat ");
 	jbuf_puts(b, ts);
-	jbuf_lit(b, "\nrecord ");
-	jbuf_puts(b, hb);
 	jbuf_putc(b, '\n');
+	for (size_t i = 0; i < nrows; i++) {
+		if ((n = rec_ref_format(&rows[i], line, sizeof(line))) < 0)
+			return n;
+		jbuf_put(b, line, (size_t)n);
+	}
 	return b->err;
 }
 
 int tw_log_append(struct store_conn *c, const struct principal *p, int64_t now,
-		  enum change_kind kind, int64_t id, int64_t version, const char *record)
+		  enum change_kind kind, int64_t id, int64_t version, const struct rec_ref *rows,
+		  size_t nrows)
 {
 	char buf[LOG_ENTRY_MAX];
 	struct jbuf b = {.buf = buf, .cap = sizeof(buf), .max_cap = sizeof(buf)};
-	int rc = entry_format(&b, p, now, kind, id, version, record);
+	int rc = entry_format(&b, p, now, kind, id, version, rows, nrows);
 
 	if (rc < 0)
 		return rc;

@@ -16,15 +16,13 @@ static int org_create(struct store_conn *c, struct svc_tx *x, void *arg)
 	const struct org_new *in = arg;
 	struct store_param ps[] = {store_text(in->name), store_text(in->sector),
 				   store_int64(x->now)};
-	char rec[512];
 	int64_t id;
-	int rc = tw_insert_id(c, "INSERT INTO orgs (name, sector, created) VALUES (?, ?, ?) RETURNING id",
-			      ps, 3, &id);
+	int rc = svc_write(x, c, REC_ORGS, "INSERT INTO orgs (name, sector, created) VALUES (?, ?, ?)",
+			   ps, 3, &id);
 
 	if (rc < 0)
 		return rc;
-	snprintf(rec, sizeof(rec), "org %lld %s %s", (long long)id, in->name, in->sector);
-	return svc_changed(x, c, CHANGE_ORG_CREATE, id, rec);
+	return svc_changed(x, c, CHANGE_ORG_CREATE, id);
 }
 
 static int orgs_create(struct http_request *req, struct http_response *resp, void *ctx)
@@ -112,20 +110,17 @@ static int user_create(struct store_conn *c, struct svc_tx *x, void *arg)
 				   store_text(in->name), store_text(in->role),
 				   *in->sectors ? store_text(in->sectors) : store_null(),
 				   store_int64(x->now)};
-	char rec[1024];
 	int64_t id;
-	int rc = tw_insert_id(c,
-			      "INSERT INTO users (org_id, name, role, sectors, created) "
-			      "VALUES (?, ?, ?, ?, ?) RETURNING id",
-			      ps, 5, &id);
+	int rc = svc_write(x, c, REC_USERS,
+			   "INSERT INTO users (org_id, name, role, sectors, created) "
+			   "VALUES (?, ?, ?, ?, ?)",
+			   ps, 5, &id);
 
 	if (rc == YG_EINVAL) /* the foreign key */
 		return svc_refuse(x->res, SVC_INVALID, "validation_failed", "no such organisation");
 	if (rc < 0)
 		return rc;
-	snprintf(rec, sizeof(rec), "user %lld %s %s org %lld sectors %s", (long long)id, in->name,
-		 in->role, (long long)in->org_id, in->sectors);
-	return svc_changed(x, c, CHANGE_USER_CREATE, id, rec);
+	return svc_changed(x, c, CHANGE_USER_CREATE, id);
 }
 
 static int users_create(struct http_request *req, struct http_response *resp, void *ctx)

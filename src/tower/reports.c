@@ -396,19 +396,19 @@ static int report_create(struct store_conn *c, struct svc_tx *x, void *arg)
 		store_int64(w->detected + w->pol->due_s[REPORT_DETAILED] * 1000000),
 		store_int64(w->detected + w->pol->due_s[REPORT_FINAL] * 1000000),
 		store_int64(x->now)};
-	rc = tw_insert_id(c,
-			  "INSERT INTO reports (org_id, version, stage, category, severity, detected_at, "
-			  "created, updated, due_prompt, due_detailed, due_final, prompt_at) "
-			  "VALUES (?, 1, 'prompt', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-			  ps, 10, &id);
+	rc = svc_write(x, c, REC_REPORTS,
+		       "INSERT INTO reports (org_id, version, stage, category, severity, detected_at, "
+		       "created, updated, due_prompt, due_detailed, due_final, prompt_at) "
+		       "VALUES (?, 1, 'prompt', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		       ps, 10, &id);
 	if (rc < 0)
 		return rc;
 	struct store_param pv[] = {store_int64(id), store_text(w->text), store_int64(p->user_id),
 				   store_int64(x->now)};
-	rc = store_exec(c,
-			"INSERT INTO report_versions (report_id, version, stage, body, author_id, "
-			"created) VALUES (?, 1, 'prompt', ?, ?, ?)",
-			pv, 4, NULL, NULL);
+	rc = svc_write(x, c, REC_REPORT_VERSIONS,
+		       "INSERT INTO report_versions (report_id, version, stage, body, author_id, "
+		       "created) VALUES (?, 1, 'prompt', ?, ?, ?)",
+		       pv, 4, NULL);
 	if (rc == 0)
 		rc = report_index(c, id, w->rep, 0);
 	if (rc < 0)
@@ -421,7 +421,7 @@ static int report_create(struct store_conn *c, struct svc_tx *x, void *arg)
 		return YG_ENOMEM;
 	if (w->key != NULL && (rc = idem_save(c, p, w->key, w->hash, 201, w->answer, x->now)) < 0)
 		return rc;
-	return svc_changed_version(x, c, CHANGE_REPORT_CREATE, id, 1, w->text);
+	return svc_changed_version(x, c, CHANGE_REPORT_CREATE, id, 1);
 }
 
 static void validation_errors(struct http_response *resp, const struct report_errors *errs)
@@ -559,25 +559,21 @@ static int report_step(struct store_conn *c, struct svc_tx *x, void *arg)
 		 "WHERE id = ?",
 		 closing ? "" : ", category = ?, severity = ?", stamp ? ", " : "",
 		 stamp ? stamp : "", stamp ? " = ?" : "");
-	if ((rc = store_exec(c, sql, pu, np, NULL, NULL)) < 0)
+	if ((rc = svc_write(x, c, REC_REPORTS, sql, pu, np, NULL)) < 0)
 		return rc;
-	if (closing) {
-		char rec[64];
-
-		snprintf(rec, sizeof(rec), "report %lld closed", (long long)in->id);
-		return svc_changed(x, c, CHANGE_REPORT_CLOSE, in->id, rec);
-	}
+	if (closing)
+		return svc_changed(x, c, CHANGE_REPORT_CLOSE, in->id);
 	struct store_param pv[] = {store_int64(in->id),	  store_int64(in->version),
 				   store_text(in->stage_name), store_text(in->text),
 				   store_int64(x->p->user_id), store_int64(x->now)};
-	rc = store_exec(c,
-			"INSERT INTO report_versions (report_id, version, stage, body, author_id, "
-			"created) VALUES (?, ?, ?, ?, ?, ?)",
-			pv, 6, NULL, NULL);
+	rc = svc_write(x, c, REC_REPORT_VERSIONS,
+		       "INSERT INTO report_versions (report_id, version, stage, body, author_id, "
+		       "created) VALUES (?, ?, ?, ?, ?, ?)",
+		       pv, 6, NULL);
 	if (rc == 0)
 		rc = report_index(c, in->id, in->rep, 1);
 	if (rc == 0)
-		rc = svc_changed_version(x, c, CHANGE_REPORT_VERSION, in->id, in->version, in->text);
+		rc = svc_changed_version(x, c, CHANGE_REPORT_VERSION, in->id, in->version);
 	return rc;
 }
 

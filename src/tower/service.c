@@ -53,23 +53,58 @@ int svc_unchanged(struct svc_tx *x)
 	return 0;
 }
 
-int svc_changed(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
-		const char *record)
+int svc_write(struct svc_tx *x, struct store_conn *c, enum rec_table t, const char *sql,
+	      const struct store_param *ps, size_t n, int64_t *id)
 {
-	return svc_changed_version(x, c, kind, id, 0, record);
+	char q[2048];
+	struct store_res *r = NULL;
+	struct rec_ref *ref;
+	int len, rc;
+
+	if (x->nrows >= SVC_ROWS_MAX)
+		return YG_ELIMIT;
+	len = snprintf(q, sizeof(q), "%s RETURNING %s", sql, rec_defs[t].cols);
+	if (len < 0 || (size_t)len >= sizeof(q))
+		return YG_ELIMIT;
+	if ((rc = store_exec(c, q, ps, n, &r, NULL)) < 0)
+		return rc;
+	ref = &x->rows[x->nrows];
+	*ref = (struct rec_ref){.t = t};
+	if (store_res_nrows(r) != 1)
+		rc = YG_ENOTFOUND;
+	else if ((rc = rec_row_res(t, r, 0, &ref->h, ref->key)) == 0)
+		x->nrows++;
+	store_res_free(r);
+	if (rc == 0 && id != NULL)
+		*id = ref->key[0];
+	return rc;
+}
+
+int svc_row(struct svc_tx *x, const struct rec_ref *ref)
+{
+	if (x->nrows >= SVC_ROWS_MAX)
+		return YG_ELIMIT;
+	x->rows[x->nrows++] = *ref;
+	return 0;
+}
+
+int svc_changed(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id)
+{
+	return svc_changed_version(x, c, kind, id, 0);
 }
 
 int svc_changed_version(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
-			int64_t version, const char *record)
+			int64_t version)
 {
 	int rc;
 
-	if (kind >= CHANGE_KINDS || id <= 0 || version < 0)
+	if (kind >= CHANGE_KINDS || id <= 0 || version < 0 || x->nrows == 0)
 		return YG_EINVAL;
 	/* The change's entry in the transparency log, in its transaction. */
-	if ((rc = tw_log_append(c, x->p, x->now, kind, id, version, record)) < 0)
+	if ((rc = tw_log_append(c, x->p, x->now, kind, id, version, x->rows, x->nrows)) < 0)
 		return rc;
 	x->changes++;
+	x->nrows = 0; /* a body may declare a second change (admin init's user, then token) */
 	x->res->id = id;
 	return 0;
 }
@@ -87,13 +122,15 @@ static int svc_apply(struct store_conn *c, void *arg)
 	int rc;
 
 	call->x.changes = 0;
+	call->x.nrows = 0;
 	call->x.again = false;
 	call->x.unchanged = false;
 	memset(&call->x.res->fields, 0, sizeof(call->x.res->fields));
 	call->x.res->status = SVC_OK;
 	rc = call->body(c, &call->x, call->arg);
-	if (rc == 0 && call->x.changes == 0 && !call->x.unchanged) {
-		log_warnx("tower: a change declared nothing; rolled back");
+	if (rc == 0 && ((call->x.changes == 0 && !call->x.unchanged) || call->x.nrows > 0)) {
+		log_warnx("tower: a change declared %s; rolled back",
+			  call->x.nrows > 0 ? "rows it then did not log" : "nothing");
 		rc = YG_EINVAL;
 		svc_refuse(call->x.res, SVC_UNAVAILABLE, "internal_error",
 			   "the change was not recorded; nothing was stored");

@@ -15,8 +15,10 @@
 #define TOKEN_DAYS_DEFAULT 90
 #define TOKEN_DAYS_MAX 3650
 
-int tw_token_issue(struct store_conn *c, int64_t user_id, int64_t expires, char *text,
-		   int64_t *id)
+/* Issues a token: its text into text (TOKEN_TEXT_LEN + 1), its row kept
+ * for the change's entry. Only a hash of the text is stored. */
+static int token_issue(struct svc_tx *x, struct store_conn *c, int64_t user_id, int64_t expires,
+		       char *text, int64_t *id)
 {
 	uint8_t h[TOKEN_HASH_LEN];
 	char hh[TOKEN_HASH_LEN * 2 + 1], prefix[TOKEN_SHOW_LEN + 1];
@@ -28,23 +30,12 @@ int tw_token_issue(struct store_conn *c, int64_t user_id, int64_t expires, char 
 	memcpy(prefix, text, TOKEN_SHOW_LEN);
 	prefix[TOKEN_SHOW_LEN] = '\0';
 	struct store_param ps[] = {store_int64(user_id), store_text(hh), store_text(prefix),
-				   store_int64(tw_now_us()),
+				   store_int64(x->now),
 				   expires ? store_int64(expires) : store_null()};
-	return tw_insert_id(c,
-			    "INSERT INTO tokens (user_id, hash, prefix, created, expires) "
-			    "VALUES (?, ?, ?, ?, ?) RETURNING id",
-			    ps, 5, id);
-}
-
-/* The token's record for the log: never its text or hash. */
-static int token_changed(struct svc_tx *x, struct store_conn *c, enum change_kind k, int64_t id,
-			 int64_t user_id, int64_t expires)
-{
-	char rec[128];
-
-	snprintf(rec, sizeof(rec), "token %lld user %lld expires %lld", (long long)id,
-		 (long long)user_id, (long long)expires);
-	return svc_changed(x, c, k, id, rec);
+	return svc_write(x, c, REC_TOKENS,
+			 "INSERT INTO tokens (user_id, hash, prefix, created, expires) "
+			 "VALUES (?, ?, ?, ?, ?)",
+			 ps, 5, id);
 }
 
 struct token_new {
@@ -56,12 +47,12 @@ static int token_create(struct store_conn *c, struct svc_tx *x, void *arg)
 {
 	struct token_new *in = arg;
 	int64_t id;
-	int rc = tw_token_issue(c, in->user_id, in->expires, in->text, &id);
+	int rc = token_issue(x, c, in->user_id, in->expires, in->text, &id);
 
 	if (rc == YG_EINVAL) /* the foreign key */
 		return svc_refuse(x->res, SVC_INVALID, "validation_failed", "no such user");
 	if (rc == 0)
-		rc = token_changed(x, c, CHANGE_TOKEN_ISSUE, id, in->user_id, in->expires);
+		rc = svc_changed(x, c, CHANGE_TOKEN_ISSUE, id);
 	return rc;
 }
 
@@ -110,12 +101,11 @@ static int token_revoke(struct store_conn *c, struct svc_tx *x, void *arg)
 {
 	const int64_t *id = arg;
 	struct store_res *r = NULL;
-	int64_t changed = 0, user_id, expires;
 	int rc, live;
 
 	struct store_param pt[] = {store_int64(*id)};
 	rc = store_exec(c,
-			"SELECT t.user_id, t.expires, t.revoked, u.role FROM tokens t "
+			"SELECT t.revoked, u.role FROM tokens t "
 			"JOIN users u ON u.id = t.user_id WHERE t.id = ?",
 			pt, 1, &r, NULL);
 	if (rc < 0)
@@ -125,8 +115,6 @@ static int token_revoke(struct store_conn *c, struct svc_tx *x, void *arg)
 		return svc_refuse(x->res, SVC_NOT_FOUND, "not_found",
 				  "no such token, or revoked already");
 	}
-	user_id = store_res_int64(r, 0, tw_col(r, "user_id"));
-	expires = store_res_int64(r, 0, tw_col(r, "expires"));
 	live = strcmp(store_res_text(r, 0, tw_col(r, "role")), "admin") == 0;
 	store_res_free(r);
 	r = NULL;
@@ -144,13 +132,13 @@ static int token_revoke(struct store_conn *c, struct svc_tx *x, void *arg)
 					  "first (or, on the server, yagura admin recover)");
 	}
 	struct store_param ps[] = {store_int64(x->now), store_int64(*id)};
-	rc = store_exec(c, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", ps, 2,
-			NULL, &changed);
-	if (rc == 0 && changed == 0)
+	rc = svc_write(x, c, REC_TOKENS, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
+		       ps, 2, NULL);
+	if (rc == YG_ENOTFOUND)
 		return svc_refuse(x->res, SVC_NOT_FOUND, "not_found",
 				  "no such token, or revoked already");
 	if (rc == 0)
-		rc = token_changed(x, c, CHANGE_TOKEN_REVOKE, *id, user_id, expires);
+		rc = svc_changed(x, c, CHANGE_TOKEN_REVOKE, *id);
 	return rc;
 }
 
@@ -220,23 +208,19 @@ static int admin_create(struct store_conn *c, struct svc_tx *x, void *arg)
 	store_res_free(r);
 	r = NULL;
 	if (uid == 0) { /* a new admin user */
-		char rec[300];
 		struct store_param ps[] = {store_text(in->name), store_int64(x->now)};
 
-		rc = tw_insert_id(c,
-				  "INSERT INTO users (name, role, created) VALUES (?, 'admin', ?) "
-				  "RETURNING id",
-				  ps, 2, &uid);
+		rc = svc_write(x, c, REC_USERS,
+			       "INSERT INTO users (name, role, created) VALUES (?, 'admin', ?)", ps,
+			       2, &uid);
 		if (rc < 0)
 			return rc;
-		snprintf(rec, sizeof(rec), "user %lld %s admin org 0 sectors ", (long long)uid,
-			 in->name);
-		if ((rc = svc_changed(x, c, CHANGE_USER_CREATE, uid, rec)) < 0)
+		if ((rc = svc_changed(x, c, CHANGE_USER_CREATE, uid)) < 0)
 			return rc;
 	}
-	if ((rc = tw_token_issue(c, uid, 0, in->token, &tid)) < 0)
+	if ((rc = token_issue(x, c, uid, 0, in->token, &tid)) < 0)
 		return rc;
-	return token_changed(x, c, CHANGE_TOKEN_ISSUE, tid, uid, 0);
+	return svc_changed(x, c, CHANGE_TOKEN_ISSUE, tid);
 }
 
 static int admin_token(const char *url, const char *name, int recover, char *token, char *err,

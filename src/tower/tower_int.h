@@ -25,6 +25,7 @@
 #include "http/http.h"
 #include "store/store.h"
 #include "tower/auth.h"
+#include "tower/record.h"
 #include "tower/report.h"
 #include "tower/tower.h"
 
@@ -170,6 +171,8 @@ enum change_kind {
 const char *change_kind_name(enum change_kind k);
 
 /* A change in progress, handed to a service function's body. */
+#define SVC_ROWS_MAX 4 /* rows (or sets of rows) one change writes */
+
 struct svc_tx {
 	struct tower *t;
 	const struct principal *p; /* who; NULL for the server's own CLI (admin init) */
@@ -179,6 +182,8 @@ struct svc_tx {
 	unsigned attempt; /* 0, then 1 when the body asked to run again */
 	bool again;	  /* set by a body whose first attempt must be redone */
 	bool unchanged;	  /* set by svc_unchanged: nothing to store, nothing to declare */
+	struct rec_ref rows[SVC_ROWS_MAX]; /* the rows the change wrote (svc_write, svc_row) */
+	unsigned nrows;
 };
 
 typedef int (*svc_body_fn)(struct store_conn *c, struct svc_tx *x, void *arg);
@@ -194,13 +199,22 @@ typedef int (*svc_body_fn)(struct store_conn *c, struct svc_tx *x, void *arg);
 int svc_run(struct tower *t, struct store *st, const struct principal *p, bool grouped,
 	    svc_body_fn body, void *arg, struct svc_result *res);
 
-/* Declares the change the body made: kind, the record's id, and the record
- * as stored (text, for its hash). */
-int svc_changed(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
-		const char *record);
+/* Runs sql, an INSERT or UPDATE of one row of t's table, with RETURNING
+ * t's columns appended, and keeps the row as the store gave it back for
+ * the change's entry; *id (may be NULL): its first key column. A statement
+ * that touched no row: YG_ENOTFOUND. */
+int svc_write(struct svc_tx *x, struct store_conn *c, enum rec_table t, const char *sql,
+	      const struct store_param *ps, size_t n, int64_t *id) YG_MUST_CHECK;
+/* Keeps a row, or a set of rows, the body wrote some other way (a bulk
+ * insert hashed from its values, record.h). */
+int svc_row(struct svc_tx *x, const struct rec_ref *ref) YG_MUST_CHECK;
+
+/* Declares the change the body made: kind and the record's id. Its entry
+ * in the log names the rows kept above. */
+int svc_changed(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id);
 /* The same for a record that has versions (a report's): its version. */
 int svc_changed_version(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
-			int64_t version, const char *record);
+			int64_t version);
 
 /* For a body that found nothing to change (a batch sent again): commits
  * nothing and declares nothing. Returns 0. */
@@ -216,9 +230,6 @@ int svc_answer(struct http_response *resp, const struct svc_result *res);
 
 /* ---- shared between resources ----------------------------------------- */
 
-/* Issues a token (tokens.c): its text into text (TOKEN_TEXT_LEN + 1). */
-int tw_token_issue(struct store_conn *c, int64_t user_id, int64_t expires, char *text,
-		   int64_t *id) YG_MUST_CHECK;
 /* Forgets every cached token (session.c), after a revocation. */
 void tw_auth_forget_all(struct tower *t);
 int tw_auth(void *ctx, struct http_request *req, const char *token, void **out);
@@ -239,7 +250,8 @@ int64_t tw_asset_of(struct tower *t, const char *ip, int64_t *org_id);
 
 /* Appends the entry of a change (svc_changed), inside its transaction. */
 int tw_log_append(struct store_conn *c, const struct principal *p, int64_t now,
-		  enum change_kind kind, int64_t id, int64_t version, const char *record) YG_MUST_CHECK;
+		  enum change_kind kind, int64_t id, int64_t version, const struct rec_ref *rows,
+		  size_t nrows) YG_MUST_CHECK;
 /* The key's file: configured, or beside a SQLite store, or var/log.key. */
 void tw_log_key_path(const char *store, const char *configured, char *out, size_t cap);
 /* Reads the signing key (creating it first when create and the file does

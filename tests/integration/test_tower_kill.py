@@ -141,13 +141,22 @@ def scenario(t, yagura, store, workdir, label):
                        db.execute("SELECT entry FROM log_entries ORDER BY seq")]
     fields = [dict(line.split(" ", 1) for line in e.strip().split("\n")) for e in entries]
     created = sorted(int(f["id"].split()[0]) for f in fields if f["kind"] == "report.create")
-    batched = sum(int(f["id"]) for f in fields if f["kind"] == "alert.batch")
+    # "rows alerts <batch> <count> <hash>": the alerts each batch stored.
+    batched = sum(int(line.split(" ")[3]) for e in entries for line in e.split("\n")
+                  if line.startswith("rows alerts "))
     t.check(size == len(entries) == leaves,
             "%s: checkpoint of %d, %d entries, %d placed" % (label, size, len(entries), leaves))
     t.check(created == sorted(ids) and len(ids) == n_reports,
             "%s: %d reports, %d report entries" % (label, n_reports, len(created)))
     t.check(batched == n_alerts,
             "%s: alert batch entries count %d alerts, the table holds %d" % (label, batched, n_alerts))
+    # And every row is as its entry recorded it: the auditor's own check.
+    st, vkey, _ = tw.call("GET", "/log/key")
+    p = subprocess.run([yagura, "audit", "verify", "--key", vkey.strip(), "--store", store],
+                       capture_output=True, text=True, timeout=600)
+    t.check(p.returncode == 0 and "rows are as the entries recorded them" in p.stdout,
+            "%s: audit verify --store after the kills: exit %d\n%s%s" % (
+                label, p.returncode, p.stdout, p.stderr[-2000:]))
     print("%s: %d reports and %d alerts acknowledged across %d SIGKILLs, all present; "
           "the log holds %d entries, all placed" % (label, len(acked_reports), len(acked), ROUNDS,
                                                     size))

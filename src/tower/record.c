@@ -1,0 +1,281 @@
+/* record.c - the rows a change stores, hashed as the transparency log
+ * records them (record.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "base/alloc.h"
+#include "tower/record.h"
+
+/* The columns each change writes. Append a column only with a new entry
+ * format: an auditor hashes old rows with the columns their entries were
+ * made with. */
+const struct rec_def rec_defs[REC_TABLES] = {
+	[REC_ORGS] = {"orgs", "id, name, sector, created", "itti", "id", 1, false},
+	[REC_USERS] = {"users", "id, org_id, name, role, sectors, created, disabled", "iitttii", "id",
+		       1, false},
+	[REC_TOKENS] = {"tokens", "id, user_id, hash, prefix, created, expires, revoked", "iittiii",
+			"id", 1, false},
+	[REC_REPORTS] = {"reports",
+			 "id, org_id, version, stage, category, severity, detected_at, created, "
+			 "updated, due_prompt, due_detailed, due_final, prompt_at, detailed_at, "
+			 "final_at, closed_at",
+			 "iiitttiiiiiiiiii", "id", 1, false},
+	[REC_REPORT_VERSIONS] = {"report_versions",
+				 "report_id, version, stage, body, author_id, created", "iittii",
+				 "report_id, version", 2, false},
+	[REC_ASSETS] = {"assets", "id, org_id, product, version, role, location, created", "iitttti",
+			"id", 1, false},
+	[REC_ASSET_ADDRESSES] = {"asset_addresses", "asset_id, prefix", "it", "asset_id", 1, true},
+	[REC_ALERT_BATCHES] = {"alert_batches", "id, sensor_id, received, alerts", "iiii", "id", 1,
+			       false},
+	[REC_ALERTS] = {"alerts",
+			"sensor_id, alert_id, received, ts, src_ip, src_port, dest_ip, dest_port, "
+			"proto, signature_id, signature, severity, body, attackers, attacker_role, "
+			"detector, hosts, ports, sessions, packets, window_start, indicator, "
+			"confidence, attacker_packets, asset_id, asset_org_id, batch_id",
+			"itiititititittttiiiiititiii", "batch_id", 1, true},
+};
+
+enum rec_table rec_table_named(const char *name, size_t len)
+{
+	for (int t = 0; t < REC_TABLES; t++)
+		if (strlen(rec_defs[t].table) == len && memcmp(rec_defs[t].table, name, len) == 0)
+			return (enum rec_table)t;
+	return REC_TABLES;
+}
+
+/* One column's value, whichever side it came from. */
+struct rec_val {
+	bool null;
+	int64_t i;
+	const char *s;
+	size_t len;
+};
+
+/* The next column name of a cols list at *p: its start and length. */
+static size_t next_col(const char **p, const char **name)
+{
+	const char *s = *p, *e;
+
+	while (*s == ',' || *s == ' ')
+		s++;
+	for (e = s; *e != '\0' && *e != ','; e++)
+		;
+	*name = s;
+	*p = e;
+	return (size_t)(e - s);
+}
+
+static void row_hash(enum rec_table t, const struct rec_val *v, struct tlog_hash *h)
+{
+	const struct rec_def *d = &rec_defs[t];
+	crypto_hash_sha256_state st;
+	const char *p = d->cols, *name;
+	char num[32];
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)d->table, strlen(d->table));
+	crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
+	for (size_t c = 0; d->types[c] != '\0'; c++) {
+		size_t nl = next_col(&p, &name);
+		int n;
+
+		crypto_hash_sha256_update(&st, (const unsigned char *)name, nl);
+		if (v[c].null)
+			n = snprintf(num, sizeof(num), "=n;");
+		else if (d->types[c] == 'i')
+			n = snprintf(num, sizeof(num), "=i%" PRId64 ";", v[c].i);
+		else
+			n = snprintf(num, sizeof(num), "=t%zu:", v[c].len);
+		crypto_hash_sha256_update(&st, (const unsigned char *)num, (size_t)n);
+		if (!v[c].null && d->types[c] == 't') {
+			crypto_hash_sha256_update(&st, (const unsigned char *)v[c].s, v[c].len);
+			crypto_hash_sha256_update(&st, (const unsigned char *)";", 1);
+		}
+	}
+	crypto_hash_sha256_final(&st, h->b);
+}
+
+int rec_row_res(enum rec_table t, const struct store_res *r, size_t i, struct tlog_hash *h,
+		int64_t key[2])
+{
+	const struct rec_def *d = &rec_defs[t];
+	struct rec_val v[REC_COLS_MAX];
+	size_t ncols = strlen(d->types);
+	const char *p = d->key, *name;
+
+	if (store_res_ncols(r) != ncols)
+		return YG_EINVAL;
+	for (size_t c = 0; c < ncols; c++) {
+		v[c] = (struct rec_val){.null = store_res_isnull(r, i, c) != 0};
+		if (v[c].null)
+			continue;
+		if (d->types[c] == 'i') {
+			v[c].i = store_res_int64(r, i, c);
+		} else if ((v[c].s = store_res_blob(r, i, c, &v[c].len)) == NULL) {
+			/* An integer in a text column of SQLite's: as text. */
+			return YG_EINVAL;
+		}
+	}
+	row_hash(t, v, h);
+	key[0] = key[1] = 0;
+	for (unsigned k = 0; k < d->nkey; k++) {
+		size_t nl = next_col(&p, &name), c;
+
+		for (c = 0; c < ncols; c++) {
+			const char *cn = store_res_colname(r, c);
+
+			if (cn != NULL && strlen(cn) == nl && memcmp(cn, name, nl) == 0)
+				break;
+		}
+		if (c == ncols)
+			return YG_EINVAL;
+		key[k] = v[c].null ? 0 : v[c].i;
+	}
+	return 0;
+}
+
+int rec_row_params(enum rec_table t, const struct store_param *ps, struct tlog_hash *h)
+{
+	const struct rec_def *d = &rec_defs[t];
+	struct rec_val v[REC_COLS_MAX];
+
+	for (size_t c = 0; d->types[c] != '\0'; c++) {
+		v[c] = (struct rec_val){.null = ps[c].type == STORE_T_NULL};
+		if (v[c].null)
+			continue;
+		if (d->types[c] == 'i' && ps[c].type == STORE_T_INT64)
+			v[c].i = ps[c].i;
+		else if (d->types[c] == 't' && ps[c].type == STORE_T_TEXT)
+			v[c].s = ps[c].p, v[c].len = ps[c].len;
+		else
+			return YG_EINVAL;
+	}
+	row_hash(t, v, h);
+	return 0;
+}
+
+/* ---- sets --------------------------------------------------------------- */
+
+int rec_set_add(struct rec_set *s, const struct tlog_hash *h)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct tlog_hash *n = yg_realloc(s->h, cap * sizeof(*n));
+
+		if (n == NULL)
+			return YG_ENOMEM;
+		s->h = n;
+		s->cap = cap;
+	}
+	s->h[s->n++] = *h;
+	return 0;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, TLOG_HASH_LEN);
+}
+
+void rec_set_hash(enum rec_table t, struct rec_set *s, struct tlog_hash *out, uint64_t *count)
+{
+	crypto_hash_sha256_state st;
+	size_t n = 0;
+
+	if (s->n > 1)
+		qsort(s->h, s->n, sizeof(*s->h), hash_cmp);
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)"set ", 4);
+	crypto_hash_sha256_update(&st, (const unsigned char *)rec_defs[t].table,
+				  strlen(rec_defs[t].table));
+	crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
+	for (size_t i = 0; i < s->n; i++) {
+		if (i > 0 && memcmp(s->h[i].b, s->h[i - 1].b, TLOG_HASH_LEN) == 0)
+			continue;
+		crypto_hash_sha256_update(&st, s->h[i].b, TLOG_HASH_LEN);
+		n++;
+	}
+	crypto_hash_sha256_final(&st, out->b);
+	*count = n;
+}
+
+void rec_set_free(struct rec_set *s)
+{
+	free(s->h);
+	*s = (struct rec_set){0};
+}
+
+/* ---- entry lines -------------------------------------------------------- */
+
+int rec_ref_format(const struct rec_ref *ref, char *buf, size_t cap)
+{
+	const struct rec_def *d = &rec_defs[ref->t];
+	char hb[TLOG_HASH_B64_LEN + 1];
+	int n;
+
+	tlog_hash_to_b64(&ref->h, hb);
+	if (d->set)
+		n = snprintf(buf, cap, "rows %s %" PRId64 " %" PRIu64 " %s\n", d->table, ref->key[0],
+			     ref->count, hb);
+	else if (d->nkey == 2)
+		n = snprintf(buf, cap, "row %s %" PRId64 " %" PRId64 " %s\n", d->table, ref->key[0],
+			     ref->key[1], hb);
+	else
+		n = snprintf(buf, cap, "row %s %" PRId64 " %s\n", d->table, ref->key[0], hb);
+	return n < 0 || (size_t)n >= cap ? YG_ELIMIT : n;
+}
+
+/* A decimal at *p up to the next space: 0 and *v, or -1. */
+static int take_num(const char **p, const char *end, uint64_t *v)
+{
+	const char *s = *p;
+	uint64_t x = 0;
+
+	if (s >= end || *s < '0' || *s > '9' || (*s == '0' && s + 1 < end && s[1] != ' '))
+		return -1;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		if (x > (UINT64_MAX - 9) / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(*s - '0');
+	}
+	if (s >= end || *s != ' ' || x > INT64_MAX)
+		return -1;
+	*v = x;
+	*p = s + 1;
+	return 0;
+}
+
+int rec_ref_parse(const char *line, size_t len, struct rec_ref *ref)
+{
+	const char *p = line, *end = line + len, *sp;
+	bool set;
+	uint64_t k0 = 0, k1 = 0, count = 0;
+
+	if (len > 5 && memcmp(line, "rows ", 5) == 0)
+		set = true, p += 5;
+	else if (len > 4 && memcmp(line, "row ", 4) == 0)
+		set = false, p += 4;
+	else
+		return 0;
+	if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL)
+		return YG_EFORMAT;
+	ref->t = rec_table_named(p, (size_t)(sp - p));
+	if (ref->t == REC_TABLES || rec_defs[ref->t].set != set)
+		return YG_EFORMAT;
+	p = sp + 1;
+	if (take_num(&p, end, &k0) < 0)
+		return YG_EFORMAT;
+	if ((set || rec_defs[ref->t].nkey == 2) && take_num(&p, end, set ? &count : &k1) < 0)
+		return YG_EFORMAT;
+	if ((size_t)(end - p) != TLOG_HASH_B64_LEN || tlog_hash_from_b64(p, (size_t)(end - p),
+								      &ref->h) < 0)
+		return YG_EFORMAT;
+	ref->key[0] = (int64_t)k0;
+	ref->key[1] = (int64_t)k1;
+	ref->count = count;
+	return 1;
+}
