@@ -165,7 +165,7 @@ static void compare(struct audit *a, const struct rec_ref *now, struct audit_wal
 static int check_table(struct audit *a, enum rec_table t, struct audit_walk *out)
 {
 	const struct rec_def *d = &rec_defs[t];
-	char sql[1024], k0[64];
+	char sql[1400], k0[64];
 	struct store_res *r = NULL;
 	int64_t lo, hi, width = d->set ? RANGE_SETS : RANGE_ROWS;
 	const char *comma = strchr(d->key, ',');
@@ -185,7 +185,11 @@ static int check_table(struct audit *a, enum rec_table t, struct audit_walk *out
 	store_res_free(r);
 	if (empty)
 		return 0;
-	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s >= ? AND %s < ? ORDER BY %s", d->cols,
+	char cols[1024];
+	if ((rc = rec_select(t, cols, sizeof(cols))) < 0)
+		return rc;
+	rc = 0;
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s >= ? AND %s < ? ORDER BY %s", cols,
 		 d->table, k0, k0, k0);
 	for (int64_t from = lo; from <= hi && rc == 0; from += width) {
 		struct store_param ps[] = {store_int64(from), store_int64(from + width)};

@@ -21,11 +21,10 @@
 #define ALERT_COLS 27 /* the insert's columns */
 #define ALERT_BATCH_COL 26
 
-/* The indexed fields, the record as sent, what the source ranking takes
- * from it (alert_rank_of(), schema v7), the asset it hit (v8) and its
- * batch (v10): the transparency log's columns of an alert (record.c), in
- * its order. */
-#define ALERT_COLUMNS rec_defs[REC_ALERTS].cols
+/* The columns are the transparency log's of an alert (record.c), in its
+ * order, then its batch (v10): the indexed fields, the record as sent,
+ * what the source ranking takes from it (alert_rank_of(), schema v7) and
+ * the asset it hit (v8). */
 
 static struct store_param int_or_null(int64_t v)
 {
@@ -49,11 +48,15 @@ static int alert_canonical(const struct alert_rec *r, char **text, char id[65])
 	return 0;
 }
 
-/* A batch's rows, built from the parsed records. */
+/* A batch's rows, built from the parsed records, and the hash of the set
+ * they make for the log (record.h), made here, outside the transaction. */
 struct alert_rows {
 	struct store_param *rows;
 	char **canon, (*ids)[65];
 	size_t n;
+	struct rec_set set;
+	struct tlog_hash set_hash;
+	uint64_t set_count;
 	struct store_param *hits; /* (src_ip, dest_ip, asset_id) of alerts against an asset */
 	size_t nhits;
 };
@@ -66,6 +69,7 @@ static void alert_rows_free(struct alert_rows *a)
 	free(a->ids);
 	free(a->rows);
 	free(a->hits);
+	rec_set_free(&a->set);
 }
 
 static int alert_rows_build(struct tower *t, const struct principal *p, const struct alert_batch *b,
@@ -124,6 +128,10 @@ static int alert_rows_build(struct tower *t, const struct principal *p, const st
 		asset = assets ? tw_asset_of(t, r->dest_ip, &org) : 0;
 		row[24] = asset ? store_int64(asset) : store_null();
 		row[25] = asset ? store_int64(org) : store_null();
+		struct tlog_hash h;
+		if ((rc = rec_row_params(REC_ALERTS, row, &h)) < 0 ||
+		    (rc = rec_set_add(&a->set, &h)) < 0)
+			break;
 		/* A critical computer its source attacked; a flood from forged
 		 * sources names nobody. */
 		if (asset == 0 || r->src_ip == NULL || (k.attackers != NULL && *k.attackers == '\0'))
@@ -139,6 +147,8 @@ static int alert_rows_build(struct tower *t, const struct principal *p, const st
 	}
 	if (assets)
 		tw_assets_release(t);
+	if (rc == 0)
+		rec_set_hash(REC_ALERTS, &a->set, &a->set_hash, &a->set_count);
 	return rc;
 }
 
@@ -150,8 +160,8 @@ struct alert_store {
 	int64_t inserted; /* out */
 };
 
-/* The set of alerts batch stored, for its entry in the log: hashed from
- * the values bound when every row went in, else read back. */
+/* The set of alerts batch stored, for its entry in the log: as hashed
+ * before the transaction when every row went in, else read back. */
 static int alert_batch_set(struct store_conn *c, const struct alert_store *w, int64_t batch,
 			   struct rec_ref *ref)
 {
@@ -160,27 +170,26 @@ static int alert_batch_set(struct store_conn *c, const struct alert_store *w, in
 	int64_t key[2];
 	int rc = 0;
 
-	if ((size_t)w->inserted == w->rows->n) {
-		for (size_t i = 0; i < w->rows->n && rc == 0; i++)
-			if ((rc = rec_row_params(REC_ALERTS, w->rows->rows + i * ALERT_COLS,
-						 &ref->h)) == 0)
-				rc = rec_set_add(&set, &ref->h);
-	} else {
-		char sql[1024];
-		struct store_param ps[] = {store_int64(batch)};
+	ref->t = REC_ALERTS;
+	ref->key[0] = batch;
+	if ((size_t)w->inserted == w->rows->n && w->rows->set_count == w->rows->n) {
+		ref->h = w->rows->set_hash;
+		ref->count = w->rows->set_count;
+		return 0;
+	}
+	char cols[1024], sql[1200];
+	struct store_param ps[] = {store_int64(batch)};
 
-		snprintf(sql, sizeof(sql), "SELECT %s FROM alerts WHERE batch_id = ?", ALERT_COLUMNS);
-		rc = store_exec(c, sql, ps, 1, &r, NULL);
-		for (size_t i = 0; rc == 0 && i < store_res_nrows(r); i++)
-			if ((rc = rec_row_res(REC_ALERTS, r, i, &ref->h, key)) == 0)
-				rc = rec_set_add(&set, &ref->h);
-		store_res_free(r);
-	}
-	if (rc == 0) {
+	if ((rc = rec_select(REC_ALERTS, cols, sizeof(cols))) < 0)
+		return rc;
+	snprintf(sql, sizeof(sql), "SELECT %s FROM alerts WHERE batch_id = ?", cols);
+	rc = store_exec(c, sql, ps, 1, &r, NULL);
+	for (size_t i = 0; rc == 0 && i < store_res_nrows(r); i++)
+		if ((rc = rec_row_res(REC_ALERTS, r, i, &ref->h, key)) == 0)
+			rc = rec_set_add(&set, &ref->h);
+	store_res_free(r);
+	if (rc == 0)
 		rec_set_hash(REC_ALERTS, &set, &ref->h, &ref->count);
-		ref->t = REC_ALERTS;
-		ref->key[0] = batch;
-	}
 	rec_set_free(&set);
 	return rc;
 }
@@ -204,7 +213,10 @@ static int alert_batch_store(struct store_conn *c, struct svc_tx *x, void *arg)
 		w->rows->rows[i * ALERT_COLS + ALERT_BATCH_COL] = store_int64(batch);
 	/* First the bulk path (PostgreSQL's COPY); a batch sent again meets
 	 * rows already stored there, and runs again row by row. */
-	rc = store_insert_new_in(c, "alerts", ALERT_COLUMNS, ALERT_COLS, w->rows->rows, w->rows->n,
+	char cols[1024];
+	if ((rc = rec_select(REC_ALERTS, cols, sizeof(cols))) < 0)
+		return rc;
+	rc = store_insert_new_in(c, "alerts", cols, ALERT_COLS, w->rows->rows, w->rows->n,
 				 x->attempt == 0, &w->inserted);
 	if (rc == YG_ECONFLICT && x->attempt == 0)
 		x->again = true;

@@ -266,7 +266,7 @@ static int asset_create(struct store_conn *c, struct svc_tx *x, void *arg)
 				"INSERT INTO asset_addresses (asset_id, prefix) VALUES (?, ?) "
 				"ON CONFLICT DO NOTHING",
 				pa, 2, NULL, NULL);
-		if (rc == 0 && (rc = rec_row_params(REC_ASSET_ADDRESSES, pa, &ref.h)) == 0)
+		if (rc == 0 && (rc = rec_row_params(REC_ASSET_ADDRESSES, pa + 1, &ref.h)) == 0)
 			rc = rec_set_add(&set, &ref.h);
 		if (rc < 0)
 			break;

@@ -29,15 +29,15 @@ const struct rec_def rec_defs[REC_TABLES] = {
 				 "report_id, version", 2, false},
 	[REC_ASSETS] = {"assets", "id, org_id, product, version, role, location, created", "iitttti",
 			"id", 1, false},
-	[REC_ASSET_ADDRESSES] = {"asset_addresses", "asset_id, prefix", "it", "asset_id", 1, true},
+	[REC_ASSET_ADDRESSES] = {"asset_addresses", "prefix", "t", "asset_id", 1, true},
 	[REC_ALERT_BATCHES] = {"alert_batches", "id, sensor_id, received, alerts", "iiii", "id", 1,
 			       false},
 	[REC_ALERTS] = {"alerts",
 			"sensor_id, alert_id, received, ts, src_ip, src_port, dest_ip, dest_port, "
 			"proto, signature_id, signature, severity, body, attackers, attacker_role, "
 			"detector, hosts, ports, sessions, packets, window_start, indicator, "
-			"confidence, attacker_packets, asset_id, asset_org_id, batch_id",
-			"itiititititittttiiiiititiii", "batch_id", 1, true},
+			"confidence, attacker_packets, asset_id, asset_org_id",
+			"itiititititittttiiiiititii", "batch_id", 1, true},
 };
 
 enum rec_table rec_table_named(const char *name, size_t len)
@@ -46,6 +46,15 @@ enum rec_table rec_table_named(const char *name, size_t len)
 		if (strlen(rec_defs[t].table) == len && memcmp(rec_defs[t].table, name, len) == 0)
 			return (enum rec_table)t;
 	return REC_TABLES;
+}
+
+int rec_select(enum rec_table t, char *buf, size_t cap)
+{
+	const struct rec_def *d = &rec_defs[t];
+	int n = d->set ? snprintf(buf, cap, "%s, %s", d->cols, d->key)
+		       : snprintf(buf, cap, "%s", d->cols);
+
+	return n < 0 || (size_t)n >= cap ? YG_ELIMIT : n;
 }
 
 /* One column's value, whichever side it came from. */
@@ -70,34 +79,71 @@ static size_t next_col(const char **p, const char **name)
 	return (size_t)(e - s);
 }
 
+/* Appends n bytes to the serialization in buf, hashing what fills it. */
+struct ser {
+	crypto_hash_sha256_state st;
+	unsigned char buf[2048];
+	size_t len;
+};
+
+static void ser_put(struct ser *s, const void *p, size_t n)
+{
+	if (s->len + n > sizeof(s->buf)) {
+		crypto_hash_sha256_update(&s->st, s->buf, s->len);
+		s->len = 0;
+		if (n > sizeof(s->buf)) {
+			crypto_hash_sha256_update(&s->st, p, n);
+			return;
+		}
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+}
+
+/* The row's serialization (record.h), hashed a buffer at a time: a
+ * sensor's alert is a few hundred bytes, one update. */
 static void row_hash(enum rec_table t, const struct rec_val *v, struct tlog_hash *h)
 {
 	const struct rec_def *d = &rec_defs[t];
-	crypto_hash_sha256_state st;
+	struct ser s;
 	const char *p = d->cols, *name;
 	char num[32];
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)d->table, strlen(d->table));
-	crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
+	crypto_hash_sha256_init(&s.st);
+	s.len = 0;
+	ser_put(&s, d->table, strlen(d->table));
+	ser_put(&s, "\n", 1);
 	for (size_t c = 0; d->types[c] != '\0'; c++) {
 		size_t nl = next_col(&p, &name);
 		int n;
 
-		crypto_hash_sha256_update(&st, (const unsigned char *)name, nl);
+		ser_put(&s, name, nl);
 		if (v[c].null)
 			n = snprintf(num, sizeof(num), "=n;");
 		else if (d->types[c] == 'i')
 			n = snprintf(num, sizeof(num), "=i%" PRId64 ";", v[c].i);
 		else
 			n = snprintf(num, sizeof(num), "=t%zu:", v[c].len);
-		crypto_hash_sha256_update(&st, (const unsigned char *)num, (size_t)n);
+		ser_put(&s, num, (size_t)n);
 		if (!v[c].null && d->types[c] == 't') {
-			crypto_hash_sha256_update(&st, (const unsigned char *)v[c].s, v[c].len);
-			crypto_hash_sha256_update(&st, (const unsigned char *)";", 1);
+			ser_put(&s, v[c].s, v[c].len);
+			ser_put(&s, ";", 1);
 		}
 	}
-	crypto_hash_sha256_final(&st, h->b);
+	crypto_hash_sha256_update(&s.st, s.buf, s.len);
+	crypto_hash_sha256_final(&s.st, h->b);
+}
+
+/* The column of r named name[0..len-1], or SIZE_MAX. */
+static size_t col_named(const struct store_res *r, const char *name, size_t len)
+{
+	for (size_t c = 0; c < store_res_ncols(r); c++) {
+		const char *cn = store_res_colname(r, c);
+
+		if (cn != NULL && strlen(cn) == len && memcmp(cn, name, len) == 0)
+			return c;
+	}
+	return SIZE_MAX;
 }
 
 int rec_row_res(enum rec_table t, const struct store_res *r, size_t i, struct tlog_hash *h,
@@ -108,7 +154,7 @@ int rec_row_res(enum rec_table t, const struct store_res *r, size_t i, struct tl
 	size_t ncols = strlen(d->types);
 	const char *p = d->key, *name;
 
-	if (store_res_ncols(r) != ncols)
+	if (store_res_ncols(r) != ncols + (d->set ? 1 : 0))
 		return YG_EINVAL;
 	for (size_t c = 0; c < ncols; c++) {
 		v[c] = (struct rec_val){.null = store_res_isnull(r, i, c) != 0};
@@ -124,17 +170,11 @@ int rec_row_res(enum rec_table t, const struct store_res *r, size_t i, struct tl
 	row_hash(t, v, h);
 	key[0] = key[1] = 0;
 	for (unsigned k = 0; k < d->nkey; k++) {
-		size_t nl = next_col(&p, &name), c;
+		size_t nl = next_col(&p, &name), c = col_named(r, name, nl);
 
-		for (c = 0; c < ncols; c++) {
-			const char *cn = store_res_colname(r, c);
-
-			if (cn != NULL && strlen(cn) == nl && memcmp(cn, name, nl) == 0)
-				break;
-		}
-		if (c == ncols)
+		if (c == SIZE_MAX)
 			return YG_EINVAL;
-		key[k] = v[c].null ? 0 : v[c].i;
+		key[k] = store_res_int64(r, i, c);
 	}
 	return 0;
 }

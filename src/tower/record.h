@@ -17,7 +17,10 @@
  *
  * A set of rows sharing a key (an asset's address ranges, a batch's
  * alerts) is hashed as SHA-256("set " <table> '\n' || the distinct row
- * hashes in ascending byte order): no engine's collation decides it. */
+ * hashes in ascending byte order): no engine's collation decides it. Its
+ * rows are hashed without the key they share, which is the set's: so a
+ * sensor's alerts are hashed before their batch has an id, outside the
+ * transaction that stores them. */
 #ifndef YG_TOWER_RECORD_H
 #define YG_TOWER_RECORD_H
 
@@ -45,9 +48,10 @@ enum rec_table {
 
 struct rec_def {
 	const char *table;
-	const char *cols;  /* comma-separated, as SELECT and RETURNING list them */
+	const char *cols;  /* the columns hashed, comma-separated, in order */
 	const char *types; /* a letter a column: 'i' integer, 't' text */
-	const char *key;   /* the key columns, comma-separated, in cols too */
+	const char *key;   /* the key columns, comma-separated: in cols, but
+			      for a set, whose one key column is not */
 	unsigned nkey;	   /* 1 or 2 */
 	bool set;	   /* many rows share the key: hashed as a set */
 };
@@ -57,11 +61,16 @@ extern const struct rec_def rec_defs[REC_TABLES];
 /* The table named name[0..len-1], or REC_TABLES. */
 enum rec_table rec_table_named(const char *name, size_t len);
 
-/* Row i of r, whose columns are t's in order: its hash and its key. YG_EINVAL
- * when r has other columns. */
+/* What a SELECT or RETURNING of t's rows lists: its columns, and a set's
+ * key after them. Its length, or YG_ELIMIT. */
+int rec_select(enum rec_table t, char *buf, size_t cap) YG_MUST_CHECK;
+
+/* Row i of r, whose columns are rec_select()'s: its hash and its key.
+ * YG_EINVAL when r has other columns. */
 int rec_row_res(enum rec_table t, const struct store_res *r, size_t i, struct tlog_hash *h,
 		int64_t key[2]) YG_MUST_CHECK;
-/* The hash of a row of t from the values bound for it, in t's column order. */
+/* The hash of a row of t from the values bound for it, in t's column
+ * order (a set's key not among them). */
 int rec_row_params(enum rec_table t, const struct store_param *v, struct tlog_hash *h) YG_MUST_CHECK;
 
 struct rec_set {

@@ -113,12 +113,12 @@ RECORDS = {
     "report_versions": ("report_id version stage body author_id created", "iittii",
                         ["report_id", "version"], False),
     "assets": ("id org_id product version role location created", "iitttti", ["id"], False),
-    "asset_addresses": ("asset_id prefix", "it", ["asset_id"], True),
+    "asset_addresses": ("prefix", "t", ["asset_id"], True),
     "alert_batches": ("id sensor_id received alerts", "iiii", ["id"], False),
     "alerts": ("sensor_id alert_id received ts src_ip src_port dest_ip dest_port proto "
                "signature_id signature severity body attackers attacker_role detector hosts "
                "ports sessions packets window_start indicator confidence attacker_packets "
-               "asset_id asset_org_id batch_id", "itiititititittttiiiiititiii",
+               "asset_id asset_org_id", "itiititititittttiiiiititii",
                ["batch_id"], True),
 }
 
