@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/log.h"
 #include "cli/client.h"
@@ -114,6 +115,12 @@ int audit_store_consistency(struct audit *a, uint64_t m, uint64_t n, struct tlog
  * leaf or entry missing is a finding too. */
 int audit_store_inclusion(struct audit *a, uint64_t index, uint64_t n, char **entry, size_t *len,
 			  struct tlog_proof *p);
+
+/* `audit watch` and `audit witness-key` (audit_watch.c): argv from
+ * "audit"; they return the exit status. */
+int audit_watch(int argc, char **argv);
+int audit_witness_key(int argc, char **argv);
+void audit_watch_usage(FILE *out);
 
 /* What the walk checked, for the summary. */
 struct audit_walk {

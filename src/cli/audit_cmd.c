@@ -432,12 +432,17 @@ int cmd_audit(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		audit_usage(argc < 2 ? stderr : stdout);
+		audit_watch_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	if (strcmp(argv[1], "key") == 0)
 		return audit_key(argc, argv);
 	if (strcmp(argv[1], "verify") == 0)
 		return audit_verify(argc, argv);
-	log_warnx("audit: unknown command '%s' (key or verify)", argv[1]);
+	if (strcmp(argv[1], "watch") == 0)
+		return audit_watch(argc, argv);
+	if (strcmp(argv[1], "witness-key") == 0)
+		return audit_witness_key(argc, argv);
+	log_warnx("audit: unknown command '%s' (key, verify, watch or witness-key)", argv[1]);
 	return EXIT_USAGE;
 }
