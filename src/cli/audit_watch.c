@@ -262,7 +262,8 @@ struct watch {
 /* What a round found wrong between the saved checkpoint and the new one. */
 struct split {
 	char what[600];	      /* the finding, one sentence */
-	int has_proof;	      /* a proof was given, and failed */
+	int has_proof;	      /* a proof was given */
+	const char *result;   /* what it proves, or that it proves nothing */
 	uint64_t from, to;    /* its sizes */
 	struct tlog_proof proof;
 };
@@ -300,8 +301,7 @@ static int evidence(struct watch *w, const struct audit_cp *old, const struct au
 			json_array_append_new(h, json_string(b64));
 		}
 		proof = json_pack("{s:I,s:I,s:o,s:s}", "from", (json_int_t)sp->from, "to",
-				  (json_int_t)sp->to, "hashes", h, "result",
-				  "does not prove the smaller tree a prefix of the larger");
+				  (json_int_t)sp->to, "hashes", h, "result", sp->result);
 	}
 	utc(fetched, t, sizeof(t));
 	snprintf(url, sizeof(url), "GET %s/log/checkpoint", w->tw.o.base);
@@ -362,11 +362,33 @@ static int consistent(struct watch *w, const struct audit_cp *old, const struct 
 		return EXIT_SPLIT;
 	}
 	if (n < m) {
+		const char *why = "";
+
+		/* Never cosigned, whatever the proof: a witness that took an older
+		 * checkpoint after a newer one would vouch for hiding what came
+		 * after. The proof says which kind of going back it was. */
+		rc = n > 0 ? audit_tower_consistency(&w->tw, n, m, &sp->proof) : EXIT_INPUT;
+		if (rc == AUDIT_NO_TREE) {
+			why = "; the tower no longer holds the larger tree";
+		} else if (rc == EXIT_OK) {
+			sp->has_proof = 1;
+			sp->from = n;
+			sp->to = m;
+			if (tlog_check_consistency(&sp->proof, m, &old->c.root, n, &cur->c.root) == 0) {
+				sp->result = "proves the smaller tree a prefix of the larger: the tower "
+					     "served an older checkpoint after a newer one";
+				why = "; the smaller tree is a prefix of the saved one: the tower hides "
+				      "the entries after it";
+			} else {
+				sp->result = "does not prove the smaller tree a prefix of the larger";
+				why = "; nor is the smaller tree a prefix of the saved one";
+			}
+		}
 		snprintf(sp->what, sizeof(sp->what),
 			 "the tower's checkpoint signs a tree of size %llu (root %s), smaller than "
 			 "the tree of size %llu (root %s) it showed before, saved in %s: the log went "
-			 "back",
-			 (unsigned long long)n, r1, (unsigned long long)m, r0, w->state);
+			 "back%s",
+			 (unsigned long long)n, r1, (unsigned long long)m, r0, w->state, why);
 		return EXIT_SPLIT;
 	}
 	tlog_empty_hash(&empty);
@@ -390,6 +412,7 @@ static int consistent(struct watch *w, const struct audit_cp *old, const struct 
 	if (tlog_check_consistency(&sp->proof, n, &cur->c.root, m, &old->c.root) == 0)
 		return EXIT_OK;
 	sp->has_proof = 1;
+	sp->result = "does not prove the smaller tree a prefix of the larger";
 	sp->from = m;
 	sp->to = n;
 	snprintf(sp->what, sizeof(sp->what),
