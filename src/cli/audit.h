@@ -1,14 +1,18 @@
-/* audit.h - the parts of `yagura audit verify` shared by audit_cmd.c (the
- * command, checkpoints, proofs from a tower) and audit_store.c (the
- * store: proofs from it, and the walk that rebuilds the tree from its
- * entries). Internal to the CLI. */
+/* audit.h - the parts of `yagura audit` shared by audit_cmd.c (verify),
+ * audit_common.c (the key, checkpoints, proofs from a tower),
+ * audit_store.c (the store: proofs from it, and the walk that rebuilds
+ * the tree from its entries) and audit_watch.c (the witness). Internal to
+ * the CLI. */
 #ifndef YAGURA_CLI_AUDIT_H
 #define YAGURA_CLI_AUDIT_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/log.h"
+#include "cli/client.h"
 #include "store/store.h"
 #include "tlog/tlog.h"
 
@@ -27,8 +31,9 @@ struct audit_cp {
 
 struct audit_rows;
 
-/* One run of audit verify. */
+/* One run of audit verify (or one round of audit watch). */
 struct audit {
+	const char *who; /* starts each message; NULL: AUDIT_WHO */
 	struct tlog_verifier key;
 	char key_text[TLOG_KEY_TEXT_MAX];
 	unsigned long findings; /* failed checks, each a line on stderr */
@@ -48,6 +53,49 @@ struct audit {
 void audit_finding(struct audit *a, const char *fmt, ...) YG_PRINTF(2, 3);
 
 void audit_cp_free(struct audit_cp *cp);
+
+/* Reads path whole, at most max bytes, into *buf (NUL-terminated; the
+ * caller frees). 0, or -1 having said why ("who: opt path: ..."). */
+int audit_read_file(const char *who, const char *opt, const char *path, size_t max, char **buf,
+		    size_t *len);
+
+/* A verifier key of either type, given as text or @FILE (opt names it in
+ * messages). 0, or -1 having said why. */
+int audit_vkey_read(const char *who, const char *opt, const char *arg, struct tlog_verifier *v);
+
+/* --key: the log's verifier key (type 0x01) into a->key and a->key_text.
+ * 0, or -1 having said why. */
+int audit_key_parse(struct audit *a, const char *arg);
+
+/* Opens cp->buf (cp->len bytes) with a->key, and checks that its origin
+ * is the key's name: EXIT_OK, or a finding (naming cp->label, and who
+ * signed it when the key did not) and EXIT_INPUT. */
+int audit_cp_open(struct audit *a, struct audit_cp *cp);
+/* Reads the checkpoint file path (the option opt) and opens it: EXIT_OK,
+ * EXIT_USAGE when it cannot be read, EXIT_INPUT (a finding). */
+int audit_cp_load(struct audit *a, const char *opt, const char *path, struct audit_cp *cp);
+
+/* A tower read through its JSON routes with the caller's token, read
+ * from --token-file or $YAGURA_TOKEN on first use. */
+struct audit_tower {
+	const char *who;
+	struct client_opts o;
+	const char *token; /* NULL until read */
+	char tok[256];
+};
+
+void audit_tower_init(struct audit_tower *tw, const char *who);
+/* The token (read once); NULL having said why. */
+const char *audit_tower_token(struct audit_tower *tw);
+/* GET path: EXIT_OK and *answer (a JSON object; the caller decrefs),
+ * AUDIT_NO_TREE when the tower answers that its log has no tree that big,
+ * or the exit status of a refusal (said why). */
+int audit_tower_get(struct audit_tower *tw, const char *path, json_t **answer);
+/* An array of base64 hashes as a proof; 0 or -1. */
+int audit_proof_from_json(const json_t *arr, struct tlog_proof *p);
+/* The tower's consistency proof from the tree of size m to that of size
+ * n, unchecked: results as audit_tower_get(). */
+int audit_tower_consistency(struct audit_tower *tw, uint64_t m, uint64_t n, struct tlog_proof *p);
 
 /* Opens the store at url without migrating it (a SQLite file must exist)
  * and reads how far its log is placed. Returns EXIT_OK, EXIT_OUTPUT when
@@ -70,6 +118,12 @@ int audit_store_consistency(struct audit *a, uint64_t m, uint64_t n, struct tlog
  * leaf or entry missing is a finding too. */
 int audit_store_inclusion(struct audit *a, uint64_t index, uint64_t n, char **entry, size_t *len,
 			  struct tlog_proof *p);
+
+/* `audit watch` and `audit witness-key` (audit_watch.c): argv from
+ * "audit"; they return the exit status. */
+int audit_watch(int argc, char **argv);
+int audit_witness_key(int argc, char **argv);
+void audit_watch_usage(FILE *out);
 
 /* What the walk checked, for the summary. */
 struct audit_walk {

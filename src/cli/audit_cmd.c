@@ -80,34 +80,11 @@ static int audit_key(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* ---- findings and the summary ------------------------------------------ */
-
-void audit_finding(struct audit *a, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (a->findings == 0)
-		snprintf(a->first, sizeof(a->first), "%s", line);
-	if (a->findings < AUDIT_SHOW_MAX)
-		log_warnx("%s: %s", AUDIT_WHO, line);
-	a->findings++;
-}
-
-void audit_cp_free(struct audit_cp *cp)
-{
-	free(cp->buf);
-	cp->buf = NULL;
-}
+/* ---- the summary -------------------------------------------------------- */
 
 struct verify {
 	struct audit a;
-	struct client_opts o;
-	const char *token;
-	char tok[256];
+	struct audit_tower tw;
 	char ok[1024]; /* what passed, "; " between, for the summary */
 	size_t oklen;
 	const struct audit_cp *split[2]; /* a split view's two checkpoints */
@@ -158,206 +135,14 @@ static int summary(struct verify *v)
 	return EXIT_OK;
 }
 
-/* ---- the key and checkpoints -------------------------------------------- */
-
-/* Reads path whole, at most max bytes, into *buf (NUL-terminated; the
- * caller frees). 0, or -1 having said why. */
-static int read_whole(const char *opt, const char *path, size_t max, char **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *b;
-	size_t n;
-
-	if (f == NULL) {
-		log_warn("%s: %s %s", AUDIT_WHO, opt, path);
-		return -1;
-	}
-	if ((b = malloc(max + 2)) == NULL) {
-		fclose(f);
-		log_warnx("%s: out of memory", AUDIT_WHO);
-		return -1;
-	}
-	n = fread(b, 1, max + 1, f);
-	if (ferror(f) || n > max) {
-		if (n > max)
-			log_warnx("%s: %s %s: larger than %zu bytes", AUDIT_WHO, opt, path, max);
-		else
-			log_warn("%s: %s %s", AUDIT_WHO, opt, path);
-		fclose(f);
-		free(b);
-		return -1;
-	}
-	fclose(f);
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
-static int key_parse(struct audit *a, const char *arg)
-{
-	char *file = NULL;
-	const char *s = arg;
-	size_t len = strlen(arg);
-	int rc;
-
-	if (arg[0] == '@') {
-		if (read_whole("--key", arg + 1, 4096, &file, &len) < 0)
-			return -1;
-		s = file;
-	}
-	while (len > 0 && strchr(" \t\r\n", s[len - 1]) != NULL)
-		len--;
-	rc = tlog_vkey_parse(s, len, &a->key);
-	free(file);
-	if (rc < 0) {
-		log_warnx("%s: --key %s: not a verifier key (name+id+key, as 'yagura audit key' "
-			  "prints it and GET /log/key serves it)",
-			  AUDIT_WHO, arg);
-		return -1;
-	}
-	if (a->key.type != TLOG_SIG_ED25519) {
-		log_warnx("%s: --key %s: a witness's cosignature key, not a log's", AUDIT_WHO, arg);
-		return -1;
-	}
-	if (tlog_vkey_format(&a->key, a->key_text, sizeof(a->key_text)) < 0)
-		return -1;
-	return 0;
-}
-
-/* Who signed a note that the key did not: "name+id, name+id". */
-static void signers(const struct tlog_note *n, char *buf, size_t cap)
-{
-	size_t at = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n->nsigs && at + 1 < cap; i++) {
-		int w = snprintf(buf + at, cap - at, "%s%.*s+%08x", i ? ", " : "",
-				 (int)n->sigs[i].name_len, n->sigs[i].name, (unsigned)n->sigs[i].id);
-
-		if (w < 0)
-			break;
-		at += (size_t)w < cap - at ? (size_t)w : cap - at - 1;
-	}
-}
-
-/* Opens cp->buf with the key: EXIT_OK, or a finding and EXIT_INPUT. */
-static int cp_open(struct audit *a, struct audit_cp *cp)
-{
-	char who[600];
-	int rc = tlog_checkpoint_open(cp->buf, cp->len, &a->key, 1, &cp->note, &cp->c);
-
-	switch (rc) {
-	case 0:
-		break;
-	case YG_ENOTFOUND:
-		signers(&cp->note, who, sizeof(who));
-		if (cp->note.nsigs == 0)
-			audit_finding(a, "%s is not signed at all", cp->label);
-		else
-			audit_finding(a, "%s is not signed by the key %s: it was signed by %s", cp->label,
-				      a->key_text, who);
-		return EXIT_INPUT;
-	case YG_ECONFLICT:
-		audit_finding(a, "%s: the signature by %s does not verify: the checkpoint was "
-				 "changed after it was signed, or forged",
-			      cp->label, a->key_text);
-		return EXIT_INPUT;
-	case YG_ELIMIT:
-		audit_finding(a, "%s: too large, or too many signatures, for a checkpoint", cp->label);
-		return EXIT_INPUT;
-	default:
-		audit_finding(a, "%s is not a signed checkpoint (a C2SP signed note: origin, size, "
-				 "root, a blank line, signatures)",
-			      cp->label);
-		return EXIT_INPUT;
-	}
-	if (cp->c.origin_len != a->key.name_len || memcmp(cp->c.origin, a->key.name, a->key.name_len)) {
-		audit_finding(a, "%s is the checkpoint of the log '%.*s', not of '%s' whose key was given",
-			      cp->label, (int)cp->c.origin_len, cp->c.origin, a->key.name);
-		return EXIT_INPUT;
-	}
-	return EXIT_OK;
-}
-
-static int cp_load(struct audit *a, const char *opt, const char *path, struct audit_cp *cp)
-{
-	cp->label = path;
-	if (read_whole(opt, path, TLOG_NOTE_MAX, &cp->buf, &cp->len) < 0)
-		return EXIT_USAGE;
-	return cp_open(a, cp);
-}
-
 /* ---- proofs ------------------------------------------------------------- */
-
-/* GET path from the tower: EXIT_OK and *answer, AUDIT_NO_TREE when it answers
- * that its log has no tree that big, or the exit status of a refusal
- * (said why). */
-static int tower_get(struct verify *v, const char *path, json_t **answer)
-{
-	const char *code;
-	long st;
-	int rc;
-
-	*answer = NULL;
-	if (v->token == NULL &&
-	    (v->token = client_token(AUDIT_WHO, &v->o, v->tok, sizeof(v->tok))) == NULL)
-		return EXIT_USAGE;
-	st = client_call(v->o.base, v->token, "GET", path, NULL, NULL, answer);
-	code = json_string_value(json_object_get(json_object_get(*answer, "error"), "code"));
-
-	if (st == 200 && json_is_object(*answer))
-		return EXIT_OK;
-	if (st == 404 && code != NULL && strcmp(code, "not_found") == 0) {
-		rc = AUDIT_NO_TREE;
-	} else if (st == 200) {
-		log_warnx("%s: the tower's answer to %s is not JSON", AUDIT_WHO, path);
-		rc = EXIT_INPUT;
-	} else {
-		rc = client_refused(AUDIT_WHO, st, *answer, v->o.base);
-	}
-	json_decref(*answer);
-	*answer = NULL;
-	return rc;
-}
-
-static int proof_from_json(const json_t *arr, struct tlog_proof *p)
-{
-	const json_t *h;
-	size_t i;
-
-	if (!json_is_array(arr) || json_array_size(arr) > TLOG_MAX_PROOF)
-		return -1;
-	p->len = 0;
-	json_array_foreach(arr, i, h) {
-		const char *s = json_string_value(h);
-
-		if (s == NULL || tlog_hash_from_b64(s, strlen(s), &p->h[p->len]) < 0)
-			return -1;
-		p->len++;
-	}
-	return 0;
-}
 
 /* The consistency proof from the tree of size m to that of size n. */
 static int consistency_proof(struct verify *v, uint64_t m, uint64_t n, struct tlog_proof *p)
 {
-	char path[128];
-	json_t *ans = NULL;
-	int rc;
-
 	if (v->a.st != NULL)
 		return audit_store_consistency(&v->a, m, n, p);
-	snprintf(path, sizeof(path), "/api/v1/log/consistency?from=%llu&to=%llu",
-		 (unsigned long long)m, (unsigned long long)n);
-	if ((rc = tower_get(v, path, &ans)) != EXIT_OK)
-		return rc;
-	if (proof_from_json(json_object_get(ans, "proof"), p) < 0) {
-		log_warnx("%s: the tower's answer to %s holds no proof", AUDIT_WHO, path);
-		rc = EXIT_INPUT;
-	}
-	json_decref(ans);
-	return rc;
+	return audit_tower_consistency(&v->tw, m, n, p);
 }
 
 static void split_view(struct verify *v, const struct audit_cp *old, const struct audit_cp *cur)
@@ -449,10 +234,10 @@ static int inclusion_proof(struct verify *v, uint64_t index, uint64_t n, char **
 		return audit_store_inclusion(&v->a, index, n, entry, len, p);
 	snprintf(path, sizeof(path), "/api/v1/log/inclusion?index=%llu&size=%llu",
 		 (unsigned long long)index, (unsigned long long)n);
-	if ((rc = tower_get(v, path, &ans)) != EXIT_OK)
+	if ((rc = audit_tower_get(&v->tw, path, &ans)) != EXIT_OK)
 		return rc;
 	const json_t *e = json_object_get(ans, "entry");
-	if (!json_is_string(e) || proof_from_json(json_object_get(ans, "proof"), p) < 0) {
+	if (!json_is_string(e) || audit_proof_from_json(json_object_get(ans, "proof"), p) < 0) {
 		log_warnx("%s: the tower's answer to %s holds no entry and proof", AUDIT_WHO, path);
 		rc = EXIT_INPUT;
 	} else if ((*entry = malloc(json_string_length(e) + 1)) == NULL) {
@@ -509,7 +294,7 @@ static int verify_parse(struct verify *v, struct verify_args *g, int argc, char 
 {
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
-		int took = client_opt(AUDIT_WHO, &v->o, argc, argv, &i);
+		int took = client_opt(AUDIT_WHO, &v->tw.o, argc, argv, &i);
 
 		if (took < 0)
 			return EXIT_USAGE;
@@ -572,11 +357,11 @@ static int verify_run(struct verify *v, const struct verify_args *g, struct audi
 	struct audit_walk w;
 	int rc;
 
-	if (key_parse(&v->a, g->key) < 0)
+	if (audit_key_parse(&v->a, g->key) < 0)
 		return EXIT_USAGE;
-	if (g->checkpoint != NULL && (rc = cp_load(&v->a, "--checkpoint", g->checkpoint, cp)) != 0)
+	if (g->checkpoint != NULL && (rc = audit_cp_load(&v->a, "--checkpoint", g->checkpoint, cp)) != 0)
 		return rc == EXIT_USAGE ? rc : summary(v);
-	if (g->old != NULL && (rc = cp_load(&v->a, "--old", g->old, old)) != 0)
+	if (g->old != NULL && (rc = audit_cp_load(&v->a, "--old", g->old, old)) != 0)
 		return rc == EXIT_USAGE ? rc : summary(v);
 	if (g->has_entry && g->entry >= cp->c.size) {
 		log_warnx("%s: --entry %llu: the tree %s signs has %llu entries (0 to %llu)", AUDIT_WHO,
@@ -590,7 +375,7 @@ static int verify_run(struct verify *v, const struct verify_args *g, struct audi
 		cp->label = "the store's latest checkpoint";
 		if ((rc = audit_store_latest(&v->a, &cp->buf, &cp->len)) != EXIT_OK)
 			return rc;
-		if (cp_open(&v->a, cp) != EXIT_OK)
+		if (audit_cp_open(&v->a, cp) != EXIT_OK)
 			return summary(v);
 	}
 	passed(v, "%s (%s, size %llu) is signed by %s", cp->label, v->a.key.name,
@@ -625,7 +410,7 @@ static int audit_verify(int argc, char **argv)
 		log_warnx("%s: out of memory", AUDIT_WHO);
 		return EXIT_FATAL;
 	}
-	client_opts_init(&v->o, NULL);
+	audit_tower_init(&v->tw, AUDIT_WHO);
 	rc = verify_parse(v, &g, argc, argv);
 	if (rc == EXIT_OK)
 		rc = verify_run(v, &g, &cp[0], &cp[1]);
@@ -648,12 +433,17 @@ int cmd_audit(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		audit_usage(argc < 2 ? stderr : stdout);
+		audit_watch_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	if (strcmp(argv[1], "key") == 0)
 		return audit_key(argc, argv);
 	if (strcmp(argv[1], "verify") == 0)
 		return audit_verify(argc, argv);
-	log_warnx("audit: unknown command '%s' (key or verify)", argv[1]);
+	if (strcmp(argv[1], "watch") == 0)
+		return audit_watch(argc, argv);
+	if (strcmp(argv[1], "witness-key") == 0)
+		return audit_witness_key(argc, argv);
+	log_warnx("audit: unknown command '%s' (key, verify, watch or witness-key)", argv[1]);
 	return EXIT_USAGE;
 }

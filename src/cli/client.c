@@ -13,15 +13,21 @@
 struct client_buf {
 	char *p;
 	size_t n;
+	size_t max; /* 0: no cap */
+	int over;   /* the answer passed max */
 };
 
 static size_t collect(void *data, size_t size, size_t nmemb, void *ctx)
 {
 	struct client_buf *b = ctx;
 	size_t add = size * nmemb;
-	char *np = realloc(b->p, b->n + add + 1);
+	char *np;
 
-	if (np == NULL)
+	if (b->max != 0 && add > b->max - b->n) {
+		b->over = 1;
+		return 0;
+	}
+	if ((np = realloc(b->p, b->n + add + 1)) == NULL)
 		return 0;
 	memcpy(np + b->n, data, add);
 	b->p = np;
@@ -30,24 +36,24 @@ static size_t collect(void *data, size_t size, size_t nmemb, void *ctx)
 	return add;
 }
 
-/* One request; returns the HTTP status (0: unreachable) and the parsed
- * JSON answer (NULL if none). */
-long client_call(const char *base, const char *token, const char *method, const char *path,
-		 const char *body, const char *idem, json_t **answer)
+/* One request; the answer's bytes in b. Returns the HTTP status, 0 when
+ * the tower could not be reached, -1 when the answer passed b->max. */
+static long perform(const char *base, const char *token, const char *method, const char *path,
+		    const char *ctype, const char *body, size_t blen, const char *idem,
+		    struct client_buf *b)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *h = NULL;
-	struct client_buf b = {NULL, 0};
 	char url[2048], hdr[512];
 	long status = 0;
 
-	*answer = NULL;
 	if (curl == NULL)
 		return 0;
 	snprintf(url, sizeof(url), "%s%s", base, path);
 	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
 	h = curl_slist_append(h, hdr);
-	h = curl_slist_append(h, "Content-Type: application/json");
+	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
+	h = curl_slist_append(h, hdr);
 	if (idem != NULL) {
 		snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", idem);
 		h = curl_slist_append(h, hdr);
@@ -55,18 +61,52 @@ long client_call(const char *base, const char *token, const char *method, const 
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	if (body != NULL)
+	if (body != NULL) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+	}
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
 	if (curl_easy_perform(curl) == CURLE_OK)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	else if (b->over)
+		status = -1;
+	curl_slist_free_all(h);
+	curl_easy_cleanup(curl);
+	return status;
+}
+
+long client_call(const char *base, const char *token, const char *method, const char *path,
+		 const char *body, const char *idem, json_t **answer)
+{
+	struct client_buf b = {NULL, 0, 0, 0};
+	long status = perform(base, token, method, path, "application/json", body,
+			      body != NULL ? strlen(body) : 0, idem, &b);
+
+	*answer = NULL;
 	if (b.p != NULL)
 		*answer = json_loads(b.p, 0, NULL);
 	free(b.p);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(curl);
+	return status;
+}
+
+long client_call_raw(const char *base, const char *token, const char *method, const char *path,
+		     const char *ctype, const char *body, size_t blen, size_t max, char **out,
+		     size_t *len)
+{
+	struct client_buf b = {NULL, 0, max, 0};
+	long status = perform(base, token, method, path, ctype, body, blen, NULL, &b);
+
+	if (status > 0 && b.p == NULL && (b.p = calloc(1, 1)) == NULL)
+		status = 0;
+	if (status <= 0) {
+		free(b.p);
+		b.p = NULL;
+		b.n = 0;
+	}
+	*out = b.p;
+	*len = b.n;
 	return status;
 }
 

@@ -12,6 +12,15 @@
 long client_call(const char *base, const char *token, const char *method, const char *path,
 		 const char *body, const char *idem, json_t **answer);
 
+/* The same for an answer that need not be JSON: a body of blen bytes of
+ * type ctype (body NULL: none), and the answer's bytes whole in *out
+ * (NUL-terminated; the caller frees) and *len. Returns the HTTP status, 0
+ * when the tower could not be reached, -1 when the answer passed max
+ * bytes; *out is NULL unless the status is positive. */
+long client_call_raw(const char *base, const char *token, const char *method, const char *path,
+		     const char *ctype, const char *body, size_t blen, size_t max, char **out,
+		     size_t *len);
+
 /* Prints the tower's refusal, one bad field a line; returns the exit
  * status for it (EXIT_INPUT, or EXIT_OUTPUT when unreachable). */
 int client_refused(const char *who, long status, json_t *answer, const char *base);

@@ -55,6 +55,7 @@ enum action {
 	ACT_INTEL_READ,        /* indicators (sensors pull them) */
 	ACT_ADMIN,             /* organisations, users, tokens */
 	ACT_LOG_READ,          /* the transparency log: checkpoints, tiles, proofs */
+	ACT_LOG_COSIGN,        /* hand in a witness's cosignature of a checkpoint */
 	ACT_COUNT
 };
 

@@ -93,6 +93,72 @@ static int set_sectors(struct tower_config *cfg, const char *value)
 	return cfg->n_sectors > 0 ? 0 : -1;
 }
 
+int config_witnesses(const char *list, struct tlog_verifier out[TOWER_MAX_WITNESSES], size_t *n,
+		     char *err, size_t errlen)
+{
+	const char *p = list;
+
+	*n = 0;
+	while (p != NULL && *p != '\0') {
+		size_t len;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		len = strcspn(p, ", \t");
+		if (*n == TOWER_MAX_WITNESSES) {
+			snprintf(err, errlen, "more than %d witnesses", TOWER_MAX_WITNESSES);
+			return -1;
+		}
+		if (tlog_vkey_parse(p, len, &out[*n]) < 0 || out[*n].type != TLOG_SIG_COSIGNATURE) {
+			snprintf(err, errlen,
+				 "'%.*s' is not a witness's verifier key (name+id+key of type 0x04, as "
+				 "'yagura audit witness-key' prints it)",
+				 (int)(len > 120 ? 120 : len), p);
+			return -1;
+		}
+		for (size_t i = 0; i < *n; i++)
+			if (out[i].id == out[*n].id && out[i].name_len == out[*n].name_len &&
+			    memcmp(out[i].name, out[*n].name, out[i].name_len) == 0) {
+				snprintf(err, errlen, "two witnesses are called %s+%08x", out[i].name,
+					 (unsigned)out[i].id);
+				return -1;
+			}
+		(*n)++;
+		p += len;
+	}
+	return 0;
+}
+
+/* The witnesses normalized: their keys, ", " between. */
+static char *set_witnesses(struct tower_config *cfg, const char *value, char *err, size_t errlen)
+{
+	struct tlog_verifier w[TOWER_MAX_WITNESSES];
+	char buf[TOWER_MAX_WITNESSES * (TLOG_KEY_TEXT_MAX + 2)];
+	size_t n, at = 0;
+
+	if (config_witnesses(value, w, &n, err, errlen) < 0)
+		return NULL;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int k;
+
+		if (i > 0) {
+			memcpy(buf + at, ", ", 3);
+			at += 2;
+		}
+		if ((k = tlog_vkey_format(&w[i], buf + at, sizeof(buf) - at)) < 0)
+			return NULL;
+		at += (size_t)k;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "no witness given");
+		return NULL;
+	}
+	return copy(cfg, buf);
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *lc = user;
@@ -168,6 +234,11 @@ static int handler(void *user, const char *section, const char *name, const char
 				BAD("%s = '%s' is not a duration from 1s to 1d such as 10s or 2m", name,
 				    value);
 			cfg->log_checkpoint_s = (unsigned)secs;
+		} else if (strcmp(name, "witnesses") == 0) {
+			char why[300] = "";
+
+			if ((cfg->log_witnesses = set_witnesses(cfg, value, why, sizeof(why))) == NULL)
+				BAD("witnesses: %s", why[0] ? why : "out of memory");
 		} else {
 			BAD("unknown key '%s' in [log]", name);
 		}
@@ -261,6 +332,8 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 		fprintf(out, "key = %s\n", cfg->log_key);
 	fputs("checkpoint_interval = ", out);
 	put_duration(out, cfg->log_checkpoint_s ? cfg->log_checkpoint_s : 10);
+	if (cfg->log_witnesses != NULL)
+		fprintf(out, "\nwitnesses = %s", cfg->log_witnesses);
 	fputs("\n\n[sectors]\nlist = ", out);
 	for (unsigned i = 0; i < cfg->n_sectors; i++)
 		fprintf(out, "%s%s", i ? ", " : "", cfg->sectors[i]);

@@ -3,6 +3,7 @@
  *   [tower]      listen, store, threads, max_body, rate, burst,
  *                max_connections, per_ip_connections,
  *                header_timeout, body_timeout, idle_timeout
+ *   [log]        origin, key, checkpoint_interval, witnesses
  *   [sectors]    list = electricity, gas, ...
  *   [deadlines]  prompt = 24h, detailed = 72h, final = 30d
  *
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tlog/tlog.h"
 #include "tower/tower.h"
 
 /* Reads path into cfg. Returns 0, or YG_EIO / YG_EINVAL with
@@ -27,5 +29,12 @@ void tower_config_print(FILE *out, const struct tower_config *cfg);
 
 /* "24h", "3d", "90m", "45s" or plain seconds, to seconds; -1 if invalid. */
 int config_parse_duration(const char *s, int64_t *secs);
+
+/* The witnesses' verifier keys in list ("vkey, vkey", as [log] witnesses
+ * takes them): each a cosignature key (type 0x04), none given twice, at
+ * most TOWER_MAX_WITNESSES, into out[0..*n-1]. list NULL: none. Returns 0,
+ * or -1 with what is wrong in err. Pure; thread-safe. */
+int config_witnesses(const char *list, struct tlog_verifier out[TOWER_MAX_WITNESSES], size_t *n,
+		     char *err, size_t errlen);
 
 #endif

@@ -11,7 +11,8 @@
 #include "base/err.h"
 #include "tower/report.h"
 
-#define TOWER_MAX_SECTORS 32
+#define TOWER_MAX_SECTORS   32
+#define TOWER_MAX_WITNESSES 16
 
 struct tower_config {
 	const char *listen;   /* "127.0.0.1:8080" */
@@ -29,12 +30,14 @@ struct tower_config {
 	const char *log_key;	   /* the signing key's file; NULL: beside the store */
 	const char *log_origin;	   /* the checkpoints' origin line and key name */
 	unsigned log_checkpoint_s; /* between checkpoints while the log grows; 0: 10 s */
+	const char *log_witnesses; /* the witnesses whose cosignatures it takes: their
+				      verifier keys, ", " between; NULL: none */
 	struct report_policy policy;
 	unsigned n_sectors;
 	const char *sectors[TOWER_MAX_SECTORS];
 	/* Strings a configuration file supplied, freed by tower_config_free. */
 	unsigned n_owned;
-	char *owned[TOWER_MAX_SECTORS + 6];
+	char *owned[TOWER_MAX_SECTORS + 8];
 };
 
 /* The law's 15 designated sectors, as the default sector list. */

@@ -12,7 +12,9 @@ checkpoints' consistency from the hash tiles (ProveRecord / ProveTree) and
 checks each proof against the signed roots (CheckRecord / CheckTree), and
 checks the tower's JSON proofs the same way. It must pass; and it must
 fail under another verifier key, on checkpoints forged three ways, and
-when one stored hash inside the full tile is changed in the store."""
+when one stored hash inside the full tile is changed in the store. The
+served checkpoint carries a witness's cosignature (yagura audit watch),
+which note.Open skips as a signature by a key it was not given."""
 import os
 import shutil
 import sqlite3
@@ -71,7 +73,7 @@ def stored_index(n):
     return i
 
 
-def run(t, tw, label, d, checker):
+def run(t, tw, label, d, checker, yagura, witness_key):
     A = tw.admin
 
     def ok(st, want, what, body=None):
@@ -144,6 +146,20 @@ def run(t, tw, label, d, checker):
           (label, size1, size2, time.monotonic() - t0))
     t.check(size1 < 256 < size2 and size1 & (size1 - 1) != 0,
             "%s: the checkpoints straddle the first full tile: %d, %d" % (label, size1, size2))
+
+    # A witness cosigns the latest checkpoint; the tower serves it so.
+    tokfile = os.path.join(d, label + ".auditor")
+    with open(tokfile, "w") as f:
+        f.write(auditor + "\n")
+    w = subprocess.run([yagura, "audit", "watch", "http://127.0.0.1:%d" % tw.port, "--key", key,
+                        "--witness-key", witness_key, "--state", os.path.join(d, label + ".state"),
+                        "--token-file", tokfile, "--once"], capture_output=True, text=True,
+                       timeout=120)
+    st, served, _ = tw.call("GET", "/log/checkpoint", token=auditor)
+    t.check(w.returncode == 0 and served.count("\n\u2014 ") == 2 and
+            "\n\u2014 witness.example/w1 " in served,
+            "%s: the served checkpoint is cosigned: exit %d %s\n%s" % (label, w.returncode,
+                                                                    w.stderr, served))
 
     # Go's verifier accepts the log.
     t0 = time.monotonic()
@@ -225,15 +241,19 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         checker = build_checker(a.source, d)
         stores = both_stores(t, a.yagura, d, "tower_log_go")
+        witness_key = os.path.join(d, "witness.key")
+        wvkey = subprocess.run([a.yagura, "audit", "witness-key", witness_key, "--name",
+                                "witness.example/w1"], capture_output=True, text=True,
+                               check=True).stdout.strip()
         for label, store in stores:
             keyfile = os.path.join(d, label + ".log-key")
             conf = os.path.join(d, label + ".ini")
             with open(conf, "w") as f:
-                f.write("[log]\nkey = %s\n" % keyfile)
+                f.write("[log]\nkey = %s\nwitnesses = %s\n" % (keyfile, wvkey))
             tw = Tower(a.yagura, store, d, extra=["--config", conf],
                        init_extra=["--log-key", keyfile])
             try:
-                run(t, tw, label, d, checker)
+                run(t, tw, label, d, checker, a.yagura, witness_key)
             finally:
                 rc = tw.stop()
             t.check(rc == 0, "%s: tower exit %d on SIGTERM" % (label, rc))

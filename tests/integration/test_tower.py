@@ -359,6 +359,7 @@ def run(t, tw, label):
         ("POST", "/api/v1/log/checkpoint", None, {"auditor", "overseer"}),
         ("GET", "/api/v1/log/inclusion?index=0", None, {"auditor", "overseer"}),
         ("GET", "/api/v1/log/consistency?from=1", None, {"auditor", "overseer"}),
+        ("POST", "/api/v1/log/cosignature", None, {"auditor"}),
     ]
     for method, path, body, allowed in matrix:
         for role, tok in tokens.items():

@@ -38,6 +38,27 @@ def main():
             p = subprocess.run([y, "tower", "--config", path, "--check"], capture_output=True, text=True)
             t.check(p.returncode == 1 and want_err in p.stderr and len(p.stderr.splitlines()) == 1,
                     "%r: exit %d %r" % (text, p.returncode, p.stderr))
+        # Witnesses: cosignature keys only, none twice, printed back normalized.
+        wk = [subprocess.run([y, "audit", "witness-key", os.path.join(d, "w%d.key" % i), "--name",
+                              "w.example/%d" % i], capture_output=True, text=True).stdout.strip()
+              for i in range(2)]
+        logkey = "yagura.local/log+99004b2e+AbNToher/T1Ib+4nYKXHayTqM8ul2LKFoXBv+pgiTOIb"
+        for text, want_err in (("[log]\nwitnesses = %s\n" % logkey, ":2: witnesses: '%s' is not a "
+                                "witness's verifier key" % logkey),
+                               ("[log]\nwitnesses = %s,%s\n" % (wk[0], wk[0]),
+                                ":2: witnesses: two witnesses are called w.example/0+"),
+                               ("[log]\nwitnesses = ,\n", ":2: witnesses: no witness given")):
+            path = os.path.join(d, "bad.ini")
+            with open(path, "w") as f:
+                f.write(text)
+            p = subprocess.run([y, "tower", "--config", path, "--check"], capture_output=True, text=True)
+            t.check(p.returncode == 1 and want_err in p.stderr and len(p.stderr.splitlines()) == 1,
+                    "%r: exit %d %r" % (text, p.returncode, p.stderr))
+        with open(path, "w") as f:
+            f.write("[log]\nwitnesses =%s ,\t%s\n" % (wk[0], wk[1]))
+        p = subprocess.run([y, "tower", "--config", path, "--check"], capture_output=True, text=True)
+        t.check(p.returncode == 0 and "\nwitnesses = %s, %s\n" % (wk[0], wk[1]) in p.stdout,
+                "witnesses printed back: %d %s %s" % (p.returncode, p.stdout, p.stderr))
         p = subprocess.run([y, "tower", "--config", os.path.join(d, "missing.ini")],
                            capture_output=True, text=True)
         t.check(p.returncode == 1 and "missing.ini" in p.stderr, "missing file")

@@ -59,6 +59,11 @@ static void test_matrix(void **state)
 	for (int r = 0; r < ROLE_COUNT; r++)
 		assert_int_equal(authz_scope(r, ACT_ADMIN) != SCOPE_NONE, r == ROLE_ADMIN);
 	assert_int_equal(authz_scope(ROLE_COUNT, ACT_ADMIN), SCOPE_NONE);
+	/* Only auditors hand in witnesses' cosignatures. */
+	for (int r = 0; r < ROLE_COUNT; r++)
+		assert_int_equal(authz_scope(r, ACT_LOG_COSIGN),
+				 r == ROLE_AUDITOR ? SCOPE_ALL : SCOPE_NONE);
+	assert_string_equal(action_name(ACT_LOG_COSIGN), "log.cosign");
 	assert_int_equal(role_parse("overseer"), ROLE_OVERSEER);
 	assert_int_equal(role_parse("root"), -1);
 	assert_string_equal(role_name(ROLE_SENSOR), "sensor");
