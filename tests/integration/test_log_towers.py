@@ -190,8 +190,20 @@ def run(t, yagura, store, d, one, two):
                 seq += 1
             time.sleep(0.02)
 
+    # Gaps in the seqs: a change that holds its seq for two seconds while
+    # others commit after it (placed once it commits, never skipped), and
+    # one that rolls back (skipped once its mark settles). Its entry is a
+    # copy of the first: a leaf like any other.
+    copy = "INSERT INTO log_entries (entry, created) SELECT entry, created FROM log_entries " \
+           "ORDER BY seq LIMIT 1"
+
+    def gaps():
+        time.sleep(0.3)
+        psql(store, "BEGIN; %s; SELECT pg_sleep(2); COMMIT" % copy)
+        psql(store, "BEGIN; %s; ROLLBACK" % copy)
+
     writers = [threading.Thread(target=writer, args=(tw, n)) for tw in towers
-               for n in range(WRITERS)]
+               for n in range(WRITERS)] + [threading.Thread(target=gaps)]
     watchers = [threading.Thread(target=watcher, args=(tw, k)) for tw in towers for k in range(2)]
     for th in writers + watchers:
         th.start()
@@ -201,7 +213,7 @@ def run(t, yagura, store, d, one, two):
     for th in watchers:
         th.join()
     t.check(not failures, "every change and checkpoint answered 2xx: %s" % failures[:5])
-    want = setup + len(acked)
+    want = setup + len(acked) + 1  # and the slow change
     t.check(len(acked) == 2 * WRITERS * CHANGES, "changes acknowledged: %d" % len(acked))
 
     # Both towers place everything: ask until each serves the full tree.
