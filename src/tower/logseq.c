@@ -12,6 +12,7 @@
  * stored hashes it completes are written, and proofs and tiles read them
  * (O(log n) per proof). */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct towerlog {
 	unsigned interval_s; /* between checkpoints while the log grows */
 
 	pthread_t thread;
+	bool threaded; /* tw_log_start(); tw_log_open() runs none */
 	pthread_mutex_t mu; /* stop, cv */
 	pthread_cond_t cv;
 	int stop;
@@ -334,7 +336,7 @@ static void *log_main(void *arg)
 	return NULL;
 }
 
-int tw_log_start(struct tower *t, char *err, size_t errlen)
+static int log_open(struct tower *t, bool thread, char *err, size_t errlen)
 {
 	struct towerlog *lg = yg_calloc(1, sizeof(*lg));
 	char path[1024];
@@ -364,6 +366,8 @@ int tw_log_start(struct tower *t, char *err, size_t errlen)
 	pthread_condattr_destroy(&ca);
 	t->log = lg;
 	(void)tw_log_pass(t, true); /* a checkpoint to serve from the start */
+	if (!thread)
+		return 0;
 	if (pthread_create(&lg->thread, NULL, log_main, t) != 0) {
 		t->log = NULL;
 		pthread_cond_destroy(&lg->cv);
@@ -373,7 +377,18 @@ int tw_log_start(struct tower *t, char *err, size_t errlen)
 		free(lg);
 		return YG_ENOMEM;
 	}
+	lg->threaded = true;
 	return 0;
+}
+
+int tw_log_start(struct tower *t, char *err, size_t errlen)
+{
+	return log_open(t, true, err, errlen);
+}
+
+int tw_log_open(struct tower *t, char *err, size_t errlen)
+{
+	return log_open(t, false, err, errlen);
 }
 
 void tw_log_stop(struct tower *t)
@@ -382,11 +397,13 @@ void tw_log_stop(struct tower *t)
 
 	if (lg == NULL)
 		return;
-	pthread_mutex_lock(&lg->mu);
-	lg->stop = 1;
-	pthread_cond_signal(&lg->cv);
-	pthread_mutex_unlock(&lg->mu);
-	pthread_join(lg->thread, NULL);
+	if (lg->threaded) {
+		pthread_mutex_lock(&lg->mu);
+		lg->stop = 1;
+		pthread_cond_signal(&lg->cv);
+		pthread_mutex_unlock(&lg->mu);
+		pthread_join(lg->thread, NULL);
+	}
 	pthread_cond_destroy(&lg->cv);
 	pthread_mutex_destroy(&lg->mu);
 	pthread_mutex_destroy(&lg->pass_mu);

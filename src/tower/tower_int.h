@@ -261,6 +261,10 @@ int tw_log_key_load(const char *path, const char *origin, int create, struct tlo
 /* Starts and stops the sequencer; a pass places what has committed and,
  * when asked or due, signs a checkpoint. */
 int tw_log_start(struct tower *t, char *err, size_t errlen) YG_MUST_CHECK;
+/* tw_log_start() without the thread: passes run only when the caller calls
+ * tw_log_pass(), as bench/logbench.c does to time placing alone. Needs only
+ * t->st and t->cfg (store, log_key, log_origin); tw_log_stop() ends it. */
+int tw_log_open(struct tower *t, char *err, size_t errlen) YG_MUST_CHECK;
 void tw_log_stop(struct tower *t);
 int tw_log_pass(struct tower *t, bool checkpoint);
 /* The verifier key's text. */
