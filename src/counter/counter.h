@@ -113,7 +113,8 @@ int cm_case_check(const struct cm_case *c, const struct cm_config *cfg, char *er
                   size_t errlen) YG_MUST_CHECK;
 
 /* Checks the configuration the renderers will need; bird.conf needs the
- * BGP fields, the others have defaults. Returns 0 or YG_EINVAL with err. */
+ * BGP fields, the others have defaults (cfg NULL: all defaults). Returns 0
+ * or YG_EINVAL with err. */
 int cm_config_check(const struct cm_config *cfg, char *err, size_t errlen) YG_MUST_CHECK;
 
 /* The RPZ zone: SOA with the caller's serial (which must rise with every

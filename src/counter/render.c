@@ -63,7 +63,7 @@ static int finish(struct jbuf *out, size_t mark, int rc)
 {
 	if (rc == 0 && out->err)
 		rc = out->err;
-	if (rc < 0 && !out->err)
+	if (rc < 0)
 		out->len = mark; /* leave no half-written file behind */
 	return rc;
 }

@@ -306,6 +306,8 @@ int cm_config_check(const struct cm_config *cfg, char *err, size_t errlen)
 {
 	char name[254];
 
+	if (cfg == NULL)
+		return 0; /* every default is valid */
 	if (cfg->rpz_zone && cm_domain_parse(cfg->rpz_zone, name) < 0)
 		return fail(err, errlen, "rpz zone %s is not a valid domain name", cfg->rpz_zone);
 	if (!cm_cfg_nxdomain(cfg) && cm_domain_parse(cfg->sinkhole, name) < 0)

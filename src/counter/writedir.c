@@ -161,7 +161,7 @@ int cm_write_dir(const char *dir, const struct cm_case *c, size_t n, uint32_t se
 		snprintf(err, errlen, "cases: %s (two cases with one id?)", yg_strerror(rc));
 		goto out;
 	}
-	with_bird = cfg->bgp_local_as && cfg->bgp_router_id && cfg->bgp_neighbor &&
+	with_bird = cfg && cfg->bgp_local_as && cfg->bgp_router_id && cfg->bgp_neighbor &&
 	            cfg->bgp_neighbor_as;
 	if ((rc = jbuf_init(&rpz, 4096, CM_FILE_MAX)) < 0 ||
 	    (rc = jbuf_init(&nft, 4096, CM_FILE_MAX)) < 0 ||
