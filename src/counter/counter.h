@@ -46,12 +46,12 @@ struct cm_case {
 	 * without host bits; or a domain name ("bad.example") for sinkhole,
 	 * blocklist and notice. */
 	const char *target;
-	const char *proto; /* flowspec: "tcp", "udp", "icmp", or NULL for any */
+	const char *proto;     /* flowspec: "tcp", "udp", "icmp", or NULL for any */
 	const uint16_t *ports; /* flowspec: destination ports, nports of them */
 	size_t nports;
-	int64_t approved, expires; /* unix microseconds */
-	const char *justification; /* notice: free text, may hold newlines */
-	const char *contact;       /* notice: the abuse contact's mail address */
+	int64_t approved, expires;   /* unix microseconds */
+	const char *justification;   /* notice: free text, may hold newlines */
+	const char *contact;         /* notice: the abuse contact's mail address */
 	const char *const *evidence; /* notice: "alert:123", "source:198.51.100.7" */
 	size_t nevidence;
 };
@@ -66,13 +66,13 @@ struct cm_config {
 
 	const char *nft_table; /* "yagura": the inet table nftables.nft replaces */
 
-	uint32_t bgp_local_as;       /* required for bird.conf */
-	const char *bgp_router_id;   /* IPv4 dotted quad, required */
+	uint32_t bgp_local_as;         /* required for bird.conf */
+	const char *bgp_router_id;     /* IPv4 dotted quad, required */
 	const char *bgp_local_address; /* NULL: BIRD picks the source address */
-	const char *bgp_neighbor;    /* IPv4 or IPv6 address, required */
-	uint32_t bgp_neighbor_as;    /* required */
-	unsigned bgp_multihop;       /* 0: a directly connected neighbor */
-	const char *rtbh_next_hop4;  /* NULL: BIRD's own address */
+	const char *bgp_neighbor;      /* IPv4 or IPv6 address, required */
+	uint32_t bgp_neighbor_as;      /* required */
+	unsigned bgp_multihop;         /* 0: a directly connected neighbor */
+	const char *rtbh_next_hop4;    /* NULL: BIRD's own address */
 	const char *rtbh_next_hop6;
 
 	const char *office; /* who sends notices: "Example CERT <cert@example.org>" */

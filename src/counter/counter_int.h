@@ -9,7 +9,7 @@ struct cm_item {
 	const struct cm_case *c;
 	struct cm_target t;
 	int64_t expires;
-	int skip; /* a duplicate or a redundant prefix, left out */
+	int skip;  /* a duplicate or a redundant prefix, left out */
 	int depth; /* nftables: how many kept prefixes contain this one */
 };
 

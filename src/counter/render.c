@@ -356,8 +356,8 @@ static int bird_ready(const struct cm_config *cfg)
 	       cfg->bgp_neighbor_as;
 }
 
-static void bird_static(struct jbuf *b, const char *name, const char *channel,
-                        struct cm_item *it, size_t n, enum cm_action action, int family)
+static void bird_static(struct jbuf *b, const char *name, const char *channel, struct cm_item *it,
+                        size_t n, enum cm_action action, int family)
 {
 	char pfx[CM_PREFIX_STRLEN];
 

@@ -126,7 +126,8 @@ int cm_target_parse(const char *s, struct cm_target *t)
 		max = t->addr.family == 4 ? 32 : 128;
 		/* ::ffff:a.b.c.d would reach IPv4 hosts through IPv6 sets
 		 * and triggers that never match: name the IPv4 address. */
-		if (t->addr.family == 6 && memcmp(t->addr.a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
+		if (t->addr.family == 6 &&
+		    memcmp(t->addr.a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
 			return YG_EINVAL;
 		if (slash == NULL)
 			t->plen = (uint8_t)max;
@@ -153,7 +154,8 @@ void cm_prefix_fmt(const struct cm_target *t, int with_host_len, char *out)
 		snprintf(out + len, CM_PREFIX_STRLEN - (size_t)len, "/%u", t->plen);
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
+                                                      ...)
 {
 	va_list ap;
 
@@ -280,9 +282,10 @@ int cm_case_check(const struct cm_case *c, const struct cm_config *cfg, char *er
 		for (size_t i = 0; i < c->nevidence; i++)
 			if (c->evidence[i] == NULL || !is_token(c->evidence[i], 200) ||
 			    strchr(c->evidence[i], ':') == NULL)
-				return fail(err, errlen,
-				            "case %lld: evidence %zu is not KIND:ID in printable ASCII",
-				            (long long)c->id, i);
+				return fail(
+				    err, errlen,
+				    "case %lld: evidence %zu is not KIND:ID in printable ASCII",
+				    (long long)c->id, i);
 	}
 	if (!text_ok(c->justification, CM_MAX_TEXT, 1))
 		return fail(err, errlen,
@@ -319,7 +322,8 @@ int cm_config_check(const struct cm_config *cfg, char *err, size_t errlen)
 		            cfg->nameserver);
 	if (cfg->nft_table) {
 		size_t len = strlen(cfg->nft_table);
-		if (len == 0 || len > 32 || strspn(cfg->nft_table, "abcdefghijklmnopqrstuvwxyz_") != len)
+		if (len == 0 || len > 32 ||
+		    strspn(cfg->nft_table, "abcdefghijklmnopqrstuvwxyz_") != len)
 			return fail(err, errlen, "nft table %s: use 1 to 32 of a-z and _",
 			            cfg->nft_table);
 	}
@@ -340,7 +344,8 @@ int cm_config_check(const struct cm_config *cfg, char *err, size_t errlen)
 	if (cfg->bgp_multihop > 255)
 		return fail(err, errlen, "bgp multihop %u exceeds 255", cfg->bgp_multihop);
 	if (!text_ok(cfg->office, 200, 0))
-		return fail(err, errlen, "office is not one line of UTF-8 text of at most 200 bytes");
+		return fail(err, errlen,
+		            "office is not one line of UTF-8 text of at most 200 bytes");
 	return 0;
 }
 

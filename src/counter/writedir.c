@@ -45,8 +45,8 @@ out:
 
 /* Writes p to dirfd/name through a temporary file, fsync and rename.
  * Returns 0 (1 if the file was already so) or YG_EIO with err set. */
-static int put_file(int dirfd, const char *dirname, const char *name, const char *p,
-                    size_t len, char *err, size_t errlen)
+static int put_file(int dirfd, const char *dirname, const char *name, const char *p, size_t len,
+                    char *err, size_t errlen)
 {
 	char tmp[300];
 	size_t off = 0;

@@ -24,8 +24,10 @@ static size_t lines(const struct jbuf *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct cm_config cfg = {.bgp_local_as = 65001, .bgp_router_id = "192.0.2.1",
-	                                     .bgp_neighbor = "192.0.2.2", .bgp_neighbor_as = 65002};
+	static const struct cm_config cfg = {.bgp_local_as = 65001,
+	                                     .bgp_router_id = "192.0.2.1",
+	                                     .bgp_neighbor = "192.0.2.2",
+	                                     .bgp_neighbor_as = 65002};
 	struct cm_case c = {.id = 1, .approved = 0, .expires = 2};
 	struct cm_target t;
 	struct jbuf b;
@@ -52,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cm_case_check(&c, &cfg, NULL, 0) != 0) {
 		/* Refused: every renderer refuses it too, and writes nothing. */
 		if (cm_rpz(&c, 1, 1, 1, &cfg, &b) != YG_EINVAL ||
-		    cm_blocklist(&c, 1, 1, &b) != YG_EINVAL || cm_nft(&c, 1, 1, &cfg, &b) != YG_EINVAL ||
+		    cm_blocklist(&c, 1, 1, &b) != YG_EINVAL ||
+		    cm_nft(&c, 1, 1, &cfg, &b) != YG_EINVAL ||
 		    cm_bird(&c, 1, 1, &cfg, &b) != YG_EINVAL || b.len != 0)
 			__builtin_trap();
 		goto out;

@@ -94,7 +94,8 @@ int main(int argc, char **argv)
 		a = json_object_get(o, "ports");
 		c[i].ports = ports + i * CM_MAX_PORTS;
 		for (j = 0; j < json_array_size(a) && j < CM_MAX_PORTS; j++)
-			ports[i * CM_MAX_PORTS + j] = (uint16_t)json_integer_value(json_array_get(a, j));
+			ports[i * CM_MAX_PORTS + j] =
+			    (uint16_t)json_integer_value(json_array_get(a, j));
 		c[i].nports = j;
 		a = json_object_get(o, "evidence");
 		c[i].evidence = ev + i * CM_MAX_EVIDENCE;
@@ -105,8 +106,8 @@ int main(int argc, char **argv)
 	gettimeofday(&tv, NULL);
 	now = json_object_get(root, "now") ? num(root, "now")
 	                                   : (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-	rc = cm_write_dir(argv[2], c, n, (uint32_t)num(root, "serial"), now, &cfg, err,
-	                  sizeof(err));
+	rc =
+	    cm_write_dir(argv[2], c, n, (uint32_t)num(root, "serial"), now, &cfg, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "render_cases: %s\n", err);
 	free(ev);

@@ -39,8 +39,12 @@ static const struct cm_config cfg_full = {
 
 static struct cm_case mk(int64_t id, enum cm_action a, const char *target, int64_t expires)
 {
-	struct cm_case c = {.id = id, .action = a, .target = target, .approved = NOW - HOUR,
-	                    .expires = expires, .justification = "test"};
+	struct cm_case c = {.id = id,
+	                    .action = a,
+	                    .target = target,
+	                    .approved = NOW - HOUR,
+	                    .expires = expires,
+	                    .justification = "test"};
 	return c;
 }
 
@@ -61,17 +65,40 @@ static char *take(struct jbuf *b)
 static void test_target_parse(void **state)
 {
 	static const char *const good[] = {
-	    "198.51.100.7", "198.51.100.0/24", "2001:db8::/48", "2001:db8::7", "bad.example",
-	    "Mixed.Case.Example", "xn--80ak6aa92e.example", "_dmarc.bad.example", "a-b.c0.example",
+	    "198.51.100.7",   "198.51.100.0/24",    "2001:db8::/48",          "2001:db8::7",
+	    "bad.example",    "Mixed.Case.Example", "xn--80ak6aa92e.example", "_dmarc.bad.example",
+	    "a-b.c0.example",
 	};
 	static const char *const bad[] = {
-	    "", "198.51.100.7/24", "198.51.100.0/0", "198.51.100.0/33", "198.51.100.0/024",
-	    "198.51.100.0/+24", "198.051.100.7", "2001:db8::1/48", "2001:db8::/129",
-	    "::ffff:198.51.100.7", "bad.example.", "*.bad.example", "example", "bad..example",
-	    "-bad.example", "bad-.example", "bad.example;", "bad.example\n@ IN NS evil.",
-	    "bad.example }", "\"bad\".example", "bad example.org", "1.2.3.4.5", "bad.123",
-	    "32.7.100.51.198.rpz-ip", "ns.rpz-nsdname", "198.51.100.7 ", " 198.51.100.7",
-	    "198.51.100.7/32;", "a.b/24",
+	    "",
+	    "198.51.100.7/24",
+	    "198.51.100.0/0",
+	    "198.51.100.0/33",
+	    "198.51.100.0/024",
+	    "198.51.100.0/+24",
+	    "198.051.100.7",
+	    "2001:db8::1/48",
+	    "2001:db8::/129",
+	    "::ffff:198.51.100.7",
+	    "bad.example.",
+	    "*.bad.example",
+	    "example",
+	    "bad..example",
+	    "-bad.example",
+	    "bad-.example",
+	    "bad.example;",
+	    "bad.example\n@ IN NS evil.",
+	    "bad.example }",
+	    "\"bad\".example",
+	    "bad example.org",
+	    "1.2.3.4.5",
+	    "bad.123",
+	    "32.7.100.51.198.rpz-ip",
+	    "ns.rpz-nsdname",
+	    "198.51.100.7 ",
+	    " 198.51.100.7",
+	    "198.51.100.7/32;",
+	    "a.b/24",
 	};
 	struct cm_target t;
 	char pfx[CM_PREFIX_STRLEN];
@@ -203,57 +230,58 @@ static void test_nft_exact(void **state)
 	assert_int_equal(jbuf_init(&b, 64, 1 << 20), 0);
 	assert_int_equal(cm_nft(c, sizeof(c) / sizeof(c[0]), NOW, &cfg_full, &b), 0);
 	s = take(&b);
-	assert_string_equal(s, "#!/usr/sbin/nft -f\n"
-	                       "# yagura countermeasures: nftables sets, generated from the active\n"
-	                       "# blocklist cases. Do not edit: it is replaced on every change.\n"
-	                       "# Loading it replaces the table atomically; each element times out\n"
-	                       "# when its case expires.\n"
-	                       "add table inet cm\n"
-	                       "delete table inet cm\n"
-	                       "table inet cm {\n"
-	                       "\tset block4 {\n"
-	                       "\t\ttype ipv4_addr\n"
-	                       "\t\tflags interval, timeout\n"
-	                       "\t\telements = {\n"
-	                       "\t\t\t198.51.100.0/24 timeout 3600s comment \"case 1\"\n"
-	                       "\t\t}\n"
-	                       "\t}\n\n"
-	                       "\tset block4_1 {\n"
-	                       "\t\ttype ipv4_addr\n"
-	                       "\t\tflags interval, timeout\n"
-	                       "\t\telements = {\n"
-	                       "\t\t\t198.51.100.9 timeout 7200s comment \"case 2\"\n"
-	                       "\t\t}\n"
-	                       "\t}\n\n"
-	                       "\tset block6 {\n"
-	                       "\t\ttype ipv6_addr\n"
-	                       "\t\tflags interval, timeout\n"
-	                       "\t\telements = {\n"
-	                       "\t\t\t2001:db8::/32 timeout 3600s comment \"case 4\"\n"
-	                       "\t\t}\n"
-	                       "\t}\n\n"
-	                       "\tchain input {\n"
-	                       "\t\ttype filter hook input priority filter - 10; policy accept;\n"
-	                       "\t\tip saddr @block4 drop\n"
-	                       "\t\tip saddr @block4_1 drop\n"
-	                       "\t\tip6 saddr @block6 drop\n"
-	                       "\t}\n\n"
-	                       "\tchain forward {\n"
-	                       "\t\ttype filter hook forward priority filter - 10; policy accept;\n"
-	                       "\t\tip saddr @block4 drop\n"
-	                       "\t\tip saddr @block4_1 drop\n"
-	                       "\t\tip6 saddr @block6 drop\n"
-	                       "\t\tip daddr @block4 drop\n"
-	                       "\t\tip daddr @block4_1 drop\n"
-	                       "\t\tip6 daddr @block6 drop\n"
-	                       "\t}\n\n"
-	                       "\tchain output {\n"
-	                       "\t\ttype filter hook output priority filter - 10; policy accept;\n"
-	                       "\t\tip daddr @block4 drop\n"
-	                       "\t\tip daddr @block4_1 drop\n"
-	                       "\t\tip6 daddr @block6 drop\n"
-	                       "\t}\n"
-	                       "}\n");
+	assert_string_equal(s,
+	                    "#!/usr/sbin/nft -f\n"
+	                    "# yagura countermeasures: nftables sets, generated from the active\n"
+	                    "# blocklist cases. Do not edit: it is replaced on every change.\n"
+	                    "# Loading it replaces the table atomically; each element times out\n"
+	                    "# when its case expires.\n"
+	                    "add table inet cm\n"
+	                    "delete table inet cm\n"
+	                    "table inet cm {\n"
+	                    "\tset block4 {\n"
+	                    "\t\ttype ipv4_addr\n"
+	                    "\t\tflags interval, timeout\n"
+	                    "\t\telements = {\n"
+	                    "\t\t\t198.51.100.0/24 timeout 3600s comment \"case 1\"\n"
+	                    "\t\t}\n"
+	                    "\t}\n\n"
+	                    "\tset block4_1 {\n"
+	                    "\t\ttype ipv4_addr\n"
+	                    "\t\tflags interval, timeout\n"
+	                    "\t\telements = {\n"
+	                    "\t\t\t198.51.100.9 timeout 7200s comment \"case 2\"\n"
+	                    "\t\t}\n"
+	                    "\t}\n\n"
+	                    "\tset block6 {\n"
+	                    "\t\ttype ipv6_addr\n"
+	                    "\t\tflags interval, timeout\n"
+	                    "\t\telements = {\n"
+	                    "\t\t\t2001:db8::/32 timeout 3600s comment \"case 4\"\n"
+	                    "\t\t}\n"
+	                    "\t}\n\n"
+	                    "\tchain input {\n"
+	                    "\t\ttype filter hook input priority filter - 10; policy accept;\n"
+	                    "\t\tip saddr @block4 drop\n"
+	                    "\t\tip saddr @block4_1 drop\n"
+	                    "\t\tip6 saddr @block6 drop\n"
+	                    "\t}\n\n"
+	                    "\tchain forward {\n"
+	                    "\t\ttype filter hook forward priority filter - 10; policy accept;\n"
+	                    "\t\tip saddr @block4 drop\n"
+	                    "\t\tip saddr @block4_1 drop\n"
+	                    "\t\tip6 saddr @block6 drop\n"
+	                    "\t\tip daddr @block4 drop\n"
+	                    "\t\tip daddr @block4_1 drop\n"
+	                    "\t\tip6 daddr @block6 drop\n"
+	                    "\t}\n\n"
+	                    "\tchain output {\n"
+	                    "\t\ttype filter hook output priority filter - 10; policy accept;\n"
+	                    "\t\tip daddr @block4 drop\n"
+	                    "\t\tip daddr @block4_1 drop\n"
+	                    "\t\tip6 daddr @block6 drop\n"
+	                    "\t}\n"
+	                    "}\n");
 	free(s);
 
 	/* No case: empty sets (no elements line), still loadable. */
@@ -290,70 +318,71 @@ static void test_bird_exact(void **state)
 	assert_int_equal(b.len, 0); /* no BGP configuration, nothing written */
 	assert_int_equal(cm_bird(c, sizeof(c) / sizeof(c[0]), NOW, &cfg_full, &b), 0);
 	s = take(&b);
-	assert_string_equal(s, "# yagura countermeasures: BIRD 2 configuration, generated from the\n"
-	                       "# active rtbh and flowspec cases. Do not edit: it is replaced on every\n"
-	                       "# change; apply it with \"birdc configure\".\n"
-	                       "router id 192.0.2.1;\n\n"
-	                       "protocol device {\n}\n\n"
-	                       "flow4 table yagura_flow4;\nflow6 table yagura_flow6;\n\n"
-	                       "protocol static yagura_rtbh4 {\n"
-	                       "\tipv4;\n"
-	                       "\troute 198.51.100.7/32 blackhole; # case 4\n"
-	                       "}\n\n"
-	                       "protocol static yagura_rtbh6 {\n"
-	                       "\tipv6;\n"
-	                       "\troute 2001:db8:1::/48 blackhole; # case 5\n"
-	                       "}\n\n"
-	                       "protocol static yagura_flowspec4 {\n"
-	                       "\tflow4 { table yagura_flow4; };\n"
-	                       "\troute flow4 { dst 203.0.113.0/24; proto = 6; dport = 80 || = 443; "
-	                       "}; # case 6\n"
-	                       "}\n\n"
-	                       "protocol static yagura_flowspec6 {\n"
-	                       "\tflow6 { table yagura_flow6; };\n"
-	                       "\troute flow6 { dst 2001:db8:2::/48; next header = 58; }; # case 7\n"
-	                       "}\n\n"
-	                       "protocol bgp yagura_peer {\n"
-	                       "\tlocal 192.0.2.1 as 65001;\n"
-	                       "\tneighbor 192.0.2.2 as 65002;\n"
-	                       "\tipv4 {\n"
-	                       "\t\timport none;\n"
-	                       "\t\texport filter {\n"
-	                       "\t\t\tif proto != \"yagura_rtbh4\" then reject;\n"
-	                       "\t\t\tbgp_community.add((65535, 666));\n"
-	                       "\t\t\tbgp_community.add((65535, 65281));\n"
-	                       "\t\t\taccept;\n"
-	                       "\t\t};\n"
-	                       "\t\tnext hop address 192.0.2.66;\n"
-	                       "\t};\n"
-	                       "\tipv6 {\n"
-	                       "\t\timport none;\n"
-	                       "\t\texport filter {\n"
-	                       "\t\t\tif proto != \"yagura_rtbh6\" then reject;\n"
-	                       "\t\t\tbgp_community.add((65535, 666));\n"
-	                       "\t\t\tbgp_community.add((65535, 65281));\n"
-	                       "\t\t\taccept;\n"
-	                       "\t\t};\n"
-	                       "\t};\n"
-	                       "\tflow4 {\n"
-	                       "\t\ttable yagura_flow4;\n"
-	                       "\t\timport none;\n"
-	                       "\t\texport filter {\n"
-	                       "\t\t\tif proto != \"yagura_flowspec4\" then reject;\n"
-	                       "\t\t\tbgp_ext_community.add((generic, 0x80060000, 0));\n"
-	                       "\t\t\taccept;\n"
-	                       "\t\t};\n"
-	                       "\t};\n"
-	                       "\tflow6 {\n"
-	                       "\t\ttable yagura_flow6;\n"
-	                       "\t\timport none;\n"
-	                       "\t\texport filter {\n"
-	                       "\t\t\tif proto != \"yagura_flowspec6\" then reject;\n"
-	                       "\t\t\tbgp_ext_community.add((generic, 0x80060000, 0));\n"
-	                       "\t\t\taccept;\n"
-	                       "\t\t};\n"
-	                       "\t};\n"
-	                       "}\n");
+	assert_string_equal(
+	    s, "# yagura countermeasures: BIRD 2 configuration, generated from the\n"
+	       "# active rtbh and flowspec cases. Do not edit: it is replaced on every\n"
+	       "# change; apply it with \"birdc configure\".\n"
+	       "router id 192.0.2.1;\n\n"
+	       "protocol device {\n}\n\n"
+	       "flow4 table yagura_flow4;\nflow6 table yagura_flow6;\n\n"
+	       "protocol static yagura_rtbh4 {\n"
+	       "\tipv4;\n"
+	       "\troute 198.51.100.7/32 blackhole; # case 4\n"
+	       "}\n\n"
+	       "protocol static yagura_rtbh6 {\n"
+	       "\tipv6;\n"
+	       "\troute 2001:db8:1::/48 blackhole; # case 5\n"
+	       "}\n\n"
+	       "protocol static yagura_flowspec4 {\n"
+	       "\tflow4 { table yagura_flow4; };\n"
+	       "\troute flow4 { dst 203.0.113.0/24; proto = 6; dport = 80 || = 443; "
+	       "}; # case 6\n"
+	       "}\n\n"
+	       "protocol static yagura_flowspec6 {\n"
+	       "\tflow6 { table yagura_flow6; };\n"
+	       "\troute flow6 { dst 2001:db8:2::/48; next header = 58; }; # case 7\n"
+	       "}\n\n"
+	       "protocol bgp yagura_peer {\n"
+	       "\tlocal 192.0.2.1 as 65001;\n"
+	       "\tneighbor 192.0.2.2 as 65002;\n"
+	       "\tipv4 {\n"
+	       "\t\timport none;\n"
+	       "\t\texport filter {\n"
+	       "\t\t\tif proto != \"yagura_rtbh4\" then reject;\n"
+	       "\t\t\tbgp_community.add((65535, 666));\n"
+	       "\t\t\tbgp_community.add((65535, 65281));\n"
+	       "\t\t\taccept;\n"
+	       "\t\t};\n"
+	       "\t\tnext hop address 192.0.2.66;\n"
+	       "\t};\n"
+	       "\tipv6 {\n"
+	       "\t\timport none;\n"
+	       "\t\texport filter {\n"
+	       "\t\t\tif proto != \"yagura_rtbh6\" then reject;\n"
+	       "\t\t\tbgp_community.add((65535, 666));\n"
+	       "\t\t\tbgp_community.add((65535, 65281));\n"
+	       "\t\t\taccept;\n"
+	       "\t\t};\n"
+	       "\t};\n"
+	       "\tflow4 {\n"
+	       "\t\ttable yagura_flow4;\n"
+	       "\t\timport none;\n"
+	       "\t\texport filter {\n"
+	       "\t\t\tif proto != \"yagura_flowspec4\" then reject;\n"
+	       "\t\t\tbgp_ext_community.add((generic, 0x80060000, 0));\n"
+	       "\t\t\taccept;\n"
+	       "\t\t};\n"
+	       "\t};\n"
+	       "\tflow6 {\n"
+	       "\t\ttable yagura_flow6;\n"
+	       "\t\timport none;\n"
+	       "\t\texport filter {\n"
+	       "\t\t\tif proto != \"yagura_flowspec6\" then reject;\n"
+	       "\t\t\tbgp_ext_community.add((generic, 0x80060000, 0));\n"
+	       "\t\t\taccept;\n"
+	       "\t\t};\n"
+	       "\t};\n"
+	       "}\n");
 	free(s);
 }
 
@@ -387,8 +416,12 @@ static void test_blocklist_exact(void **state)
 static void test_hostile_set_refused(void **state)
 {
 	static const char *const hostile[] = {
-	    "bad.example\n*\tIN\tCNAME\t.", "bad.example; evil", "198.51.100.0/24 }",
-	    "\"evil\".example", "evil.example{", "2001:db8::1/48",
+	    "bad.example\n*\tIN\tCNAME\t.",
+	    "bad.example; evil",
+	    "198.51.100.0/24 }",
+	    "\"evil\".example",
+	    "evil.example{",
+	    "2001:db8::1/48",
 	};
 	struct jbuf b;
 
@@ -435,8 +468,9 @@ static void test_notice(void **state)
 	assert_int_equal(jbuf_init(&b, 64, 1 << 20), 0);
 	assert_int_equal(cm_notice_text(&c, &cfg_full, &b), 0);
 	s = take(&b);
-	static const char head[] = "To: abuse@hoster.example\nFrom: Example CERT <cert@example.org>\n"
-	                           "Subject: [case 12] Abuse notice for 198.51.100.7\n";
+	static const char head[] =
+	    "To: abuse@hoster.example\nFrom: Example CERT <cert@example.org>\n"
+	    "Subject: [case 12] Abuse notice for 198.51.100.7\n";
 	assert_memory_equal(s, head, sizeof(head) - 1);
 	assert_non_null(strstr(s, "  Approved:    2023-11-14T21:13:20Z\n"
 	                          "  Valid until: 2023-11-14T23:13:20Z\n"));
@@ -605,11 +639,11 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_target_parse),     cmocka_unit_test(test_case_check),
-	    cmocka_unit_test(test_rpz_exact),        cmocka_unit_test(test_nft_exact),
-	    cmocka_unit_test(test_bird_exact),       cmocka_unit_test(test_blocklist_exact),
+	    cmocka_unit_test(test_target_parse),        cmocka_unit_test(test_case_check),
+	    cmocka_unit_test(test_rpz_exact),           cmocka_unit_test(test_nft_exact),
+	    cmocka_unit_test(test_bird_exact),          cmocka_unit_test(test_blocklist_exact),
 	    cmocka_unit_test(test_hostile_set_refused), cmocka_unit_test(test_notice),
-	    cmocka_unit_test(test_write_dir),        cmocka_unit_test(test_alloc_failures),
+	    cmocka_unit_test(test_write_dir),           cmocka_unit_test(test_alloc_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
