@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "base/clock.h"
 #include "store/store.h"
 #include "tlog/tlog.h"
@@ -74,6 +76,7 @@ static void append(struct store *st, uint64_t from, uint64_t to, unsigned batch)
 {
 	static const struct principal sensor = {.user_id = 4, .token_id = 4, .role = ROLE_SENSOR};
 	char record[RECORD_LEN + 1];
+	struct rec_ref rows[2] = {{.t = REC_ALERT_BATCHES}, {.t = REC_ALERTS, .count = 100}};
 	struct store_conn *c;
 	int rc;
 
@@ -87,11 +90,19 @@ static void append(struct store *st, uint64_t from, uint64_t to, unsigned batch)
 		if ((rc = store_begin(c)) < 0)
 			die("begin", rc, c);
 		for (unsigned j = 0; j < batch && i < to; j++, i++) {
-			/* a different record each time: its hash is in the entry */
+			/* an alert batch's entry, as the tower writes it: the
+			 * batch's row and its set of alerts, each a different
+			 * hash */
 			snprintf(record, 21, "%020llu", (unsigned long long)i);
 			record[20] = 'a';
+			for (size_t k = 0; k < 2; k++) {
+				record[21] = (char)('0' + k);
+				crypto_hash_sha256(rows[k].h.b, (const unsigned char *)record,
+						   RECORD_LEN);
+				rows[k].key[0] = (int64_t)i + 1;
+			}
 			if ((rc = tw_log_append(c, &sensor, now, CHANGE_ALERT_BATCH, (int64_t)i + 1, 0,
-						record)) < 0)
+						rows, 2)) < 0)
 				die("append", rc, c);
 		}
 		if ((rc = store_commit(c)) < 0)
