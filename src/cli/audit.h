@@ -46,6 +46,7 @@ struct audit {
 	uint64_t size;
 	int64_t seq;
 	struct audit_rows *rows; /* the rows the entries name (audit_rows.c) */
+	int tree_only;		 /* --tree-only: the log's tables, not the rows */
 };
 
 /* Counts a finding and prints it on stderr, one line, "audit verify: ..."

@@ -25,7 +25,8 @@ static void audit_usage(FILE *out)
 	      "         print the transparency log's verifier key (name+id+key), from the\n"
 	      "         signing key kept beside the store (or FILE); run on the server\n"
 	      "       yagura audit verify --key VKEY|@FILE [--checkpoint FILE] [--old FILE]\n"
-	      "                           [--entry N] [--store URL | --tower URL --token-file FILE]\n"
+	      "                           [--entry N] [--store URL [--tree-only] |\n"
+	      "                           --tower URL --token-file FILE]\n"
 	      "         check the log with nothing but its verifier key (docs/audit.md)\n"
 	      "\n"
 	      "verify:\n"
@@ -41,7 +42,9 @@ static void audit_usage(FILE *out)
 	      "                            stored hash is the one rebuilt from the entries, and\n"
 	      "                            the tree at the checkpoint's size is the checkpoint's\n"
 	      "                            (without --checkpoint: the latest the store keeps);\n"
-	      "                            --old and --entry take their proofs from it\n"
+	      "                            and every row the entries name is as they recorded\n"
+	      "                            it; --old and --entry take their proofs from it\n"
+	      "  --tree-only               with --store: the log's tables alone, not the rows\n"
 	      "without --store, proofs come from the tower, read as an auditor or overseer:\n"
 	      CLIENT_TOWER_USAGE
 	      "\n"
@@ -287,7 +290,7 @@ static int check_entry(struct verify *v, const struct audit_cp *cp, uint64_t ind
 struct verify_args {
 	const char *key, *checkpoint, *old, *store;
 	unsigned long long entry;
-	int has_entry, tower_given;
+	int has_entry, tower_given, tree_only;
 };
 
 static int verify_parse(struct verify *v, struct verify_args *g, int argc, char **argv)
@@ -305,6 +308,10 @@ static int verify_parse(struct verify *v, struct verify_args *g, int argc, char 
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			audit_usage(stdout);
 			return -1;
+		}
+		if (strcmp(a, "--tree-only") == 0) {
+			g->tree_only = 1;
+			continue;
 		}
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 		const char **slot = strcmp(a, "--key") == 0	   ? &g->key
@@ -342,6 +349,10 @@ static int verify_parse(struct verify *v, struct verify_args *g, int argc, char 
 			  g->store == NULL && g->old == NULL && !g->has_entry
 				  ? "nothing to verify: give --checkpoint FILE, or --store URL"
 				  : "--old and --entry need --checkpoint FILE");
+		return EXIT_USAGE;
+	}
+	if (g->tree_only && g->store == NULL) {
+		log_warnx("%s: --tree-only goes with --store", AUDIT_WHO);
 		return EXIT_USAGE;
 	}
 	if (g->store != NULL && g->tower_given) {
@@ -386,9 +397,14 @@ static int verify_run(struct verify *v, const struct verify_args *g, struct audi
 	if (g->has_entry && (rc = check_entry(v, cp, g->entry)) != EXIT_OK && rc != EXIT_INPUT)
 		return rc;
 	if (g->store != NULL) {
+		v->a.tree_only = g->tree_only;
 		if ((rc = audit_store_walk(&v->a, cp, &w)) != EXIT_OK)
 			return rc;
-		if (v->a.findings == 0)
+		if (v->a.findings == 0 && g->tree_only)
+			passed(v, "the store's %llu leaves, their entries and %llu stored hashes are the "
+				  "tree %s signs (the rows were not read: --tree-only)",
+			       (unsigned long long)w.leaves, (unsigned long long)w.hashes, cp->label);
+		else if (v->a.findings == 0)
 			passed(v, "the store's %llu leaves, their entries and %llu stored hashes are the "
 				  "tree %s signs, and its %llu rows are as the entries recorded them",
 			       (unsigned long long)w.leaves, (unsigned long long)w.hashes, cp->label,

@@ -284,7 +284,7 @@ static int walk_leaf(struct walk *w, uint64_t n, struct store_res *lr, size_t ri
 			bad = !have_stored;
 			leaf = stored;
 		} else {
-			if ((rc = audit_rows_note(a, e, len, n, seq)) < 0)
+			if (!a->tree_only && (rc = audit_rows_note(a, e, len, n, seq)) < 0)
 				return rc;
 			tlog_leaf_hash(e, len, &leaf);
 			if (have_stored && memcmp(leaf.b, stored.b, TLOG_HASH_LEN) != 0) {
@@ -408,7 +408,7 @@ static int walk_unplaced(struct audit *a)
 			audit_finding(a, "entry seq %lld has no leaf, though the log is placed up to "
 					 "seq %lld",
 				      (long long)seq, (long long)a->seq);
-		if (e != NULL)
+		if (e != NULL && !a->tree_only)
 			rc = audit_rows_note(a, e, len, UINT64_MAX, seq);
 	}
 	store_res_free(r);
@@ -439,7 +439,7 @@ int audit_store_walk(struct audit *a, const struct audit_cp *cp, struct audit_wa
 		rc = walk_beyond(a);
 	if (rc == 0)
 		rc = walk_unplaced(a);
-	if (rc == 0)
+	if (rc == 0 && !a->tree_only)
 		rc = audit_rows_check(a, out);
 	if (rc == YG_ENOMEM) {
 		log_warnx("%s: out of memory", AUDIT_WHO);

@@ -384,6 +384,11 @@ def run(t, tw, label, yagura, d, db):
     expect(FAILED, ["--checkpoint", after] + storeargs, "a report's version deleted",
            err=["leaf %d names row report_versions report_id=%d, version=1, which the store no "
                 "longer has" % (rep_leaf, rid)])
+    # --tree-only reads the log's tables alone: they are still the tree.
+    expect(OK, ["--checkpoint", after, "--tree-only"] + storeargs, "the tree alone",
+           out=["the rows were not read: --tree-only"])
+    expect(USAGE, ["--checkpoint", after, "--tree-only"], "--tree-only without --store",
+           err=["--tree-only goes with --store"])
 
 
 def main():
