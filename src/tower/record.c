@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "base/alloc.h"
+#include "base/digest.h"
 #include "tower/record.h"
 
 /* The columns each change writes. Append a column only with a new entry
@@ -79,38 +80,52 @@ static size_t next_col(const char **p, const char **name)
 	return (size_t)(e - s);
 }
 
-/* Appends n bytes to the serialization in buf, hashing what fills it. */
+/* A row's serialization, in a buffer on the stack that moves to the heap
+ * for a row too long for it. */
 struct ser {
-	crypto_hash_sha256_state st;
-	unsigned char buf[2048];
-	size_t len;
+	unsigned char *p;
+	size_t len, cap;
+	bool heap, failed;
+	unsigned char stack[4096];
 };
 
 static void ser_put(struct ser *s, const void *p, size_t n)
 {
-	if (s->len + n > sizeof(s->buf)) {
-		crypto_hash_sha256_update(&s->st, s->buf, s->len);
-		s->len = 0;
-		if (n > sizeof(s->buf)) {
-			crypto_hash_sha256_update(&s->st, p, n);
+	if (s->failed)
+		return;
+	if (s->len + n > s->cap) {
+		size_t cap = (s->len + n) * 2;
+		unsigned char *q = s->heap ? yg_realloc(s->p, cap) : yg_malloc(cap);
+
+		if (q == NULL) {
+			s->failed = true;
 			return;
 		}
+		if (!s->heap)
+			memcpy(q, s->p, s->len);
+		s->p = q;
+		s->cap = cap;
+		s->heap = true;
 	}
-	memcpy(s->buf + s->len, p, n);
+	memcpy(s->p + s->len, p, n);
 	s->len += n;
 }
 
-/* The row's serialization (record.h), hashed a buffer at a time: a
- * sensor's alert is a few hundred bytes, one update. */
-static void row_hash(enum rec_table t, const struct rec_val *v, struct tlog_hash *h)
+/* The row's serialization (record.h), hashed in one call: libcrypto's
+ * SHA-256 uses the CPU's SHA instructions where it has them, which a
+ * sensor's batch of alerts, each a few hundred bytes, is worth. */
+static int row_hash(enum rec_table t, const struct rec_val *v, struct tlog_hash *h)
 {
 	const struct rec_def *d = &rec_defs[t];
 	struct ser s;
 	const char *p = d->cols, *name;
 	char num[32];
+	int rc;
 
-	crypto_hash_sha256_init(&s.st);
+	s.p = s.stack;
 	s.len = 0;
+	s.cap = sizeof(s.stack);
+	s.heap = s.failed = false;
 	ser_put(&s, d->table, strlen(d->table));
 	ser_put(&s, "\n", 1);
 	for (size_t c = 0; d->types[c] != '\0'; c++) {
@@ -130,8 +145,10 @@ static void row_hash(enum rec_table t, const struct rec_val *v, struct tlog_hash
 			ser_put(&s, ";", 1);
 		}
 	}
-	crypto_hash_sha256_update(&s.st, s.buf, s.len);
-	crypto_hash_sha256_final(&s.st, h->b);
+	rc = s.failed ? YG_ENOMEM : digest_sha256(s.p, s.len, h->b) < 0 ? YG_ENOMEM : 0;
+	if (s.heap)
+		free(s.p);
+	return rc;
 }
 
 /* The column of r named name[0..len-1], or SIZE_MAX. */
@@ -153,6 +170,7 @@ int rec_row_res(enum rec_table t, const struct store_res *r, size_t i, struct tl
 	struct rec_val v[REC_COLS_MAX];
 	size_t ncols = strlen(d->types);
 	const char *p = d->key, *name;
+	int rc;
 
 	if (store_res_ncols(r) != ncols + (d->set ? 1 : 0))
 		return YG_EINVAL;
@@ -167,7 +185,8 @@ int rec_row_res(enum rec_table t, const struct store_res *r, size_t i, struct tl
 			return YG_EINVAL;
 		}
 	}
-	row_hash(t, v, h);
+	if ((rc = row_hash(t, v, h)) < 0)
+		return rc;
 	key[0] = key[1] = 0;
 	for (unsigned k = 0; k < d->nkey; k++) {
 		size_t nl = next_col(&p, &name), c = col_named(r, name, nl);
@@ -195,8 +214,7 @@ int rec_row_params(enum rec_table t, const struct store_param *ps, struct tlog_h
 		else
 			return YG_EINVAL;
 	}
-	row_hash(t, v, h);
-	return 0;
+	return row_hash(t, v, h);
 }
 
 /* ---- sets --------------------------------------------------------------- */
