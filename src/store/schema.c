@@ -312,6 +312,55 @@ static const char schema_v10[] =
 	" created BIGINT NOT NULL,"
 	" PRIMARY KEY (size, witness));";
 
+/* v11: countermeasure cases under oversight (issue 13, src/tower/cases.c,
+ * docs/oversight.md). A case is proposed by an analyst, decided by
+ * overseers (case_decisions: one approval an overseer, the partial index
+ * says so), activated and expired by the tower; its evidence names
+ * alerts, reports and sources. countermeasure_state holds the serial of
+ * the countermeasure files, which rises with every change of the active
+ * set, across restarts and towers. */
+static const char schema_v11[] =
+	"CREATE TABLE cases ("
+	" id @ID@,"
+	" action TEXT NOT NULL CHECK (action IN ('sinkhole', 'rtbh', 'flowspec', 'blocklist',"
+	"  'notice')),"
+	" target TEXT NOT NULL,"
+	" proto TEXT,"
+	" ports TEXT,"
+	" contact TEXT,"
+	" justification TEXT NOT NULL,"
+	" duration BIGINT NOT NULL,"
+	" approvals_needed BIGINT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('proposed', 'approved', 'active', 'expired',"
+	"  'revoked', 'rejected', 'withdrawn')),"
+	" proposed_by BIGINT NOT NULL REFERENCES users(id),"
+	" created BIGINT NOT NULL,"
+	" updated BIGINT NOT NULL,"
+	" activated BIGINT,"
+	" expires BIGINT,"
+	" ended BIGINT);"
+	"CREATE INDEX cases_state ON cases (state, expires);"
+	"CREATE TABLE case_evidence ("
+	" case_id BIGINT NOT NULL REFERENCES cases(id),"
+	" kind TEXT NOT NULL CHECK (kind IN ('alert', 'report', 'source')),"
+	" ref TEXT NOT NULL,"
+	" PRIMARY KEY (case_id, kind, ref));"
+	"CREATE TABLE case_decisions ("
+	" id @ID@,"
+	" case_id BIGINT NOT NULL REFERENCES cases(id),"
+	" user_id BIGINT REFERENCES users(id),"
+	" decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject', 'withdraw', 'revoke',"
+	"  'activate', 'expire')),"
+	" reason TEXT NOT NULL,"
+	" created BIGINT NOT NULL);"
+	"CREATE INDEX case_decisions_case ON case_decisions (case_id, id);"
+	"CREATE UNIQUE INDEX case_decisions_approver ON case_decisions (case_id, user_id)"
+	" WHERE decision = 'approve';"
+	"CREATE TABLE countermeasure_state ("
+	" name TEXT PRIMARY KEY,"
+	" value BIGINT NOT NULL);"
+	"INSERT INTO countermeasure_state (name, value) VALUES ('serial', 1);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -326,6 +375,7 @@ const struct store_migration store_migrations[] = {
 	  .sql = schema_v8 },
 	{ .version = 9, .name = "the transparency log", .sql = schema_v9 },
 	{ .version = 10, .name = "alert batches; witnesses' cosignatures", .sql = schema_v10 },
+	{ .version = 11, .name = "countermeasure cases under oversight", .sql = schema_v11 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

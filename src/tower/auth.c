@@ -22,7 +22,8 @@ int role_parse(const char *s)
 static const char *const action_names[ACT_COUNT] = {
 	"report.create", "report.update", "report.read", "asset.write", "asset.read",
 	"alert.post",	 "alert.read",	  "sources.read", "intel.read", "admin", "log.read",
-	"log.cosign"};
+	"log.cosign", "case.propose", "case.decide", "case.revoke", "case.read",
+	"countermeasure.read"};
 
 const char *action_name(enum action a)
 {
@@ -40,16 +41,21 @@ const char *action_name(enum action a)
  * those against their sectors' assets;
  * sensors post alerts and read indicators and nothing else; auditors read
  * the log, and hand in the cosignatures of the witnesses they run (the
- * tower still takes only those of the witnesses it is configured with). */
+ * tower still takes only those of the witnesses it is configured with).
+ * Analysts propose countermeasure cases and overseers decide them, never
+ * the other way round (docs/oversight.md); either may end one early;
+ * auditors read them; sensors, the machines of the office, fetch the
+ * countermeasure files as resolvers and routers do. */
 static const uint8_t matrix[ROLE_COUNT][ACT_COUNT] = {
-	/*               rcreate rupdate rread awrite aread alpost alread src intel admin log cosign */
-	[ROLE_OPERATOR] = {O, O, O, O, O, N, O, N, A, N, N, N},
-	[ROLE_REGULATOR] = {N, N, S, N, S, N, S, N, N, N, N, N},
-	[ROLE_ANALYST] = {N, N, A, N, A, N, A, A, A, N, N, N},
-	[ROLE_OVERSEER] = {N, N, A, N, N, N, A, A, N, N, A, N},
-	[ROLE_AUDITOR] = {N, N, N, N, N, N, N, N, N, N, A, A},
-	[ROLE_SENSOR] = {N, N, N, N, N, A, N, N, A, N, N, N},
-	[ROLE_ADMIN] = {N, N, N, N, N, N, N, N, N, A, N, N},
+	/* rcreate rupdate rread awrite aread alpost alread src intel admin log cosign
+	 * cpropose cdecide crevoke cread cmread */
+	[ROLE_OPERATOR] = {O, O, O, O, O, N, O, N, A, N, N, N, N, N, N, N, N},
+	[ROLE_REGULATOR] = {N, N, S, N, S, N, S, N, N, N, N, N, N, N, N, N, N},
+	[ROLE_ANALYST] = {N, N, A, N, A, N, A, A, A, N, N, N, A, N, A, A, A},
+	[ROLE_OVERSEER] = {N, N, A, N, N, N, A, A, N, N, A, N, N, A, A, A, A},
+	[ROLE_AUDITOR] = {N, N, N, N, N, N, N, N, N, N, A, A, N, N, N, A, A},
+	[ROLE_SENSOR] = {N, N, N, N, N, A, N, N, A, N, N, N, N, N, N, N, A},
+	[ROLE_ADMIN] = {N, N, N, N, N, N, N, N, N, A, N, N, N, N, N, N, N},
 };
 
 enum scope authz_scope(enum role r, enum action a)

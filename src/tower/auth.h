@@ -56,6 +56,11 @@ enum action {
 	ACT_ADMIN,             /* organisations, users, tokens */
 	ACT_LOG_READ,          /* the transparency log: checkpoints, tiles, proofs */
 	ACT_LOG_COSIGN,        /* hand in a witness's cosignature of a checkpoint */
+	ACT_CASE_PROPOSE,      /* propose a countermeasure case, withdraw one's own */
+	ACT_CASE_DECIDE,       /* approve or reject a proposed case */
+	ACT_CASE_REVOKE,       /* end an approved or active case early */
+	ACT_CASE_READ,         /* cases, their evidence and decisions */
+	ACT_COUNTERMEASURE_READ, /* the files resolvers and routers load */
 	ACT_COUNT
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "tower/cases.h"
 
 struct load_ctx {
 	struct tower_config *cfg;
@@ -242,6 +243,66 @@ static int handler(void *user, const char *section, const char *name, const char
 		} else {
 			BAD("unknown key '%s' in [log]", name);
 		}
+	} else if (strcmp(section, "cases") == 0) {
+		struct case_policy *cp = &cfg->cases;
+		if (strcmp(name, "max_duration") == 0 || strcmp(name, "two_overseers_after") == 0) {
+			if (config_parse_duration(value, &secs) < 0 || secs > 366 * 86400)
+				BAD("%s = '%s' is not a duration up to 366d such as 72h or 7d", name,
+				    value);
+			if (name[0] == 'm')
+				cp->max_duration_s = secs;
+			else
+				cp->two_overseers_after_s = secs;
+		} else if (strcmp(name, "max_prefix4") == 0 || strcmp(name, "one_prefix4") == 0 ||
+			   strcmp(name, "max_prefix6") == 0 || strcmp(name, "one_prefix6") == 0) {
+			long long v = strtoll(value, &end, 10), max = name[10] == '4' ? 32 : 128;
+			if (*value == '\0' || *end != '\0' || v < 1 || v > max)
+				BAD("%s = '%s' is not a prefix length from 1 to %lld", name, value, max);
+			unsigned *slot = name[0] == 'm' ? (name[10] == '4' ? &cp->max_prefix4
+									: &cp->max_prefix6)
+						  : (name[10] == '4' ? &cp->one_prefix4
+								     : &cp->one_prefix6);
+			*slot = (unsigned)v;
+		} else if (strcmp(name, "never_block") == 0 || strcmp(name, "lab_allow") == 0) {
+			char why[200];
+			char *v = copy(cfg, value);
+			if (v == NULL)
+				BAD("%s: out of memory", name);
+			if (case_list_check(v, why, sizeof(why)) < 0)
+				BAD("%s: %s", name, why);
+			if (name[0] == 'n')
+				cp->never_block = v;
+			else
+				cp->lab_allow = v;
+		} else {
+			BAD("unknown key '%s' in [cases]", name);
+		}
+	} else if (strcmp(section, "countermeasures") == 0) {
+		struct cm_settings *cm = &cfg->cm;
+		const char **str = strcmp(name, "dir") == 0		 ? &cm->dir
+				   : strcmp(name, "rpz_zone") == 0	 ? &cm->rpz_zone
+				   : strcmp(name, "sinkhole") == 0	 ? &cm->sinkhole
+				   : strcmp(name, "nameserver") == 0	 ? &cm->nameserver
+				   : strcmp(name, "office") == 0	 ? &cm->office
+				   : strcmp(name, "bgp_router_id") == 0	 ? &cm->bgp_router_id
+				   : strcmp(name, "bgp_neighbor") == 0	 ? &cm->bgp_neighbor
+				   : strcmp(name, "rtbh_next_hop4") == 0 ? &cm->rtbh_next_hop4
+				   : strcmp(name, "rtbh_next_hop6") == 0 ? &cm->rtbh_next_hop6
+									 : NULL;
+		if (str != NULL) {
+			if (*value == '\0' || (*str = copy(cfg, value)) == NULL)
+				BAD("%s must not be empty", name);
+		} else if (strcmp(name, "bgp_local_as") == 0 || strcmp(name, "bgp_neighbor_as") == 0) {
+			long long v = strtoll(value, &end, 10);
+			if (*value == '\0' || *end != '\0' || v < 1 || v > 4294967295LL)
+				BAD("%s = '%s' is not an AS number", name, value);
+			if (name[4] == 'l')
+				cm->bgp_local_as = (uint32_t)v;
+			else
+				cm->bgp_neighbor_as = (uint32_t)v;
+		} else {
+			BAD("unknown key '%s' in [countermeasures]", name);
+		}
 	} else if (strcmp(section, "sectors") == 0) {
 		if (strcmp(name, "list") != 0)
 			BAD("unknown key '%s' in [sectors] (use list = a, b, c)", name);
@@ -343,4 +404,30 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 		put_duration(out, cfg->policy.due_s[s]);
 		fputc('\n', out);
 	}
+	const struct case_policy *cp = &cfg->cases;
+	fputs("\n[cases]\nmax_duration = ", out);
+	put_duration(out, cp->max_duration_s);
+	fputs("\ntwo_overseers_after = ", out);
+	put_duration(out, cp->two_overseers_after_s);
+	fprintf(out, "\nmax_prefix4 = %u\nmax_prefix6 = %u\none_prefix4 = %u\none_prefix6 = %u\n",
+		cp->max_prefix4, cp->max_prefix6, cp->one_prefix4, cp->one_prefix6);
+	if (cp->never_block != NULL)
+		fprintf(out, "never_block = %s\n", cp->never_block);
+	if (cp->lab_allow != NULL)
+		fprintf(out, "lab_allow = %s\n", cp->lab_allow);
+	const struct cm_settings *cm = &cfg->cm;
+	const char *const names[] = {"dir",	      "rpz_zone",     "sinkhole",
+				     "nameserver",    "office",	      "bgp_router_id",
+				     "bgp_neighbor",  "rtbh_next_hop4", "rtbh_next_hop6"};
+	const char *const vals[] = {cm->dir,	       cm->rpz_zone,	 cm->sinkhole,
+				    cm->nameserver,    cm->office,	 cm->bgp_router_id,
+				    cm->bgp_neighbor,  cm->rtbh_next_hop4, cm->rtbh_next_hop6};
+	fputs("\n[countermeasures]\n", out);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (vals[i] != NULL)
+			fprintf(out, "%s = %s\n", names[i], vals[i]);
+	if (cm->bgp_local_as)
+		fprintf(out, "bgp_local_as = %u\n", (unsigned)cm->bgp_local_as);
+	if (cm->bgp_neighbor_as)
+		fprintf(out, "bgp_neighbor_as = %u\n", (unsigned)cm->bgp_neighbor_as);
 }

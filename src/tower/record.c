@@ -39,6 +39,14 @@ const struct rec_def rec_defs[REC_TABLES] = {
 			"detector, hosts, ports, sessions, packets, window_start, indicator, "
 			"confidence, attacker_packets, asset_id, asset_org_id",
 			"itiititititittttiiiiititii", "batch_id", 1, true},
+	[REC_CASES] = {"cases",
+		       "id, action, target, proto, ports, contact, justification, duration, "
+		       "approvals_needed, state, proposed_by, created, updated, activated, expires, "
+		       "ended",
+		       "ittttttiitiiiiii", "id", 1, false},
+	[REC_CASE_EVIDENCE] = {"case_evidence", "kind, ref", "tt", "case_id", 1, true},
+	[REC_CASE_DECISIONS] = {"case_decisions", "id, case_id, user_id, decision, reason, created",
+				"iiitti", "id", 1, false},
 };
 
 enum rec_table rec_table_named(const char *name, size_t len)

@@ -21,6 +21,13 @@ static const char *const kind_names[CHANGE_KINDS] = {
 	[CHANGE_REPORT_CLOSE] = "report.close",
 	[CHANGE_ASSET_CREATE] = "asset.create",
 	[CHANGE_ALERT_BATCH] = "alert.batch",
+	[CHANGE_CASE_PROPOSE] = "case.propose",
+	[CHANGE_CASE_APPROVE] = "case.approve",
+	[CHANGE_CASE_REJECT] = "case.reject",
+	[CHANGE_CASE_WITHDRAW] = "case.withdraw",
+	[CHANGE_CASE_REVOKE] = "case.revoke",
+	[CHANGE_CASE_ACTIVATE] = "case.activate",
+	[CHANGE_CASE_EXPIRE] = "case.expire",
 };
 
 const char *change_kind_name(enum change_kind k)

@@ -16,6 +16,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "tower/rollup.h"
+#include "tower/cases.h"
 #include "tower/tower_int.h"
 
 static const char *const op_labels[OP_COUNT] = {"op=\"auth\"", "op=\"report_create\"",
@@ -35,6 +36,12 @@ void tower_config_defaults(struct tower_config *cfg)
 	cfg->max_body = 4u << 20;
 	cfg->log_origin = "yagura.local/log";
 	report_policy_default(&cfg->policy);
+	cfg->cases.max_duration_s = 7 * 86400;
+	cfg->cases.two_overseers_after_s = 3 * 86400;
+	cfg->cases.max_prefix4 = 24;
+	cfg->cases.max_prefix6 = 48;
+	cfg->cases.one_prefix4 = 32;
+	cfg->cases.one_prefix6 = 64;
 	cfg->n_sectors = sizeof(default_sectors) / sizeof(default_sectors[0]);
 	for (unsigned i = 0; i < cfg->n_sectors; i++)
 		cfg->sectors[i] = default_sectors[i];
@@ -71,6 +78,7 @@ static const struct tower_route tw_doc_routes[] = {
 static const struct tower_route *const tables[] = {
 	tw_org_routes,	 tw_token_routes,  tw_report_routes, tw_asset_routes,
 	tw_alert_routes, tw_source_routes, tw_log_routes,   tw_doc_routes,
+	tw_case_routes,	 tw_cm_routes,
 };
 
 /* The source summary's progress, for /metrics. */
@@ -89,6 +97,7 @@ static void rollup_report(void *arg, int64_t pending)
 static void tower_free(struct tower *t)
 {
 	rollup_stop(t->rollup); /* before the metrics it reports to go */
+	tw_cases_stop(t);
 	tw_log_stop(t);
 	http_server_free(t->srv);
 	tw_assets_free(t);
@@ -175,6 +184,13 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	}
 	if ((rc = tw_log_start(t, err, errlen)) < 0)
 		goto fail;
+	if ((rc = tw_cases_start(t, err, errlen)) < 0)
+		goto fail;
+	http_metric_set(http_metrics_gauge(http_server_metrics(t->srv),
+					   "yagura_cases_never_block_narrowed", NULL,
+					   "never-block entries the configuration took out ([cases] "
+					   "lab_allow): 0 on a tower for real networks"),
+			(double)case_guard_narrowed(t->cases_guard));
 	if ((rc = rollup_start(t->st, 0, rollup_report, t, &t->rollup)) < 0) {
 		snprintf(err, errlen, "cannot start the source summary: %s", yg_strerror(rc));
 		goto fail;

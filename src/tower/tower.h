@@ -35,9 +35,27 @@ struct tower_config {
 	struct report_policy policy;
 	unsigned n_sectors;
 	const char *sectors[TOWER_MAX_SECTORS];
+	/* Countermeasure cases ([cases], docs/oversight.md). */
+	struct case_policy {
+		int64_t max_duration_s;	       /* the longest a case may run: 7d */
+		int64_t two_overseers_after_s; /* longer cases need two approvals: 3d */
+		unsigned max_prefix4, max_prefix6; /* the widest prefix a case may name: 24, 48 */
+		unsigned one_prefix4, one_prefix6; /* wider than these needs two approvals: 32, 64 */
+		const char *never_block;	   /* entries added to the defaults, ", " between */
+		const char *lab_allow;		   /* entries taken out of the defaults (a lab) */
+	} cases;
+	/* Countermeasure files ([countermeasures], docs/countermeasures.md):
+	 * the directory they are written into (NULL: served only), and what
+	 * they point at. */
+	struct cm_settings {
+		const char *dir;
+		const char *rpz_zone, *sinkhole, *nameserver, *office;
+		const char *bgp_router_id, *bgp_neighbor, *rtbh_next_hop4, *rtbh_next_hop6;
+		uint32_t bgp_local_as, bgp_neighbor_as;
+	} cm;
 	/* Strings a configuration file supplied, freed by tower_config_free. */
 	unsigned n_owned;
-	char *owned[TOWER_MAX_SECTORS + 8];
+	char *owned[TOWER_MAX_SECTORS + 24];
 };
 
 /* The law's 15 designated sectors, as the default sector list. */

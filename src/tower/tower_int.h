@@ -47,6 +47,8 @@ struct tower {
 	struct rollup *rollup; /* the attack-source summary */
 	struct asset_map *assets; /* registered address ranges (assets.c) */
 	struct towerlog *log;	  /* the transparency log's sequencer (logseq.c) */
+	struct case_guard *cases_guard; /* the never-block list (casepolicy.c) */
+	struct tower_cm *cm;	  /* countermeasures and the cases' thread */
 	struct http_metric *store_seconds[OP_COUNT];
 	struct http_metric *store_pending[OP_COUNT]; /* requests in the store now */
 	struct http_metric *alerts_stored;
@@ -80,6 +82,8 @@ extern const struct tower_route tw_report_routes[];
 extern const struct tower_route tw_asset_routes[];
 extern const struct tower_route tw_alert_routes[];
 extern const struct tower_route tw_source_routes[];
+extern const struct tower_route tw_case_routes[];
+extern const struct tower_route tw_cm_routes[];
 extern const struct tower_route tw_log_routes[];
 
 /* ---- helpers (common.c) ------------------------------------------------ */
@@ -165,6 +169,13 @@ enum change_kind {
 	CHANGE_REPORT_CLOSE,
 	CHANGE_ASSET_CREATE,
 	CHANGE_ALERT_BATCH,
+	CHANGE_CASE_PROPOSE,
+	CHANGE_CASE_APPROVE,
+	CHANGE_CASE_REJECT,
+	CHANGE_CASE_WITHDRAW,
+	CHANGE_CASE_REVOKE,
+	CHANGE_CASE_ACTIVATE,
+	CHANGE_CASE_EXPIRE,
 	CHANGE_KINDS
 };
 
@@ -245,6 +256,18 @@ void tw_assets_free(struct tower *t);
 bool tw_assets_hold(struct tower *t);
 void tw_assets_release(struct tower *t);
 int64_t tw_asset_of(struct tower *t, const char *ip, int64_t *org_id);
+
+/* ---- countermeasure cases (cases.c, countermeasures.c) ------------------ */
+
+/* Builds the never-block list, writes the countermeasure files and starts
+ * the thread that activates and expires cases; stops it. */
+int tw_cases_start(struct tower *t, char *err, size_t errlen) YG_MUST_CHECK;
+void tw_cases_stop(struct tower *t);
+/* Has the thread run a pass now (the active set changed). */
+void tw_cases_wake(struct tower *t);
+/* Activates approved cases and expires those past their time: how many
+ * changed the active set, or a negative yg_err. */
+int tw_cases_pass(struct tower *t);
 
 /* ---- the transparency log (log.c, logseq.c, logapi.c) ------------------ */
 

@@ -124,9 +124,12 @@ def ranking(t, tw, label, user, sources, analyst):
 
 def downgrade_to_v6(store):
     """Takes the database back to schema v6, alerts and all: what a tower
-    from before the shared ranking left (v10's batches, v9's log and v8's asset
-    marks go first)."""
-    sql = ["DROP TABLE log_cosignatures", "DROP TABLE alert_batches", "DROP INDEX alerts_batch",
+    from before the shared ranking left (v11's cases, v10's batches, v9's log
+    and v8's asset marks go first)."""
+    sql = ["DROP TABLE %s" % t for t in ("case_decisions", "case_evidence", "cases",
+                                          "countermeasure_state")]
+    sql += ["DELETE FROM schema_migrations WHERE version = 11"]
+    sql += ["DROP TABLE log_cosignatures", "DROP TABLE alert_batches", "DROP INDEX alerts_batch",
            "ALTER TABLE alerts DROP COLUMN batch_id",
            "DELETE FROM schema_migrations WHERE version = 10"]
     sql += ["DROP TABLE %s" % t for t in ("log_entries", "log_leaves", "log_hashes",
@@ -360,6 +363,16 @@ def run(t, tw, label):
         ("GET", "/api/v1/log/inclusion?index=0", None, {"auditor", "overseer"}),
         ("GET", "/api/v1/log/consistency?from=1", None, {"auditor", "overseer"}),
         ("POST", "/api/v1/log/cosignature", None, {"auditor"}),
+        ("POST", "/api/v1/cases", {"action": "rtbh"}, {"analyst"}),
+        ("GET", "/api/v1/cases", None, {"analyst", "overseer", "auditor"}),
+        ("GET", "/api/v1/cases/1", None, {"analyst", "overseer", "auditor"}),
+        ("POST", "/api/v1/cases/1/approve", {"reason": "x"}, {"overseer"}),
+        ("POST", "/api/v1/cases/1/reject", {"reason": "x"}, {"overseer"}),
+        ("POST", "/api/v1/cases/1/withdraw", {"reason": "x"}, {"analyst"}),
+        ("POST", "/api/v1/cases/1/revoke", {"reason": "x"}, {"analyst", "overseer"}),
+        ("POST", "/api/v1/sources/192.0.2.1/case", {"action": "rtbh"}, {"analyst"}),
+        ("GET", "/api/v1/countermeasures/rpz.zone", None,
+         {"analyst", "overseer", "auditor", "sensor"}),
     ]
     for method, path, body, allowed in matrix:
         for role, tok in tokens.items():
@@ -405,6 +418,10 @@ def run(t, tw, label):
                 templ = templ.replace("/" + seg, "/{id}", 1)
         if path.startswith("/log/tile/"):
             templ = "/log/tile/{path}"
+        if path.startswith("/api/v1/sources/"):
+            templ = "/api/v1/sources/{ip}/case"
+        if path.startswith("/api/v1/countermeasures/"):
+            templ = "/api/v1/countermeasures/{name}"
         t.check(method.lower() in doc.get("paths", {}).get(templ, {}),
                 "%s: %s %s missing from openapi.json" % (label, method, templ))
     sources(analyst)  # the summary has every alert: its lag in /metrics is 0

@@ -1,0 +1,785 @@
+/* cases.c - countermeasure cases under oversight (issue 13,
+ * docs/oversight.md): an analyst proposes one against an attack server,
+ * overseers approve or reject it, the tower activates it and lets it
+ * expire, and either may end it early. Every step is a change through the
+ * service layer, and so an entry in the transparency log.
+ *
+ *   proposed -> approved -> active -> expired | revoked
+ *   proposed -> rejected | withdrawn;  approved -> revoked
+ *
+ * Nobody approves a case they proposed; analysts cannot approve and
+ * overseers cannot propose (the authorization matrix); a case the policy
+ * calls wide or long needs two overseers. What the tower refuses to act
+ * against whoever asks is in cases.h. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "tower/cases.h"
+#include "tower/tower_int.h"
+
+#define CASE_TEXT_MAX	  4096 /* justification */
+#define CASE_REASON_MAX	  1000
+#define CASE_CONTACT_MAX  254
+#define CASE_SOURCE_ALERTS 10 /* alerts a case from a source carries as evidence */
+
+#define CASE_COLS                                                                              \
+	"id, action, target, proto, ports, contact, justification, duration, approvals_needed, " \
+	"state, proposed_by, created, updated, activated, expires, ended"
+
+/* ---- a proposal -------------------------------------------------------- */
+
+struct case_new {
+	struct cm_case c;		/* as the renderers will see it: checked */
+	struct cm_target target;
+	char target_text[256];
+	char ports_text[CM_MAX_PORTS * 6 + 1];
+	uint16_t ports[CM_MAX_PORTS];
+	char evidence[CM_MAX_EVIDENCE][80];
+	const char *evidence_p[CM_MAX_EVIDENCE];
+	int64_t duration_s;
+	int64_t approvals;
+};
+
+static void case_fail(struct http_response *resp, const char *field, const char *reason)
+{
+	http_response_error(resp, 422, "validation_failed", "the case is not valid");
+	http_response_error_field(resp, field, reason);
+}
+
+/* The body's fields into in, checked on their own and against the
+ * policy; answers and returns -1 when they are not right. from_source:
+ * the target is given (POST /sources/{ip}/case). */
+static int case_parse(struct tower *t, struct http_response *resp, const json_t *b,
+		      const char *from_source, struct case_new *in)
+{
+	static const char *const fields[] = {"action", "target", "justification", "duration_hours",
+					     "evidence", "proto", "ports", "contact", NULL};
+	static const char *const source_fields[] = {"action", "justification", "duration_hours",
+						    "proto", "ports", "contact", NULL};
+	const struct case_policy *pol = &t->cfg.cases;
+	const char *action = json_string_value(json_object_get(b, "action"));
+	const char *target = from_source ? from_source : json_string_value(json_object_get(b, "target"));
+	const char *just = json_string_value(json_object_get(b, "justification"));
+	const json_t *hours = json_object_get(b, "duration_hours"), *ev = json_object_get(b, "evidence"),
+		     *ports = json_object_get(b, "ports"), *proto = json_object_get(b, "proto"),
+		     *contact = json_object_get(b, "contact");
+	char why[600];
+
+	memset(in, 0, sizeof(*in));
+	if (tw_only_fields(resp, b, from_source ? source_fields : fields, "case") < 0)
+		return -1;
+	if (action == NULL || cm_action_parse(action, &in->c.action) < 0) {
+		case_fail(resp, "action", "must be sinkhole, rtbh, flowspec, blocklist or notice");
+		return -1;
+	}
+	if (target == NULL || strlen(target) >= sizeof(in->target_text) ||
+	    cm_target_parse(target, &in->target) < 0) {
+		case_fail(resp, "target",
+			  "must be an IPv4 or IPv6 address, a prefix without host bits, or a domain name");
+		return -1;
+	}
+	if (in->target.kind == CM_TARGET_PREFIX)
+		cm_prefix_fmt(&in->target, 0, in->target_text);
+	else
+		snprintf(in->target_text, sizeof(in->target_text), "%s", in->target.name);
+	/* A justification may run to paragraphs: cm_case_check() lets
+	 * newlines through and nothing else of control. */
+	if (just == NULL || *just == '\0' || strlen(just) > CASE_TEXT_MAX) {
+		case_fail(resp, "justification", "is required: 1 to 4096 bytes");
+		return -1;
+	}
+	if (!json_is_integer(hours) || json_integer_value(hours) < 1 ||
+	    json_integer_value(hours) * 3600 > pol->max_duration_s) {
+		snprintf(why, sizeof(why), "is required: whole hours from 1 to %lld (the policy's most)",
+			 (long long)(pol->max_duration_s / 3600));
+		case_fail(resp, "duration_hours", why);
+		return -1;
+	}
+	in->duration_s = json_integer_value(hours) * 3600;
+	if (proto != NULL && !json_is_string(proto)) {
+		case_fail(resp, "proto", "must be tcp, udp or icmp");
+		return -1;
+	}
+	if (ports != NULL) {
+		size_t i, at = 0;
+		const json_t *v;
+
+		if (!json_is_array(ports) || json_array_size(ports) > CM_MAX_PORTS) {
+			case_fail(resp, "ports", "must be a list of at most 32 port numbers");
+			return -1;
+		}
+		json_array_foreach(ports, i, v) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 65535) {
+				case_fail(resp, "ports", "must be port numbers from 1 to 65535");
+				return -1;
+			}
+			in->ports[i] = (uint16_t)json_integer_value(v);
+			at += (size_t)snprintf(in->ports_text + at, sizeof(in->ports_text) - at, "%s%u",
+					       i ? "," : "", in->ports[i]);
+		}
+		in->c.nports = json_array_size(ports);
+	}
+	if (contact != NULL && (!json_is_string(contact) ||
+				!tw_name_ok(json_string_value(contact), CASE_CONTACT_MAX))) {
+		case_fail(resp, "contact", "must be a mail address");
+		return -1;
+	}
+	if (ev != NULL) {
+		size_t i;
+		const json_t *v;
+
+		if (!json_is_array(ev) || json_array_size(ev) > CM_MAX_EVIDENCE) {
+			case_fail(resp, "evidence", "must be a list of at most 64 'alert:ID', "
+						    "'report:ID' or 'source:ADDRESS'");
+			return -1;
+		}
+		json_array_foreach(ev, i, v) {
+			const char *s = json_string_value(v);
+
+			if (s == NULL || strlen(s) >= sizeof(in->evidence[0]) ||
+			    (strncmp(s, "alert:", 6) != 0 && strncmp(s, "report:", 7) != 0 &&
+			     strncmp(s, "source:", 7) != 0)) {
+				snprintf(why, sizeof(why), "evidence[%zu]", i);
+				case_fail(resp, why, "must be 'alert:ID', 'report:ID' or 'source:ADDRESS'");
+				return -1;
+			}
+			snprintf(in->evidence[i], sizeof(in->evidence[i]), "%s", s);
+			in->evidence_p[i] = in->evidence[i];
+		}
+		in->c.nevidence = json_array_size(ev);
+	}
+	in->c.id = 1; /* checked as a set of one; the store gives the id */
+	in->c.target = in->target_text;
+	in->c.proto = json_string_value(proto);
+	in->c.ports = in->ports;
+	in->c.justification = just;
+	in->c.contact = json_string_value(contact);
+	in->c.evidence = in->evidence_p;
+	if (cm_case_check(&in->c, NULL, why, sizeof(why)) < 0) {
+		tw_fail(resp, 422, "validation_failed", why);
+		return -1;
+	}
+	/* The policy: how wide, and what is never blocked. */
+	if (in->target.kind == CM_TARGET_PREFIX) {
+		unsigned widest = in->target.addr.family == 4 ? pol->max_prefix4 : pol->max_prefix6;
+
+		if (in->target.plen < widest) {
+			snprintf(why, sizeof(why), "%s is wider than the policy allows (/%u at most)",
+				 in->target_text, widest);
+			tw_fail(resp, 422, "too_wide", why);
+			return -1;
+		}
+	}
+	if (case_guard_hit(t->cases_guard, &in->target, why, sizeof(why))) {
+		char msg[1000];
+
+		snprintf(msg, sizeof(msg), "%s is on the never-block list: %s", in->target_text, why);
+		tw_fail(resp, 422, "never_block", msg);
+		return -1;
+	}
+	bool wide = in->target.kind == CM_TARGET_PREFIX &&
+		    in->target.plen < (in->target.addr.family == 4 ? pol->one_prefix4 : pol->one_prefix6);
+	in->approvals = wide || in->duration_s > pol->two_overseers_after_s ? 2 : 1;
+	return 0;
+}
+
+/* In the proposal's transaction: the registered assets it would hit, a
+ * source whose alerts say it is forged, evidence that does not exist. */
+static int case_check_store(struct store_conn *c, struct svc_tx *x, struct case_new *in)
+{
+	struct store_res *r = NULL;
+	char msg[700];
+	int rc;
+
+	if (in->target.kind == CM_TARGET_PREFIX) {
+		rc = store_exec(c, "SELECT asset_id, prefix FROM asset_addresses", NULL, 0, &r, NULL);
+		for (size_t i = 0; rc == 0 && i < store_res_nrows(r); i++) {
+			struct cm_target a;
+
+			if (cm_target_parse(store_res_text(r, i, 1), &a) == 0 &&
+			    case_prefix_overlap(&a, &in->target)) {
+				snprintf(msg, sizeof(msg),
+					 "%s is on the never-block list: %s is registered critical "
+					 "infrastructure (asset %lld)",
+					 in->target_text, store_res_text(r, i, 1),
+					 (long long)store_res_int64(r, i, 0));
+				store_res_free(r);
+				return svc_refuse(x->res, SVC_INVALID, "never_block", msg);
+			}
+		}
+		store_res_free(r);
+		r = NULL;
+		if (rc < 0)
+			return rc;
+		/* A flood from forged sources names nobody (attackers ''): its
+		 * source addresses are someone else's. */
+		if (in->target.plen == (in->target.addr.family == 4 ? 32 : 128)) {
+			struct store_param ps[] = {store_text(in->target_text)};
+
+			if ((rc = store_exec(c,
+					     "SELECT COUNT(*) FROM alerts WHERE src_ip = ? AND "
+					     "attackers = ''",
+					     ps, 1, &r, NULL)) < 0)
+				return rc;
+			int64_t forged = store_res_int64(r, 0, 0);
+			store_res_free(r);
+			if (forged > 0) {
+				snprintf(msg, sizeof(msg),
+					 "%s is a spoofed source: %lld of its alerts are marked as sent "
+					 "from forged addresses",
+					 in->target_text, (long long)forged);
+				return svc_refuse(x->res, SVC_INVALID, "spoofed_source", msg);
+			}
+		}
+	}
+	for (size_t i = 0; i < in->c.nevidence; i++) {
+		const char *e = in->evidence[i], *ref = strchr(e, ':') + 1;
+		const char *sql = strncmp(e, "alert:", 6) == 0	  ? "SELECT 1 FROM alerts WHERE id = ?"
+				  : strncmp(e, "report:", 7) == 0 ? "SELECT 1 FROM reports WHERE id = ?"
+								  : "SELECT 1 FROM source_stats WHERE src_ip = ?";
+		char *end;
+		long long id = strtoll(ref, &end, 10);
+		struct store_param ps[] = {e[0] == 's' ? store_text(ref) : store_int64(id)};
+		char field[32];
+
+		if (e[0] != 's' && (*ref == '\0' || *end != '\0' || id < 1)) {
+			snprintf(field, sizeof(field), "evidence[%zu]", i);
+			svc_field(x->res, field, "is not an id");
+			return svc_refuse(x->res, SVC_INVALID, "validation_failed",
+					  "the case's evidence is not valid");
+		}
+		if ((rc = store_exec(c, sql, ps, 1, &r, NULL)) < 0)
+			return rc;
+		size_t found = store_res_nrows(r);
+		store_res_free(r);
+		r = NULL;
+		if (found == 0) {
+			snprintf(field, sizeof(field), "evidence[%zu]", i);
+			svc_field(x->res, field, "does not exist");
+			snprintf(msg, sizeof(msg), "the case's evidence %s does not exist", e);
+			return svc_refuse(x->res, SVC_INVALID, "validation_failed", msg);
+		}
+	}
+	return 0;
+}
+
+static int case_propose(struct store_conn *c, struct svc_tx *x, void *arg)
+{
+	struct case_new *in = arg;
+	struct rec_set set = {0};
+	struct rec_ref ref = {.t = REC_CASE_EVIDENCE};
+	int64_t id;
+	int rc;
+
+	if ((rc = case_check_store(c, x, in)) < 0)
+		return rc;
+	struct store_param ps[] = {
+		store_text(cm_action_name(in->c.action)),
+		store_text(in->target_text),
+		store_text(in->c.proto),
+		in->c.nports ? store_text(in->ports_text) : store_null(),
+		store_text(in->c.contact),
+		store_text(in->c.justification),
+		store_int64(in->duration_s),
+		store_int64(in->approvals),
+		store_int64(x->p->user_id),
+		store_int64(x->now),
+		store_int64(x->now)};
+	rc = svc_write(x, c, REC_CASES,
+		       "INSERT INTO cases (action, target, proto, ports, contact, justification, "
+		       "duration, approvals_needed, state, proposed_by, created, updated) "
+		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?)",
+		       ps, 11, &id);
+	for (size_t i = 0; rc == 0 && i < in->c.nevidence; i++) {
+		char kind[8];
+		const char *colon = strchr(in->evidence[i], ':');
+
+		snprintf(kind, sizeof(kind), "%.*s", (int)(colon - in->evidence[i]), in->evidence[i]);
+		struct store_param pe[] = {store_int64(id), store_text(kind), store_text(colon + 1)};
+		rc = store_exec(c,
+				"INSERT INTO case_evidence (case_id, kind, ref) VALUES (?, ?, ?) "
+				"ON CONFLICT DO NOTHING",
+				pe, 3, NULL, NULL);
+		if (rc == 0 && (rc = rec_row_params(REC_CASE_EVIDENCE, pe + 1, &ref.h)) == 0)
+			rc = rec_set_add(&set, &ref.h);
+	}
+	if (rc == 0) {
+		rec_set_hash(REC_CASE_EVIDENCE, &set, &ref.h, &ref.count);
+		ref.key[0] = id;
+		rc = svc_row(x, &ref);
+	}
+	rec_set_free(&set);
+	if (rc < 0)
+		return rc;
+	return svc_changed(x, c, CHANGE_CASE_PROPOSE, id);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+static json_t *opt_time(const struct store_res *r, size_t i, const char *col)
+{
+	size_t c = tw_col(r, col);
+
+	return store_res_isnull(r, i, c) ? json_null() : tw_time(store_res_int64(r, i, c));
+}
+
+static json_t *opt_text(const struct store_res *r, size_t i, const char *col)
+{
+	size_t c = tw_col(r, col);
+
+	return store_res_isnull(r, i, c) ? json_null() : json_string(store_res_text(r, i, c));
+}
+
+/* Row i of r (CASE_COLS and approvals) as the API shows a case. */
+static json_t *case_json(const struct store_res *r, size_t i)
+{
+	json_t *ports = json_array();
+	size_t cp = tw_col(r, "ports");
+
+	if (!store_res_isnull(r, i, cp))
+		for (const char *p = store_res_text(r, i, cp); *p != '\0';) {
+			json_array_append_new(ports, json_integer(strtol(p, (char **)&p, 10)));
+			p += *p == ',';
+		}
+	return json_pack(
+		"{s:I,s:s,s:s,s:o,s:o,s:o,s:s,s:I,s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "id",
+		(json_int_t)store_res_int64(r, i, tw_col(r, "id")), "action",
+		store_res_text(r, i, tw_col(r, "action")), "target",
+		store_res_text(r, i, tw_col(r, "target")), "proto", opt_text(r, i, "proto"), "ports",
+		ports, "contact", opt_text(r, i, "contact"), "justification",
+		store_res_text(r, i, tw_col(r, "justification")), "duration_hours",
+		(json_int_t)(store_res_int64(r, i, tw_col(r, "duration")) / 3600), "state",
+		store_res_text(r, i, tw_col(r, "state")), "approvals_needed",
+		(json_int_t)store_res_int64(r, i, tw_col(r, "approvals_needed")), "approvals",
+		(json_int_t)store_res_int64(r, i, tw_col(r, "approvals")), "proposed_by",
+		(json_int_t)store_res_int64(r, i, tw_col(r, "proposed_by")), "created",
+		tw_time(store_res_int64(r, i, tw_col(r, "created"))), "updated",
+		tw_time(store_res_int64(r, i, tw_col(r, "updated"))), "activated",
+		opt_time(r, i, "activated"), "expires", opt_time(r, i, "expires"), "ended",
+		opt_time(r, i, "ended"));
+}
+
+#define CASE_SELECT                                                                            \
+	"SELECT " CASE_COLS ", (SELECT COUNT(*) FROM case_decisions d WHERE d.case_id = cases.id " \
+	"AND d.decision = 'approve') AS approvals FROM cases"
+
+/* One case with its evidence and decisions. */
+static int case_answer(struct tower *t, struct http_response *resp, int64_t id, int status)
+{
+	struct store_param ps[] = {store_int64(id)};
+	struct store_res *r = NULL, *e = NULL, *d = NULL;
+	json_t *o;
+
+	if (tw_query(t, resp, CASE_SELECT " WHERE id = ?", ps, 1, &r) < 0)
+		return 0;
+	if (store_res_nrows(r) != 1) {
+		store_res_free(r);
+		return tw_fail(resp, 404, "not_found", "no such case");
+	}
+	if (tw_query(t, resp, "SELECT kind, ref FROM case_evidence WHERE case_id = ? ORDER BY kind, ref",
+		     ps, 1, &e) < 0 ||
+	    tw_query(t, resp,
+		     "SELECT decision, user_id, reason, created FROM case_decisions WHERE case_id = ? "
+		     "ORDER BY id",
+		     ps, 1, &d) < 0) {
+		store_res_free(r);
+		store_res_free(e);
+		return 0;
+	}
+	o = case_json(r, 0);
+	json_t *ev = json_array(), *dec = json_array();
+	for (size_t i = 0; i < store_res_nrows(e); i++) {
+		char buf[320];
+
+		snprintf(buf, sizeof(buf), "%s:%s", store_res_text(e, i, 0), store_res_text(e, i, 1));
+		json_array_append_new(ev, json_string(buf));
+	}
+	for (size_t i = 0; i < store_res_nrows(d); i++) {
+		size_t cu = tw_col(d, "user_id");
+
+		json_array_append_new(
+			dec, json_pack("{s:s,s:o,s:s,s:o}", "decision",
+				       store_res_text(d, i, tw_col(d, "decision")), "by",
+				       store_res_isnull(d, i, cu) ? json_string("server")
+								  : json_integer(store_res_int64(d, i, cu)),
+				       "reason", store_res_text(d, i, tw_col(d, "reason")), "at",
+				       tw_time(store_res_int64(d, i, tw_col(d, "created")))));
+	}
+	json_object_set_new(o, "evidence", ev);
+	json_object_set_new(o, "decisions", dec);
+	store_res_free(r);
+	store_res_free(e);
+	store_res_free(d);
+	http_response_json(resp, status, json_pack("{s:o}", "case", o));
+	return 0;
+}
+
+static int64_t id_param(struct http_request *req)
+{
+	const char *s = http_request_param(req, "id");
+	char *end;
+	long long id = strtoll(s, &end, 10);
+
+	return *s != '\0' && *end == '\0' && id > 0 ? id : 0;
+}
+
+static int cases_show(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	const struct principal *p;
+	int64_t id = id_param(req);
+
+	if (tw_need(req, resp, ACT_CASE_READ, &p) == SCOPE_NONE)
+		return 0;
+	if (id == 0)
+		return tw_fail(resp, 404, "not_found", "no such case");
+	return case_answer(ctx, resp, id, 200);
+}
+
+static const char *const case_states[] = {"proposed", "approved", "active", "expired",
+					  "revoked",  "rejected", "withdrawn", NULL};
+
+/* GET /api/v1/cases?state=&limit=&before=: newest first. */
+static int cases_list(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	static const char *const known[] = {"state", "limit", "before", NULL};
+	struct tower *t = ctx;
+	const struct principal *p;
+	const char *state = http_request_query(req, "state");
+	long long limit = 100, before = INT64_MAX;
+	struct store_param ps[2];
+	size_t n = 0, k;
+	char sql[512];
+	struct store_res *r = NULL;
+
+	if (tw_need(req, resp, ACT_CASE_READ, &p) == SCOPE_NONE ||
+	    tw_query_known(req, resp, known) < 0 ||
+	    tw_query_int(req, resp, "limit", 1, 1000, &limit) < 0 ||
+	    tw_query_int(req, resp, "before", 1, INT64_MAX, &before) < 0)
+		return 0;
+	for (k = 0; state != NULL && case_states[k] != NULL && strcmp(state, case_states[k]); k++)
+		;
+	if (state != NULL && case_states[k] == NULL)
+		return tw_fail(resp, 400, "bad_query", "state must be proposed, approved, active, "
+						       "expired, revoked, rejected or withdrawn");
+	ps[n++] = store_int64(before);
+	if (state != NULL)
+		ps[n++] = store_text(state);
+	snprintf(sql, sizeof(sql), CASE_SELECT " WHERE id < ?%s ORDER BY id DESC LIMIT %lld",
+		 state != NULL ? " AND state = ?" : "", limit + 1);
+	if (tw_query(t, resp, sql, ps, n, &r) < 0)
+		return 0;
+	size_t rows = store_res_nrows(r), shown = rows > (size_t)limit ? (size_t)limit : rows;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < shown; i++)
+		json_array_append_new(arr, case_json(r, i));
+	json_t *page = json_pack("{s:o,s:b}", "cases", arr, "more", rows > shown);
+	if (rows > shown)
+		json_object_set_new(page, "next_before",
+				    json_integer(store_res_int64(r, shown - 1, tw_col(r, "id"))));
+	store_res_free(r);
+	http_response_json(resp, 200, page);
+	return 0;
+}
+
+/* ---- proposing --------------------------------------------------------- */
+
+static int case_submit(struct tower *t, struct http_response *resp, const struct principal *p,
+		       struct case_new *in)
+{
+	struct svc_result res;
+
+	if (svc_run(t, t->st, p, false, case_propose, in, &res) < 0)
+		return svc_answer(resp, &res);
+	return case_answer(t, resp, res.id, 201);
+}
+
+/* POST /api/v1/cases */
+static int cases_create(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	struct case_new in;
+
+	if (tw_need(req, resp, ACT_CASE_PROPOSE, &p) == SCOPE_NONE ||
+	    case_parse(t, resp, http_request_json(req), NULL, &in) < 0)
+		return 0;
+	return case_submit(t, resp, p, &in);
+}
+
+/* POST /api/v1/sources/{ip}/case: a case against a ranked source, its
+ * evidence the source and its latest alerts. */
+static int source_case(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	const char *ip = http_request_param(req, "ip");
+	struct case_new in;
+	struct store_res *r = NULL;
+
+	if (tw_need(req, resp, ACT_CASE_PROPOSE, &p) == SCOPE_NONE ||
+	    case_parse(t, resp, http_request_json(req), ip, &in) < 0)
+		return 0;
+	if (in.target.kind != CM_TARGET_PREFIX ||
+	    in.target.plen != (in.target.addr.family == 4 ? 32 : 128))
+		return tw_fail(resp, 422, "validation_failed", "a source is one address");
+	struct store_param ps[] = {store_text(in.target_text), store_int64(CASE_SOURCE_ALERTS)};
+	if (tw_query(t, resp, "SELECT id FROM alerts WHERE src_ip = ? ORDER BY id DESC LIMIT ?", ps,
+		     2, &r) < 0)
+		return 0;
+	snprintf(in.evidence[0], sizeof(in.evidence[0]), "source:%.70s", in.target_text);
+	in.c.nevidence = 1;
+	for (size_t i = 0; i < store_res_nrows(r); i++)
+		snprintf(in.evidence[in.c.nevidence++], sizeof(in.evidence[0]), "alert:%lld",
+			 (long long)store_res_int64(r, i, 0));
+	store_res_free(r);
+	for (size_t i = 0; i < in.c.nevidence; i++)
+		in.evidence_p[i] = in.evidence[i];
+	return case_submit(t, resp, p, &in);
+}
+
+/* ---- deciding ---------------------------------------------------------- */
+
+enum decision { DEC_APPROVE, DEC_REJECT, DEC_WITHDRAW, DEC_REVOKE, DEC_ACTIVATE, DEC_EXPIRE };
+
+static const char *const dec_names[] = {"approve", "reject", "withdraw",
+					"revoke",  "activate", "expire"};
+static const enum change_kind dec_kinds[] = {CHANGE_CASE_APPROVE,  CHANGE_CASE_REJECT,
+					     CHANGE_CASE_WITHDRAW, CHANGE_CASE_REVOKE,
+					     CHANGE_CASE_ACTIVATE, CHANGE_CASE_EXPIRE};
+
+struct case_step {
+	int64_t id;
+	enum decision d;
+	const char *reason;
+	bool changed_active; /* out: the active set changed */
+};
+
+/* The serial of the countermeasure files rises with the active set. */
+static int serial_bump(struct store_conn *c)
+{
+	return store_exec(c, "UPDATE countermeasure_state SET value = value + 1 WHERE name = 'serial'",
+			  NULL, 0, NULL, NULL);
+}
+
+static int case_step(struct store_conn *c, struct svc_tx *x, void *arg)
+{
+	struct case_step *in = arg;
+	struct store_param pi[] = {store_int64(in->id)};
+	struct store_res *r = NULL;
+	const char *state, *next = NULL;
+	int64_t proposer, needed, duration, expires;
+	char sql[400];
+	int rc;
+
+	if ((rc = store_exec(c,
+			     "SELECT state, proposed_by, approvals_needed, duration, expires FROM "
+			     "cases WHERE id = ?",
+			     pi, 1, &r, NULL)) < 0)
+		return rc;
+	if (store_res_nrows(r) != 1) {
+		store_res_free(r);
+		return svc_refuse(x->res, SVC_NOT_FOUND, "not_found", "no such case");
+	}
+	char st[16];
+	snprintf(st, sizeof(st), "%s", store_res_text(r, 0, tw_col(r, "state")));
+	state = st;
+	proposer = store_res_int64(r, 0, tw_col(r, "proposed_by"));
+	needed = store_res_int64(r, 0, tw_col(r, "approvals_needed"));
+	duration = store_res_int64(r, 0, tw_col(r, "duration"));
+	expires = store_res_int64(r, 0, tw_col(r, "expires"));
+	store_res_free(r);
+	r = NULL;
+
+	bool proposed = strcmp(state, "proposed") == 0, approved = strcmp(state, "approved") == 0,
+	     active = strcmp(state, "active") == 0;
+	switch (in->d) {
+	case DEC_APPROVE:
+	case DEC_REJECT:
+	case DEC_WITHDRAW:
+		if (!proposed)
+			goto wrong_state;
+		if (in->d == DEC_WITHDRAW && proposer != x->p->user_id)
+			return svc_refuse(x->res, SVC_FORBIDDEN, "forbidden",
+					  "only the analyst who proposed a case withdraws it");
+		if (in->d != DEC_WITHDRAW && proposer == x->p->user_id)
+			return svc_refuse(x->res, SVC_CONFLICT, "self_approval",
+					  "you proposed this case: another overseer decides it");
+		next = in->d == DEC_REJECT ? "rejected" : in->d == DEC_WITHDRAW ? "withdrawn" : NULL;
+		break;
+	case DEC_REVOKE:
+		if (!approved && !active)
+			goto wrong_state;
+		next = "revoked";
+		in->changed_active = active;
+		break;
+	case DEC_ACTIVATE:
+		if (!approved)
+			return svc_unchanged(x); /* another tower did it */
+		next = "active";
+		in->changed_active = true;
+		break;
+	case DEC_EXPIRE:
+		if (!active || expires > x->now)
+			return svc_unchanged(x);
+		next = "expired";
+		in->changed_active = true;
+		break;
+	}
+	struct store_param pd[] = {store_int64(in->id),
+				   x->p != NULL ? store_int64(x->p->user_id) : store_null(),
+				   store_text(dec_names[in->d]), store_text(in->reason),
+				   store_int64(x->now)};
+	rc = svc_write(x, c, REC_CASE_DECISIONS,
+		       "INSERT INTO case_decisions (case_id, user_id, decision, reason, created) "
+		       "VALUES (?, ?, ?, ?, ?)",
+		       pd, 5, NULL);
+	if (rc == YG_ECONFLICT)
+		return svc_refuse(x->res, SVC_CONFLICT, "already_approved",
+				  "you have approved this case already");
+	if (rc < 0)
+		return rc;
+	if (in->d == DEC_APPROVE) {
+		if ((rc = store_exec(c,
+				     "SELECT COUNT(*) FROM case_decisions WHERE case_id = ? AND "
+				     "decision = 'approve'",
+				     pi, 1, &r, NULL)) < 0)
+			return rc;
+		int64_t approvals = store_res_int64(r, 0, 0);
+		store_res_free(r);
+		if (approvals >= needed)
+			next = "approved";
+	}
+	if (next != NULL) {
+		bool start = in->d == DEC_ACTIVATE, end = !start && strcmp(next, "approved") != 0;
+		struct store_param pu[6];
+		size_t n = 0;
+
+		pu[n++] = store_text(next);
+		pu[n++] = store_int64(x->now);
+		if (start) {
+			pu[n++] = store_int64(x->now);
+			pu[n++] = store_int64(x->now + duration * 1000000);
+		} else if (end) {
+			pu[n++] = store_int64(x->now);
+		}
+		pu[n++] = store_int64(in->id);
+		pu[n++] = store_text(state);
+		snprintf(sql, sizeof(sql),
+			 "UPDATE cases SET state = ?, updated = ?%s WHERE id = ? AND state = ?",
+			 start ? ", activated = ?, expires = ?" : end ? ", ended = ?" : "");
+		rc = svc_write(x, c, REC_CASES, sql, pu, n, NULL);
+		if (rc == 0 && in->changed_active)
+			rc = serial_bump(c);
+		if (rc < 0)
+			return rc;
+	}
+	return svc_changed(x, c, dec_kinds[in->d], in->id);
+wrong_state : {
+	char msg[100];
+
+	snprintf(msg, sizeof(msg), "the case is %s", state);
+	return svc_refuse(x->res, SVC_CONFLICT, "wrong_state", msg);
+}
+}
+
+/* POST /api/v1/cases/{id}/{approve,reject,withdraw,revoke} {"reason": ...} */
+static int case_decide(struct http_request *req, struct http_response *resp, struct tower *t,
+		       enum decision d, enum action a)
+{
+	static const char *const fields[] = {"reason", NULL};
+	const struct principal *p;
+	json_t *b = http_request_json(req);
+	struct case_step in = {.id = id_param(req), .d = d,
+			       .reason = json_string_value(json_object_get(b, "reason"))};
+	struct svc_result res;
+
+	if (tw_need(req, resp, a, &p) == SCOPE_NONE || tw_only_fields(resp, b, fields, "decision") < 0)
+		return 0;
+	if (in.id == 0)
+		return tw_fail(resp, 404, "not_found", "no such case");
+	if (in.reason == NULL || strlen(in.reason) == 0 || strlen(in.reason) > CASE_REASON_MAX) {
+		http_response_error(resp, 422, "validation_failed", "the decision is not valid");
+		http_response_error_field(resp, "reason", "is required: 1 to 1000 bytes");
+		return 0;
+	}
+	if (svc_run(t, t->st, p, false, case_step, &in, &res) < 0)
+		return svc_answer(resp, &res);
+	tw_cases_wake(t); /* an approval is activated, a revocation published, now */
+	return case_answer(t, resp, in.id, 200);
+}
+
+static int cases_approve(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	return case_decide(req, resp, ctx, DEC_APPROVE, ACT_CASE_DECIDE);
+}
+
+static int cases_reject(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	return case_decide(req, resp, ctx, DEC_REJECT, ACT_CASE_DECIDE);
+}
+
+static int cases_withdraw(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	return case_decide(req, resp, ctx, DEC_WITHDRAW, ACT_CASE_PROPOSE);
+}
+
+static int cases_revoke(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	return case_decide(req, resp, ctx, DEC_REVOKE, ACT_CASE_REVOKE);
+}
+
+/* ---- the tower's own steps: activation and expiry ---------------------- */
+
+/* Activates every approved case and expires every active one past its
+ * time, each in its own change "by server"; several towers on one store
+ * each try, and the state each change requires lets one of them through.
+ * Returns how many changed the active set, or a negative yg_err. */
+int tw_cases_pass(struct tower *t)
+{
+	struct store_conn *c = NULL;
+	struct store_res *r = NULL;
+	struct store_param ps[] = {store_int64(tw_now_us())};
+	int rc, changed = 0;
+
+	if ((rc = store_conn_get(t->st, &c)) < 0)
+		return rc;
+	rc = store_exec(c,
+			"SELECT id, state FROM cases WHERE state = 'approved' OR (state = 'active' AND "
+			"expires <= ?) ORDER BY id LIMIT 1000",
+			ps, 1, &r, NULL);
+	store_conn_put(c);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < store_res_nrows(r); i++) {
+		bool approved = strcmp(store_res_text(r, i, 1), "approved") == 0;
+		struct case_step in = {.id = store_res_int64(r, i, 0),
+				       .d = approved ? DEC_ACTIVATE : DEC_EXPIRE,
+				       .reason = approved ? "approved: the countermeasure is published"
+							  : "its time ran out"};
+		struct svc_result res;
+
+		if (svc_run(t, t->st, NULL, false, case_step, &in, &res) < 0)
+			log_warnx("tower: case %lld: %s", (long long)in.id, res.msg);
+		else
+			changed += in.changed_active;
+	}
+	store_res_free(r);
+	return changed;
+}
+
+const struct tower_route tw_case_routes[] = {
+	{HTTP_POST, "/api/v1/cases", TW_AJ, cases_create},
+	{HTTP_GET, "/api/v1/cases", HTTP_ROUTE_AUTH, cases_list},
+	{HTTP_GET, "/api/v1/cases/{id}", HTTP_ROUTE_AUTH, cases_show},
+	{HTTP_POST, "/api/v1/cases/{id}/approve", TW_AJ, cases_approve},
+	{HTTP_POST, "/api/v1/cases/{id}/reject", TW_AJ, cases_reject},
+	{HTTP_POST, "/api/v1/cases/{id}/withdraw", TW_AJ, cases_withdraw},
+	{HTTP_POST, "/api/v1/cases/{id}/revoke", TW_AJ, cases_revoke},
+	{HTTP_POST, "/api/v1/sources/{ip}/case", TW_AJ, source_case},
+	{0, NULL, 0, NULL},
+};
