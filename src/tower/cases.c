@@ -19,6 +19,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "tower/cases.h"
+#include "tower/config.h"
 #include "tower/tower_int.h"
 
 #define CASE_TEXT_MAX	  4096 /* justification */
@@ -56,15 +57,16 @@ static void case_fail(struct http_response *resp, const char *field, const char 
 static int case_parse(struct tower *t, struct http_response *resp, const json_t *b,
 		      const char *from_source, struct case_new *in)
 {
-	static const char *const fields[] = {"action", "target", "justification", "duration_hours",
+	static const char *const fields[] = {"action", "target", "justification", "duration",
 					     "evidence", "proto", "ports", "contact", NULL};
-	static const char *const source_fields[] = {"action", "justification", "duration_hours",
+	static const char *const source_fields[] = {"action", "justification", "duration",
 						    "proto", "ports", "contact", NULL};
 	const struct case_policy *pol = &t->cfg.cases;
 	const char *action = json_string_value(json_object_get(b, "action"));
 	const char *target = from_source ? from_source : json_string_value(json_object_get(b, "target"));
 	const char *just = json_string_value(json_object_get(b, "justification"));
-	const json_t *hours = json_object_get(b, "duration_hours"), *ev = json_object_get(b, "evidence"),
+	const char *duration = json_string_value(json_object_get(b, "duration"));
+	const json_t *ev = json_object_get(b, "evidence"),
 		     *ports = json_object_get(b, "ports"), *proto = json_object_get(b, "proto"),
 		     *contact = json_object_get(b, "contact");
 	char why[600];
@@ -92,14 +94,15 @@ static int case_parse(struct tower *t, struct http_response *resp, const json_t 
 		case_fail(resp, "justification", "is required: 1 to 4096 bytes");
 		return -1;
 	}
-	if (!json_is_integer(hours) || json_integer_value(hours) < 1 ||
-	    json_integer_value(hours) * 3600 > pol->max_duration_s) {
-		snprintf(why, sizeof(why), "is required: whole hours from 1 to %lld (the policy's most)",
-			 (long long)(pol->max_duration_s / 3600));
-		case_fail(resp, "duration_hours", why);
+	if (duration == NULL || config_parse_duration(duration, &in->duration_s) < 0 ||
+	    in->duration_s < pol->min_duration_s || in->duration_s > pol->max_duration_s) {
+		snprintf(why, sizeof(why),
+			 "is required: a duration such as 24h, 3d or 90m, from %llds to %llds (the "
+			 "policy's [cases] min_duration and max_duration)",
+			 (long long)pol->min_duration_s, (long long)pol->max_duration_s);
+		case_fail(resp, "duration", why);
 		return -1;
 	}
-	in->duration_s = json_integer_value(hours) * 3600;
 	if (proto != NULL && !json_is_string(proto)) {
 		case_fail(resp, "proto", "must be tcp, udp or icmp");
 		return -1;
@@ -352,8 +355,8 @@ static json_t *case_json(const struct store_res *r, size_t i)
 		store_res_text(r, i, tw_col(r, "action")), "target",
 		store_res_text(r, i, tw_col(r, "target")), "proto", opt_text(r, i, "proto"), "ports",
 		ports, "contact", opt_text(r, i, "contact"), "justification",
-		store_res_text(r, i, tw_col(r, "justification")), "duration_hours",
-		(json_int_t)(store_res_int64(r, i, tw_col(r, "duration")) / 3600), "state",
+		store_res_text(r, i, tw_col(r, "justification")), "duration_seconds",
+		(json_int_t)store_res_int64(r, i, tw_col(r, "duration")), "state",
 		store_res_text(r, i, tw_col(r, "state")), "approvals_needed",
 		(json_int_t)store_res_int64(r, i, tw_col(r, "approvals_needed")), "approvals",
 		(json_int_t)store_res_int64(r, i, tw_col(r, "approvals")), "proposed_by",

@@ -245,12 +245,15 @@ static int handler(void *user, const char *section, const char *name, const char
 		}
 	} else if (strcmp(section, "cases") == 0) {
 		struct case_policy *cp = &cfg->cases;
-		if (strcmp(name, "max_duration") == 0 || strcmp(name, "two_overseers_after") == 0) {
+		if (strcmp(name, "max_duration") == 0 || strcmp(name, "min_duration") == 0 ||
+		    strcmp(name, "two_overseers_after") == 0) {
 			if (config_parse_duration(value, &secs) < 0 || secs > 366 * 86400)
 				BAD("%s = '%s' is not a duration up to 366d such as 72h or 7d", name,
 				    value);
-			if (name[0] == 'm')
+			if (name[1] == 'a')
 				cp->max_duration_s = secs;
+			else if (name[1] == 'i')
+				cp->min_duration_s = secs;
 			else
 				cp->two_overseers_after_s = secs;
 		} else if (strcmp(name, "max_prefix4") == 0 || strcmp(name, "one_prefix4") == 0 ||
@@ -405,7 +408,9 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 		fputc('\n', out);
 	}
 	const struct case_policy *cp = &cfg->cases;
-	fputs("\n[cases]\nmax_duration = ", out);
+	fputs("\n[cases]\nmin_duration = ", out);
+	put_duration(out, cp->min_duration_s);
+	fputs("\nmax_duration = ", out);
 	put_duration(out, cp->max_duration_s);
 	fputs("\ntwo_overseers_after = ", out);
 	put_duration(out, cp->two_overseers_after_s);

@@ -37,6 +37,7 @@ struct tower_config {
 	const char *sectors[TOWER_MAX_SECTORS];
 	/* Countermeasure cases ([cases], docs/oversight.md). */
 	struct case_policy {
+		int64_t min_duration_s;	       /* the shortest a case may run: 1h */
 		int64_t max_duration_s;	       /* the longest a case may run: 7d */
 		int64_t two_overseers_after_s; /* longer cases need two approvals: 3d */
 		unsigned max_prefix4, max_prefix6; /* the widest prefix a case may name: 24, 48 */

@@ -1,0 +1,262 @@
+"""Countermeasure cases under oversight (issue 13), on SQLite and
+PostgreSQL: an analyst proposes, overseers decide, the tower activates
+and expires cases on its own and publishes the active set as files a
+resolver and a router load; every refusal the law asks for is made and
+says why, and every step is in the transparency log, which audit verify
+then finds whole.
+
+The laboratory's configuration takes the documentation ranges the test
+uses (198.51.100.0/24, 203.0.113.0/24) out of the never-block list, as
+[cases] lab_allow is meant for; 192.0.2.0/24 stays in it."""
+import os
+import subprocess
+import tempfile
+import time
+
+import common
+from towerlib import Tower, both_stores
+
+ATTACKER, FORGED, ASSET = "198.51.100.7", "198.51.100.66", "203.0.113.10"
+
+
+def write_config(d, label, keyfile):
+    cmdir = os.path.join(d, label + "-cm")
+    os.makedirs(cmdir, exist_ok=True)
+    path = os.path.join(d, label + ".conf")
+    with open(path, "w") as f:
+        f.write("[log]\nkey = %s\n\n[cases]\nmin_duration = 2s\nmax_duration = 7d\n"
+                "lab_allow = 198.51.100.0/24, 203.0.113.0/24\n\n"
+                "[countermeasures]\ndir = %s\nsinkhole = sinkhole.yagura.local\n"
+                "bgp_local_as = 64512\nbgp_router_id = 192.0.2.1\nbgp_neighbor = 192.0.2.2\n"
+                "bgp_neighbor_as = 64513\n" % (keyfile, cmdir))
+    return path, cmdir
+
+
+def alert(i, src, attackers=None):
+    a = {"alert_id": "c-%s-%d" % (src, i), "timestamp": "2026-12-01T00:00:00.000000+0000",
+         "src_ip": src, "dest_ip": "10.0.0.%d" % (i % 200 + 1), "proto": "TCP",
+         "alert": {"signature_id": 9100001, "signature": "c2 beacon", "severity": 1}}
+    if attackers is not None:
+        a["evidence"] = {"attackers": attackers}
+    return a
+
+
+def wait_state(tw, tok, cid, want, secs=15):
+    deadline, c = time.time() + secs, None
+    while time.time() < deadline:
+        st, body, _ = tw.call("GET", "/api/v1/cases/%d" % cid, token=tok)
+        c = body.get("case") if st == 200 else None
+        if c is not None and c["state"] == want:
+            return c
+        time.sleep(0.2)
+    return c
+
+
+def run(t, tw, label, yagura, cmdir, keyfile):
+    A = tw.admin
+    a1, a2 = tw.token_for("analyst1", "analyst"), tw.token_for("analyst2", "analyst")
+    o1, o2 = tw.token_for("overseer1", "overseer"), tw.token_for("overseer2", "overseer")
+    auditor, sensor = tw.token_for("auditor1", "auditor"), tw.token_for("sensor1", "sensor")
+    st, org, _ = tw.call("POST", "/api/v1/orgs", {"name": "Kanto Power", "sector": "electricity"}, A)
+    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "op1", "role": "operator",
+                                                 "org_id": org["id"]}, A)
+    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+    st, asset, _ = tw.call("POST", "/api/v1/assets", {"product": "SCADA HMI",
+                                                      "addresses": [ASSET]}, tk["token"])
+    t.check(st == 201, "%s: an asset: %s %s" % (label, st, asset))
+    batch = [alert(i, ATTACKER) for i in range(5)] + [alert(i, FORGED, []) for i in range(3)]
+    st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": batch}, sensor)
+    t.check(st == 200 and res["accepted"] == 8, "%s: alerts: %s %s" % (label, st, res))
+    case = {"action": "rtbh", "justification": "C2 server of the campaign", "duration": "2h"}
+
+    def propose(body, tok=a1, path="/api/v1/cases"):
+        return tw.call("POST", path, body, tok)
+
+    def refused(body, status, code, text, tok=a1, path="/api/v1/cases"):
+        st, e, _ = propose(body, tok, path)
+        err = e.get("error", {}) if isinstance(e, dict) else {}
+        t.check(st == status and err.get("code") == code and text in err.get("message", "") +
+                str(err.get("fields", "")),
+                "%s: %s: %s %s (wanted %d %s '%s')" % (label, body.get("target", path), st, e,
+                                                       status, code, text))
+
+    # Refusals, each naming why.
+    refused(dict(case, target="8.8.8.8"), 422, "never_block", "Google Public DNS")
+    refused(dict(case, target="192.0.2.1"), 422, "never_block", "192.0.2.0/24")
+    refused(dict(case, action="sinkhole", target="a.root-servers.net"), 422, "never_block",
+            "root-servers.net")
+    refused(dict(case, target=ASSET), 422, "never_block",
+            "registered critical infrastructure (asset %d)" % asset["id"])
+    refused(dict(case, target="198.51.100.0/23"), 422, "too_wide", "/24 at most")
+    refused(dict(case, target=FORGED), 422, "spoofed_source", "3 of its alerts")
+    refused(dict(case, target=ATTACKER, evidence=["alert:999999"]), 422, "validation_failed",
+            "alert:999999 does not exist")
+    refused(dict(case, target=ATTACKER, duration="8d"), 422, "validation_failed", "duration")
+    refused(dict(case, target=ATTACKER, action="reboot"), 422, "validation_failed", "action")
+    refused(dict(case, target="198.51.100.8\nevil"), 422, "validation_failed", "target")
+    refused(dict(case, target=ATTACKER, color="red"), 422, "validation_failed", "color")
+    st, _, _ = propose(dict(case, target=ATTACKER), o1)
+    t.check(st == 403, "%s: an overseer proposing: %s" % (label, st))
+
+    # A case from the top source, with its evidence; decided by an overseer.
+    for _ in range(100):
+        st, body, _ = tw.call("GET", "/api/v1/sources", token=a1)
+        if st != 200 or body.get("pending_alerts") == 0:
+            break
+        time.sleep(0.1)
+    top = body["sources"][0]["ip"] if st == 200 and body.get("sources") else None
+    t.check(top == ATTACKER, "%s: the top source is the attacker: %s" % (label, top))
+    st, body, _ = propose(case, a1, "/api/v1/sources/%s/case" % ATTACKER)
+    c = body.get("case", {})
+    t.check(st == 201 and c.get("state") == "proposed" and c.get("target") == ATTACKER and
+            "source:%s" % ATTACKER in c.get("evidence", []) and
+            sum(e.startswith("alert:") for e in c.get("evidence", [])) == 5 and
+            c.get("approvals_needed") == 1,
+            "%s: a case from a source: %s %s" % (label, st, body))
+    cid = c.get("id", 0)
+    for tok, who in ((a1, "the analyst who proposed it"), (a2, "another analyst"),
+                     (auditor, "an auditor")):
+        st, _, _ = tw.call("POST", "/api/v1/cases/%d/approve" % cid, {"reason": "ok"}, tok)
+        t.check(st == 403, "%s: approved by %s: %s" % (label, who, st))
+    st, e, _ = tw.call("POST", "/api/v1/cases/%d/approve" % cid, {}, o1)
+    t.check(st == 422, "%s: an approval without a reason: %s" % (label, st))
+    st, body, _ = tw.call("POST", "/api/v1/cases/%d/approve" % cid,
+                          {"reason": "evidence of C2 traffic reviewed"}, o1)
+    t.check(st == 200 and body["case"]["state"] in ("approved", "active"),
+            "%s: approved: %s %s" % (label, st, body))
+    c = wait_state(tw, o1, cid, "active")
+    t.check(c is not None and c["state"] == "active" and c["expires"] is not None and
+            [d["decision"] for d in c["decisions"]] == ["approve", "activate"] and
+            c["decisions"][1]["by"] == "server",
+            "%s: active within seconds, by the tower: %s" % (label, c))
+    st, _, _ = tw.call("POST", "/api/v1/cases/%d/approve" % cid, {"reason": "again"}, o2)
+    t.check(st == 409, "%s: approving an active case: %s" % (label, st))
+
+    # Published: in the directory and at the URLs, with ETags.
+    time.sleep(0.5)
+    with open(os.path.join(cmdir, "bird.conf")) as f:
+        bird = f.read()
+    t.check("%s/32" % ATTACKER in bird and "(65535, 666)" in bird,
+            "%s: bird.conf holds the blackhole route:\n%s" % (label, bird))
+    st, conf, h = tw.call("GET", "/api/v1/countermeasures/bird.conf", token=sensor)
+    etag = h.get("ETag")
+    t.check(st == 200 and conf == bird and etag, "%s: bird.conf served: %s %s" % (label, st, etag))
+    st, _, _ = tw.call("GET", "/api/v1/countermeasures/bird.conf", token=sensor,
+                       headers={"If-None-Match": etag})
+    t.check(st == 304, "%s: unchanged: 304, got %s" % (label, st))
+
+    # A sinkhole with a short life: it expires on time, with nobody calling.
+    st, body, _ = propose({"action": "sinkhole", "target": "c2.bad.example",
+                           "justification": "C2 domain", "duration": "3s"})
+    sid = body.get("case", {}).get("id", 0)
+    st, _, _ = tw.call("POST", "/api/v1/cases/%d/approve" % sid, {"reason": "ok"}, o2)
+    c = wait_state(tw, o1, sid, "active")
+    rpz = open(os.path.join(cmdir, "rpz.zone")).read() if c else ""
+    t.check(c is not None and c["state"] == "active" and "c2.bad.example" in rpz,
+            "%s: the sinkhole is active and in rpz.zone: %s\n%s" % (label, c, rpz))
+    c = wait_state(tw, o1, sid, "expired", 20)
+    time.sleep(0.5)
+    rpz = open(os.path.join(cmdir, "rpz.zone")).read()
+    t.check(c is not None and c["state"] == "expired" and c["ended"] is not None and
+            "c2.bad.example" not in rpz,
+            "%s: expired and gone from rpz.zone: %s\n%s" % (label, c, rpz))
+    st, conf2, h2 = tw.call("GET", "/api/v1/countermeasures/bird.conf", token=sensor)
+    t.check(st == 200 and conf2 == conf and h2.get("ETag") == etag,
+            "%s: bird.conf unchanged by the sinkhole's life" % label)
+
+    # Wide or long needs two overseers, each once.
+    st, body, _ = propose(dict(case, target="198.51.100.16/28"))
+    wid = body.get("case", {}).get("id", 0)
+    t.check(st == 201 and body["case"]["approvals_needed"] == 2,
+            "%s: a /28 needs two overseers: %s" % (label, body))
+    st, body, _ = tw.call("POST", "/api/v1/cases/%d/approve" % wid, {"reason": "ok"}, o1)
+    t.check(st == 200 and body["case"]["state"] == "proposed" and body["case"]["approvals"] == 1,
+            "%s: one of two approvals: %s" % (label, body))
+    st, e, _ = tw.call("POST", "/api/v1/cases/%d/approve" % wid, {"reason": "again"}, o1)
+    t.check(st == 409 and e["error"]["code"] == "already_approved",
+            "%s: the same overseer twice: %s %s" % (label, st, e))
+    st, body, _ = tw.call("POST", "/api/v1/cases/%d/approve" % wid, {"reason": "ok"}, o2)
+    t.check(st == 200 and body["case"]["state"] in ("approved", "active"),
+            "%s: two approvals: %s" % (label, body))
+    st, body, _ = propose(dict(case, target="198.51.100.99", duration="4d"))
+    t.check(st == 201 and body["case"]["approvals_needed"] == 2,
+            "%s: four days needs two overseers: %s" % (label, body))
+
+    # Rejected, withdrawn, revoked.
+    st, body, _ = propose(dict(case, target="198.51.100.100"))
+    rid = body["case"]["id"]
+    st, body, _ = tw.call("POST", "/api/v1/cases/%d/reject" % rid, {"reason": "too thin"}, o1)
+    t.check(st == 200 and body["case"]["state"] == "rejected", "%s: rejected: %s" % (label, body))
+    st, e, _ = tw.call("POST", "/api/v1/cases/%d/approve" % rid, {"reason": "ok"}, o2)
+    t.check(st == 409 and e["error"]["code"] == "wrong_state",
+            "%s: approving a rejected case: %s %s" % (label, st, e))
+    st, body, _ = propose(dict(case, target="198.51.100.101"))
+    xid = body["case"]["id"]
+    st, _, _ = tw.call("POST", "/api/v1/cases/%d/withdraw" % xid, {"reason": "mine"}, a2)
+    t.check(st == 403, "%s: withdrawn by another analyst: %s" % (label, st))
+    st, body, _ = tw.call("POST", "/api/v1/cases/%d/withdraw" % xid, {"reason": "wrong host"}, a1)
+    t.check(st == 200 and body["case"]["state"] == "withdrawn", "%s: withdrawn: %s" % (label, body))
+    st, body, _ = tw.call("POST", "/api/v1/cases/%d/revoke" % cid, {"reason": "host cleaned"}, o2)
+    t.check(st == 200 and body["case"]["state"] == "revoked" and body["case"]["ended"],
+            "%s: revoked: %s" % (label, body))
+    time.sleep(1.5)
+    with open(os.path.join(cmdir, "bird.conf")) as f:
+        bird = f.read()
+    t.check("%s/32" % ATTACKER not in bird, "%s: the revoked route is gone:\n%s" % (label, bird))
+
+    # Lists, and who may read them.
+    st, body, _ = tw.call("GET", "/api/v1/cases?state=proposed", token=auditor)
+    t.check(st == 200 and all(c["state"] == "proposed" for c in body["cases"]) and
+            len(body["cases"]) == 1, "%s: proposed cases: %s" % (label, body))
+    st, body, _ = tw.call("GET", "/api/v1/cases?state=sideways", token=auditor)
+    t.check(st == 400, "%s: an unknown state: %s" % (label, st))
+    st, _, _ = tw.call("GET", "/api/v1/cases", token=sensor)
+    t.check(st == 403, "%s: a sensor reading cases: %s" % (label, st))
+
+    # Every step is in the log, and the store is what the log says.
+    st, vkey, _ = tw.call("GET", "/log/key")
+    for _ in range(100):
+        st, note, _ = tw.call("POST", "/api/v1/log/checkpoint", b"", auditor)
+        size = int(note.split("\n")[1]) if st == 200 else 0
+        st, inc, _ = tw.call("GET", "/api/v1/log/inclusion?index=%d&size=%d" % (size - 1, size),
+                             token=auditor)
+        if st == 200 and "kind case.revoke" in inc.get("entry", ""):
+            break
+        time.sleep(0.2)
+    kinds = []
+    for i in range(size):
+        st, inc, _ = tw.call("GET", "/api/v1/log/inclusion?index=%d&size=%d" % (i, size),
+                             token=auditor)
+        kinds.append(inc.get("entry", "").split("\n")[1])
+    want = {"kind case.propose": 6, "kind case.approve": 4, "kind case.activate": 3,
+            "kind case.expire": 1, "kind case.reject": 1, "kind case.withdraw": 1,
+            "kind case.revoke": 1}
+    got = {k: kinds.count(k) for k in want}
+    t.check(got == want, "%s: the log's case entries: %s, wanted %s" % (label, got, want))
+    p = subprocess.run([yagura, "audit", "verify", "--key", vkey.strip(), "--store", tw.store],
+                       capture_output=True, text=True, timeout=300)
+    t.check(p.returncode == 0 and "rows are as the entries recorded them" in p.stdout,
+            "%s: audit verify --store: %d\n%s%s" % (label, p.returncode, p.stdout, p.stderr))
+    st, m, _ = tw.call("GET", "/metrics")
+    t.check("yagura_cases_never_block_narrowed 2\n" in m,
+            "%s: the laboratory's narrowing in /metrics" % label)
+
+
+def main():
+    a = common.parse_args()
+    t = common.Checker("cases")
+    with tempfile.TemporaryDirectory() as d:
+        for label, store in both_stores(t, a.yagura, d, "tower_cases"):
+            keyfile = os.path.join(d, label + ".log-key")
+            conf, cmdir = write_config(d, label, keyfile)
+            tw = Tower(a.yagura, store, d, extra=["--config", conf],
+                       init_extra=["--log-key", keyfile])
+            try:
+                run(t, tw, label, a.yagura, cmdir, keyfile)
+            finally:
+                rc = tw.stop()
+            t.check(rc == 0, "%s: tower exit %d on SIGTERM" % (label, rc))
+    t.finish()
+
+
+main()
