@@ -24,13 +24,15 @@ static void usage(FILE *out)
 	      "  audit verify      check the log's checkpoints, proofs and store with nothing\n"
 	      "                    but that key; a split view is reported as evidence\n"
 	      "  report ...        file, update, close, list and show incident reports\n"
+	      "  case ...          propose, approve, reject, withdraw, revoke, list and show\n"
+	      "                    countermeasure cases under oversight\n"
 	      "  asset add|list    register your organisation's computers and their addresses,\n"
 	      "                    list the assets you may see\n"
 	      "  alerts list       the alerts sensors posted, newest first, filtered by time,\n"
 	      "                    address, signature, sensor or asset\n"
 	      "\n"
 	      "Run 'yagura COMMAND --help' for a command's options and exit statuses.\n"
-	      "The commands that call a tower (admin but init and recover, report, asset,\n"
+	      "The commands that call a tower (admin but init and recover, report, case, asset,\n"
 	      "alerts, audit verify without --store) take --tower URL and --token-file\n"
 	      "FILE, or $YAGURA_TOWER and $YAGURA_TOKEN; their lists show a page at a\n"
 	      "time, --all shows every page.\n"
@@ -68,6 +70,8 @@ int main(int argc, char **argv)
 		return cmd_report(argc - 1, argv + 1);
 	if (strcmp(argv[1], "asset") == 0)
 		return cmd_asset(argc - 1, argv + 1);
+	if (strcmp(argv[1], "case") == 0)
+		return cmd_case(argc - 1, argv + 1);
 	if (strcmp(argv[1], "alerts") == 0)
 		return cmd_alerts(argc - 1, argv + 1);
 	log_warnx("unknown command '%s' (try 'yagura --help')", argv[1]);
