@@ -26,6 +26,8 @@ static void usage(FILE *out)
 	      "  report ...        file, update, close, list and show incident reports\n"
 	      "  case ...          propose, approve, reject, withdraw, revoke, list and show\n"
 	      "                    countermeasure cases under oversight\n"
+	      "  oversight summary --year Y\n"
+	      "                    the year's cases, as the committee reports them\n"
 	      "  asset add|list    register your organisation's computers and their addresses,\n"
 	      "                    list the assets you may see\n"
 	      "  alerts list       the alerts sensors posted, newest first, filtered by time,\n"
@@ -72,6 +74,8 @@ int main(int argc, char **argv)
 		return cmd_asset(argc - 1, argv + 1);
 	if (strcmp(argv[1], "case") == 0)
 		return cmd_case(argc - 1, argv + 1);
+	if (strcmp(argv[1], "oversight") == 0)
+		return cmd_oversight(argc - 1, argv + 1);
 	if (strcmp(argv[1], "alerts") == 0)
 		return cmd_alerts(argc - 1, argv + 1);
 	log_warnx("unknown command '%s' (try 'yagura --help')", argv[1]);

@@ -84,6 +84,7 @@ extern const struct tower_route tw_alert_routes[];
 extern const struct tower_route tw_source_routes[];
 extern const struct tower_route tw_case_routes[];
 extern const struct tower_route tw_cm_routes[];
+extern const struct tower_route tw_oversight_routes[];
 extern const struct tower_route tw_log_routes[];
 
 /* ---- helpers (common.c) ------------------------------------------------ */

@@ -91,6 +91,17 @@ def main():
         t.check(rc == 0 and out["case"]["state"] == "revoked", "revoke: %d %s" % (rc, err))
         rc, _, _, err = case("an", "list", "--state", "sideways")
         t.check(rc == 2, "list --state sideways: %d %r" % (rc, err))
+        p = subprocess.run([y, "oversight", "summary", "--year", str(time.gmtime().tm_year),
+                            "--tower", url, "--token-file", os.path.join(d, "ov.token")],
+                           capture_output=True, text=True, timeout=60)
+        s = json.loads(p.stdout) if p.returncode == 0 else {}
+        t.check(p.returncode == 0 and s["cases"]["proposed"]["total"] == 2 and
+                s["cases"]["approved"]["by_action"]["rtbh"] == 1 and
+                s["cases"]["rejected"]["by_action"]["blocklist"] == 1,
+                "oversight summary: %d %s %s" % (p.returncode, p.stdout, p.stderr))
+        p = subprocess.run([y, "oversight", "summary", "--year", "last"], capture_output=True,
+                           text=True, timeout=60)
+        t.check(p.returncode == 1, "oversight summary --year last: %d" % p.returncode)
         rc = tw.stop()
         t.check(rc == 0, "tower exit %d" % rc)
     t.finish()

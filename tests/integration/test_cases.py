@@ -241,6 +241,24 @@ def run(t, tw, label, yagura, cmdir, keyfile):
     t.check("yagura_cases_never_block_narrowed 2\n" in m,
             "%s: the laboratory's narrowing in /metrics" % label)
 
+    # The year's summary for the committee, counted from the log.
+    year = time.gmtime().tm_year
+    st, s, _ = tw.call("GET", "/api/v1/oversight/summary?year=%d" % year, token=o1)
+    got = {k: (v["total"], v["by_action"]["rtbh"], v["by_action"]["sinkhole"])
+           for k, v in s.get("cases", {}).items()} if st == 200 else s
+    want = {"proposed": (6, 5, 1), "approvals": (4, 3, 1), "approved": (3, 2, 1),
+            "rejected": (1, 1, 0), "withdrawn": (1, 1, 0), "revoked": (1, 1, 0),
+            "activated": (3, 2, 1), "expired": (1, 0, 1)}
+    t.check(got == want, "%s: the oversight summary: %s, wanted %s" % (label, got, want))
+    t.check(st == 200 and s["log"]["size"] >= size and s["log"]["checkpoint"].startswith(
+        "yagura.local/log\n%d\n" % s["log"]["size"]),
+        "%s: the summary names its signed tree: %s" % (label, s.get("log")))
+    st, s, _ = tw.call("GET", "/api/v1/oversight/summary?year=%d" % (year - 1), token=auditor)
+    t.check(st == 200 and s["cases"]["proposed"]["total"] == 0,
+            "%s: last year had no cases: %s" % (label, s))
+    st, _, _ = tw.call("GET", "/api/v1/oversight/summary", token=auditor)
+    t.check(st == 400, "%s: a summary without a year: %s" % (label, st))
+
 
 def main():
     a = common.parse_args()

@@ -373,6 +373,7 @@ def run(t, tw, label):
         ("POST", "/api/v1/sources/192.0.2.1/case", {"action": "rtbh"}, {"analyst"}),
         ("GET", "/api/v1/countermeasures/rpz.zone", None,
          {"analyst", "overseer", "auditor", "sensor"}),
+        ("GET", "/api/v1/oversight/summary?year=2026", None, {"analyst", "overseer", "auditor"}),
     ]
     for method, path, body, allowed in matrix:
         for role, tok in tokens.items():
