@@ -79,7 +79,7 @@ static const struct tower_route tw_doc_routes[] = {
 static const struct tower_route *const tables[] = {
 	tw_org_routes,	 tw_token_routes,  tw_report_routes, tw_asset_routes,
 	tw_alert_routes, tw_source_routes, tw_log_routes,   tw_doc_routes,
-	tw_case_routes,	 tw_cm_routes,	   tw_oversight_routes,
+	tw_case_routes,	 tw_case_read_routes, tw_cm_routes, tw_oversight_routes,
 };
 
 /* The source summary's progress, for /metrics. */

@@ -83,6 +83,7 @@ extern const struct tower_route tw_asset_routes[];
 extern const struct tower_route tw_alert_routes[];
 extern const struct tower_route tw_source_routes[];
 extern const struct tower_route tw_case_routes[];
+extern const struct tower_route tw_case_read_routes[];
 extern const struct tower_route tw_cm_routes[];
 extern const struct tower_route tw_oversight_routes[];
 extern const struct tower_route tw_log_routes[];
@@ -264,6 +265,10 @@ int64_t tw_asset_of(struct tower *t, const char *ip, int64_t *org_id);
  * the thread that activates and expires cases; stops it. */
 int tw_cases_start(struct tower *t, char *err, size_t errlen) YG_MUST_CHECK;
 void tw_cases_stop(struct tower *t);
+/* Answers case id (caseview.c) with status, as GET /api/v1/cases/{id}. */
+int tw_case_answer(struct tower *t, struct http_response *resp, int64_t id, int status);
+/* The {id} of a case's path, or 0 when it is not one. */
+int64_t tw_case_id(struct http_request *req);
 /* Has the thread run a pass now (the active set changed). */
 void tw_cases_wake(struct tower *t);
 /* Activates approved cases and expires those past their time: how many
