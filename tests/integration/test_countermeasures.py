@@ -24,15 +24,16 @@ Each part skips (exit 77 when all of them do) when its programs are missing
 or network namespaces cannot be made, and says which.
 """
 import argparse
-import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from realtools import (BLACKHOLE, BIND_PROGRAMS, BGP_PROGRAMS, BgpPair, Named, Netns,
+                       communities, missing, netns_usable, sh, wait_for)
 
 SKIP = 77
 H = 3600 * 1000000
@@ -52,34 +53,6 @@ class Checker:
     def skip(self, part, why):
         self.skipped.append(part)
         print("skipped %s: %s" % (part, why))
-
-
-def sh(args, check=False, timeout=30, **kw):
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       stdin=subprocess.DEVNULL, timeout=timeout, **kw)
-    out = p.stdout.decode(errors="replace")
-    if check and p.returncode != 0:
-        raise RuntimeError("%s: exit %d\n%s" % (" ".join(args), p.returncode, out))
-    return p.returncode, out
-
-
-def missing(*progs):
-    return [p for p in progs if shutil.which(p) is None]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(fn, timeout=20.0, step=0.2):
-    end = time.time() + timeout
-    while True:
-        v = fn()
-        if v or time.time() > end:
-            return v
-        time.sleep(step)
 
 
 def now_us():
@@ -126,21 +99,13 @@ ZONE_SINK = """$TTL 60
 @ IN NS ns.example.
 sinkhole IN A 192.0.2.53
 """
-# Authoritative for the root too, so that no query ever leaves the host.
-ZONE_ROOT = """$TTL 60
-@ IN SOA ns.example. hostmaster.example. 1 60 60 600 60
-@ IN NS ns.example.
-"""
-
-
 def test_bind(ck, render_bin, work):
-    gone = missing("named", "named-checkzone", "rndc", "dig")
+    gone = missing(*BIND_PROGRAMS)
     if gone:
         ck.skip("bind", "%s not installed (Debian packages bind9, bind9-dnsutils)"
                 % ", ".join(gone))
         return
     d = os.path.join(work, "bind")
-    os.makedirs(d)
     r = Renderer(render_bin, os.path.join(d, "cm"), {
         "rpz_zone": "rpz.yagura.local", "sinkhole": "sinkhole.yagura.test"})
     sink_cases = [case(1, "sinkhole", "bad.example"), case(2, "sinkhole", "198.51.100.7")]
@@ -148,53 +113,15 @@ def test_bind(ck, render_bin, work):
     rc, out = sh(["named-checkzone", "rpz.yagura.local", r.path("rpz.zone")])
     ck.check(rc == 0, "named-checkzone accepts rpz.zone", out)
 
-    for name, text in (("example.db", ZONE_EXAMPLE), ("sink.db", ZONE_SINK),
-                       ("root.db", ZONE_ROOT)):
-        with open(os.path.join(d, name), "w") as f:
-            f.write(text)
-    port, cport = free_port(), free_port()
-    secret = base64.b64encode(os.urandom(32)).decode()
-    key = 'key "yg" { algorithm hmac-sha256; secret "%s"; };\n' % secret
-    with open(os.path.join(d, "named.conf"), "w") as f:
-        f.write(key + """
-controls { inet 127.0.0.1 port %(cport)d allow { 127.0.0.1; } keys { "yg"; }; };
-options {
-	directory "%(d)s";
-	pid-file "%(d)s/named.pid";
-	session-keyfile "%(d)s/session.key";
-	listen-on port %(port)d { 127.0.0.1; };
-	listen-on-v6 { none; };
-	recursion yes;
-	allow-query { 127.0.0.1; };
-	allow-recursion { 127.0.0.1; };
-	dnssec-validation no;
-	notify no;
-	response-policy { zone "rpz.yagura.local" min-update-interval 0; } qname-wait-recurse no;
-};
-zone "." { type primary; file "root.db"; };
-zone "example" { type primary; file "example.db"; };
-zone "yagura.test" { type primary; file "sink.db"; };
-zone "rpz.yagura.local" { type primary; file "%(rpz)s"; };
-""" % {"cport": cport, "d": d, "port": port, "rpz": r.path("rpz.zone")})
-    with open(os.path.join(d, "rndc.conf"), "w") as f:
-        f.write(key + 'options { default-key "yg"; default-server 127.0.0.1; '
-                'default-port %d; };\n' % cport)
-    rc, out = sh(["named-checkconf", os.path.join(d, "named.conf")]) \
-        if shutil.which("named-checkconf") else (0, "")
+    named = Named(d, "rpz.yagura.local", r.path("rpz.zone"),
+                  {"example": ZONE_EXAMPLE, "yagura.test": ZONE_SINK})
+    rc, out = named.checkconf()
     ck.check(rc == 0, "named-checkconf accepts the test's named.conf", out)
-    log = open(os.path.join(d, "named.log"), "w")
-    named = subprocess.Popen(["named", "-g", "-4", "-n", "1", "-u", "root",
-                              "-c", os.path.join(d, "named.conf")],
-                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    named.start()
     try:
-        def dig(name):
-            rc, out = sh(["dig", "@127.0.0.1", "-p", str(port), "+short", "+time=2",
-                          "+tries=1", name, "A"])
-            return out.split()
-
+        dig = named.dig
         if not wait_for(lambda: dig("good.example") == ["203.0.113.82"]):
-            ck.check(False, "named answers on port %d" % port,
-                     open(os.path.join(d, "named.log")).read()[-3000:])
+            ck.check(False, "named answers on port %d" % named.port, named.logtail())
             return
         ck.check(dig("good.example") == ["203.0.113.82"], "a name without a case resolves")
         got = dig("bad.example")
@@ -210,86 +137,20 @@ zone "rpz.yagura.local" { type primary; file "%(rpz)s"; };
         # The case for bad.example is revoked: the tower re-renders, the
         # operator's hook runs rndc reload.
         r.render(sink_cases[1:])
-        rc, out = sh(["rndc", "-c", os.path.join(d, "rndc.conf"), "reload",
-                      "rpz.yagura.local"])
+        rc, out = named.reload()
         ck.check(rc == 0, "rndc reload rpz.yagura.local", out)
         got = wait_for(lambda: dig("bad.example") == ["203.0.113.80"], timeout=15)
         ck.check(got, "after revocation and reload the name resolves normally",
                  repr(dig("bad.example")))
         ck.check(dig("c2.example") == ["sinkhole.yagura.test.", "192.0.2.53"],
                  "the remaining case still applies")
-        rc, out = sh(["dig", "@127.0.0.1", "-p", str(port), "+short", "rpz.yagura.local", "SOA"])
+        out = " ".join(dig("rpz.yagura.local", "SOA"))
         ck.check(" 2 60 60 604800 60" in out, "the zone's serial rose to 2", out)
     finally:
-        named.terminate()
-        try:
-            named.wait(10)
-        except subprocess.TimeoutExpired:
-            named.kill()
-            named.wait()
-        log.close()
+        named.stop()
 
 
 # ------------------------------------------------------ network namespaces ---
-
-class Netns:
-    """Two namespaces, a (the operator's router) and b (the rest of the
-    world), joined by a veth pair: a=192.0.2.1, b=192.0.2.2 (and 2001:db8:ff::
-    1 and 2). b also holds the addresses the cases name."""
-
-    def __init__(self):
-        tag = "yg%d" % os.getpid()
-        self.a, self.b = tag + "a", tag + "b"
-        self.made = []
-
-    def up(self):
-        for ns in (self.a, self.b):
-            sh(["ip", "netns", "add", ns], check=True)
-            self.made.append(ns)
-        va, vb = "yga%d" % os.getpid(), "ygb%d" % os.getpid()
-        cmds = [
-            ["ip", "link", "add", va, "netns", self.a, "type", "veth", "peer", "name", vb,
-             "netns", self.b],
-            ["ip", "-n", self.a, "link", "set", "lo", "up"],
-            ["ip", "-n", self.b, "link", "set", "lo", "up"],
-            ["ip", "-n", self.a, "addr", "add", "192.0.2.1/24", "dev", va],
-            ["ip", "-n", self.b, "addr", "add", "192.0.2.2/24", "dev", vb],
-            ["ip", "-n", self.a, "addr", "add", "2001:db8:ff::1/64", "dev", va, "nodad"],
-            ["ip", "-n", self.b, "addr", "add", "2001:db8:ff::2/64", "dev", vb, "nodad"],
-            ["ip", "-n", self.a, "link", "set", va, "up"],
-            ["ip", "-n", self.b, "link", "set", vb, "up"],
-            ["ip", "-n", self.a, "route", "add", "198.51.100.0/24", "via", "192.0.2.2"],
-            ["ip", "-n", self.a, "route", "add", "2001:db8::/64", "via", "2001:db8:ff::2"],
-        ]
-        for addr in ("198.51.100.7/32", "198.51.100.8/32"):
-            cmds.append(["ip", "-n", self.b, "addr", "add", addr, "dev", "lo"])
-        for addr in ("2001:db8::7/128", "2001:db8::8/128"):
-            cmds.append(["ip", "-n", self.b, "addr", "add", addr, "dev", "lo", "nodad"])
-        for c in cmds:
-            sh(c, check=True)
-
-    def run(self, ns, args, **kw):
-        return sh(["ip", "netns", "exec", ns] + list(args), **kw)
-
-    def popen(self, ns, args, log):
-        return subprocess.Popen(["ip", "netns", "exec", ns] + list(args), stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    def down(self):
-        for ns in self.made:
-            sh(["ip", "netns", "del", ns])
-
-
-def netns_usable():
-    if os.geteuid() != 0:
-        return "not root: network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN"
-    probe = "ygprobe%d" % os.getpid()
-    rc, out = sh(["ip", "netns", "add", probe])
-    if rc != 0:
-        return "ip netns add failed: %s" % out.strip()
-    sh(["ip", "netns", "del", probe])
-    return None
-
 
 ECHO = """
 import socket, sys, threading
@@ -375,63 +236,8 @@ def nft_cases(ck, render_bin, work, net):
     net.run(net.a, ["nft", "delete", "table", "inet", "yagura"])
 
 
-GOBGP_TOML = """[global.config]
-  as = 65002
-  router-id = "192.0.2.2"
-  port = 179
-  local-address-list = ["192.0.2.2"]
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "192.0.2.1"
-    peer-as = 65001
-  [neighbors.transport.config]
-    local-address = "192.0.2.2"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-flowspec"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-flowspec"
-"""
-
-BLACKHOLE = 65535 << 16 | 666
-
-
-def gobgp_rib(net, family):
-    rc, out = net.run(net.b, ["gobgp", "-u", "127.0.0.1", "-p", "50051", "global", "rib",
-                              "-a", family, "-j"])
-    if rc != 0:
-        return None, out
-    try:
-        return json.loads(out or "{}"), out
-    except ValueError:
-        return None, out
-
-
-def path_attrs(rib, prefix):
-    """The attributes of the best path to prefix in GoBGP's JSON RIB."""
-    for key, paths in (rib or {}).items():
-        if key == prefix or any(p.get("nlri", {}).get("prefix") == prefix for p in paths):
-            return paths[0].get("attrs", [])
-    return None
-
-
-def communities(attrs):
-    for a in attrs or []:
-        if "communities" in a:
-            return a["communities"]
-    return []
-
-
 def test_bird(ck, render_bin, work, net):
-    gone = missing("bird", "birdc", "gobgpd", "gobgp")
+    gone = missing(*BGP_PROGRAMS)
     if gone:
         ck.skip("bird", "%s not installed (Debian packages bird2, gobgpd)" % ", ".join(gone))
         return
@@ -445,39 +251,23 @@ def test_bird(ck, render_bin, work, net):
              case(3, "flowspec", "198.51.100.0/24", proto="tcp", ports=[80, 443]),
              case(4, "flowspec", "2001:db8::/64", proto="udp", ports=[53])]
     r.render(cases)
-    conf = r.path("bird.conf")
-    rc, out = sh(["bird", "-p", "-c", conf])
+    rc, out = sh(["bird", "-p", "-c", r.path("bird.conf")])
     ck.check(rc == 0, "bird -p accepts bird.conf", out)
-    with open(os.path.join(d, "gobgp.toml"), "w") as f:
-        f.write(GOBGP_TOML)
-    rc, out = sh(["gobgpd", "-d", "-f", os.path.join(d, "gobgp.toml")])
+    bgp = BgpPair(net, d, r.path("bird.conf"), as_a=65001, as_b=65002)
+    rc, out = bgp.check_gobgp_conf()
     ck.check(rc == 0, "gobgpd -d accepts the test's configuration", out)
-    sock = os.path.join(d, "bird.ctl")
-    blog, glog = open(os.path.join(d, "bird.log"), "w"), open(os.path.join(d, "gobgpd.log"), "w")
-    gobgpd = net.popen(net.b, ["gobgpd", "-f", os.path.join(d, "gobgp.toml"), "-p",
-                               "--api-hosts", "127.0.0.1:50051", "--pprof-disable"], glog)
-    bird = net.popen(net.a, ["bird", "-f", "-c", conf, "-s", sock,
-                             "-P", os.path.join(d, "bird.pid")], blog)
+    bgp.start()
     try:
-        def established():
-            rc, out = net.run(net.b, ["gobgp", "-u", "127.0.0.1", "-p", "50051",
-                                      "neighbor", "192.0.2.1"])
-            return rc == 0 and "bgp state = established" in out.lower()
-
-        if not wait_for(established, timeout=60, step=0.5):
-            rc, out = net.run(net.a, ["birdc", "-s", sock, "show", "protocols", "all",
-                                      "yagura_peer"])
+        if not wait_for(bgp.established, timeout=60, step=0.5):
+            rc, out = bgp.birdc("show", "protocols", "all", "yagura_peer")
             ck.check(False, "the BGP session between BIRD and GoBGP comes up", out)
             return
         ck.check(True, "the BGP session between BIRD and GoBGP comes up")
-
-        def route(family, prefix):
-            rib, _ = gobgp_rib(net, family)
-            return path_attrs(rib, prefix)
+        route = bgp.route
 
         attrs = wait_for(lambda: route("ipv4", "198.51.100.7/32"), timeout=20)
         ck.check(attrs is not None, "GoBGP holds the blackhole route 198.51.100.7/32",
-                 gobgp_rib(net, "ipv4")[1])
+                 bgp.rib("ipv4")[1])
         ck.check(BLACKHOLE in communities(attrs),
                  "the route carries BLACKHOLE 65535:666", json.dumps(attrs))
         ck.check(any(a.get("nexthop") == "192.0.2.66" for a in attrs or []),
@@ -485,11 +275,10 @@ def test_bird(ck, render_bin, work, net):
         attrs6 = wait_for(lambda: route("ipv6", "2001:db8::7/128"), timeout=10)
         ck.check(BLACKHOLE in communities(attrs6),
                  "GoBGP holds the IPv6 blackhole route with 65535:666",
-                 gobgp_rib(net, "ipv6")[1])
+                 bgp.rib("ipv6")[1])
 
         def flow(family, needle):
-            rc, out = net.run(net.b, ["gobgp", "-u", "127.0.0.1", "-p", "50051", "global",
-                                      "rib", "-a", family])
+            rc, out = bgp.gobgp(["global", "rib", "-a", family])
             return out if rc == 0 and needle in out else None
 
         out = wait_for(lambda: flow("ipv4-flowspec", "198.51.100.0/24"), timeout=10)
@@ -503,24 +292,16 @@ def test_bird(ck, render_bin, work, net):
 
         # The cases expire: the tower re-renders, the hook reconfigures BIRD.
         r.render([c for c in cases if c["id"] == 2])
-        rc, out = net.run(net.a, ["birdc", "-s", sock, "configure"])
+        rc, out = bgp.configure()
         ck.check(rc == 0 and "Reconfigured" in out, "birdc configure", out)
         ck.check(wait_for(lambda: route("ipv4", "198.51.100.7/32") is None, timeout=20),
-                 "the blackhole route is withdrawn", gobgp_rib(net, "ipv4")[1])
+                 "the blackhole route is withdrawn", bgp.rib("ipv4")[1])
         ck.check(wait_for(lambda: flow("ipv4-flowspec", "198.51.100.0/24") is None,
                           timeout=20), "the FlowSpec rule is withdrawn")
         ck.check(route("ipv6", "2001:db8::7/128") is not None,
                  "the remaining case's route stays")
     finally:
-        for p in (bird, gobgpd):
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        blog.close()
-        glog.close()
+        bgp.stop()
 
 
 def main():
