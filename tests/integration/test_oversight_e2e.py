@@ -279,6 +279,17 @@ def run(t, a, d, cap, attacker, net):
         st, m, _ = tw.call("GET", "/metrics")
         t.check("yagura_cases_never_block_narrowed 1\n" in m,
                 "lab_allow took out exactly one never-block entry (/metrics)")
+        # 7. The committee's year: these two cases, proposed, approved, expired.
+        st, s, _ = tw.call("GET", "/api/v1/oversight/summary?year=%d" % time.gmtime().tm_year,
+                           token=auditor)
+        got = {k: (s["cases"][k]["total"], s["cases"][k]["by_action"]["rtbh"],
+                   s["cases"][k]["by_action"]["sinkhole"])
+               for k in ("proposed", "approved", "activated", "expired", "revoked")} \
+            if st == 200 else s
+        t.check(got == {"proposed": (2, 1, 1), "approved": (2, 1, 1), "activated": (2, 1, 1),
+                        "expired": (2, 1, 1), "revoked": (0, 0, 0)},
+                "the oversight summary counts both cases proposed, approved and expired: %s" %
+                (got,))
     finally:
         for proc in (named, bgp):
             if proc is not None:
