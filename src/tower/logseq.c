@@ -281,7 +281,7 @@ int tw_log_pass(struct tower *t, bool checkpoint)
 {
 	struct towerlog *lg = t->log;
 	struct store_conn *c;
-	size_t placed, total = 0;
+	size_t placed;
 	int rc;
 
 	if (lg == NULL)
@@ -291,7 +291,6 @@ int tw_log_pass(struct tower *t, bool checkpoint)
 	pthread_mutex_lock(&lg->pass_mu);
 	do {
 		rc = place(lg, c, &placed);
-		total += placed;
 	} while (rc == 0 && placed == PASS_MAX);
 	if (rc == YG_ECONFLICT)
 		rc = 0; /* another tower's pass: ours comes next time */
