@@ -32,10 +32,55 @@ struct named {
 	uint8_t seen;
 };
 
+/* The ranges retention erased (erase lines), a table's in the order its
+ * erasures went, which is ascending: looked up by bisection. */
+struct erased {
+	int64_t from, to;
+	uint64_t leaf;
+};
+
 struct audit_rows {
 	struct named *slot;
 	size_t cap, n; /* cap a power of two */
+	struct erased *er[REC_TABLES];
+	size_t ner[REC_TABLES], caper[REC_TABLES];
 };
+
+/* The erasure covering key of table t, or NULL. */
+static const struct erased *erased_at(const struct audit_rows *m, unsigned t, int64_t key)
+{
+	size_t lo = 0, hi = m != NULL ? m->ner[t] : 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct erased *e = &m->er[t][mid];
+
+		if (key < e->from)
+			hi = mid;
+		else if (key > e->to)
+			lo = mid + 1;
+		else
+			return e;
+	}
+	return NULL;
+}
+
+static int erased_add(struct audit_rows *m, const struct rec_ref *r, uint64_t leaf)
+{
+	unsigned t = r->t;
+
+	if (m->ner[t] == m->caper[t]) {
+		size_t cap = m->caper[t] ? m->caper[t] * 2 : 16;
+		struct erased *e = yg_realloc(m->er[t], cap * sizeof(*e));
+
+		if (e == NULL)
+			return YG_ENOMEM;
+		m->er[t] = e;
+		m->caper[t] = cap;
+	}
+	m->er[t][m->ner[t]++] = (struct erased){r->key[0], r->key[1], leaf};
+	return 0;
+}
 
 static uint64_t mix(uint64_t x)
 {
@@ -122,6 +167,11 @@ int audit_rows_note(struct audit *a, const char *entry, size_t len, uint64_t lea
 				      (int)(ll > 160 ? 160 : ll), p - ll - 1);
 			continue;
 		}
+		if (r.erase) {
+			if ((rc = erased_add(m, &r, leaf)) < 0)
+				return rc;
+			continue;
+		}
 		if ((m->n + 1) * 4 > m->cap * 3 && (rc = grow(m)) < 0)
 			return rc;
 		struct named *s = &m->slot[slot_of(m, r.t, r.key)];
@@ -142,6 +192,14 @@ static void compare(struct audit *a, const struct rec_ref *now, struct audit_wal
 
 	key_text(now, k, sizeof(k));
 	out->rows += rec_defs[now->t].set ? now->count : 1;
+	const struct erased *gone = erased_at(m, now->t, now->key[0]);
+	if (gone != NULL) {
+		audit_finding(a, "%s %s lies in the range leaf %" PRIu64 " erased, yet it is there",
+			      rec_defs[now->t].set ? "rows" : "row", k, gone->leaf);
+		if (s != NULL && s->used)
+			s->seen = 1;
+		return;
+	}
 	if (s == NULL || !s->used) {
 		audit_finding(a, "%s %s has no entry in the log: it was added behind the tower's back "
 				 "(or before the tower logged its changes)",
@@ -252,7 +310,8 @@ int audit_rows_check(struct audit *a, struct audit_walk *out)
 		struct rec_ref ref = {.t = s->t, .key = {s->key[0], s->key[1]}, .count = s->count};
 		char k[160], w[64];
 
-		if (!s->used || s->seen || (rec_defs[s->t].set && s->count == 0))
+		if (!s->used || s->seen || (rec_defs[s->t].set && s->count == 0) ||
+		    erased_at(m, s->t, s->key[0]) != NULL)
 			continue;
 		key_text(&ref, k, sizeof(k));
 		audit_finding(a, "%s names %s %s, which the store no longer has", who(s, w, sizeof(w)),
@@ -263,8 +322,11 @@ int audit_rows_check(struct audit *a, struct audit_walk *out)
 
 void audit_rows_free(struct audit *a)
 {
-	if (a->rows != NULL)
+	if (a->rows != NULL) {
 		free(a->rows->slot);
+		for (int t = 0; t < REC_TABLES; t++)
+			free(a->rows->er[t]);
+	}
 	free(a->rows);
 	a->rows = NULL;
 }

@@ -280,6 +280,20 @@ static int handler(void *user, const char *section, const char *name, const char
 		} else {
 			BAD("unknown key '%s' in [cases]", name);
 		}
+	} else if (strcmp(section, "retention") == 0) {
+		if (strcmp(name, "keep") == 0 && strcmp(value, "forever") == 0) {
+			cfg->retention_s = 0;
+		} else if (strcmp(name, "keep") == 0 || strcmp(name, "interval") == 0) {
+			if (config_parse_duration(value, &secs) < 0)
+				BAD("%s = '%s' is not a duration such as 730d or 1h%s", name, value,
+				    name[0] == 'k' ? " (or forever)" : "");
+			if (name[0] == 'k')
+				cfg->retention_s = secs;
+			else
+				cfg->retention_interval_s = secs;
+		} else {
+			BAD("unknown key '%s' in [retention]", name);
+		}
 	} else if (strcmp(section, "countermeasures") == 0) {
 		struct cm_settings *cm = &cfg->cm;
 		const char **str = strcmp(name, "dir") == 0		 ? &cm->dir
@@ -407,6 +421,14 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 		put_duration(out, cfg->policy.due_s[s]);
 		fputc('\n', out);
 	}
+	fputs("\n[retention]\nkeep = ", out);
+	if (cfg->retention_s > 0)
+		put_duration(out, cfg->retention_s);
+	else
+		fputs("forever", out);
+	fputs("\ninterval = ", out);
+	put_duration(out, cfg->retention_interval_s);
+	fputc('\n', out);
 	const struct case_policy *cp = &cfg->cases;
 	fputs("\n[cases]\nmin_duration = ", out);
 	put_duration(out, cp->min_duration_s);

@@ -3,7 +3,7 @@
  * whenever the active set changes and served under
  * /api/v1/countermeasures/ with ETags; and the tower's thread that
  * activates approved cases and expires them on time, whether or not
- * anyone calls the API. */
+ * anyone calls the API, and erases what retention has let go. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/digest.h"
 #include "base/log.h"
 #include "tower/cases.h"
@@ -20,6 +21,7 @@
 
 struct tower_cm {
 	struct cm_config cfg;
+	double erased_at; /* yg_mono_s() of the last retention pass; 0: none yet */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -185,6 +187,10 @@ static void *cm_main(void *arg)
 		int changed = tw_cases_pass(t);
 		if (changed < 0)
 			log_warnx("tower: cases: %s", yg_strerror(changed));
+		if (m->erased_at == 0 || yg_mono_s() - m->erased_at >= (double)t->cfg.retention_interval_s) {
+			m->erased_at = yg_mono_s();
+			(void)tw_retention_pass(t);
+		}
 		/* The nftables timeouts count down: rewritten on each change
 		 * only, which is when they matter. */
 		(void)publish(t, false);

@@ -284,7 +284,10 @@ int rec_ref_format(const struct rec_ref *ref, char *buf, size_t cap)
 	int n;
 
 	tlog_hash_to_b64(&ref->h, hb);
-	if (d->set)
+	if (ref->erase)
+		n = snprintf(buf, cap, "erase %s %" PRId64 " %" PRId64 " %" PRIu64 "\n", d->table,
+			     ref->key[0], ref->key[1], ref->count);
+	else if (d->set)
 		n = snprintf(buf, cap, "rows %s %" PRId64 " %" PRIu64 " %s\n", d->table, ref->key[0],
 			     ref->count, hb);
 	else if (d->nkey == 2)
@@ -315,12 +318,41 @@ static int take_num(const char **p, const char *end, uint64_t *v)
 	return 0;
 }
 
+/* "erase <table> <from> <to> <count>": the count ends the line. */
+static int erase_parse(const char *p, const char *end, struct rec_ref *ref)
+{
+	const char *sp = memchr(p, ' ', (size_t)(end - p));
+	uint64_t from, to, count = 0;
+	char last[24];
+	size_t n;
+
+	if (sp == NULL || (ref->t = rec_table_named(p, (size_t)(sp - p))) == REC_TABLES)
+		return YG_EFORMAT;
+	p = sp + 1;
+	if (take_num(&p, end, &from) < 0 || take_num(&p, end, &to) < 0 || from > to)
+		return YG_EFORMAT;
+	n = (size_t)(end - p);
+	if (n == 0 || n >= sizeof(last) - 1)
+		return YG_EFORMAT;
+	memcpy(last, p, n);
+	last[n] = ' ';
+	last[n + 1] = '\0';
+	p = last;
+	if (take_num(&p, last + n + 1, &count) < 0 || p != last + n + 1)
+		return YG_EFORMAT;
+	*ref = (struct rec_ref){.t = ref->t, .key = {(int64_t)from, (int64_t)to}, .count = count,
+				.erase = true};
+	return 1;
+}
+
 int rec_ref_parse(const char *line, size_t len, struct rec_ref *ref)
 {
 	const char *p = line, *end = line + len, *sp;
 	bool set;
 	uint64_t k0 = 0, k1 = 0, count = 0;
 
+	if (len > 6 && memcmp(line, "erase ", 6) == 0)
+		return erase_parse(line + 6, end, ref);
 	if (len > 5 && memcmp(line, "rows ", 5) == 0)
 		set = true, p += 5;
 	else if (len > 4 && memcmp(line, "row ", 4) == 0)
@@ -343,5 +375,6 @@ int rec_ref_parse(const char *line, size_t len, struct rec_ref *ref)
 	ref->key[0] = (int64_t)k0;
 	ref->key[1] = (int64_t)k1;
 	ref->count = count;
+	ref->erase = false;
 	return 1;
 }

@@ -90,12 +90,18 @@ void rec_set_free(struct rec_set *s);
  *
  *   row <table> <key>[ <key2>] <base64 hash>
  *   rows <table> <key> <count> <base64 hash>
+ *   erase <table> <from> <to> <count>
+ *
+ * An erase line (retention, retention.c) says that every row of the table
+ * whose first key column lies in [from, to] is gone by design, count rows
+ * in all: what earlier entries named there is not looked for again.
  */
 struct rec_ref {
 	enum rec_table t;
-	int64_t key[2];
-	uint64_t count; /* a set's rows; 0 for a row */
+	int64_t key[2];	/* erase: from, to */
+	uint64_t count; /* a set's rows, or the rows erased; 0 for a row */
 	struct tlog_hash h;
+	bool erase;
 };
 
 #define REC_LINE_MAX 160

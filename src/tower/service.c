@@ -28,6 +28,7 @@ static const char *const kind_names[CHANGE_KINDS] = {
 	[CHANGE_CASE_REVOKE] = "case.revoke",
 	[CHANGE_CASE_ACTIVATE] = "case.activate",
 	[CHANGE_CASE_EXPIRE] = "case.expire",
+	[CHANGE_RETENTION_ERASE] = "retention.erase",
 };
 
 const char *change_kind_name(enum change_kind k)

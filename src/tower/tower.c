@@ -36,6 +36,8 @@ void tower_config_defaults(struct tower_config *cfg)
 	cfg->max_body = 4u << 20;
 	cfg->log_origin = "yagura.local/log";
 	report_policy_default(&cfg->policy);
+	cfg->retention_s = 730 * 86400;
+	cfg->retention_interval_s = 3600;
 	cfg->cases.min_duration_s = 3600;
 	cfg->cases.max_duration_s = 7 * 86400;
 	cfg->cases.two_overseers_after_s = 3 * 86400;

@@ -35,6 +35,9 @@ struct tower_config {
 	struct report_policy policy;
 	unsigned n_sectors;
 	const char *sectors[TOWER_MAX_SECTORS];
+	/* How long reports and alerts are kept, and how often the older are
+	 * erased ([retention]); keep 0: never erased. */
+	int64_t retention_s, retention_interval_s;
 	/* Countermeasure cases ([cases], docs/oversight.md). */
 	struct case_policy {
 		int64_t min_duration_s;	       /* the shortest a case may run: 1h */

@@ -178,6 +178,7 @@ enum change_kind {
 	CHANGE_CASE_REVOKE,
 	CHANGE_CASE_ACTIVATE,
 	CHANGE_CASE_EXPIRE,
+	CHANGE_RETENTION_ERASE,
 	CHANGE_KINDS
 };
 
@@ -274,6 +275,9 @@ void tw_cases_wake(struct tower *t);
 /* Activates approved cases and expires those past their time: how many
  * changed the active set, or a negative yg_err. */
 int tw_cases_pass(struct tower *t);
+/* Erases what [retention] keep has let go (retention.c): how many tables
+ * it erased rows of, or a negative yg_err. */
+int tw_retention_pass(struct tower *t);
 
 /* ---- the transparency log (log.c, logseq.c, logapi.c) ------------------ */
 

@@ -52,6 +52,22 @@ def wait_state(tw, tok, cid, want, secs=15):
     return c
 
 
+def wait_file(path, pred, secs=15):
+    """The file's text once pred holds of it (the tower writes the files
+    just after it changes a case's state), or the last text read."""
+    deadline, text = time.time() + secs, ""
+    while time.time() < deadline:
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError:
+            text = ""
+        if pred(text):
+            break
+        time.sleep(0.2)
+    return text
+
+
 def run(t, tw, label, yagura, cmdir, keyfile):
     A = tw.admin
     a1, a2 = tw.token_for("analyst1", "analyst"), tw.token_for("analyst2", "analyst")
@@ -133,9 +149,7 @@ def run(t, tw, label, yagura, cmdir, keyfile):
     t.check(st == 409, "%s: approving an active case: %s" % (label, st))
 
     # Published: in the directory and at the URLs, with ETags.
-    time.sleep(0.5)
-    with open(os.path.join(cmdir, "bird.conf")) as f:
-        bird = f.read()
+    bird = wait_file(os.path.join(cmdir, "bird.conf"), lambda s: "%s/32" % ATTACKER in s)
     t.check("%s/32" % ATTACKER in bird and "(65535, 666)" in bird,
             "%s: bird.conf holds the blackhole route:\n%s" % (label, bird))
     st, conf, h = tw.call("GET", "/api/v1/countermeasures/bird.conf", token=sensor)
@@ -147,16 +161,15 @@ def run(t, tw, label, yagura, cmdir, keyfile):
 
     # A sinkhole with a short life: it expires on time, with nobody calling.
     st, body, _ = propose({"action": "sinkhole", "target": "c2.bad.example",
-                           "justification": "C2 domain", "duration": "3s"})
+                           "justification": "C2 domain", "duration": "6s"})
     sid = body.get("case", {}).get("id", 0)
     st, _, _ = tw.call("POST", "/api/v1/cases/%d/approve" % sid, {"reason": "ok"}, o2)
     c = wait_state(tw, o1, sid, "active")
-    rpz = open(os.path.join(cmdir, "rpz.zone")).read() if c else ""
+    rpz = wait_file(os.path.join(cmdir, "rpz.zone"), lambda s: "c2.bad.example" in s)
     t.check(c is not None and c["state"] == "active" and "c2.bad.example" in rpz,
             "%s: the sinkhole is active and in rpz.zone: %s\n%s" % (label, c, rpz))
-    c = wait_state(tw, o1, sid, "expired", 20)
-    time.sleep(0.5)
-    rpz = open(os.path.join(cmdir, "rpz.zone")).read()
+    c = wait_state(tw, o1, sid, "expired", 25)
+    rpz = wait_file(os.path.join(cmdir, "rpz.zone"), lambda s: "c2.bad.example" not in s)
     t.check(c is not None and c["state"] == "expired" and c["ended"] is not None and
             "c2.bad.example" not in rpz,
             "%s: expired and gone from rpz.zone: %s\n%s" % (label, c, rpz))
@@ -199,9 +212,7 @@ def run(t, tw, label, yagura, cmdir, keyfile):
     st, body, _ = tw.call("POST", "/api/v1/cases/%d/revoke" % cid, {"reason": "host cleaned"}, o2)
     t.check(st == 200 and body["case"]["state"] == "revoked" and body["case"]["ended"],
             "%s: revoked: %s" % (label, body))
-    time.sleep(1.5)
-    with open(os.path.join(cmdir, "bird.conf")) as f:
-        bird = f.read()
+    bird = wait_file(os.path.join(cmdir, "bird.conf"), lambda s: "%s/32" % ATTACKER not in s)
     t.check("%s/32" % ATTACKER not in bird, "%s: the revoked route is gone:\n%s" % (label, bird))
 
     # Lists, and who may read them.
