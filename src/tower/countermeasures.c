@@ -275,15 +275,55 @@ void tw_cases_stop(struct tower *t)
 
 /* ---- served ------------------------------------------------------------ */
 
+/* Answers a rendered file with an ETag of its content, or 304 to an
+ * If-None-Match that still holds. */
+static int answer_file(struct http_request *req, struct http_response *resp, const char *ctype,
+		       const struct jbuf *b)
+{
+	uint8_t h[DIGEST_SHA256_LEN];
+	char etag[40] = "\"";
+	const char *inm = http_request_header(req, "If-None-Match");
+
+	if (digest_sha256(b->buf, b->len, h) < 0)
+		return YG_ENOMEM;
+	tw_hex(h, 16, etag + 1);
+	etag[33] = '"';
+	etag[34] = '\0';
+	http_response_header(resp, "ETag", etag);
+	http_response_header(resp, "Cache-Control", "no-cache");
+	if (inm != NULL && strcmp(inm, etag) == 0) {
+		http_response_status(resp, 304);
+		return 0;
+	}
+	return http_response_body(resp, 200, ctype, b->buf, b->len);
+}
+
+/* The active set, loaded for one request: 0, or -1 after answering. */
+static int active_for(struct tower *t, struct http_response *resp, struct active *a)
+{
+	struct store_conn *c = NULL;
+	int rc;
+
+	if ((rc = store_conn_get(t->st, &c)) < 0) {
+		tw_store_fail(resp, NULL, rc);
+		return -1;
+	}
+	rc = active_load(c, a);
+	store_conn_put(c);
+	if (rc < 0) {
+		tw_store_fail(resp, NULL, rc);
+		return -1;
+	}
+	return 0;
+}
+
 /* GET /api/v1/countermeasures/{name}: rpz.zone, nftables.nft, bird.conf or
- * blocklist.txt, rendered from the store now; an ETag of the content, and
- * 304 to an If-None-Match that still holds. */
+ * blocklist.txt, rendered from the store now. */
 static int cm_get(struct http_request *req, struct http_response *resp, void *ctx)
 {
 	struct tower *t = ctx;
 	const struct principal *p;
 	const char *name = http_request_param(req, "name");
-	struct store_conn *c = NULL;
 	struct active a;
 	struct jbuf b;
 	int rc;
@@ -300,39 +340,17 @@ static int cm_get(struct http_request *req, struct http_response *resp, void *ct
 		     k->bgp_neighbor == NULL))
 		return tw_fail(resp, 404, "not_found",
 			       "bird.conf needs the BGP settings of [countermeasures]");
-	if ((rc = store_conn_get(t->st, &c)) < 0)
-		return tw_store_fail(resp, NULL, rc);
-	rc = active_load(c, &a);
-	store_conn_put(c);
-	if (rc < 0)
-		return tw_store_fail(resp, NULL, rc);
+	if (active_for(t, resp, &a) < 0)
+		return 0;
 	if ((rc = jbuf_init(&b, 4096, 64 << 20)) == 0) {
-		rc = rpz ? cm_rpz(a.c, a.n, a.serial, a.now, &t->cm->cfg, &b)
-		     : nft ? cm_nft(a.c, a.n, a.now, &t->cm->cfg, &b)
-		     : bird ? cm_bird(a.c, a.n, a.now, &t->cm->cfg, &b)
+		rc = rpz ? cm_rpz(a.c, a.n, a.serial, a.now, k, &b)
+		     : nft ? cm_nft(a.c, a.n, a.now, k, &b)
+		     : bird ? cm_bird(a.c, a.n, a.now, k, &b)
 			    : cm_blocklist(a.c, a.n, a.now, &b);
-		uint8_t h[DIGEST_SHA256_LEN];
-		char etag[40] = "\"";
-
-		if (rc == 0 && digest_sha256(b.buf, b.len, h) == 0) {
-			tw_hex(h, 16, etag + 1);
-			etag[33] = '"';
-			etag[34] = '\0';
-			const char *inm = http_request_header(req, "If-None-Match");
-
-			http_response_header(resp, "ETag", etag);
-			http_response_header(resp, "Cache-Control", "no-cache");
-			if (inm != NULL && strcmp(inm, etag) == 0)
-				http_response_status(resp, 304);
-			else
-				rc = http_response_body(resp, 200,
-							nft    ? "text/plain; charset=utf-8"
-							: rpz  ? "text/dns; charset=utf-8"
-							       : "text/plain; charset=utf-8",
-							b.buf, b.len);
-		} else if (rc == 0) {
-			rc = YG_ENOMEM;
-		}
+		if (rc == 0)
+			rc = answer_file(req, resp,
+					 rpz ? "text/dns; charset=utf-8" : "text/plain; charset=utf-8",
+					 &b);
 		jbuf_fini(&b);
 	}
 	active_free(&a);
@@ -341,7 +359,49 @@ static int cm_get(struct http_request *req, struct http_response *resp, void *ct
 	return 0;
 }
 
+/* GET /api/v1/countermeasures/notices/{file}: the abuse notice of an
+ * active notice case, <id>.txt (a mail) or <id>.json (X-ARF-like). */
+static int cm_notice(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	const char *file = http_request_param(req, "file");
+	size_t digits = strspn(file, "0123456789");
+	bool txt = strcmp(file + digits, ".txt") == 0, json = strcmp(file + digits, ".json") == 0;
+	struct active a;
+	struct jbuf b;
+	int rc = 0;
+
+	if (tw_need(req, resp, ACT_COUNTERMEASURE_READ, &p) == SCOPE_NONE)
+		return 0;
+	if (digits == 0 || digits > 18 || (!txt && !json))
+		return tw_fail(resp, 404, "not_found", "a notice is <case id>.txt or <case id>.json");
+	int64_t id = strtoll(file, NULL, 10);
+	if (active_for(t, resp, &a) < 0)
+		return 0;
+	const struct cm_case *c = NULL;
+	for (size_t i = 0; i < a.n && c == NULL; i++)
+		if (a.c[i].id == id && a.c[i].action == CM_NOTICE)
+			c = &a.c[i];
+	if (c == NULL) {
+		active_free(&a);
+		return tw_fail(resp, 404, "not_found", "no active notice case of that id");
+	}
+	if ((rc = jbuf_init(&b, 4096, 1 << 20)) == 0) {
+		rc = txt ? cm_notice_text(c, &t->cm->cfg, &b) : cm_notice_json(c, &t->cm->cfg, &b);
+		if (rc == 0)
+			rc = answer_file(req, resp,
+					 txt ? "text/plain; charset=utf-8" : "application/json", &b);
+		jbuf_fini(&b);
+	}
+	active_free(&a);
+	if (rc < 0)
+		return tw_fail(resp, 500, "internal_error", "the notice could not be made");
+	return 0;
+}
+
 const struct tower_route tw_cm_routes[] = {
 	{HTTP_GET, "/api/v1/countermeasures/{name}", HTTP_ROUTE_AUTH, cm_get},
+	{HTTP_GET, "/api/v1/countermeasures/notices/{file}", HTTP_ROUTE_AUTH, cm_notice},
 	{0, NULL, 0, NULL},
 };

@@ -177,6 +177,29 @@ def run(t, tw, label, yagura, cmdir, keyfile):
     t.check(st == 200 and conf2 == conf and h2.get("ETag") == etag,
             "%s: bird.conf unchanged by the sinkhole's life" % label)
 
+    # A notice for the hosting provider, with the evidence.
+    st, body, _ = propose({"action": "notice", "target": "198.51.100.77",
+                           "contact": "abuse@hoster.example", "duration": "1h",
+                           "justification": "C2 server hosted at your network",
+                           "evidence": ["source:%s" % ATTACKER]})
+    nid = body.get("case", {}).get("id", 0)
+    st, _, _ = tw.call("POST", "/api/v1/cases/%d/approve" % nid, {"reason": "ok"}, o1)
+    c = wait_state(tw, o1, nid, "active")
+    st, text, h = tw.call("GET", "/api/v1/countermeasures/notices/%d.txt" % nid, token=sensor)
+    t.check(c is not None and c["state"] == "active" and st == 200 and
+            "abuse@hoster.example" in text and "198.51.100.77" in text and
+            "C2 server hosted at your network" in text and h.get("ETag"),
+            "%s: the notice served: %s %r" % (label, st, text))
+    st, doc, _ = tw.call("GET", "/api/v1/countermeasures/notices/%d.json" % nid, token=sensor)
+    t.check(st == 200 and "198.51.100.77" in str(doc), "%s: the notice as JSON: %s %s" % (
+        label, st, doc))
+    on_disk = wait_file(os.path.join(cmdir, "notices", "%d.txt" % nid), lambda s: s != "")
+    t.check(on_disk == text, "%s: the notice in the directory is the one served" % label)
+    st, _, _ = tw.call("GET", "/api/v1/countermeasures/notices/%d.txt" % cid, token=sensor)
+    t.check(st == 404, "%s: no notice for an rtbh case: %s" % (label, st))
+    st, _, _ = tw.call("GET", "/api/v1/countermeasures/notices/x.txt", token=sensor)
+    t.check(st == 404, "%s: a notice name that is no id: %s" % (label, st))
+
     # Wide or long needs two overseers, each once.
     st, body, _ = propose(dict(case, target="198.51.100.16/28"))
     wid = body.get("case", {}).get("id", 0)
@@ -239,7 +262,7 @@ def run(t, tw, label, yagura, cmdir, keyfile):
         st, inc, _ = tw.call("GET", "/api/v1/log/inclusion?index=%d&size=%d" % (i, size),
                              token=auditor)
         kinds.append(inc.get("entry", "").split("\n")[1])
-    want = {"kind case.propose": 6, "kind case.approve": 4, "kind case.activate": 3,
+    want = {"kind case.propose": 7, "kind case.approve": 5, "kind case.activate": 4,
             "kind case.expire": 1, "kind case.reject": 1, "kind case.withdraw": 1,
             "kind case.revoke": 1}
     got = {k: kinds.count(k) for k in want}
@@ -257,9 +280,9 @@ def run(t, tw, label, yagura, cmdir, keyfile):
     st, s, _ = tw.call("GET", "/api/v1/oversight/summary?year=%d" % year, token=o1)
     got = {k: (v["total"], v["by_action"]["rtbh"], v["by_action"]["sinkhole"])
            for k, v in s.get("cases", {}).items()} if st == 200 else s
-    want = {"proposed": (6, 5, 1), "approvals": (4, 3, 1), "approved": (3, 2, 1),
+    want = {"proposed": (7, 5, 1), "approvals": (5, 3, 1), "approved": (4, 2, 1),
             "rejected": (1, 1, 0), "withdrawn": (1, 1, 0), "revoked": (1, 1, 0),
-            "activated": (3, 2, 1), "expired": (1, 0, 1)}
+            "activated": (4, 2, 1), "expired": (1, 0, 1)}
     t.check(got == want, "%s: the oversight summary: %s, wanted %s" % (label, got, want))
     t.check(st == 200 and s["log"]["size"] >= size and s["log"]["checkpoint"].startswith(
         "yagura.local/log\n%d\n" % s["log"]["size"]),

@@ -374,6 +374,8 @@ def run(t, tw, label):
         ("GET", "/api/v1/countermeasures/rpz.zone", None,
          {"analyst", "overseer", "auditor", "sensor"}),
         ("GET", "/api/v1/oversight/summary?year=2026", None, {"analyst", "overseer", "auditor"}),
+        ("GET", "/api/v1/countermeasures/notices/1.txt", None,
+         {"analyst", "overseer", "auditor", "sensor"}),
     ]
     for method, path, body, allowed in matrix:
         for role, tok in tokens.items():
@@ -423,6 +425,8 @@ def run(t, tw, label):
             templ = "/api/v1/sources/{ip}/case"
         if path.startswith("/api/v1/countermeasures/"):
             templ = "/api/v1/countermeasures/{name}"
+        if path.startswith("/api/v1/countermeasures/notices/"):
+            templ = "/api/v1/countermeasures/notices/{file}"
         t.check(method.lower() in doc.get("paths", {}).get(templ, {}),
                 "%s: %s %s missing from openapi.json" % (label, method, templ))
     sources(analyst)  # the summary has every alert: its lag in /metrics is 0
