@@ -8,7 +8,10 @@
  * the case's row, which it does when that approval completed the case's
  * (the last of two, where two are needed); the approvals themselves are
  * counted too. Cases are split by action, read from their rows, whose
- * fingerprints the proposals' entries hold. The answer names the tree it
+ * fingerprints the proposals' entries hold, and by sector: the sectors of
+ * the organisations their evidence shows attacked (an alert's asset, a
+ * report's filer, a source's hits on registered assets), "none" when it
+ * shows none; a case in two sectors counts in each. The answer names the tree it
  * was counted over (its size and the checkpoint covering it), so that an
  * auditor can count again from the log and check the log itself. */
 #include <stdio.h>
@@ -26,29 +29,26 @@ static const char *const steps[] = {"propose", "approve", "reject", "withdraw",
 static const char *const actions[] = {"sinkhole", "rtbh", "flowspec", "blocklist", "notice"};
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))
 
+#define NONE TOWER_MAX_SECTORS /* the sector column of cases with none */
+
 struct counts {
-	long long step[NSTEPS][NACTIONS + 1]; /* the last column: all actions */
-	long long approved[NACTIONS + 1];     /* approvals that completed a case */
-	long long entries;		      /* entries of the year read */
+	long long step[NSTEPS + 1][NACTIONS + 1]; /* the last column: all actions; the
+						     last row: approvals that completed a case */
+	long long sector[NSTEPS + 1][TOWER_MAX_SECTORS + 1];
+	long long entries; /* entries of the year read */
 };
 
-/* A case's action as stored, or -1: ids in the page of cases read. */
-static int action_of(const struct store_res *cases, int64_t id)
+/* The row of case id in cases (ordered by id), or -1. */
+static long case_row(const struct store_res *cases, int64_t id)
 {
 	size_t lo = 0, hi = store_res_nrows(cases);
 
-	while (lo < hi) { /* ordered by id */
+	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		int64_t v = store_res_int64(cases, mid, 0);
 
-		if (v == id) {
-			const char *a = store_res_text(cases, mid, 1);
-
-			for (size_t k = 0; a != NULL && k < NACTIONS; k++)
-				if (strcmp(a, actions[k]) == 0)
-					return (int)k;
-			return -1;
-		}
+		if (v == id)
+			return (long)mid;
 		if (v < id)
 			lo = mid + 1;
 		else
@@ -57,8 +57,60 @@ static int action_of(const struct store_res *cases, int64_t id)
 	return -1;
 }
 
-static void count_entry(struct counts *n, const struct store_res *cases, const char *entry,
-			size_t len)
+static int action_at(const struct store_res *cases, long row)
+{
+	const char *a = row >= 0 ? store_res_text(cases, (size_t)row, 1) : NULL;
+
+	for (size_t k = 0; a != NULL && k < NACTIONS; k++)
+		if (strcmp(a, actions[k]) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* Each case's sectors, as bits of the configured list: what its evidence
+ * shows attacked. One query an item of evidence: a year's cases are few. */
+static int case_sectors(struct tower *t, struct http_response *resp, const struct store_res *cases,
+			uint32_t *mask)
+{
+	static const char *const by_kind[][2] = {
+		{"alert", "SELECT o.sector FROM alerts a JOIN orgs o ON o.id = a.asset_org_id "
+			  "WHERE a.id = ?"},
+		{"report", "SELECT o.sector FROM reports r JOIN orgs o ON o.id = r.org_id WHERE "
+			   "r.id = ?"},
+		{"source", "SELECT DISTINCT o.sector FROM asset_hits h JOIN assets s ON s.id = "
+			   "h.asset_id JOIN orgs o ON o.id = s.org_id WHERE h.src_ip = ?"},
+	};
+	struct store_res *ev = NULL, *r = NULL;
+
+	if (tw_query(t, resp, "SELECT case_id, kind, ref FROM case_evidence", NULL, 0, &ev) < 0)
+		return -1;
+	for (size_t i = 0; i < store_res_nrows(ev); i++) {
+		long row = case_row(cases, store_res_int64(ev, i, 0));
+		const char *kind = store_res_text(ev, i, 1), *ref = store_res_text(ev, i, 2);
+
+		for (size_t k = 0; row >= 0 && k < 3; k++) {
+			if (strcmp(kind, by_kind[k][0]) != 0)
+				continue;
+			struct store_param ps[] = {k == 2 ? store_text(ref)
+							  : store_int64(strtoll(ref, NULL, 10))};
+			if (tw_query(t, resp, by_kind[k][1], ps, 1, &r) < 0) {
+				store_res_free(ev);
+				return -1;
+			}
+			for (size_t j = 0; j < store_res_nrows(r); j++)
+				for (unsigned s = 0; s < t->cfg.n_sectors; s++)
+					if (strcmp(store_res_text(r, j, 0), t->cfg.sectors[s]) == 0)
+						mask[row] |= 1u << s;
+			store_res_free(r);
+			r = NULL;
+		}
+	}
+	store_res_free(ev);
+	return 0;
+}
+
+static void count_entry(struct counts *n, const struct store_res *cases, const uint32_t *mask,
+			const char *entry, size_t len)
 {
 	char e[1100], kind[32];
 	long long id;
@@ -76,25 +128,36 @@ static void count_entry(struct counts *n, const struct store_res *cases, const c
 	for (size_t s = 0; s < NSTEPS; s++) {
 		if (strcmp(kind, steps[s]) != 0)
 			continue;
-		int a = action_of(cases, id);
-		size_t col = a < 0 ? NACTIONS : (size_t)a;
+		long row = case_row(cases, id);
+		int a = action_at(cases, row);
+		uint32_t m = row >= 0 ? mask[row] : 0;
+		/* An approval that completed its case names the case's row. */
+		size_t rows[2] = {s, NSTEPS}, nrows = s == 1 && strstr(e, "\nrow cases ") ? 2 : 1;
 
-		n->step[s][col] += a >= 0;
-		n->step[s][NACTIONS]++;
-		if (s == 1 && strstr(e, "\nrow cases ") != NULL) {
-			n->approved[col] += a >= 0;
-			n->approved[NACTIONS]++;
+		for (size_t w = 0; w < nrows; w++) {
+			long long *st = n->step[rows[w]], *se = n->sector[rows[w]];
+
+			if (a >= 0)
+				st[a]++;
+			st[NACTIONS]++;
+			for (unsigned b = 0; b < TOWER_MAX_SECTORS; b++)
+				se[b] += (m >> b) & 1;
+			se[NONE] += m == 0;
 		}
 	}
 }
 
-static json_t *by_action(const long long *v)
+static json_t *by_action(const struct tower *t, const long long *v, const long long *sec)
 {
-	json_t *o = json_object();
+	json_t *o = json_object(), *s = json_object();
 
 	for (size_t k = 0; k < NACTIONS; k++)
 		json_object_set_new(o, actions[k], json_integer(v[k]));
-	return json_pack("{s:I,s:o}", "total", (json_int_t)v[NACTIONS], "by_action", o);
+	for (unsigned b = 0; b < t->cfg.n_sectors; b++)
+		json_object_set_new(s, t->cfg.sectors[b], json_integer(sec[b]));
+	json_object_set_new(s, "none", json_integer(sec[NONE]));
+	return json_pack("{s:I,s:o,s:o}", "total", (json_int_t)v[NACTIONS], "by_action", o,
+			 "by_sector", s);
 }
 
 /* The year's bounds in microseconds since 1970, UTC. */
@@ -114,6 +177,7 @@ static int oversight_summary(struct http_request *req, struct http_response *res
 	const struct principal *p;
 	long long year = 0;
 	struct store_res *cases = NULL, *r = NULL, *cp = NULL;
+	uint32_t *mask = NULL;
 	struct counts n;
 	int64_t from, to, after = -1;
 	uint64_t size = 0;
@@ -138,6 +202,13 @@ static int oversight_summary(struct http_request *req, struct http_response *res
 		size = (uint64_t)store_res_int64(cp, 0, 0);
 	if (tw_query(t, resp, "SELECT id, action FROM cases ORDER BY id", NULL, 0, &cases) < 0)
 		goto out;
+	size_t ncases = store_res_nrows(cases);
+	if ((mask = calloc(ncases ? ncases : 1, sizeof(*mask))) == NULL) {
+		tw_fail(resp, 503, "store_unavailable", "out of memory");
+		goto out;
+	}
+	if (case_sectors(t, resp, cases, mask) < 0)
+		goto out;
 	for (;;) {
 		struct store_param ps[] = {store_int64((int64_t)size), store_int64(after),
 					   store_int64(from), store_int64(to)};
@@ -156,7 +227,7 @@ static int oversight_summary(struct http_request *req, struct http_response *res
 			const char *e = store_res_blob(r, i, 1, &len);
 
 			if (e != NULL)
-				count_entry(&n, cases, e, len);
+				count_entry(&n, cases, mask, e, len);
 			n.entries++;
 		}
 		if (rows > 0)
@@ -170,8 +241,8 @@ static int oversight_summary(struct http_request *req, struct http_response *res
 	static const char *const names[] = {"proposed", "approvals", "rejected", "withdrawn",
 					    "revoked",	"activated", "expired"};
 	for (size_t s = 0; s < NSTEPS; s++)
-		json_object_set_new(c, names[s], by_action(n.step[s]));
-	json_object_set_new(c, "approved", by_action(n.approved));
+		json_object_set_new(c, names[s], by_action(t, n.step[s], n.sector[s]));
+	json_object_set_new(c, "approved", by_action(t, n.step[NSTEPS], n.sector[NSTEPS]));
 	http_response_json(
 		resp, 200,
 		json_pack("{s:I,s:s,s:o,s:{s:I,s:o,s:I}}", "year", (json_int_t)year, "time_zone",
@@ -180,6 +251,7 @@ static int oversight_summary(struct http_request *req, struct http_response *res
 						   : json_null(),
 			  "entries_of_the_year", (json_int_t)n.entries));
 out:
+	free(mask);
 	store_res_free(cp);
 	store_res_free(cases);
 	store_res_free(r);

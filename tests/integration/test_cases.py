@@ -32,9 +32,9 @@ def write_config(d, label, keyfile):
     return path, cmdir
 
 
-def alert(i, src, attackers=None):
+def alert(i, src, attackers=None, dest=None):
     a = {"alert_id": "c-%s-%d" % (src, i), "timestamp": "2026-12-01T00:00:00.000000+0000",
-         "src_ip": src, "dest_ip": "10.0.0.%d" % (i % 200 + 1), "proto": "TCP",
+         "src_ip": src, "dest_ip": dest or "10.0.0.%d" % (i % 200 + 1), "proto": "TCP",
          "alert": {"signature_id": 9100001, "signature": "c2 beacon", "severity": 1}}
     if attackers is not None:
         a["evidence"] = {"attackers": attackers}
@@ -80,7 +80,10 @@ def run(t, tw, label, yagura, cmdir, keyfile):
     st, asset, _ = tw.call("POST", "/api/v1/assets", {"product": "SCADA HMI",
                                                       "addresses": [ASSET]}, tk["token"])
     t.check(st == 201, "%s: an asset: %s %s" % (label, st, asset))
-    batch = [alert(i, ATTACKER) for i in range(5)] + [alert(i, FORGED, []) for i in range(3)]
+    # The attacker's alerts hit the operator's registered computer: its
+    # cases are the electricity sector's.
+    batch = [alert(i, ATTACKER, dest=ASSET) for i in range(5)] + \
+        [alert(i, FORGED, []) for i in range(3)]
     st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": batch}, sensor)
     t.check(st == 200 and res["accepted"] == 8, "%s: alerts: %s %s" % (label, st, res))
     case = {"action": "rtbh", "justification": "C2 server of the campaign", "duration": "2h"}
@@ -284,6 +287,13 @@ def run(t, tw, label, yagura, cmdir, keyfile):
             "rejected": (1, 1, 0), "withdrawn": (1, 1, 0), "revoked": (1, 1, 0),
             "activated": (4, 2, 1), "expired": (1, 0, 1)}
     t.check(got == want, "%s: the oversight summary: %s, wanted %s" % (label, got, want))
+    sectors = {k: (v["by_sector"]["electricity"], v["by_sector"]["none"], v["by_sector"]["water"])
+               for k, v in s.get("cases", {}).items()} if st == 200 else s
+    want = {"proposed": (2, 5, 0), "approvals": (2, 3, 0), "approved": (2, 2, 0),
+            "rejected": (0, 1, 0), "withdrawn": (0, 1, 0), "revoked": (1, 0, 0),
+            "activated": (2, 2, 0), "expired": (0, 1, 0)}
+    t.check(sectors == want, "%s: the summary by sector (electricity, none, water): %s, "
+            "wanted %s" % (label, sectors, want))
     t.check(st == 200 and s["log"]["size"] >= size and s["log"]["checkpoint"].startswith(
         "yagura.local/log\n%d\n" % s["log"]["size"]),
         "%s: the summary names its signed tree: %s" % (label, s.get("log")))
