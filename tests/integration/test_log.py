@@ -17,66 +17,8 @@ import tempfile
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import common
+from logdb import check_consistency, check_inclusion, leaf_hash, node_hash
 from towerlib import Tower, both_stores
-
-
-def leaf_hash(entry):
-    return hashlib.sha256(b"\x00" + entry).digest()
-
-
-def node_hash(left, right):
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def check_inclusion(index, size, leaf, proof, root):
-    """RFC 9162 §2.1.3.2."""
-    if index >= size:
-        return False
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while fn & 1 == 0 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
-
-
-def check_consistency(m, n, old_root, new_root, proof):
-    """RFC 9162 §2.1.4.2."""
-    if m == n:
-        return not proof and old_root == new_root
-    if m == 0 or m > n or not proof:
-        return False
-    if m & (m - 1) == 0:  # a power of two: the old root starts the path
-        proof = [old_root] + list(proof)
-    fn, sn = m - 1, n - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = proof[0]
-    for c in proof[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            if not fn & 1:
-                while fn & 1 == 0 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and fr == old_root and sr == new_root
 
 
 def open_checkpoint(note, vkey):

@@ -20,49 +20,11 @@ import time
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import common
+from logdb import check_consistency, stored_count
 from towerlib import Tower, fresh_pg_db, pg_url
 
 WRITERS = 3  # per tower
 CHANGES = 60  # per writer
-
-
-def node_hash(left, right):
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def check_consistency(m, n, old_root, new_root, proof):
-    """RFC 9162 §2.1.4.2 (as test_log.py)."""
-    if m == n:
-        return not proof and old_root == new_root
-    if m == 0 or m > n or not proof:
-        return False
-    if m & (m - 1) == 0:
-        proof = [old_root] + list(proof)
-    fn, sn = m - 1, n - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = proof[0]
-    for c in proof[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            if not fn & 1:
-                while fn & 1 == 0 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and fr == old_root and sr == new_root
-
-
-def stored_count(n):
-    """Hashes a tree of n leaves stores (Go's sumdb/tlog numbering)."""
-    return 2 * n - bin(n).count("1")
 
 
 class Second(Tower):
