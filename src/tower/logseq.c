@@ -28,6 +28,14 @@
 #include "tower/tower_int.h"
 
 #define PASS_MAX 4096 /* entries placed in one pass */
+/* Stragglers: an entry whose seq a pass skipped as a gap that would never
+ * fill (its mark settled) but whose transaction committed after all (a
+ * writer descheduled between taking its seq and its transaction id, on a
+ * loaded machine). The seqs skipped are remembered for SKIP_KEEP_S, and
+ * each pass places any of them that has appeared since: late, never
+ * lost. */
+#define SKIP_MAX    64
+#define SKIP_KEEP_S 600.0
 
 struct towerlog {
 	struct store *st;
@@ -49,6 +57,11 @@ struct towerlog {
 	int64_t gap_seq;	   /* the last seq placed before it */
 	struct store_txmark mark;
 	double checkpoint_at;	   /* yg_mono_s() of the last checkpoint signed */
+	struct {
+		int64_t from, to;  /* seqs a pass went past */
+		double at;	   /* yg_mono_s() then */
+	} skip[SKIP_MAX];
+	size_t nskip;
 	uint64_t checkpoint_size;
 };
 
@@ -134,7 +147,7 @@ int tw_log_size(struct store_conn *c, uint64_t *size)
  * Called with pass_mu held. */
 static int place(struct towerlog *lg, struct store_conn *c, size_t *placed)
 {
-	struct store_res *r = NULL;
+	struct store_res *r = NULL, *late = NULL;
 	struct store_param *hashes = NULL, *leaves = NULL;
 	struct tlog_hash (*hv)[TLOG_MAX_STORED] = NULL;
 	struct tlog_reader rd;
@@ -156,6 +169,25 @@ static int place(struct towerlog *lg, struct store_conn *c, size_t *placed)
 		}
 		lg->edge_ok = 1;
 	}
+	/* The seqs skipped lately: forget the old, look for the late. */
+	size_t keep = 0;
+	int64_t lo = INT64_MAX, hi = 0;
+	for (i = 0; i < lg->nskip; i++)
+		if (yg_mono_s() - lg->skip[i].at < SKIP_KEEP_S) {
+			lg->skip[keep++] = lg->skip[i];
+			lo = lg->skip[i].from < lo ? lg->skip[i].from : lo;
+			hi = lg->skip[i].to > hi ? lg->skip[i].to : hi;
+		}
+	lg->nskip = keep;
+	struct store_param pl[] = {store_int64(lo), store_int64(hi), store_int64(PASS_MAX)};
+	if (keep > 0 &&
+	    (rc = store_exec(c,
+			     "SELECT seq, entry FROM log_entries e WHERE seq >= ? AND seq <= ? AND NOT "
+			     "EXISTS (SELECT 1 FROM log_leaves l WHERE l.seq = e.seq) ORDER BY seq "
+			     "LIMIT ?",
+			     pl, 3, &late, NULL)) < 0)
+		goto out;
+	size_t nlate = late != NULL ? store_res_nrows(late) : 0;
 	struct store_param pq[] = {store_int64(seq), store_int64(PASS_MAX)};
 	if ((rc = store_exec(c, "SELECT seq, entry FROM log_entries WHERE seq > ? ORDER BY seq LIMIT ?",
 			     pq, 2, &r, NULL)) < 0)
@@ -167,9 +199,17 @@ static int place(struct towerlog *lg, struct store_conn *c, size_t *placed)
 	for (i = 0; i < n; i++) {
 		int64_t s = store_res_int64(r, i, cs);
 
-		if (s != expect && !(lg->gap && lg->gap_seq == expect - 1 &&
-				     store_txmark_settled(c, &lg->mark) == 1))
-			break;
+		if (s != expect) {
+			if (!(lg->gap && lg->gap_seq == expect - 1 &&
+			      store_txmark_settled(c, &lg->mark) == 1))
+				break;
+			if (lg->nskip < SKIP_MAX) { /* passed over: watched for a while */
+				lg->skip[lg->nskip].from = expect;
+				lg->skip[lg->nskip].to = s - 1;
+				lg->skip[lg->nskip].at = yg_mono_s();
+				lg->nskip++;
+			}
+		}
 		expect = s + 1;
 	}
 	if (i < n && !(lg->gap && lg->gap_seq == expect - 1)) {
@@ -178,25 +218,32 @@ static int place(struct towerlog *lg, struct store_conn *c, size_t *placed)
 		lg->mark.tx = -1;
 	}
 	n = i;
-	if (n == 0)
+	if (n == 0 && nlate == 0)
 		goto out;
-	hv = yg_malloc(n * sizeof(*hv));
-	hashes = yg_malloc(n * TLOG_MAX_STORED * 2 * sizeof(*hashes));
-	leaves = yg_malloc(n * 2 * sizeof(*leaves));
+	size_t all = nlate + n;
+	hv = yg_malloc(all * sizeof(*hv));
+	hashes = yg_malloc(all * TLOG_MAX_STORED * 2 * sizeof(*hashes));
+	leaves = yg_malloc(all * 2 * sizeof(*leaves));
 	if (hv == NULL || hashes == NULL || leaves == NULL) {
 		rc = YG_ENOMEM;
 		goto out;
 	}
+	if (nlate > 0)
+		log_warnx("tower: log: %zu entries committed after their seqs were passed over (the "
+			  "first: seq %lld); placed now",
+			  nlate, (long long)store_res_int64(late, 0, 0));
+	/* The stragglers first: they committed before what follows was read. */
 	struct tlog_edge edge = lg->edge;
-	for (i = 0; i < n; i++) {
-		size_t len = 0, k;
-		const void *e = store_res_blob(r, i, ce, &len);
+	for (i = 0; i < all; i++) {
+		const struct store_res *src = i < nlate ? late : r;
+		size_t row = i < nlate ? i : i - nlate, len = 0, k;
+		const void *e = store_res_blob(src, row, i < nlate ? 1 : ce, &len);
 		struct tlog_hash leaf;
 		uint64_t first = tlog_stored_index(0, edge.size);
 
 		tlog_leaf_hash(e, len, &leaf);
 		leaves[i * 2] = store_int64((int64_t)edge.size);
-		leaves[i * 2 + 1] = store_int64(store_res_int64(r, i, cs));
+		leaves[i * 2 + 1] = store_int64(store_res_int64(src, row, i < nlate ? 0 : cs));
 		if ((rc = tlog_edge_append(&edge, &leaf, hv[i], &k)) < 0)
 			goto out;
 		for (size_t j = 0; j < k; j++) {
@@ -205,27 +252,28 @@ static int place(struct towerlog *lg, struct store_conn *c, size_t *placed)
 			nh++;
 		}
 	}
-	int64_t last = store_res_int64(r, n - 1, cs);
+	int64_t last = n > 0 ? store_res_int64(r, n - 1, cs) : seq;
 	struct store_param pm[] = {store_int64(last), store_int64(seq)};
+	struct store_param pz[] = {store_int64((int64_t)edge.size), store_int64(size)};
+	int64_t grown = 0;
 	if ((rc = store_exec(c, "UPDATE log_state SET value = ? WHERE name = 'seq' AND value = ?", pm,
-			     2, NULL, &changed)) < 0)
+			     2, NULL, &changed)) < 0 ||
+	    (rc = store_exec(c, "UPDATE log_state SET value = ? WHERE name = 'size' AND value = ?",
+			     pz, 2, NULL, &grown)) < 0)
 		goto out;
-	if (changed != 1) { /* another tower placed them: start again from the store */
+	if (changed != 1 || grown != 1) { /* another tower placed them: start again from the store */
 		lg->edge_ok = 0;
 		rc = YG_ECONFLICT;
 		goto out;
 	}
-	struct store_param pz[] = {store_int64((int64_t)edge.size)};
-	if ((rc = store_exec(c, "UPDATE log_state SET value = ? WHERE name = 'size'", pz, 1, NULL,
-			     NULL)) < 0 ||
-	    (rc = store_exec_batch(c, "INSERT INTO log_hashes (idx, hash) VALUES (?, ?)", 2, hashes,
+	if ((rc = store_exec_batch(c, "INSERT INTO log_hashes (idx, hash) VALUES (?, ?)", 2, hashes,
 				   nh, NULL)) < 0 ||
 	    (rc = store_exec_batch(c, "INSERT INTO log_leaves (idx, seq) VALUES (?, ?)", 2, leaves,
-				   n, NULL)) < 0)
+				   all, NULL)) < 0)
 		goto out;
 	if ((rc = store_commit(c)) == 0) {
 		lg->edge = edge;
-		*placed = n;
+		*placed = all;
 		if (lg->gap && last > lg->gap_seq)
 			lg->gap = 0;
 	}
@@ -237,6 +285,7 @@ out:
 		store_rollback(c); /* read only */
 	}
 	store_res_free(r);
+	store_res_free(late);
 	free(hv);
 	free(hashes);
 	free(leaves);
@@ -291,7 +340,7 @@ int tw_log_pass(struct tower *t, bool checkpoint)
 	pthread_mutex_lock(&lg->pass_mu);
 	do {
 		rc = place(lg, c, &placed);
-	} while (rc == 0 && placed == PASS_MAX);
+	} while (rc == 0 && placed >= PASS_MAX);
 	if (rc == YG_ECONFLICT)
 		rc = 0; /* another tower's pass: ours comes next time */
 	if (rc == 0 && lg->gap && lg->mark.tx == -1 && (rc = store_txmark_take(c, &lg->mark)) < 0)

@@ -159,13 +159,27 @@ def run(t, yagura, store, d, one, two):
     copy = "INSERT INTO log_entries (entry, created) SELECT entry, created FROM log_entries " \
            "ORDER BY seq LIMIT 1"
 
+    # And a straggler: a seq taken long before its transaction has an id
+    # (nextval assigns none), so that the sequencer's mark settles and it
+    # passes the gap; the entry commits after all and must still be placed.
+    straggle = ("BEGIN; SELECT nextval(pg_get_serial_sequence('log_entries', 'seq')) AS s \\gset\n"
+                "SELECT pg_sleep(3);\n"
+                "INSERT INTO log_entries (seq, entry, created) OVERRIDING SYSTEM VALUE "
+                "SELECT :s, entry, created FROM log_entries ORDER BY seq LIMIT 1;\nCOMMIT;\n")
+
     def gaps():
         time.sleep(0.3)
         psql(store, "BEGIN; %s; SELECT pg_sleep(2); COMMIT" % copy)
         psql(store, "BEGIN; %s; ROLLBACK" % copy)
 
+    def straggler():
+        time.sleep(0.1)  # while the writers write, so that its gap is passed
+        subprocess.run(["psql", store, "-q", "-v", "ON_ERROR_STOP=1"], input=straggle,
+                       text=True, check=True, capture_output=True)
+
     writers = [threading.Thread(target=writer, args=(tw, n)) for tw in towers
-               for n in range(WRITERS)] + [threading.Thread(target=gaps)]
+               for n in range(WRITERS)] + [threading.Thread(target=gaps),
+                                           threading.Thread(target=straggler)]
     watchers = [threading.Thread(target=watcher, args=(tw, k)) for tw in towers for k in range(2)]
     for th in writers + watchers:
         th.start()
@@ -175,7 +189,7 @@ def run(t, yagura, store, d, one, two):
     for th in watchers:
         th.join()
     t.check(not failures, "every change and checkpoint answered 2xx: %s" % failures[:5])
-    want = setup + len(acked) + 1  # and the slow change
+    want = setup + len(acked) + 2  # and the slow change, and the straggler
     t.check(len(acked) == 2 * WRITERS * CHANGES, "changes acknowledged: %d" % len(acked))
 
     # Both towers place everything: ask until each serves the full tree.
