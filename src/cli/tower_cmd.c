@@ -29,6 +29,8 @@ static void tower_usage(FILE *out)
 	      "      --threads N          request handler threads (default 32)\n"
 	      "      --max-body BYTES     largest request body (default 4194304)\n"
 	      "      --rate N             requests per second per token (default: no limit)\n"
+	      "      --countermeasures DIR  write the active cases' countermeasure files into DIR\n"
+	      "                           ([countermeasures] dir; docs/countermeasures.md)\n"
 	      "  -h, --help               this text\n"
 	      "\n"
 	      "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
@@ -56,7 +58,7 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 		{"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
 		{"rate", required_argument, NULL, 'r'},	  {"help", no_argument, NULL, 'h'},
 		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
-		{NULL, 0, NULL, 0}};
+		{"countermeasures", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0}};
 	struct tower_config cfg;
 	struct tower *t;
 	unsigned long long v;
@@ -86,6 +88,9 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 			break;
 		case 's':
 			cfg.store = optarg;
+			break;
+		case 'm':
+			cfg.cm.dir = optarg;
 			break;
 		case 't':
 		case 'b':

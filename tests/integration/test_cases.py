@@ -26,9 +26,9 @@ def write_config(d, label, keyfile):
     with open(path, "w") as f:
         f.write("[log]\nkey = %s\n\n[cases]\nmin_duration = 2s\nmax_duration = 7d\n"
                 "lab_allow = 198.51.100.0/24, 203.0.113.0/24\n\n"
-                "[countermeasures]\ndir = %s\nsinkhole = sinkhole.yagura.local\n"
+                "[countermeasures]\nsinkhole = sinkhole.yagura.local\n"
                 "bgp_local_as = 64512\nbgp_router_id = 192.0.2.1\nbgp_neighbor = 192.0.2.2\n"
-                "bgp_neighbor_as = 64513\n" % (keyfile, cmdir))
+                "bgp_neighbor_as = 64513\n" % keyfile)
     return path, cmdir
 
 
@@ -311,7 +311,8 @@ def main():
         for label, store in both_stores(t, a.yagura, d, "tower_cases"):
             keyfile = os.path.join(d, label + ".log-key")
             conf, cmdir = write_config(d, label, keyfile)
-            tw = Tower(a.yagura, store, d, extra=["--config", conf],
+            # The directory as the issue names it: yagura tower --countermeasures DIR.
+            tw = Tower(a.yagura, store, d, extra=["--config", conf, "--countermeasures", cmdir],
                        init_extra=["--log-key", keyfile])
             try:
                 run(t, tw, label, a.yagura, cmdir, keyfile)
