@@ -114,6 +114,14 @@ def run(t, tw, label, yagura, cmdir, keyfile):
     refused(dict(case, target=ATTACKER, action="reboot"), 422, "validation_failed", "action")
     refused(dict(case, target="198.51.100.8\nevil"), 422, "validation_failed", "target")
     refused(dict(case, target=ATTACKER, color="red"), 422, "validation_failed", "color")
+    refused(dict(case, target=ATTACKER, justification="x" * 4097), 422, "validation_failed",
+            "justification")
+    refused(dict(case, target=ATTACKER, evidence=["alert:1"] * 65), 422, "validation_failed",
+            "evidence")
+    refused(dict(case, target=ATTACKER, ports=[80, 0]), 422, "validation_failed", "ports")
+    refused(dict(case, target="x" * 300), 422, "validation_failed", "target")
+    st, _, _ = tw.call("POST", "/api/v1/cases", b'{"action": "rtbh", "tar', a1)
+    t.check(st == 400, "%s: a truncated case: %s" % (label, st))
     st, _, _ = propose(dict(case, target=ATTACKER), o1)
     t.check(st == 403, "%s: an overseer proposing: %s" % (label, st))
 
