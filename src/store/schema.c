@@ -361,6 +361,44 @@ static const char schema_v11[] =
 	" value BIGINT NOT NULL);"
 	"INSERT INTO countermeasure_state (name, value) VALUES ('serial', 1);";
 
+/* v12: monitoring authorizations (issue 13, src/tower/monitoring.c,
+ * docs/oversight.md). Acquiring communications needs the committee's
+ * prior approval: an analyst proposes that one sensor may analyse
+ * traffic of some prefixes or VLANs, for a purpose, from starts until
+ * expires; overseers decide it as they decide a case (orders.c), and the
+ * tower activates and ends it on time. prefixes and vlans are
+ * comma-separated ('' for none, never both). */
+static const char schema_v12[] =
+	"CREATE TABLE authorizations ("
+	" id @ID@,"
+	" sensor_id BIGINT NOT NULL REFERENCES users(id),"
+	" prefixes TEXT NOT NULL,"
+	" vlans TEXT NOT NULL,"
+	" purpose TEXT NOT NULL,"
+	" starts BIGINT NOT NULL,"
+	" approvals_needed BIGINT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('proposed', 'approved', 'active', 'expired',"
+	"  'revoked', 'rejected', 'withdrawn')),"
+	" proposed_by BIGINT NOT NULL REFERENCES users(id),"
+	" created BIGINT NOT NULL,"
+	" updated BIGINT NOT NULL,"
+	" activated BIGINT,"
+	" expires BIGINT NOT NULL,"
+	" ended BIGINT);"
+	"CREATE INDEX authorizations_state ON authorizations (state, expires);"
+	"CREATE INDEX authorizations_sensor ON authorizations (sensor_id, state);"
+	"CREATE TABLE authorization_decisions ("
+	" id @ID@,"
+	" authorization_id BIGINT NOT NULL REFERENCES authorizations(id),"
+	" user_id BIGINT REFERENCES users(id),"
+	" decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject', 'withdraw', 'revoke',"
+	"  'activate', 'expire')),"
+	" reason TEXT NOT NULL,"
+	" created BIGINT NOT NULL);"
+	"CREATE INDEX authorization_decisions_of ON authorization_decisions (authorization_id, id);"
+	"CREATE UNIQUE INDEX authorization_decisions_approver ON authorization_decisions"
+	" (authorization_id, user_id) WHERE decision = 'approve';";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -376,6 +414,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 9, .name = "the transparency log", .sql = schema_v9 },
 	{ .version = 10, .name = "alert batches; witnesses' cosignatures", .sql = schema_v10 },
 	{ .version = 11, .name = "countermeasure cases under oversight", .sql = schema_v11 },
+	{ .version = 12, .name = "monitoring authorizations", .sql = schema_v12 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -19,7 +19,7 @@ enum role {
 	ROLE_ANALYST,      /* office staff: reads everything, proposes cases */
 	ROLE_OVERSEER,     /* independent committee: approves or rejects cases */
 	ROLE_AUDITOR,      /* reads the transparency log and proofs */
-	ROLE_SENSOR,       /* a machine: posts alerts, reads indicators */
+	ROLE_SENSOR,       /* a machine: posts alerts, reads indicators and what it may monitor */
 	ROLE_ADMIN,        /* organisations, users, tokens */
 	ROLE_COUNT
 };
@@ -61,6 +61,10 @@ enum action {
 	ACT_CASE_REVOKE,       /* end an approved or active case early */
 	ACT_CASE_READ,         /* cases, their evidence and decisions */
 	ACT_COUNTERMEASURE_READ, /* the files resolvers and routers load */
+	ACT_MONITOR_PROPOSE,   /* propose a monitoring authorization, withdraw one's own */
+	ACT_MONITOR_DECIDE,    /* approve or reject a proposed authorization */
+	ACT_MONITOR_REVOKE,    /* end an approved or active authorization early */
+	ACT_MONITOR_READ,      /* authorizations (a sensor: its own active ones) */
 	ACT_COUNT
 };
 

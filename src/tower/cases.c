@@ -2,16 +2,10 @@
  * docs/oversight.md): an analyst proposes one against an attack server,
  * overseers approve or reject it, the tower activates it and lets it
  * expire, and either may end it early. Every step is a change through the
- * service layer, and so an entry in the transparency log.
- *
- *   proposed -> approved -> active -> expired | revoked
- *   proposed -> rejected | withdrawn;  approved -> revoked
- *
- * Nobody approves a case they proposed; analysts cannot approve and
- * overseers cannot propose (the authorization matrix); a case the policy
- * calls wide or long needs two overseers. What the tower refuses to act
- * against whoever asks is in cases.h. */
-#include <pthread.h>
+ * service layer, and so an entry in the transparency log. The states and
+ * decisions are every order's (orders.c); what is a case's own is here:
+ * what it targets, the evidence it carries, and what the tower refuses to
+ * act against whoever asks (cases.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +17,6 @@
 #include "tower/tower_int.h"
 
 #define CASE_TEXT_MAX	  4096 /* justification */
-#define CASE_REASON_MAX	  1000
 #define CASE_CONTACT_MAX  254
 #define CASE_SOURCE_ALERTS 10 /* alerts a case from a source carries as evidence */
 
@@ -374,234 +367,26 @@ static int source_case(struct http_request *req, struct http_response *resp, voi
 	return case_submit(t, resp, p, &in);
 }
 
-/* ---- deciding ---------------------------------------------------------- */
-
-enum decision { DEC_APPROVE, DEC_REJECT, DEC_WITHDRAW, DEC_REVOKE, DEC_ACTIVATE, DEC_EXPIRE };
-
-static const char *const dec_names[] = {"approve", "reject", "withdraw",
-					"revoke",  "activate", "expire"};
-static const enum change_kind dec_kinds[] = {CHANGE_CASE_APPROVE,  CHANGE_CASE_REJECT,
-					     CHANGE_CASE_WITHDRAW, CHANGE_CASE_REVOKE,
-					     CHANGE_CASE_ACTIVATE, CHANGE_CASE_EXPIRE};
-
-struct case_step {
-	int64_t id;
-	enum decision d;
-	const char *reason;
-	bool changed_active; /* out: the active set changed */
-};
-
-/* The serial of the countermeasure files rises with the active set. */
-static int serial_bump(struct store_conn *c)
-{
-	return store_exec(c, "UPDATE countermeasure_state SET value = value + 1 WHERE name = 'serial'",
-			  NULL, 0, NULL, NULL);
-}
-
-static int case_step(struct store_conn *c, struct svc_tx *x, void *arg)
-{
-	struct case_step *in = arg;
-	struct store_param pi[] = {store_int64(in->id)};
-	struct store_res *r = NULL;
-	const char *state, *next = NULL;
-	int64_t proposer, needed, duration, expires;
-	char sql[400];
-	int rc;
-
-	if ((rc = store_exec(c,
-			     "SELECT state, proposed_by, approvals_needed, duration, expires FROM "
-			     "cases WHERE id = ?",
-			     pi, 1, &r, NULL)) < 0)
-		return rc;
-	if (store_res_nrows(r) != 1) {
-		store_res_free(r);
-		return svc_refuse(x->res, SVC_NOT_FOUND, "not_found", "no such case");
-	}
-	char st[16];
-	snprintf(st, sizeof(st), "%s", store_res_text(r, 0, tw_col(r, "state")));
-	state = st;
-	proposer = store_res_int64(r, 0, tw_col(r, "proposed_by"));
-	needed = store_res_int64(r, 0, tw_col(r, "approvals_needed"));
-	duration = store_res_int64(r, 0, tw_col(r, "duration"));
-	expires = store_res_int64(r, 0, tw_col(r, "expires"));
-	store_res_free(r);
-	r = NULL;
-
-	bool proposed = strcmp(state, "proposed") == 0, approved = strcmp(state, "approved") == 0,
-	     active = strcmp(state, "active") == 0;
-	switch (in->d) {
-	case DEC_APPROVE:
-	case DEC_REJECT:
-	case DEC_WITHDRAW:
-		if (!proposed)
-			goto wrong_state;
-		if (in->d == DEC_WITHDRAW && proposer != x->p->user_id)
-			return svc_refuse(x->res, SVC_FORBIDDEN, "forbidden",
-					  "only the analyst who proposed a case withdraws it");
-		if (in->d != DEC_WITHDRAW && proposer == x->p->user_id)
-			return svc_refuse(x->res, SVC_CONFLICT, "self_approval",
-					  "you proposed this case: another overseer decides it");
-		next = in->d == DEC_REJECT ? "rejected" : in->d == DEC_WITHDRAW ? "withdrawn" : NULL;
-		break;
-	case DEC_REVOKE:
-		if (!approved && !active)
-			goto wrong_state;
-		next = "revoked";
-		in->changed_active = active;
-		break;
-	case DEC_ACTIVATE:
-		if (!approved)
-			return svc_unchanged(x); /* another tower did it */
-		next = "active";
-		in->changed_active = true;
-		break;
-	case DEC_EXPIRE:
-		if (!active || expires > x->now)
-			return svc_unchanged(x);
-		next = "expired";
-		in->changed_active = true;
-		break;
-	}
-	struct store_param pd[] = {store_int64(in->id),
-				   x->p != NULL ? store_int64(x->p->user_id) : store_null(),
-				   store_text(dec_names[in->d]), store_text(in->reason),
-				   store_int64(x->now)};
-	rc = svc_write(x, c, REC_CASE_DECISIONS,
-		       "INSERT INTO case_decisions (case_id, user_id, decision, reason, created) "
-		       "VALUES (?, ?, ?, ?, ?)",
-		       pd, 5, NULL);
-	if (rc == YG_ECONFLICT)
-		return svc_refuse(x->res, SVC_CONFLICT, "already_approved",
-				  "you have approved this case already");
-	if (rc < 0)
-		return rc;
-	if (in->d == DEC_APPROVE) {
-		if ((rc = store_exec(c,
-				     "SELECT COUNT(*) FROM case_decisions WHERE case_id = ? AND "
-				     "decision = 'approve'",
-				     pi, 1, &r, NULL)) < 0)
-			return rc;
-		int64_t approvals = store_res_int64(r, 0, 0);
-		store_res_free(r);
-		if (approvals >= needed)
-			next = "approved";
-	}
-	if (next != NULL) {
-		bool start = in->d == DEC_ACTIVATE, end = !start && strcmp(next, "approved") != 0;
-		struct store_param pu[6];
-		size_t n = 0;
-
-		pu[n++] = store_text(next);
-		pu[n++] = store_int64(x->now);
-		if (start) {
-			pu[n++] = store_int64(x->now);
-			pu[n++] = store_int64(x->now + duration * 1000000);
-		} else if (end) {
-			pu[n++] = store_int64(x->now);
-		}
-		pu[n++] = store_int64(in->id);
-		pu[n++] = store_text(state);
-		snprintf(sql, sizeof(sql),
-			 "UPDATE cases SET state = ?, updated = ?%s WHERE id = ? AND state = ?",
-			 start ? ", activated = ?, expires = ?" : end ? ", ended = ?" : "");
-		rc = svc_write(x, c, REC_CASES, sql, pu, n, NULL);
-		if (rc == 0 && in->changed_active)
-			rc = serial_bump(c);
-		if (rc < 0)
-			return rc;
-	}
-	return svc_changed(x, c, dec_kinds[in->d], in->id);
-wrong_state : {
-	char msg[100];
-
-	snprintf(msg, sizeof(msg), "the case is %s", state);
-	return svc_refuse(x->res, SVC_CONFLICT, "wrong_state", msg);
-}
-}
-
-/* POST /api/v1/cases/{id}/{approve,reject,withdraw,revoke} {"reason": ...} */
-static int case_decide(struct http_request *req, struct http_response *resp, struct tower *t,
-		       enum decision d, enum action a)
-{
-	static const char *const fields[] = {"reason", NULL};
-	const struct principal *p;
-	json_t *b = http_request_json(req);
-	struct case_step in = {.id = tw_case_id(req), .d = d,
-			       .reason = json_string_value(json_object_get(b, "reason"))};
-	struct svc_result res;
-
-	if (tw_need(req, resp, a, &p) == SCOPE_NONE || tw_only_fields(resp, b, fields, "decision") < 0)
-		return 0;
-	if (in.id == 0)
-		return tw_fail(resp, 404, "not_found", "no such case");
-	if (in.reason == NULL || strlen(in.reason) == 0 || strlen(in.reason) > CASE_REASON_MAX) {
-		http_response_error(resp, 422, "validation_failed", "the decision is not valid");
-		http_response_error_field(resp, "reason", "is required: 1 to 1000 bytes");
-		return 0;
-	}
-	if (svc_run(t, t->st, p, false, case_step, &in, &res) < 0)
-		return svc_answer(resp, &res);
-	tw_cases_wake(t); /* an approval is activated, a revocation published, now */
-	return tw_case_answer(t, resp, in.id, 200);
-}
+/* ---- deciding (orders.c) ---------------------------------------------- */
 
 static int cases_approve(struct http_request *req, struct http_response *resp, void *ctx)
 {
-	return case_decide(req, resp, ctx, DEC_APPROVE, ACT_CASE_DECIDE);
+	return tw_order_decide(req, resp, ctx, &tw_case_kind, DEC_APPROVE, ACT_CASE_DECIDE);
 }
 
 static int cases_reject(struct http_request *req, struct http_response *resp, void *ctx)
 {
-	return case_decide(req, resp, ctx, DEC_REJECT, ACT_CASE_DECIDE);
+	return tw_order_decide(req, resp, ctx, &tw_case_kind, DEC_REJECT, ACT_CASE_DECIDE);
 }
 
 static int cases_withdraw(struct http_request *req, struct http_response *resp, void *ctx)
 {
-	return case_decide(req, resp, ctx, DEC_WITHDRAW, ACT_CASE_PROPOSE);
+	return tw_order_decide(req, resp, ctx, &tw_case_kind, DEC_WITHDRAW, ACT_CASE_PROPOSE);
 }
 
 static int cases_revoke(struct http_request *req, struct http_response *resp, void *ctx)
 {
-	return case_decide(req, resp, ctx, DEC_REVOKE, ACT_CASE_REVOKE);
-}
-
-/* ---- the tower's own steps: activation and expiry ---------------------- */
-
-/* Activates every approved case and expires every active one past its
- * time, each in its own change "by server"; several towers on one store
- * each try, and the state each change requires lets one of them through.
- * Returns how many changed the active set, or a negative yg_err. */
-int tw_cases_pass(struct tower *t)
-{
-	struct store_conn *c = NULL;
-	struct store_res *r = NULL;
-	struct store_param ps[] = {store_int64(tw_now_us())};
-	int rc, changed = 0;
-
-	if ((rc = store_conn_get(t->st, &c)) < 0)
-		return rc;
-	rc = store_exec(c,
-			"SELECT id, state FROM cases WHERE state = 'approved' OR (state = 'active' AND "
-			"expires <= ?) ORDER BY id LIMIT 1000",
-			ps, 1, &r, NULL);
-	store_conn_put(c);
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < store_res_nrows(r); i++) {
-		bool approved = strcmp(store_res_text(r, i, 1), "approved") == 0;
-		struct case_step in = {.id = store_res_int64(r, i, 0),
-				       .d = approved ? DEC_ACTIVATE : DEC_EXPIRE,
-				       .reason = approved ? "approved: the countermeasure is published"
-							  : "its time ran out"};
-		struct svc_result res;
-
-		if (svc_run(t, t->st, NULL, false, case_step, &in, &res) < 0)
-			log_warnx("tower: case %lld: %s", (long long)in.id, res.msg);
-		else
-			changed += in.changed_active;
-	}
-	store_res_free(r);
-	return changed;
+	return tw_order_decide(req, resp, ctx, &tw_case_kind, DEC_REVOKE, ACT_CASE_REVOKE);
 }
 
 const struct tower_route tw_case_routes[] = {

@@ -62,8 +62,8 @@ static json_t *case_json(const struct store_res *r, size_t i)
 int tw_case_answer(struct tower *t, struct http_response *resp, int64_t id, int status)
 {
 	struct store_param ps[] = {store_int64(id)};
-	struct store_res *r = NULL, *e = NULL, *d = NULL;
-	json_t *o;
+	struct store_res *r = NULL, *e = NULL;
+	json_t *o, *dec = NULL;
 
 	if (tw_query(t, resp, CASE_SELECT " WHERE id = ?", ps, 1, &r) < 0)
 		return 0;
@@ -73,55 +73,31 @@ int tw_case_answer(struct tower *t, struct http_response *resp, int64_t id, int 
 	}
 	if (tw_query(t, resp, "SELECT kind, ref FROM case_evidence WHERE case_id = ? ORDER BY kind, ref",
 		     ps, 1, &e) < 0 ||
-	    tw_query(t, resp,
-		     "SELECT decision, user_id, reason, created FROM case_decisions WHERE case_id = ? "
-		     "ORDER BY id",
-		     ps, 1, &d) < 0) {
+	    (dec = tw_order_decisions(t, resp, &tw_case_kind, id)) == NULL) {
 		store_res_free(r);
 		store_res_free(e);
 		return 0;
 	}
 	o = case_json(r, 0);
-	json_t *ev = json_array(), *dec = json_array();
+	json_t *ev = json_array();
 	for (size_t i = 0; i < store_res_nrows(e); i++) {
 		char buf[320];
 
 		snprintf(buf, sizeof(buf), "%s:%s", store_res_text(e, i, 0), store_res_text(e, i, 1));
 		json_array_append_new(ev, json_string(buf));
 	}
-	for (size_t i = 0; i < store_res_nrows(d); i++) {
-		size_t cu = tw_col(d, "user_id");
-
-		json_array_append_new(
-			dec, json_pack("{s:s,s:o,s:s,s:o}", "decision",
-				       store_res_text(d, i, tw_col(d, "decision")), "by",
-				       store_res_isnull(d, i, cu) ? json_string("server")
-								  : json_integer(store_res_int64(d, i, cu)),
-				       "reason", store_res_text(d, i, tw_col(d, "reason")), "at",
-				       tw_time(store_res_int64(d, i, tw_col(d, "created")))));
-	}
 	json_object_set_new(o, "evidence", ev);
 	json_object_set_new(o, "decisions", dec);
 	store_res_free(r);
 	store_res_free(e);
-	store_res_free(d);
 	http_response_json(resp, status, json_pack("{s:o}", "case", o));
 	return 0;
-}
-
-int64_t tw_case_id(struct http_request *req)
-{
-	const char *s = http_request_param(req, "id");
-	char *end;
-	long long id = strtoll(s, &end, 10);
-
-	return *s != '\0' && *end == '\0' && id > 0 ? id : 0;
 }
 
 static int cases_show(struct http_request *req, struct http_response *resp, void *ctx)
 {
 	const struct principal *p;
-	int64_t id = tw_case_id(req);
+	int64_t id = tw_order_id(req);
 
 	if (tw_need(req, resp, ACT_CASE_READ, &p) == SCOPE_NONE)
 		return 0;

@@ -280,6 +280,15 @@ static int handler(void *user, const char *section, const char *name, const char
 		} else {
 			BAD("unknown key '%s' in [cases]", name);
 		}
+	} else if (strcmp(section, "monitoring") == 0) {
+		if (strcmp(name, "max_duration") == 0 || strcmp(name, "two_overseers_after") == 0) {
+			if (config_parse_duration(value, &secs) < 0 || secs < 60 || secs > 366 * 86400)
+				BAD("%s = '%s' is not a duration from 1m to 366d such as 30d", name,
+				    value);
+			*(name[0] == 'm' ? &cfg->monitor_max_s : &cfg->monitor_two_after_s) = secs;
+		} else {
+			BAD("unknown key '%s' in [monitoring]", name);
+		}
 	} else if (strcmp(section, "retention") == 0) {
 		if (strcmp(name, "keep") == 0 && strcmp(value, "forever") == 0) {
 			cfg->retention_s = 0;
@@ -428,6 +437,11 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 		fputs("forever", out);
 	fputs("\ninterval = ", out);
 	put_duration(out, cfg->retention_interval_s);
+	fputc('\n', out);
+	fputs("\n[monitoring]\nmax_duration = ", out);
+	put_duration(out, cfg->monitor_max_s);
+	fputs("\ntwo_overseers_after = ", out);
+	put_duration(out, cfg->monitor_two_after_s);
 	fputc('\n', out);
 	const struct case_policy *cp = &cfg->cases;
 	fputs("\n[cases]\nmin_duration = ", out);

@@ -11,14 +11,19 @@
  * fingerprints the proposals' entries hold, and by sector: the sectors of
  * the organisations their evidence shows attacked (an alert's asset, a
  * report's filer, a source's hits on registered assets), "none" when it
- * shows none; a case in two sectors counts in each. The answer names the tree it
- * was counted over (its size and the checkpoint covering it), so that an
- * auditor can count again from the log and check the log itself. */
+ * shows none; a case in two sectors counts in each. Monitoring
+ * authorizations are counted the same way, without an action, each in
+ * the sectors of the registered assets inside the prefixes it allows.
+ * The answer names the tree it was counted over (its size and the
+ * checkpoint covering it), so that an auditor can count again from the
+ * log and check the log itself. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "counter/counter.h"
+#include "tower/cases.h"
 #include "tower/tower_int.h"
 
 #define PAGE 2000
@@ -33,9 +38,19 @@ static const char *const actions[] = {"sinkhole", "rtbh", "flowspec", "blocklist
 
 struct counts {
 	long long step[NSTEPS + 1][NACTIONS + 1]; /* the last column: all actions; the
-						     last row: approvals that completed a case */
+						     last row: approvals that completed an order */
 	long long sector[NSTEPS + 1][TOWER_MAX_SECTORS + 1];
-	long long entries; /* entries of the year read */
+};
+
+/* One kind of order counted: cases, or monitoring authorizations (which
+ * have no action, and whose sectors are those of the registered assets
+ * inside the traffic they allow). */
+struct tally {
+	const char *kind;	   /* "\nkind case." */
+	const char *row;	   /* "\nrow cases ": an approval that completed it */
+	const struct store_res *rows; /* id, action: ordered by id */
+	uint32_t *mask;		   /* a row's sectors */
+	struct counts n;
 };
 
 /* The row of case id in cases (ordered by id), or -1. */
@@ -109,9 +124,47 @@ static int case_sectors(struct tower *t, struct http_response *resp, const struc
 	return 0;
 }
 
-static void count_entry(struct counts *n, const struct store_res *cases, const uint32_t *mask,
-			const char *entry, size_t len)
+/* Each authorization's sectors: those of the organisations whose
+ * registered assets lie inside a prefix it allows. */
+static int auth_sectors(struct tower *t, struct http_response *resp, const struct store_res *auths,
+			uint32_t *mask)
 {
+	struct store_res *a = NULL;
+
+	if (tw_query(t, resp,
+		     "SELECT a.prefix, o.sector FROM asset_addresses a JOIN assets s ON s.id = "
+		     "a.asset_id JOIN orgs o ON o.id = s.org_id",
+		     NULL, 0, &a) < 0)
+		return -1;
+	for (size_t i = 0; i < store_res_nrows(auths); i++) {
+		char list[8192];
+
+		snprintf(list, sizeof(list), "%s", store_res_text(auths, i, 2));
+		for (char *save = NULL, *p = strtok_r(list, ",", &save); p != NULL;
+		     p = strtok_r(NULL, ",", &save)) {
+			struct cm_target allowed, asset;
+
+			if (cm_target_parse(p, &allowed) < 0)
+				continue;
+			for (size_t j = 0; j < store_res_nrows(a); j++)
+				if (cm_target_parse(store_res_text(a, j, 0), &asset) == 0 &&
+				    case_prefix_overlap(&allowed, &asset))
+					for (unsigned b = 0; b < t->cfg.n_sectors; b++)
+						if (strcmp(store_res_text(a, j, 1), t->cfg.sectors[b]) ==
+						    0)
+							mask[i] |= 1u << b;
+		}
+	}
+	store_res_free(a);
+	return 0;
+}
+
+static void count_entry(struct tally *y, const char *entry, size_t len)
+{
+	struct counts *n = &y->n;
+	const struct store_res *cases = y->rows;
+	const uint32_t *mask = y->mask;
+	size_t kl = strlen(y->kind);
 	char e[1100], kind[32];
 	long long id;
 	const char *k, *i;
@@ -121,7 +174,7 @@ static void count_entry(struct counts *n, const struct store_res *cases, const u
 		return;
 	memcpy(e, entry, len);
 	e[len] = '\0';
-	if ((k = strstr(e, "\nkind case.")) == NULL || sscanf(k + 11, "%31[a-z]", kind) != 1)
+	if ((k = strstr(e, y->kind)) == NULL || sscanf(k + kl, "%31[a-z]", kind) != 1)
 		return;
 	if ((i = strstr(e, "\nid ")) == NULL || sscanf(i + 4, "%lld", &id) != 1)
 		return;
@@ -132,7 +185,7 @@ static void count_entry(struct counts *n, const struct store_res *cases, const u
 		int a = action_at(cases, row);
 		uint32_t m = row >= 0 ? mask[row] : 0;
 		/* An approval that completed its case names the case's row. */
-		size_t rows[2] = {s, NSTEPS}, nrows = s == 1 && strstr(e, "\nrow cases ") ? 2 : 1;
+		size_t rows[2] = {s, NSTEPS}, nrows = s == 1 && strstr(e, y->row) ? 2 : 1;
 
 		for (size_t w = 0; w < nrows; w++) {
 			long long *st = n->step[rows[w]], *se = n->sector[rows[w]];
@@ -160,6 +213,22 @@ static json_t *by_action(const struct tower *t, const long long *v, const long l
 			 "by_sector", s);
 }
 
+static json_t *by_step(const struct tower *t, const struct counts *n, bool with_action)
+{
+	static const char *const names[] = {"proposed", "approvals", "rejected", "withdrawn",
+					    "revoked",	"activated", "expired"};
+	json_t *c = json_object();
+
+	for (size_t s = 0; s <= NSTEPS; s++) {
+		json_t *o = by_action(t, n->step[s], n->sector[s]);
+
+		if (!with_action)
+			json_object_del(o, "by_action");
+		json_object_set_new(c, s < NSTEPS ? names[s] : "approved", o);
+	}
+	return c;
+}
+
 /* The year's bounds in microseconds since 1970, UTC. */
 static void year_bounds(long long y, int64_t *from, int64_t *to)
 {
@@ -176,9 +245,11 @@ static int oversight_summary(struct http_request *req, struct http_response *res
 	struct tower *t = ctx;
 	const struct principal *p;
 	long long year = 0;
-	struct store_res *cases = NULL, *r = NULL, *cp = NULL;
-	uint32_t *mask = NULL;
-	struct counts n;
+	struct store_res *r = NULL, *cp = NULL;
+	struct tally y[2] = {{.kind = "\nkind case.", .row = "\nrow cases "},
+			     {.kind = "\nkind authorization.", .row = "\nrow authorizations "}};
+	struct store_res *cases = NULL, *auths = NULL;
+	long long entries = 0;
 	int64_t from, to, after = -1;
 	uint64_t size = 0;
 
@@ -189,7 +260,6 @@ static int oversight_summary(struct http_request *req, struct http_response *res
 	if (year == 0)
 		return tw_fail(resp, 400, "bad_query", "year is required, such as year=2026");
 	year_bounds(year, &from, &to);
-	memset(&n, 0, sizeof(n));
 	/* Everything committed so far, under a checkpoint signed now. */
 	if (tw_log_pass(t, true) < 0)
 		return tw_store_fail(resp, NULL, YG_EIO);
@@ -200,14 +270,21 @@ static int oversight_summary(struct http_request *req, struct http_response *res
 		return 0;
 	if (store_res_nrows(cp) == 1)
 		size = (uint64_t)store_res_int64(cp, 0, 0);
-	if (tw_query(t, resp, "SELECT id, action FROM cases ORDER BY id", NULL, 0, &cases) < 0)
+	if (tw_query(t, resp, "SELECT id, action FROM cases ORDER BY id", NULL, 0, &cases) < 0 ||
+	    tw_query(t, resp, "SELECT id, '' AS action, prefixes FROM authorizations ORDER BY id",
+		     NULL, 0, &auths) < 0)
 		goto out;
-	size_t ncases = store_res_nrows(cases);
-	if ((mask = calloc(ncases ? ncases : 1, sizeof(*mask))) == NULL) {
-		tw_fail(resp, 503, "store_unavailable", "out of memory");
-		goto out;
+	y[0].rows = cases;
+	y[1].rows = auths;
+	for (size_t k = 0; k < 2; k++) {
+		size_t rows = store_res_nrows(y[k].rows);
+
+		if ((y[k].mask = calloc(rows ? rows : 1, sizeof(*y[k].mask))) == NULL) {
+			tw_fail(resp, 503, "store_unavailable", "out of memory");
+			goto out;
+		}
 	}
-	if (case_sectors(t, resp, cases, mask) < 0)
+	if (case_sectors(t, resp, cases, y[0].mask) < 0 || auth_sectors(t, resp, auths, y[1].mask) < 0)
 		goto out;
 	for (;;) {
 		struct store_param ps[] = {store_int64((int64_t)size), store_int64(after),
@@ -226,9 +303,9 @@ static int oversight_summary(struct http_request *req, struct http_response *res
 			size_t len = 0;
 			const char *e = store_res_blob(r, i, 1, &len);
 
-			if (e != NULL)
-				count_entry(&n, cases, mask, e, len);
-			n.entries++;
+			for (size_t k = 0; e != NULL && k < 2; k++)
+				count_entry(&y[k], e, len);
+			entries++;
 		}
 		if (rows > 0)
 			after = store_res_int64(r, rows - 1, 0);
@@ -237,23 +314,20 @@ static int oversight_summary(struct http_request *req, struct http_response *res
 		if (rows < PAGE)
 			break;
 	}
-	json_t *c = json_object();
-	static const char *const names[] = {"proposed", "approvals", "rejected", "withdrawn",
-					    "revoked",	"activated", "expired"};
-	for (size_t s = 0; s < NSTEPS; s++)
-		json_object_set_new(c, names[s], by_action(t, n.step[s], n.sector[s]));
-	json_object_set_new(c, "approved", by_action(t, n.step[NSTEPS], n.sector[NSTEPS]));
 	http_response_json(
 		resp, 200,
-		json_pack("{s:I,s:s,s:o,s:{s:I,s:o,s:I}}", "year", (json_int_t)year, "time_zone",
-			  "UTC", "cases", c, "log", "size", (json_int_t)size, "checkpoint",
+		json_pack("{s:I,s:s,s:o,s:o,s:{s:I,s:o,s:I}}", "year", (json_int_t)year, "time_zone",
+			  "UTC", "cases", by_step(t, &y[0].n, true), "authorizations",
+			  by_step(t, &y[1].n, false), "log", "size", (json_int_t)size, "checkpoint",
 			  store_res_nrows(cp) == 1 ? json_string(store_res_text(cp, 0, 1))
 						   : json_null(),
-			  "entries_of_the_year", (json_int_t)n.entries));
+			  "entries_of_the_year", (json_int_t)entries));
 out:
-	free(mask);
+	free(y[0].mask);
+	free(y[1].mask);
 	store_res_free(cp);
 	store_res_free(cases);
+	store_res_free(auths);
 	store_res_free(r);
 	return 0;
 }

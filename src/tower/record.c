@@ -47,6 +47,13 @@ const struct rec_def rec_defs[REC_TABLES] = {
 	[REC_CASE_EVIDENCE] = {"case_evidence", "kind, ref", "tt", "case_id", 1, true},
 	[REC_CASE_DECISIONS] = {"case_decisions", "id, case_id, user_id, decision, reason, created",
 				"iiitti", "id", 1, false},
+	[REC_AUTHORIZATIONS] = {"authorizations",
+				"id, sensor_id, prefixes, vlans, purpose, starts, approvals_needed, "
+				"state, proposed_by, created, updated, activated, expires, ended",
+				"iitttiitiiiiii", "id", 1, false},
+	[REC_AUTHORIZATION_DECISIONS] = {"authorization_decisions",
+					 "id, authorization_id, user_id, decision, reason, created",
+					 "iiitti", "id", 1, false},
 };
 
 enum rec_table rec_table_named(const char *name, size_t len)

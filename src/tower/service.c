@@ -29,6 +29,13 @@ static const char *const kind_names[CHANGE_KINDS] = {
 	[CHANGE_CASE_ACTIVATE] = "case.activate",
 	[CHANGE_CASE_EXPIRE] = "case.expire",
 	[CHANGE_RETENTION_ERASE] = "retention.erase",
+	[CHANGE_AUTH_PROPOSE] = "authorization.propose",
+	[CHANGE_AUTH_APPROVE] = "authorization.approve",
+	[CHANGE_AUTH_REJECT] = "authorization.reject",
+	[CHANGE_AUTH_WITHDRAW] = "authorization.withdraw",
+	[CHANGE_AUTH_REVOKE] = "authorization.revoke",
+	[CHANGE_AUTH_ACTIVATE] = "authorization.activate",
+	[CHANGE_AUTH_EXPIRE] = "authorization.expire",
 };
 
 const char *change_kind_name(enum change_kind k)

@@ -39,6 +39,8 @@ void tower_config_defaults(struct tower_config *cfg)
 	cfg->retention_s = 730 * 86400;
 	cfg->retention_interval_s = 3600;
 	cfg->cases.min_duration_s = 3600;
+	cfg->monitor_max_s = 90 * 86400;
+	cfg->monitor_two_after_s = 30 * 86400;
 	cfg->cases.max_duration_s = 7 * 86400;
 	cfg->cases.two_overseers_after_s = 3 * 86400;
 	cfg->cases.max_prefix4 = 24;
@@ -81,7 +83,7 @@ static const struct tower_route tw_doc_routes[] = {
 static const struct tower_route *const tables[] = {
 	tw_org_routes,	 tw_token_routes,  tw_report_routes, tw_asset_routes,
 	tw_alert_routes, tw_source_routes, tw_log_routes,   tw_doc_routes,
-	tw_case_routes,	 tw_case_read_routes, tw_cm_routes, tw_oversight_routes,
+	tw_case_routes,	 tw_case_read_routes, tw_cm_routes, tw_oversight_routes, tw_monitoring_routes,
 };
 
 /* The source summary's progress, for /metrics. */

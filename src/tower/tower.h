@@ -38,6 +38,9 @@ struct tower_config {
 	/* How long reports and alerts are kept, and how often the older are
 	 * erased ([retention]); keep 0: never erased. */
 	int64_t retention_s, retention_interval_s;
+	/* [monitoring]: how long an authorization may run, and from how
+	 * long on it needs two overseers */
+	int64_t monitor_max_s, monitor_two_after_s;
 	/* Countermeasure cases ([cases], docs/oversight.md). */
 	struct case_policy {
 		int64_t min_duration_s;	       /* the shortest a case may run: 1h */

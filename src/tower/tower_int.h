@@ -84,6 +84,7 @@ extern const struct tower_route tw_alert_routes[];
 extern const struct tower_route tw_source_routes[];
 extern const struct tower_route tw_case_routes[];
 extern const struct tower_route tw_case_read_routes[];
+extern const struct tower_route tw_monitoring_routes[];
 extern const struct tower_route tw_cm_routes[];
 extern const struct tower_route tw_oversight_routes[];
 extern const struct tower_route tw_log_routes[];
@@ -179,6 +180,13 @@ enum change_kind {
 	CHANGE_CASE_ACTIVATE,
 	CHANGE_CASE_EXPIRE,
 	CHANGE_RETENTION_ERASE,
+	CHANGE_AUTH_PROPOSE,
+	CHANGE_AUTH_APPROVE,
+	CHANGE_AUTH_REJECT,
+	CHANGE_AUTH_WITHDRAW,
+	CHANGE_AUTH_REVOKE,
+	CHANGE_AUTH_ACTIVATE,
+	CHANGE_AUTH_EXPIRE,
 	CHANGE_KINDS
 };
 
@@ -268,12 +276,45 @@ int tw_cases_start(struct tower *t, char *err, size_t errlen) YG_MUST_CHECK;
 void tw_cases_stop(struct tower *t);
 /* Answers case id (caseview.c) with status, as GET /api/v1/cases/{id}. */
 int tw_case_answer(struct tower *t, struct http_response *resp, int64_t id, int status);
-/* The {id} of a case's path, or 0 when it is not one. */
-int64_t tw_case_id(struct http_request *req);
+/* Answers authorization id (monitoring.c), as GET
+ * /api/v1/monitoring/authorizations/{id}. */
+int tw_authorization_answer(struct tower *t, struct http_response *resp, int64_t id, int status);
+
+/* What the committee decides on (orders.c): cases and monitoring
+ * authorizations share their states, decisions and rules. */
+enum order_decision { DEC_APPROVE, DEC_REJECT, DEC_WITHDRAW, DEC_REVOKE, DEC_ACTIVATE, DEC_EXPIRE,
+		      ORDER_DECISIONS };
+
+struct order_kind {
+	const char *noun;      /* "case": in messages */
+	const char *table;     /* its rows */
+	const char *decisions; /* its decisions' rows */
+	const char *fk;	       /* the decisions' column naming it */
+	enum rec_table rec, rec_decisions;
+	enum change_kind kinds[ORDER_DECISIONS]; /* a change kind a decision */
+	bool scheduled; /* starts and expires fixed when proposed (an
+			   authorization), not a duration from activation */
+	bool serial;	/* its active set is the countermeasure files' */
+	int (*answer)(struct tower *t, struct http_response *resp, int64_t id, int status);
+};
+
+extern const struct order_kind tw_case_kind, tw_authorization_kind;
+
+/* The decisions on order id, oldest first, as the API shows them; NULL
+ * after answering when the store failed. */
+json_t *tw_order_decisions(struct tower *t, struct http_response *resp,
+			   const struct order_kind *k, int64_t id);
+/* The {id} of an order's path, or 0 when it is not one. */
+int64_t tw_order_id(struct http_request *req);
+/* POST .../{id}/{approve,reject,withdraw,revoke} {"reason": ...}: checks
+ * the caller may do a, makes the decision, answers the order. */
+int tw_order_decide(struct http_request *req, struct http_response *resp, struct tower *t,
+		    const struct order_kind *k, enum order_decision d, enum action a);
 /* Has the thread run a pass now (the active set changed). */
 void tw_cases_wake(struct tower *t);
-/* Activates approved cases and expires those past their time: how many
- * changed the active set, or a negative yg_err. */
+/* Activates approved orders (cases and authorizations) and expires those
+ * past their time: how many changed the countermeasures' active set, or a
+ * negative yg_err. */
 int tw_cases_pass(struct tower *t);
 /* Erases what [retention] keep has let go (retention.c): how many tables
  * it erased rows of, or a negative yg_err. */

@@ -51,12 +51,13 @@ static void test_matrix(void **state)
 					 : SCOPE_NONE);
 	/* Operators read alerts only within their organisation (its assets). */
 	assert_int_equal(authz_scope(ROLE_OPERATOR, ACT_ALERT_READ), SCOPE_OWN_ORG);
-	/* Sensors post alerts and read indicators and the countermeasure
-	 * files only. */
+	/* Sensors post alerts and read indicators, the countermeasure files
+	 * and their own monitoring authorizations only. */
 	for (int a = 0; a < ACT_COUNT; a++)
 		assert_int_equal(authz_scope(ROLE_SENSOR, a) != SCOPE_NONE,
 				 a == ACT_ALERT_POST || a == ACT_INTEL_READ ||
-					 a == ACT_COUNTERMEASURE_READ);
+					 a == ACT_COUNTERMEASURE_READ || a == ACT_MONITOR_READ);
+	assert_int_equal(authz_scope(ROLE_SENSOR, ACT_MONITOR_READ), SCOPE_OWN_ORG);
 	/* Separation of duties: only analysts propose cases, only overseers
 	 * decide them; nobody else but either ends one. */
 	for (int r = 0; r < ROLE_COUNT; r++) {
@@ -64,7 +65,15 @@ static void test_matrix(void **state)
 		assert_int_equal(authz_scope(r, ACT_CASE_DECIDE) != SCOPE_NONE, r == ROLE_OVERSEER);
 		assert_int_equal(authz_scope(r, ACT_CASE_REVOKE) != SCOPE_NONE,
 				 r == ROLE_ANALYST || r == ROLE_OVERSEER);
+		/* The same for monitoring authorizations. */
+		assert_int_equal(authz_scope(r, ACT_MONITOR_PROPOSE) != SCOPE_NONE,
+				 r == ROLE_ANALYST);
+		assert_int_equal(authz_scope(r, ACT_MONITOR_DECIDE) != SCOPE_NONE,
+				 r == ROLE_OVERSEER);
+		assert_int_equal(authz_scope(r, ACT_MONITOR_REVOKE) != SCOPE_NONE,
+				 r == ROLE_ANALYST || r == ROLE_OVERSEER);
 	}
+	assert_string_equal(action_name(ACT_MONITOR_READ), "monitoring.read");
 	/* Only admins administer. */
 	for (int r = 0; r < ROLE_COUNT; r++)
 		assert_int_equal(authz_scope(r, ACT_ADMIN) != SCOPE_NONE, r == ROLE_ADMIN);
