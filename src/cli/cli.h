@@ -23,6 +23,7 @@ int cmd_audit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_asset(int argc, char **argv);
 int cmd_case(int argc, char **argv);
+int cmd_monitoring(int argc, char **argv);
 int cmd_oversight(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 

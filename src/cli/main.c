@@ -26,18 +26,21 @@ static void usage(FILE *out)
 	      "  report ...        file, update, close, list and show incident reports\n"
 	      "  case ...          propose, approve, reject, withdraw, revoke, list and show\n"
 	      "                    countermeasure cases under oversight\n"
+	      "  monitoring ...    propose, approve, reject, withdraw, revoke, list and show\n"
+	      "                    monitoring authorizations: what a sensor may analyse\n"
 	      "  oversight summary --year Y\n"
-	      "                    the year's cases, as the committee reports them\n"
+	      "                    the year's cases and authorizations, as the committee\n"
+	      "                    reports them\n"
 	      "  asset add|list    register your organisation's computers and their addresses,\n"
 	      "                    list the assets you may see\n"
 	      "  alerts list       the alerts sensors posted, newest first, filtered by time,\n"
 	      "                    address, signature, sensor or asset\n"
 	      "\n"
 	      "Run 'yagura COMMAND --help' for a command's options and exit statuses.\n"
-	      "The commands that call a tower (admin but init and recover, report, case, asset,\n"
-	      "alerts, audit verify without --store) take --tower URL and --token-file\n"
-	      "FILE, or $YAGURA_TOWER and $YAGURA_TOKEN; their lists show a page at a\n"
-	      "time, --all shows every page.\n"
+	      "The commands that call a tower (admin but init and recover, report, case,\n"
+	      "monitoring, asset, alerts, audit verify without --store) take --tower URL and\n"
+	      "--token-file FILE, or $YAGURA_TOWER and $YAGURA_TOKEN; their lists show a\n"
+	      "page at a time, --all shows every page.\n"
 	      "'yagura --version' prints the version.\n",
 	      out);
 }
@@ -74,6 +77,8 @@ int main(int argc, char **argv)
 		return cmd_asset(argc - 1, argv + 1);
 	if (strcmp(argv[1], "case") == 0)
 		return cmd_case(argc - 1, argv + 1);
+	if (strcmp(argv[1], "monitoring") == 0)
+		return cmd_monitoring(argc - 1, argv + 1);
 	if (strcmp(argv[1], "oversight") == 0)
 		return cmd_oversight(argc - 1, argv + 1);
 	if (strcmp(argv[1], "alerts") == 0)

@@ -46,6 +46,16 @@ RECORDS = {
                "ports sessions packets window_start indicator confidence attacker_packets "
                "asset_id asset_org_id", "itiititititittttiiiiititii",
                ["batch_id"], True),
+    "cases": ("id action target proto ports contact justification duration approvals_needed "
+              "state proposed_by created updated activated expires ended", "ittttttiitiiiiii",
+              ["id"], False),
+    "case_evidence": ("kind ref", "tt", ["case_id"], True),
+    "case_decisions": ("id case_id user_id decision reason created", "iiitti", ["id"], False),
+    "authorizations": ("id sensor_id prefixes vlans purpose starts approvals_needed state "
+                       "proposed_by created updated activated expires ended",
+                       "iitttiitiiiiii", ["id"], False),
+    "authorization_decisions": ("id authorization_id user_id decision reason created",
+                                "iiitti", ["id"], False),
 }
 
 
@@ -195,6 +205,29 @@ def run(t, tw, label, yagura, d, db):
         "category": "ddos", "summary": "SYN flood on the portal",
         "detected_at": "2026-11-20T09:00:00+09:00", "severity": "high"}, op)
     t.check(st == 201, "%s: a report: %s %s" % (label, st, rep))
+    # A case with its evidence (a set) and a monitoring authorization, each
+    # decided and started by the tower: rows a later change rewrites.
+    an, ov = tw.token_for("analyst-a", "analyst"), tw.token_for("overseer-a", "overseer")
+    st, c, _ = tw.call("POST", "/api/v1/cases", {
+        "action": "sinkhole", "target": "c2-beacon.example.net", "justification": "C2 domain",
+        "duration": "2h", "evidence": ["report:%d" % rep.get("id", 0),
+                                   "alert:%s" % db.rows("SELECT MIN(id) FROM alerts")[0][0]]},
+        an)
+    t.check(st == 201, "%s: a case: %s %s" % (label, st, c))
+    st, m, _ = tw.call("POST", "/api/v1/monitoring/authorizations", {
+        "sensor": "sensor1", "prefixes": ["192.0.2.0/24"], "purpose": "the portal's uplink",
+        "until": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))}, an)
+    t.check(st == 201, "%s: an authorization: %s %s" % (label, st, m))
+    for path in ("/api/v1/cases/%d" % c.get("case", {}).get("id", 0),
+                 "/api/v1/monitoring/authorizations/%d" % m.get("authorization", {}).get("id", 0)):
+        st, _, _ = tw.call("POST", path + "/approve", {"reason": "ok"}, ov)
+        for _ in range(100):
+            st, got, _ = tw.call("GET", path, token=ov)
+            if st == 200 and list(got.values())[0]["state"] == "active":
+                break
+            time.sleep(0.1)
+        t.check(st == 200 and list(got.values())[0]["state"] == "active",
+                "%s: %s active: %s" % (label, path, got))
     for i in range(6):
         tw.token_for("staff%d" % i, "analyst")
     cp, size, root = save("now")

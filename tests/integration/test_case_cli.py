@@ -2,7 +2,10 @@
 one from a ranked source, an overseer approves and another rejects, the
 tower activates, the analyst revokes; list and show print what the API
 holds; a never-block target is refused with the reason printed and exit
-2; a decision without --reason, or a bad id, is a usage error (1)."""
+2; a decision without --reason, or a bad id, is a usage error (1).
+`yagura monitoring` the same way for monitoring authorizations: proposed
+and approved from the terminal, listed, asked for by the sensor itself,
+revoked."""
 import json
 import os
 import subprocess
@@ -102,6 +105,54 @@ def main():
         p = subprocess.run([y, "oversight", "summary", "--year", "last"], capture_output=True,
                            text=True, timeout=60)
         t.check(p.returncode == 1, "oversight summary --year last: %d" % p.returncode)
+
+        def mon(who, *args):
+            p = subprocess.run([y, "monitoring", "--tower", url, "--token-file",
+                                os.path.join(d, who + ".token")] + list(args),
+                               capture_output=True, text=True, timeout=60)
+            out = json.loads(p.stdout) if p.returncode == 0 and p.stdout.startswith("{") else None
+            return p.returncode, out, p.stdout, p.stderr
+
+        until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+        rc, out, _, err = mon("an", "propose", "--sensor", "s", "--prefix", "10.1.0.0/16",
+                              "--prefix", "2001:db8:1::/48", "--vlan", "300", "--purpose",
+                              "beaconing on the grid operator's uplink", "--until", until)
+        a_ = out["authorization"] if out else {}
+        t.check(rc == 0 and a_.get("state") == "proposed" and
+                a_.get("prefixes") == ["10.1.0.0/16", "2001:db8:1::/48"] and
+                a_.get("vlans") == [300], "monitoring propose: %d %s %s" % (rc, out, err))
+        mid = a_.get("id", 0)
+        rc, _, _, err = mon("an", "propose", "--sensor", "s", "--prefix", "10.1.0.1/16",
+                            "--purpose", "x", "--until", until)
+        t.check(rc == 2 and "prefixes[0]" in err and "host bits" in err,
+                "monitoring propose, a prefix with host bits: %d %r" % (rc, err))
+        rc, _, _, err = mon("an", "propose", "--sensor", "s", "--vlan", "5000", "--purpose", "x",
+                            "--until", until)
+        t.check(rc == 1 and "--vlan" in err, "monitoring propose --vlan 5000: %d %r" % (rc, err))
+        rc, _, _, err = mon("ov", "approve", str(mid))
+        t.check(rc == 1 and "--reason" in err, "monitoring approve without --reason: %d" % rc)
+        rc, out, _, err = mon("ov", "approve", str(mid), "--reason", "proportionate")
+        t.check(rc == 0 and out["authorization"]["state"] in ("approved", "active"),
+                "monitoring approve: %d %s %s" % (rc, out, err))
+        for _ in range(50):
+            rc, out, _, err = mon("s", "active")
+            if out and out["authorizations"]:
+                break
+            time.sleep(0.2)
+        t.check(rc == 0 and [x["id"] for x in out["authorizations"]] == [mid] and
+                out["sensor"] == "s", "monitoring active, as the sensor: %d %s %s" % (rc, out, err))
+        rc, _, text, err = mon("ov", "list", "--sensor", "s")
+        lines = text.splitlines()
+        t.check(rc == 0 and lines[0].split()[:3] == ["id", "state", "sensor"] and
+                lines[1].split()[:4] == [str(mid), "active", "s", "1/1"] and
+                "10.1.0.0/16 2001:db8:1::/48 vlan 300" in lines[1],
+                "monitoring list: %d %r %r" % (rc, text, err))
+        rc, out, _, err = mon("ov", "revoke", str(mid), "--reason", "no longer needed")
+        t.check(rc == 0 and out["authorization"]["state"] == "revoked",
+                "monitoring revoke: %d %s" % (rc, err))
+        rc, out, _, err = mon("an", "active", "--sensor", "s")
+        t.check(rc == 0 and out["authorizations"] == [],
+                "monitoring active after revocation: %d %s %s" % (rc, out, err))
         rc = tw.stop()
         t.check(rc == 0, "tower exit %d" % rc)
     t.finish()
