@@ -10,6 +10,7 @@
 #ifndef YAGURA_HTTP_HTTP_H
 #define YAGURA_HTTP_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,8 @@ struct http_config {
 					 * over it → 431 */
 	size_t max_uri;			/* request target, bytes; 0 → 8 KiB; over it → 414 */
 	size_t max_body;		/* bytes; 0 → 1 MiB; over it → 413 */
+	unsigned max_parked;		/* long polls waiting at once (http_request_park);
+					 * 0 → 256 */
 	size_t conn_memory;		/* libmicrohttpd buffer per connection (what exceeds
 					 * it, libmicrohttpd answers itself, in HTML); 0 → the
 					 * larger of 64 KiB and 4 × max_header */
@@ -128,7 +131,23 @@ int http_server_stop(struct http_server *srv);
 /* The server's metric registry, for application metrics. */
 struct http_metrics *http_server_metrics(struct http_server *srv);
 
+/* Long polls: puts every parked request back to its handler now (the
+ * thing they wait for changed). Thread-safe; cheap when none waits. */
+void http_server_wake(struct http_server *srv);
+
 /* ---- request ----------------------------------------------------------- */
+
+/* A long poll. A handler with nothing new to answer yet may park its
+ * request and return 0 at once, having set nothing of the response: the
+ * request waits, holding no thread, and its handler runs again on it when
+ * http_server_wake() is called or ms have passed since the first park,
+ * whichever comes first. Parking again on a later run waits for what is
+ * left of those ms. Returns false, and the handler answers now, when the
+ * request may not wait: the server has no handler threads, is stopping,
+ * the time is over, or max_parked requests wait already. */
+bool http_request_park(struct http_request *req, unsigned ms);
+/* True when this run of the handler follows a wake, not the time. */
+bool http_request_woken(const struct http_request *req);
 
 /* All strings returned below are NUL-terminated, borrowed, and valid until
  * the request completes. Lookups return NULL when absent. */

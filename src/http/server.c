@@ -78,7 +78,13 @@ struct http_request {
 	bool started, queued;
 	bool deferred;		    /* handed to a handler thread, connection suspended */
 	atomic_bool handled;	    /* the handler thread is done with it */
-	struct http_request *hnext; /* handler queue */
+	struct http_request *hnext; /* handler queue, or the parked list */
+	bool park;		    /* the handler asked to wait (http_request_park) */
+	bool rerun;		    /* resumed from waiting: run the handler again */
+	bool woken;		    /* ... because of http_server_wake */
+	unsigned parks;		    /* times it has waited */
+	uint64_t park_until;	    /* when its waiting ends (now_ns), set at the first */
+	struct http_request *pnext; /* the parked list */
 	_Alignas(16) char inline_mem[REQ_INLINE_ARENA];
 };
 
@@ -112,6 +118,14 @@ struct http_server {
 	struct http_request *hhead, *htail;
 	bool hstop;
 	_Atomic int nsuspended; /* deferred requests not yet completed */
+	/* Long polls: parked requests, suspended, waiting for a wake or
+	 * their time; a thread of their own resumes them (under pmu). */
+	pthread_t pthr;
+	bool pthr_started, pstop, pwake;
+	pthread_mutex_t pmu;
+	pthread_cond_t pcv;
+	struct http_request *parked;
+	unsigned nparked;
 };
 
 static char unmatched_name[] = "unmatched";
@@ -648,18 +662,24 @@ static void handle(struct http_request *req)
 
 /* With handler threads the connection is suspended and the request queued;
  * the handler thread resumes it when done, and access_cb() answers. */
+static void park(struct http_request *req);
+
 static void run_handler(struct http_request *req)
 {
 	struct http_server *srv = req->srv;
 
 	if (srv->nhthr == 0 || (req->route->flags & HTTP_ROUTE_INLINE)) {
 		handle(req);
-		queue_resp(req);
+		if (req->park)
+			park(req);
+		else
+			queue_resp(req);
 		return;
 	}
 	req->deferred = true;
 	atomic_fetch_add(&srv->nsuspended, 1);
 	MHD_suspend_connection(req->conn);
+	req->hnext = NULL; /* a long poll comes this way more than once */
 	pthread_mutex_lock(&srv->hmu);
 	if (srv->htail)
 		srv->htail->hnext = req;
@@ -668,6 +688,83 @@ static void run_handler(struct http_request *req)
 	srv->htail = req;
 	pthread_cond_signal(&srv->hcv);
 	pthread_mutex_unlock(&srv->hmu);
+}
+
+static void unpark(struct http_server *srv, bool all, bool woken);
+
+/* Parks req, which asked to wait: its connection stays (or becomes)
+ * suspended, counted in nsuspended once, until the park thread resumes
+ * it for its handler to run again. */
+static void park(struct http_request *req)
+{
+	struct http_server *srv = req->srv;
+
+	req->park = false;
+	if (!req->deferred) { /* on the event thread: not yet suspended */
+		atomic_fetch_add(&srv->nsuspended, 1);
+		MHD_suspend_connection(req->conn);
+	}
+	pthread_mutex_lock(&srv->pmu);
+	req->pnext = srv->parked;
+	srv->parked = req;
+	srv->nparked++;
+	if (srv->pstop) /* the thread is gone or going: back at once */
+		unpark(srv, true, false);
+	pthread_cond_signal(&srv->pcv);
+	pthread_mutex_unlock(&srv->pmu);
+}
+
+/* Resumes the parked requests whose time has come, or all of them: each
+ * comes back to access_cb, which runs its handler again. pmu held. */
+static void unpark(struct http_server *srv, bool all, bool woken)
+{
+	uint64_t now = now_ns();
+
+	for (struct http_request **pp = &srv->parked; *pp != NULL;) {
+		struct http_request *req = *pp;
+
+		if (!all && req->park_until > now) {
+			pp = &req->pnext;
+			continue;
+		}
+		*pp = req->pnext;
+		srv->nparked--;
+			req->rerun = true;
+		req->woken = woken;
+		req->deferred = false;
+		atomic_fetch_sub(&srv->nsuspended, 1);
+		MHD_resume_connection(req->conn);
+	}
+}
+
+static void *park_main(void *arg)
+{
+	struct http_server *srv = arg;
+
+	pthread_mutex_lock(&srv->pmu);
+	while (!srv->pstop || srv->parked != NULL) {
+		uint64_t next = 0;
+
+		if (srv->pwake || srv->pstop) {
+			unpark(srv, true, !srv->pstop);
+			srv->pwake = false;
+			continue;
+		}
+		unpark(srv, false, false);
+		for (const struct http_request *r = srv->parked; r != NULL; r = r->pnext)
+			if (next == 0 || r->park_until < next)
+				next = r->park_until;
+		if (next == 0) {
+			pthread_cond_wait(&srv->pcv, &srv->pmu);
+		} else {
+			/* pcv waits on CLOCK_MONOTONIC (http_server_new). */
+			struct timespec ts = {(time_t)(next / 1000000000ull),
+					      (long)(next % 1000000000ull)};
+			pthread_cond_timedwait(&srv->pcv, &srv->pmu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&srv->pmu);
+	return NULL;
 }
 
 static void *handler_main(void *arg)
@@ -688,8 +785,9 @@ static void *handler_main(void *arg)
 		if (srv->hhead == NULL)
 			srv->htail = NULL;
 		/* Stopping: what no handler has started is not acknowledged;
-		 * the client is told to come back. */
-		bool stopping = srv->hstop;
+		 * the client is told to come back. A long poll back from
+		 * waiting is answered by its handler, which may not wait now. */
+		bool stopping = srv->hstop && req->parks == 0;
 		pthread_mutex_unlock(&srv->hmu);
 		if (stopping) {
 			req->resp.nhdr = 0;
@@ -697,6 +795,11 @@ static void *handler_main(void *arg)
 				resp_clear_body(&req->resp);
 		} else {
 			handle(req);
+			if (req->park) { /* still suspended, now waiting */
+				park(req);
+				pthread_mutex_lock(&srv->hmu);
+				continue;
+			}
 		}
 		/* After the resume the connection's thread may answer and free
 		 * req at once: nothing of req is touched past this point. */
@@ -707,6 +810,65 @@ static void *handler_main(void *arg)
 	}
 	pthread_mutex_unlock(&srv->hmu);
 	return NULL;
+}
+
+bool http_request_park(struct http_request *req, unsigned ms)
+{
+	struct http_server *srv = req->srv;
+	uint64_t now = now_ns();
+	bool ok;
+
+	pthread_mutex_lock(&srv->pmu);
+	if (req->parks == 0)
+		req->park_until = now + (uint64_t)ms * 1000000ull;
+	ok = srv->pthr_started && !srv->pstop && !atomic_load(&srv->stopping) &&
+	     req->park_until > now && (req->parks > 0 || srv->nparked < srv->cfg.max_parked);
+	pthread_mutex_unlock(&srv->pmu);
+	if (ok) {
+		req->park = true;
+		req->parks++;
+	}
+	return ok;
+}
+
+bool http_request_woken(const struct http_request *req)
+{
+	return req->woken;
+}
+
+void http_server_wake(struct http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	pthread_mutex_lock(&srv->pmu);
+	if (srv->parked != NULL) {
+		srv->pwake = true;
+		pthread_cond_signal(&srv->pcv);
+	}
+	pthread_mutex_unlock(&srv->pmu);
+}
+
+static int park_start(struct http_server *srv)
+{
+	srv->pstop = srv->pwake = false;
+	if (pthread_create(&srv->pthr, NULL, park_main, srv) != 0)
+		return YG_ENOMEM;
+	srv->pthr_started = true;
+	return 0;
+}
+
+/* Resumes every parked request (its handler answers now: it may no
+ * longer wait) and ends the thread. */
+static void park_stop(struct http_server *srv)
+{
+	if (!srv->pthr_started)
+		return;
+	pthread_mutex_lock(&srv->pmu);
+	srv->pstop = true;
+	pthread_cond_signal(&srv->pcv);
+	pthread_mutex_unlock(&srv->pmu);
+	pthread_join(srv->pthr, NULL);
+	srv->pthr_started = false;
 }
 
 static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -895,6 +1057,14 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	}
 	if (req->queued)
 		return MHD_YES;
+	if (req->rerun) { /* back from waiting (a long poll): from a clean answer */
+		req->rerun = false;
+		req->resp.nhdr = 0;
+		resp_clear_body(&req->resp);
+		req->resp.status = 0;
+		run_handler(req);
+		return MHD_YES;
+	}
 	if (req->deferred) { /* resumed: the handler thread is done */
 		if (atomic_load(&req->handled))
 			return queue_resp(req);
@@ -1075,6 +1245,15 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 		srv->cfg.threads = 4;
 	pthread_mutex_init(&srv->hmu, NULL);
 	pthread_cond_init(&srv->hcv, NULL);
+	/* Parked requests wait on it with a monotonic deadline. */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&srv->pmu, NULL);
+	pthread_cond_init(&srv->pcv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (srv->cfg.max_parked == 0)
+		srv->cfg.max_parked = 256;
 	pthread_mutex_init(&srv->log_mu, NULL);
 	if (srv->cfg.max_connections == 0)
 		srv->cfg.max_connections = 4096;
@@ -1284,6 +1463,8 @@ int http_server_start(struct http_server *srv)
 	di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL ? di->port : 0;
 	srv->started = true;
+	if (park_start(srv) < 0)
+		log_warnx("http: no thread for long polls: they are answered at once");
 	log_info("http: listening on %s (port %u, %u threads)", srv->listen, srv->port,
 		 srv->cfg.threads);
 	return 0;
@@ -1303,6 +1484,8 @@ int http_server_stop(struct http_server *srv)
 	if (srv == NULL || !srv->started)
 		return 0;
 	atomic_store(&srv->stopping, true);
+	/* Long polls are answered now rather than waited for. */
+	park_stop(srv);
 	/* The listening socket is closed only after the workers are gone: a
 	 * worker may still be polling it until it sees the quiesce. */
 	fd = MHD_quiesce_daemon(srv->d);
@@ -1359,6 +1542,8 @@ void http_server_free(struct http_server *srv)
 	free(srv->listen);
 	pthread_mutex_destroy(&srv->hmu);
 	pthread_cond_destroy(&srv->hcv);
+	pthread_mutex_destroy(&srv->pmu);
+	pthread_cond_destroy(&srv->pcv);
 	pthread_mutex_destroy(&srv->log_mu);
 	free(srv);
 }

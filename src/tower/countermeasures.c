@@ -27,6 +27,7 @@ struct tower_cm {
 	pthread_cond_t cv;
 	int stop, wake;
 	int64_t written; /* the serial last written into the directory; -1 none */
+	int64_t seen;	 /* the serial long polls were last woken for; -1 none */
 };
 
 /* ---- the active set ---------------------------------------------------- */
@@ -145,17 +146,44 @@ static void cm_config_from(const struct tower_config *tc, struct cm_config *c)
 	c->rtbh_next_hop6 = s->rtbh_next_hop6;
 }
 
-/* Writes the files when the active set changed since they were last
- * written (or always, when force). */
+/* The serial of the active set, which rises with every change to it. */
+static int serial_get(struct tower *t, int64_t *serial)
+{
+	struct store_conn *c = NULL;
+	struct store_res *r = NULL;
+	int rc;
+
+	if ((rc = store_conn_get(t->st, &c)) < 0)
+		return rc;
+	rc = store_exec(c, "SELECT value FROM countermeasure_state WHERE name = 'serial'", NULL, 0,
+			&r, NULL);
+	store_conn_put(c);
+	if (rc < 0)
+		return rc;
+	*serial = store_res_nrows(r) == 1 ? store_res_int64(r, 0, 0) : 1;
+	store_res_free(r);
+	return 0;
+}
+
+/* When the active set changed (here or in another tower on the store):
+ * answers the long polls waiting for it, and writes the files (always,
+ * when force). */
 static int publish(struct tower *t, bool force)
 {
 	struct tower_cm *m = t->cm;
 	struct store_conn *c = NULL;
 	struct active a;
+	int64_t serial;
 	char err[300];
 	int rc;
 
-	if (t->cfg.cm.dir == NULL)
+	if ((rc = serial_get(t, &serial)) < 0)
+		return rc;
+	if (serial != m->seen) {
+		m->seen = serial;
+		http_server_wake(t->srv);
+	}
+	if (t->cfg.cm.dir == NULL || (!force && serial == m->written))
 		return 0;
 	if ((rc = store_conn_get(t->st, &c)) < 0)
 		return rc;
@@ -163,7 +191,7 @@ static int publish(struct tower *t, bool force)
 	store_conn_put(c);
 	if (rc < 0)
 		return rc;
-	if (force || (int64_t)a.serial != m->written) {
+	{
 		rc = cm_write_dir(t->cfg.cm.dir, a.c, a.n, a.serial, a.now, &m->cfg, err, sizeof(err));
 		if (rc < 0)
 			log_warnx("tower: countermeasures in %s: %s", t->cfg.cm.dir, err);
@@ -234,7 +262,7 @@ int tw_cases_start(struct tower *t, char *err, size_t errlen)
 	if ((m = yg_calloc(1, sizeof(*m))) == NULL)
 		return YG_ENOMEM;
 	cm_config_from(&t->cfg, &m->cfg);
-	m->written = -1;
+	m->written = m->seen = -1;
 	if (cm_config_check(&m->cfg, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "[countermeasures]: %s", why);
 		free(m);
@@ -275,26 +303,50 @@ void tw_cases_stop(struct tower *t)
 
 /* ---- served ------------------------------------------------------------ */
 
-/* Answers a rendered file with an ETag of its content, or 304 to an
- * If-None-Match that still holds. */
+#define CM_WAIT_MAX_S 300 /* the longest a long poll waits */
+
+/* ?wait=SECONDS: how long an If-None-Match that still holds may wait for
+ * the file to change (a long poll). 0 when not asked; -1 after answering
+ * 400. */
+static long long wait_of(struct http_request *req, struct http_response *resp)
+{
+	static const char *const known[] = {"wait", NULL};
+	long long wait = 0;
+
+	if (tw_query_known(req, resp, known) < 0 ||
+	    tw_query_int(req, resp, "wait", 1, CM_WAIT_MAX_S, &wait) < 0)
+		return -1;
+	return wait;
+}
+
+/* Answers a file made from the active set: with an ETag of tagged (its
+ * bytes, or for nftables.nft, whose timeouts count down, the bytes made
+ * as at time 0: weak then), or 304 to an If-None-Match that still holds,
+ * having waited up to wait seconds for it not to (the request is parked
+ * and this runs again when the active set changes). */
 static int answer_file(struct http_request *req, struct http_response *resp, const char *ctype,
-		       const struct jbuf *b)
+		       const struct jbuf *b, const struct jbuf *tagged, long long wait)
 {
 	uint8_t h[DIGEST_SHA256_LEN];
-	char etag[40] = "\"";
+	char etag[48];
 	const char *inm = http_request_header(req, "If-None-Match");
+	bool weak = tagged != b;
 
-	if (digest_sha256(b->buf, b->len, h) < 0)
+	if (digest_sha256(tagged->buf, tagged->len, h) < 0)
 		return YG_ENOMEM;
-	tw_hex(h, 16, etag + 1);
-	etag[33] = '"';
-	etag[34] = '\0';
-	http_response_header(resp, "ETag", etag);
-	http_response_header(resp, "Cache-Control", "no-cache");
+	strcpy(etag, weak ? "W/\"" : "\"");
+	tw_hex(h, 16, etag + strlen(etag));
+	strcat(etag, "\"");
 	if (inm != NULL && strcmp(inm, etag) == 0) {
+		if (wait > 0 && http_request_park(req, (unsigned)wait * 1000))
+			return 0; /* nothing set: run again on a change or at the end */
+		http_response_header(resp, "ETag", etag);
+		http_response_header(resp, "Cache-Control", "no-cache");
 		http_response_status(resp, 304);
 		return 0;
 	}
+	http_response_header(resp, "ETag", etag);
+	http_response_header(resp, "Cache-Control", "no-cache");
 	return http_response_body(resp, 200, ctype, b->buf, b->len);
 }
 
@@ -325,7 +377,7 @@ static int cm_get(struct http_request *req, struct http_response *resp, void *ct
 	const struct principal *p;
 	const char *name = http_request_param(req, "name");
 	struct active a;
-	struct jbuf b;
+	struct jbuf b = {0};
 	int rc;
 
 	if (tw_need(req, resp, ACT_COUNTERMEASURE_READ, &p) == SCOPE_NONE)
@@ -340,19 +392,25 @@ static int cm_get(struct http_request *req, struct http_response *resp, void *ct
 		     k->bgp_neighbor == NULL))
 		return tw_fail(resp, 404, "not_found",
 			       "bird.conf needs the BGP settings of [countermeasures]");
-	if (active_for(t, resp, &a) < 0)
+	long long wait = wait_of(req, resp);
+	if (wait < 0 || active_for(t, resp, &a) < 0)
 		return 0;
-	if ((rc = jbuf_init(&b, 4096, 64 << 20)) == 0) {
+	struct jbuf at0 = {0};
+	if ((rc = jbuf_init(&b, 4096, 64 << 20)) == 0 &&
+	    (!nft || (rc = jbuf_init(&at0, 4096, 64 << 20)) == 0)) {
 		rc = rpz ? cm_rpz(a.c, a.n, a.serial, a.now, k, &b)
 		     : nft ? cm_nft(a.c, a.n, a.now, k, &b)
 		     : bird ? cm_bird(a.c, a.n, a.now, k, &b)
 			    : cm_blocklist(a.c, a.n, a.now, &b);
+		if (rc == 0 && nft)
+			rc = cm_nft(a.c, a.n, 0, k, &at0);
 		if (rc == 0)
 			rc = answer_file(req, resp,
 					 rpz ? "text/dns; charset=utf-8" : "text/plain; charset=utf-8",
-					 &b);
-		jbuf_fini(&b);
+					 &b, nft ? &at0 : &b, wait);
 	}
+	jbuf_fini(&b);
+	jbuf_fini(&at0);
 	active_free(&a);
 	if (rc < 0)
 		return tw_fail(resp, 500, "internal_error", "the file could not be made");
@@ -369,7 +427,7 @@ static int cm_notice(struct http_request *req, struct http_response *resp, void 
 	size_t digits = strspn(file, "0123456789");
 	bool txt = strcmp(file + digits, ".txt") == 0, json = strcmp(file + digits, ".json") == 0;
 	struct active a;
-	struct jbuf b;
+	struct jbuf b = {0};
 	int rc = 0;
 
 	if (tw_need(req, resp, ACT_COUNTERMEASURE_READ, &p) == SCOPE_NONE)
@@ -377,7 +435,8 @@ static int cm_notice(struct http_request *req, struct http_response *resp, void 
 	if (digits == 0 || digits > 18 || (!txt && !json))
 		return tw_fail(resp, 404, "not_found", "a notice is <case id>.txt or <case id>.json");
 	int64_t id = strtoll(file, NULL, 10);
-	if (active_for(t, resp, &a) < 0)
+	long long wait = wait_of(req, resp);
+	if (wait < 0 || active_for(t, resp, &a) < 0)
 		return 0;
 	const struct cm_case *c = NULL;
 	for (size_t i = 0; i < a.n && c == NULL; i++)
@@ -391,7 +450,8 @@ static int cm_notice(struct http_request *req, struct http_response *resp, void 
 		rc = txt ? cm_notice_text(c, &t->cm->cfg, &b) : cm_notice_json(c, &t->cm->cfg, &b);
 		if (rc == 0)
 			rc = answer_file(req, resp,
-					 txt ? "text/plain; charset=utf-8" : "application/json", &b);
+					 txt ? "text/plain; charset=utf-8" : "application/json", &b, &b,
+					 wait);
 		jbuf_fini(&b);
 	}
 	active_free(&a);

@@ -11,6 +11,7 @@ uses (198.51.100.0/24, 203.0.113.0/24) out of the never-block list, as
 import os
 import subprocess
 import tempfile
+import threading
 import time
 
 import common
@@ -170,15 +171,55 @@ def run(t, tw, label, yagura, cmdir, keyfile):
                        headers={"If-None-Match": etag})
     t.check(st == 304, "%s: unchanged: 304, got %s" % (label, st))
 
+    st, _, _ = tw.call("GET", "/api/v1/countermeasures/bird.conf?wait=1", token=sensor,
+                       headers={"If-None-Match": etag})
+    t.check(st == 304, "%s: a long poll on an unchanged file: 304 at its end, got %s" %
+            (label, st))
+    for bad in ("wait=0", "wait=301", "wait=x", "later=1"):
+        st, _, _ = tw.call("GET", "/api/v1/countermeasures/bird.conf?" + bad, token=sensor)
+        t.check(st == 400, "%s: ?%s: %s" % (label, bad, st))
+    st, rpz0, h = tw.call("GET", "/api/v1/countermeasures/rpz.zone", token=sensor)
+    st, nft0, hn = tw.call("GET", "/api/v1/countermeasures/nftables.nft", token=sensor)
+    t.check(hn.get("ETag", "").startswith('W/"'), "%s: nftables.nft's ETag is weak: %s" %
+            (label, hn.get("ETag")))
+    time.sleep(1.1)  # its timeouts count down; its set, and so its ETag, does not
+    st, _, _ = tw.call("GET", "/api/v1/countermeasures/nftables.nft", token=sensor,
+                       headers={"If-None-Match": hn.get("ETag", "")})
+    t.check(st == 304, "%s: nftables.nft unchanged a second later: %s" % (label, st))
+    # Long polls, waiting for the next change: the resolver's zone answers
+    # with the new zone when the sinkhole below is approved; the router's
+    # and the firewall's files, which a sinkhole does not touch, wait on.
+    polls = {}
+
+    def long_poll(name, etag_, wait):
+        polls[name] = tw.call("GET", "/api/v1/countermeasures/%s?wait=%d" % (name, wait),
+                              token=sensor, headers={"If-None-Match": etag_})
+
+    waiters = [threading.Thread(target=long_poll, args=a_) for a_ in (
+        ("rpz.zone", h.get("ETag", ""), 25), ("nftables.nft", hn.get("ETag", ""), 3),
+        ("bird.conf", etag, 3))]
+    for w in waiters:
+        w.start()
+    time.sleep(0.5)
+
     # A sinkhole with a short life: it expires on time, with nobody calling.
     st, body, _ = propose({"action": "sinkhole", "target": "c2.bad.example",
                            "justification": "C2 domain", "duration": "6s"})
     sid = body.get("case", {}).get("id", 0)
     st, _, _ = tw.call("POST", "/api/v1/cases/%d/approve" % sid, {"reason": "ok"}, o2)
+    waiters[0].join(30)
+    st, text, _ = polls.get("rpz.zone", (0, "", {}))
+    t.check(st == 200 and "c2.bad.example" in text,
+            "%s: the zone's long poll answered with the sinkhole: %s" % (label, st))
     c = wait_state(tw, o1, sid, "active")
     rpz = wait_file(os.path.join(cmdir, "rpz.zone"), lambda s: "c2.bad.example" in s)
     t.check(c is not None and c["state"] == "active" and "c2.bad.example" in rpz,
             "%s: the sinkhole is active and in rpz.zone: %s\n%s" % (label, c, rpz))
+    for w in waiters:
+        w.join(30)
+    for name in ("nftables.nft", "bird.conf"):
+        st = polls.get(name, (0,))[0]
+        t.check(st == 304, "%s: %s's long poll waited out its 3 s: %s" % (label, name, st))
     c = wait_state(tw, o1, sid, "expired", 25)
     rpz = wait_file(os.path.join(cmdir, "rpz.zone"), lambda s: "c2.bad.example" not in s)
     t.check(c is not None and c["state"] == "expired" and c["ended"] is not None and
@@ -322,11 +363,24 @@ def main():
             # The directory as the issue names it: yagura tower --countermeasures DIR.
             tw = Tower(a.yagura, store, d, extra=["--config", conf, "--countermeasures", cmdir],
                        init_extra=["--log-key", keyfile])
+            poll = []
             try:
                 run(t, tw, label, a.yagura, cmdir, keyfile)
+                # A long poll waiting when the tower stops is answered then,
+                # and the tower stops cleanly.
+                tok = tw.token_for("late-sensor", "sensor")
+                st, _, h = tw.call("GET", "/api/v1/countermeasures/blocklist.txt", token=tok)
+                w = threading.Thread(target=lambda: poll.append(tw.call(
+                    "GET", "/api/v1/countermeasures/blocklist.txt?wait=300", token=tok,
+                    headers={"If-None-Match": h.get("ETag", "")})))
+                w.start()
+                time.sleep(0.5)
             finally:
                 rc = tw.stop()
             t.check(rc == 0, "%s: tower exit %d on SIGTERM" % (label, rc))
+            w.join(30)
+            t.check(poll and poll[0][0] in (304, 503),
+                    "%s: the long poll answered at the stop: %s" % (label, poll))
     t.finish()
 
 

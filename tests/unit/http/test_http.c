@@ -322,6 +322,21 @@ static int h_hold(struct http_request *req, struct http_response *resp, void *ct
 	return http_response_json(resp, 200, json_pack("{s:b}", "held", 1));
 }
 
+/* A long poll: waits ?ms= for a wake; says how it ended and how many
+ * times it ran. */
+static atomic_int long_runs;
+
+static int h_long(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	const char *ms = http_request_query(req, "ms");
+
+	(void)ctx;
+	atomic_fetch_add(&long_runs, 1);
+	if (!http_request_woken(req) && http_request_park(req, (unsigned)atoi(ms ? ms : "0")))
+		return 0;
+	return http_response_json(resp, 200, json_pack("{s:b}", "woken", http_request_woken(req)));
+}
+
 static int h_fail(struct http_request *req, struct http_response *resp, void *ctx)
 {
 	(void)req;
@@ -357,6 +372,7 @@ static struct http_server *start(struct http_config *cfg)
 	assert_int_equal(http_server_route(srv, HTTP_GET, "/slow", 0, h_slow, NULL), 0);
 	assert_int_equal(http_server_route(srv, HTTP_GET, "/fail", 0, h_fail, NULL), 0);
 	assert_int_equal(http_server_route(srv, HTTP_GET, "/hold", 0, h_hold, NULL), 0);
+	assert_int_equal(http_server_route(srv, HTTP_GET, "/long", 0, h_long, NULL), 0);
 	/* duplicates and bad patterns are refused */
 	assert_int_equal(http_server_route(srv, HTTP_GET, "/slow", 0, h_slow, NULL), YG_EINVAL);
 	assert_int_equal(http_server_route(srv, HTTP_GET, "nope", 0, h_slow, NULL), YG_EINVAL);
@@ -841,6 +857,92 @@ static void test_stopping_503(void **state)
 	http_server_free(srv);
 }
 
+struct long_arg {
+	unsigned port;
+	const char *path;
+	int status, woken;
+};
+
+static void *long_client(void *p)
+{
+	struct long_arg *a = p;
+	struct resp r;
+
+	a->status = req1(a->port, "GET", a->path, NULL, NULL, &r) == 0 ? r.status : -1;
+	if (a->status == 200) {
+		json_t *j = body_json(&r);
+
+		a->woken = json_is_true(json_object_get(j, "woken"));
+		json_decref(j);
+	}
+	resp_free(&r);
+	return NULL;
+}
+
+/* Long polls: a parked request holds no thread, is run again when its
+ * time is over, or at once on a wake, and is answered at a stop; more
+ * waiters than threads all come back. */
+static void test_long_poll(void **state)
+{
+	struct http_config cfg = base_cfg();
+	struct http_server *srv;
+	struct timespec ts = { 0, 50 * 1000000L };
+	struct long_arg a[6];
+	pthread_t t[6];
+
+	(void)state;
+	cfg.max_parked = 5;
+	srv = start(&cfg);
+	/* Its time runs out: answered, not woken, the handler run twice. */
+	atomic_store(&long_runs, 0);
+	a[0] = (struct long_arg){ .port = http_server_port(srv), .path = "/long?ms=200" };
+	long_client(&a[0]);
+	assert_int_equal(a[0].status, 200);
+	assert_int_equal(a[0].woken, 0);
+	assert_int_equal(atomic_load(&long_runs), 2);
+	/* Six wait a minute, one more than may: that one is answered at once;
+	 * a wake brings the five back; meanwhile the server answers others
+	 * (the waiters hold no thread: there are 3 handler threads or 4
+	 * event threads). */
+	atomic_store(&long_runs, 0);
+	for (int i = 0; i < 6; i++) {
+		a[i] = (struct long_arg){ .port = http_server_port(srv), .path = "/long?ms=60000" };
+		assert_int_equal(pthread_create(&t[i], NULL, long_client, &a[i]), 0);
+	}
+	while (atomic_load(&long_runs) < 6)
+		nanosleep(&ts, NULL);
+	nanosleep(&ts, NULL);
+	{
+		struct resp r;
+
+		assert_int_equal(req1(http_server_port(srv), "GET", "/healthz", NULL, NULL, &r), 0);
+		assert_int_equal(r.status, 200);
+		resp_free(&r);
+	}
+	http_server_wake(srv);
+	int woken = 0, at_once = 0;
+	for (int i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(a[i].status, 200);
+		woken += a[i].woken;
+		at_once += !a[i].woken;
+	}
+	assert_int_equal(woken, 5);
+	assert_int_equal(at_once, 1);
+	/* One waiting when the server stops is answered, and the stop is clean. */
+	atomic_store(&long_runs, 0);
+	a[0] = (struct long_arg){ .port = http_server_port(srv), .path = "/long?ms=60000" };
+	assert_int_equal(pthread_create(&t[0], NULL, long_client, &a[0]), 0);
+	while (atomic_load(&long_runs) < 1)
+		nanosleep(&ts, NULL);
+	nanosleep(&ts, NULL);
+	assert_int_equal(http_server_stop(srv), 0);
+	pthread_join(t[0], NULL);
+	assert_int_equal(a[0].status, 200);
+	assert_int_equal(a[0].woken, 0);
+	http_server_free(srv);
+}
+
 struct load_arg {
 	unsigned port;
 	int ok;
@@ -949,6 +1051,7 @@ int main(void)
 		cmocka_unit_test(test_graceful_stop), cmocka_unit_test(test_stopping_503),
 		cmocka_unit_test(test_concurrency),   cmocka_unit_test(test_ipv6_and_config),
 		cmocka_unit_test(test_handlers_busy), cmocka_unit_test(test_stop_timeout_held),
+		cmocka_unit_test(test_long_poll),
 	};
 
 	int failed = cmocka_run_group_tests_name("handlers on the event threads", tests, NULL, NULL);
