@@ -96,6 +96,9 @@ options {
 	allow-recursion { 127.0.0.1; };
 	dnssec-validation no;
 	notify no;
+	ixfr-from-differences yes;
+	max-ixfr-ratio unlimited;
+	allow-transfer { 127.0.0.1; };
 	response-policy { zone "%(rpz_name)s" min-update-interval 0; } qname-wait-recurse no;
 };
 %(decl)szone "%(rpz_name)s" { type primary; file "%(rpz)s"; };
@@ -125,6 +128,14 @@ options {
         rc, out = sh(["dig", "@127.0.0.1", "-p", str(self.port), "+short", "+time=2",
                       "+tries=1", name, rtype])
         return out.split()
+
+    def transfer(self, zone, ixfr_from=None):
+        """The records of a zone transfer, one line each (AXFR, or IXFR
+        from a serial)."""
+        kind = "IXFR=%d" % ixfr_from if ixfr_from is not None else "AXFR"
+        rc, out = sh(["dig", "@127.0.0.1", "-p", str(self.port), "+noall", "+answer",
+                      "+time=2", "+tries=1", zone, kind])
+        return [l for l in out.splitlines() if l.strip() and not l.startswith(";")]
 
     def reload(self):
         """rndc reload of the response-policy zone: (exit code, output)."""

@@ -146,6 +146,15 @@ def test_bind(ck, render_bin, work):
                  "the remaining case still applies")
         out = " ".join(dig("rpz.yagura.local", "SOA"))
         ck.check(" 2 60 60 604800 60" in out, "the zone's serial rose to 2", out)
+        # A secondary that holds serial 1 gets only the difference (IXFR):
+        # the serial rises with each change and nothing else moves.
+        full = named.transfer("rpz.yagura.local")
+        inc = named.transfer("rpz.yagura.local", 1)
+        soas = [l.split()[6] for l in inc if l.split()[3] == "SOA"]
+        ck.check(soas[:2] == ["2", "1"] and any("bad.example" in l for l in inc) and
+                 not any("rpz-ip" in l for l in inc) and any("rpz-ip" in l for l in full),
+                 "IXFR from serial 1 carries the revoked name and not the unchanged rest",
+                 "\n".join(inc))
     finally:
         named.stop()
 
