@@ -11,11 +11,11 @@ build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
             libpq-dev libsodium-dev libcurl4-openssl-dev libinih-dev)
 # golang-go and golang-golang-x-mod-dev: Go's sumdb/note and sumdb/tlog, a
 # verifier of the transparency log nobody here wrote (tests/interop/tlogcheck).
-# bind9, bind9-dnsutils, nftables, bird2, gobgpd, iproute2: the programs that
+# bind9, bind9-dnsutils, unbound, nftables, bird2, gobgpd, iproute2: the programs that
 # load the countermeasure files (tests/integration/test_countermeasures.py).
 test_pkgs=(tshark clang libclang-rt-14-dev postgresql python3-cryptography
            golang-go golang-golang-x-mod-dev
-           bind9 bind9-dnsutils nftables bird2 gobgpd iproute2)
+           bind9 bind9-dnsutils unbound nftables bird2 gobgpd iproute2)
 bench_pkgs=(nfdump softflowd argus-server tshark time wrk)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
