@@ -43,13 +43,6 @@ static void case_usage(FILE *out)
 	      out);
 }
 
-static int id_ok(const char *s)
-{
-	size_t n = strspn(s, "0123456789");
-
-	return n > 0 && n <= 18 && s[n] == '\0';
-}
-
 static void case_header(void *ctx)
 {
 	(void)ctx;
@@ -79,8 +72,7 @@ static int case_row(const json_t *c, void *ctx)
 
 /* What propose and from-source send. */
 struct case_args {
-	const char *target, *action, *justification, *duration, *proto, *ports, *contact, *reason;
-	const char *state;
+	const char *target, *action, *justification, *duration, *proto, *ports, *contact;
 	const char *evidence[CASE_EVIDENCE_MAX];
 	size_t nevidence;
 };
@@ -137,16 +129,15 @@ static json_t *case_body(const char *cmd, const struct case_args *a, int with_ta
 	return b;
 }
 
-/* The value options take; 1 when argv[*i] was one, 0 when not, -1 after
- * saying what is wrong. */
-static int case_opt(struct case_args *a, int argc, char **argv, int *i)
+/* The value options a case takes; 1 when argv[*i] was one, 0 when not,
+ * -1 after saying what is wrong. */
+static int case_opt(void *ctx, int argc, char **argv, int *i)
 {
-	static const char *const names[] = {"--target", "--action",  "--justification",
-					    "--duration", "--proto", "--ports",
-					    "--contact", "--reason", "--state"};
-	const char **slots[] = {&a->target, &a->action,	 &a->justification,
-				&a->duration, &a->proto, &a->ports,
-				&a->contact, &a->reason, &a->state};
+	struct case_args *a = ctx;
+	static const char *const names[] = {"--target", "--action", "--justification",
+					    "--duration", "--proto", "--ports", "--contact"};
+	const char **slots[] = {&a->target, &a->action, &a->justification, &a->duration,
+				&a->proto, &a->ports, &a->contact};
 
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
 		if (strcmp(argv[*i], names[k]) != 0)
@@ -170,111 +161,48 @@ static int case_opt(struct case_args *a, int argc, char **argv, int *i)
 	return 0;
 }
 
-int cmd_case(int argc, char **argv)
+/* propose and from-source. */
+static int case_other(void *ctx, const char *const *pos, int npos, const struct client_opts *o,
+		      const char *token, char *path, size_t cap, json_t **req)
 {
-	struct client_opts o;
-	struct case_args a;
-	const char *pos[3] = {0}, *token, *base;
-	int npos = 0, rc;
-	char tok[256], path[160], *body = NULL;
-	json_t *answer = NULL, *req = NULL;
-	long status;
-
-	memset(&a, 0, sizeof(a));
-	client_opts_init(&o, "before");
-	for (int i = 1; i < argc; i++) {
-		int took = client_opt("case", &o, argc, argv, &i);
-
-		if (took == 0)
-			took = case_opt(&a, argc, argv, &i);
-		if (took < 0)
-			return EXIT_USAGE;
-		if (took > 0)
-			continue;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			case_usage(stdout);
-			return EXIT_OK;
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			log_warnx("case: unknown option '%s'", argv[i]);
-			return EXIT_USAGE;
-		} else if (npos < 3) {
-			pos[npos++] = argv[i];
-		} else {
-			log_warnx("case: too many arguments");
-			return EXIT_USAGE;
-		}
-	}
-	if (npos == 0) {
-		case_usage(stderr);
-		return EXIT_USAGE;
-	}
+	struct case_args *a = ctx;
 	const char *cmd = pos[0];
-	bool decision = strcmp(cmd, "approve") == 0 || strcmp(cmd, "reject") == 0 ||
-			strcmp(cmd, "withdraw") == 0 || strcmp(cmd, "revoke") == 0;
-	if (strcmp(cmd, "list") != 0 && (o.limit || o.from || o.all || a.state)) {
-		log_warnx("case %s: --state, --limit, --before and --all are for case list", cmd);
-		return EXIT_USAGE;
-	}
-	if ((decision || strcmp(cmd, "show") == 0) && (npos != 2 || !id_ok(pos[1]))) {
-		log_warnx("case %s: give one case id (digits)", cmd);
-		return EXIT_USAGE;
-	}
-	if (decision && (a.reason == NULL || *a.reason == '\0')) {
-		log_warnx("case %s: --reason is required: it goes on the record", cmd);
-		return EXIT_USAGE;
-	}
-	if ((token = client_token("case", &o, tok, sizeof(tok))) == NULL)
-		return EXIT_USAGE;
-	base = o.base;
+
+	(void)o;
+	(void)token;
 	if (strcmp(cmd, "propose") == 0 && npos == 1) {
-		if ((req = case_body(cmd, &a, 1)) == NULL)
+		if ((*req = case_body(cmd, a, 1)) == NULL)
 			return EXIT_USAGE;
-		snprintf(path, sizeof(path), "/api/v1/cases");
-	} else if (strcmp(cmd, "from-source") == 0 && npos == 2) {
-		if (a.target != NULL || a.nevidence > 0) {
+		snprintf(path, cap, "/api/v1/cases");
+		return -1;
+	}
+	if (strcmp(cmd, "from-source") == 0 && npos == 2) {
+		if (a->target != NULL || a->nevidence > 0) {
 			log_warnx("case from-source: the source is the target and gives the evidence");
 			return EXIT_USAGE;
 		}
-		if (strspn(pos[1], "0123456789abcdefABCDEF.:") != strlen(pos[1]) || strlen(pos[1]) > 45) {
+		if (strspn(pos[1], "0123456789abcdefABCDEF.:") != strlen(pos[1]) ||
+		    strlen(pos[1]) > 45) {
 			log_warnx("case from-source: '%.50s' is not an address", pos[1]);
 			return EXIT_USAGE;
 		}
-		if ((req = case_body(cmd, &a, 0)) == NULL)
+		if ((*req = case_body(cmd, a, 0)) == NULL)
 			return EXIT_USAGE;
-		snprintf(path, sizeof(path), "/api/v1/sources/%s/case", pos[1]);
-	} else if (decision) {
-		if ((req = json_pack("{s:s}", "reason", a.reason)) == NULL) {
-			log_warnx("case %s: --reason is not UTF-8 text", cmd);
-			return EXIT_USAGE;
-		}
-		snprintf(path, sizeof(path), "/api/v1/cases/%s/%s", pos[1], cmd);
-	} else if (strcmp(cmd, "list") == 0 && npos == 1) {
-		struct client_list l = {"case list", "/api/v1/cases", "cases", case_header, case_row,
-					NULL};
-		struct client_query q;
+		snprintf(path, cap, "/api/v1/sources/%s/case", pos[1]);
+		return -1;
+	}
+	case_usage(stderr);
+	return EXIT_USAGE;
+}
 
-		client_query_init(&q);
-		if (a.state != NULL)
-			client_query_add(&q, "state", a.state);
-		return client_list_run(&l, &o, token, &q);
-	} else if (strcmp(cmd, "show") == 0) {
-		snprintf(path, sizeof(path), "/api/v1/cases/%s", pos[1]);
-	} else {
-		case_usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (req != NULL) {
-		body = json_dumps(req, JSON_COMPACT);
-		json_decref(req);
-		if (body == NULL)
-			return EXIT_INPUT;
-		status = client_call(base, token, "POST", path, body, NULL, &answer);
-	} else {
-		status = client_call(base, token, "GET", path, NULL, NULL, &answer);
-	}
-	free(body);
-	rc = status >= 200 && status < 300 ? client_print(answer)
-					   : client_refused("case", status, answer, base);
-	json_decref(answer);
-	return rc;
+int cmd_case(int argc, char **argv)
+{
+	static const struct order_cli c = {
+		.who = "case", .noun = "case", .path = "/api/v1/cases", .items = "cases",
+		.usage = case_usage, .opt = case_opt, .other = case_other,
+		.header = case_header, .row = case_row};
+	struct case_args a;
+
+	memset(&a, 0, sizeof(a));
+	return order_cli_run(&c, &a, argc, argv);
 }

@@ -108,4 +108,32 @@ int client_list_run(const struct client_list *l, const struct client_opts *o, co
 	"  --tower URL               the tower (default $YAGURA_TOWER or http://127.0.0.1:8080)\n"  \
 	"  --token-file FILE         your API token (default $YAGURA_TOKEN)\n"
 
+/* ---- what the committee decides on: cases, monitoring authorizations ---- */
+
+/* A command for orders (yagura case, yagura monitoring): the decisions
+ * (approve, reject, withdraw, revoke ID --reason TEXT), show ID and list
+ * [--state S] are the same for each; the command adds its own value
+ * options and subcommands. */
+struct order_cli {
+	const char *who;  /* "case": the start of every message */
+	const char *noun; /* "case", "authorization" */
+	const char *path; /* "/api/v1/cases" */
+	const char *items; /* "cases": the list's array */
+	void (*usage)(FILE *out);
+	/* Its value options: 1 when argv[*i] was one (taken, with its value),
+	 * 0 when not, -1 after saying what is wrong. */
+	int (*opt)(void *ctx, int argc, char **argv, int *i);
+	/* Its other subcommands (pos[0]): fills path and *req (a POST; NULL:
+	 * a GET) and returns -1 to go on, or an exit status to end with. */
+	int (*other)(void *ctx, const char *const *pos, int npos, const struct client_opts *o,
+		     const char *token, char *path, size_t cap, json_t **req);
+	/* list: the filters it adds to ?state=, and its columns. */
+	void (*list_filters)(void *ctx, struct client_query *q);
+	void (*header)(void *ctx);
+	int (*row)(const json_t *item, void *ctx);
+};
+
+/* Runs an order command. Returns its exit status. */
+int order_cli_run(const struct order_cli *c, void *ctx, int argc, char **argv);
+
 #endif

@@ -83,19 +83,18 @@ static int mon_row(const json_t *a, void *ctx)
 }
 
 struct mon_args {
-	const char *sensor, *purpose, *from, *until, *reason, *state;
+	const char *sensor, *purpose, *from, *until;
 	const char *prefix[MON_LIST_MAX], *vlan[MON_LIST_MAX];
 	size_t nprefix, nvlan;
 };
 
-/* The value options take; 1 when argv[*i] was one, 0 when not, -1 after
- * saying what is wrong. */
-static int mon_opt(struct mon_args *a, int argc, char **argv, int *i)
+/* The value options an authorization takes; 1 when argv[*i] was one, 0
+ * when not, -1 after saying what is wrong. */
+static int mon_opt(void *ctx, int argc, char **argv, int *i)
 {
-	static const char *const names[] = {"--sensor", "--purpose", "--from",
-					    "--until",	"--reason",  "--state"};
-	const char **slots[] = {&a->sensor, &a->purpose, &a->from,
-				&a->until,  &a->reason,	 &a->state};
+	struct mon_args *a = ctx;
+	static const char *const names[] = {"--sensor", "--purpose", "--from", "--until"};
+	const char **slots[] = {&a->sensor, &a->purpose, &a->from, &a->until};
 	bool prefix = strcmp(argv[*i], "--prefix") == 0, vlan = strcmp(argv[*i], "--vlan") == 0;
 
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
@@ -123,13 +122,13 @@ static int mon_opt(struct mon_args *a, int argc, char **argv, int *i)
 /* The proposal's body, or NULL after saying why. */
 static json_t *mon_body(const struct mon_args *a)
 {
-	json_t *b, *p = json_array(), *v = json_array();
+	json_t *b = NULL, *p = json_array(), *v = json_array();
 
 	if (a->sensor == NULL || a->purpose == NULL || a->until == NULL ||
 	    a->nprefix + a->nvlan == 0) {
 		log_warnx("monitoring propose: --sensor, --purpose, --until and at least one "
 			  "--prefix or --vlan are required");
-		goto bad;
+		goto out;
 	}
 	for (size_t i = 0; i < a->nprefix; i++)
 		json_array_append_new(p, json_string(a->prefix[i]));
@@ -140,7 +139,7 @@ static json_t *mon_body(const struct mon_args *a)
 		if (end == a->vlan[i] || *end != '\0' || n < 1 || n > 4094) {
 			log_warnx("monitoring propose: --vlan '%.20s' is not a VLAN id from 1 to 4094",
 				  a->vlan[i]);
-			goto bad;
+			goto out;
 		}
 		json_array_append_new(v, json_integer(n));
 	}
@@ -150,129 +149,60 @@ static json_t *mon_body(const struct mon_args *a)
 		json_object_set_new(b, "from", json_string(a->from));
 	if (b == NULL)
 		log_warnx("monitoring propose: an option is not UTF-8 text");
+out:
 	json_decref(p);
 	json_decref(v);
 	return b;
-bad:
-	json_decref(p);
-	json_decref(v);
-	return NULL;
 }
 
-static bool id_ok(const char *s)
+static void mon_filters(void *ctx, struct client_query *q)
 {
-	size_t n = strspn(s, "0123456789");
+	const struct mon_args *a = ctx;
 
-	return n > 0 && n <= 18 && s[n] == '\0';
+	if (a->sensor != NULL)
+		client_query_add(q, "sensor", a->sensor);
+}
+
+/* propose and active. */
+static int mon_other(void *ctx, const char *const *pos, int npos, const struct client_opts *o,
+		     const char *token, char *path, size_t cap, json_t **req)
+{
+	static const char base[] = "/api/v1/monitoring/authorizations";
+	struct mon_args *a = ctx;
+
+	(void)o;
+	(void)token;
+	if (strcmp(pos[0], "propose") == 0 && npos == 1) {
+		if ((*req = mon_body(a)) == NULL)
+			return EXIT_USAGE;
+		snprintf(path, cap, "%s", base);
+		return -1;
+	}
+	if (strcmp(pos[0], "active") == 0 && npos == 1) {
+		struct client_query q;
+
+		client_query_init(&q);
+		mon_filters(a, &q);
+		int n = snprintf(path, cap, "%s/active%s%s", base, q.len ? "?" : "", q.s);
+		if (q.overflow || n < 0 || (size_t)n >= cap) {
+			log_warnx("monitoring active: --sensor is too long");
+			return EXIT_USAGE;
+		}
+		return -1;
+	}
+	monitoring_usage(stderr);
+	return EXIT_USAGE;
 }
 
 int cmd_monitoring(int argc, char **argv)
 {
-	static const char base_path[] = "/api/v1/monitoring/authorizations";
-	struct client_opts o;
+	static const struct order_cli c = {
+		.who = "monitoring", .noun = "authorization",
+		.path = "/api/v1/monitoring/authorizations", .items = "authorizations",
+		.usage = monitoring_usage, .opt = mon_opt, .other = mon_other,
+		.list_filters = mon_filters, .header = mon_header, .row = mon_row};
 	struct mon_args a;
-	const char *pos[3] = {0}, *token;
-	int npos = 0, rc;
-	char tok[256], path[200], *body = NULL;
-	json_t *answer = NULL, *req = NULL;
-	long status;
 
 	memset(&a, 0, sizeof(a));
-	client_opts_init(&o, "before");
-	for (int i = 1; i < argc; i++) {
-		int took = client_opt("monitoring", &o, argc, argv, &i);
-
-		if (took == 0)
-			took = mon_opt(&a, argc, argv, &i);
-		if (took < 0)
-			return EXIT_USAGE;
-		if (took > 0)
-			continue;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			monitoring_usage(stdout);
-			return EXIT_OK;
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			log_warnx("monitoring: unknown option '%s'", argv[i]);
-			return EXIT_USAGE;
-		} else if (npos < 3) {
-			pos[npos++] = argv[i];
-		} else {
-			log_warnx("monitoring: too many arguments");
-			return EXIT_USAGE;
-		}
-	}
-	if (npos == 0) {
-		monitoring_usage(stderr);
-		return EXIT_USAGE;
-	}
-	const char *cmd = pos[0];
-	bool decision = strcmp(cmd, "approve") == 0 || strcmp(cmd, "reject") == 0 ||
-			strcmp(cmd, "withdraw") == 0 || strcmp(cmd, "revoke") == 0;
-	if (strcmp(cmd, "list") != 0 && (o.limit || o.from || o.all || a.state)) {
-		log_warnx("monitoring %s: --state, --limit, --before and --all are for list", cmd);
-		return EXIT_USAGE;
-	}
-	if ((decision || strcmp(cmd, "show") == 0) && (npos != 2 || !id_ok(pos[1]))) {
-		log_warnx("monitoring %s: give one authorization id (digits)", cmd);
-		return EXIT_USAGE;
-	}
-	if (decision && (a.reason == NULL || *a.reason == '\0')) {
-		log_warnx("monitoring %s: --reason is required: it goes on the record", cmd);
-		return EXIT_USAGE;
-	}
-	if ((token = client_token("monitoring", &o, tok, sizeof(tok))) == NULL)
-		return EXIT_USAGE;
-	if (strcmp(cmd, "propose") == 0 && npos == 1) {
-		if ((req = mon_body(&a)) == NULL)
-			return EXIT_USAGE;
-		snprintf(path, sizeof(path), "%s", base_path);
-	} else if (decision) {
-		if ((req = json_pack("{s:s}", "reason", a.reason)) == NULL) {
-			log_warnx("monitoring %s: --reason is not UTF-8 text", cmd);
-			return EXIT_USAGE;
-		}
-		snprintf(path, sizeof(path), "%s/%s/%s", base_path, pos[1], cmd);
-	} else if (strcmp(cmd, "list") == 0 && npos == 1) {
-		struct client_list l = {"monitoring list", base_path, "authorizations", mon_header,
-					mon_row, NULL};
-		struct client_query q;
-
-		client_query_init(&q);
-		if (a.state != NULL)
-			client_query_add(&q, "state", a.state);
-		if (a.sensor != NULL)
-			client_query_add(&q, "sensor", a.sensor);
-		return client_list_run(&l, &o, token, &q);
-	} else if (strcmp(cmd, "show") == 0) {
-		snprintf(path, sizeof(path), "%s/%s", base_path, pos[1]);
-	} else if (strcmp(cmd, "active") == 0 && npos == 1) {
-		struct client_query q;
-
-		client_query_init(&q);
-		if (a.sensor != NULL)
-			client_query_add(&q, "sensor", a.sensor);
-		int n = snprintf(path, sizeof(path), "%s/active%s%s", base_path, q.len ? "?" : "",
-				 q.s);
-		if (q.overflow || n < 0 || (size_t)n >= sizeof(path)) {
-			log_warnx("monitoring active: --sensor is too long");
-			return EXIT_USAGE;
-		}
-	} else {
-		monitoring_usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (req != NULL) {
-		body = json_dumps(req, JSON_COMPACT);
-		json_decref(req);
-		if (body == NULL)
-			return EXIT_INPUT;
-		status = client_call(o.base, token, "POST", path, body, NULL, &answer);
-	} else {
-		status = client_call(o.base, token, "GET", path, NULL, NULL, &answer);
-	}
-	free(body);
-	rc = status >= 200 && status < 300 ? client_print(answer)
-					   : client_refused("monitoring", status, answer, o.base);
-	json_decref(answer);
-	return rc;
+	return order_cli_run(&c, &a, argc, argv);
 }

@@ -334,9 +334,10 @@ static int answer_file(struct http_request *req, struct http_response *resp, con
 
 	if (digest_sha256(tagged->buf, tagged->len, h) < 0)
 		return YG_ENOMEM;
-	strcpy(etag, weak ? "W/\"" : "\"");
-	tw_hex(h, 16, etag + strlen(etag));
-	strcat(etag, "\"");
+	char hex[33];
+
+	tw_hex(h, 16, hex);
+	snprintf(etag, sizeof(etag), "%s\"%s\"", weak ? "W/" : "", hex);
 	if (inm != NULL && strcmp(inm, etag) == 0) {
 		if (wait > 0 && http_request_park(req, (unsigned)wait * 1000))
 			return 0; /* nothing set: run again on a change or at the end */

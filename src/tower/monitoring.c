@@ -331,9 +331,6 @@ static int auth_show(struct http_request *req, struct http_response *resp, void 
 	return auth_answer_as(ctx, resp, id, 200, p);
 }
 
-static const char *const auth_states[] = {"proposed", "approved", "active", "expired",
-					  "revoked",  "rejected", "withdrawn", NULL};
-
 /* GET /api/v1/monitoring/authorizations?state=&sensor=&limit=&before=:
  * newest first. */
 static int auth_list(struct http_request *req, struct http_response *resp, void *ctx)
@@ -345,20 +342,16 @@ static int auth_list(struct http_request *req, struct http_response *resp, void 
 		   *sensor = http_request_query(req, "sensor");
 	long long limit = 100, before = INT64_MAX;
 	struct store_param ps[4];
-	size_t n = 0, k;
+	size_t n = 0;
 	char sql[1024];
 	struct store_res *r = NULL;
 
 	if (tw_need(req, resp, ACT_MONITOR_READ, &p) == SCOPE_NONE ||
 	    tw_query_known(req, resp, known) < 0 ||
 	    tw_query_int(req, resp, "limit", 1, 1000, &limit) < 0 ||
-	    tw_query_int(req, resp, "before", 1, INT64_MAX, &before) < 0)
+	    tw_query_int(req, resp, "before", 1, INT64_MAX, &before) < 0 ||
+	    tw_order_state_ok(resp, state) < 0)
 		return 0;
-	for (k = 0; state != NULL && auth_states[k] != NULL && strcmp(state, auth_states[k]); k++)
-		;
-	if (state != NULL && auth_states[k] == NULL)
-		return tw_fail(resp, 400, "bad_query", "state must be proposed, approved, active, "
-						       "expired, revoked, rejected or withdrawn");
 	ps[n++] = store_int64(before);
 	if (state != NULL)
 		ps[n++] = store_text(state);
@@ -371,16 +364,8 @@ static int auth_list(struct http_request *req, struct http_response *resp, void 
 		 p->role == ROLE_SENSOR ? " AND a.sensor_id = ?" : "", limit + 1);
 	if (tw_query(t, resp, sql, ps, n, &r) < 0)
 		return 0;
-	size_t rows = store_res_nrows(r), shown = rows > (size_t)limit ? (size_t)limit : rows;
-	json_t *arr = json_array();
-	for (size_t i = 0; i < shown; i++)
-		json_array_append_new(arr, auth_json(r, i));
-	json_t *page = json_pack("{s:o,s:b}", "authorizations", arr, "more", rows > shown);
-	if (rows > shown)
-		json_object_set_new(page, "next_before",
-				    json_integer(store_res_int64(r, shown - 1, tw_col(r, "id"))));
+	tw_order_page(resp, r, limit, "authorizations", auth_json);
 	store_res_free(r);
-	http_response_json(resp, 200, page);
 	return 0;
 }
 

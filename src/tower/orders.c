@@ -209,6 +209,37 @@ static int order_step_body(struct store_conn *c, struct svc_tx *x, void *arg)
 	return svc_changed(x, c, k->kinds[in->d], in->id);
 }
 
+static const char *const order_states[] = {"proposed", "approved", "active", "expired",
+					   "revoked",  "rejected", "withdrawn", NULL};
+
+int tw_order_state_ok(struct http_response *resp, const char *state)
+{
+	for (size_t k = 0; state != NULL && order_states[k] != NULL; k++)
+		if (strcmp(state, order_states[k]) == 0)
+			return 0;
+	if (state == NULL)
+		return 0;
+	tw_fail(resp, 400, "bad_query",
+		"state must be proposed, approved, active, expired, revoked, rejected or withdrawn");
+	return -1;
+}
+
+int tw_order_page(struct http_response *resp, const struct store_res *r, long long limit,
+		  const char *items, json_t *(*item)(const struct store_res *r, size_t i))
+{
+	size_t rows = store_res_nrows(r), shown = rows > (size_t)limit ? (size_t)limit : rows;
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < shown; i++)
+		json_array_append_new(arr, item(r, i));
+	json_t *page = json_pack("{s:o,s:b}", items, arr, "more", rows > shown);
+	if (rows > shown)
+		json_object_set_new(page, "next_before",
+				    json_integer(store_res_int64(r, shown - 1, tw_col(r, "id"))));
+	http_response_json(resp, 200, page);
+	return 0;
+}
+
 int64_t tw_order_id(struct http_request *req)
 {
 	const char *s = http_request_param(req, "id");

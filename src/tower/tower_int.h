@@ -304,6 +304,14 @@ extern const struct order_kind tw_case_kind, tw_authorization_kind;
  * after answering when the store failed. */
 json_t *tw_order_decisions(struct tower *t, struct http_response *resp,
 			   const struct order_kind *k, int64_t id);
+/* 0 when state (a ?state= filter) is NULL or an order's state; -1 after
+ * answering 400. */
+int tw_order_state_ok(struct http_response *resp, const char *state);
+/* Answers a page of a list, newest first: r holds up to limit + 1 rows
+ * (the one past says there are more), each made into JSON by item, the
+ * list named items, with "more" and "next_before". */
+int tw_order_page(struct http_response *resp, const struct store_res *r, long long limit,
+		  const char *items, json_t *(*item)(const struct store_res *r, size_t i));
 /* The {id} of an order's path, or 0 when it is not one. */
 int64_t tw_order_id(struct http_request *req);
 /* POST .../{id}/{approve,reject,withdraw,revoke} {"reason": ...}: checks
