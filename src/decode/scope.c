@@ -170,7 +170,10 @@ static int in_prefixes(const struct decode_scope *s, const struct scope_auth *a,
 		return 1;
 	if (pkt->src.family == 4) {
 		uint32_t sa = load_be32(pkt->src.a), da = load_be32(pkt->dst.a);
-		const struct scope_v4 *e = s->v4 + a->v4_first;
+		const struct scope_v4 *e;
+		if (a->v4_n == 0)
+			return 0;
+		e = s->v4 + a->v4_first; /* not before: v4 may be NULL */
 		for (i = 0; i < a->v4_n; i++)
 			if ((sa & e[i].mask) == e[i].net || (da & e[i].mask) == e[i].net)
 				return 1;
@@ -178,7 +181,10 @@ static int in_prefixes(const struct decode_scope *s, const struct scope_auth *a,
 	}
 	uint64_t s0 = load64(pkt->src.a), s1 = load64(pkt->src.a + 8);
 	uint64_t d0 = load64(pkt->dst.a), d1 = load64(pkt->dst.a + 8);
-	const struct scope_v6 *e = s->v6 + a->v6_first;
+	const struct scope_v6 *e;
+	if (a->v6_n == 0)
+		return 0;
+	e = s->v6 + a->v6_first;
 	for (i = 0; i < a->v6_n; i++) {
 		if (((s0 & e[i].mask[0]) == e[i].net[0] && (s1 & e[i].mask[1]) == e[i].net[1]) ||
 		    ((d0 & e[i].mask[0]) == e[i].net[0] && (d1 & e[i].mask[1]) == e[i].net[1]))
@@ -190,10 +196,11 @@ static int in_prefixes(const struct decode_scope *s, const struct scope_auth *a,
 static int in_vlans(const struct decode_scope *s, const struct scope_auth *a,
 		    const struct packet *pkt)
 {
-	const uint16_t *v = s->vlan + a->vl_first;
+	const uint16_t *v;
 
 	if (a->vl_n == 0)
 		return 1;
+	v = s->vlan + a->vl_first; /* not before: vlan may be NULL */
 	for (unsigned t = 0; t < pkt->vlan_n; t++)
 		for (uint32_t i = 0; i < a->vl_n; i++)
 			if (v[i] == pkt->vlan[t])
