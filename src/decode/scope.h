@@ -9,11 +9,11 @@
  *
  * A scope is built by one thread (decode_scope_new, then _add_*), then
  * never changed: publish it through a snap_handle (decode_scope_ref) and
- * read it from any number of threads. Matching is a linear scan over
- * prefixes whose masks are computed when they are added: a sensor holds
- * a handful of authorizations of a few prefixes each, and the scan touches
- * only contiguous arrays (the parser caps the total at
- * DECODE_SCOPE_MAX_PREFIXES). */
+ * read it from any number of threads. Each authorization's prefixes are
+ * kept as sorted, disjoint address ranges (a prefix inside another is
+ * dropped as it is added), so that a lookup is a binary search: a handful
+ * of prefixes cost nothing measurable and the parser's cap of
+ * DECODE_SCOPE_MAX_PREFIXES costs about ten steps, not a thousand. */
 #ifndef YAGURA_DECODE_SCOPE_H
 #define YAGURA_DECODE_SCOPE_H
 
@@ -59,7 +59,7 @@ size_t decode_scope_count(const struct decode_scope *s);
 int64_t decode_scope_id(const struct decode_scope *s, size_t i);
 
 /* True when a and b admit the same packets by the same authorizations
- * (same ids, prefixes and VLANs in the same order). */
+ * (same ids, the same address ranges, the same VLANs in the same order). */
 int decode_scope_equal(const struct decode_scope *a, const struct decode_scope *b);
 
 /* The scope's reference, for snap_handle_publish(); and back from what

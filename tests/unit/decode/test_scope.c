@@ -267,9 +267,11 @@ static void test_equal_and_limits(void **state)
 	assert_int_equal(decode_scope_add_vlan(y, 9), 0);
 	assert_false(decode_scope_equal(x, y));
 	assert_int_equal(decode_scope_add_auth(big, 1), 0);
-	assert_int_equal(ipaddr_parse("10.0.0.0", &a), 0);
-	for (int i = 0; i < DECODE_SCOPE_MAX_PREFIXES; i++)
-		assert_int_equal(decode_scope_add_prefix(big, &a, 8), 0);
+	for (int i = 0; i < DECODE_SCOPE_MAX_PREFIXES; i++) {
+		uint8_t b4[4] = {10, (uint8_t)(i >> 8), (uint8_t)i, 0};
+		ipaddr_set4(&a, b4);
+		assert_int_equal(decode_scope_add_prefix(big, &a, 24), 0);
+	}
 	assert_int_equal(decode_scope_add_prefix(big, &a, 8), YG_ELIMIT);
 	for (int i = 1; i < DECODE_SCOPE_MAX_AUTHS; i++)
 		assert_int_equal(decode_scope_add_auth(big, i + 1), 0);
@@ -287,6 +289,81 @@ static void test_equal_and_limits(void **state)
 	decode_scope_release(big);
 }
 
+/* A reference: every prefix as given, scanned. */
+struct ref_pfx {
+	struct ip_addr net;
+	unsigned bits;
+};
+
+static int ref_in(const struct ref_pfx *p, const struct ip_addr *a)
+{
+	if (p->net.family != a->family)
+		return 0;
+	for (unsigned b = 0; b < p->bits; b++) {
+		unsigned bit = 7 - b % 8;
+		if (((p->net.a[b / 8] >> bit) & 1) != ((a->a[b / 8] >> bit) & 1))
+			return 0;
+	}
+	return 1;
+}
+
+/* Random, often nested prefixes of both families against the scan. */
+static void test_against_reference(void **state)
+{
+	struct ref_pfx ref[300];
+	struct packet p;
+
+	(void)state;
+	srand(1);
+	for (int round = 0; round < 50; round++) {
+		struct decode_scope *s = decode_scope_new();
+		int n = 1 + rand() % 300;
+		assert_int_equal(decode_scope_add_auth(s, round), 0);
+		for (int i = 0; i < n; i++) {
+			uint8_t b[16] = {0};
+			int v6 = rand() % 3 == 0;
+			/* A small address space, so that prefixes nest and meet. */
+			b[0] = v6 ? 0x20 : 10;
+			b[1] = (uint8_t)(rand() % 4);
+			b[2] = (uint8_t)(rand() % 4);
+			b[3] = (uint8_t)(rand() % 256);
+			if (v6)
+				ipaddr_set6(&ref[i].net, b);
+			else
+				ipaddr_set4(&ref[i].net, b);
+			ref[i].bits = v6 ? (unsigned)(rand() % 129) : (unsigned)(rand() % 33);
+			if (rand() % 4)
+				ref[i].bits = v6 ? 8 + (unsigned)(rand() % 20) : 8 + (unsigned)(rand() % 20);
+			assert_int_equal(decode_scope_add_prefix(s, &ref[i].net, ref[i].bits), 0);
+		}
+		for (int q = 0; q < 2000; q++) {
+			uint8_t b[16] = {0}, c[16] = {0};
+			int v6 = rand() % 2, want = 0;
+			b[0] = c[0] = v6 ? 0x20 : 10;
+			for (int k = 1; k < 4; k++) {
+				b[k] = (uint8_t)(rand() % (k == 3 ? 256 : 5));
+				c[k] = (uint8_t)(rand() % (k == 3 ? 256 : 5));
+			}
+			if (rand() % 8 == 0)
+				b[0] = c[0] = (uint8_t)rand();
+			memset(&p, 0, sizeof(p));
+			if (v6) {
+				ipaddr_set6(&p.src, b);
+				ipaddr_set6(&p.dst, c);
+			} else {
+				ipaddr_set4(&p.src, b);
+				ipaddr_set4(&p.dst, c);
+			}
+			for (int i = 0; i < n && !want; i++)
+				want = ref_in(&ref[i], &p.src) || ref_in(&ref[i], &p.dst);
+			if (decode_scope_allows(s, &p) != want)
+				fail_msg("round %d query %d: scope says %d, reference %d", round, q,
+					 !want, want);
+		}
+		decode_scope_release(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_vlans),
 		cmocka_unit_test(test_empty_and_not_ip),
 		cmocka_unit_test(test_equal_and_limits),
+		cmocka_unit_test(test_against_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
