@@ -162,7 +162,7 @@ static inline int out_of_scope(struct dctx *cx, const struct packet *pkt)
 
 #define BAD(ctr)                                                                                   \
 	do {                                                                                       \
-		cx->counters[ctr]++;                                                                   \
+		cx->counters[ctr]++;                                                               \
 		return DECODE_BAD;                                                                 \
 	} while (0)
 
