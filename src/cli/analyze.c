@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "cli/monitor_poll.h"
 #include "intel/intel.h"
 #include "pipeline/pipeline.h"
 #include "output/post.h"
@@ -26,6 +27,7 @@
 #define DEFAULT_ACTIVE 300
 #define DEFAULT_CLOSED 30
 #define DEFAULT_MAX_FLOWS 1000000
+#define DEFAULT_AUTH_POLL 10
 
 static volatile sig_atomic_t stop_requested;
 
@@ -153,9 +155,21 @@ static void analyze_usage(FILE *out)
 		"      --no-detect           flows and metadata only, no alerts\n"
 		"      --sources FILE        write the ranked attack sources to FILE (JSON)\n"
 		"      --ics-allow PREFIXES  sources allowed to write to and control ICS devices\n"
-		"      --post URL            also send alerts to the tower at URL (its base, e.g.\n"
-		"                            http://tower:8080) through a spool on disk; the token\n"
-		"                            comes from --token-file or YAGURA_TOKEN\n"
+		"      --tower URL           work for the tower at URL (its base, e.g.\n"
+		"                            http://tower:8080): analyse only the traffic its\n"
+		"                            monitoring authorizations for this sensor cover (the\n"
+		"                            rest is counted 'unauthorized' and dropped after its\n"
+		"                            IP header), and send it the alerts through a spool\n"
+		"                            on disk; the token comes from --token-file or\n"
+		"                            YAGURA_TOKEN. Without the authorizations at start,\n"
+		"                            nothing is read (exit 7). Changes in what is\n"
+		"                            authorized are one line each on standard error,\n"
+		"                            even with --quiet\n"
+		"      --post URL            the same as --tower URL: sending alerts to a tower\n"
+		"                            is monitoring for it, so it needs authorizations too\n"
+		"      --authorization-poll S  ask the tower for the authorizations every S\n"
+		"                            seconds (default %d); when it cannot be asked, the\n"
+		"                            last list is kept and each expires at its end\n"
 		"      --token-file FILE     the sensor's API token\n"
 		"      --spool DIR           where alerts wait for the tower (default var/spool)\n"
 		"      --post-wait S         at the end, wait up to S seconds for the tower to take\n"
@@ -166,13 +180,14 @@ static void analyze_usage(FILE *out)
 		"      --protect PREFIXES    comma-separated CIDRs whose addresses are written only\n"
 		"                            as Crypto-PAn pseudonyms (detectors see the real ones)\n"
 		"      --pseudonym-key FILE  the pseudonymization key (32 bytes; see docs/privacy.md)\n"
-		"  -q, --quiet               no summary on standard error\n"
+		"  -q, --quiet               no summary on standard error (monitoring lines stay)\n"
 		"      --no-progress         no progress bar, even on a terminal\n"
 		"  -h, --help                this text\n"
 		"\n"
 		"exit status: 0 ok, 1 usage, 2 an input was missing, truncated or corrupt (the\n"
-		"records of everything read before are still written), 3 output error, 4 fatal.\n",
-		DEFAULT_IDLE, DEFAULT_ACTIVE, DEFAULT_CLOSED, DEFAULT_MAX_FLOWS);
+		"records of everything read before are still written), 3 output error, 4 fatal,\n"
+		"5 alerts left in the spool, 7 the tower's authorizations could not be fetched.\n",
+		DEFAULT_IDLE, DEFAULT_ACTIVE, DEFAULT_CLOSED, DEFAULT_MAX_FLOWS, DEFAULT_AUTH_POLL);
 }
 
 int cli_parse_u64(const char *s, unsigned long long min, unsigned long long max,
@@ -271,7 +286,7 @@ static int pseudonymize(void *ctx, struct ip_addr *a)
 }
 
 static void print_summary(const struct pipeline *p, const struct eve *e, struct sources *src,
-			  struct pseudonymizer *pz, double t0)
+			  struct pseudonymizer *pz, int monitoring, double t0)
 {
 	double secs;
 	const struct pipeline_stats *s = pipeline_stats(p);
@@ -293,6 +308,10 @@ static void print_summary(const struct pipeline *p, const struct eve *e, struct 
 	fprintf(stderr, "  packets: %llu in flows, %llu not in flows, %llu malformed\n",
 		(unsigned long long)s->in_flows, (unsigned long long)s->skipped,
 		(unsigned long long)s->bad);
+	if (monitoring)
+		fprintf(stderr, "  monitoring: %llu unauthorized (outside every authorization, "
+				"dropped after the IP header)\n",
+			(unsigned long long)s->unauthorized);
 	for (i = 0; i < DC_MAX; i++)
 		if (decode_counter_is_error(i))
 			errors += s->decode[i];
@@ -360,7 +379,9 @@ enum {
 	OPT_POST,
 	OPT_TOKEN_FILE,
 	OPT_SPOOL,
-	OPT_POST_WAIT
+	OPT_POST_WAIT,
+	OPT_TOWER,
+	OPT_AUTH_POLL
 };
 
 static void tee_to_poster(void *ctx, const char *json, size_t len)
@@ -411,6 +432,8 @@ int cmd_analyze(int argc, char **argv)
 		{"ics-allow", required_argument, NULL, OPT_ICS_ALLOW},
 		{"intel", required_argument, NULL, OPT_INTEL},
 		{"post", required_argument, NULL, OPT_POST},
+		{"tower", required_argument, NULL, OPT_TOWER},
+		{"authorization-poll", required_argument, NULL, OPT_AUTH_POLL},
 		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 		{"spool", required_argument, NULL, OPT_SPOOL},
 		{"post-wait", required_argument, NULL, OPT_POST_WAIT},
@@ -430,8 +453,9 @@ int cmd_analyze(int argc, char **argv)
 	struct protect_set *ics_allow = NULL;
 	static struct intel_feeds feeds;
 	const char *post_url = NULL, *token_file = NULL, *spool = "var/spool";
-	unsigned post_wait = 30;
+	unsigned post_wait = 30, auth_poll = DEFAULT_AUTH_POLL;
 	struct poster *poster = NULL;
+	struct monitor_poll *monitor = NULL;
 	pthread_t reloader;
 	int reloader_on = 0;
 	struct detect_config dcfg;
@@ -518,7 +542,21 @@ int cmd_analyze(int argc, char **argv)
 			key_path = optarg;
 			break;
 		case OPT_POST:
+		case OPT_TOWER:
+			if (post_url != NULL && strcmp(post_url, optarg) != 0) {
+				log_warnx("analyze: --tower/--post: one tower only ('%s' and '%s')",
+					  post_url, optarg);
+				return EXIT_USAGE;
+			}
 			post_url = optarg;
+			break;
+		case OPT_AUTH_POLL:
+			if (cli_parse_u64(optarg, 1, 3600, &v) < 0) {
+				log_warnx("analyze: --authorization-poll: '%s' is not 1 to 3600 seconds",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			auth_poll = (unsigned)v;
 			break;
 		case OPT_TOKEN_FILE:
 			token_file = optarg;
@@ -619,12 +657,13 @@ int cmd_analyze(int argc, char **argv)
 	if (e != NULL && post_url != NULL) {
 		char token[256];
 		if (!detect_on) {
-			log_warnx("analyze: --post sends alerts: it needs the detectors (drop --no-detect)");
+			log_warnx("analyze: --tower/--post sends alerts: it needs the detectors (drop "
+				  "--no-detect)");
 			rc = EXIT_USAGE;
 			goto out;
 		}
 		if (read_token(token_file, token, sizeof(token)) < 0) {
-			log_warnx("analyze: --post: no token (%s)",
+			log_warnx("analyze: --tower/--post: no token (%s)",
 				  token_file ? token_file : "set YAGURA_TOKEN or use --token-file");
 			rc = EXIT_USAGE;
 			goto out;
@@ -637,6 +676,16 @@ int cmd_analyze(int argc, char **argv)
 			goto out;
 		}
 		eve_set_alert_tee(e, tee_to_poster, poster);
+		/* Before any packet: what may be analysed at all. (After the
+		 * poster, which checks the URL, and may send what an earlier,
+		 * authorized run left in the spool.) */
+		int mrc = monitor_poll_start(post_url, token, auth_poll, &monitor);
+		memset(token, 0, sizeof(token));
+		if (mrc < 0) {
+			rc = EXIT_NOAUTH;
+			goto out;
+		}
+		cfg.scope = monitor_poll_handle(monitor);
 	}
 	if (e == NULL || (detect_on && sources == NULL) || (p = pipeline_new(&cfg, e)) == NULL) {
 		log_warnx("analyze: out of memory (try a smaller --max-flows)");
@@ -654,6 +703,11 @@ int cmd_analyze(int argc, char **argv)
 			goto out;
 		}
 		reloader_on = 1;
+	}
+	if (monitor != NULL && monitor_poll_run(monitor) < 0) {
+		log_warnx("analyze: cannot start the authorization poller");
+		rc = EXIT_FATAL;
+		goto out;
 	}
 
 	progress = progress && !quiet && isatty(STDERR_FILENO);
@@ -678,7 +732,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 	}
 	if (!quiet)
-		print_summary(p, e, sources, &pz, t0);
+		print_summary(p, e, sources, &pz, monitor != NULL, t0);
 	if (stop_requested)
 		log_warnx("analyze: interrupted; records of what was read are written");
 	if (poster != NULL) {
@@ -702,6 +756,7 @@ out:
 	if (poster != NULL)
 		poster_finish(poster, 0, NULL);
 	pipeline_free(p);
+	monitor_poll_free(monitor);
 	sources_free(sources);
 	cryptopan_free(pz.cp);
 	protect_set_free(pz.set);

@@ -36,6 +36,21 @@ static size_t collect(void *data, size_t size, size_t nmemb, void *ctx)
 	return add;
 }
 
+/* Per thread, so that the sensor's poller can bound its requests and say
+ * why one failed while terminal commands keep their defaults. */
+static _Thread_local long req_timeout_s = 60;
+static _Thread_local char req_error[CURL_ERROR_SIZE];
+
+void client_set_timeout(long secs)
+{
+	req_timeout_s = secs;
+}
+
+const char *client_last_error(void)
+{
+	return req_error[0] ? req_error : "no answer";
+}
+
 /* One request; the answer's bytes in b. Returns the HTTP status, 0 when
  * the tower could not be reached, -1 when the answer passed b->max. */
 static long perform(const char *base, const char *token, const char *method, const char *path,
@@ -47,6 +62,7 @@ static long perform(const char *base, const char *token, const char *method, con
 	char url[2048], hdr[512];
 	long status = 0;
 
+	req_error[0] = '\0';
 	if (curl == NULL)
 		return 0;
 	snprintf(url, sizeof(url), "%s%s", base, path);
@@ -67,7 +83,9 @@ static long perform(const char *base, const char *token, const char *method, con
 	}
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, req_timeout_s);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, req_error);
 	if (curl_easy_perform(curl) == CURLE_OK)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	else if (b->over)

@@ -21,6 +21,12 @@ long client_call_raw(const char *base, const char *token, const char *method, co
 		     const char *ctype, const char *body, size_t blen, size_t max, char **out,
 		     size_t *len);
 
+/* Bounds the calling thread's later requests to secs seconds (default 60),
+ * and names why its last request reached no tower (curl's words; "no
+ * answer" when it has none). Both per thread. */
+void client_set_timeout(long secs);
+const char *client_last_error(void);
+
 /* Prints the tower's refusal, one bad field a line; returns the exit
  * status for it (EXIT_INPUT, or EXIT_OUTPUT when unreachable). */
 int client_refused(const char *who, long status, json_t *answer, const char *base);

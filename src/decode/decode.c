@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/cursor.h"
+#include "decode/scope.h"
 
 static const char *const counter_names[DC_MAX] = {
 	[DC_LINK_TRUNCATED] = "link_truncated",
@@ -35,6 +36,7 @@ static const char *const counter_names[DC_MAX] = {
 	[DC_ICMPV6_TRUNCATED] = "icmpv6_truncated",
 	[DC_SCTP_TRUNCATED] = "sctp_truncated",
 	[DC_CAPLEN_SHORT] = "caplen_short",
+	[DC_UNAUTHORIZED] = "unauthorized",
 };
 
 const char *decode_counter_name(enum decode_counter c)
@@ -54,6 +56,7 @@ int decode_counter_is_error(enum decode_counter c)
 	case DC_IPV6_FRAG_FIRST:
 	case DC_IPV6_FRAG_LATER:
 	case DC_CAPLEN_SHORT:
+	case DC_UNAUTHORIZED:
 		return 0;
 	default:
 		return 1;
@@ -140,14 +143,31 @@ static void tcp_syn_options(const uint8_t *o, size_t n, struct packet *pkt)
 	pkt->tcp_opts = seen;
 }
 
+/* What the decoders below carry: where to count, and what may be analysed
+ * (NULL: everything, at the cost of one predictable branch per packet). */
+struct dctx {
+	uint64_t *counters;
+	const struct decode_scope *scope;
+};
+
+/* Outside the scope: counted and dropped as soon as the addresses are
+ * known, before fragments, extension headers or ports are looked at. */
+static inline int out_of_scope(struct dctx *cx, const struct packet *pkt)
+{
+	if (cx->scope == NULL || decode_scope_allows(cx->scope, pkt))
+		return 0;
+	cx->counters[DC_UNAUTHORIZED]++;
+	return 1;
+}
+
 #define BAD(ctr)                                                                                   \
 	do {                                                                                       \
-		counters[ctr]++;                                                                   \
+		cx->counters[ctr]++;                                                               \
 		return DECODE_BAD;                                                                 \
 	} while (0)
 
 static enum decode_verdict decode_l4(const uint8_t *p, size_t len, struct packet *pkt,
-				     uint64_t *counters)
+				     struct dctx *cx)
 {
 	size_t hlen;
 	int one_way;
@@ -203,7 +223,7 @@ static enum decode_verdict decode_l4(const uint8_t *p, size_t len, struct packet
 }
 
 static enum decode_verdict decode_ipv4(const uint8_t *p, size_t len, struct packet *pkt,
-				       uint64_t *counters)
+				       struct dctx *cx)
 {
 	size_t hlen, tot;
 	uint16_t frag;
@@ -225,26 +245,28 @@ static enum decode_verdict decode_ipv4(const uint8_t *p, size_t len, struct pack
 	} else if (tot > len) {
 		tot = len; /* cut by the snap length; counted by the caller */
 	}
-	if (hlen > 20)
-		counters[DC_IPV4_OPTIONS]++;
 	ipaddr_set4(&pkt->src, p + 12);
 	ipaddr_set4(&pkt->dst, p + 16);
+	if (out_of_scope(cx, pkt))
+		return DECODE_UNAUTHORIZED;
+	if (hlen > 20)
+		cx->counters[DC_IPV4_OPTIONS]++;
 	pkt->ip_proto = p[9];
 	pkt->ip_id = load_be16(p + 4);
 	frag = load_be16(p + 6);
 	if (frag & 0x1fff) {
-		counters[DC_IPV4_FRAG_LATER]++;
+		cx->counters[DC_IPV4_FRAG_LATER]++;
 		return DECODE_SKIP;
 	}
 	if (frag & 0x2000) {
-		counters[DC_IPV4_FRAG_FIRST]++;
+		cx->counters[DC_IPV4_FRAG_FIRST]++;
 		pkt->flags |= PKT_FRAGMENT;
 	}
-	return decode_l4(p + hlen, tot - hlen, pkt, counters);
+	return decode_l4(p + hlen, tot - hlen, pkt, cx);
 }
 
 static enum decode_verdict decode_ipv6(const uint8_t *p, size_t len, struct packet *pkt,
-				       uint64_t *counters)
+				       struct dctx *cx)
 {
 	size_t plen, off, elen;
 	uint8_t nh;
@@ -259,6 +281,8 @@ static enum decode_verdict decode_ipv6(const uint8_t *p, size_t len, struct pack
 		plen = len - 40; /* jumbogram or snap length */
 	ipaddr_set6(&pkt->src, p + 8);
 	ipaddr_set6(&pkt->dst, p + 24);
+	if (out_of_scope(cx, pkt))
+		return DECODE_UNAUTHORIZED;
 	nh = p[6];
 	p += 40;
 	off = 0;
@@ -286,18 +310,18 @@ static enum decode_verdict decode_ipv6(const uint8_t *p, size_t len, struct pack
 				BAD(DC_IPV6_EXT_TRUNCATED);
 			if (load_be16(p + off + 2) & 0xfff8) {
 				pkt->ip_proto = p[off];
-				counters[DC_IPV6_FRAG_LATER]++;
+				cx->counters[DC_IPV6_FRAG_LATER]++;
 				return DECODE_SKIP;
 			}
 			if (load_be16(p + off + 2) & 1) {
-				counters[DC_IPV6_FRAG_FIRST]++;
+				cx->counters[DC_IPV6_FRAG_FIRST]++;
 				pkt->flags |= PKT_FRAGMENT;
 			}
 			elen = 8;
 			break;
 		default:
 			pkt->ip_proto = nh;
-			return decode_l4(p + off, plen - off, pkt, counters);
+			return decode_l4(p + off, plen - off, pkt, cx);
 		}
 		if (elen > plen - off)
 			BAD(DC_IPV6_EXT_TRUNCATED);
@@ -307,12 +331,12 @@ static enum decode_verdict decode_ipv6(const uint8_t *p, size_t len, struct pack
 }
 
 static enum decode_verdict decode_ether(const uint8_t *p, size_t len, struct packet *pkt,
-					uint64_t *counters, int depth);
+					struct dctx *cx, int depth);
 
 /* MPLS label stack, then IPv4, IPv6, or a pseudowire control word and an
  * Ethernet frame (RFC 4448), told apart by the first nibble. */
 static enum decode_verdict decode_mpls(const uint8_t *p, size_t len, struct packet *pkt,
-				       uint64_t *counters, int depth)
+				       struct dctx *cx, int depth)
 {
 	for (;;) {
 		if (len < 4)
@@ -327,44 +351,44 @@ static enum decode_verdict decode_mpls(const uint8_t *p, size_t len, struct pack
 		BAD(DC_MPLS_TRUNCATED);
 	switch (p[0] >> 4) {
 	case 4:
-		return decode_ipv4(p, len, pkt, counters);
+		return decode_ipv4(p, len, pkt, cx);
 	case 6:
-		return decode_ipv6(p, len, pkt, counters);
+		return decode_ipv6(p, len, pkt, cx);
 	case 0:
 		if (len < 4)
 			BAD(DC_MPLS_TRUNCATED);
-		return decode_ether(p + 4, len - 4, pkt, counters, depth + 1);
+		return decode_ether(p + 4, len - 4, pkt, cx, depth + 1);
 	}
-	counters[DC_NOT_IP]++;
+	cx->counters[DC_NOT_IP]++;
 	return DECODE_SKIP;
 }
 
 static enum decode_verdict decode_ethertype(uint16_t type, const uint8_t *p, size_t len,
-					    struct packet *pkt, uint64_t *counters, int depth)
+					    struct packet *pkt, struct dctx *cx, int depth)
 {
 	switch (type) {
 	case 0x0800:
-		return decode_ipv4(p, len, pkt, counters);
+		return decode_ipv4(p, len, pkt, cx);
 	case 0x86dd:
-		return decode_ipv6(p, len, pkt, counters);
+		return decode_ipv6(p, len, pkt, cx);
 	case 0x8864: /* PPPoE session: 6-byte header, then the PPP protocol */
 		if (len < 8)
 			BAD(DC_PPPOE_TRUNCATED);
 		if (load_be16(p + 6) == 0x0021)
-			return decode_ipv4(p + 8, len - 8, pkt, counters);
+			return decode_ipv4(p + 8, len - 8, pkt, cx);
 		if (load_be16(p + 6) == 0x0057)
-			return decode_ipv6(p + 8, len - 8, pkt, counters);
+			return decode_ipv6(p + 8, len - 8, pkt, cx);
 		break;
 	case 0x8847:
 	case 0x8848:
-		return decode_mpls(p, len, pkt, counters, depth);
+		return decode_mpls(p, len, pkt, cx, depth);
 	}
-	counters[DC_NOT_IP]++;
+	cx->counters[DC_NOT_IP]++;
 	return DECODE_SKIP;
 }
 
 static enum decode_verdict decode_ether(const uint8_t *p, size_t len, struct packet *pkt,
-					uint64_t *counters, int depth)
+					struct dctx *cx, int depth)
 {
 	uint16_t type;
 
@@ -385,26 +409,27 @@ static enum decode_verdict decode_ether(const uint8_t *p, size_t len, struct pac
 		p += 4;
 		len -= 4;
 	}
-	return decode_ethertype(type, p, len, pkt, counters, depth);
+	return decode_ethertype(type, p, len, pkt, cx, depth);
 }
 
 /* Raw IP: the version nibble says which. */
 static enum decode_verdict decode_raw(const uint8_t *p, size_t len, struct packet *pkt,
-				      uint64_t *counters)
+				      struct dctx *cx)
 {
 	if (len < 1)
 		BAD(DC_LINK_TRUNCATED);
 	switch (p[0] >> 4) {
 	case 4:
-		return decode_ipv4(p, len, pkt, counters);
+		return decode_ipv4(p, len, pkt, cx);
 	case 6:
-		return decode_ipv6(p, len, pkt, counters);
+		return decode_ipv6(p, len, pkt, cx);
 	}
-	counters[DC_NOT_IP]++;
+	cx->counters[DC_NOT_IP]++;
 	return DECODE_SKIP;
 }
 
-enum decode_verdict decode_frame(const struct frame *f, struct packet *pkt, uint64_t *counters)
+static inline enum decode_verdict decode_frame_cx(const struct frame *f, struct packet *pkt,
+						   struct dctx *cx)
 {
 	const uint8_t *p = f->data;
 	size_t len = f->caplen;
@@ -416,25 +441,25 @@ enum decode_verdict decode_frame(const struct frame *f, struct packet *pkt, uint
 	pkt->payload = NULL;
 	pkt->payload_len = 0;
 	if (f->caplen < f->wirelen)
-		counters[DC_CAPLEN_SHORT]++;
+		cx->counters[DC_CAPLEN_SHORT]++;
 
 	switch (f->linktype) {
 	case LINK_ETHERNET:
-		return decode_ether(p, len, pkt, counters, 0);
+		return decode_ether(p, len, pkt, cx, 0);
 	case LINK_RAW:
 	case LINK_DLT_RAW:
 	case LINK_DLT_RAW14:
 	case LINK_IPV4:
 	case LINK_IPV6:
-		return decode_raw(p, len, pkt, counters);
+		return decode_raw(p, len, pkt, cx);
 	case LINK_LINUX_SLL:
 		if (len < 16)
 			BAD(DC_LINK_TRUNCATED);
-		return decode_ethertype(load_be16(p + 14), p + 16, len - 16, pkt, counters, 0);
+		return decode_ethertype(load_be16(p + 14), p + 16, len - 16, pkt, cx, 0);
 	case LINK_LINUX_SLL2:
 		if (len < 20)
 			BAD(DC_LINK_TRUNCATED);
-		return decode_ethertype(load_be16(p), p + 20, len - 20, pkt, counters, 0);
+		return decode_ethertype(load_be16(p), p + 20, len - 20, pkt, cx, 0);
 	case LINK_NULL:
 	case LINK_LOOP:
 		if (len < 4)
@@ -446,12 +471,27 @@ enum decode_verdict decode_frame(const struct frame *f, struct packet *pkt, uint
 		if ((af & 0xffff) == 0)
 			af >>= 24;
 		if (af == 2)
-			return decode_ipv4(p + 4, len - 4, pkt, counters);
+			return decode_ipv4(p + 4, len - 4, pkt, cx);
 		if (af == 24 || af == 28 || af == 30 || af == 10)
-			return decode_ipv6(p + 4, len - 4, pkt, counters);
-		counters[DC_NOT_IP]++;
+			return decode_ipv6(p + 4, len - 4, pkt, cx);
+		cx->counters[DC_NOT_IP]++;
 		return DECODE_SKIP;
 	default:
 		BAD(DC_LINK_UNSUPPORTED);
 	}
+}
+
+enum decode_verdict decode_frame(const struct frame *f, struct packet *pkt, uint64_t *counters)
+{
+	struct dctx cx = {counters, NULL};
+
+	return decode_frame_cx(f, pkt, &cx);
+}
+
+enum decode_verdict decode_frame_scoped(const struct frame *f, struct packet *pkt,
+					uint64_t *counters, const struct decode_scope *scope)
+{
+	struct dctx cx = {counters, scope};
+
+	return decode_frame_cx(f, pkt, &cx);
 }

@@ -66,6 +66,7 @@ enum decode_counter {
 	DC_ICMPV6_TRUNCATED,
 	DC_SCTP_TRUNCATED,
 	DC_CAPLEN_SHORT,        /* informational: frame was cut by the snap length */
+	DC_UNAUTHORIZED,        /* IP packet outside every monitoring authorization */
 	DC_MAX
 };
 
@@ -133,12 +134,25 @@ struct packet {
 enum decode_verdict {
 	DECODE_OK = 0,   /* pkt describes an IP packet */
 	DECODE_SKIP = 1, /* not IP, or a later fragment: counted, no flow */
-	DECODE_BAD = 2   /* malformed: counted */
+	DECODE_BAD = 2,  /* malformed: counted */
+	DECODE_UNAUTHORIZED = 3 /* outside the scope: counted, nothing past the
+				   IP addresses was read */
 };
 
 /* Decodes one frame into pkt and bumps counters (an array of DC_MAX).
  * Thread-safe for distinct pkt and counters. */
 enum decode_verdict decode_frame(const struct frame *f, struct packet *pkt, uint64_t *counters);
+
+struct decode_scope;
+
+/* decode_frame, but an IPv4 or IPv6 packet outside scope (see scope.h) is
+ * counted (DC_UNAUTHORIZED) and returned as DECODE_UNAUTHORIZED right
+ * after its addresses are read: its fragment fields, extension headers,
+ * transport header and payload are never looked at. pkt then holds only
+ * the link fields and the addresses. scope NULL admits everything, as
+ * decode_frame. Thread-safe for distinct pkt and counters. */
+enum decode_verdict decode_frame_scoped(const struct frame *f, struct packet *pkt,
+					uint64_t *counters, const struct decode_scope *scope);
 
 /* Community ID's mapping of ICMP (proto 1) and ICMPv6 (proto 58) type and
  * code to a port pair: requests and their replies map to mirrored pairs.

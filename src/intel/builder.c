@@ -597,7 +597,7 @@ int intel_builder_finish(struct intel_builder *b, struct intel_snapshot **out)
 	s = yg_calloc(1, sizeof(*s));
 	if (s == NULL)
 		goto fail;
-	atomic_init(&s->refs, 1);
+	snap_ref_init(&s->ref, intel_snapshot_free_ref);
 
 	if (b->n4 > 0) {
 		qsort(b->e4, b->n4, sizeof(*b->e4), cmp_v4);

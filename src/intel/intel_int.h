@@ -31,6 +31,7 @@
 #include <pthread.h>
 
 #include "base/hash.h"
+#include "base/snap.h"
 #include "intel/intel.h"
 
 #define NIL        0x7fffffffu /* no entry; also the end of a chain */
@@ -92,7 +93,7 @@ struct lpm {
 };
 
 struct intel_snapshot {
-	atomic_uint refs;
+	struct snap_ref ref; /* first: the handle hands back &ref */
 	struct lpm v4, v6;
 	struct v4ent *e4;
 	size_t n4;
@@ -109,11 +110,11 @@ struct intel_snapshot {
 };
 
 struct intel_handle {
-	_Atomic(struct intel_snapshot *) cur;
-	atomic_uint epoch;
-	atomic_uint active[2]; /* readers between reading cur and taking a reference */
-	pthread_mutex_t lock;  /* serializes publishers */
+	struct snap_handle *h; /* publishes struct intel_snapshot (base/snap.h) */
 };
+
+/* Frees a snapshot whose last reference went (its snap_ref's free_fn). */
+void intel_snapshot_free_ref(struct snap_ref *r);
 
 struct intel_builder {
 	size_t max_entries, n_entries;

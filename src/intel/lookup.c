@@ -1,15 +1,5 @@
 /* lookup.c - queries on a snapshot, its lifetime, and the handle that
- * publishes snapshots to packet threads.
- *
- * Publishing: a reader announces itself in one of two counters (picked by
- * the epoch's parity), loads the current pointer, takes a reference and
- * leaves. A publisher swaps the pointer, flips the epoch and waits until
- * the counter of the epoch it closed drains: after that, every reader that
- * could have loaded the old pointer holds a reference on it, and dropping
- * the handle's own reference is safe. New readers count in the other
- * counter, so a steady stream of them cannot hold a publisher up; a reader
- * that saw the epoch change under it retries. */
-#include <sched.h>
+ * publishes snapshots to packet threads (base/snap.h's protocol). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,12 +341,11 @@ void intel_snapshot_stats(const struct intel_snapshot *s, struct intel_stats *st
 	st->v6_index_bits = s->v6.bits;
 }
 
-void intel_snapshot_release(struct intel_snapshot *s)
+/* The last reference's going: frees the snapshot (snap_ref's free_fn). */
+void intel_snapshot_free_ref(struct snap_ref *r)
 {
-	if (s == NULL)
-		return;
-	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
-		return;
+	struct intel_snapshot *s = (struct intel_snapshot *)r;
+
 	free(s->v4.index);
 	free(s->v4.blob);
 	free(s->v6.index);
@@ -370,20 +359,22 @@ void intel_snapshot_release(struct intel_snapshot *s)
 	free(s);
 }
 
+void intel_snapshot_release(struct intel_snapshot *s)
+{
+	if (s != NULL)
+		snap_release(&s->ref);
+}
+
 struct intel_handle *intel_handle_new(void)
 {
 	struct intel_handle *h = yg_calloc(1, sizeof(*h));
 
 	if (h == NULL)
 		return NULL;
-	if (pthread_mutex_init(&h->lock, NULL) != 0) {
+	if ((h->h = snap_handle_new()) == NULL) {
 		free(h);
 		return NULL;
 	}
-	atomic_init(&h->cur, NULL);
-	atomic_init(&h->epoch, 0);
-	atomic_init(&h->active[0], 0);
-	atomic_init(&h->active[1], 0);
 	return h;
 }
 
@@ -391,40 +382,16 @@ void intel_handle_free(struct intel_handle *h)
 {
 	if (h == NULL)
 		return;
-	intel_snapshot_release(atomic_load(&h->cur));
-	pthread_mutex_destroy(&h->lock);
+	snap_handle_free(h->h);
 	free(h);
 }
 
 void intel_handle_publish(struct intel_handle *h, struct intel_snapshot *s)
 {
-	struct intel_snapshot *old;
-	unsigned e;
-
-	pthread_mutex_lock(&h->lock);
-	old = atomic_exchange(&h->cur, s);
-	e = atomic_fetch_add(&h->epoch, 1);
-	while (atomic_load(&h->active[e & 1]) != 0)
-		sched_yield();
-	pthread_mutex_unlock(&h->lock);
-	intel_snapshot_release(old);
+	snap_handle_publish(h->h, s != NULL ? &s->ref : NULL);
 }
 
 struct intel_snapshot *intel_handle_acquire(struct intel_handle *h)
 {
-	struct intel_snapshot *s;
-	unsigned e;
-
-	for (;;) {
-		e = atomic_load(&h->epoch);
-		atomic_fetch_add(&h->active[e & 1], 1);
-		if (atomic_load(&h->epoch) == e)
-			break;
-		atomic_fetch_sub(&h->active[e & 1], 1);
-	}
-	s = atomic_load(&h->cur);
-	if (s != NULL)
-		atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-	atomic_fetch_sub(&h->active[e & 1], 1);
-	return s;
+	return (struct intel_snapshot *)snap_handle_acquire(h->h);
 }

@@ -16,6 +16,7 @@ struct pipeline {
 	struct flow_table *flows;
 	struct detect *det;
 	struct flow *cur; /* the flow being processed, for "alerted" */
+	struct decode_scope *no_scope; /* admits nothing: a scope handle publishing none */
 	struct pipeline_stats stats;
 };
 
@@ -74,9 +75,12 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, struct eve *eve
 		goto fail;
 	if (cfg->detect != NULL && (p->det = detect_new(cfg->detect, on_alert, p)) == NULL)
 		goto fail;
+	if (cfg->scope != NULL && (p->no_scope = decode_scope_new()) == NULL)
+		goto fail;
 	return p;
 fail:
 	flow_table_free(p->flows);
+	detect_free(p->det);
 	free(p);
 	return NULL;
 }
@@ -92,6 +96,7 @@ void pipeline_free(struct pipeline *p)
 		return;
 	flow_table_free(p->flows);
 	detect_free(p->det);
+	decode_scope_release(p->no_scope);
 	free(p);
 }
 
@@ -251,11 +256,12 @@ static void pipeline_flow_packet(struct pipeline *p, struct flow *f, const struc
 	p->cur = NULL;
 }
 
-static int pipeline_decode(struct pipeline *p, const struct frame *fr, struct packet *pkt)
+static int pipeline_decode(struct pipeline *p, const struct frame *fr, struct packet *pkt,
+			   const struct decode_scope *scope)
 {
 	p->stats.packets++;
 	p->stats.bytes += fr->wirelen;
-	switch (decode_frame(fr, pkt, p->stats.decode)) {
+	switch (decode_frame_scoped(fr, pkt, p->stats.decode, scope)) {
 	case DECODE_OK:
 		return 1;
 	case DECODE_SKIP:
@@ -264,8 +270,25 @@ static int pipeline_decode(struct pipeline *p, const struct frame *fr, struct pa
 	case DECODE_BAD:
 		p->stats.bad++;
 		return 0;
+	case DECODE_UNAUTHORIZED:
+		p->stats.unauthorized++;
+		return 0;
 	}
 	return 0;
+}
+
+/* The authorizations are taken once per batch, like the intel snapshot: a
+ * change is published without the packet path waiting, and the next batch
+ * sees it. With a handle that publishes nothing (yet, or any more),
+ * nothing is authorized: the empty scope admits no packet. */
+static struct decode_scope *scope_hold(struct pipeline *p)
+{
+	struct decode_scope *s;
+
+	if (p->cfg.scope == NULL)
+		return NULL;
+	s = decode_scope_from_ref(snap_handle_acquire(p->cfg.scope));
+	return s != NULL ? s : p->no_scope;
 }
 
 /* The intel snapshot is taken once per batch: a reload publishes a new
@@ -300,6 +323,7 @@ void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
 	struct flow_lookup lk[PIPELINE_BATCH];
 	uint8_t ok[PIPELINE_BATCH];
 	struct intel_snapshot *snap;
+	struct decode_scope *scope;
 	size_t i;
 
 	while (n > PIPELINE_BATCH) {
@@ -308,8 +332,9 @@ void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
 		n -= PIPELINE_BATCH;
 	}
 	snap = intel_hold(p);
+	scope = scope_hold(p);
 	for (i = 0; i < n; i++) {
-		ok[i] = (uint8_t)pipeline_decode(p, &fr[i], &pkt[i]);
+		ok[i] = (uint8_t)pipeline_decode(p, &fr[i], &pkt[i], scope);
 		if (ok[i]) {
 			flow_lookup_prepare(&pkt[i], &lk[i]);
 			flow_table_prefetch_bucket(p->flows, &lk[i]);
@@ -329,4 +354,6 @@ void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
 		pipeline_flow_packet(p, f, &pkt[i], dir, events);
 	}
 	intel_drop(p, snap);
+	if (scope != NULL && scope != p->no_scope)
+		decode_scope_release(scope);
 }

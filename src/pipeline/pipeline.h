@@ -8,7 +8,9 @@
 
 #include <stdint.h>
 
+#include "base/snap.h"
 #include "decode/decode.h"
+#include "decode/scope.h"
 #include "detect/detect.h"
 #include "detect/sources.h"
 #include "flow/flow.h"
@@ -26,6 +28,10 @@ struct pipeline_config {
 	const struct detect_config *detect; /* NULL: no detection */
 	struct sources *sources;            /* attack sources to account alerts to, or NULL */
 	struct intel_handle *intel;         /* indicators to match, or NULL */
+	/* Monitoring authorizations: publishes a struct decode_scope (see
+	 * decode/scope.h). NULL: everything is analysed. Set but publishing
+	 * nothing: nothing is. */
+	struct snap_handle *scope;
 };
 
 enum meta_counter {
@@ -45,6 +51,8 @@ struct pipeline_stats {
 	uint64_t in_flows; /* packets accounted to a flow */
 	uint64_t skipped;  /* not IP, or later fragments */
 	uint64_t bad;      /* malformed */
+	uint64_t unauthorized; /* IP packets outside every monitoring authorization:
+				  dropped after their IP header */
 	uint64_t decode[DC_MAX];
 	uint64_t meta[MC_MAX];
 };

@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 import common
-from towerlib import Tower
+from towerlib import Tower, authorize
 
 # Which signatures must fire for each planted class (any one of them).
 WANT = {
@@ -95,8 +95,12 @@ def main():
         tw = Tower(a.yagura, os.path.join(d, "t.db"), d)
         try:
             tokfile = os.path.join(d, "token")
-            tw.token_for("sensor", "sensor", tokfile)
+            sensor_tok = tw.token_for("sensor", "sensor", tokfile)
             analyst = tw.token_for("an", "analyst")
+            # --post needs an approved monitoring authorization (issue 13).
+            if authorize(tw, "sensor", sensor_token=sensor_tok) is None:
+                print("skipped the tower part: this tower has no monitoring authorizations")
+                return t.finish()
             p = subprocess.run([a.yagura, "analyze", "-q", "--detect", "vol.pps=1000", "--post",
                                 "http://127.0.0.1:%d" % tw.port, "--token-file", tokfile,
                                 "--spool", os.path.join(d, "spool"), "-o", os.devnull, cap],

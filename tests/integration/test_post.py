@@ -1,6 +1,8 @@
 """yagura analyze --post: alerts reach the tower through a spool on disk,
 and none is lost or stored twice while the tower is down, restarting or
-killed."""
+killed. --post is --tower (issue 13): the sensor first needs a monitoring
+authorization from the tower, so the tower goes down only once the sensor
+has it; the test is skipped while the tower has no authorizations."""
 import os
 import sqlite3
 import subprocess
@@ -10,8 +12,9 @@ import threading
 import time
 
 import common
+from monitorlib import Sensor
 from pcapgen import *
-from towerlib import Tower
+from towerlib import Tower, authorize, monitoring_or_skip
 
 
 def scanners(path, n, base=0):
@@ -53,9 +56,11 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         tw = Tower(y, os.path.join(d, "t.db"), d)
         tokfile = os.path.join(d, "token")
-        tw.token_for("sensor", "sensor", tokfile)
+        sensor_tok = tw.token_for("sensor", "sensor", tokfile)
         url = "http://127.0.0.1:%d" % tw.port
         spool = os.path.join(d, "spool")
+        monitoring_or_skip(tw, sensor_tok)
+        authorize(tw, "sensor", sensor_token=sensor_tok)
 
         # 1. Tower up: every alert arrives.
         cap = os.path.join(d, "scan40.pcap")
@@ -67,18 +72,22 @@ def main():
                 "0 left" in p.stderr, "tower up: %s" % p.stderr[-300:])
         t.check(total_alerts(tw) == n1, "tower has %d alerts" % n1)
 
-        # 2. Tower down: the alerts wait in the spool; the next run sends them.
-        tw.stop()
+        # 2. Tower down (once the sensor has its authorization): the alerts
+        # wait in the spool; the next run sends them.
         cap2 = os.path.join(d, "scan25.pcap")
         scanners(cap2, 25, base=100)
         n2 = dry(y, cap2)
-        p = analyze(y, cap2, url, tokfile, spool, 1)
+        s = Sensor(y, url, tokfile, d, post_wait=1, flag="--post")
+        t.check(s.wait_line(r"^analyze: monitoring: 1 authorization active") is not None,
+                "authorized: %s" % s.lines)
+        tw.stop()
+        s.feed_file(cap2)
+        rc, err, _ = s.finish()
         # Not delivered is not success: exit 5, one line saying how many wait
         # and why, so that a scheduled job learns of it.
-        t.check(n2 >= 25 and p.returncode == 5 and "%d left" % n2 in p.stderr and
-                "%d alerts wait in" % n2 in p.stderr and "could not be reached" in p.stderr,
-                "tower down: alerts left in the spool, exit %d: %s" % (p.returncode,
-                                                                      p.stderr[-300:]))
+        t.check(n2 >= 25 and rc == 5 and "%d left" % n2 in err and
+                "%d alerts wait in" % n2 in err and "could not be reached" in err,
+                "tower down: alerts left in the spool, exit %d: %s" % (rc, err[-300:]))
         tw.start()
         empty = os.path.join(d, "empty.pcap")
         write_pcap(empty, [])
@@ -104,15 +113,19 @@ def main():
         # How many alerts the capture gives (600 scans, and SYN floods on the
         # hosts they all probed).
         want = n1 + n2 + dry(y, cap3)
+        s = Sensor(y, url, tokfile, d, post_wait=60, flag="--post")
+        t.check(s.wait_line(r"^analyze: monitoring: 1 authorization active") is not None,
+                "authorized: %s" % s.lines)
         th = threading.Thread(target=chaos)
         th.start()
         time.sleep(0.05)
-        p = analyze(y, cap3, url, tokfile, spool, 60)
+        s.feed_file(cap3)
         th.join()
+        rc, err, _ = s.finish()
         n = total_alerts(tw)
-        t.check(p.returncode == 0 and "0 left" in p.stderr, "through kills: %s" % p.stderr[-300:])
-        t.check(" 0 retries" not in p.stderr, "the sensor met the tower down: %s" %
-                [l for l in p.stderr.splitlines() if "post:" in l])
+        t.check(rc == 0 and "0 left" in err, "through kills: %s" % err[-300:])
+        t.check(" 0 retries" not in err, "the sensor met the tower down: %s" %
+                [l for l in err.splitlines() if "post:" in l])
         t.check(want >= n1 + n2 + 600 and n == want,
                 "every alert stored exactly once through kills: %d of %d" % (n, want))
         leftover = [f for f in os.listdir(spool) if f.endswith(".jsonl")]
@@ -133,15 +146,16 @@ def main():
         t.check(n4 >= 3 and total_alerts(tw) == before + n4,
                 "alerts after it still delivered")
 
-        # A token the tower refuses, and a server that is no tower: exit 5,
-        # the alerts kept, the reason said.
+        # A token the tower refuses, and a server that is no tower: no
+        # authorization, so nothing is read: exit 7, the reason said.
         bad_tok = os.path.join(d, "badtoken")
         with open(bad_tok, "w") as f:
             f.write("yg_not_a_real_token\n")
         spool2 = os.path.join(d, "spool2")
         p = analyze(y, cap4, url, bad_tok, spool2, 2)
-        t.check(p.returncode == 5 and "refused the token (HTTP 401)" in p.stderr and
-                "%d alerts wait in" % n4 in p.stderr,
+        t.check(p.returncode == 7 and "refused the token (HTTP 401" in p.stderr and
+                url in p.stderr and not [f for f in os.listdir(spool2) if f.endswith(".jsonl")
+                                         and os.path.getsize(os.path.join(spool2, f))],
                 "refused token: exit %d: %s" % (p.returncode, p.stderr[-300:]))
         web = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -151,7 +165,7 @@ def main():
             wport = int(line.split(" port ")[1].split()[0])
             p = analyze(y, cap4, "http://127.0.0.1:%d" % wport, tokfile,
                         os.path.join(d, "spool3"), 2)
-            t.check(p.returncode == 5 and "is it a tower?" in p.stderr,
+            t.check(p.returncode == 7 and "is it a tower" in p.stderr,
                     "not a tower: exit %d: %s" % (p.returncode, p.stderr[-300:]))
         finally:
             web.kill()
