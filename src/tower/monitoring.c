@@ -24,6 +24,8 @@
 #define AUTH_PREFIXES_MAX 64
 #define AUTH_VLANS_MAX	  64
 #define AUTH_PAST_US	  (60 * 1000000LL) /* "from" a little in the past is now */
+#define AUTH_WIDE_PREFIX4 8	/* shorter prefixes need two overseers */
+#define AUTH_WIDE_PREFIX6 16
 
 struct auth_new {
 	char sensor[128];
@@ -65,6 +67,7 @@ static int auth_parse(struct tower *t, struct http_response *resp, const json_t 
 	const char *until = json_string_value(json_object_get(b, "until"));
 	const json_t *pf = json_object_get(b, "prefixes"), *vl = json_object_get(b, "vlans");
 	int64_t now = tw_now_us();
+	bool wide = false;
 	size_t at = 0, i;
 	const json_t *v;
 	char why[200];
@@ -80,17 +83,24 @@ static int auth_parse(struct tower *t, struct http_response *resp, const json_t 
 	json_array_foreach(pf, i, v) {
 		struct cm_target p;
 		const char *s = json_string_value(v);
+		/* Everything of a family: what a sensor on one link sees. */
+		bool all = s != NULL && (strcmp(s, "0.0.0.0/0") == 0 || strcmp(s, "::/0") == 0);
 
-		if (s == NULL || strlen(s) > CM_PREFIX_STRLEN || cm_target_parse(s, &p) < 0 ||
-		    p.kind != CM_TARGET_PREFIX) {
+		if (!all && (s == NULL || strlen(s) > CM_PREFIX_STRLEN ||
+			     cm_target_parse(s, &p) < 0 || p.kind != CM_TARGET_PREFIX)) {
 			snprintf(why, sizeof(why), "prefixes[%zu]", i);
 			return auth_fail(resp, why,
 					 "must be an IPv4 or IPv6 prefix without host bits");
 		}
 		if (at > 0)
 			in->prefixes[at++] = ',';
-		cm_prefix_fmt(&p, 1, in->prefixes + at);
+		if (all)
+			snprintf(in->prefixes + at, sizeof(in->prefixes) - at, "%s", s);
+		else
+			cm_prefix_fmt(&p, 1, in->prefixes + at);
 		at += strlen(in->prefixes + at);
+		wide = wide || all ||
+		       p.plen < (p.addr.family == 4 ? AUTH_WIDE_PREFIX4 : AUTH_WIDE_PREFIX6);
 	}
 	at = 0;
 	if (vl != NULL && (!json_is_array(vl) || json_array_size(vl) > AUTH_VLANS_MAX))
@@ -128,7 +138,11 @@ static int auth_parse(struct tower *t, struct http_response *resp, const json_t 
 			 (long long)t->cfg.monitor_max_s);
 		return auth_fail(resp, "until", why);
 	}
-	in->approvals = in->expires - in->starts > t->cfg.monitor_two_after_s * 1000000 ? 2 : 1;
+	/* Two overseers for a long authorization, and for a wide one: more
+	 * than a /8 of IPv4 or a /16 of IPv6 is a carrier's traffic, not an
+	 * attack's. */
+	in->approvals =
+		wide || in->expires - in->starts > t->cfg.monitor_two_after_s * 1000000 ? 2 : 1;
 	return 0;
 }
 

@@ -151,13 +151,13 @@ def authorize(tw, sensor, prefixes=("0.0.0.0/0", "::/0"), vlans=(), until=None,
         return None
     if st != 201:
         sys.exit("proposing a monitoring authorization: HTTP %d %s" % (st, res))
-    aid = res["id"]
+    aid = res["authorization"]["id"]
     for ov in (ov1, ov2):
         st, res, _ = tw.call("POST", "/api/v1/monitoring/authorizations/%d/approve" % aid,
                              {"reason": "approved for the test"}, ov)
         if st != 200:
             sys.exit("approving monitoring authorization %d: HTTP %d %s" % (aid, st, res))
-        if not isinstance(res, dict) or res.get("state") not in ("proposed", "pending"):
+        if res["authorization"]["state"] != "proposed":
             break
     if sensor_token:
         wait_active(tw, sensor_token, aid)
