@@ -3,24 +3,23 @@
  * STIX: indicator objects whose pattern is a disjunction of equality
  * comparisons on ipv4-addr:value, ipv6-addr:value, domain-name:value or
  * url:value, with OR between comparisons or between observation
- * expressions, and parentheses. Anything else rejects the indicator with
- * the first reason found, left to right. A pattern is parsed twice: once
- * to check all of it, once to add its values, so that an indicator loads
- * whole or not at all and nothing is allocated to hold it in between.
+ * expressions, and parentheses; the grammar is src/stix's parser, shared
+ * with the tower. Anything else rejects the indicator with the first
+ * reason found, left to right. A pattern is parsed twice: once to check
+ * all of it, once to add its values, so that an indicator loads whole or
+ * not at all and nothing is allocated to hold it in between.
  *
  * MISP: the Event's Attribute list and its Objects' Attribute lists; the
  * network types give entries, the others are counted as skipped. */
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "intel/intel_int.h"
+#include "stix/stix.h"
 
 #define SHOW_MAX   80   /* bytes of an offending value quoted in a message */
-#define VALUE_MAX  8192 /* longest pattern literal */
-#define DEPTH_MAX  32   /* parentheses */
 #define PATH_MAX_J 96   /* a JSON path in a message */
 
 struct jctx {
@@ -234,14 +233,10 @@ static int value_do(struct jctx *c, enum vtype t, const char *v, size_t n,
 	return 1;
 }
 
-/* --- STIX patterns --- */
-
-enum tok { T_END, T_LBRACK, T_RBRACK, T_LPAREN, T_RPAREN, T_STR, T_WORD, T_OP, T_BAD };
+/* --- STIX patterns: the grammar is src/stix's, the values ours --- */
 
 struct pat {
 	struct jctx *c;
-	const char *p, *end;
-	int depth;
 	bool add;
 	const struct intel_meta *base;
 	uint32_t meta;
@@ -252,321 +247,81 @@ struct pat {
 	int err; /* YG_ENOMEM, YG_ELIMIT while adding */
 };
 
-struct token {
-	enum tok t;
-	const char *s;
-	size_t n;
-};
-
-static int is_word_char(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       ch == '_' || ch == '-' || ch == ':' || ch == '.';
-}
-
-static struct token pat_next(struct pat *pp)
-{
-	struct token t = {T_END, pp->p, 0};
-	const char *p = pp->p, *e = pp->end;
-
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	t.s = p;
-	if (p >= e)
-		goto out;
-	switch (*p) {
-	case '[':
-		t.t = T_LBRACK;
-		p++;
-		goto out;
-	case ']':
-		t.t = T_RBRACK;
-		p++;
-		goto out;
-	case '(':
-		t.t = T_LPAREN;
-		p++;
-		goto out;
-	case ')':
-		t.t = T_RPAREN;
-		p++;
-		goto out;
-	case '\'':
-		t.t = T_STR;
-		t.s = ++p;
-		while (p < e && *p != '\'') {
-			if (*p == '\\') {
-				if (p + 1 >= e || (p[1] != '\\' && p[1] != '\'')) {
-					t.t = T_BAD;
-					t.s = p;
-					p++;
-					goto out;
-				}
-				p++;
-			}
-			p++;
-		}
-		if (p >= e) {
-			t.t = T_BAD;
-			t.s--; /* at the quote: "unterminated string" */
-			goto out;
-		}
-		t.n = (size_t)(p - t.s);
-		p++;
-		pp->p = p;
-		return t;
-	case '=':
-		t.t = T_OP;
-		p++;
-		goto out;
-	case '!':
-	case '<':
-	case '>':
-		t.t = T_OP;
-		p++;
-		if (p < e && *p == '=')
-			p++;
-		goto out;
-	}
-	if (!is_word_char(*p)) {
-		t.t = T_BAD;
-		p++;
-		goto out;
-	}
-	t.t = T_WORD;
-	while (p < e) {
-		if (is_word_char(*p)) {
-			p++;
-		} else if (*p == '\'' && p[-1] == '.') { /* hashes.'SHA-256' */
-			const char *q = memchr(p + 1, '\'', (size_t)(e - p - 1));
-
-			if (q == NULL)
-				break;
-			p = q + 1;
-		} else if (*p == '[' && p + 2 < e && (p[1] == '*' || (p[1] >= '0' && p[1] <= '9'))) {
-			const char *q = memchr(p, ']', (size_t)(e - p));
-
-			if (q == NULL)
-				break;
-			p = q + 1; /* list index: body_multipart[*] */
-		} else {
-			break;
-		}
-	}
-out:
-	t.n = (size_t)(p - t.s);
-	pp->p = p;
-	return t;
-}
-
-static struct token pat_peek(struct pat *pp)
-{
-	const char *save = pp->p;
-	struct token t = pat_next(pp);
-
-	pp->p = save;
-	return t;
-}
-
-static bool word_is(const struct token *t, const char *w)
-{
-	return t->t == T_WORD && strlen(w) == t->n && strncasecmp(t->s, w, t->n) == 0;
-}
-
-__attribute__((format(printf, 3, 4))) static int pat_fail(struct pat *pp, enum intel_reason why,
-							  const char *fmt, ...)
-{
-	va_list ap;
-
-	pp->why = why;
-	va_start(ap, fmt);
-	vsnprintf(pp->msg, sizeof(pp->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int show_len(size_t n)
 {
 	return (int)(n > SHOW_MAX ? SHOW_MAX : n);
 }
 
-static int pat_bad_token(struct pat *pp, const struct token *t, const char *expected)
+/* The parser is asked for STIX_KINDS_NETWORK only, so no other kind
+ * reaches here. */
+static enum vtype kind_vtype(enum stix_kind k)
 {
-	if (t->t == T_END)
-		return pat_fail(pp, INTEL_REASON_PATTERN_SYNTAX, "expected %s at end of pattern",
-				expected);
-	if (t->t == T_BAD && t->s < pp->end && t->s[0] == '\'')
-		return pat_fail(pp, INTEL_REASON_PATTERN_SYNTAX, "unterminated string");
-	if (t->t == T_BAD && t->s < pp->end && t->s[0] == '\\')
-		return pat_fail(pp, INTEL_REASON_PATTERN_SYNTAX, "invalid escape in string");
-	return pat_fail(pp, INTEL_REASON_PATTERN_SYNTAX, "expected %s, found '%.*s'", expected,
-			show_len(t->n ? t->n : 1), t->s);
+	switch (k) {
+	case STIX_KIND_IPV4:
+		return V_IPV4;
+	case STIX_KIND_IPV6:
+		return V_IPV6;
+	case STIX_KIND_URL:
+		return V_URL;
+	default:
+		return V_DOMAIN;
+	}
 }
 
-static const struct {
-	const char *path;
-	enum vtype t;
-} paths[] = {
-	{"ipv4-addr:value", V_IPV4},
-	{"ipv6-addr:value", V_IPV6},
-	{"domain-name:value", V_DOMAIN},
-	{"url:value", V_URL},
-};
-
-static int cmp_expr(struct pat *pp);
-
-/* path '=' 'literal' */
-static int comparison(struct pat *pp, const struct token *path)
+/* One comparison: checks its value, and adds it in the second pass. */
+static int pattern_value(void *ctx, const struct stix_cmp *cmp)
 {
-	struct token op, lit;
-	char val[VALUE_MAX];
-	size_t n = 0;
+	struct pat *pp = ctx;
+	enum vtype t = kind_vtype(cmp->kind);
 	enum intel_reason why;
-	size_t i;
 	int r;
 
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		if (word_is(path, paths[i].path))
-			break;
-	if (i == sizeof(paths) / sizeof(paths[0]))
-		return pat_fail(pp, INTEL_REASON_PATTERN_OBJECT, "unsupported object path %.*s",
-				show_len(path->n), path->s);
-	op = pat_next(pp);
-	if (op.t == T_WORD)
-		return pat_fail(pp, INTEL_REASON_PATTERN_OP, "unsupported operator %.*s",
-				show_len(op.n), op.s);
-	if (op.t != T_OP)
-		return pat_bad_token(pp, &op, "a comparison operator");
-	if (op.n != 1 || op.s[0] != '=')
-		return pat_fail(pp, INTEL_REASON_PATTERN_OP, "unsupported operator %.*s",
-				show_len(op.n), op.s);
-	lit = pat_next(pp);
-	if (lit.t != T_STR)
-		return pat_bad_token(pp, &lit, "a quoted string");
-	if (lit.n >= sizeof(val))
-		return pat_fail(pp, vtype_reason(paths[i].t), "%s: longer than %d bytes",
-				vtype_what(paths[i].t), VALUE_MAX - 1);
-	for (size_t k = 0; k < lit.n; k++) {
-		if (lit.s[k] == '\\')
-			k++;
-		val[n++] = lit.s[k];
+	r = value_do(pp->c, t, cmp->value, cmp->value_len, pp->base, pp->meta, pp->add, &why);
+	if (r == 1) {
+		pp->why = why;
+		snprintf(pp->msg, sizeof(pp->msg), "%s '%.*s'", vtype_what(t),
+			 show_len(cmp->value_len), cmp->value);
+		return YG_EFORMAT;
 	}
-	r = value_do(pp->c, paths[i].t, val, n, pp->base, pp->meta, pp->add, &why);
-	if (r == 1)
-		return pat_fail(pp, why, "%s '%.*s'", vtype_what(paths[i].t), show_len(n), val);
 	if (r < 0) {
 		pp->err = r;
-		return pat_fail(pp, INTEL_REASON_LIMIT, "entry limit reached");
+		pp->why = INTEL_REASON_LIMIT;
+		snprintf(pp->msg, sizeof(pp->msg), "entry limit reached");
+		return r;
 	}
 	pp->added++;
 	return 0;
 }
 
-/* A comparison, or a parenthesized comparison expression. */
-static int cmp_term(struct pat *pp)
-{
-	struct token t = pat_next(pp);
-
-	if (t.t == T_LPAREN) {
-		if (++pp->depth > DEPTH_MAX)
-			return pat_fail(pp, INTEL_REASON_PATTERN_SYNTAX, "nested too deep");
-		if (cmp_expr(pp) < 0)
-			return -1;
-		pp->depth--;
-		t = pat_next(pp);
-		return t.t == T_RPAREN ? 0 : pat_bad_token(pp, &t, "')'");
-	}
-	if (t.t == T_WORD && memchr(t.s, ':', t.n) != NULL)
-		return comparison(pp, &t);
-	if (word_is(&t, "NOT") || word_is(&t, "EXISTS"))
-		return pat_fail(pp, INTEL_REASON_PATTERN_OP, "unsupported operator %.*s",
-				show_len(t.n), t.s);
-	return pat_bad_token(pp, &t, "an object path");
-}
-
-/* Operators other than OR between two terms. */
-static int not_or(struct pat *pp, const struct token *t)
-{
-	if (word_is(t, "AND") || word_is(t, "FOLLOWEDBY"))
-		return pat_fail(pp, INTEL_REASON_PATTERN_OP, "unsupported operator %.*s",
-				show_len(t->n), t->s);
-	return 0;
-}
-
-/* term (OR term)*, where term is a comparison or an observation. */
-static int or_list(struct pat *pp, int (*term)(struct pat *))
-{
-	for (;;) {
-		struct token t;
-
-		if (term(pp) < 0)
-			return -1;
-		t = pat_peek(pp);
-		if (not_or(pp, &t) < 0)
-			return -1;
-		if (!word_is(&t, "OR"))
-			return 0;
-		pat_next(pp);
-	}
-}
-
-static int cmp_expr(struct pat *pp)
-{
-	return or_list(pp, cmp_term);
-}
-
-static int obs_expr(struct pat *pp);
-
-/* '[' comparisons ']', or a parenthesized observation expression. */
-static int obs_term(struct pat *pp)
-{
-	struct token t = pat_next(pp);
-
-	if (t.t == T_LPAREN) {
-		if (++pp->depth > DEPTH_MAX)
-			return pat_fail(pp, INTEL_REASON_PATTERN_SYNTAX, "nested too deep");
-		if (obs_expr(pp) < 0)
-			return -1;
-		pp->depth--;
-		t = pat_next(pp);
-		if (t.t != T_RPAREN)
-			return pat_bad_token(pp, &t, "')'");
-	} else if (t.t == T_LBRACK) {
-		if (cmp_expr(pp) < 0)
-			return -1;
-		t = pat_next(pp);
-		if (t.t != T_RBRACK)
-			return pat_bad_token(pp, &t, "']'");
-	} else {
-		return pat_bad_token(pp, &t, "'['");
-	}
-	t = pat_peek(pp);
-	if (word_is(&t, "WITHIN") || word_is(&t, "REPEATS") || word_is(&t, "START") ||
-	    word_is(&t, "STOP"))
-		return pat_fail(pp, INTEL_REASON_PATTERN_OP, "unsupported qualifier %.*s",
-				show_len(t.n), t.s);
-	return 0;
-}
-
-static int obs_expr(struct pat *pp)
-{
-	return or_list(pp, obs_term);
-}
-
+/* Returns 0, or -1 with pp->why and pp->msg saying why the indicator is
+ * rejected (and pp->err set if it was for want of memory or room). */
 static int pattern_run(struct pat *pp, const char *s, size_t n)
 {
-	struct token t;
+	struct stix_pattern_error e;
 
-	pp->p = s;
-	pp->end = s + n;
-	pp->depth = 0;
 	pp->added = 0;
-	if (obs_expr(pp) < 0)
+	if (stix_pattern_parse(s, n, STIX_KINDS_NETWORK, pattern_value, pp, &e) == 0)
+		return 0;
+	switch (e.why) {
+	case STIX_PATTERN_CALLBACK:
+		return -1; /* pattern_value said why */
+	case STIX_PATTERN_OPERATOR:
+		pp->why = INTEL_REASON_PATTERN_OP;
+		break;
+	case STIX_PATTERN_OBJECT:
+		pp->why = INTEL_REASON_PATTERN_OBJECT;
+		break;
+	case STIX_PATTERN_TOO_LONG:
+		pp->why = vtype_reason(kind_vtype(e.kind));
+		snprintf(pp->msg, sizeof(pp->msg), "%s: longer than %d bytes",
+			 vtype_what(kind_vtype(e.kind)), STIX_VALUE_MAX - 1);
 		return -1;
-	t = pat_next(pp);
-	if (t.t != T_END)
-		return pat_bad_token(pp, &t, "end of pattern");
-	return 0;
+	default:
+		pp->why = INTEL_REASON_PATTERN_SYNTAX;
+		break;
+	}
+	snprintf(pp->msg, sizeof(pp->msg), "%s", e.msg);
+	return -1;
 }
 
 /* --- STIX objects --- */
