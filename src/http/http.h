@@ -44,6 +44,19 @@ enum http_method {
 #define HTTP_ROUTE_INLINE 0x10	    /* never blocks: run on the event thread even with handler
 				     * threads, so /metrics answers while every handler waits */
 
+/* The JSON media type of a route other than application/json (TAXII's
+ * application/taxii+json;version=2.1): what its JSON bodies must be sent
+ * as, what its answers are labelled, what an Accept header must allow (406
+ * otherwise), and the form of its error bodies. */
+struct http_media {
+	const char *ctype;   /* answers' Content-Type: "application/taxii+json;version=2.1" */
+	const char *type;    /* the type/subtype a request names: "application/taxii+json" */
+	const char *version; /* its version= parameter, when a request gives one: "2.1" */
+	/* The body of an error answer; *fields_in: the object a refusal's
+	 * fields are listed in (as "fields"). NULL on allocation failure. */
+	json_t *(*error)(int status, const char *code, const char *message, json_t **fields_in);
+};
+
 /* Resolves a bearer token to an application principal. Returns 0 and sets
  * *principal (may point into the request arena), or a negative yg_err for an
  * unknown, expired or revoked token (→ 401). Called on a worker thread, so it
@@ -114,6 +127,12 @@ void http_server_free(struct http_server *srv);
  * registered before, or a call after start; YG_ENOMEM. Not thread-safe. */
 int http_server_route(struct http_server *srv, enum http_method method, const char *pattern,
 		      unsigned flags, http_handler_fn handler, void *ctx) YG_MUST_CHECK;
+
+/* The same for a route whose JSON is in media (borrowed: must outlive the
+ * server) instead of application/json. */
+int http_server_route_media(struct http_server *srv, enum http_method method, const char *pattern,
+			    unsigned flags, const struct http_media *media, http_handler_fn handler,
+			    void *ctx) YG_MUST_CHECK;
 
 /* Binds and starts the worker threads. Returns 0, YG_EIO when the address
  * cannot be bound (logged), YG_EINVAL when already started. */

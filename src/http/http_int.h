@@ -79,6 +79,7 @@ struct http_route {
 	bool catchall; /* the last segment is "{name...}": one or more segments */
 	http_handler_fn handler;
 	void *ctx;
+	const struct http_media *media; /* NULL: application/json */
 };
 
 struct http_router {

@@ -255,10 +255,19 @@ int http_response_header(struct http_response *resp, const char *name, const cha
 int http_response_error(struct http_response *resp, int status, const char *code,
 			const char *message)
 {
-	json_t *err = json_pack("{s:i,s:s,s:s}", "status", status, "code",
-				code != NULL ? code : http_status_code_name(status), "message",
-				message != NULL ? message : "");
-	json_t *top = err != NULL ? json_pack("{s:o}", "error", err) : NULL;
+	const struct http_route *rt = resp->req != NULL ? resp->req->route : NULL;
+	json_t *err = NULL, *top;
+
+	if (code == NULL)
+		code = http_status_code_name(status);
+	if (message == NULL)
+		message = "";
+	if (rt != NULL && rt->media != NULL && rt->media->error != NULL) {
+		top = rt->media->error(status, code, message, &err);
+	} else {
+		err = json_pack("{s:i,s:s,s:s}", "status", status, "code", code, "message", message);
+		top = err != NULL ? json_pack("{s:o}", "error", err) : NULL;
+	}
 
 	if (top == NULL)
 		return YG_ENOMEM;
@@ -431,7 +440,8 @@ static enum MHD_Result queue_resp(struct http_request *req)
 			body = req->out;
 			len = req->out_len;
 		}
-		resp->ctype = "application/json";
+		resp->ctype = req->route != NULL && req->route->media != NULL ? req->route->media->ctype
+									       : "application/json";
 	}
 	if (status == 0)
 		status = body != NULL ? 200 : 204;
@@ -571,6 +581,74 @@ static bool is_json_ctype(const char *ct)
 	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
 		return false;
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Whether one media range of len bytes (a type such as
+ * "application/taxii+json; version=2.1", or the wildcards "application"
+ * and any type, each with subtype '*') names media: its type, and its
+ * version when it gives one. A q=0 range names nothing. */
+static bool media_range_ok(const char *r, size_t len, const struct http_media *m)
+{
+	const char *end = r + len, *semi;
+	size_t tlen;
+
+	while (r < end && (*r == ' ' || *r == '\t'))
+		r++;
+	semi = memchr(r, ';', (size_t)(end - r));
+	tlen = (size_t)((semi != NULL ? semi : end) - r);
+	while (tlen > 0 && (r[tlen - 1] == ' ' || r[tlen - 1] == '\t'))
+		tlen--;
+	bool any = (tlen == 3 && memcmp(r, "*/*", 3) == 0) ||
+		   (tlen == 13 && strncasecmp(r, "application/*", 13) == 0);
+	bool same = tlen == strlen(m->type) && strncasecmp(r, m->type, tlen) == 0;
+	if (!any && !same)
+		return false;
+	for (const char *p = semi; p != NULL && p < end;) {
+		const char *next = memchr(p + 1, ';', (size_t)(end - p - 1)), *stop = next ? next : end;
+		const char *k = p + 1;
+
+		while (k < stop && (*k == ' ' || *k == '\t'))
+			k++;
+		if (stop - k >= 2 && (k[0] == 'q' || k[0] == 'Q') && k[1] == '=') {
+			const char *v = k + 2;
+			if (v < stop && *v == '0' && (stop - v == 1 || v[1] == '.')) {
+				bool zero = true;
+				for (const char *z = v + 2; z < stop; z++)
+					zero = zero && (*z == '0' || *z == ' ');
+				if (zero)
+					return false;
+			}
+		} else if (same && m->version != NULL && stop - k > 8 &&
+			   strncasecmp(k, "version=", 8) == 0) {
+			size_t vl = (size_t)(stop - k - 8);
+			while (vl > 0 && (k[8 + vl - 1] == ' ' || k[8 + vl - 1] == '\t'))
+				vl--;
+			if (vl != strlen(m->version) || memcmp(k + 8, m->version, vl) != 0)
+				return false;
+		}
+		p = next;
+	}
+	return true;
+}
+
+/* A Content-Type (one media type) or an Accept header (a list of ranges,
+ * any of which may name it) naming m. */
+static bool media_ok(const char *h, const struct http_media *m, bool list)
+{
+	if (h == NULL)
+		return false;
+	if (!list)
+		return strncmp(h, "*", 1) != 0 && media_range_ok(h, strlen(h), m);
+	for (const char *p = h;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		if (media_range_ok(p, n, m))
+			return true;
+		if (comma == NULL)
+			return false;
+		p = comma + 1;
+	}
 }
 
 static const char *bearer_token(struct http_request *req)
@@ -971,15 +1049,30 @@ static enum MHD_Result first_call(struct http_request *req, const char *url, con
 			return fail(req, 413, msg, NULL, NULL);
 		}
 	}
+	if (rt->media != NULL) {
+		const char *accept = http_request_header(req, MHD_HTTP_HEADER_ACCEPT);
+		char msg[160];
+
+		if (accept != NULL && !media_ok(accept, rt->media, true)) {
+			snprintf(msg, sizeof(msg), "this resource is %s only", rt->media->ctype);
+			return fail(req, 406, msg, NULL, NULL);
+		}
+	}
 	if (rt->flags & (HTTP_ROUTE_JSON | HTTP_ROUTE_JSON_RAW)) {
 		bool wants_body = req->method == HTTP_POST || req->method == HTTP_PUT ||
 				  req->method == HTTP_PATCH;
+		const char *ct = http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
 
 		if (wants_body && cl == NULL && te == NULL)
 			return fail(req, 411, "Content-Length required", NULL, NULL);
 		if ((clen > 0 || te != NULL) &&
-		    !is_json_ctype(http_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE)))
-			return fail(req, 415, "Content-Type must be application/json", NULL, NULL);
+		    (rt->media != NULL ? !media_ok(ct, rt->media, false) : !is_json_ctype(ct))) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "Content-Type must be %s",
+				 rt->media != NULL ? rt->media->ctype : "application/json");
+			return fail(req, 415, msg, NULL, NULL);
+		}
 	}
 	if (clen == 0 && te == NULL) {
 		run_handler(req); /* nothing to read: answer now */
@@ -1344,6 +1437,17 @@ int http_server_route(struct http_server *srv, enum http_method method, const ch
 	if (srv->started)
 		return YG_EINVAL;
 	return http_router_add(&srv->router, method, pattern, flags, handler, ctx);
+}
+
+int http_server_route_media(struct http_server *srv, enum http_method method, const char *pattern,
+			    unsigned flags, const struct http_media *media, http_handler_fn handler,
+			    void *ctx)
+{
+	int rc = http_server_route(srv, method, pattern, flags, handler, ctx);
+
+	if (rc == 0)
+		srv->router.routes[srv->router.nroutes - 1].media = media;
+	return rc;
 }
 
 static void handlers_stop(struct http_server *srv)

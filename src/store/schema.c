@@ -399,6 +399,73 @@ static const char schema_v12[] =
 	"CREATE UNIQUE INDEX authorization_decisions_approver ON authorization_decisions"
 	" (authorization_id, user_id) WHERE decision = 'approve';";
 
+/* v13: sharing over TAXII 2.1 (issue 14, src/tower/taxii.c,
+ * docs/sharing.md). Collections of STIX 2.1 objects; who may read and
+ * write each, by role and optionally one organisation; the objects, every
+ * version, in the order they were added (seq: the pages' cursor), with
+ * the TLP level their markings give (0 CLEAR .. 4 RED) and the
+ * organisation that added them, the audience of TLP:AMBER+STRICT and
+ * TLP:RED; and the status of each envelope posted, whose objects are one
+ * set in the transparency log. Three collections come with the tower. */
+static const char schema_v13[] =
+	"CREATE TABLE taxii_collections ("
+	" id TEXT PRIMARY KEY,"
+	" alias TEXT UNIQUE,"
+	" title TEXT NOT NULL,"
+	" description TEXT NOT NULL,"
+	" created BIGINT NOT NULL);"
+	"CREATE TABLE taxii_access ("
+	" collection_id TEXT NOT NULL REFERENCES taxii_collections(id),"
+	" role TEXT NOT NULL,"
+	" org_id BIGINT REFERENCES orgs(id),"
+	" can_read BIGINT NOT NULL,"
+	" can_write BIGINT NOT NULL);"
+	"CREATE INDEX taxii_access_collection ON taxii_access (collection_id);"
+	"CREATE TABLE taxii_status ("
+	" id @ID@,"
+	" status_id TEXT NOT NULL UNIQUE,"
+	" collection_id TEXT NOT NULL REFERENCES taxii_collections(id),"
+	" user_id BIGINT NOT NULL REFERENCES users(id),"
+	" total BIGINT NOT NULL,"
+	" success BIGINT NOT NULL,"
+	" failure BIGINT NOT NULL,"
+	" failures TEXT NOT NULL,"
+	" created BIGINT NOT NULL);"
+	"CREATE TABLE stix_objects ("
+	" seq @ID@,"
+	" batch_id BIGINT NOT NULL REFERENCES taxii_status(id),"
+	" collection_id TEXT NOT NULL REFERENCES taxii_collections(id),"
+	" stix_id TEXT NOT NULL,"
+	" type TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" version_us BIGINT NOT NULL,"
+	" spec_version TEXT NOT NULL,"
+	" date_added BIGINT NOT NULL,"
+	" tlp BIGINT NOT NULL,"
+	" org_id BIGINT,"
+	" body TEXT NOT NULL,"
+	" UNIQUE (collection_id, stix_id, version_us));"
+	"CREATE INDEX stix_objects_added ON stix_objects (collection_id, date_added, seq);"
+	"CREATE INDEX stix_objects_id ON stix_objects (collection_id, stix_id);"
+	"CREATE INDEX stix_objects_batch ON stix_objects (batch_id);"
+	"INSERT INTO taxii_collections (id, alias, title, description, created) VALUES"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0001', 'warnings', 'Warnings',"
+	"  'Warnings and reports the office sends to operators', 0),"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0002', 'indicators', 'Indicators',"
+	"  'Indicators of attack servers, for sensors, firewalls and operators', 0),"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0003', 'sightings', 'Sightings',"
+	"  'Sightings of indicators by the office''s sensors', 0);"
+	"INSERT INTO taxii_access (collection_id, role, org_id, can_read, can_write) VALUES"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0001', 'analyst', NULL, 1, 1),"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0001', 'operator', NULL, 1, 0),"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0001', 'regulator', NULL, 1, 0),"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0001', 'overseer', NULL, 1, 0),"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0002', 'analyst', NULL, 1, 1),"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0002', 'sensor', NULL, 1, 0),"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0002', 'operator', NULL, 1, 0),"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0003', 'analyst', NULL, 1, 0),"
+	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0003', 'sensor', NULL, 0, 1);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -415,6 +482,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 10, .name = "alert batches; witnesses' cosignatures", .sql = schema_v10 },
 	{ .version = 11, .name = "countermeasure cases under oversight", .sql = schema_v11 },
 	{ .version = 12, .name = "monitoring authorizations", .sql = schema_v12 },
+	{ .version = 13, .name = "TAXII 2.1 collections of STIX objects", .sql = schema_v13 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

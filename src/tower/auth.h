@@ -65,6 +65,7 @@ enum action {
 	ACT_MONITOR_DECIDE,    /* approve or reject a proposed authorization */
 	ACT_MONITOR_REVOKE,    /* end an approved or active authorization early */
 	ACT_MONITOR_READ,      /* authorizations (a sensor: its own active ones) */
+	ACT_TAXII,             /* the TAXII server: each collection says who reads, writes */
 	ACT_COUNT
 };
 

@@ -54,6 +54,14 @@ const struct rec_def rec_defs[REC_TABLES] = {
 	[REC_AUTHORIZATION_DECISIONS] = {"authorization_decisions",
 					 "id, authorization_id, user_id, decision, reason, created",
 					 "iiitti", "id", 1, false},
+	[REC_TAXII_STATUS] = {"taxii_status",
+			      "id, status_id, collection_id, user_id, total, success, failure, "
+			      "failures, created",
+			      "ittiiiiti", "id", 1, false},
+	[REC_STIX_OBJECTS] = {"stix_objects",
+			      "collection_id, stix_id, type, version, version_us, spec_version, "
+			      "date_added, tlp, org_id, body",
+			      "ttttitiiit", "batch_id", 1, true},
 };
 
 enum rec_table rec_table_named(const char *name, size_t len)

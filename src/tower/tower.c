@@ -79,11 +79,17 @@ static const struct tower_route tw_doc_routes[] = {
 	{0, NULL, 0, NULL},
 };
 
-/* Every resource's routes. */
-static const struct tower_route *const tables[] = {
-	tw_org_routes,	 tw_token_routes,  tw_report_routes, tw_asset_routes,
-	tw_alert_routes, tw_source_routes, tw_log_routes,   tw_doc_routes,
-	tw_case_routes,	 tw_case_read_routes, tw_cm_routes, tw_oversight_routes, tw_monitoring_routes,
+/* Every resource's routes, and the media type of their JSON (NULL:
+ * application/json). */
+static const struct {
+	const struct tower_route *routes;
+	const struct http_media *media;
+} tables[] = {
+	{tw_org_routes, NULL},	      {tw_token_routes, NULL},	      {tw_report_routes, NULL},
+	{tw_asset_routes, NULL},      {tw_alert_routes, NULL},	      {tw_source_routes, NULL},
+	{tw_log_routes, NULL},	      {tw_doc_routes, NULL},	      {tw_case_routes, NULL},
+	{tw_case_read_routes, NULL},  {tw_cm_routes, NULL},	      {tw_oversight_routes, NULL},
+	{tw_monitoring_routes, NULL}, {tw_taxii_routes, &tw_taxii_media},
 };
 
 /* The source summary's progress, for /metrics. */
@@ -201,8 +207,9 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 		goto fail;
 	}
 	for (size_t k = 0; k < sizeof(tables) / sizeof(tables[0]); k++) {
-		for (const struct tower_route *r = tables[k]; r->pattern != NULL; r++) {
-			if ((rc = http_server_route(t->srv, r->m, r->pattern, r->flags, r->fn, t)) < 0) {
+		for (const struct tower_route *r = tables[k].routes; r->pattern != NULL; r++) {
+			if ((rc = http_server_route_media(t->srv, r->m, r->pattern, r->flags,
+							  tables[k].media, r->fn, t)) < 0) {
 				snprintf(err, errlen, "route %s: %s", r->pattern, yg_strerror(rc));
 				goto fail;
 			}

@@ -85,6 +85,8 @@ extern const struct tower_route tw_source_routes[];
 extern const struct tower_route tw_case_routes[];
 extern const struct tower_route tw_case_read_routes[];
 extern const struct tower_route tw_monitoring_routes[];
+extern const struct tower_route tw_taxii_routes[];
+extern const struct http_media tw_taxii_media;
 extern const struct tower_route tw_cm_routes[];
 extern const struct tower_route tw_oversight_routes[];
 extern const struct tower_route tw_log_routes[];
@@ -187,6 +189,7 @@ enum change_kind {
 	CHANGE_AUTH_REVOKE,
 	CHANGE_AUTH_ACTIVATE,
 	CHANGE_AUTH_EXPIRE,
+	CHANGE_TAXII_ADD,
 	CHANGE_KINDS
 };
 

@@ -124,9 +124,12 @@ def ranking(t, tw, label, user, sources, analyst):
 
 def downgrade_to_v6(store):
     """Takes the database back to schema v6, alerts and all: what a tower
-    from before the shared ranking left (v12's authorizations, v11's cases,
+    from before the shared ranking left (v13's TAXII, v12's authorizations, v11's cases,
     v10's batches, v9's log and v8's asset marks go first)."""
-    sql = ["DROP TABLE %s" % t for t in ("authorization_decisions", "authorizations")]
+    sql = ["DROP TABLE %s" % t for t in ("stix_objects", "taxii_status", "taxii_access",
+                                          "taxii_collections")]
+    sql += ["DELETE FROM schema_migrations WHERE version = 13"]
+    sql += ["DROP TABLE %s" % t for t in ("authorization_decisions", "authorizations")]
     sql += ["DELETE FROM schema_migrations WHERE version = 12"]
     sql += ["DROP TABLE %s" % t for t in ("case_decisions", "case_evidence", "cases",
                                           "countermeasure_state")]

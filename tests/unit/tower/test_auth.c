@@ -48,7 +48,8 @@ static void test_matrix(void **state)
 		assert_int_equal(authz_scope(ROLE_REGULATOR, a),
 				 a == ACT_REPORT_READ || a == ACT_ASSET_READ || a == ACT_ALERT_READ
 					 ? SCOPE_OWN_SECTORS
-					 : SCOPE_NONE);
+				 : a == ACT_TAXII ? SCOPE_ALL /* each collection says the rest */
+						  : SCOPE_NONE);
 	/* Operators read alerts only within their organisation (its assets). */
 	assert_int_equal(authz_scope(ROLE_OPERATOR, ACT_ALERT_READ), SCOPE_OWN_ORG);
 	/* Sensors post alerts and read indicators, the countermeasure files
@@ -56,7 +57,8 @@ static void test_matrix(void **state)
 	for (int a = 0; a < ACT_COUNT; a++)
 		assert_int_equal(authz_scope(ROLE_SENSOR, a) != SCOPE_NONE,
 				 a == ACT_ALERT_POST || a == ACT_INTEL_READ ||
-					 a == ACT_COUNTERMEASURE_READ || a == ACT_MONITOR_READ);
+					 a == ACT_COUNTERMEASURE_READ || a == ACT_MONITOR_READ ||
+					 a == ACT_TAXII);
 	assert_int_equal(authz_scope(ROLE_SENSOR, ACT_MONITOR_READ), SCOPE_OWN_ORG);
 	/* Separation of duties: only analysts propose cases, only overseers
 	 * decide them; nobody else but either ends one. */

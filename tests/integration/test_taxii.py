@@ -1,0 +1,260 @@
+"""The tower's TAXII 2.1 server (issue 14), on SQLite and PostgreSQL.
+
+Raw HTTP: discovery, the API root, the collections each role may use,
+envelopes posted and read back with every filter, paging by `next` with
+the X-TAXII-Date-Added headers, manifest and versions, the TAXII media
+type (406 and 415 otherwise) and error form. TLP: an object marked
+TLP:RED or TLP:AMBER+STRICT reaches nobody outside its audience on any
+route that returns objects. The OASIS taxii2-client (unmodified, from
+../shared/tools; with Debian's python3-requests, -six and -tz) reads and
+writes collections, paging included, where ../shared is present. Every
+posted envelope is a change in the transparency log, which audit verify
+then finds whole.
+
+Runs with Debian's /usr/bin/python3, whose packages the client needs."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from towerlib import Tower, both_stores  # noqa: E402
+
+TAXII = "application/taxii+json;version=2.1"
+WARNINGS, INDICATORS, SIGHTINGS = ("6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a000%d" % i for i in (1, 2, 3))
+TLP = {"clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+       "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+       "amber": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+       "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+       "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}
+
+
+def taxii(tw, method, path, token, body=None, accept=TAXII, ctype=TAXII):
+    """(status, parsed body or text, headers) of one TAXII request."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (tw.port, path), data=data,
+                                 method=method)
+    req.add_header("Authorization", "Bearer " + token)
+    if accept:
+        req.add_header("Accept", accept)
+    if data is not None:
+        req.add_header("Content-Type", ctype)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            raw = r.read()
+            return r.status, json.loads(raw) if raw else None, r.headers
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw), e.headers
+        except ValueError:
+            return e.code, raw.decode(errors="replace"), e.headers
+
+
+def stix_time(i=0):
+    return "2026-12-%02dT00:00:%02d.000Z" % (1 + i // 60, i % 60)
+
+
+def indicator(value, tlp="green", i=0, oid=None, modified=None):
+    return {"type": "indicator", "spec_version": "2.1",
+            "id": oid or "indicator--%s" % uuid.uuid4(), "created": stix_time(i),
+            "modified": modified or stix_time(i), "name": "C2 server %s" % value,
+            "pattern": "[ipv4-addr:value = '%s']" % value, "pattern_type": "stix",
+            "valid_from": stix_time(i), "object_marking_refs": [TLP[tlp]]}
+
+
+def run(t, tw, label, yagura, shared):
+    analyst = tw.token_for("analyst1", "analyst")
+    sensor = tw.token_for("sensor1", "sensor")
+    auditor = tw.token_for("auditor1", "auditor")
+    A = tw.admin
+    st, org, _ = tw.call("POST", "/api/v1/orgs", {"name": "Kinki Water", "sector": "water"}, A)
+    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "opw", "role": "operator",
+                                                 "org_id": org["id"]}, A)
+    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+    operator = tk["token"]
+
+    # Discovery and the API root, in TAXII's media type.
+    st, d, h = taxii(tw, "GET", "/taxii2/", operator)
+    t.check(st == 200 and h.get("Content-Type") == TAXII and d["api_roots"] and
+            d["default"].endswith("/taxii2/api/"), "%s: discovery: %s %s" % (label, st, d))
+    st, root, _ = taxii(tw, "GET", "/taxii2/api/", operator)
+    t.check(st == 200 and root.get("versions") == [TAXII], "%s: api root: %s" % (label, root))
+    st, e, h = taxii(tw, "GET", "/taxii2/api/", operator, accept="application/json")
+    t.check(st == 406 and e.get("http_status") == "406" and "title" in e,
+            "%s: Accept: application/json gets 406 in TAXII's error form: %s %s" % (label, st, e))
+    st, _, _ = taxii(tw, "GET", "/taxii2/api/", operator,
+                     accept="application/taxii+json;version=2.0")
+    t.check(st == 406, "%s: TAXII 2.0 is not served: %s" % (label, st))
+    st, _, _ = taxii(tw, "GET", "/taxii2/api/", operator, accept="application/taxii+json")
+    t.check(st == 200, "%s: Accept without a version: %s" % (label, st))
+    st, e, _ = taxii(tw, "GET", "/taxii2/api/", auditor)
+    t.check(st == 403 and e.get("http_status") == "403", "%s: an auditor: %s %s" % (label, st, e))
+
+    # Who sees which collections.
+    def colls(tok):
+        st, c, _ = taxii(tw, "GET", "/taxii2/api/collections/", tok)
+        return {x["alias"]: (x["can_read"], x["can_write"]) for x in c.get("collections", [])}
+    t.check(colls(operator) == {"warnings": (True, False), "indicators": (True, False)},
+            "%s: an operator's collections: %s" % (label, colls(operator)))
+    t.check(colls(sensor) == {"indicators": (True, False), "sightings": (False, True)},
+            "%s: a sensor's collections: %s" % (label, colls(sensor)))
+    t.check(colls(analyst)["warnings"] == (True, True), "%s: an analyst writes warnings" % label)
+    st, _, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/" % SIGHTINGS, operator)
+    t.check(st == 404, "%s: a collection an operator may not use is not there: %s" % (label, st))
+
+    # Posting: the analyst's envelope, with one object of each TLP.
+    objs = {k: indicator("198.51.100.%d" % (i + 1), k, i) for i, k in enumerate(TLP)}
+    base = "/taxii2/api/collections/%s/objects/" % WARNINGS
+    st, s, _ = taxii(tw, "POST", base, analyst, {"objects": list(objs.values()) + [
+        {"type": "indicator", "id": "not-an-id"}]})
+    t.check(st == 202 and s["status"] == "complete" and s["total_count"] == 6 and
+            s["success_count"] == 5 and s["failure_count"] == 1 and
+            s["failures"][0]["id"] == "not-an-id", "%s: posted: %s %s" % (label, st, s))
+    st, s2, _ = taxii(tw, "GET", "/taxii2/api/status/%s/" % s.get("id"), analyst)
+    t.check(st == 200 and s2["id"] == s["id"], "%s: the status again: %s" % (label, s2))
+    st, _, _ = taxii(tw, "GET", "/taxii2/api/status/%s/" % s.get("id"), operator)
+    t.check(st == 404, "%s: someone else's status: %s" % (label, st))
+    st, e, _ = taxii(tw, "POST", base, operator, {"objects": [indicator("203.0.113.1")]})
+    t.check(st == 403 and e.get("http_status") == "403", "%s: an operator writing: %s" % (label, st))
+    st, e, _ = taxii(tw, "POST", base, analyst, {"objects": [indicator("203.0.113.1")]},
+                     ctype="application/json")
+    t.check(st == 415, "%s: a body as application/json: %s" % (label, st))
+    st, e, _ = taxii(tw, "POST", base, analyst, {"objects": []})
+    t.check(st == 422, "%s: an empty envelope: %s" % (label, st))
+
+    # TLP: the operator sees CLEAR, GREEN and AMBER; never AMBER+STRICT or
+    # RED, on any route that returns objects.
+    hidden = {objs["amber+strict"]["id"], objs["red"]["id"]}
+    st, env, _ = taxii(tw, "GET", base, operator)
+    seen = {o["id"] for o in env.get("objects", [])}
+    t.check(st == 200 and seen == {objs[k]["id"] for k in ("clear", "green", "amber")},
+            "%s: the operator's objects: %s" % (label, seen))
+    st, env, _ = taxii(tw, "GET", base, analyst)
+    t.check(len(env.get("objects", [])) == 5, "%s: the analyst sees all five" % label)
+    for oid in hidden:
+        for path in ("%s%s/" % (base, oid), "%s%s/versions/" % (base, oid)):
+            st, _, _ = taxii(tw, "GET", path, operator)
+            t.check(st == 404, "%s: %s to an operator: %s" % (label, path, st))
+    st, m, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/manifest/" % WARNINGS, operator)
+    t.check(not hidden & {x["id"] for x in m.get("objects", [])},
+            "%s: the manifest hides them too: %s" % (label, m))
+    st, env, _ = taxii(tw, "GET", base + "?match[id]=%s" % ",".join(hidden), operator)
+    t.check(st == 200 and not env.get("objects"), "%s: match[id] of them: %s" % (label, env))
+
+    # Versions: a newer version of the GREEN indicator.
+    g = objs["green"]
+    newer = dict(g, modified=stix_time(30), name="C2 server, confirmed")
+    st, s, _ = taxii(tw, "POST", base, analyst, {"objects": [newer, g]})
+    t.check(st == 202 and s["success_count"] == 2, "%s: a new version (and the old again): %s"
+            % (label, s))
+    st, env, _ = taxii(tw, "GET", "%s%s/" % (base, g["id"]), operator)
+    t.check([o["modified"] for o in env.get("objects", [])] == [stix_time(30)],
+            "%s: the last version by default: %s" % (label, env))
+    st, env, _ = taxii(tw, "GET", "%s%s/?match[version]=all" % (base, g["id"]), operator)
+    t.check(sorted(o["modified"] for o in env.get("objects", [])) == [stix_time(1), stix_time(30)],
+            "%s: every version: %s" % (label, env))
+    st, env, _ = taxii(tw, "GET", "%s%s/?match[version]=first" % (base, g["id"]), operator)
+    t.check([o["modified"] for o in env.get("objects", [])] == [stix_time(1)],
+            "%s: the first version: %s" % (label, env))
+    st, v, _ = taxii(tw, "GET", "%s%s/versions/" % (base, g["id"]), operator)
+    t.check(sorted(v.get("versions", [])) == [stix_time(1), stix_time(30)],
+            "%s: versions: %s" % (label, v))
+    st, env, _ = taxii(tw, "GET", base + "?match[type]=report", operator)
+    t.check(st == 200 and not env.get("objects"), "%s: match[type]=report: %s" % (label, env))
+    for bad in ("match[type]=IN%20DICATOR", "match[version]=yesterday", "added_after=x",
+                "limit=0", "next=abc", "colour=red"):
+        st, e, _ = taxii(tw, "GET", base + "?" + bad, operator)
+        t.check(st == 400 and e.get("http_status") == "400", "%s: ?%s: %s %s" % (label, bad, st, e))
+
+    # Paging: 250 indicators, 100 a page, in the order they were added.
+    for k in range(5):
+        batch = [indicator("10.%d.%d.%d" % (k, j // 200, j % 200), "green", j)
+                 for j in range(50)]
+        st, s, _ = taxii(tw, "POST", "/taxii2/api/collections/%s/objects/" % INDICATORS,
+                         analyst, {"objects": batch})
+        t.check(st == 202 and s["success_count"] == 50, "%s: batch %d: %s" % (label, k, s))
+    got, nxt, pages, firsts = [], None, 0, []
+    ipath = "/taxii2/api/collections/%s/objects/?limit=100" % INDICATORS
+    while True:
+        st, env, h = taxii(tw, "GET", ipath + ("&next=%s" % nxt if nxt else ""), sensor)
+        if st != 200:
+            break
+        pages += 1
+        got += [o["id"] for o in env.get("objects", [])]
+        firsts.append((h.get("X-TAXII-Date-Added-First"), h.get("X-TAXII-Date-Added-Last")))
+        if not env.get("more"):
+            break
+        nxt = env["next"]
+    t.check(pages == 3 and len(got) == 250 and len(set(got)) == 250 and
+            all(a and b and a <= b for a, b in firsts) and
+            all(firsts[i][1] <= firsts[i + 1][0] for i in range(len(firsts) - 1)),
+            "%s: paged: %d pages, %d objects, headers %s" % (label, pages, len(got), firsts))
+    st, env, _ = taxii(tw, "GET", ipath.replace("?limit=100", "?limit=100000"), sensor)
+    t.check(st == 200 and len(env.get("objects", [])) == 250 and not env.get("more"),
+            "%s: a limit past the server's is the server's (1000)" % label)
+    after = firsts[1][1]
+    st, env, _ = taxii(tw, "GET", ipath + "&added_after=%s" % after, sensor)
+    t.check(st == 200 and len(env.get("objects", [])) == 50,
+            "%s: added_after the second page: %d" % (label, len(env.get("objects", []))))
+
+    # The client nobody here wrote.
+    client_dir = os.path.join(shared, "tools", "taxii2-client")
+    if os.path.isdir(client_dir):
+        sys.path.insert(0, client_dir)
+        import requests
+        from taxii2client.v21 import Collection, Server, as_pages
+
+        class Bearer(requests.auth.AuthBase):
+            def __init__(self, tok):
+                self.tok = tok
+
+            def __call__(self, r):
+                r.headers["Authorization"] = "Bearer " + self.tok
+                return r
+
+        url = "http://127.0.0.1:%d/taxii2/" % tw.port
+        srv = Server(url, auth=Bearer(operator))
+        roots = srv.api_roots
+        names = sorted(c.title for c in roots[0].collections) if roots else []
+        t.check(names == ["Indicators", "Warnings"], "%s: taxii2-client: %s" % (label, names))
+        ind = Collection(url + "api/collections/%s/" % INDICATORS, auth=Bearer(operator))
+        total = sum(len(p.get("objects", [])) for p in as_pages(ind.get_objects, per_request=100))
+        t.check(total == 250, "%s: taxii2-client paged out %d" % (label, total))
+        warn = Collection(url + "api/collections/%s/" % WARNINGS, auth=Bearer(operator))
+        ids = {o["id"] for o in warn.get_objects().get("objects", [])}
+        t.check(ids and not hidden & ids, "%s: taxii2-client reads no RED object" % label)
+        mine = Collection(url + "api/collections/%s/" % WARNINGS, auth=Bearer(analyst))
+        status = mine.add_objects({"objects": [indicator("192.0.2.99", "clear")]})
+        t.check(status.success_count == 1, "%s: taxii2-client wrote: %s" % (label, status))
+    else:
+        print("taxii2-client: ../shared/tools absent, its part skipped")
+
+    # Every envelope is in the log; the store is what the log says.
+    st, vkey, _ = tw.call("GET", "/log/key")
+    p = subprocess.run([yagura, "audit", "verify", "--key", vkey.strip(), "--store", tw.store],
+                       capture_output=True, text=True, timeout=300)
+    t.check(p.returncode == 0 and "rows are as the entries recorded them" in p.stdout,
+            "%s: audit verify --store: %d\n%s%s" % (label, p.returncode, p.stdout, p.stderr))
+
+
+def main():
+    a = common.parse_args()
+    t = common.Checker("taxii")
+    with tempfile.TemporaryDirectory() as d:
+        for label, store in both_stores(t, a.yagura, d, "tower_taxii"):
+            tw = Tower(a.yagura, store, d)
+            try:
+                run(t, tw, label, a.yagura, a.shared)
+            finally:
+                rc = tw.stop()
+            t.check(rc == 0, "%s: tower exit %d on SIGTERM" % (label, rc))
+    t.finish()
+
+
+main()
