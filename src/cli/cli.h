@@ -26,6 +26,7 @@ int cmd_report(int argc, char **argv);
 int cmd_asset(int argc, char **argv);
 int cmd_case(int argc, char **argv);
 int cmd_monitoring(int argc, char **argv);
+int cmd_intel(int argc, char **argv);
 int cmd_oversight(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 

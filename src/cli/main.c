@@ -28,6 +28,8 @@ static void usage(FILE *out)
 	      "                    countermeasure cases under oversight\n"
 	      "  monitoring ...    propose, approve, reject, withdraw, revoke, list and show\n"
 	      "                    monitoring authorizations: what a sensor may analyse\n"
+	      "  intel ...         add, import, expire and list the indicators the tower shares\n"
+	      "                    (TAXII 2.1)\n"
 	      "  oversight summary --year Y\n"
 	      "                    the year's cases and authorizations, as the committee\n"
 	      "                    reports them\n"
@@ -38,7 +40,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "Run 'yagura COMMAND --help' for a command's options and exit statuses.\n"
 	      "The commands that call a tower (admin but init and recover, report, case,\n"
-	      "monitoring, asset, alerts, audit verify without --store) take --tower URL and\n"
+	      "monitoring, intel, asset, alerts, audit verify without --store) take --tower URL and\n"
 	      "--token-file FILE, or $YAGURA_TOWER and $YAGURA_TOKEN; their lists show a\n"
 	      "page at a time, --all shows every page.\n"
 	      "'yagura --version' prints the version.\n",
@@ -79,6 +81,8 @@ int main(int argc, char **argv)
 		return cmd_case(argc - 1, argv + 1);
 	if (strcmp(argv[1], "monitoring") == 0)
 		return cmd_monitoring(argc - 1, argv + 1);
+	if (strcmp(argv[1], "intel") == 0)
+		return cmd_intel(argc - 1, argv + 1);
 	if (strcmp(argv[1], "oversight") == 0)
 		return cmd_oversight(argc - 1, argv + 1);
 	if (strcmp(argv[1], "alerts") == 0)

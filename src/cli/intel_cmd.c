@@ -1,0 +1,488 @@
+/* intel_cmd.c - `yagura intel`: analysts curate the indicators the tower
+ * shares (issue 14, docs/sharing.md). Every command talks TAXII 2.1 to
+ * the tower, so that a curated indicator is a change like any other:
+ * through the service layer and into the transparency log.
+ *
+ *   add --value V [...]     an indicator, from one value
+ *   import FILE             a STIX 2.1 bundle's objects, or a plain list
+ *   expire ID --reason T    publishes the indicator's revocation
+ *   list                    the collection's indicators in force */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "stix/stix.h"
+
+#define TAXII_TYPE	 "application/taxii+json;version=2.1"
+#define TAXII_ROOT	 "/taxii2/api/"
+#define INTEL_ANSWER_MAX (64u << 20) /* bytes of one answer */
+#define INTEL_ENVELOPE	 1000	     /* objects one POST carries: the tower's limit */
+#define INTEL_IMPORT_MAX (16u << 20) /* bytes of a file to import */
+
+static void intel_usage(FILE *out)
+{
+	fputs("usage: yagura intel COMMAND [OPTIONS]\n"
+	      "\n"
+	      "  add --value V [--kind K] [--name TEXT] [--tlp T] [--valid-until TIME]\n"
+	      "      [--confidence N]      share an indicator: an address or prefix, a domain,\n"
+	      "                            a URL or a file hash (K: ipv4, ipv6, domain, url, md5,\n"
+	      "                            sha1, sha256; guessed from V when not given)\n"
+	      "  import FILE [--tlp T]     share a STIX 2.1 bundle's objects, or a plain list\n"
+	      "                            of values (one a line, '#' comments)\n"
+	      "  expire ID --reason TEXT   publish the revocation of indicator ID\n"
+	      "  list [--all]              the indicators in force, newest first\n"
+	      "\n"
+	      "options (before COMMAND or after it):\n" CLIENT_TOWER_USAGE
+	      "  --collection ALIAS|ID     the TAXII collection (default indicators)\n"
+	      "  --tlp T                   clear, green (default), amber, amber+strict, red\n"
+	      "\n"
+	      "exit status: 0 ok, 1 usage, 2 the tower refused (its reason is printed) or a\n"
+	      "file is not valid, 3 the tower could not be reached.\n",
+	      out);
+}
+
+struct intel_args {
+	const char *value, *kind, *name, *tlp, *valid_until, *confidence, *collection, *reason;
+	char coll_id[64];
+	struct client_opts o;
+	const char *token;
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int kind_of(const char *name, const char *value, enum stix_kind *k)
+{
+	static const enum stix_kind guess[] = {STIX_KIND_IPV4, STIX_KIND_IPV6, STIX_KIND_SHA256,
+					       STIX_KIND_SHA1, STIX_KIND_MD5,  STIX_KIND_URL,
+					       STIX_KIND_DOMAIN};
+
+	if (name != NULL) {
+		for (int i = 0; i < STIX_KIND_OTHER; i++)
+			if (strcmp(name, stix_kind_name((enum stix_kind)i)) == 0) {
+				*k = (enum stix_kind)i;
+				return stix_value_check(*k, value, strlen(value)) == 0 ? 0 : -1;
+			}
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(guess) / sizeof(guess[0]); i++)
+		if (stix_value_check(guess[i], value, strlen(value)) == 0) {
+			*k = guess[i];
+			return 0;
+		}
+	return -1;
+}
+
+/* One TAXII call: the status (0: unreachable) and the parsed answer. */
+static long taxii_call(const struct intel_args *a, const char *method, const char *path,
+		       json_t *body, json_t **answer)
+{
+	char *out = NULL, *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	size_t len = 0;
+	long st;
+
+	*answer = NULL;
+	if (body != NULL && text == NULL)
+		return -1;
+	st = client_call_raw(a->o.base, a->token, method, path, body ? TAXII_TYPE : NULL, text,
+			     text ? strlen(text) : 0, INTEL_ANSWER_MAX, &out, &len);
+	free(text);
+	if (out != NULL)
+		*answer = json_loadb(out, len, 0, NULL);
+	free(out);
+	return st;
+}
+
+/* Prints a refusal in TAXII's error form; the exit status for it. */
+static int refused(const char *who, long st, json_t *answer, const char *base)
+{
+	if (st <= 0) {
+		log_warnx("%s: the tower at %s could not be reached", who, base);
+		return EXIT_OUTPUT;
+	}
+	const char *title = json_string_value(json_object_get(answer, "title"));
+	log_warnx("%s: the tower refused (HTTP %ld): %s", who, st, title ? title : "no reason given");
+	return EXIT_INPUT;
+}
+
+/* --collection as the collection's id: an alias is looked up. */
+static int collection_id(struct intel_args *a, const char *who)
+{
+	const char *want = a->collection ? a->collection : "indicators";
+	json_t *ans = NULL, *c;
+	size_t i;
+	long st = taxii_call(a, "GET", TAXII_ROOT "collections/", NULL, &ans);
+
+	if (st != 200) {
+		int rc = refused(who, st, ans, a->o.base);
+		json_decref(ans);
+		return rc;
+	}
+	json_array_foreach(json_object_get(ans, "collections"), i, c) {
+		const char *id = json_string_value(json_object_get(c, "id")),
+			   *alias = json_string_value(json_object_get(c, "alias"));
+
+		if (id != NULL && strlen(id) < sizeof(a->coll_id) &&
+		    (strcmp(id, want) == 0 || (alias != NULL && strcmp(alias, want) == 0))) {
+			snprintf(a->coll_id, sizeof(a->coll_id), "%s", id);
+			json_decref(ans);
+			return EXIT_OK;
+		}
+	}
+	json_decref(ans);
+	log_warnx("%s: no collection '%.64s' that you may use", who, want);
+	return EXIT_INPUT;
+}
+
+/* Posts objects (an array, taken) to the collection; prints the status. */
+static int post_objects(struct intel_args *a, const char *who, json_t *objs)
+{
+	char path[200];
+	json_t *ans = NULL;
+	int rc = EXIT_OK;
+
+	snprintf(path, sizeof(path), TAXII_ROOT "collections/%s/objects/", a->coll_id);
+	for (size_t at = 0; at < json_array_size(objs) && rc == EXIT_OK; at += INTEL_ENVELOPE) {
+		json_t *part = json_array();
+
+		for (size_t i = at; i < json_array_size(objs) && i < at + INTEL_ENVELOPE; i++)
+			json_array_append(part, json_array_get(objs, i));
+		json_t *env = json_pack("{s:o}", "objects", part);
+		long st = taxii_call(a, "POST", path, env, &ans);
+
+		json_decref(env);
+		if (st != 202) {
+			rc = refused(who, st, ans, a->o.base);
+		} else {
+			json_int_t fail = json_integer_value(json_object_get(ans, "failure_count"));
+
+			client_print(ans);
+			if (fail > 0) {
+				log_warnx("%s: the tower refused %lld of the objects (their reasons are "
+					  "in \"failures\")",
+					  who, (long long)fail);
+				rc = EXIT_INPUT;
+			}
+		}
+		json_decref(ans);
+		ans = NULL;
+	}
+	json_decref(objs);
+	return rc;
+}
+
+static int tlp_refs(const char *name, const char **ref)
+{
+	enum stix_tlp t = STIX_TLP_GREEN;
+
+	if (name != NULL && stix_tlp_from_name(name, &t) < 0)
+		return -1;
+	*ref = stix_tlp_id(t);
+	return 0;
+}
+
+/* An indicator of one value, built and checked by src/stix. */
+static int indicator_of(const struct intel_args *a, const char *value, const char *kind,
+			json_t **out, const char *who)
+{
+	enum stix_kind k;
+	char pattern[STIX_VALUE_MAX + 64], id[STIX_ID_MAX], name[300];
+	const char *mark;
+	int64_t now = now_us(), until = 0;
+	long conf = -1;
+
+	if (kind_of(kind, value, &k) < 0) {
+		log_warnx("%s: '%.80s' is not %s", who, value,
+			  kind ? kind : "an address, prefix, domain, URL or file hash");
+		return -1;
+	}
+	if (tlp_refs(a->tlp, &mark) < 0) {
+		log_warnx("%s: --tlp is clear, green, amber, amber+strict or red", who);
+		return -1;
+	}
+	if (a->valid_until != NULL && (stix_time_parse(a->valid_until, &until) < 0 || until <= now)) {
+		log_warnx("%s: --valid-until must be a time to come, such as 2027-01-01T00:00:00Z",
+			  who);
+		return -1;
+	}
+	if (a->confidence != NULL) {
+		char *end;
+		conf = strtol(a->confidence, &end, 10);
+		if (*a->confidence == '\0' || *end != '\0' || conf < 0 || conf > 100) {
+			log_warnx("%s: --confidence is 0 to 100", who);
+			return -1;
+		}
+	}
+	if (stix_pattern_for(k, value, pattern, sizeof(pattern)) < 0 ||
+	    stix_id_new("indicator", id) < 0)
+		return -1;
+	snprintf(name, sizeof(name), "%s", a->name ? a->name : value);
+	const char *marks[] = {mark};
+	struct stix_indicator in = {
+		.c = {.id = id, .created = now, .modified = now, .has_confidence = conf >= 0,
+		      .confidence = (int)conf, .marking_refs = marks, .n_marking_refs = 1},
+		.name = name, .pattern = pattern, .valid_from = now, .valid_until = until};
+	if (stix_indicator_build(&in, out) < 0) {
+		log_warnx("%s: '%.80s' makes no valid indicator", who, value);
+		return -1;
+	}
+	return 0;
+}
+
+static int intel_add(struct intel_args *a)
+{
+	json_t *ind;
+
+	if (a->value == NULL) {
+		log_warnx("intel add: --value is required");
+		return EXIT_USAGE;
+	}
+	if (indicator_of(a, a->value, a->kind, &ind, "intel add") < 0)
+		return EXIT_USAGE;
+	int rc = collection_id(a, "intel add");
+	if (rc != EXIT_OK) {
+		json_decref(ind);
+		return rc;
+	}
+	printf("%s\n", json_string_value(json_object_get(ind, "id")));
+	return post_objects(a, "intel add", json_pack("[o]", ind));
+}
+
+/* A bundle's objects as they are, or a plain list's values as indicators. */
+static int intel_import(struct intel_args *a, const char *file)
+{
+	FILE *f = fopen(file, "rb");
+	char *buf;
+	size_t n;
+	json_t *objs, *root;
+
+	if (f == NULL) {
+		log_warnx("intel import: %s: cannot open it", file);
+		return EXIT_INPUT;
+	}
+	buf = malloc(INTEL_IMPORT_MAX + 1);
+	n = buf ? fread(buf, 1, INTEL_IMPORT_MAX + 1, f) : 0;
+	fclose(f);
+	if (buf == NULL || n > INTEL_IMPORT_MAX) {
+		free(buf);
+		log_warnx("intel import: %s: larger than %u MiB", file, INTEL_IMPORT_MAX >> 20);
+		return EXIT_INPUT;
+	}
+	buf[n] = '\0';
+	root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+	if (root != NULL) {
+		free(buf);
+		objs = json_incref(json_object_get(root, "objects"));
+		json_decref(root);
+		if (!json_is_array(objs) || json_array_size(objs) == 0) {
+			json_decref(objs);
+			log_warnx("intel import: %s: not a STIX 2.1 bundle with objects", file);
+			return EXIT_INPUT;
+		}
+	} else {
+		objs = json_array();
+		unsigned line = 0;
+		for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l != NULL;
+		     l = strtok_r(NULL, "\n", &save)) {
+			json_t *ind;
+
+			line++;
+			l[strcspn(l, "\r#")] = '\0';
+			l += strspn(l, " \t");
+			size_t len = strlen(l);
+			while (len > 0 && (l[len - 1] == ' ' || l[len - 1] == '\t'))
+				l[--len] = '\0';
+			if (len == 0)
+				continue;
+			/* One value a line: anything more is not a list we know. */
+			if (strpbrk(l, " \t") != NULL ||
+			    indicator_of(a, l, NULL, &ind, "intel import") < 0) {
+				log_warnx("intel import: %s:%u: not imported", file, line);
+				json_decref(objs);
+				free(buf);
+				return EXIT_INPUT;
+			}
+			json_array_append_new(objs, ind);
+		}
+		free(buf);
+		if (json_array_size(objs) == 0) {
+			json_decref(objs);
+			log_warnx("intel import: %s: no value in it", file);
+			return EXIT_INPUT;
+		}
+	}
+	int rc = collection_id(a, "intel import");
+	if (rc != EXIT_OK) {
+		json_decref(objs);
+		return rc;
+	}
+	return post_objects(a, "intel import", objs);
+}
+
+/* A new version of the indicator, revoked: TAXII readers drop it. */
+static int intel_expire(struct intel_args *a, const char *id)
+{
+	char path[300], t[STIX_TIME_LEN];
+	json_t *ans = NULL, *last;
+	int rc;
+
+	if (!stix_id_valid(id, "indicator")) {
+		log_warnx("intel expire: '%.80s' is not an indicator id", id);
+		return EXIT_USAGE;
+	}
+	if (a->reason == NULL || *a->reason == '\0') {
+		log_warnx("intel expire: --reason is required: it goes on the record");
+		return EXIT_USAGE;
+	}
+	if ((rc = collection_id(a, "intel expire")) != EXIT_OK)
+		return rc;
+	snprintf(path, sizeof(path), TAXII_ROOT "collections/%s/objects/%s/", a->coll_id, id);
+	long st = taxii_call(a, "GET", path, NULL, &ans);
+	last = json_array_get(json_object_get(ans, "objects"), 0);
+	if (st != 200 || last == NULL) {
+		rc = refused("intel expire", st, ans, a->o.base);
+		json_decref(ans);
+		return rc;
+	}
+	json_t *next = json_deep_copy(last);
+	json_decref(ans);
+	/* The revocation is a version later than the last, by a millisecond
+	 * at least: one in the same millisecond would be the same version,
+	 * and TAXII keeps the first. */
+	int64_t prev = 0, now = now_us();
+	const char *pm = json_string_value(json_object_get(next, "modified"));
+	if (pm != NULL && stix_time_parse(pm, &prev) == 0 && now < prev / 1000 * 1000 + 1000)
+		now = prev / 1000 * 1000 + 1000;
+	if (next == NULL || stix_time_fmt(now, t) < 0) {
+		json_decref(next);
+		return EXIT_INPUT;
+	}
+	json_object_set_new(next, "modified", json_string(t));
+	json_object_set_new(next, "revoked", json_true());
+	json_object_set_new(next, "x_yagura_revocation_reason", json_string(a->reason));
+	return post_objects(a, "intel expire", json_pack("[o]", next));
+}
+
+static int intel_list(struct intel_args *a)
+{
+	char path[300], f[3][80];
+	const char *next = NULL;
+	json_t *ans = NULL, *o;
+	size_t i;
+	int rc;
+	bool first = true;
+
+	if ((rc = collection_id(a, "intel list")) != EXIT_OK)
+		return rc;
+	char cursor[40] = "";
+	do {
+		snprintf(path, sizeof(path),
+			 TAXII_ROOT "collections/%s/objects/?match[type]=indicator&limit=1000%s%s",
+			 a->coll_id, cursor[0] ? "&next=" : "", cursor);
+		long st = taxii_call(a, "GET", path, NULL, &ans);
+		if (st != 200) {
+			rc = refused("intel list", st, ans, a->o.base);
+			json_decref(ans);
+			return rc;
+		}
+		if (first)
+			printf("%-46s %-24s %-7s %s\n", "id", "valid_until", "state", "pattern");
+		first = false;
+		json_array_foreach(json_object_get(ans, "objects"), i, o) {
+			bool revoked = json_is_true(json_object_get(o, "revoked"));
+
+			printf("%-46s %-24s %-7s %s\n",
+			       client_term_safe(json_object_get(o, "id"), f[0], sizeof(f[0])),
+			       json_is_string(json_object_get(o, "valid_until"))
+				       ? client_term_safe(json_object_get(o, "valid_until"), f[1],
+							  sizeof(f[1]))
+				       : "-",
+			       revoked ? "revoked" : "active",
+			       client_term_safe(json_object_get(o, "pattern"), f[2], sizeof(f[2])));
+		}
+		next = json_string_value(json_object_get(ans, "next"));
+		snprintf(cursor, sizeof(cursor), "%s",
+			 a->o.all && json_is_true(json_object_get(ans, "more")) && next ? next : "");
+		if (json_is_true(json_object_get(ans, "more")) && !a->o.all)
+			log_warnx("intel list: more: --all shows every page");
+		json_decref(ans);
+		ans = NULL;
+	} while (cursor[0] != '\0' && strspn(cursor, "0123456789") == strlen(cursor));
+	return ferror(stdout) ? EXIT_OUTPUT : EXIT_OK;
+}
+
+int cmd_intel(int argc, char **argv)
+{
+	struct intel_args a;
+	const char *pos[2] = {0};
+	int npos = 0;
+	char tok[256];
+	static const char *const names[] = {"--value", "--kind", "--name", "--tlp",
+					    "--valid-until", "--confidence", "--collection",
+					    "--reason"};
+
+	memset(&a, 0, sizeof(a));
+	client_opts_init(&a.o, NULL);
+	const char **slots[] = {&a.value, &a.kind, &a.name, &a.tlp, &a.valid_until,
+				&a.confidence, &a.collection, &a.reason};
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--all") == 0) {
+			a.o.all = 1;
+			continue;
+		}
+		int took = client_opt("intel", &a.o, argc, argv, &i);
+		if (took < 0)
+			return EXIT_USAGE;
+		if (took > 0)
+			continue;
+		size_t k;
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (strcmp(argv[i], names[k]) == 0)
+				break;
+		if (k < sizeof(names) / sizeof(names[0])) {
+			if (i + 1 >= argc) {
+				log_warnx("intel: %s needs a value", argv[i]);
+				return EXIT_USAGE;
+			}
+			*slots[k] = argv[++i];
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			intel_usage(stdout);
+			return EXIT_OK;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			log_warnx("intel: unknown option '%s'", argv[i]);
+			return EXIT_USAGE;
+		} else if (npos < 2) {
+			pos[npos++] = argv[i];
+		} else {
+			log_warnx("intel: too many arguments");
+			return EXIT_USAGE;
+		}
+	}
+	if (npos == 0) {
+		intel_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((a.token = client_token("intel", &a.o, tok, sizeof(tok))) == NULL)
+		return EXIT_USAGE;
+	if (strcmp(pos[0], "add") == 0 && npos == 1)
+		return intel_add(&a);
+	if (strcmp(pos[0], "import") == 0 && npos == 2)
+		return intel_import(&a, pos[1]);
+	if (strcmp(pos[0], "expire") == 0 && npos == 2)
+		return intel_expire(&a, pos[1]);
+	if (strcmp(pos[0], "list") == 0 && npos == 1)
+		return intel_list(&a);
+	intel_usage(stderr);
+	return EXIT_USAGE;
+}
