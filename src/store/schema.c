@@ -466,6 +466,16 @@ static const char schema_v13[] =
 	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0003', 'analyst', NULL, 1, 0),"
 	" ('6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0003', 'sensor', NULL, 0, 1);";
 
+/* v14: how far the sightings have read the alerts (src/tower/sightings.c):
+ * the last alert id turned into sightings, moved in the same transaction
+ * as the sightings it made, so that a restart or another tower on the
+ * store neither skips nor repeats one. */
+static const char schema_v14[] =
+	"CREATE TABLE taxii_state ("
+	" name TEXT PRIMARY KEY,"
+	" value BIGINT NOT NULL);"
+	"INSERT INTO taxii_state (name, value) VALUES ('sightings_after', 0);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -483,6 +493,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 11, .name = "countermeasure cases under oversight", .sql = schema_v11 },
 	{ .version = 12, .name = "monitoring authorizations", .sql = schema_v12 },
 	{ .version = 13, .name = "TAXII 2.1 collections of STIX objects", .sql = schema_v13 },
+	{ .version = 14, .name = "sightings from alerts", .sql = schema_v14 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -215,6 +215,7 @@ static void *cm_main(void *arg)
 		int changed = tw_cases_pass(t);
 		if (changed < 0)
 			log_warnx("tower: cases: %s", yg_strerror(changed));
+		(void)tw_sightings_pass(t);
 		if (m->erased_at == 0 || yg_mono_s() - m->erased_at >= (double)t->cfg.retention_interval_s) {
 			m->erased_at = yg_mono_s();
 			(void)tw_retention_pass(t);

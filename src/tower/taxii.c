@@ -520,6 +520,11 @@ struct add {
 	size_t n;
 	json_t *failures;
 	int64_t batch;
+	int64_t user_id, org_id; /* whose envelope; org 0: none (the office) */
+	/* Run first in the transaction (the sightings' cursor); returns 0,
+	 * a negative yg_err, or 1 when there is nothing to do after all. */
+	int (*before)(struct store_conn *c, void *arg);
+	void *before_arg;
 };
 
 /* One object of an envelope checked: 0, or a reason it is refused. */
@@ -569,11 +574,13 @@ static int add_body(struct store_conn *c, struct svc_tx *x, void *arg)
 	char *failures;
 	int rc;
 
+	if (a->before != NULL && (rc = a->before(c, a->before_arg)) != 0)
+		return rc > 0 ? svc_unchanged(x) : rc;
 	for (size_t i = 0; i < a->n; i++)
 		ok += a->o[i].body != NULL;
 	failures = json_dumps(a->failures, JSON_COMPACT);
 	struct store_param ps[] = {store_text(a->status_id), store_text(a->coll),
-				   store_int64(x->p->user_id), store_int64((int64_t)a->n),
+				   store_int64(a->user_id), store_int64((int64_t)a->n),
 				   store_int64((int64_t)ok), store_int64((int64_t)(a->n - ok)),
 				   store_text(failures ? failures : "[]"), store_int64(x->now)};
 	rc = svc_write(x, c, REC_TAXII_STATUS,
@@ -591,7 +598,7 @@ static int add_body(struct store_conn *c, struct svc_tx *x, void *arg)
 					   store_text(o->version), store_int64(o->version_us),
 					   store_text(o->spec),	   store_int64(x->now),
 					   store_int64(o->tlp),
-					   x->p->org_id > 0 ? store_int64(x->p->org_id) : store_null(),
+					   a->org_id > 0 ? store_int64(a->org_id) : store_null(),
 					   store_text(o->body)};
 		/* A version the collection holds already is a success, not a
 		 * second row (TAXII: adding it again changes nothing). */
@@ -649,37 +656,26 @@ static int status_answer(struct tower *t, struct http_response *resp, const char
 	return 0;
 }
 
-/* POST .../objects/: {"objects": [...]} */
-static int taxii_objects_post(struct http_request *req, struct http_response *resp, void *ctx)
+int tw_taxii_add(struct tower *t, const struct principal *p, const char *coll, const json_t *objs,
+		 const struct add_hooks *h, char *status_id, size_t cap, struct svc_result *res)
 {
-	struct tower *t = ctx;
-	const struct principal *p;
-	const json_t *b = http_request_json(req), *objs = json_object_get(b, "objects");
-	struct coll c;
-	struct add a = {0};
-	struct svc_result res;
+	struct add a = {.coll = coll, .user_id = h->user_id, .org_id = h->org_id,
+			.before = h->before, .before_arg = h->before_arg};
 	char uuid[STIX_ID_MAX];
+	int rc;
 
-	if (tw_need(req, resp, ACT_TAXII, &p) == SCOPE_NONE ||
-	    coll_access(t, resp, p, http_request_param(req, "id"), &c) < 0)
-		return 0;
-	if (!c.write)
-		return tw_fail(resp, 403, "forbidden", "you may not write to this collection");
-	if (!json_is_array(objs) || json_array_size(objs) == 0 ||
-	    json_array_size(objs) > TAXII_ENVELOPE_MAX)
-		return tw_fail(resp, 422, "validation_failed",
-			       "an envelope holds \"objects\": 1 to 1000 STIX objects");
+	memset(res, 0, sizeof(*res));
 	if (stix_id_new("status", uuid) < 0)
-		return tw_fail(resp, 503, "unavailable", "no randomness");
+		return svc_refuse(res, SVC_UNAVAILABLE, "unavailable", "no randomness");
 	snprintf(a.status_id, sizeof(a.status_id), "%s", uuid + 8); /* the UUID of "status--..." */
-	a.coll = c.id;
+	snprintf(status_id, cap, "%s", a.status_id);
 	a.n = json_array_size(objs);
-	a.o = calloc(a.n, sizeof(*a.o));
+	a.o = calloc(a.n ? a.n : 1, sizeof(*a.o));
 	a.failures = json_array();
 	if (a.o == NULL || a.failures == NULL) {
 		free(a.o);
 		json_decref(a.failures);
-		return tw_fail(resp, 503, "unavailable", "out of memory");
+		return svc_refuse(res, SVC_UNAVAILABLE, "unavailable", "out of memory");
 	}
 	int64_t now = tw_now_us();
 	for (size_t i = 0; i < a.n; i++) {
@@ -695,14 +691,37 @@ static int taxii_objects_post(struct http_request *req, struct http_response *re
 					      json_pack("{s:s,s:s}", "id", id ? id : "", "message", why));
 		}
 	}
-	int rc = svc_run(t, t->st, p, false, add_body, &a, &res);
+	rc = svc_run(t, t->st, p, false, add_body, &a, res);
 	for (size_t i = 0; i < a.n; i++)
 		free(a.o[i].body);
 	free(a.o);
 	json_decref(a.failures);
-	if (rc < 0)
+	return rc;
+}
+
+/* POST .../objects/: {"objects": [...]} */
+static int taxii_objects_post(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	const json_t *b = http_request_json(req), *objs = json_object_get(b, "objects");
+	struct coll c;
+	char status_id[STIX_ID_MAX];
+	struct svc_result res;
+
+	if (tw_need(req, resp, ACT_TAXII, &p) == SCOPE_NONE ||
+	    coll_access(t, resp, p, http_request_param(req, "id"), &c) < 0)
+		return 0;
+	if (!c.write)
+		return tw_fail(resp, 403, "forbidden", "you may not write to this collection");
+	if (!json_is_array(objs) || json_array_size(objs) == 0 ||
+	    json_array_size(objs) > TAXII_ENVELOPE_MAX)
+		return tw_fail(resp, 422, "validation_failed",
+			       "an envelope holds \"objects\": 1 to 1000 STIX objects");
+	struct add_hooks h = {.user_id = p->user_id, .org_id = p->org_id};
+	if (tw_taxii_add(t, p, c.id, objs, &h, status_id, sizeof(status_id), &res) < 0)
 		return svc_answer(resp, &res);
-	return status_answer(t, resp, a.status_id, p, 202);
+	return status_answer(t, resp, status_id, p, 202);
 }
 
 /* GET /taxii2/api/status/{status_id}/: one's own. */

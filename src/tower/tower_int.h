@@ -87,6 +87,7 @@ extern const struct tower_route tw_case_read_routes[];
 extern const struct tower_route tw_monitoring_routes[];
 extern const struct tower_route tw_taxii_routes[];
 extern const struct http_media tw_taxii_media;
+
 extern const struct tower_route tw_cm_routes[];
 extern const struct tower_route tw_oversight_routes[];
 extern const struct tower_route tw_log_routes[];
@@ -330,6 +331,27 @@ int tw_cases_pass(struct tower *t);
 /* Erases what [retention] keep has let go (retention.c): how many tables
  * it erased rows of, or a negative yg_err. */
 int tw_retention_pass(struct tower *t);
+
+/* ---- sharing (taxii.c, sightings.c) ------------------------------------- */
+
+/* Whose envelope it is, and what runs first in its transaction. */
+struct add_hooks {
+	int64_t user_id, org_id; /* org 0: none (the office) */
+	/* 0 to go on, a negative yg_err, or 1: nothing to do after all (the
+	 * envelope is not stored and nothing is declared). */
+	int (*before)(struct store_conn *c, void *arg);
+	void *before_arg;
+};
+
+/* Adds the STIX objects objs (checked here; a bad one is a failure in the
+ * status, the rest are stored) to collection coll as one change by p (NULL:
+ * the tower itself). status_id gets the status's id. Returns 0 or a
+ * negative yg_err with res saying why. */
+int tw_taxii_add(struct tower *t, const struct principal *p, const char *coll, const json_t *objs,
+		 const struct add_hooks *h, char *status_id, size_t cap, struct svc_result *res);
+/* Turns new alerts that name a STIX indicator into sightings in the
+ * sightings collection: how many sightings it wrote, or a negative yg_err. */
+int tw_sightings_pass(struct tower *t);
 
 /* ---- the transparency log (log.c, logseq.c, logapi.c) ------------------ */
 

@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -226,6 +227,46 @@ def run(t, tw, label, yagura, shared):
     t.check(st == 200 and o.get("pattern") == "[ipv4-addr:value = '203.0.113.66']" and
             o.get("confidence") == 80 and o.get("object_marking_refs") == [TLP["green"]],
             "%s: the sensor reads it: %s" % (label, o))
+    # Sightings: the sensor's alerts that name the indicator become a STIX
+    # sighting of it in the sightings collection, counted, for analysts.
+    def alerts(n, start):
+        batch = [{"alert_id": "%s-s-%d" % (label, start + i),
+                  "timestamp": "2026-12-06T10:00:%02d.000000+0000" % (start + i),
+                  "src_ip": "10.9.0.5", "dest_ip": "203.0.113.66", "proto": "TCP",
+                  "alert": {"signature_id": 9300001, "signature": "intel match", "severity": 1},
+                  "evidence": {"indicator": "203.0.113.66", "indicator_id": iid}}
+                 for i in range(n)]
+        st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": batch}, sensor)
+        return st
+
+    def sighting(want_count):
+        path = "/taxii2/api/collections/%s/objects/?match[type]=sighting" % SIGHTINGS
+        got = None
+        for _ in range(100):
+            st, env, _ = taxii(tw, "GET", path, analyst)
+            got = [o for o in env.get("objects", []) if o.get("sighting_of_ref") == iid]
+            if got and got[0].get("count") == want_count:
+                break
+            time.sleep(0.1)
+        return got
+
+    t.check(alerts(2, 0) == 200, "%s: alerts naming the indicator" % label)
+    got = sighting(2)
+    t.check(got and got[0]["count"] == 2 and got[0]["first_seen"] == "2026-12-06T10:00:00.000Z"
+            and got[0]["last_seen"] == "2026-12-06T10:00:01.000Z" and
+            got[0]["where_sighted_refs"][0].startswith("identity--"),
+            "%s: a sighting of the indicator: %s" % (label, got))
+    alerts(1, 2)
+    got = sighting(3)
+    t.check(got and got[0]["count"] == 3 and got[0]["last_seen"] == "2026-12-06T10:00:02.000Z",
+            "%s: the sighting's next version counts on: %s" % (label, got))
+    st, env, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/?match[type]=identity"
+                       % SIGHTINGS, analyst)
+    t.check(st == 200 and [o["name"] for o in env.get("objects", [])] == ["sensor sensor1"],
+            "%s: the sensor's identity: %s" % (label, env))
+    st, _, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/" % SIGHTINGS, operator)
+    t.check(st == 404, "%s: an operator does not read sightings: %s" % (label, st))
+
     rc, out, err = intel("add", "--value", "not a value")
     t.check(rc == 1 and "not a value" in err, "%s: intel add of nonsense: %d %r" % (label, rc, err))
     lst = os.path.join(d, label + "-list.txt")
