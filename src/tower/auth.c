@@ -24,7 +24,7 @@ static const char *const action_names[ACT_COUNT] = {
 	"alert.post",	 "alert.read",	  "sources.read", "intel.read", "admin", "log.read",
 	"log.cosign", "case.propose", "case.decide", "case.revoke", "case.read",
 	"countermeasure.read", "monitoring.propose", "monitoring.decide", "monitoring.revoke",
-	"monitoring.read", "taxii"};
+	"monitoring.read", "taxii", "report.share"};
 
 const char *action_name(enum action a)
 {
@@ -50,15 +50,15 @@ const char *action_name(enum action a)
 static const uint8_t matrix[ROLE_COUNT][ACT_COUNT] = {
 	/* rcreate rupdate rread awrite aread alpost alread src intel admin log cosign
 	 * cpropose cdecide crevoke cread cmread mpropose mdecide mrevoke mread
-	 * taxii; a sensor reads its own authorizations only (monitoring.c); a
+	 * taxii rshare; a sensor reads its own authorizations only (monitoring.c); a
 	 * TAXII collection says who of those with taxii reads and writes it */
-	[ROLE_OPERATOR] = {O, O, O, O, O, N, O, N, A, N, N, N, N, N, N, N, N, N, N, N, N, A},
-	[ROLE_REGULATOR] = {N, N, S, N, S, N, S, N, N, N, N, N, N, N, N, N, N, N, N, N, N, A},
-	[ROLE_ANALYST] = {N, N, A, N, A, N, A, A, A, N, N, N, A, N, A, A, A, A, N, A, A, A},
-	[ROLE_OVERSEER] = {N, N, A, N, N, N, A, A, N, N, A, N, N, A, A, A, A, N, A, A, A, A},
-	[ROLE_AUDITOR] = {N, N, N, N, N, N, N, N, N, N, A, A, N, N, N, A, A, N, N, N, A, N},
-	[ROLE_SENSOR] = {N, N, N, N, N, A, N, N, A, N, N, N, N, N, N, N, A, N, N, N, O, A},
-	[ROLE_ADMIN] = {N, N, N, N, N, N, N, N, N, A, N, N, N, N, N, N, N, N, N, N, N, N},
+	[ROLE_OPERATOR] = {O, O, O, O, O, N, O, N, A, N, N, N, N, N, N, N, N, N, N, N, N, A, N},
+	[ROLE_REGULATOR] = {N, N, S, N, S, N, S, N, N, N, N, N, N, N, N, N, N, N, N, N, N, A, N},
+	[ROLE_ANALYST] = {N, N, A, N, A, N, A, A, A, N, N, N, A, N, A, A, A, A, N, A, A, A, A},
+	[ROLE_OVERSEER] = {N, N, A, N, N, N, A, A, N, N, A, N, N, A, A, A, A, N, A, A, A, A, N},
+	[ROLE_AUDITOR] = {N, N, N, N, N, N, N, N, N, N, A, A, N, N, N, A, A, N, N, N, A, N, N},
+	[ROLE_SENSOR] = {N, N, N, N, N, A, N, N, A, N, N, N, N, N, N, N, A, N, N, N, O, A, N},
+	[ROLE_ADMIN] = {N, N, N, N, N, N, N, N, N, A, N, N, N, N, N, N, N, N, N, N, N, N, N},
 };
 
 enum scope authz_scope(enum role r, enum action a)

@@ -175,6 +175,9 @@ static const struct field report_fields[] = {
 	{.name = "detected_at", .type = F_TIME, .req = REQ(REPORT_PROMPT)},
 	{.name = "severity", .type = F_ENUM, .list = severities, .req = REQ(REPORT_PROMPT)},
 	{.name = "tlp", .type = F_ENUM, .list = tlps},
+	/* The operator agrees to be named as the source when the office
+	 * shares this report's indicators (docs/sharing.md); else it is not. */
+	{.name = "attribution", .type = F_BOOL},
 	{.name = "response_taken", .type = F_TEXT, .max = TEXT_MAX, .req = REQ(REPORT_FINAL)},
 	{.name = "other", .type = F_TEXT, .max = TEXT_MAX},
 	{.name = "affected_computers", .type = F_OBJECTS, .max = INDICATORS_MAX,

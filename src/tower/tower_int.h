@@ -86,6 +86,7 @@ extern const struct tower_route tw_case_routes[];
 extern const struct tower_route tw_case_read_routes[];
 extern const struct tower_route tw_monitoring_routes[];
 extern const struct tower_route tw_taxii_routes[];
+extern const struct tower_route tw_share_routes[];
 extern const struct http_media tw_taxii_media;
 
 extern const struct tower_route tw_cm_routes[];

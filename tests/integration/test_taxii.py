@@ -267,6 +267,59 @@ def run(t, tw, label, yagura, shared):
     st, _, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/" % SIGHTINGS, operator)
     t.check(st == 404, "%s: an operator does not read sightings: %s" % (label, st))
 
+    # A report's indicators, shared by an analyst: the operator is not
+    # named unless its report agrees; a TLP:RED report stays unshared.
+    def report(**kw):
+        b = {"category": "ddos", "summary": "C2 traffic from the SCADA segment",
+             "detected_at": "2026-12-05T09:00:00+09:00", "severity": "high", "tlp": "TLP:GREEN",
+             "technical_details": {"indicators": {"addresses": ["198.51.100.77"],
+                                                  "domains": ["c2.kinki-water.example"]}}}
+        b.update(kw)
+        st, r, _ = tw.call("POST", "/api/v1/reports", b, operator)
+        return r.get("id", 0)
+
+    rid = report()
+    st, e, _ = tw.call("POST", "/api/v1/reports/%d/share" % rid, {}, operator)
+    t.check(st == 403, "%s: an operator sharing: %s" % (label, st))
+    st, sh, _ = tw.call("POST", "/api/v1/reports/%d/share" % rid, {"tlp": "TLP:AMBER"}, analyst)
+    t.check(st == 201 and sh["shared"] == 2 and sh["tlp"] == "TLP:AMBER" and not sh["attributed"],
+            "%s: a report's indicators shared: %s %s" % (label, st, sh))
+    got = {}
+    for oid in sh.get("indicators", []):
+        st, env, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/%s/" % (INDICATORS, oid),
+                           sensor)
+        got[oid] = (env.get("objects") or [{}])[0]
+    pats = sorted(o.get("pattern") for o in got.values())
+    by = {o.get("created_by_ref") for o in got.values()}
+    t.check(pats == ["[domain-name:value = 'c2.kinki-water.example']",
+                     "[ipv4-addr:value = '198.51.100.77']"] and len(by) == 1 and
+            all(o.get("object_marking_refs") == [TLP["amber"]] for o in got.values()),
+            "%s: the sensor reads them: %s" % (label, got))
+    st, env, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/?match[id]=%s"
+                       % (INDICATORS, by.pop() if by else ""), sensor)
+    names = [o.get("name") for o in env.get("objects", [])]
+    t.check(names == ["National cyber security office"],
+            "%s: created by the office, the operator withheld: %s" % (label, names))
+    rid2 = report(attribution=True, technical_details={"indicators": {"urls": [
+        "http://198.51.100.78/gate.php"]}})
+    st, sh, _ = tw.call("POST", "/api/v1/reports/%d/share" % rid2, {}, analyst)
+    oid = (sh.get("indicators") or [""])[0]
+    st, env, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/%s/" % (INDICATORS, oid),
+                       sensor)
+    who = (env.get("objects") or [{}])[0].get("created_by_ref", "")
+    st, env, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/%s/" % (INDICATORS, who),
+                       sensor)
+    idn = (env.get("objects") or [{}])[0]
+    t.check(sh.get("attributed") and idn.get("name") == "Kinki Water" and
+            "water" in idn.get("sectors", []),
+            "%s: the operator agreed to be named: %s %s" % (label, sh, idn))
+    rid3 = report(tlp="TLP:RED")
+    st, e, _ = tw.call("POST", "/api/v1/reports/%d/share" % rid3, {}, analyst)
+    t.check(st == 422 and e["error"]["code"] == "tlp_red", "%s: a TLP:RED report: %s %s" %
+            (label, st, e))
+    st, e, _ = tw.call("POST", "/api/v1/reports/%d/share" % rid, {"tlp": "purple"}, analyst)
+    t.check(st == 422, "%s: a made-up TLP: %s" % (label, st))
+
     rc, out, err = intel("add", "--value", "not a value")
     t.check(rc == 1 and "not a value" in err, "%s: intel add of nonsense: %d %r" % (label, rc, err))
     lst = os.path.join(d, label + "-list.txt")
@@ -288,7 +341,7 @@ def run(t, tw, label, yagura, shared):
     rc, out, err = intel("list", "--all")
     row = [l for l in out.splitlines() if l.startswith(iid)]
     t.check(rc == 0 and len(row) == 1 and " revoked " in row[0] and
-            len(out.splitlines()) == 1 + 250 + 1 + 3,
+            len(out.splitlines()) == 1 + 250 + 1 + 3 + 3,
             "%s: intel list --all: %d rows, %r" % (label, len(out.splitlines()), row))
 
     # The client nobody here wrote.
@@ -313,7 +366,8 @@ def run(t, tw, label, yagura, shared):
         t.check(names == ["Indicators", "Warnings"], "%s: taxii2-client: %s" % (label, names))
         ind = Collection(url + "api/collections/%s/" % INDICATORS, auth=Bearer(operator))
         total = sum(len(p.get("objects", [])) for p in as_pages(ind.get_objects, per_request=100))
-        t.check(total == 250 + 1 + 3, "%s: taxii2-client paged out %d" % (label, total))
+        t.check(total == 250 + 1 + 3 + 2 + 1 + 2,
+                "%s: taxii2-client paged out %d" % (label, total))
         warn = Collection(url + "api/collections/%s/" % WARNINGS, auth=Bearer(operator))
         ids = {o["id"] for o in warn.get_objects().get("objects", [])}
         t.check(ids and not hidden & ids, "%s: taxii2-client reads no RED object" % label)
