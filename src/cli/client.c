@@ -68,8 +68,10 @@ static long perform(const char *base, const char *token, const char *method, con
 	snprintf(url, sizeof(url), "%s%s", base, path);
 	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
 	h = curl_slist_append(h, hdr);
-	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
-	h = curl_slist_append(h, hdr);
+	if (ctype != NULL) {
+		snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
+		h = curl_slist_append(h, hdr);
+	}
 	if (idem != NULL) {
 		snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", idem);
 		h = curl_slist_append(h, hdr);
