@@ -425,7 +425,7 @@ static const char schema_v13[] =
 	" id @ID@,"
 	" status_id TEXT NOT NULL UNIQUE,"
 	" collection_id TEXT NOT NULL REFERENCES taxii_collections(id),"
-	" user_id BIGINT NOT NULL REFERENCES users(id),"
+	" user_id BIGINT REFERENCES users(id),"
 	" total BIGINT NOT NULL,"
 	" success BIGINT NOT NULL,"
 	" failure BIGINT NOT NULL,"

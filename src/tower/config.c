@@ -329,6 +329,36 @@ static int handler(void *user, const char *section, const char *name, const char
 		} else {
 			BAD("unknown key '%s' in [countermeasures]", name);
 		}
+	} else if (strcmp(section, "partners") == 0) {
+		/* NAME = URL TOKEN_FILE [INTERVAL] */
+		char *v = copy(cfg, value), *save = NULL, *url, *tok, *iv;
+		struct tower_partner *pt = &cfg->partners[cfg->n_partners];
+		if (v == NULL)
+			BAD("%s: out of memory", name);
+		url = strtok_r(v, " \t", &save);
+		tok = strtok_r(NULL, " \t", &save);
+		iv = strtok_r(NULL, " \t", &save);
+		if (cfg->n_partners == TOWER_MAX_PARTNERS)
+			BAD("[partners]: at most %d", TOWER_MAX_PARTNERS);
+		if (strlen(name) > 40 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+						 strlen(name))
+			BAD("[partners]: '%s' is not a name of a-z, 0-9, _ and - (40 at most)", name);
+		if (url == NULL || tok == NULL || strtok_r(NULL, " \t", &save) != NULL ||
+		    (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+		    url[strlen(url) - 1] != '/')
+			BAD("%s = URL TOKEN_FILE [INTERVAL]: URL the partner's TAXII collection, "
+			    "http(s)://.../collections/ID/",
+			    name);
+		secs = 300;
+		if (iv != NULL && (config_parse_duration(iv, &secs) < 0 || secs < 1))
+			BAD("%s: '%s' is not an interval such as 5m", name, iv);
+		pt->name = copy(cfg, name);
+		pt->url = url;
+		pt->token_file = tok;
+		pt->interval_s = secs;
+		if (pt->name == NULL)
+			BAD("%s: out of memory", name);
+		cfg->n_partners++;
 	} else if (strcmp(section, "sectors") == 0) {
 		if (strcmp(name, "list") != 0)
 			BAD("unknown key '%s' in [sectors] (use list = a, b, c)", name);
@@ -438,6 +468,14 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 	fputs("\ninterval = ", out);
 	put_duration(out, cfg->retention_interval_s);
 	fputc('\n', out);
+	if (cfg->n_partners > 0)
+		fputs("\n[partners]\n", out);
+	for (unsigned i = 0; i < cfg->n_partners; i++) {
+		const struct tower_partner *pt = &cfg->partners[i];
+		fprintf(out, "%s = %s %s ", pt->name, pt->url, pt->token_file);
+		put_duration(out, pt->interval_s);
+		fputc('\n', out);
+	}
 	fputs("\n[monitoring]\nmax_duration = ", out);
 	put_duration(out, cfg->monitor_max_s);
 	fputs("\ntwo_overseers_after = ", out);

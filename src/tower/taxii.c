@@ -580,7 +580,8 @@ static int add_body(struct store_conn *c, struct svc_tx *x, void *arg)
 		ok += a->o[i].body != NULL;
 	failures = json_dumps(a->failures, JSON_COMPACT);
 	struct store_param ps[] = {store_text(a->status_id), store_text(a->coll),
-				   store_int64(a->user_id), store_int64((int64_t)a->n),
+				   a->user_id > 0 ? store_int64(a->user_id) : store_null(),
+				   store_int64((int64_t)a->n),
 				   store_int64((int64_t)ok), store_int64((int64_t)(a->n - ok)),
 				   store_text(failures ? failures : "[]"), store_int64(x->now)};
 	rc = svc_write(x, c, REC_TAXII_STATUS,

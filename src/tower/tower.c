@@ -108,6 +108,7 @@ static void rollup_report(void *arg, int64_t pending)
 static void tower_free(struct tower *t)
 {
 	rollup_stop(t->rollup); /* before the metrics it reports to go */
+	tw_partners_stop(t);
 	tw_cases_stop(t);
 	tw_log_stop(t);
 	http_server_free(t->srv);
@@ -195,7 +196,7 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	}
 	if ((rc = tw_log_start(t, err, errlen)) < 0)
 		goto fail;
-	if ((rc = tw_cases_start(t, err, errlen)) < 0)
+	if ((rc = tw_cases_start(t, err, errlen)) < 0 || (rc = tw_partners_start(t, err, errlen)) < 0)
 		goto fail;
 	http_metric_set(http_metrics_gauge(http_server_metrics(t->srv),
 					   "yagura_cases_never_block_narrowed", NULL,

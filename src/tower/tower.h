@@ -12,6 +12,7 @@
 #include "tower/report.h"
 
 #define TOWER_MAX_SECTORS   32
+#define TOWER_MAX_PARTNERS  16
 #define TOWER_MAX_WITNESSES 16
 
 struct tower_config {
@@ -35,6 +36,15 @@ struct tower_config {
 	struct report_policy policy;
 	unsigned n_sectors;
 	const char *sectors[TOWER_MAX_SECTORS];
+	/* [partners]: TAXII collections of partners (a CSIRT, an ISAC) the
+	 * tower pulls into local ones (src/tower/partners.c). */
+	struct tower_partner {
+		const char *name;	/* a-z, 0-9, _ and -: the local collection is partner-NAME */
+		const char *url;	/* the partner's collection, ".../collections/ID/" */
+		const char *token_file; /* the bearer token the partner gave us */
+		int64_t interval_s;	/* between pulls */
+	} partners[TOWER_MAX_PARTNERS];
+	unsigned n_partners;
 	/* How long reports and alerts are kept, and how often the older are
 	 * erased ([retention]); keep 0: never erased. */
 	int64_t retention_s, retention_interval_s;

@@ -48,6 +48,7 @@ struct tower {
 	struct asset_map *assets; /* registered address ranges (assets.c) */
 	struct towerlog *log;	  /* the transparency log's sequencer (logseq.c) */
 	struct case_guard *cases_guard; /* the never-block list (casepolicy.c) */
+	struct tower_partners *partners; /* the pulls from partners (partners.c) */
 	struct tower_cm *cm;	  /* countermeasures and the cases' thread */
 	struct http_metric *store_seconds[OP_COUNT];
 	struct http_metric *store_pending[OP_COUNT]; /* requests in the store now */
@@ -337,7 +338,7 @@ int tw_retention_pass(struct tower *t);
 
 /* Whose envelope it is, and what runs first in its transaction. */
 struct add_hooks {
-	int64_t user_id, org_id; /* org 0: none (the office) */
+	int64_t user_id, org_id; /* user 0: the tower itself; org 0: none (the office) */
 	/* 0 to go on, a negative yg_err, or 1: nothing to do after all (the
 	 * envelope is not stored and nothing is declared). */
 	int (*before)(struct store_conn *c, void *arg);
@@ -353,6 +354,10 @@ int tw_taxii_add(struct tower *t, const struct principal *p, const char *coll, c
 /* Turns new alerts that name a STIX indicator into sightings in the
  * sightings collection: how many sightings it wrote, or a negative yg_err. */
 int tw_sightings_pass(struct tower *t);
+/* Creates the partners' local collections and starts the thread that
+ * pulls their TAXII collections into them (partners.c); stops it. */
+int tw_partners_start(struct tower *t, char *err, size_t errlen) YG_MUST_CHECK;
+void tw_partners_stop(struct tower *t);
 
 /* ---- the transparency log (log.c, logseq.c, logapi.c) ------------------ */
 
