@@ -73,7 +73,7 @@ long http_fetch(struct http_fetch *f)
 	f->answer_len = 0;
 	f->kept[0] = f->why[0] = '\0';
 	if (c == NULL) {
-		strcpy(f->why, "libcurl cannot start");
+		snprintf(f->why, sizeof(f->why), "libcurl cannot start");
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(f->headers) / sizeof(f->headers[0]) && f->headers[i]; i++)
@@ -100,7 +100,7 @@ long http_fetch(struct http_fetch *f)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
 	} else if (s.over) {
 		f->status = -1;
-		strcpy(f->why, "the answer is larger than allowed");
+		snprintf(f->why, sizeof(f->why), "the answer is larger than allowed");
 	} else {
 		snprintf(f->why, sizeof(f->why), "%s", err[0] ? err : curl_easy_strerror(rc));
 	}
