@@ -17,6 +17,7 @@
 #include "capture/capture.h"
 #include "cli/cli.h"
 #include "cli/monitor_poll.h"
+#include "cli/taxii_poll.h"
 #include "intel/intel.h"
 #include "pipeline/pipeline.h"
 #include "output/post.h"
@@ -28,6 +29,7 @@
 #define DEFAULT_CLOSED 30
 #define DEFAULT_MAX_FLOWS 1000000
 #define DEFAULT_AUTH_POLL 10
+#define DEFAULT_INTEL_POLL 60
 
 static volatile sig_atomic_t stop_requested;
 
@@ -38,7 +40,10 @@ static void on_signal(int sig)
 }
 
 /* Indicator feeds: loaded at start, and again on SIGHUP by a loader thread
- * that publishes the new snapshot while packets keep flowing. */
+ * that publishes the new snapshot while packets keep flowing; and the
+ * TAXII poller's bundle, rebuilt with the files whenever the collection
+ * changes. mu makes the two builders take turns, so that neither
+ * publishes a snapshot without the other's latest part. */
 #define MAX_INTEL_PATHS 64
 
 struct intel_feeds {
@@ -47,12 +52,19 @@ struct intel_feeds {
 	struct intel_handle *handle;
 	atomic_int reloading; /* -1 tells the reloader to stop */
 	int quiet;
+	pthread_mutex_t mu;
+	char *taxii; /* the TAXII collection as one STIX bundle; NULL: none */
+	size_t taxii_len;
+	uint64_t taxii_refused; /* of its indicators, by the loader */
 };
 
-/* Builds a snapshot from every path; reports what loaded on stderr.
- * Returns 0, or EXIT_INPUT when a file could not be read (what could be
- * read still loads), or EXIT_FATAL when out of memory. */
-static int intel_build(struct intel_feeds *fe, struct intel_snapshot **out, const char *when)
+/* Builds a snapshot from every path and the TAXII bundle; with
+ * report_files, reports what the files loaded on stderr (a TAXII rebuild
+ * does not: the files did not change). Returns 0, or EXIT_INPUT when a
+ * file could not be read (what could be read still loads), or EXIT_FATAL
+ * when out of memory. Call with fe->mu held once threads run. */
+static int intel_build(struct intel_feeds *fe, struct intel_snapshot **out, const char *when,
+		       int report_files)
 {
 	struct intel_builder *b = intel_builder_new(0);
 	struct intel_report rep;
@@ -71,8 +83,20 @@ static int intel_build(struct intel_feeds *fe, struct intel_snapshot **out, cons
 		if (r < 0)
 			rc = EXIT_INPUT;
 	}
+	if (fe->taxii != NULL) {
+		struct intel_report trep;
+		intel_report_init(&trep);
+		if (intel_load_buffer(b, "taxii", fe->taxii, fe->taxii_len, INTEL_FORMAT_STIX, NULL,
+				      &trep) == YG_ENOMEM) {
+			intel_builder_free(b);
+			return EXIT_FATAL;
+		}
+		fe->taxii_refused = trep.rejected;
+	}
 	if (intel_builder_finish(b, out) < 0)
 		return EXIT_FATAL;
+	if (!report_files)
+		return rc;
 	for (unsigned i = 0; i < rep.n_messages; i++)
 		log_warnx("intel: %s", rep.messages[i]);
 	if (rep.messages_dropped)
@@ -110,10 +134,32 @@ static void *intel_reloader(void *arg)
 	for (;;) {
 		if (sigwait(&set, &sig) != 0 || atomic_load(&fe->reloading) < 0)
 			break;
-		if (intel_build(fe, &s, " reload") != EXIT_FATAL && s != NULL)
+		pthread_mutex_lock(&fe->mu);
+		if (intel_build(fe, &s, " reload", 1) != EXIT_FATAL && s != NULL)
 			intel_handle_publish(fe->handle, s);
+		pthread_mutex_unlock(&fe->mu);
 	}
 	return NULL;
+}
+
+/* The TAXII poller's hand-over (taxii_poll.h): the collection changed,
+ * so the snapshot is built again, files and all, and published as SIGHUP
+ * would. */
+static int taxii_publish(void *ctx, char *bundle, size_t len)
+{
+	struct intel_feeds *fe = ctx;
+	struct intel_snapshot *s = NULL;
+	int rc;
+
+	pthread_mutex_lock(&fe->mu);
+	free(fe->taxii);
+	fe->taxii = bundle;
+	fe->taxii_len = len;
+	rc = intel_build(fe, &s, "", 0) == EXIT_FATAL || s == NULL ? -1 : (int)fe->taxii_refused;
+	if (rc >= 0)
+		intel_handle_publish(fe->handle, s);
+	pthread_mutex_unlock(&fe->mu);
+	return rc;
 }
 
 static int intel_reloader_start(struct intel_feeds *fe, pthread_t *t)
@@ -177,6 +223,14 @@ static void analyze_usage(FILE *out)
 		"      --intel PATH          indicators to match: a STIX 2.1 bundle, a MISP feed\n"
 		"                            directory, a plain list, or a directory of them\n"
 		"                            (repeatable; SIGHUP reloads them while running)\n"
+		"      --intel-taxii URL     indicators from a TAXII 2.1 collection too: URL is its\n"
+		"                            API root (https://host/taxii2/api/), or a yagura\n"
+		"                            tower's base (http://tower:8080); the token is the\n"
+		"                            one of --token-file or YAGURA_TOKEN. Fetched whole\n"
+		"                            before any packet is read (exit 8 if it cannot be),\n"
+		"                            then polled; each change is one line on stderr\n"
+		"      --collection ID       the collection's id (with --intel-taxii)\n"
+		"      --intel-poll S        poll the collection every S seconds (default %d)\n"
 		"      --protect PREFIXES    comma-separated CIDRs whose addresses are written only\n"
 		"                            as Crypto-PAn pseudonyms (detectors see the real ones)\n"
 		"      --pseudonym-key FILE  the pseudonymization key (32 bytes; see docs/privacy.md)\n"
@@ -186,8 +240,10 @@ static void analyze_usage(FILE *out)
 		"\n"
 		"exit status: 0 ok, 1 usage, 2 an input was missing, truncated or corrupt (the\n"
 		"records of everything read before are still written), 3 output error, 4 fatal,\n"
-		"5 alerts left in the spool, 7 the tower's authorizations could not be fetched.\n",
-		DEFAULT_IDLE, DEFAULT_ACTIVE, DEFAULT_CLOSED, DEFAULT_MAX_FLOWS, DEFAULT_AUTH_POLL);
+		"5 alerts left in the spool, 7 the tower's authorizations could not be fetched,\n"
+		"8 the TAXII collection could not be fetched at start.\n",
+		DEFAULT_IDLE, DEFAULT_ACTIVE, DEFAULT_CLOSED, DEFAULT_MAX_FLOWS, DEFAULT_AUTH_POLL,
+		DEFAULT_INTEL_POLL);
 }
 
 int cli_parse_u64(const char *s, unsigned long long min, unsigned long long max,
@@ -381,7 +437,10 @@ enum {
 	OPT_SPOOL,
 	OPT_POST_WAIT,
 	OPT_TOWER,
-	OPT_AUTH_POLL
+	OPT_AUTH_POLL,
+	OPT_INTEL_TAXII,
+	OPT_COLLECTION,
+	OPT_INTEL_POLL
 };
 
 static void tee_to_poster(void *ctx, const char *json, size_t len)
@@ -434,6 +493,9 @@ int cmd_analyze(int argc, char **argv)
 		{"post", required_argument, NULL, OPT_POST},
 		{"tower", required_argument, NULL, OPT_TOWER},
 		{"authorization-poll", required_argument, NULL, OPT_AUTH_POLL},
+		{"intel-taxii", required_argument, NULL, OPT_INTEL_TAXII},
+		{"collection", required_argument, NULL, OPT_COLLECTION},
+		{"intel-poll", required_argument, NULL, OPT_INTEL_POLL},
 		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 		{"spool", required_argument, NULL, OPT_SPOOL},
 		{"post-wait", required_argument, NULL, OPT_POST_WAIT},
@@ -453,9 +515,13 @@ int cmd_analyze(int argc, char **argv)
 	struct protect_set *ics_allow = NULL;
 	static struct intel_feeds feeds;
 	const char *post_url = NULL, *token_file = NULL, *spool = "var/spool";
-	unsigned post_wait = 30, auth_poll = DEFAULT_AUTH_POLL;
+	unsigned post_wait = 30, auth_poll = DEFAULT_AUTH_POLL, intel_poll = DEFAULT_INTEL_POLL;
+	const char *taxii_url = NULL, *collection = NULL;
+	char token[256] = "";
+	int have_token = 0;
 	struct poster *poster = NULL;
 	struct monitor_poll *monitor = NULL;
+	struct taxii_poll *taxii = NULL;
 	pthread_t reloader;
 	int reloader_on = 0;
 	struct detect_config dcfg;
@@ -558,6 +624,20 @@ int cmd_analyze(int argc, char **argv)
 			}
 			auth_poll = (unsigned)v;
 			break;
+		case OPT_INTEL_TAXII:
+			taxii_url = optarg;
+			break;
+		case OPT_COLLECTION:
+			collection = optarg;
+			break;
+		case OPT_INTEL_POLL:
+			if (cli_parse_u64(optarg, 1, 86400, &v) < 0) {
+				log_warnx("analyze: --intel-poll: '%s' is not 1 to 86400 seconds",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			intel_poll = (unsigned)v;
+			break;
 		case OPT_TOKEN_FILE:
 			token_file = optarg;
 			break;
@@ -598,6 +678,24 @@ int cmd_analyze(int argc, char **argv)
 		log_warnx("analyze: no capture file given (try 'yagura analyze --help')");
 		return EXIT_USAGE;
 	}
+	if ((taxii_url == NULL) != (collection == NULL)) {
+		log_warnx("analyze: --intel-taxii and --collection go together");
+		return EXIT_USAGE;
+	}
+	if (taxii_url != NULL && !detect_on) {
+		log_warnx("analyze: --intel-taxii fetches indicators to match: it needs the "
+			  "detectors (drop --no-detect)");
+		return EXIT_USAGE;
+	}
+	if (post_url != NULL || taxii_url != NULL) {
+		if (read_token(token_file, token, sizeof(token)) < 0) {
+			log_warnx("analyze: %s: no token (%s)",
+				  post_url ? "--tower/--post" : "--intel-taxii",
+				  token_file ? token_file : "set YAGURA_TOKEN or use --token-file");
+			return EXIT_USAGE;
+		}
+		have_token = 1;
+	}
 	if ((protect_spec == NULL) != (key_path == NULL)) {
 		log_warnx("analyze: --protect and --pseudonym-key go together");
 		return EXIT_USAGE;
@@ -636,12 +734,14 @@ int cmd_analyze(int argc, char **argv)
 		sources = sources_new(1000000);
 		cfg.sources = sources;
 	}
-	if (feeds.n > 0 && detect_on) {
+	pthread_mutex_init(&feeds.mu, NULL);
+	if ((feeds.n > 0 || taxii_url != NULL) && detect_on) {
 		struct intel_snapshot *snap;
 		int irc;
 		feeds.quiet = quiet;
 		feeds.handle = intel_handle_new();
-		if (feeds.handle == NULL || (irc = intel_build(&feeds, &snap, "")) == EXIT_FATAL) {
+		if (feeds.handle == NULL ||
+		    (irc = intel_build(&feeds, &snap, "", feeds.n > 0)) == EXIT_FATAL) {
 			log_warnx("analyze: out of memory loading indicators");
 			rc = EXIT_FATAL;
 			goto out;
@@ -655,16 +755,9 @@ int cmd_analyze(int argc, char **argv)
 	if (e != NULL && pz.set != NULL)
 		eve_set_protect(e, pseudonymize, &pz);
 	if (e != NULL && post_url != NULL) {
-		char token[256];
 		if (!detect_on) {
 			log_warnx("analyze: --tower/--post sends alerts: it needs the detectors (drop "
 				  "--no-detect)");
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		if (read_token(token_file, token, sizeof(token)) < 0) {
-			log_warnx("analyze: --tower/--post: no token (%s)",
-				  token_file ? token_file : "set YAGURA_TOKEN or use --token-file");
 			rc = EXIT_USAGE;
 			goto out;
 		}
@@ -680,13 +773,21 @@ int cmd_analyze(int argc, char **argv)
 		 * poster, which checks the URL, and may send what an earlier,
 		 * authorized run left in the spool.) */
 		int mrc = monitor_poll_start(post_url, token, auth_poll, &monitor);
-		memset(token, 0, sizeof(token));
 		if (mrc < 0) {
 			rc = EXIT_NOAUTH;
 			goto out;
 		}
 		cfg.scope = monitor_poll_handle(monitor);
 	}
+	/* The collection whole before any packet, as the authorizations. */
+	if (e != NULL && taxii_url != NULL &&
+	    taxii_poll_start(taxii_url, collection, token, intel_poll, taxii_publish, &feeds,
+			     &taxii) < 0) {
+		rc = EXIT_NOINTEL;
+		goto out;
+	}
+	if (have_token)
+		memset(token, 0, sizeof(token));
 	if (e == NULL || (detect_on && sources == NULL) || (p = pipeline_new(&cfg, e)) == NULL) {
 		log_warnx("analyze: out of memory (try a smaller --max-flows)");
 		rc = EXIT_FATAL;
@@ -706,6 +807,11 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (monitor != NULL && monitor_poll_run(monitor) < 0) {
 		log_warnx("analyze: cannot start the authorization poller");
+		rc = EXIT_FATAL;
+		goto out;
+	}
+	if (taxii != NULL && taxii_poll_run(taxii) < 0) {
+		log_warnx("analyze: cannot start the TAXII poller");
 		rc = EXIT_FATAL;
 		goto out;
 	}
@@ -757,6 +863,8 @@ out:
 		poster_finish(poster, 0, NULL);
 	pipeline_free(p);
 	monitor_poll_free(monitor);
+	taxii_poll_free(taxii);
+	memset(token, 0, sizeof(token));
 	sources_free(sources);
 	cryptopan_free(pz.cp);
 	protect_set_free(pz.set);
@@ -764,6 +872,8 @@ out:
 	if (reloader_on)
 		intel_reloader_stop(&feeds, reloader);
 	intel_handle_free(feeds.handle);
+	free(feeds.taxii);
+	pthread_mutex_destroy(&feeds.mu);
 	if (eve_free(e) != 0 && rc == EXIT_OK)
 		rc = EXIT_OUTPUT;
 	if (out_fd != STDOUT_FILENO && close(out_fd) < 0 && rc == EXIT_OK) {

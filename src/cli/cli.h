@@ -13,8 +13,10 @@ enum {
 	EXIT_UNSENT = 5, /* analyze --post: alerts wait in the spool, the tower did not take them */
 	EXIT_SPLIT = 6,  /* audit verify: two checkpoints signed by the log's key that cannot
 			    both be true (a split view) */
-	EXIT_NOAUTH = 7  /* analyze --tower: the monitoring authorizations could not be
+	EXIT_NOAUTH = 7, /* analyze --tower: the monitoring authorizations could not be
 			    fetched at start; no packet was read */
+	EXIT_NOINTEL = 8 /* analyze --intel-taxii: the collection could not be fetched at
+			    start; no packet was read */
 };
 
 int cmd_analyze(int argc, char **argv);

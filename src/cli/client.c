@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/log.h"
 #include "cli/cli.h"
@@ -51,11 +52,45 @@ const char *client_last_error(void)
 	return req_error[0] ? req_error : "no answer";
 }
 
+/* What a TAXII client needs besides: an Accept header, and one header of
+ * the answer. */
+struct client_extra {
+	const char *accept;
+	const char *hname;
+	char *hval;
+	size_t hn;
+};
+
+/* Keeps the value of x->hname when a header line is it; a line it cannot
+ * hold whole leaves the value empty rather than cut. */
+static size_t header_line(char *line, size_t size, size_t nmemb, void *ctx)
+{
+	struct client_extra *x = ctx;
+	size_t n = size * nmemb, k = strlen(x->hname);
+
+	if (n > k + 1 && strncasecmp(line, x->hname, k) == 0 && line[k] == ':') {
+		const char *v = line + k + 1;
+		size_t vl = n - k - 1;
+
+		while (vl > 0 && (*v == ' ' || *v == '\t'))
+			v++, vl--;
+		while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+			vl--;
+		if (vl < x->hn) {
+			memcpy(x->hval, v, vl);
+			x->hval[vl] = '\0';
+		} else {
+			x->hval[0] = '\0';
+		}
+	}
+	return n;
+}
+
 /* One request; the answer's bytes in b. Returns the HTTP status, 0 when
  * the tower could not be reached, -1 when the answer passed b->max. */
 static long perform(const char *base, const char *token, const char *method, const char *path,
 		    const char *ctype, const char *body, size_t blen, const char *idem,
-		    struct client_buf *b)
+		    struct client_extra *x, struct client_buf *b)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -75,6 +110,15 @@ static long perform(const char *base, const char *token, const char *method, con
 	if (idem != NULL) {
 		snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", idem);
 		h = curl_slist_append(h, hdr);
+	}
+	if (x != NULL && x->accept != NULL) {
+		snprintf(hdr, sizeof(hdr), "Accept: %s", x->accept);
+		h = curl_slist_append(h, hdr);
+	}
+	if (x != NULL && x->hname != NULL) {
+		x->hval[0] = '\0';
+		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_line);
+		curl_easy_setopt(curl, CURLOPT_HEADERDATA, x);
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
@@ -102,7 +146,7 @@ long client_call(const char *base, const char *token, const char *method, const 
 {
 	struct client_buf b = {NULL, 0, 0, 0};
 	long status = perform(base, token, method, path, "application/json", body,
-			      body != NULL ? strlen(body) : 0, idem, &b);
+			      body != NULL ? strlen(body) : 0, idem, NULL, &b);
 
 	*answer = NULL;
 	if (b.p != NULL)
@@ -111,12 +155,12 @@ long client_call(const char *base, const char *token, const char *method, const 
 	return status;
 }
 
-long client_call_raw(const char *base, const char *token, const char *method, const char *path,
-		     const char *ctype, const char *body, size_t blen, size_t max, char **out,
-		     size_t *len)
+static long call_raw(const char *base, const char *token, const char *method, const char *path,
+		     const char *ctype, const char *body, size_t blen, struct client_extra *x,
+		     size_t max, char **out, size_t *len)
 {
 	struct client_buf b = {NULL, 0, max, 0};
-	long status = perform(base, token, method, path, ctype, body, blen, NULL, &b);
+	long status = perform(base, token, method, path, ctype, body, blen, NULL, x, &b);
 
 	if (status > 0 && b.p == NULL && (b.p = calloc(1, 1)) == NULL)
 		status = 0;
@@ -128,6 +172,22 @@ long client_call_raw(const char *base, const char *token, const char *method, co
 	*out = b.p;
 	*len = b.n;
 	return status;
+}
+
+long client_call_raw(const char *base, const char *token, const char *method, const char *path,
+		     const char *ctype, const char *body, size_t blen, size_t max, char **out,
+		     size_t *len)
+{
+	return call_raw(base, token, method, path, ctype, body, blen, NULL, max, out, len);
+}
+
+long client_get_header(const char *base, const char *token, const char *path,
+		       const char *accept, size_t max, char **out, size_t *len, const char *hname,
+		       char *hval, size_t hn)
+{
+	struct client_extra x = {accept, hname, hval, hn};
+
+	return call_raw(base, token, "GET", path, accept, NULL, 0, &x, max, out, len);
 }
 
 /* The bytes of a character starting with lead byte c (jansson's strings

@@ -21,6 +21,14 @@ long client_call_raw(const char *base, const char *token, const char *method, co
 		     const char *ctype, const char *body, size_t blen, size_t max, char **out,
 		     size_t *len);
 
+/* A GET of base + path (a TAXII server's, say) sending Accept: accept,
+ * the answer as client_call_raw gives it, and the value of the answer's
+ * header hname (any case) in hval, hn bytes: "" when it is absent or too
+ * long to hold whole. */
+long client_get_header(const char *base, const char *token, const char *path,
+		       const char *accept, size_t max, char **out, size_t *len, const char *hname,
+		       char *hval, size_t hn);
+
 /* Bounds the calling thread's later requests to secs seconds (default 60),
  * and names why its last request reached no tower (curl's words; "no
  * answer" when it has none). Both per thread. */
