@@ -202,7 +202,7 @@ static void test_hostile(void **state)
 
 	/* Odd objects inside a good envelope are counted, not applied. */
 	memset(&d, 0, sizeof(d));
-	char objs[2048];
+	char objs[4096];
 	snprintf(objs, sizeof(objs),
 		 "1,\"x\",null,{\"type\":\"indicator\"},{\"type\":\"indicator\",\"id\":\"%s\","
 		 "\"modified\":\"yesterday\"},%s,%s",
