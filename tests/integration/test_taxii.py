@@ -344,6 +344,30 @@ def run(t, tw, label, yagura, shared):
             len(out.splitlines()) == 1 + 250 + 1 + 3 + 3,
             "%s: intel list --all: %d rows, %r" % (label, len(out.splitlines()), row))
 
+    # What the tower made itself (shared reports' indicators and the
+    # office's and operators' identities, sightings and sensors' identities,
+    # yagura intel's indicators) validates against the OASIS schemas.
+    schemas = os.path.join(shared, "data", "stix2-schemas", "schemas")
+    if os.path.isdir(schemas):
+        import pathlib
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from test_stix import validators
+        v = validators(pathlib.Path(schemas))
+        made = []
+        for coll in (INDICATORS, SIGHTINGS):
+            st, env, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/?limit=1000&"
+                               "match[type]=indicator,sighting,identity" % coll, analyst)
+            made += [o for o in env.get("objects", [])
+                     if not o["id"].startswith("indicator--") or
+                     o.get("name", "").startswith(("C2 of", "198.51.100.77", "c2.kinki",
+                                                   "http://198.51.100.78"))
+                     or "description" in o]
+        bad = [(o["id"], e.message[:120]) for o in made for e in v[o["type"]].iter_errors(o)]
+        t.check(len(made) >= 6 and not bad, "%s: %d objects the tower made, invalid: %s" %
+                (label, len(made), bad[:3]))
+    else:
+        print("stix2-schemas: ../shared absent, the schema check skipped")
+
     # The client nobody here wrote.
     client_dir = os.path.join(shared, "tools", "taxii2-client")
     if os.path.isdir(client_dir):
