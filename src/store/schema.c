@@ -476,6 +476,19 @@ static const char schema_v14[] =
 	" value BIGINT NOT NULL);"
 	"INSERT INTO taxii_state (name, value) VALUES ('sightings_after', 0);";
 
+/* v15: deletions from TAXII collections (src/tower/taxii.c). An object
+ * deleted stays stored, as the log's entries fingerprinted it; a deletion
+ * is a row of its own, in the log, that every read leaves it out by. */
+static const char schema_v15[] =
+	"CREATE TABLE stix_deletions ("
+	" id @ID@,"
+	" collection_id TEXT NOT NULL REFERENCES taxii_collections(id),"
+	" stix_id TEXT NOT NULL,"
+	" version_us BIGINT,"
+	" user_id BIGINT REFERENCES users(id),"
+	" created BIGINT NOT NULL);"
+	"CREATE INDEX stix_deletions_of ON stix_deletions (collection_id, stix_id);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -494,6 +507,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 12, .name = "monitoring authorizations", .sql = schema_v12 },
 	{ .version = 13, .name = "TAXII 2.1 collections of STIX objects", .sql = schema_v13 },
 	{ .version = 14, .name = "sightings from alerts", .sql = schema_v14 },
+	{ .version = 15, .name = "deletions from TAXII collections", .sql = schema_v15 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -62,6 +62,9 @@ const struct rec_def rec_defs[REC_TABLES] = {
 			      "collection_id, stix_id, type, version, version_us, spec_version, "
 			      "date_added, tlp, org_id, body",
 			      "ttttitiiit", "batch_id", 1, true},
+	[REC_STIX_DELETIONS] = {"stix_deletions",
+				"id, collection_id, stix_id, version_us, user_id, created", "ittiii",
+				"id", 1, false},
 };
 
 enum rec_table rec_table_named(const char *name, size_t len)

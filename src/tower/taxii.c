@@ -349,10 +349,16 @@ static int f_parse(struct http_request *req, struct http_response *resp, struct 
 		f_add(f, " AND (1 = 0");
 		if (last)
 			f_add(f, " OR s.version_us = (SELECT MAX(v.version_us) FROM stix_objects v "
-				 "WHERE v.collection_id = s.collection_id AND v.stix_id = s.stix_id)");
+				 "WHERE v.collection_id = s.collection_id AND v.stix_id = s.stix_id AND "
+				 "NOT EXISTS (SELECT 1 FROM stix_deletions d WHERE d.collection_id = "
+				 "v.collection_id AND d.stix_id = v.stix_id AND (d.version_us IS NULL OR "
+				 "d.version_us = v.version_us)))");
 		if (first)
 			f_add(f, " OR s.version_us = (SELECT MIN(v.version_us) FROM stix_objects v "
-				 "WHERE v.collection_id = s.collection_id AND v.stix_id = s.stix_id)");
+				 "WHERE v.collection_id = s.collection_id AND v.stix_id = s.stix_id AND "
+				 "NOT EXISTS (SELECT 1 FROM stix_deletions d WHERE d.collection_id = "
+				 "v.collection_id AND d.stix_id = v.stix_id AND (d.version_us IS NULL OR "
+				 "d.version_us = v.version_us)))");
 		for (int i = 0; i < k; i++) {
 			f_add(f, " OR s.version_us = ");
 			f_add(f, times[i]);
@@ -371,6 +377,12 @@ static int f_parse(struct http_request *req, struct http_response *resp, struct 
 	return 0;
 }
 
+/* An object deleted (stix_deletions) is left out of every read. */
+#define NOT_DELETED                                                                            \
+	" AND NOT EXISTS (SELECT 1 FROM stix_deletions d WHERE d.collection_id = "                \
+	"s.collection_id AND d.stix_id = s.stix_id AND (d.version_us IS NULL OR d.version_us = "  \
+	"s.version_us))"
+
 /* The page's rows (cols, then seq and date_added) or -1 after answering. */
 static int f_run(struct tower *t, struct http_response *resp, const struct principal *p,
 		 struct filter *f, const char *cols, struct store_res **r)
@@ -379,8 +391,8 @@ static int f_run(struct tower *t, struct http_response *resp, const struct princ
 	const char *tlp = tlp_sql(p, f->ps, &f->n);
 
 	snprintf(sql, sizeof(sql),
-		 "SELECT %s, s.seq, s.date_added FROM stix_objects s%s%s ORDER BY s.date_added, s.seq "
-		 "LIMIT %lld",
+		 "SELECT %s, s.seq, s.date_added FROM stix_objects s%s%s" NOT_DELETED
+		 " ORDER BY s.date_added, s.seq LIMIT %lld",
 		 cols, f->sql, tlp, f->limit + 1);
 	return tw_query(t, resp, sql, f->ps, f->n, r);
 }
@@ -734,6 +746,79 @@ static int taxii_objects_post(struct http_request *req, struct http_response *re
 	return status_answer(t, resp, status_id, p, 202);
 }
 
+struct del {
+	const char *coll, *id;
+	int64_t versions[TAXII_MATCH_MAX];
+	int nversions; /* 0: every version */
+};
+
+static int del_body(struct store_conn *c, struct svc_tx *x, void *arg)
+{
+	struct del *d = arg;
+	int64_t id = 0;
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < (d->nversions ? d->nversions : 1); i++) {
+		struct store_param ps[] = {store_text(d->coll), store_text(d->id),
+					   d->nversions ? store_int64(d->versions[i]) : store_null(),
+					   store_int64(x->p->user_id), store_int64(x->now)};
+		rc = svc_write(x, c, REC_STIX_DELETIONS,
+			       "INSERT INTO stix_deletions (collection_id, stix_id, version_us, user_id, "
+			       "created) VALUES (?, ?, ?, ?, ?)",
+			       ps, 5, &id);
+	}
+	return rc < 0 ? rc : svc_changed(x, c, CHANGE_TAXII_DELETE, id);
+}
+
+/* DELETE .../objects/{object_id}/[?match[version]=...]: every version, or
+ * those named (at most SVC_ROWS_MAX a request, as one change holds). */
+static int taxii_delete(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	static const char *const known[] = {"match[version]", "match[spec_version]", NULL};
+	struct tower *t = ctx;
+	const struct principal *p;
+	const char *oid = http_request_param(req, "object_id"),
+		   *ver = http_request_query(req, "match[version]");
+	struct coll c;
+	struct del d = {0};
+	struct svc_result res;
+	struct store_res *r = NULL;
+
+	if (tw_need(req, resp, ACT_TAXII, &p) == SCOPE_NONE ||
+	    tw_query_known(req, resp, known) < 0 ||
+	    coll_access(t, resp, p, http_request_param(req, "id"), &c) < 0)
+		return 0;
+	if (!c.write)
+		return tw_fail(resp, 403, "forbidden", "you may not write to this collection");
+	if (!stix_id_valid(oid, NULL))
+		return tw_fail(resp, 404, "not_found", "no such object");
+	if (ver != NULL && strcmp(ver, "all") != 0) {
+		char *copy = http_arena_strdup(http_request_arena(req), ver), *save = NULL;
+
+		for (char *s = strtok_r(copy, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
+			if (d.nversions == SVC_ROWS_MAX - 1 ||
+			    report_parse_time(s, &d.versions[d.nversions]) < 0)
+				return tw_fail(resp, 400, "bad_query",
+					       "match[version] is all, or up to 3 versions' times");
+			d.nversions++;
+		}
+	}
+	/* Only what the caller could read is there for it to delete. */
+	struct filter f;
+	if (f_parse(req, resp, &f, c.id, oid, true) < 0 || f_run(t, resp, p, &f, "s.version_us", &r) < 0)
+		return 0;
+	size_t found = store_res_nrows(r);
+	store_res_free(r);
+	if (found == 0)
+		return tw_fail(resp, 404, "not_found", "no such object");
+	d.coll = c.id;
+	d.id = oid;
+	if (svc_run(t, t->st, p, false, del_body, &d, &res) < 0)
+		return svc_answer(resp, &res);
+	http_response_status(resp, 200);
+	return 0;
+}
+
 /* GET /taxii2/api/status/{status_id}/: one's own. */
 static int taxii_status(struct http_request *req, struct http_response *resp, void *ctx)
 {
@@ -756,6 +841,8 @@ const struct tower_route tw_taxii_routes[] = {
 	TX(HTTP_POST, TAXII_ROOT "collections/{id}/objects/", TW_AJ, taxii_objects_post),
 	TX(HTTP_GET, TAXII_ROOT "collections/{id}/objects/{object_id}/", HTTP_ROUTE_AUTH,
 	   taxii_objects_get),
+	TX(HTTP_DELETE, TAXII_ROOT "collections/{id}/objects/{object_id}/", HTTP_ROUTE_AUTH,
+	   taxii_delete),
 	TX(HTTP_GET, TAXII_ROOT "collections/{id}/objects/{object_id}/versions/", HTTP_ROUTE_AUTH,
 	   taxii_versions),
 	TX(HTTP_GET, TAXII_ROOT "collections/{id}/manifest/", HTTP_ROUTE_AUTH, taxii_manifest),

@@ -166,6 +166,27 @@ def run(t, tw, label, yagura, shared):
     st, v, _ = taxii(tw, "GET", "%s%s/versions/" % (base, g["id"]), operator)
     t.check(sorted(v.get("versions", [])) == [stix_time(1), stix_time(30)],
             "%s: versions: %s" % (label, v))
+    # Deleting: one version, then the rest; only a writer may.
+    opath = "%s%s/" % (base, g["id"])
+    st, e, _ = taxii(tw, "DELETE", opath, operator)
+    t.check(st == 403, "%s: an operator deleting: %s" % (label, st))
+    st, _, _ = taxii(tw, "DELETE", opath + "?match[version]=%s" % stix_time(1), analyst)
+    t.check(st == 200, "%s: one version deleted: %s" % (label, st))
+    st, v, _ = taxii(tw, "GET", opath + "versions/", operator)
+    t.check(v.get("versions") == [stix_time(30)], "%s: the other is left: %s" % (label, v))
+    st, env, _ = taxii(tw, "GET", opath + "?match[version]=first", operator)
+    t.check([o["modified"] for o in env.get("objects", [])] == [stix_time(30)],
+            "%s: first is now the one left: %s" % (label, env))
+    st, _, _ = taxii(tw, "DELETE", opath, analyst)
+    t.check(st == 200, "%s: the rest deleted: %s" % (label, st))
+    for path in (opath, opath + "versions/"):
+        st, _, _ = taxii(tw, "GET", path, analyst)
+        t.check(st == 404, "%s: %s after deletion: %s" % (label, path, st))
+    st, _, _ = taxii(tw, "DELETE", opath, analyst)
+    t.check(st == 404, "%s: deleting it again: %s" % (label, st))
+    st, _, _ = taxii(tw, "DELETE", "%s%s/" % (base, objs["red"]["id"]), operator)
+    t.check(st == 403, "%s: a TLP:RED object by an operator: %s" % (label, st))
+
     st, env, _ = taxii(tw, "GET", base + "?match[type]=report", operator)
     t.check(st == 200 and not env.get("objects"), "%s: match[type]=report: %s" % (label, env))
     for bad in ("match[type]=IN%20DICATOR", "match[version]=yesterday", "added_after=x",
