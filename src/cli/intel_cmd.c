@@ -6,7 +6,8 @@
  *   add --value V [...]     an indicator, from one value
  *   import FILE             a STIX 2.1 bundle's objects, or a plain list
  *   expire ID --reason T    publishes the indicator's revocation
- *   list                    the collection's indicators in force */
+ *   list                    the collection's indicators in force
+ *   warn --name --text --ref   a warning to operators (a STIX report) */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,6 +38,10 @@ static void intel_usage(FILE *out)
 	      "                            of values (one a line, '#' comments)\n"
 	      "  expire ID --reason TEXT   publish the revocation of indicator ID\n"
 	      "  list [--all]              the indicators in force, newest first\n"
+	      "  warn --name TITLE --text TEXT --ref ID [--ref ID]... [--tlp T]\n"
+	      "                            publish a warning to operators: a STIX report on\n"
+	      "                            the objects named (indicators, say), in the warnings\n"
+	      "                            collection unless --collection says otherwise\n"
 	      "\n"
 	      "options (before COMMAND or after it):\n" CLIENT_TOWER_USAGE
 	      "  --collection ALIAS|ID     the TAXII collection (default indicators)\n"
@@ -47,8 +52,13 @@ static void intel_usage(FILE *out)
 	      out);
 }
 
+#define INTEL_REFS_MAX 64
+
 struct intel_args {
 	const char *value, *kind, *name, *tlp, *valid_until, *confidence, *collection, *reason;
+	const char *text;
+	const char *refs[INTEL_REFS_MAX];
+	size_t nrefs;
 	char coll_id[64];
 	struct client_opts o;
 	const char *token;
@@ -374,6 +384,54 @@ static int intel_expire(struct intel_args *a, const char *id)
 	return post_objects(a, "intel expire", json_pack("[o]", next));
 }
 
+/* A STIX report: the office's warning about the objects it names. */
+static int intel_warn(struct intel_args *a)
+{
+	char id[STIX_ID_MAX];
+	const char *mark;
+	json_t *rep = NULL;
+
+	if (a->name == NULL || a->text == NULL || a->nrefs == 0) {
+		log_warnx("intel warn: --name, --text and at least one --ref are required");
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < a->nrefs; i++)
+		if (!stix_id_valid(a->refs[i], NULL)) {
+			log_warnx("intel warn: --ref '%.80s' is not a STIX id", a->refs[i]);
+			return EXIT_USAGE;
+		}
+	if (tlp_refs(a->tlp, &mark) < 0) {
+		log_warnx("intel warn: --tlp is clear, green, amber, amber+strict or red");
+		return EXIT_USAGE;
+	}
+	int64_t now = now_us();
+	const char *marks[] = {mark};
+	if (stix_id_new("report", id) < 0)
+		return EXIT_INPUT;
+	struct stix_report r = {
+		.c = {.id = id, .created = now, .modified = now, .marking_refs = marks,
+		      .n_marking_refs = 1},
+		.name = a->name,
+		.description = a->text,
+		.published = now,
+		.object_refs = a->refs,
+		.n_object_refs = a->nrefs};
+	if (stix_report_build(&r, &rep) < 0) {
+		log_warnx("intel warn: the warning is not valid STIX (a name or text with control "
+			  "characters?)");
+		return EXIT_USAGE;
+	}
+	if (a->collection == NULL)
+		a->collection = "warnings";
+	int rc = collection_id(a, "intel warn");
+	if (rc != EXIT_OK) {
+		json_decref(rep);
+		return rc;
+	}
+	printf("%s\n", id);
+	return post_objects(a, "intel warn", json_pack("[o]", rep));
+}
+
 static int intel_list(struct intel_args *a)
 {
 	char path[300], f[3][80];
@@ -430,15 +488,24 @@ int cmd_intel(int argc, char **argv)
 	char tok[256];
 	static const char *const names[] = {"--value", "--kind", "--name", "--tlp",
 					    "--valid-until", "--confidence", "--collection",
-					    "--reason"};
+					    "--reason", "--text"};
 
 	memset(&a, 0, sizeof(a));
 	client_opts_init(&a.o, NULL);
 	const char **slots[] = {&a.value, &a.kind, &a.name, &a.tlp, &a.valid_until,
-				&a.confidence, &a.collection, &a.reason};
+				&a.confidence, &a.collection, &a.reason, &a.text};
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--all") == 0) {
 			a.o.all = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--ref") == 0) {
+			if (i + 1 >= argc || a.nrefs == INTEL_REFS_MAX) {
+				log_warnx("intel: --ref needs a value (at most %d of them)",
+					  INTEL_REFS_MAX);
+				return EXIT_USAGE;
+			}
+			a.refs[a.nrefs++] = argv[++i];
 			continue;
 		}
 		int took = client_opt("intel", &a.o, argc, argv, &i);
@@ -483,6 +550,8 @@ int cmd_intel(int argc, char **argv)
 		return intel_expire(&a, pos[1]);
 	if (strcmp(pos[0], "list") == 0 && npos == 1)
 		return intel_list(&a);
+	if (strcmp(pos[0], "warn") == 0 && npos == 1)
+		return intel_warn(&a);
 	intel_usage(stderr);
 	return EXIT_USAGE;
 }

@@ -359,6 +359,19 @@ def run(t, tw, label, yagura, shared):
     t.check(rc == 1 and "--reason" in err, "%s: intel expire without a reason: %d" % (label, rc))
     rc, out, err = intel("expire", iid, "--reason", "the server was taken down")
     t.check(rc == 0, "%s: intel expire: %d %r %r" % (label, rc, out, err))
+    rc, out, err = intel("warn", "--name", "C2 of the AgentTesla campaign",
+                         "--text", "Block 203.0.113.66; it is the campaign's mail relay.",
+                         "--ref", iid, "--tlp", "green")
+    wid = out.split("\n")[0]
+    st, env, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/%s/" % (WARNINGS, wid),
+                       operator)
+    w = (env.get("objects") or [{}])[0]
+    t.check(rc == 0 and w.get("type") == "report" and w.get("object_refs") == [iid] and
+            w.get("object_marking_refs") == [TLP["green"]],
+            "%s: intel warn: the operator reads the warning: %d %r %s" % (label, rc, err, w))
+    rc, out, err = intel("warn", "--name", "x", "--text", "y")
+    t.check(rc == 1 and "--ref" in err, "%s: a warning about nothing: %d %r" % (label, rc, err))
+
     rc, out, err = intel("list", "--all")
     row = [l for l in out.splitlines() if l.startswith(iid)]
     t.check(rc == 0 and len(row) == 1 and " revoked " in row[0] and
@@ -375,11 +388,12 @@ def run(t, tw, label, yagura, shared):
         from test_stix import validators
         v = validators(pathlib.Path(schemas))
         made = []
-        for coll in (INDICATORS, SIGHTINGS):
+        for coll in (INDICATORS, SIGHTINGS, WARNINGS):
             st, env, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/?limit=1000&"
-                               "match[type]=indicator,sighting,identity" % coll, analyst)
+                               "match[type]=indicator,sighting,identity,report" % coll, analyst)
             made += [o for o in env.get("objects", [])
-                     if not o["id"].startswith("indicator--") or
+                     if not o["id"].startswith(("indicator--", "report--")) or
+                     o.get("name", "").startswith("C2 of the AgentTesla") or
                      o.get("name", "").startswith(("C2 of", "198.51.100.77", "c2.kinki",
                                                    "http://198.51.100.78"))
                      or "description" in o]
