@@ -11,13 +11,13 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/every.h"
 #include "base/log.h"
 #include "cli/client.h"
 #include "decode/scope.h"
@@ -33,11 +33,7 @@ struct monitor_poll {
 	char *last;	 /* the last answer accepted, NUL-terminated */
 	size_t last_len;
 	int failing;	 /* in a streak of failed fetches */
-	pthread_t thread;
-	int running;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop; /* under mu */
+	struct every *thread; /* the polls after the first; NULL before run */
 };
 
 static int64_t wall_us(void)
@@ -157,26 +153,14 @@ static int poll_once(struct monitor_poll *mp, int first)
 	return 0;
 }
 
-static void *poller(void *arg)
+/* A poll of the thread; the time to the next. */
+static double poller(void *arg)
 {
 	struct monitor_poll *mp = arg;
-	struct timespec ts;
 
 	client_set_timeout(mp->interval_s < 5 ? 5 : (long)mp->interval_s);
-	pthread_mutex_lock(&mp->mu);
-	while (!mp->stop) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += mp->interval_s;
-		while (!mp->stop && pthread_cond_timedwait(&mp->cv, &mp->mu, &ts) != ETIMEDOUT)
-			;
-		if (mp->stop)
-			break;
-		pthread_mutex_unlock(&mp->mu);
-		poll_once(mp, 0);
-		pthread_mutex_lock(&mp->mu);
-	}
-	pthread_mutex_unlock(&mp->mu);
-	return NULL;
+	poll_once(mp, 0);
+	return mp->interval_s;
 }
 
 int monitor_poll_start(const char *url, const char *token, unsigned interval_s,
@@ -193,8 +177,6 @@ int monitor_poll_start(const char *url, const char *token, unsigned interval_s,
 	snprintf(mp->url, sizeof(mp->url), "%s", url);
 	snprintf(mp->token, sizeof(mp->token), "%s", token);
 	mp->interval_s = interval_s;
-	pthread_mutex_init(&mp->mu, NULL);
-	pthread_cond_init(&mp->cv, NULL);
 	/* The first fetch waits no longer than a poll would. */
 	client_set_timeout(interval_s < 5 ? 5 : (long)interval_s);
 	if (poll_once(mp, 1) < 0) {
@@ -214,26 +196,15 @@ struct snap_handle *monitor_poll_handle(struct monitor_poll *mp)
 
 int monitor_poll_run(struct monitor_poll *mp)
 {
-	if (pthread_create(&mp->thread, NULL, poller, mp) != 0)
-		return -1;
-	mp->running = 1;
-	return 0;
+	return every_start(&mp->thread, mp->interval_s, poller, mp) < 0 ? -1 : 0;
 }
 
 void monitor_poll_free(struct monitor_poll *mp)
 {
 	if (mp == NULL)
 		return;
-	if (mp->running) {
-		pthread_mutex_lock(&mp->mu);
-		mp->stop = 1;
-		pthread_cond_signal(&mp->cv);
-		pthread_mutex_unlock(&mp->mu);
-		pthread_join(mp->thread, NULL);
-	}
+	every_stop(mp->thread);
 	snap_handle_free(mp->handle);
-	pthread_mutex_destroy(&mp->mu);
-	pthread_cond_destroy(&mp->cv);
 	free(mp->last);
 	memset(mp->token, 0, sizeof(mp->token));
 	free(mp);

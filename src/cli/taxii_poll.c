@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/every.h"
 #include "base/log.h"
 #include "cli/client.h"
 #include "intel/taxii.h"
@@ -49,11 +49,8 @@ struct taxii_poll {
 	int64_t after; /* the latest X-TAXII-Date-Added-Last, microseconds; 0: none */
 	int dirty;     /* the set changed but no snapshot holds it yet */
 	int failing;   /* in a streak of failed polls */
-	pthread_t thread;
-	int running;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	atomic_int stop;
+	struct every *thread; /* the polls after the first; NULL before run */
+	atomic_int stop;      /* a poll under way gives up its pages */
 };
 
 static int64_t wall_us(void)
@@ -247,27 +244,14 @@ static int poll_once(struct taxii_poll *tp, int first)
 	return 0;
 }
 
-static void *poller(void *arg)
+/* A poll of the thread; the time to the next. */
+static double poller(void *arg)
 {
 	struct taxii_poll *tp = arg;
-	struct timespec ts;
 
 	client_set_timeout(tp->interval_s < 30 ? 30 : (long)tp->interval_s);
-	pthread_mutex_lock(&tp->mu);
-	while (!atomic_load(&tp->stop)) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += tp->interval_s;
-		while (!atomic_load(&tp->stop) &&
-		       pthread_cond_timedwait(&tp->cv, &tp->mu, &ts) != ETIMEDOUT)
-			;
-		if (atomic_load(&tp->stop))
-			break;
-		pthread_mutex_unlock(&tp->mu);
-		poll_once(tp, 0);
-		pthread_mutex_lock(&tp->mu);
-	}
-	pthread_mutex_unlock(&tp->mu);
-	return NULL;
+	poll_once(tp, 0);
+	return tp->interval_s;
 }
 
 /* The API root of url: url itself, with a '/' at its end; a URL with no
@@ -325,8 +309,6 @@ int taxii_poll_start(const char *url, const char *collection, const char *token,
 	tp->interval_s = interval_s;
 	tp->publish = publish_fn;
 	tp->ctx = ctx;
-	pthread_mutex_init(&tp->mu, NULL);
-	pthread_cond_init(&tp->cv, NULL);
 	client_set_timeout(30);
 	if (poll_once(tp, 1) < 0) {
 		client_set_timeout(60);
@@ -340,26 +322,16 @@ int taxii_poll_start(const char *url, const char *collection, const char *token,
 
 int taxii_poll_run(struct taxii_poll *tp)
 {
-	if (pthread_create(&tp->thread, NULL, poller, tp) != 0)
-		return -1;
-	tp->running = 1;
-	return 0;
+	return every_start(&tp->thread, tp->interval_s, poller, tp) < 0 ? -1 : 0;
 }
 
 void taxii_poll_free(struct taxii_poll *tp)
 {
 	if (tp == NULL)
 		return;
-	if (tp->running) {
-		pthread_mutex_lock(&tp->mu);
-		atomic_store(&tp->stop, 1);
-		pthread_cond_signal(&tp->cv);
-		pthread_mutex_unlock(&tp->mu);
-		pthread_join(tp->thread, NULL);
-	}
+	atomic_store(&tp->stop, 1);
+	every_stop(tp->thread);
 	intel_taxii_set_free(tp->set);
-	pthread_mutex_destroy(&tp->mu);
-	pthread_cond_destroy(&tp->cv);
 	memset(tp->token, 0, sizeof(tp->token));
 	free(tp);
 }

@@ -4,7 +4,6 @@
  * /api/v1/countermeasures/ with ETags; and the tower's thread that
  * activates approved cases and expires them on time, whether or not
  * anyone calls the API, and erases what retention has let go. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/clock.h"
 #include "base/digest.h"
+#include "base/every.h"
 #include "base/log.h"
 #include "tower/cases.h"
 #include "tower/tower_int.h"
@@ -22,10 +22,7 @@
 struct tower_cm {
 	struct cm_config cfg;
 	double erased_at; /* yg_mono_s() of the last retention pass; 0: none yet */
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop, wake;
+	struct every *thread; /* the passes: activation, expiry, files, ... */
 	int64_t written; /* the serial last written into the directory; -1 none */
 	int64_t seen;	 /* the serial long polls were last woken for; -1 none */
 };
@@ -202,47 +199,30 @@ static int publish(struct tower *t, bool force)
 	return rc;
 }
 
-static void *cm_main(void *arg)
+/* A pass of the thread, every CM_PASS_S or at once on a wake. */
+static double cm_pass(void *arg)
 {
 	struct tower *t = arg;
 	struct tower_cm *m = t->cm;
+	int changed = tw_cases_pass(t);
 
-	pthread_mutex_lock(&m->mu);
-	while (!m->stop) {
-		struct timespec until;
-
-		pthread_mutex_unlock(&m->mu);
-		int changed = tw_cases_pass(t);
-		if (changed < 0)
-			log_warnx("tower: cases: %s", yg_strerror(changed));
-		(void)tw_sightings_pass(t);
-		if (m->erased_at == 0 || yg_mono_s() - m->erased_at >= (double)t->cfg.retention_interval_s) {
-			m->erased_at = yg_mono_s();
-			(void)tw_retention_pass(t);
-		}
-		/* The nftables timeouts count down: rewritten on each change
-		 * only, which is when they matter. */
-		(void)publish(t, false);
-		pthread_mutex_lock(&m->mu);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += CM_PASS_S;
-		while (!m->stop && !m->wake)
-			if (pthread_cond_timedwait(&m->cv, &m->mu, &until) != 0)
-				break;
-		m->wake = 0;
+	if (changed < 0)
+		log_warnx("tower: cases: %s", yg_strerror(changed));
+	(void)tw_sightings_pass(t);
+	if (m->erased_at == 0 || yg_mono_s() - m->erased_at >= (double)t->cfg.retention_interval_s) {
+		m->erased_at = yg_mono_s();
+		(void)tw_retention_pass(t);
 	}
-	pthread_mutex_unlock(&m->mu);
-	return NULL;
+	/* The nftables timeouts count down: rewritten on each change only,
+	 * which is when they matter. */
+	(void)publish(t, false);
+	return CM_PASS_S;
 }
 
 void tw_cases_wake(struct tower *t)
 {
-	if (t->cm == NULL)
-		return;
-	pthread_mutex_lock(&t->cm->mu);
-	t->cm->wake = 1;
-	pthread_cond_signal(&t->cm->cv);
-	pthread_mutex_unlock(&t->cm->mu);
+	if (t->cm != NULL)
+		every_wake(t->cm->thread);
 }
 
 int tw_cases_start(struct tower *t, char *err, size_t errlen)
@@ -269,16 +249,14 @@ int tw_cases_start(struct tower *t, char *err, size_t errlen)
 		free(m);
 		return YG_EINVAL;
 	}
-	pthread_mutex_init(&m->mu, NULL);
-	pthread_cond_init(&m->cv, NULL);
 	t->cm = m;
 	if (t->cfg.cm.dir != NULL && (rc = publish(t, true)) < 0) {
 		snprintf(err, errlen, "cannot write the countermeasures into %s", t->cfg.cm.dir);
 		return rc;
 	}
-	if (pthread_create(&m->thread, NULL, cm_main, t) != 0) {
+	if ((rc = every_start(&m->thread, 0, cm_pass, t)) < 0) {
 		snprintf(err, errlen, "cannot start the cases thread");
-		return YG_ENOMEM;
+		return rc;
 	}
 	return 0;
 }
@@ -288,13 +266,7 @@ void tw_cases_stop(struct tower *t)
 	struct tower_cm *m = t->cm;
 
 	if (m != NULL) {
-		pthread_mutex_lock(&m->mu);
-		m->stop = 1;
-		pthread_cond_signal(&m->cv);
-		pthread_mutex_unlock(&m->mu);
-		pthread_join(m->thread, NULL);
-		pthread_mutex_destroy(&m->mu);
-		pthread_cond_destroy(&m->cv);
+		every_stop(m->thread);
 		free(m);
 		t->cm = NULL;
 	}

@@ -13,14 +13,13 @@
  * that page's transaction, so a restart or a second tower on the store
  * neither skips nor doubles a page. The thread is the partners' own: a
  * slow partner holds up no case's expiry. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/alloc.h"
 #include "base/clock.h"
+#include "base/every.h"
 #include "base/log.h"
 #include "http/fetch.h"
 #include "stix/stix.h"
@@ -31,10 +30,7 @@
 #define PARTNER_TOKEN 512 /* bytes of a token file */
 
 struct tower_partners {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
+	struct every *thread;
 	char coll[TOWER_MAX_PARTNERS][40]; /* the local collections' ids */
 	double next[TOWER_MAX_PARTNERS];   /* yg_mono_s() of the next pull */
 	int failing[TOWER_MAX_PARTNERS];   /* said once a failure streak */
@@ -172,39 +168,22 @@ fail:
 	return -1;
 }
 
-static void *partners_main(void *arg)
+/* A pass of the thread: the partners due, then the time to the next. */
+static double partners_pass(void *arg)
 {
 	struct tower *t = arg;
 	struct tower_partners *m = t->partners;
+	double wait = 60;
 
-	pthread_mutex_lock(&m->mu);
-	while (!m->stop) {
-		double now = yg_mono_s(), wait = 60;
-
-		pthread_mutex_unlock(&m->mu);
-		for (unsigned i = 0; i < t->cfg.n_partners; i++) {
-			if (m->next[i] <= now) {
-				(void)pull(t, i);
-				m->next[i] = yg_mono_s() + (double)t->cfg.partners[i].interval_s;
-			}
-			if (m->next[i] - now < wait)
-				wait = m->next[i] - now;
+	for (unsigned i = 0; i < t->cfg.n_partners; i++) {
+		if (m->next[i] <= yg_mono_s()) {
+			(void)pull(t, i);
+			m->next[i] = yg_mono_s() + (double)t->cfg.partners[i].interval_s;
 		}
-		pthread_mutex_lock(&m->mu);
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		wait = wait < 0.05 ? 0.05 : wait;
-		until.tv_sec += (time_t)wait;
-		until.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		if (!m->stop)
-			pthread_cond_timedwait(&m->cv, &m->mu, &until);
+		if (m->next[i] - yg_mono_s() < wait)
+			wait = m->next[i] - yg_mono_s();
 	}
-	pthread_mutex_unlock(&m->mu);
-	return NULL;
+	return wait;
 }
 
 int tw_partners_start(struct tower *t, char *err, size_t errlen)
@@ -260,14 +239,12 @@ int tw_partners_start(struct tower *t, char *err, size_t errlen)
 		snprintf(err, errlen, "[partners]: the local collections cannot be made");
 		return rc;
 	}
-	pthread_mutex_init(&m->mu, NULL);
-	pthread_cond_init(&m->cv, NULL);
 	t->partners = m;
-	if (pthread_create(&m->thread, NULL, partners_main, t) != 0) {
+	if ((rc = every_start(&m->thread, 0, partners_pass, t)) < 0) {
 		snprintf(err, errlen, "cannot start the partners' thread");
 		t->partners = NULL;
 		free(m);
-		return YG_ENOMEM;
+		return rc;
 	}
 	return 0;
 }
@@ -278,13 +255,7 @@ void tw_partners_stop(struct tower *t)
 
 	if (m == NULL)
 		return;
-	pthread_mutex_lock(&m->mu);
-	m->stop = 1;
-	pthread_cond_signal(&m->cv);
-	pthread_mutex_unlock(&m->mu);
-	pthread_join(m->thread, NULL);
-	pthread_mutex_destroy(&m->mu);
-	pthread_cond_destroy(&m->cv);
+	every_stop(m->thread);
 	free(m);
 	t->partners = NULL;
 }

@@ -2,12 +2,15 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/every.h"
 #include "base/cursor.h"
 #include "base/ipaddr.h"
 #include "base/jbuf.h"
@@ -176,6 +179,68 @@ static void test_ipaddr_fmt_matches_inet_ntop(void **state)
 	}
 }
 
+/* every: runs at once when asked, again after the time it returns, at
+ * once on a wake, and not again after a stop, which waits for a run. */
+struct ticks {
+	atomic_int n;
+	double next;	 /* set while the thread waits: the wake orders it */
+	atomic_int slow; /* the run sleeps this long, in ms */
+};
+
+static double tick(void *arg)
+{
+	struct ticks *k = arg;
+	struct timespec ts = {0, (long)atomic_load(&k->slow) * 1000000L};
+
+	if (ts.tv_nsec)
+		nanosleep(&ts, NULL);
+	atomic_fetch_add(&k->n, 1);
+	return k->next;
+}
+
+static void wait_for(atomic_int *n, int want)
+{
+	struct timespec ts = {0, 1000000L};
+
+	for (int i = 0; i < 5000 && atomic_load(n) < want; i++)
+		nanosleep(&ts, NULL);
+}
+
+static void test_every(void **state)
+{
+	struct ticks k = {.next = 3600};
+	struct every *e;
+	struct timespec ts = {0, 50 * 1000000L};
+
+	(void)state;
+	assert_int_equal(every_start(&e, 0, tick, &k), 0);
+	wait_for(&k.n, 1);
+	assert_int_equal(atomic_load(&k.n), 1); /* at once, then not for an hour */
+	nanosleep(&ts, NULL);
+	assert_int_equal(atomic_load(&k.n), 1);
+	every_wake(e);
+	wait_for(&k.n, 2);
+	assert_int_equal(atomic_load(&k.n), 2);
+	k.next = 0.01; /* from the next run on, every 10 ms */
+	every_wake(e);
+	wait_for(&k.n, 6);
+	assert_true(atomic_load(&k.n) >= 6);
+	atomic_store(&k.slow, 50); /* a stop waits for the run under way, then no more */
+	wait_for(&k.n, atomic_load(&k.n) + 1);
+	every_stop(e);
+	int after = atomic_load(&k.n);
+	nanosleep(&ts, NULL);
+	assert_int_equal(atomic_load(&k.n), after);
+	every_stop(NULL);
+	every_wake(NULL);
+	/* A first run later than at once. */
+	struct ticks l = {.next = 3600};
+	assert_int_equal(every_start(&e, 3600, tick, &l), 0);
+	nanosleep(&ts, NULL);
+	assert_int_equal(atomic_load(&l.n), 0);
+	every_stop(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_cursor_bounds),
 		cmocka_unit_test(test_ipaddr_roundtrip),
 		cmocka_unit_test(test_ipaddr_fmt_matches_inet_ntop),
+		cmocka_unit_test(test_every),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
