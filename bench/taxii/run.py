@@ -13,11 +13,20 @@ There is no TAXII server in Debian to run beside it; the OASIS reference
 server (medallion, not packaged) keeps a collection in memory and is known
 to time out at a few thousand objects.
 
+Then the time from an indicator's publication to a sensor's first alert
+on it: a sensor (`yagura analyze --intel-taxii ... --intel-poll 1 --tower
+...`) holds the whole collection and reads, from a pipe, a TCP SYN every 20
+ms to an address nobody has named yet; the address's indicator is posted;
+the bench prints when the sensor took it (its "added" line) and when its
+alert reached the tower (GET /api/v1/alerts).
+
 Usage: run.py YAGURA STORE [N]   (STORE: a SQLite path or a postgres:// URL)"""
 import http.client
 import json
 import os
+import select
 import socket
+import struct
 import statistics
 import subprocess
 import sys
@@ -27,6 +36,79 @@ import uuid
 TAXII = "application/taxii+json;version=2.1"
 INDICATORS = "6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0002"
 GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+
+
+def syn(i, dst):
+    """A pcap record: an Ethernet frame with a TCP SYN to dst, now."""
+    t = time.time()
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i & 0xffff, 0, 64, 6, 0,
+                     socket.inet_aton("10.254.0.1"), socket.inet_aton(dst))
+    tcp = struct.pack("!HHIIBBHHH", 10000 + i % 50000, 443, i, 0, 5 << 4, 0x02, 65535, 0, 0)
+    frame = b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\x08\x00" + ip + tcp
+    return struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), len(frame)) + frame
+
+
+def latency(yagura, port, call, token, analyst, n):
+    url = "http://127.0.0.1:%d" % port
+    d = os.environ.get("BENCH_OUT", "/tmp")
+    sensor = token("bench-edge", "sensor")
+    tokfile = os.path.join(d, "taxii-sensor.token")
+    with open(tokfile, "w") as f:
+        f.write(sensor + "\n")
+    ov = token("bench-overseer", "overseer")
+    st, a = call("POST", "/api/v1/monitoring/authorizations", {
+        "sensor": "bench-edge", "prefixes": ["10.254.0.0/16"], "purpose": "bench",
+        "until": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))}, analyst)
+    aid = json.loads(a)["authorization"]["id"]
+    call("POST", "/api/v1/monitoring/authorizations/%d/approve" % aid, {"reason": "bench"}, ov)
+    time.sleep(1.5)  # the tower activates it within its pass
+    dst = "10.254.9.9"
+    t0 = time.monotonic()
+    p = subprocess.Popen([yagura, "analyze", "--intel-taxii", url, "--collection", INDICATORS,
+                          "--intel-poll", "1", "--tower", url, "--token-file", tokfile,
+                          "--spool", os.path.join(d, "taxii-spool"), "--post-wait", "5",
+                          "--no-progress", "-q", "-o", "/dev/null", "-"],
+                         stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdin.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    p.stdin.flush()
+    err, started, took, alerted, i = b"", None, None, None, 0
+    posted = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and alerted is None:
+        r, _, _ = select.select([p.stderr], [], [], 0.02)
+        if r:
+            chunk = os.read(p.stderr.fileno(), 65536)
+            if not chunk:
+                break
+            err += chunk
+        if started is None and b"indicators in force" in err:
+            started = time.monotonic() - t0
+            ip = dst
+            st, _ = call("POST", "/taxii2/api/collections/%s/objects/" % INDICATORS, {"objects": [{
+                "type": "indicator", "spec_version": "2.1",
+                "id": "indicator--%s" % uuid.uuid4(), "created": "2026-12-02T00:00:00.000Z",
+                "modified": "2026-12-02T00:00:00.000Z", "name": "bench latency",
+                "pattern": "[ipv4-addr:value = '%s']" % ip, "pattern_type": "stix",
+                "valid_from": "2026-12-01T00:00:00Z", "object_marking_refs": [GREEN]}]},
+                analyst, TAXII)
+            posted = time.monotonic()
+        if posted is not None and took is None and b" added" in err.split(b"indicators in force", 1)[-1]:
+            took = time.monotonic() - posted
+        if posted is not None:
+            p.stdin.write(syn(i, dst))
+            p.stdin.flush()
+            i += 1
+            st, body = call("GET", "/api/v1/alerts?dest_ip=%s&limit=1" % dst, None, analyst)
+            if st == 200 and json.loads(body).get("alerts"):
+                alerted = time.monotonic() - posted
+    p.stdin.close()
+    p.wait(120)
+    if started is None or alerted is None:
+        sys.exit("taxii: the sensor did not alert: %s" % err.decode(errors="replace")[-800:])
+    print("taxii: a sensor polling every 1 s started with the %d indicators in %.1f s" %
+          (n, started))
+    print("taxii: publication to the sensor's taking it %.2f s, to its alert in the tower %.2f s"
+          % (took if took is not None else float("nan"), alerted))
 
 
 def main():
@@ -113,6 +195,7 @@ def main():
                                                           last / first, max(ttfb) * 1000))
         if got != n:
             sys.exit("taxii: paged out %d of %d" % (got, n))
+        latency(yagura, port, call, token, analyst, n)
     finally:
         if conn is not None:
             conn.close()
