@@ -69,8 +69,11 @@ def latency(yagura, port, call, token, analyst, n):
                           "--spool", os.path.join(d, "taxii-spool"), "--post-wait", "5",
                           "--no-progress", "-q", "-o", "/dev/null", "-"],
                          stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    p.stdin.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-    p.stdin.flush()
+    try:
+        p.stdin.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        p.stdin.flush()
+    except BrokenPipeError:
+        pass
     err, started, took, alerted, i = b"", None, None, None, 0
     posted = None
     deadline = time.monotonic() + 600
@@ -95,14 +98,21 @@ def latency(yagura, port, call, token, analyst, n):
         if posted is not None and took is None and b" added" in err.split(b"indicators in force", 1)[-1]:
             took = time.monotonic() - posted
         if posted is not None:
-            p.stdin.write(syn(i, dst))
-            p.stdin.flush()
+            try:
+                p.stdin.write(syn(i, dst))
+                p.stdin.flush()
+            except BrokenPipeError:
+                break  # the sensor ended: its stderr says why, below
             i += 1
             st, body = call("GET", "/api/v1/alerts?dest_ip=%s&limit=1" % dst, None, analyst)
             if st == 200 and json.loads(body).get("alerts"):
                 alerted = time.monotonic() - posted
-    p.stdin.close()
+    try:
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
     p.wait(120)
+    err += p.stderr.read()
     if started is None or alerted is None:
         sys.exit("taxii: the sensor did not alert: %s" % err.decode(errors="replace")[-800:])
     print("taxii: a sensor polling every 1 s started with the %d indicators in %.1f s" %

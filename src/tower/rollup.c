@@ -17,6 +17,7 @@
 
 #include "base/alloc.h"
 #include "base/clock.h"
+#include "base/every.h"
 #include "base/log.h"
 
 #define OLD_CHUNK 500 /* sources per lookup of their stored rows */
@@ -24,10 +25,7 @@
 struct rollup {
 	struct store *st;
 	unsigned interval_ms;
-	pthread_t thread;
-	pthread_mutex_t mu; /* stop, cv */
-	pthread_cond_t cv;
-	int stop;
+	struct every *thread;	       /* a pass every interval_ms */
 	pthread_mutex_t pass_mu;       /* one pass at a time; guards the hole state */
 	int64_t safe_upto;             /* holes at or below: passed */
 	int hole_pending;              /* a hole seen, waiting for it to fill */
@@ -343,40 +341,20 @@ int rollup_catch_up(struct rollup *ru, size_t max_rows, int64_t *pending)
 	return rc;
 }
 
-static void *rollup_main(void *arg)
+static double rollup_pass(void *arg)
 {
 	struct rollup *ru = arg;
 
-	pthread_mutex_lock(&ru->mu);
-	while (!ru->stop) {
-		struct timespec until;
-
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += ru->interval_ms / 1000;
-		until.tv_nsec += (long)(ru->interval_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		while (!ru->stop && pthread_cond_timedwait(&ru->cv, &ru->mu, &until) == 0)
-			;
-		if (ru->stop)
-			break;
-		pthread_mutex_unlock(&ru->mu);
-		if (rollup_catch_up(ru, SIZE_MAX, NULL) < 0) {
-			/* logged; the next interval tries again */
-		}
-		pthread_mutex_lock(&ru->mu);
+	if (rollup_catch_up(ru, SIZE_MAX, NULL) < 0) {
+		/* logged; the next interval tries again */
 	}
-	pthread_mutex_unlock(&ru->mu);
-	return NULL;
+	return ru->interval_ms / 1000.0;
 }
 
 int rollup_start(struct store *st, unsigned interval_ms, rollup_report_fn report, void *arg,
 		 struct rollup **out)
 {
 	struct rollup *ru = yg_calloc(1, sizeof(*ru));
-	pthread_condattr_t ca;
 
 	*out = NULL;
 	if (ru == NULL)
@@ -385,15 +363,8 @@ int rollup_start(struct store *st, unsigned interval_ms, rollup_report_fn report
 	ru->interval_ms = interval_ms ? interval_ms : 1000;
 	ru->report = report;
 	ru->report_arg = arg;
-	pthread_mutex_init(&ru->mu, NULL);
 	pthread_mutex_init(&ru->pass_mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ru->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&ru->thread, NULL, rollup_main, ru) != 0) {
-		pthread_cond_destroy(&ru->cv);
-		pthread_mutex_destroy(&ru->mu);
+	if (every_start(&ru->thread, ru->interval_ms / 1000.0, rollup_pass, ru) < 0) {
 		pthread_mutex_destroy(&ru->pass_mu);
 		free(ru);
 		return YG_ENOMEM;
@@ -406,13 +377,7 @@ void rollup_stop(struct rollup *ru)
 {
 	if (ru == NULL)
 		return;
-	pthread_mutex_lock(&ru->mu);
-	ru->stop = 1;
-	pthread_cond_signal(&ru->cv);
-	pthread_mutex_unlock(&ru->mu);
-	pthread_join(ru->thread, NULL);
-	pthread_cond_destroy(&ru->cv);
-	pthread_mutex_destroy(&ru->mu);
+	every_stop(ru->thread);
 	pthread_mutex_destroy(&ru->pass_mu);
 	free(ru);
 }
