@@ -107,6 +107,12 @@ def latency(yagura, port, call, token, analyst, n):
             st, body = call("GET", "/api/v1/alerts?dest_ip=%s&limit=1" % dst, None, analyst)
             if st == 200 and json.loads(body).get("alerts"):
                 alerted = time.monotonic() - posted
+                # The sensor's line may have come while the alert travelled.
+                r, _, _ = select.select([p.stderr], [], [], 0)
+                if r and took is None:
+                    err += os.read(p.stderr.fileno(), 65536)
+                    if b" added" in err.split(b"indicators in force", 1)[-1]:
+                        took = alerted
     try:
         p.stdin.close()
     except BrokenPipeError:
@@ -145,13 +151,21 @@ def main():
                 time.sleep(0.05)
 
         def call(method, path, body=None, token=admin, ctype="application/json"):
+            nonlocal conn
             h = {"Authorization": "Bearer " + token}
             if body is not None:
                 h["Content-Type"] = ctype
                 body = json.dumps(body).encode()
-            conn.request(method, path, body=body, headers=h)
-            r = conn.getresponse()
-            return r.status, r.read()
+            for attempt in (0, 1):
+                try:
+                    conn.request(method, path, body=body, headers=h)
+                    r = conn.getresponse()
+                    return r.status, r.read()
+                except (ConnectionError, http.client.HTTPException):
+                    # The tower closed a connection idle past its timeout.
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+            sys.exit("taxii: the tower does not answer")
 
         def token(name, role):
             st, u = call("POST", "/api/v1/users", {"name": name, "role": role})
