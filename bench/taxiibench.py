@@ -20,7 +20,7 @@ ms to an address nobody has named yet; the address's indicator is posted;
 the bench prints when the sensor took it (its "added" line) and when its
 alert reached the tower (GET /api/v1/alerts).
 
-Usage: run.py YAGURA STORE [N]   (STORE: a SQLite path or a postgres:// URL)"""
+Usage: taxiibench.py YAGURA STORE [N]   (STORE: a SQLite path or a postgres:// URL)"""
 import http.client
 import json
 import os
