@@ -75,6 +75,19 @@ def run(t, tw, label, yagura, keyfile):
                 "%s: %s refused naming %s: %s %s" % (label, bad, field, st, fields))
     st, e, _ = propose(dict(auth, extra=1))
     t.check(st == 422, "%s: an unknown field: %s %s" % (label, st, e))
+    # Oversized and truncated: refused whole, naming what is wrong.
+    for bad, field in ((dict(auth, purpose="p" * 4097), "purpose"),
+                       (dict(auth, prefixes=["10.%d.0.0/16" % i for i in range(65)]), "prefixes"),
+                       (dict(auth, vlans=list(range(1, 66))), "vlans"),
+                       (dict(auth, sensor="s" * 200), "sensor")):
+        st, e, _ = propose(bad)
+        fields = [f["field"] for f in e.get("error", {}).get("fields", [])] if st == 422 else e
+        t.check(st == 422 and fields == [field], "%s: oversized %s: %s %s" %
+                (label, field, st, fields))
+    st, e, _ = tw.call("POST", path, b'{"sensor": "edge-1", "prefixes": ["10.20', a1)
+    t.check(st == 400, "%s: a truncated authorization: %s" % (label, st))
+    st, e, _ = tw.call("POST", path + "/1/approve", b'{"reason": "o', o1)
+    t.check(st == 400, "%s: a truncated decision: %s" % (label, st))
     st, e, _ = propose(auth, o1)
     t.check(st == 403, "%s: an overseer proposing: %s" % (label, st))
     st, e, _ = propose(auth, s1)

@@ -126,6 +126,35 @@ def run(t, tw, label, yagura, shared):
     st, e, _ = taxii(tw, "POST", base, analyst, {"objects": [indicator("203.0.113.1")]},
                      ctype="application/json")
     t.check(st == 415, "%s: a body as application/json: %s" % (label, st))
+    # Truncated, oversized, not an envelope: refused, nothing stored.
+    too_many = [indicator("10.99.%d.%d" % (i // 250, i % 250)) for i in range(1001)]
+    st, e, _ = taxii(tw, "POST", base, analyst, {"objects": too_many})
+    t.check(st == 422 and e.get("http_status") == "422", "%s: 1001 objects: %s" % (label, st))
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (tw.port, base), method="POST",
+                                 data=b'{"objects": [{"type": "indicator", "id": "indic')
+    for k, v in (("Authorization", "Bearer " + analyst), ("Content-Type", TAXII)):
+        req.add_header(k, v)
+    try:
+        urllib.request.urlopen(req, timeout=30)
+        st = 200
+    except urllib.error.HTTPError as x:
+        st = x.code
+    t.check(st == 400, "%s: a truncated envelope: %s" % (label, st))
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (tw.port, base), method="POST",
+                                 data=b'{"objects": "' + b"x" * (5 << 20) + b'"}')
+    for k, v in (("Authorization", "Bearer " + analyst), ("Content-Type", TAXII)):
+        req.add_header(k, v)
+    try:
+        urllib.request.urlopen(req, timeout=60)
+        st = 200
+    except urllib.error.HTTPError as x:
+        st = x.code
+    except (ConnectionError, urllib.error.URLError):
+        st = 413  # the tower may close the connection at once on a body too large
+    t.check(st == 413, "%s: a body past max_body: %s" % (label, st))
+    for bad in ({"objects": "x"}, {"envelope": []}, [1, 2]):
+        st, e, _ = taxii(tw, "POST", base, analyst, bad)
+        t.check(st == 422, "%s: %r as an envelope: %s" % (label, bad, st))
     st, e, _ = taxii(tw, "POST", base, analyst, {"objects": []})
     t.check(st == 422, "%s: an empty envelope: %s" % (label, st))
 

@@ -31,7 +31,16 @@ def main():
                                ("[log]\nchecksum = 1\n", ":2: unknown key 'checksum' in [log]"),
                                ("[log]\ncheckpoint_interval = often\n", ":2: checkpoint_interval = 'often'"),
                                ("[log]\norigin =\n", ":2: origin must not be empty"),
-                               ("[elsewhere]\nx = 1\n", ":2: unknown section [elsewhere]")):
+                               ("[elsewhere]\nx = 1\n", ":2: unknown section [elsewhere]"),
+                               ("[monitoring]\nmax_duration = forever\n", ":2: max_duration = "
+                                "'forever' is not a duration"),
+                               ("[partners]\nisac = ftp://x/collections/1/ /t 5m\n",
+                                ":2: isac = URL TOKEN_FILE"),
+                               ("[partners]\nisac = http://x/collections/1/\n",
+                                ":2: isac = URL TOKEN_FILE"),
+                               ("[partners]\nIS AC = http://x/c/1/ /t\n", "is not a name"),
+                               ("[partners]\nisac = http://x/c/1/ /t soon\n",
+                                ":2: isac: 'soon' is not an interval")):
             path = os.path.join(d, "bad.ini")
             with open(path, "w") as f:
                 f.write(text)
