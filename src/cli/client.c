@@ -505,3 +505,20 @@ int client_list_run(const struct client_list *l, const struct client_opts *o, co
 	}
 	return rc;
 }
+
+void client_refusal_text(const char *body, size_t len, char *out, size_t n)
+{
+	json_t *j = json_loadb(body, len, 0, NULL), *e = json_object_get(j, "error");
+	json_t *m = json_object_get(j, "title");
+	char buf[256];
+
+	if (!json_is_string(m))
+		m = json_object_get(j, "description");
+	if (!json_is_string(m))
+		m = json_object_get(json_is_object(e) ? e : j, "message");
+	if (!json_is_string(m) && json_is_string(e))
+		m = e;
+	snprintf(out, n, "%s", json_is_string(m) ? client_term_safe(m, buf, sizeof(buf))
+						 : "no reason given");
+	json_decref(j);
+}

@@ -150,4 +150,9 @@ struct order_cli {
 /* Runs an order command. Returns its exit status. */
 int order_cli_run(const struct order_cli *c, void *ctx, int argc, char **argv);
 
+/* What a refusal's body says, in one line a terminal may show: TAXII's
+ * error (title, description), this tower's {"error": {"message"}}, or
+ * {"error": "..."}; "no reason given" when none of those. */
+void client_refusal_text(const char *body, size_t len, char *out, size_t n);
+
 #endif

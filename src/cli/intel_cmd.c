@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -63,14 +64,6 @@ struct intel_args {
 	struct client_opts o;
 	const char *token;
 };
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int kind_of(const char *name, const char *value, enum stix_kind *k)
 {
@@ -209,7 +202,7 @@ static int indicator_of(const struct intel_args *a, const char *value, const cha
 	enum stix_kind k;
 	char pattern[STIX_VALUE_MAX + 64], id[STIX_ID_MAX], name[300];
 	const char *mark;
-	int64_t now = now_us(), until = 0;
+	int64_t now = yg_wall_us(), until = 0;
 	long conf = -1;
 
 	if (kind_of(kind, value, &k) < 0) {
@@ -370,7 +363,7 @@ static int intel_expire(struct intel_args *a, const char *id)
 	/* The revocation is a version later than the last, by a millisecond
 	 * at least: one in the same millisecond would be the same version,
 	 * and TAXII keeps the first. */
-	int64_t prev = 0, now = now_us();
+	int64_t prev = 0, now = yg_wall_us();
 	const char *pm = json_string_value(json_object_get(next, "modified"));
 	if (pm != NULL && stix_time_parse(pm, &prev) == 0 && now < prev / 1000 * 1000 + 1000)
 		now = prev / 1000 * 1000 + 1000;
@@ -404,7 +397,7 @@ static int intel_warn(struct intel_args *a)
 		log_warnx("intel warn: --tlp is clear, green, amber, amber+strict or red");
 		return EXIT_USAGE;
 	}
-	int64_t now = now_us();
+	int64_t now = yg_wall_us();
 	const char *marks[] = {mark};
 	if (stix_id_new("report", id) < 0)
 		return EXIT_INPUT;

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/every.h"
 #include "base/log.h"
 #include "cli/client.h"
@@ -36,28 +37,6 @@ struct monitor_poll {
 	struct every *thread; /* the polls after the first; NULL before run */
 };
 
-static int64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* What a refusal says: {"error": {"message": ...}} as this tower writes
- * it, or {"error": ..., "message": ...}. */
-static void refusal_text(const char *body, size_t len, char *out, size_t n)
-{
-	json_t *j = json_loadb(body, len, 0, NULL), *e = json_object_get(j, "error");
-	json_t *m = json_object_get(json_is_object(e) ? e : j, "message");
-	char buf[256];
-
-	if (!json_is_string(m))
-		m = json_is_string(e) ? e : NULL;
-	snprintf(out, n, "%s", m != NULL ? client_term_safe(m, buf, sizeof(buf)) : "no reason given");
-	json_decref(j);
-}
-
 /* One GET of the active list. Returns 0 with the answer in *body (the
  * caller frees), or -1 with why in why. */
 static int fetch(struct monitor_poll *mp, char **body, size_t *len, char *why, size_t n)
@@ -76,10 +55,10 @@ static int fetch(struct monitor_poll *mp, char **body, size_t *len, char *why, s
 		snprintf(why, n, "HTTP 404: it lists no monitoring authorizations (is it a tower, "
 				 "and one that knows them?)");
 	else if (st == 401 || st == 403) {
-		refusal_text(*body, *len, msg, sizeof(msg));
+		client_refusal_text(*body, *len, msg, sizeof(msg));
 		snprintf(why, n, "the tower refused the token (HTTP %ld: %s)", st, msg);
 	} else {
-		refusal_text(*body, *len, msg, sizeof(msg));
+		client_refusal_text(*body, *len, msg, sizeof(msg));
 		snprintf(why, n, "HTTP %ld: %s", st, msg);
 	}
 	free(*body);
@@ -113,7 +92,7 @@ static int poll_once(struct monitor_poll *mp, int first)
 	char *body = NULL;
 	size_t len = 0;
 	struct decode_scope *s = NULL;
-	int64_t now = wall_us();
+	int64_t now = yg_wall_us();
 
 	if (fetch(mp, &body, &len, why, sizeof(why)) == 0) {
 		if (monitor_scope_from_json(body, len, now, &s, err, sizeof(err)) == 0) {

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/every.h"
 #include "base/log.h"
 #include "cli/client.h"
@@ -52,31 +53,6 @@ struct taxii_poll {
 	struct every *thread; /* the polls after the first; NULL before run */
 	atomic_int stop;      /* a poll under way gives up its pages */
 };
-
-static int64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* What a refusal says: TAXII's error message ({"title", "description"}),
- * or this tower's {"error": {"message"}}. */
-static void refusal_text(const char *body, size_t len, char *out, size_t n)
-{
-	json_t *j = json_loadb(body, len, 0, NULL), *e = json_object_get(j, "error");
-	json_t *m = json_object_get(j, "title");
-	char buf[256];
-
-	if (!json_is_string(m))
-		m = json_object_get(j, "description");
-	if (!json_is_string(m))
-		m = json_object_get(json_is_object(e) ? e : j, "message");
-	snprintf(out, n, "%s", json_is_string(m) ? client_term_safe(m, buf, sizeof(buf))
-						 : "no reason given");
-	json_decref(j);
-}
 
 /* One page: GET .../objects/?limit=&added_after=&next=. Returns 0 with
  * the answer in *body (the caller frees) and X-TAXII-Date-Added-Last in
@@ -107,10 +83,10 @@ static int fetch(struct taxii_poll *tp, const char *next, char **body, size_t *l
 	else if (st == 404)
 		snprintf(why, n, "HTTP 404: no such collection here (or not one this token may read)");
 	else if (st == 401 || st == 403) {
-		refusal_text(*body, *len, msg, sizeof(msg));
+		client_refusal_text(*body, *len, msg, sizeof(msg));
 		snprintf(why, n, "the server refused the token (HTTP %ld: %s)", st, msg);
 	} else {
-		refusal_text(*body, *len, msg, sizeof(msg));
+		client_refusal_text(*body, *len, msg, sizeof(msg));
 		snprintf(why, n, "HTTP %ld: %s", st, msg);
 	}
 	free(*body);
@@ -194,7 +170,7 @@ static int poll_once(struct taxii_poll *tp, int first)
 {
 	struct intel_taxii_delta d = {0};
 	char why[600], what[200];
-	int64_t now = wall_us();
+	int64_t now = yg_wall_us();
 	int ok, refused = 0;
 
 	intel_taxii_expire(tp->set, now, &d);

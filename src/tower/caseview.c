@@ -11,13 +11,6 @@
 	"id, action, target, proto, ports, contact, justification, duration, approvals_needed, " \
 	"state, proposed_by, created, updated, activated, expires, ended"
 
-static json_t *opt_time(const struct store_res *r, size_t i, const char *col)
-{
-	size_t c = tw_col(r, col);
-
-	return store_res_isnull(r, i, c) ? json_null() : tw_time(store_res_int64(r, i, c));
-}
-
 static json_t *opt_text(const struct store_res *r, size_t i, const char *col)
 {
 	size_t c = tw_col(r, col);
@@ -50,8 +43,8 @@ static json_t *case_json(const struct store_res *r, size_t i)
 		(json_int_t)store_res_int64(r, i, tw_col(r, "proposed_by")), "created",
 		tw_time(store_res_int64(r, i, tw_col(r, "created"))), "updated",
 		tw_time(store_res_int64(r, i, tw_col(r, "updated"))), "activated",
-		opt_time(r, i, "activated"), "expires", opt_time(r, i, "expires"), "ended",
-		opt_time(r, i, "ended"));
+		tw_time_col(r, i, "activated"), "expires", tw_time_col(r, i, "expires"), "ended",
+		tw_time_col(r, i, "ended"));
 }
 
 #define CASE_SELECT                                                                            \

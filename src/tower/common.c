@@ -19,6 +19,13 @@ int64_t tw_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+json_t *tw_time_col(const struct store_res *r, size_t i, const char *col)
+{
+	size_t c = tw_col(r, col);
+
+	return store_res_isnull(r, i, c) ? json_null() : tw_time(store_res_int64(r, i, c));
+}
+
 json_t *tw_time(int64_t us)
 {
 	char buf[40];

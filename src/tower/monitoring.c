@@ -231,13 +231,6 @@ static int auth_revoke(struct http_request *req, struct http_response *resp, voi
 	"d.authorization_id = a.id AND d.decision = 'approve') AS approvals FROM authorizations " \
 	"a JOIN users u ON u.id = a.sensor_id"
 
-static json_t *opt_time(const struct store_res *r, size_t i, const char *col)
-{
-	size_t c = tw_col(r, col);
-
-	return store_res_isnull(r, i, c) ? json_null() : tw_time(store_res_int64(r, i, c));
-}
-
 /* "a,b,c" as a JSON list of strings, or of integers. */
 static json_t *split_list(const char *s, bool integers)
 {
@@ -265,8 +258,8 @@ static json_t *auth_json(const struct store_res *r, size_t i)
 			 tw_time(I("expires")), "state", T("state"), "approvals_needed",
 			 I("approvals_needed"), "approvals", I("approvals"), "proposed_by",
 			 I("proposed_by"), "created", tw_time(I("created")), "updated",
-			 tw_time(I("updated")), "activated", opt_time(r, i, "activated"), "ended",
-			 opt_time(r, i, "ended"));
+			 tw_time(I("updated")), "activated", tw_time_col(r, i, "activated"), "ended",
+			 tw_time_col(r, i, "ended"));
 #undef I
 #undef T
 }

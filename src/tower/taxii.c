@@ -425,25 +425,55 @@ static void page_meta(struct http_response *resp, const struct store_res *r, lon
 
 /* ---- objects ------------------------------------------------------------ */
 
+/* What every read route does first: the caller may read the collection,
+ * the object the path names (if it names one) is an id, the filters
+ * parse; then the page's rows of cols. 0 with *r, or -1 after answering. */
+static int read_rows(struct http_request *req, struct http_response *resp, struct tower *t,
+		     bool by_object, bool versions, const char *cols, struct filter *f,
+		     struct store_res **r)
+{
+	const struct principal *p;
+	struct coll c;
+	const char *oid = by_object ? http_request_param(req, "object_id") : NULL;
+
+	if (tw_need(req, resp, ACT_TAXII, &p) == SCOPE_NONE ||
+	    coll_access(t, resp, p, http_request_param(req, "id"), &c) < 0)
+		return -1;
+	if (!c.read)
+		return tw_fail(resp, 403, "forbidden", "you may not read this collection"), -1;
+	if (by_object && !stix_id_valid(oid, NULL))
+		return tw_fail(resp, 404, "not_found", "no such object"), -1;
+	if (f_parse(req, resp, f, c.id, oid, versions) < 0 || f_run(t, resp, p, f, cols, r) < 0)
+		return -1;
+	return 0;
+}
+
+/* Answers envelope o with list a under key: 404 when a route about one
+ * object finds none of it on the first page. */
+static int answer_list(struct http_response *resp, const struct filter *f, bool by_object,
+		       json_t *o, json_t *a, const char *key)
+{
+	if (by_object && json_array_size(a) == 0 && f->next == 0) {
+		json_decref(o);
+		json_decref(a);
+		return tw_fail(resp, 404, "not_found", "no such object");
+	}
+	if (json_array_size(a) > 0)
+		json_object_set_new(o, key, a);
+	else
+		json_decref(a);
+	return http_response_json(resp, 200, o);
+}
+
 /* GET .../objects/[{object_id}/]: an envelope. */
 static int taxii_objects_get(struct http_request *req, struct http_response *resp, void *ctx)
 {
-	struct tower *t = ctx;
-	const struct principal *p;
-	struct coll c;
+	bool by_object = http_request_param(req, "object_id") != NULL;
 	struct filter f;
 	struct store_res *r = NULL;
 	size_t shown;
 
-	if (tw_need(req, resp, ACT_TAXII, &p) == SCOPE_NONE ||
-	    coll_access(t, resp, p, http_request_param(req, "id"), &c) < 0)
-		return 0;
-	if (!c.read)
-		return tw_fail(resp, 403, "forbidden", "you may not read this collection");
-	const char *oid = http_request_param(req, "object_id");
-	if (oid != NULL && !stix_id_valid(oid, NULL))
-		return tw_fail(resp, 404, "not_found", "no such object");
-	if (f_parse(req, resp, &f, c.id, oid, false) < 0 || f_run(t, resp, p, &f, "s.body", &r) < 0)
+	if (read_rows(req, resp, ctx, by_object, false, "s.body", &f, &r) < 0)
 		return 0;
 	json_t *o = json_object(), *objs = json_array();
 	page_meta(resp, r, f.limit, o, &shown);
@@ -454,65 +484,34 @@ static int taxii_objects_get(struct http_request *req, struct http_response *res
 			json_array_append_new(objs, v);
 	}
 	store_res_free(r);
-	if (oid != NULL && json_array_size(objs) == 0 && f.next == 0) {
-		json_decref(o);
-		json_decref(objs);
-		return tw_fail(resp, 404, "not_found", "no such object");
-	}
-	if (json_array_size(objs) > 0)
-		json_object_set_new(o, "objects", objs);
-	else
-		json_decref(objs);
-	return http_response_json(resp, 200, o);
+	return answer_list(resp, &f, by_object, o, objs, "objects");
 }
 
 /* GET .../manifest/ and .../objects/{object_id}/versions/ */
 static int taxii_manifest_or_versions(struct http_request *req, struct http_response *resp,
 				      struct tower *t, bool versions)
 {
-	const struct principal *p;
-	struct coll c;
 	struct filter f;
 	struct store_res *r = NULL;
 	size_t shown;
 
-	if (tw_need(req, resp, ACT_TAXII, &p) == SCOPE_NONE ||
-	    coll_access(t, resp, p, http_request_param(req, "id"), &c) < 0)
-		return 0;
-	if (!c.read)
-		return tw_fail(resp, 403, "forbidden", "you may not read this collection");
-	const char *oid = versions ? http_request_param(req, "object_id") : NULL;
-	if (versions && !stix_id_valid(oid, NULL))
-		return tw_fail(resp, 404, "not_found", "no such object");
-	if (f_parse(req, resp, &f, c.id, oid, versions) < 0 ||
-	    f_run(t, resp, p, &f, "s.stix_id, s.version", &r) < 0)
+	if (read_rows(req, resp, t, versions, versions, "s.stix_id, s.version", &f, &r) < 0)
 		return 0;
 	json_t *o = json_object(), *a = json_array();
 	page_meta(resp, r, f.limit, o, &shown);
 	for (size_t i = 0; i < shown; i++) {
-		json_t *added = tw_time(store_res_int64(r, i, tw_col(r, "date_added")));
-
-		if (versions)
+		if (versions) {
 			json_array_append_new(a, json_string(store_res_text(r, i, 1)));
-		else
-			json_array_append_new(
-				a, json_pack("{s:s,s:o,s:s,s:s}", "id", store_res_text(r, i, 0),
-					     "date_added", json_incref(added), "version",
-					     store_res_text(r, i, 1), "media_type",
-					     "application/stix+json;version=2.1"));
-		json_decref(added);
+			continue;
+		}
+		json_array_append_new(
+			a, json_pack("{s:s,s:o,s:s,s:s}", "id", store_res_text(r, i, 0), "date_added",
+				     tw_time(store_res_int64(r, i, tw_col(r, "date_added"))), "version",
+				     store_res_text(r, i, 1), "media_type",
+				     "application/stix+json;version=2.1"));
 	}
 	store_res_free(r);
-	if (versions && shown == 0 && f.next == 0) {
-		json_decref(o);
-		json_decref(a);
-		return tw_fail(resp, 404, "not_found", "no such object");
-	}
-	if (json_array_size(a) > 0)
-		json_object_set_new(o, versions ? "versions" : "objects", a);
-	else
-		json_decref(a);
-	return http_response_json(resp, 200, o);
+	return answer_list(resp, &f, versions, o, a, versions ? "versions" : "objects");
 }
 
 static int taxii_manifest(struct http_request *req, struct http_response *resp, void *ctx)

@@ -141,6 +141,8 @@ int tw_insert_id(struct store_conn *c, const char *sql, const struct store_param
 /* The column of r named name. Rows are read by name, never by position:
  * a missing column is a programming error and aborts. */
 size_t tw_col(const struct store_res *r, const char *name);
+/* Column col of row i as tw_time(), JSON null when it is NULL. */
+json_t *tw_time_col(const struct store_res *r, size_t i, const char *col);
 /* Store timing around an operation (/metrics). */
 double tw_store_enter(struct tower *t, enum store_op op);
 void tw_store_leave(struct tower *t, enum store_op op, double since);
