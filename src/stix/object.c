@@ -347,6 +347,30 @@ out:
 	return finish(o, err, out);
 }
 
+int stix_infrastructure_build(const struct stix_infrastructure *in, json_t **out)
+{
+	json_t *o = json_object();
+	int64_t created;
+	int err;
+
+	if (o == NULL)
+		return YG_ENOMEM;
+	if ((err = common(o, "infrastructure", &in->c, true, &created)) < 0)
+		goto out;
+	err = YG_EINVAL;
+	if (in->first_seen != 0 && in->last_seen != 0 && in->last_seen < in->first_seen)
+		goto out;
+	if ((err = set_required(o, "name", in->name)) < 0 ||
+	    (err = set_str(o, "description", in->description)) < 0 ||
+	    (err = set_vocab(o, "infrastructure_types", in->infrastructure_types,
+			     in->n_infrastructure_types, "unknown")) < 0 ||
+	    (in->first_seen != 0 && (err = set_time(o, "first_seen", in->first_seen)) < 0) ||
+	    (in->last_seen != 0 && (err = set_time(o, "last_seen", in->last_seen)) < 0))
+		goto out;
+out:
+	return finish(o, err, out);
+}
+
 int stix_note_build(const struct stix_note *in, json_t **out)
 {
 	json_t *o = json_object();

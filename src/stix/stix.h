@@ -303,6 +303,18 @@ struct stix_report {
 };
 YG_MUST_CHECK int stix_report_build(const struct stix_report *in, json_t **out);
 
+/* Servers and networks an adversary uses (STIX 2.1 §4.8): what the
+ * indicators a report shares point at, through "indicates" relationships. */
+struct stix_infrastructure {
+	struct stix_common c;
+	const char *name;                       /* required */
+	const char *description;
+	const char *const *infrastructure_types; /* infrastructure-type-ov; none: "unknown" */
+	size_t n_infrastructure_types;
+	int64_t first_seen, last_seen;          /* 0: none; last not before first */
+};
+YG_MUST_CHECK int stix_infrastructure_build(const struct stix_infrastructure *in, json_t **out);
+
 struct stix_note {
 	struct stix_common c;
 	const char *abstract;           /* optional */

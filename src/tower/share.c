@@ -9,7 +9,12 @@
  * ("attribution": true): the indicators are then created by its identity,
  * otherwise by the office's. They are shared no more widely than the
  * report's own TLP allows (TLP:AMBER when it gives none), and a TLP:RED
- * report is not shared at all. */
+ * report is not shared at all.
+ *
+ * With the indicators go one infrastructure object, the servers that
+ * attacked the operator, and a relationship "indicator indicates
+ * infrastructure" for each: what a tool such as OpenCTI draws as one
+ * incident's attack servers rather than loose values. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +49,41 @@ static int kind_of(const char *kind, const char *value, enum stix_kind *k)
 			return 0;
 		}
 	return n > 0 ? -1 : stix_value_check(*k, value, strlen(value));
+}
+
+/* The infrastructure-type-ov entry for a report's category: what the
+ * servers behind such an attack most often are, "unknown" otherwise. */
+static const char *infra_type(const char *category)
+{
+	static const struct {
+		const char *category, *type;
+	} map[] = {{"ddos", "botnet"},
+		   {"ransomware", "command-and-control"},
+		   {"malware", "command-and-control"},
+		   {"data_breach", "exfiltration"}};
+
+	for (size_t i = 0; category != NULL && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(category, map[i].category) == 0)
+			return map[i].type;
+	return "unknown";
+}
+
+/* Appends to objs the relationship "src type target", by src's author,
+ * under its markings, with an id that sharing again does not change. */
+static void relate(json_t *objs, const struct stix_common *src, const char *type,
+		   const char *target)
+{
+	char rid[STIX_ID_MAX], key[2 * STIX_ID_MAX + 32];
+	json_t *o = NULL;
+
+	snprintf(key, sizeof(key), "%s|%s|%s", src->id, type, target);
+	struct stix_relationship rel = {.c = *src,
+					.relationship_type = type,
+					.source_ref = src->id,
+					.target_ref = target};
+	rel.c.id = rid;
+	if (stix_id_v5("relationship", key, rid) == 0 && stix_relationship_build(&rel, &o) == 0)
+		json_array_append_new(objs, o);
 }
 
 static int report_share(struct http_request *req, struct http_response *resp, void *ctx)
@@ -129,6 +169,30 @@ static int report_share(struct http_request *req, struct http_response *resp, vo
 	}
 	int64_t now = tw_now_us();
 	json_t *ids = json_array();
+	/* What the indicators point at: the servers the operator saw attack
+	 * it, one infrastructure object of the report, each indicator
+	 * "indicates" it (STIX 2.1 §4.8, the relationships of §4.7). */
+	char infra[STIX_ID_MAX], ikey0[64], infra_name[120];
+	json_t *io = NULL;
+	const char *cat = json_string_value(json_object_get(rep, "category"));
+	const char *itype[] = {infra_type(cat)};
+	snprintf(ikey0, sizeof(ikey0), "report|%lld|infrastructure", (long long)id);
+	snprintf(infra_name, sizeof(infra_name), "Attack infrastructure of an incident (%s)",
+		 cat != NULL ? cat : "uncategorised");
+	struct stix_infrastructure inf = {
+		.c = {.id = infra, .created = now, .modified = now,
+		      .created_by_ref = who != NULL ? by : NULL, .marking_refs = marks,
+		      .n_marking_refs = 1},
+		.name = infra_name,
+		.description = "Servers a critical-infrastructure operator reported to the office as "
+			       "the source of an attack on it",
+		.infrastructure_types = itype,
+		.n_infrastructure_types = 1};
+	if (stix_id_v5("infrastructure", ikey0, infra) < 0 ||
+	    stix_infrastructure_build(&inf, &io) < 0)
+		io = NULL;
+	else
+		json_array_append_new(objs, io);
 	for (size_t i = 0; i < store_res_nrows(ind); i++) {
 		const char *kind = store_res_text(ind, i, 0), *value = store_res_text(ind, i, 1);
 		char pattern[STIX_VALUE_MAX + 64], iid[STIX_ID_MAX], ikey[STIX_VALUE_MAX + 64];
@@ -148,10 +212,12 @@ static int report_share(struct http_request *req, struct http_response *resp, vo
 			.description = "Reported by a critical-infrastructure operator to the office",
 			.pattern = pattern,
 			.valid_from = now};
-		if (stix_indicator_build(&in, &o) == 0) {
-			json_array_append_new(objs, o);
-			json_array_append_new(ids, json_string(iid));
-		}
+		if (stix_indicator_build(&in, &o) < 0)
+			continue;
+		json_array_append_new(objs, o);
+		json_array_append_new(ids, json_string(iid));
+		if (io != NULL)
+			relate(objs, &in.c, "indicates", infra);
 	}
 	struct add_hooks h = {.user_id = p->user_id, .org_id = 0};
 	struct svc_result res;

@@ -82,7 +82,7 @@ def main():
             fail("%s %s: %s" % (t, o["id"], "; ".join(e.message[:200] for e in errs)))
         seen[t] = seen.get(t, 0) + 1
     for t in ("indicator", "sighting", "identity", "report", "note", "relationship",
-              "marking-definition"):
+              "infrastructure", "marking-definition"):
         if t not in seen:
             fail("the emitted bundle has no %s" % t)
     tlps = {o["name"]: o["id"] for o in bundle["objects"]

@@ -345,6 +345,18 @@ def run(t, tw, label, yagura, shared):
                      "[ipv4-addr:value = '198.51.100.77']"] and len(by) == 1 and
             all(o.get("object_marking_refs") == [TLP["amber"]] for o in got.values()),
             "%s: the sensor reads them: %s" % (label, got))
+    # With them, the servers they point at: one infrastructure object of
+    # the report, and an "indicates" relationship from each indicator.
+    st, env, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/?match[type]="
+                       "relationship,infrastructure" % INDICATORS, sensor)
+    infra = [o for o in env.get("objects", []) if o["type"] == "infrastructure"]
+    rels = [o for o in env.get("objects", []) if o["type"] == "relationship"]
+    t.check(len(infra) == 1 and infra[0].get("infrastructure_types") == ["botnet"] and
+            sorted(r["source_ref"] for r in rels) == sorted(got) and
+            all(r["relationship_type"] == "indicates" and r["target_ref"] == infra[0]["id"] and
+                r.get("object_marking_refs") == [TLP["amber"]] for r in rels),
+            "%s: the indicators indicate the report's infrastructure: %s %s" %
+            (label, infra, rels))
     st, env, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/?match[id]=%s"
                        % (INDICATORS, by.pop() if by else ""), sensor)
     names = [o.get("name") for o in env.get("objects", [])]
@@ -419,7 +431,8 @@ def run(t, tw, label, yagura, shared):
         made = []
         for coll in (INDICATORS, SIGHTINGS, WARNINGS):
             st, env, _ = taxii(tw, "GET", "/taxii2/api/collections/%s/objects/?limit=1000&"
-                               "match[type]=indicator,sighting,identity,report" % coll, analyst)
+                               "match[type]=indicator,sighting,identity,report,relationship,infrastructure" % coll,
+                               analyst)
             made += [o for o in env.get("objects", [])
                      if not o["id"].startswith(("indicator--", "report--")) or
                      o.get("name", "").startswith("C2 of the AgentTesla") or
@@ -454,7 +467,9 @@ def run(t, tw, label, yagura, shared):
         t.check(names == ["Indicators", "Warnings"], "%s: taxii2-client: %s" % (label, names))
         ind = Collection(url + "api/collections/%s/" % INDICATORS, auth=Bearer(operator))
         total = sum(len(p.get("objects", [])) for p in as_pages(ind.get_objects, per_request=100))
-        t.check(total == 250 + 1 + 3 + 2 + 1 + 2,
+        # The shares add an infrastructure and a relationship an indicator:
+        # 1 + 2 for the first report, 1 + 1 for the second.
+        t.check(total == 250 + 1 + 3 + 2 + 1 + 2 + 3 + 2,
                 "%s: taxii2-client paged out %d" % (label, total))
         warn = Collection(url + "api/collections/%s/" % WARNINGS, auth=Bearer(operator))
         ids = {o["id"] for o in warn.get_objects().get("objects", [])}

@@ -201,6 +201,20 @@ static int emit_bundle(void)
 		err = stix_relationship_build(&r, &o);
 		add(err, o, "relationship");
 	}
+	{
+		struct stix_infrastructure inf = {
+			.c = {.created = T0, .created_by_ref = office, .marking_refs = green,
+			      .n_marking_refs = 1},
+			.name = "Attack infrastructure of an incident (ddos)",
+			.description = "Servers an operator reported as the source of an attack",
+			.infrastructure_types = (const char *const[]){"botnet"},
+			.n_infrastructure_types = 1,
+			.first_seen = T0,
+			.last_seen = T0 + DAY};
+
+		err = stix_infrastructure_build(&inf, &o);
+		add(err, o, "infrastructure");
+	}
 	json_dumpf(bundle, stdout, JSON_INDENT(1) | JSON_SORT_KEYS);
 	putchar('\n');
 	json_decref(bundle);
