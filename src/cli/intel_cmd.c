@@ -4,7 +4,9 @@
  * through the service layer and into the transparency log.
  *
  *   add --value V [...]     an indicator, from one value
- *   import FILE             a STIX 2.1 bundle's objects, or a plain list
+ *   import FILE|DIR         a STIX 2.1 bundle's objects, MISP events (a
+ *                           feed directory too) as indicators and reports,
+ *                           or a plain list
  *   expire ID --reason T    publishes the indicator's revocation
  *   list                    the collection's indicators in force
  *   warn --name --text --ref   a warning to operators (a STIX report) */
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/clock.h"
@@ -35,8 +38,12 @@ static void intel_usage(FILE *out)
 	      "      [--confidence N]      share an indicator: an address or prefix, a domain,\n"
 	      "                            a URL or a file hash (K: ipv4, ipv6, domain, url, md5,\n"
 	      "                            sha1, sha256; guessed from V when not given)\n"
-	      "  import FILE [--tlp T]     share a STIX 2.1 bundle's objects, or a plain list\n"
-	      "                            of values (one a line, '#' comments)\n"
+	      "  import FILE|DIR [--format F] [--tlp T]\n"
+	      "                            share a STIX 2.1 bundle's objects; a MISP event, a\n"
+	      "                            MISP REST answer or a MISP feed directory (with\n"
+	      "                            manifest.json), as indicators and a report per event;\n"
+	      "                            or a plain list of values (one a line, '#' comments).\n"
+	      "                            F: stix, misp or list; told by content when not given\n"
 	      "  expire ID --reason TEXT   publish the revocation of indicator ID\n"
 	      "  list [--all]              the indicators in force, newest first\n"
 	      "  warn --name TITLE --text TEXT --ref ID [--ref ID]... [--tlp T]\n"
@@ -46,7 +53,8 @@ static void intel_usage(FILE *out)
 	      "\n"
 	      "options (before COMMAND or after it):\n" CLIENT_TOWER_USAGE
 	      "  --collection ALIAS|ID     the TAXII collection (default indicators)\n"
-	      "  --tlp T                   clear, green (default), amber, amber+strict, red\n"
+	      "  --tlp T                   clear, green (default), amber, amber+strict, red;\n"
+	      "                            for MISP, what no tlp: tag marks\n"
 	      "\n"
 	      "exit status: 0 ok, 1 usage, 2 the tower refused (its reason is printed) or a\n"
 	      "file is not valid, 3 the tower could not be reached.\n",
@@ -57,7 +65,7 @@ static void intel_usage(FILE *out)
 
 struct intel_args {
 	const char *value, *kind, *name, *tlp, *valid_until, *confidence, *collection, *reason;
-	const char *text;
+	const char *text, *format;
 	const char *refs[INTEL_REFS_MAX];
 	size_t nrefs;
 	char coll_id[64];
@@ -262,75 +270,268 @@ static int intel_add(struct intel_args *a)
 	return post_objects(a, "intel add", json_pack("[o]", ind));
 }
 
-/* A bundle's objects as they are, or a plain list's values as indicators. */
-static int intel_import(struct intel_args *a, const char *file)
+/* The file's bytes, NUL-terminated, in a buffer the caller frees; NULL
+ * after saying why. */
+static char *read_file(const char *file, size_t *n)
 {
 	FILE *f = fopen(file, "rb");
 	char *buf;
-	size_t n;
-	json_t *objs, *root;
 
 	if (f == NULL) {
 		log_warnx("intel import: %s: cannot open it", file);
-		return EXIT_INPUT;
+		return NULL;
 	}
 	buf = malloc(INTEL_IMPORT_MAX + 1);
-	n = buf ? fread(buf, 1, INTEL_IMPORT_MAX + 1, f) : 0;
+	*n = buf ? fread(buf, 1, INTEL_IMPORT_MAX + 1, f) : 0;
 	fclose(f);
-	if (buf == NULL || n > INTEL_IMPORT_MAX) {
+	if (buf == NULL || *n > INTEL_IMPORT_MAX) {
 		free(buf);
 		log_warnx("intel import: %s: larger than %u MiB", file, INTEL_IMPORT_MAX >> 20);
-		return EXIT_INPUT;
+		return NULL;
 	}
-	buf[n] = '\0';
-	root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
-	if (root != NULL) {
-		free(buf);
-		objs = json_incref(json_object_get(root, "objects"));
-		json_decref(root);
-		if (!json_is_array(objs) || json_array_size(objs) == 0) {
+	buf[*n] = '\0';
+	return buf;
+}
+
+/* A plain list's values as indicators (buf is cut up); NULL after saying
+ * which line is not a value. */
+static json_t *list_objects(const struct intel_args *a, const char *file, char *buf)
+{
+	json_t *objs = json_array();
+	unsigned line = 0;
+
+	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l != NULL;
+	     l = strtok_r(NULL, "\n", &save)) {
+		json_t *ind;
+
+		line++;
+		l[strcspn(l, "\r#")] = '\0';
+		l += strspn(l, " \t");
+		size_t len = strlen(l);
+		while (len > 0 && (l[len - 1] == ' ' || l[len - 1] == '\t'))
+			l[--len] = '\0';
+		if (len == 0)
+			continue;
+		/* One value a line: anything more is not a list we know. */
+		if (strpbrk(l, " \t") != NULL ||
+		    indicator_of(a, l, NULL, &ind, "intel import") < 0) {
+			log_warnx("intel import: %s:%u: not imported", file, line);
 			json_decref(objs);
-			log_warnx("intel import: %s: not a STIX 2.1 bundle with objects", file);
+			return NULL;
+		}
+		json_array_append_new(objs, ind);
+	}
+	if (json_array_size(objs) == 0) {
+		json_decref(objs);
+		log_warnx("intel import: %s: no value in it", file);
+		return NULL;
+	}
+	return objs;
+}
+
+/* A MISP feed: manifest.json names its events, each in <uuid>.json beside
+ * it. An event file that cannot be read is said and counted; the others
+ * are imported. */
+static int misp_feed(struct stix_misp *m, const char *dir, unsigned *failed)
+{
+	char path[4096];
+	const char *key;
+	json_t *manifest, *v;
+	size_t n;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	if ((buf = read_file(path, &n)) == NULL)
+		return -1;
+	manifest = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+	free(buf);
+	if (!json_is_object(manifest) || json_object_size(manifest) == 0) {
+		log_warnx("intel import: %s: not a MISP feed's manifest (an object of event uuids)",
+			  path);
+		json_decref(manifest);
+		return -1;
+	}
+	json_object_foreach(manifest, key, v) {
+		json_t *root;
+		int rc;
+
+		/* A uuid, nothing else: the key becomes a file name. */
+		if (strlen(key) != 36 || strspn(key, "0123456789abcdefABCDEF-") != 36) {
+			log_warnx("intel import: %s: '%.40s' is not an event uuid", path, key);
+			(*failed)++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s.json", dir, key);
+		if ((buf = read_file(path, &n)) == NULL) {
+			(*failed)++;
+			continue;
+		}
+		root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+		free(buf);
+		rc = root != NULL ? stix_misp_add(m, path, root) : YG_EFORMAT;
+		json_decref(root);
+		if (rc == YG_ENOMEM) {
+			json_decref(manifest);
+			return -1;
+		}
+		if (rc < 0) {
+			log_warnx("intel import: %s: not a MISP event", path);
+			(*failed)++;
+		}
+	}
+	json_decref(manifest);
+	return 0;
+}
+
+/* What the conversion made and skipped, for the analyst: one line each,
+ * and the first reasons for values and events refused, on stderr. */
+static void misp_print(const struct stix_misp_stats *st, unsigned failed)
+{
+	size_t skipped = 0;
+
+	printf("misp: %zu event%s read, %zu attribute%s", st->events, st->events == 1 ? "" : "s",
+	       st->attributes, st->attributes == 1 ? "" : "s");
+	if (st->events_empty > 0)
+		printf("; %zu event%s with nothing to import", st->events_empty,
+		       st->events_empty == 1 ? "" : "s");
+	if (failed > 0)
+		printf("; %u event file%s not read", failed, failed == 1 ? "" : "s");
+	printf("\nmisp: made %zu indicator%s, %zu report%s, %zu identit%s\n", st->indicators,
+	       st->indicators == 1 ? "" : "s", st->reports, st->reports == 1 ? "" : "s",
+	       st->identities, st->identities == 1 ? "y" : "ies");
+	for (int w = 0; w < STIX_MISP_WHY_COUNT; w++)
+		skipped += st->skipped[w];
+	if (st->duplicates > 0)
+		printf("misp: %zu attribute%s repeating one already made\n", st->duplicates,
+		       st->duplicates == 1 ? "" : "s");
+	if (skipped > 0) {
+		const char *sep = "";
+
+		printf("misp: skipped:");
+		for (int w = 0; w < STIX_MISP_WHY_COUNT; w++) {
+			if (st->skipped[w] == 0)
+				continue;
+			printf("%s %zu %s", sep, st->skipped[w],
+			       stix_misp_why_text((enum stix_misp_why)w));
+			if (w == STIX_MISP_TYPE && st->n_types > 0) {
+				printf(" (");
+				for (size_t i = 0; i < st->n_types; i++)
+					printf("%s%s %zu", i ? ", " : "", st->types[i].name,
+					       st->types[i].count);
+				printf(")");
+			}
+			sep = ",";
+		}
+		printf("\n");
+	}
+	fflush(stdout);
+	for (size_t i = 0; i < st->n_messages; i++)
+		log_warnx("intel import: %s", st->messages[i]);
+	if (st->messages_dropped > 0)
+		log_warnx("intel import: and %zu more", st->messages_dropped);
+}
+
+enum import_format { IMPORT_AUTO, IMPORT_STIX, IMPORT_MISP, IMPORT_LIST };
+
+/* A bundle's objects as they are, MISP events converted, or a plain
+ * list's values as indicators. */
+static int intel_import(struct intel_args *a, const char *file)
+{
+	enum import_format fmt = IMPORT_AUTO;
+	struct stix_misp m = {0};
+	struct stat st;
+	unsigned failed = 0;
+	json_t *objs = NULL, *root = NULL;
+	char *buf = NULL;
+	size_t n;
+	int rc = EXIT_INPUT;
+
+	if (a->format != NULL) {
+		static const char *const f[] = {"stix", "misp", "list"};
+
+		for (size_t i = 0; i < 3 && fmt == IMPORT_AUTO; i++)
+			if (strcmp(a->format, f[i]) == 0)
+				fmt = (enum import_format)(i + 1);
+		if (fmt == IMPORT_AUTO) {
+			log_warnx("intel import: --format is stix, misp or list");
+			return EXIT_USAGE;
+		}
+	}
+	if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (fmt != IMPORT_AUTO && fmt != IMPORT_MISP) {
+			log_warnx("intel import: %s: a directory is a MISP feed, not --format %s",
+				  file, a->format);
+			return EXIT_USAGE;
+		}
+		fmt = IMPORT_MISP;
+	} else {
+		if ((buf = read_file(file, &n)) == NULL)
 			return EXIT_INPUT;
+		if (fmt != IMPORT_LIST)
+			root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+		if (fmt == IMPORT_AUTO)
+			fmt = root == NULL ? IMPORT_LIST
+			      : json_object_get(root, "Event") != NULL ||
+					json_object_get(root, "response") != NULL
+				      ? IMPORT_MISP
+				      : IMPORT_STIX;
+	}
+
+	if (fmt == IMPORT_LIST) {
+		if ((objs = list_objects(a, file, buf)) == NULL)
+			goto out;
+	} else if (fmt == IMPORT_STIX) {
+		objs = json_incref(json_object_get(root, "objects"));
+		if (!json_is_array(objs) || json_array_size(objs) == 0) {
+			log_warnx("intel import: %s: not a STIX 2.1 bundle with objects", file);
+			goto out;
 		}
 	} else {
-		objs = json_array();
-		unsigned line = 0;
-		for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l != NULL;
-		     l = strtok_r(NULL, "\n", &save)) {
-			json_t *ind;
+		struct stix_misp_opts o = {.tlp = STIX_TLP_GREEN};
 
-			line++;
-			l[strcspn(l, "\r#")] = '\0';
-			l += strspn(l, " \t");
-			size_t len = strlen(l);
-			while (len > 0 && (l[len - 1] == ' ' || l[len - 1] == '\t'))
-				l[--len] = '\0';
-			if (len == 0)
-				continue;
-			/* One value a line: anything more is not a list we know. */
-			if (strpbrk(l, " \t") != NULL ||
-			    indicator_of(a, l, NULL, &ind, "intel import") < 0) {
-				log_warnx("intel import: %s:%u: not imported", file, line);
-				json_decref(objs);
-				free(buf);
-				return EXIT_INPUT;
-			}
-			json_array_append_new(objs, ind);
+		if (a->tlp != NULL && stix_tlp_from_name(a->tlp, &o.tlp) < 0) {
+			log_warnx("intel import: --tlp is clear, green, amber, amber+strict or red");
+			rc = EXIT_USAGE;
+			goto out;
 		}
-		free(buf);
-		if (json_array_size(objs) == 0) {
-			json_decref(objs);
-			log_warnx("intel import: %s: no value in it", file);
-			return EXIT_INPUT;
+		if (stix_misp_init(&m, &o) < 0) {
+			rc = EXIT_FATAL;
+			goto out;
 		}
+		if (buf == NULL) {
+			if (misp_feed(&m, file, &failed) < 0)
+				goto out;
+		} else {
+			int err = stix_misp_add(&m, file, root);
+
+			if (err == YG_EFORMAT)
+				log_warnx("intel import: %s: not a MISP event ({\"Event\": ...}) or "
+					  "REST answer ({\"response\": [...]})",
+					  file);
+			if (err < 0)
+				goto out;
+		}
+		misp_print(&m.stats, failed);
+		if (json_array_size(m.objects) == 0) {
+			log_warnx("intel import: %s: nothing to import", file);
+			goto out;
+		}
+		objs = json_incref(m.objects);
 	}
-	int rc = collection_id(a, "intel import");
-	if (rc != EXIT_OK) {
-		json_decref(objs);
-		return rc;
+	rc = collection_id(a, "intel import");
+	if (rc == EXIT_OK) {
+		rc = post_objects(a, "intel import", objs);
+		objs = NULL;
+		/* what was sent is sent; an event file not read still fails */
+		if (rc == EXIT_OK && failed > 0)
+			rc = EXIT_INPUT;
 	}
-	return post_objects(a, "intel import", objs);
+out:
+	json_decref(objs);
+	json_decref(root);
+	stix_misp_fini(&m);
+	free(buf);
+	return rc;
 }
 
 /* A new version of the indicator, revoked: TAXII readers drop it. */
@@ -481,12 +682,12 @@ int cmd_intel(int argc, char **argv)
 	char tok[256];
 	static const char *const names[] = {"--value", "--kind", "--name", "--tlp",
 					    "--valid-until", "--confidence", "--collection",
-					    "--reason", "--text"};
+					    "--reason", "--text", "--format"};
 
 	memset(&a, 0, sizeof(a));
 	client_opts_init(&a.o, NULL);
 	const char **slots[] = {&a.value, &a.kind, &a.name, &a.tlp, &a.valid_until,
-				&a.confidence, &a.collection, &a.reason, &a.text};
+				&a.confidence, &a.collection, &a.reason, &a.text, &a.format};
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--all") == 0) {
 			a.o.all = 1;
