@@ -91,7 +91,7 @@ static const struct {
 	{tw_log_routes, NULL},	      {tw_doc_routes, NULL},	      {tw_case_routes, NULL},
 	{tw_case_read_routes, NULL},  {tw_cm_routes, NULL},	      {tw_oversight_routes, NULL},
 	{tw_monitoring_routes, NULL}, {tw_taxii_routes, &tw_taxii_media}, {tw_share_routes, NULL},
-	{tw_login_routes, NULL},      {tw_web_routes, NULL},
+	{tw_login_routes, NULL},      {tw_web_routes, NULL},	      {tw_overview_routes, NULL},
 };
 
 /* The source summary's progress, for /metrics. */

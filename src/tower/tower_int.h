@@ -98,6 +98,7 @@ extern const struct tower_route tw_taxii_routes[];
 extern const struct tower_route tw_share_routes[];
 extern const struct tower_route tw_login_routes[];
 extern const struct tower_route tw_web_routes[];
+extern const struct tower_route tw_overview_routes[];
 extern const struct http_media tw_taxii_media;
 
 extern const struct tower_route tw_cm_routes[];

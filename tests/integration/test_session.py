@@ -220,6 +220,42 @@ def run(t, tw, label, yagura, webroot):
     t.check(st == 201 and s4["user"]["sectors"] == ["electricity"] and s4["user"]["org"] is None,
             "%s: another name logs in meanwhile: %s %s" % (label, st, s4))
 
+    # The overview: each part over the caller's scope, or not at all.
+    op_tok = None
+    st, tk, _ = call(tw, "POST", "/api/v1/tokens", {"user_id": uid}, token=A)
+    op_tok = tk.get("token")
+    st, asset, _ = call(tw, "POST", "/api/v1/assets", {"product": "SCADA HMI", "addresses":
+                                                      ["10.7.0.0/24"]}, token=op_tok)
+    now = "2026-12-06T00:00:00.000000+0000"
+    batch = [{"alert_id": "ov-%d" % i, "timestamp": now, "event_type": "alert",
+              "src_ip": "203.0.113.9", "dest_ip": dst, "proto": "TCP",
+              "alert": {"signature_id": 9100001, "signature": "YAGURA scan", "severity": 2,
+                        "metadata": {"detector": ["scan"]}},
+              "evidence": {"attackers": ["203.0.113.9"]}}
+             for i, dst in enumerate(["10.7.0.2", "10.7.0.3", "192.0.2.50"])]
+    st, res, _ = call(tw, "POST", "/api/v1/alerts", {"alerts": batch}, token=sensor)
+    t.check(st in (200, 201), "%s: the sensor's batch: %s %s" % (label, st, res))
+    st, ov, _ = call(tw, "GET", "/api/v1/overview?days=2", token=analyst)
+    counts = ov.get("alerts", {}).get("counts", []) if st == 200 else []
+    sens = [x for x in ov.get("sensors", []) if x["name"] == "sensor1"] if st == 200 else []
+    t.check(st == 200 and ov["alerts"]["bucket"] == "hour" and 48 <= len(counts) <= 50 and
+            sum(c["n"] for c in counts) == 3 and sens and sens[0]["alerts"] == 3 and
+            sens[0]["last_batch"] and ov["reports"]["total"] == 1 and
+            ov["reports"]["by_sector_stage"] == [{"sector": "electricity", "stage": "prompt",
+                                                  "count": 1}] and "cases" in ov,
+            "%s: the analyst's overview: %s %s" % (label, st, ov))
+    st, ov, _ = call(tw, "GET", "/api/v1/overview", token=op_tok)
+    counts = ov.get("alerts", {}).get("counts", []) if st == 200 else []
+    t.check(st == 200 and ov["alerts"]["bucket"] == "day" and
+            sum(c["n"] for c in counts) == 2 and "sensors" not in ov and "cases" not in ov and
+            ov["reports"]["total"] == 1,
+            "%s: the operator's overview: its assets' alerts, its reports: %s %s" %
+            (label, st, ov))
+    st, ov, _ = call(tw, "GET", "/api/v1/overview?days=91", token=analyst)
+    t.check(st == 400, "%s: ?days=91: %s" % (label, st))
+    st, ov, _ = call(tw, "GET", "/api/v1/overview", token=sensor)
+    t.check(st == 403, "%s: a sensor has no overview: %s" % (label, st))
+
     # The log has every change, said by whom; the store is as it says.
     log = entries(tw, label)
     if log is not None:
