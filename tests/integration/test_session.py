@@ -149,6 +149,18 @@ def run(t, tw, label, yagura, webroot):
     st, e, _ = call(tw, "GET", "/api/v1/reports/%d" % rep.get("id", 0), token=analyst)
     t.check(st == 200, "%s: ... and the analyst reads it: %s" % (label, st))
 
+    # The list's filters, each refused when it names nothing the tower knows.
+    for q, want in (("stage=prompt", 1), ("stage=final", 0), ("sector=electricity", 1),
+                    ("sector=water", 0), ("category=ddos&severity=high", 1),
+                    ("category=ddos&severity=low", 0)):
+        st, r, _ = call(tw, "GET", "/api/v1/reports?" + q, token=analyst)
+        t.check(st == 200 and len(r["reports"]) == want,
+                "%s: reports?%s: %s %s" % (label, q, st, r))
+    for q in ("stage=bogus", "sector=atlantis", "category=ddos%27--", "severity="):
+        st, r, _ = call(tw, "GET", "/api/v1/reports?" + q, token=analyst)
+        t.check(st == 400 and r["error"]["code"] == "bad_query",
+                "%s: reports?%s refused: %s %s" % (label, q, st, r))
+
     # Preferences.
     for bad in ({"language": "fr"}, {"time_zone": "../../etc/passwd"}, {"time_zone": "Mars/Olympus"},
                 {"time_zone": 9}, {}, {"language": "en", "colour": "blue"}):
