@@ -489,6 +489,19 @@ static const char schema_v15[] =
 	" created BIGINT NOT NULL);"
 	"CREATE INDEX stix_deletions_of ON stix_deletions (collection_id, stix_id);";
 
+/* v16: TAXII collections and their access rules as records of the
+ * transparency log (src/tower/collections.c). A collection's id is a
+ * UUID, and the log keys rows by number: num is the collection's, given
+ * when the log takes it in (when it is made through the tower, or, for
+ * one made before, at the first start of a tower that knows this
+ * version), NULL until then. An access rule carries its collection's
+ * number, the key of the set of rules the log fingerprints as one. */
+static const char schema_v16[] =
+	"ALTER TABLE taxii_collections ADD COLUMN num BIGINT;"
+	"CREATE UNIQUE INDEX taxii_collections_num ON taxii_collections (num);"
+	"ALTER TABLE taxii_access ADD COLUMN collection_num BIGINT;"
+	"CREATE INDEX taxii_access_num ON taxii_access (collection_num);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -508,6 +521,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 13, .name = "TAXII 2.1 collections of STIX objects", .sql = schema_v13 },
 	{ .version = 14, .name = "sightings from alerts", .sql = schema_v14 },
 	{ .version = 15, .name = "deletions from TAXII collections", .sql = schema_v15 },
+	{ .version = 16, .name = "TAXII collections and access rules in the log", .sql = schema_v16 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -38,6 +38,10 @@ static const char *const kind_names[CHANGE_KINDS] = {
 	[CHANGE_AUTH_EXPIRE] = "authorization.expire",
 	[CHANGE_TAXII_ADD] = "taxii.add",
 	[CHANGE_TAXII_DELETE] = "taxii.delete",
+	[CHANGE_COLLECTION_CREATE] = "taxii.collection.create",
+	[CHANGE_COLLECTION_UPDATE] = "taxii.collection.update",
+	[CHANGE_COLLECTION_ACCESS] = "taxii.collection.access",
+	[CHANGE_COLLECTION_ADOPT] = "taxii.collection.adopt",
 };
 
 const char *change_kind_name(enum change_kind k)
