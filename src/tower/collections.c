@@ -58,9 +58,10 @@ static int rules_write(struct store_conn *c, struct svc_tx *x, const char *id, i
 	struct store_param pd[] = {store_text(id), store_int64(num)};
 	struct rec_set set = {0};
 	struct rec_ref ref = {.t = REC_TAXII_ACCESS, .key = {num}};
-	int rc =
-	    store_exec(c, "DELETE FROM taxii_access WHERE collection_id = ? OR collection_num = ?",
-		       pd, 2, NULL, NULL);
+	int rc = store_exec(c,
+			    "DELETE FROM taxii_access WHERE collection_id = ? OR "
+			    "collection_num = ?",
+			    pd, 2, NULL, NULL);
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		/* In the log's column order (record.c), the set's key last. */
@@ -98,7 +99,7 @@ static int create_body(struct store_conn *c, struct svc_tx *x, void *arg)
 	struct coll_new *in = arg;
 	struct store_param pq[] = {store_text(in->id), store_text(in->alias)};
 	struct store_res *r = NULL;
-	int64_t num;
+	int64_t num = 0;
 	int rc = store_exec(c, "SELECT 1 FROM taxii_collections WHERE id = ? OR alias = ?", pq, 2,
 			    &r, NULL);
 
@@ -115,11 +116,11 @@ static int create_body(struct store_conn *c, struct svc_tx *x, void *arg)
 	}
 	struct store_param ps[] = {store_text(in->id), store_text(in->alias), store_text(in->title),
 				   store_text(in->description), store_int64(x->now)};
-	rc =
-	    svc_write(x, c, REC_TAXII_COLLECTIONS,
-		      "INSERT INTO taxii_collections (num, id, alias, title, description, created) "
-		      "SELECT COALESCE(MAX(num), 0) + 1, ?, ?, ?, ?, ? FROM taxii_collections",
-		      ps, 5, &num);
+	rc = svc_write(x, c, REC_TAXII_COLLECTIONS,
+		       "INSERT INTO taxii_collections (num, id, alias, title, description, "
+		       "created) SELECT COALESCE(MAX(num), 0) + 1, ?, ?, ?, ?, ? FROM "
+		       "taxii_collections",
+		       ps, 5, &num);
 	if (rc == YG_ECONFLICT && x->attempt == 0)
 		x->again = true; /* another tower's number, or its alias: the check above says */
 	if (rc < 0 || (rc = rules_write(c, x, in->id, num, &in->rule, 1)) < 0)
@@ -135,11 +136,10 @@ static int coll_lock(struct store_conn *c, struct svc_tx *x, const char *id, int
 {
 	struct store_param ps[] = {store_text(id)};
 	struct store_res *r = NULL;
-	int rc =
-	    store_exec(c,
-		       "UPDATE taxii_collections SET num = num WHERE id = ? AND num IS NOT NULL "
-		       "RETURNING num",
-		       ps, 1, &r, NULL);
+	int rc = store_exec(c,
+			    "UPDATE taxii_collections SET num = num WHERE id = ? AND num IS NOT "
+			    "NULL RETURNING num",
+			    ps, 1, &r, NULL);
 
 	if (rc == 0 && store_res_nrows(r) != 1)
 		rc = svc_refuse(x->res, SVC_NOT_FOUND, "not_found", "no such collection");
@@ -159,7 +159,7 @@ static int access_body(struct store_conn *c, struct svc_tx *x, void *arg)
 {
 	struct access_in *in = arg;
 	char field[48], why[80];
-	int64_t num;
+	int64_t num = 0;
 	int rc;
 
 	if ((rc = coll_lock(c, x, in->id, &num)) < 0)
@@ -214,7 +214,7 @@ static int update_body(struct store_conn *c, struct svc_tx *x, void *arg)
 	const struct coll_edit *in = arg;
 	struct store_param ps[] = {store_text(in->title), store_text(in->description),
 				   store_text(in->id)};
-	int64_t num;
+	int64_t num = 0;
 	int rc = svc_write(x, c, REC_TAXII_COLLECTIONS,
 			   "UPDATE taxii_collections SET title = COALESCE(?, title), description = "
 			   "COALESCE(?, description) WHERE id = ? AND num IS NOT NULL",
@@ -237,7 +237,7 @@ static int adopt_body(struct store_conn *c, struct svc_tx *x, void *arg)
 	struct rec_set set = {0};
 	struct rec_ref ref = {.t = REC_TAXII_ACCESS};
 	char cols[200], sql[300];
-	int64_t num, key[2];
+	int64_t num = 0, key[2];
 	int rc = svc_write(x, c, REC_TAXII_COLLECTIONS,
 			   "UPDATE taxii_collections SET num = " NUM_NEXT
 			   " WHERE id = ? AND num IS NULL",
@@ -250,9 +250,9 @@ static int adopt_body(struct store_conn *c, struct svc_tx *x, void *arg)
 	if (rc < 0)
 		return rc;
 	struct store_param pu[] = {store_int64(num), store_text(id)}, pn[] = {store_int64(num)};
-	if ((rc =
-		 store_exec(c, "UPDATE taxii_access SET collection_num = ? WHERE collection_id = ?",
-			    pu, 2, NULL, NULL)) < 0 ||
+	if ((rc = store_exec(c,
+			     "UPDATE taxii_access SET collection_num = ? WHERE collection_id = ?", pu,
+			     2, NULL, NULL)) < 0 ||
 	    (rc = rec_select(REC_TAXII_ACCESS, cols, sizeof(cols))) < 0)
 		return rc;
 	snprintf(sql, sizeof(sql), "SELECT %s FROM taxii_access WHERE collection_num = ?", cols);
@@ -278,11 +278,10 @@ int tw_collections_start(struct tower *t, char *err, size_t errlen)
 	int rc;
 
 	if ((rc = store_conn_get(t->st, &c)) == 0)
-		rc =
-		    store_exec(c,
-			       "SELECT id, alias FROM taxii_collections WHERE num IS NULL ORDER BY "
-			       "created, id",
-			       NULL, 0, &r, NULL);
+		rc = store_exec(c,
+				"SELECT id, alias FROM taxii_collections WHERE num IS NULL ORDER BY "
+				"created, id",
+				NULL, 0, &r, NULL);
 	store_conn_put(c);
 	if (rc < 0) {
 		snprintf(err, errlen, "the TAXII collections cannot be read");
