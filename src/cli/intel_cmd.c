@@ -9,7 +9,14 @@
  *                           or a plain list
  *   expire ID --reason T    publishes the indicator's revocation
  *   list                    the collection's indicators in force
- *   warn --name --text --ref   a warning to operators (a STIX report) */
+ *   warn --name --text --ref   a warning to operators (a STIX report)
+ *
+ * and manage the collections themselves, through the tower's JSON API
+ * (/api/v1/taxii/collections, src/tower/collections.c):
+ *
+ *   collections             each collection, with who reads and writes it
+ *   collection-add --alias --title [--description]
+ *   access COLL [--rule ROLE[:ORG]=r|w|rw]... [--none]   replaces its rules */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,6 +58,18 @@ static void intel_usage(FILE *out)
 	      "                            the objects named (indicators, say), in the warnings\n"
 	      "                            collection unless --collection says otherwise\n"
 	      "\n"
+	      "collections (what there is to read and write, and who may):\n"
+	      "  collections [--all]       each collection, with its rules\n"
+	      "  collection-add --alias A --title TEXT [--description TEXT]\n"
+	      "                            make a collection (A: a-z, 0-9, '-'); the office's\n"
+	      "                            analysts read and write it until `access` changes it\n"
+	      "  access COLL [--rule ROLE[:ORG]=r|w|rw]... [--none]\n"
+	      "                            replace who reads and writes COLL (its alias or id)\n"
+	      "                            with the rules given: ROLE operator, regulator,\n"
+	      "                            analyst, overseer or sensor; ORG an organisation's\n"
+	      "                            id or name (without it: every user of the role);\n"
+	      "                            --none leaves no rule; without either, show them\n"
+	      "\n"
 	      "options (before COMMAND or after it):\n" CLIENT_TOWER_USAGE
 	      "  --collection ALIAS|ID     the TAXII collection (default indicators)\n"
 	      "  --tlp T                   clear, green (default), amber, amber+strict, red;\n"
@@ -61,13 +80,18 @@ static void intel_usage(FILE *out)
 	      out);
 }
 
-#define INTEL_REFS_MAX 64
+#define INTEL_REFS_MAX	64
+#define INTEL_RULES_MAX 64 /* rules a collection has: the tower's limit */
 
 struct intel_args {
 	const char *value, *kind, *name, *tlp, *valid_until, *confidence, *collection, *reason;
 	const char *text, *format;
 	const char *refs[INTEL_REFS_MAX];
 	size_t nrefs;
+	const char *alias, *title, *description;
+	const char *rules[INTEL_RULES_MAX];
+	size_t nrules;
+	bool none;
 	char coll_id[64];
 	struct client_opts o;
 	const char *token;
@@ -674,6 +698,255 @@ static int intel_list(struct intel_args *a)
 	return ferror(stdout) ? EXIT_OUTPUT : EXIT_OK;
 }
 
+/* ---- the collections themselves (the tower's JSON API) ------------------ */
+
+#define COLLS_PATH "/api/v1/taxii/collections"
+
+/* ROLE[:ORG]=r|w|rw as a rule the API takes, or NULL. ORG all digits is
+ * an organisation's id, anything else its name (which may hold '=' or
+ * ':': the role ends at the first ':', the permission starts after the
+ * last '='). */
+static json_t *rule_of(const char *s)
+{
+	const char *eq = strrchr(s, '='), *colon = strchr(s, ':'), *end;
+	json_t *org;
+
+	if (eq == NULL)
+		return NULL;
+	if (colon != NULL && colon > eq)
+		colon = NULL;
+	end = colon != NULL ? colon : eq;
+	bool r = strcmp(eq + 1, "r") == 0 || strcmp(eq + 1, "rw") == 0,
+	     w = strcmp(eq + 1, "w") == 0 || strcmp(eq + 1, "rw") == 0;
+	if (end == s || (!r && !w))
+		return NULL;
+	if (colon != NULL) {
+		size_t n = (size_t)(eq - colon - 1);
+
+		if (n == 0)
+			return NULL;
+		if (strspn(colon + 1, "0123456789") == n && n < 19)
+			org = json_integer(strtoll(colon + 1, NULL, 10));
+		else
+			org = json_stringn(colon + 1, n);
+	} else {
+		org = json_null();
+	}
+	return json_pack("{s:s%,s:o,s:b,s:b}", "role", s, (size_t)(end - s), "org", org, "read", r,
+			 "write", w);
+}
+
+/* A collection's rules as --rule takes them: "analyst=rw operator:3=r". */
+static void rules_text(const json_t *rules, char *out, size_t cap)
+{
+	const json_t *r;
+	size_t i, at = 0;
+	char role[40];
+
+	out[0] = '\0';
+	json_array_foreach(rules, i, r) {
+		const json_t *org = json_object_get(r, "org");
+		bool rd = json_is_true(json_object_get(r, "read")),
+		     wr = json_is_true(json_object_get(r, "write"));
+		char o[32] = "";
+		int n;
+
+		if (json_is_integer(org))
+			snprintf(o, sizeof(o), ":%lld", (long long)json_integer_value(org));
+		n = snprintf(out + at, cap - at, "%s%s%s=%s%s", at ? " " : "",
+			     client_term_safe(json_object_get(r, "role"), role, sizeof(role)), o,
+			     rd ? "r" : "", wr ? "w" : "");
+		if (n < 0 || (size_t)n >= cap - at) {
+			snprintf(out + at, cap - at, " ...");
+			break;
+		}
+		at += (size_t)n;
+	}
+}
+
+static void colls_header(void *ctx)
+{
+	(void)ctx;
+	printf("%-4s %-24s %-36s %s\n", "num", "alias", "id", "rules (read, write)");
+}
+
+static int colls_row(const json_t *c, void *ctx)
+{
+	char alias[80], id[80], rules[2048];
+
+	(void)ctx;
+	rules_text(json_object_get(c, "rules"), rules, sizeof(rules));
+	printf("%-4lld %-24s %-36s %s\n", (long long)json_integer_value(json_object_get(c, "number")),
+	       client_term_safe(json_object_get(c, "alias"), alias, sizeof(alias)),
+	       client_term_safe(json_object_get(c, "id"), id, sizeof(id)),
+	       rules[0] ? rules : "(none: nobody reads or writes it)");
+	return ferror(stdout) ? -1 : 0;
+}
+
+static int intel_collections(struct intel_args *a)
+{
+	struct client_query q;
+	const struct client_list l = {.who = "intel collections",
+				      .path = COLLS_PATH,
+				      .items = "collections",
+				      .header = colls_header,
+				      .row = colls_row};
+
+	client_query_init(&q);
+	a->o.cursor = "after"; /* the list's cursor: next_after */
+	return client_list_run(&l, &a->o, a->token, &q);
+}
+
+/* COLL, an alias or an id, as the collection's id into a->coll_id. */
+static int coll_resolve(struct intel_args *a, const char *who, const char *want)
+{
+	long long after = 0;
+
+	for (;;) {
+		char path[120];
+		json_t *ans = NULL, *c;
+		size_t i;
+
+		if (after > 0)
+			snprintf(path, sizeof(path), COLLS_PATH "?limit=1000&after=%lld", after);
+		else
+			snprintf(path, sizeof(path), COLLS_PATH "?limit=1000");
+		long st = client_call(a->o.base, a->token, "GET", path, NULL, NULL, &ans);
+		if (st != 200) {
+			int rc = client_refused(who, st, ans, a->o.base);
+			json_decref(ans);
+			return rc;
+		}
+		json_array_foreach(json_object_get(ans, "collections"), i, c) {
+			const char *id = json_string_value(json_object_get(c, "id")),
+				   *alias = json_string_value(json_object_get(c, "alias"));
+
+			if (id != NULL && strlen(id) < sizeof(a->coll_id) &&
+			    (strcmp(id, want) == 0 || (alias != NULL && strcmp(alias, want) == 0))) {
+				snprintf(a->coll_id, sizeof(a->coll_id), "%s", id);
+				json_decref(ans);
+				return EXIT_OK;
+			}
+		}
+		bool more = json_is_true(json_object_get(ans, "more"));
+		long long next = json_integer_value(json_object_get(ans, "next_after"));
+		json_decref(ans);
+		if (!more || next <= after)
+			break;
+		after = next;
+	}
+	log_warnx("%s: no collection '%.64s'", who, want);
+	return EXIT_INPUT;
+}
+
+/* The tower's field names as the options they came from. */
+static int coll_field_name(const char *field, char *buf, size_t n, void *ctx)
+{
+	const struct intel_args *a = ctx;
+	char *end;
+
+	if (strcmp(field, "alias") == 0 || strcmp(field, "title") == 0 ||
+	    strcmp(field, "description") == 0) {
+		snprintf(buf, n, "--%s", field);
+		return 0;
+	}
+	if (strncmp(field, "rules[", 6) != 0)
+		return -1;
+	unsigned long i = strtoul(field + 6, &end, 10);
+	if (*end != ']' || i >= a->nrules)
+		return -1;
+	snprintf(buf, n, "--rule %.200s%s%s", a->rules[i], end[1] == '.' ? ": " : "",
+		 end[1] == '.' ? end + 2 : "");
+	return 0;
+}
+
+static int intel_collection_add(struct intel_args *a)
+{
+	const char *who = "intel collection-add";
+	json_t *body, *ans = NULL;
+	char *text;
+	int rc;
+
+	if (a->alias == NULL || a->title == NULL) {
+		log_warnx("%s: --alias and --title are required", who);
+		return EXIT_USAGE;
+	}
+	body = json_pack("{s:s,s:s}", "alias", a->alias, "title", a->title);
+	if (body != NULL && a->description != NULL &&
+	    json_object_set_new(body, "description", json_string(a->description)) < 0) {
+		json_decref(body);
+		body = NULL;
+	}
+	if (body == NULL || (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		json_decref(body);
+		log_warnx("%s: --alias, --title and --description must be UTF-8 text", who);
+		return EXIT_USAGE;
+	}
+	json_decref(body);
+	long st = client_call(a->o.base, a->token, "POST", COLLS_PATH, text, NULL, &ans);
+	free(text);
+	if (st == 201)
+		rc = client_print(json_object_get(ans, "collection"));
+	else
+		rc = client_refused_named(who, st, ans, a->o.base, coll_field_name, a);
+	json_decref(ans);
+	return rc;
+}
+
+/* Shows COLL's rules, or replaces them with --rule's (or none). */
+static int intel_access(struct intel_args *a, const char *coll)
+{
+	const char *who = "intel access";
+	char path[200], *text = NULL;
+	json_t *rules, *ans = NULL;
+	int rc;
+
+	if (a->none && a->nrules > 0) {
+		log_warnx("%s: --none or --rule, not both", who);
+		return EXIT_USAGE;
+	}
+	rules = json_array();
+	for (size_t i = 0; i < a->nrules; i++) {
+		json_t *r = rule_of(a->rules[i]);
+
+		if (r == NULL) {
+			log_warnx("%s: --rule '%.80s' is not ROLE[:ORG]=r, =w or =rw", who,
+				  a->rules[i]);
+			json_decref(rules);
+			return EXIT_USAGE;
+		}
+		json_array_append_new(rules, r);
+	}
+	if ((rc = coll_resolve(a, who, coll)) != EXIT_OK) {
+		json_decref(rules);
+		return rc;
+	}
+	snprintf(path, sizeof(path), COLLS_PATH "/%s", a->coll_id);
+	long st;
+	if (a->nrules == 0 && !a->none) {
+		json_decref(rules);
+		st = client_call(a->o.base, a->token, "GET", path, NULL, NULL, &ans);
+	} else {
+		json_t *body = json_pack("{s:o}", "rules", rules);
+
+		text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+		json_decref(body);
+		if (text == NULL) {
+			log_warnx("%s: --rule must be UTF-8 text", who);
+			return EXIT_USAGE;
+		}
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/access");
+		st = client_call(a->o.base, a->token, "PUT", path, text, NULL, &ans);
+		free(text);
+	}
+	if (st == 200)
+		rc = client_print(json_object_get(ans, "collection"));
+	else
+		rc = client_refused_named(who, st, ans, a->o.base, coll_field_name, a);
+	json_decref(ans);
+	return rc;
+}
+
 int cmd_intel(int argc, char **argv)
 {
 	struct intel_args a;
@@ -682,12 +955,14 @@ int cmd_intel(int argc, char **argv)
 	char tok[256];
 	static const char *const names[] = {"--value", "--kind", "--name", "--tlp",
 					    "--valid-until", "--confidence", "--collection",
-					    "--reason", "--text", "--format"};
+					    "--reason", "--text", "--format", "--alias", "--title",
+					    "--description"};
 
 	memset(&a, 0, sizeof(a));
 	client_opts_init(&a.o, NULL);
 	const char **slots[] = {&a.value, &a.kind, &a.name, &a.tlp, &a.valid_until,
-				&a.confidence, &a.collection, &a.reason, &a.text, &a.format};
+				&a.confidence, &a.collection, &a.reason, &a.text, &a.format, &a.alias,
+				&a.title, &a.description};
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--all") == 0) {
 			a.o.all = 1;
@@ -700,6 +975,19 @@ int cmd_intel(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			a.refs[a.nrefs++] = argv[++i];
+			continue;
+		}
+		if (strcmp(argv[i], "--rule") == 0) {
+			if (i + 1 >= argc || a.nrules == INTEL_RULES_MAX) {
+				log_warnx("intel: --rule needs a value (at most %d of them)",
+					  INTEL_RULES_MAX);
+				return EXIT_USAGE;
+			}
+			a.rules[a.nrules++] = argv[++i];
+			continue;
+		}
+		if (strcmp(argv[i], "--none") == 0) {
+			a.none = true;
 			continue;
 		}
 		int took = client_opt("intel", &a.o, argc, argv, &i);
@@ -746,6 +1034,12 @@ int cmd_intel(int argc, char **argv)
 		return intel_list(&a);
 	if (strcmp(pos[0], "warn") == 0 && npos == 1)
 		return intel_warn(&a);
+	if (strcmp(pos[0], "collections") == 0 && npos == 1)
+		return intel_collections(&a);
+	if (strcmp(pos[0], "collection-add") == 0 && npos == 1)
+		return intel_collection_add(&a);
+	if (strcmp(pos[0], "access") == 0 && npos == 2)
+		return intel_access(&a, pos[1]);
 	intel_usage(stderr);
 	return EXIT_USAGE;
 }

@@ -531,6 +531,19 @@ static const char schema_v17[] =
 	" COALESCE(asset_org_id, 0), COUNT(*) FROM alerts WHERE received IS NOT NULL"
 	" GROUP BY (received / 3600000000) * 3600000000, COALESCE(asset_org_id, 0);";
 
+/* v18: TAXII collections and their access rules as records of the
+ * transparency log (src/tower/collections.c). A collection's id is a
+ * UUID, and the log keys rows by number: num is the collection's, given
+ * when the log takes it in (when it is made through the tower, or, for
+ * one made before, at the first start of a tower that knows this
+ * version), NULL until then. An access rule carries its collection's
+ * number, the key of the set of rules the log fingerprints as one. */
+static const char schema_v18[] =
+	"ALTER TABLE taxii_collections ADD COLUMN num BIGINT;"
+	"CREATE UNIQUE INDEX taxii_collections_num ON taxii_collections (num);"
+	"ALTER TABLE taxii_access ADD COLUMN collection_num BIGINT;"
+	"CREATE INDEX taxii_access_num ON taxii_access (collection_num);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -552,6 +565,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 15, .name = "deletions from TAXII collections", .sql = schema_v15 },
 	{ .version = 16, .name = "passwords, preferences and browser sessions", .sql = schema_v16 },
 	{ .version = 17, .name = "alerts per hour, for the overview", .sql = schema_v17 },
+	{ .version = 18, .name = "TAXII collections and access rules in the log", .sql = schema_v18 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);
