@@ -84,6 +84,7 @@ struct http_request {
 	bool woken;		    /* ... because of http_server_wake */
 	unsigned parks;		    /* times it has waited */
 	uint64_t park_until;	    /* when its waiting ends (now_ns), set at the first */
+	uint64_t wake_gen;	    /* the server's wakes when its handler last began */
 	struct http_request *pnext; /* the parked list */
 	_Alignas(16) char inline_mem[REQ_INLINE_ARENA];
 };
@@ -126,6 +127,11 @@ struct http_server {
 	pthread_cond_t pcv;
 	struct http_request *parked;
 	unsigned nparked;
+	/* Wakes so far. A handler that saw the state unchanged and asked to
+	 * wait may be parked only after a wake went by: parking compares the
+	 * count its handler began with, and such a request comes back at
+	 * once, so that no change is missed between the look and the wait. */
+	_Atomic uint64_t wake_gen;
 };
 
 static char unmatched_name[] = "unmatched";
@@ -761,6 +767,7 @@ static void handle(struct http_request *req)
 			return;
 		}
 	}
+	req->wake_gen = atomic_load(&req->srv->wake_gen);
 	rc = rt->handler(req, &req->resp, rt->ctx);
 	if (rc < 0) {
 		log_warnx("http: %s %s: handler failed: %s", req->method_str, req->target.path,
@@ -821,6 +828,8 @@ static void park(struct http_request *req)
 	srv->nparked++;
 	if (srv->pstop) /* the thread is gone or going: back at once */
 		unpark(srv, true, false);
+	else if (req->wake_gen != atomic_load(&srv->wake_gen))
+		srv->pwake = true; /* a wake came while its handler looked: back at once */
 	pthread_cond_signal(&srv->pcv);
 	pthread_mutex_unlock(&srv->pmu);
 }
@@ -951,6 +960,7 @@ void http_server_wake(struct http_server *srv)
 {
 	if (srv == NULL)
 		return;
+	atomic_fetch_add(&srv->wake_gen, 1);
 	pthread_mutex_lock(&srv->pmu);
 	if (srv->parked != NULL) {
 		srv->pwake = true;
