@@ -31,10 +31,15 @@ static void tower_usage(FILE *out)
 	      "      --rate N             requests per second per token (default: no limit)\n"
 	      "      --countermeasures DIR  write the active cases' countermeasure files into DIR\n"
 	      "                           ([countermeasures] dir; docs/countermeasures.md)\n"
+	      "      --tls-cert FILE      serve HTTPS with this PEM certificate (and chain)\n"
+	      "      --tls-key FILE       its PEM private key, mode 0600 or stricter\n"
+	      "      --tls-client-ca FILE  ask clients for a certificate from this CA: a sensor\n"
+	      "                           bound to one needs no token ([tls]; docs/tower.md)\n"
 	      "  -h, --help               this text\n"
 	      "\n"
 	      "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
-	      "exit status: 0 stopped cleanly, 1 usage, 2 the store or the listen address failed.\n",
+	      "exit status: 0 stopped cleanly, 1 usage, 2 the store, the listen address or a TLS\n"
+	      "file failed.\n",
 	      out);
 }
 
@@ -58,7 +63,9 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 		{"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
 		{"rate", required_argument, NULL, 'r'},	  {"help", no_argument, NULL, 'h'},
 		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
-		{"countermeasures", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0}};
+		{"countermeasures", required_argument, NULL, 'm'},
+		{"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
+		{"tls-client-ca", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0}};
 	struct tower_config cfg;
 	struct tower *t;
 	unsigned long long v;
@@ -91,6 +98,15 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 			break;
 		case 'm':
 			cfg.cm.dir = optarg;
+			break;
+		case 'C':
+			cfg.tls_cert = optarg;
+			break;
+		case 'K':
+			cfg.tls_key = optarg;
+			break;
+		case 'A':
+			cfg.tls_client_ca = optarg;
 			break;
 		case 't':
 		case 'b':

@@ -489,6 +489,17 @@ static const char schema_v15[] =
 	" created BIGINT NOT NULL);"
 	"CREATE INDEX stix_deletions_of ON stix_deletions (collection_id, stix_id);";
 
+/* v16: client certificates (issue 15, src/http/tls.c, docs/tower.md).
+ * A sensor user may be bound to one certificate, by the SHA-256 of its
+ * DER; a request over HTTPS with that certificate, verified against the
+ * tower's client CA, is the sensor's without a token. The row of a user
+ * unbound stays, its fingerprint NULL: the log names every binding. */
+static const char schema_v16[] =
+	"CREATE TABLE user_certificates ("
+	" user_id BIGINT PRIMARY KEY REFERENCES users(id),"
+	" fingerprint TEXT UNIQUE,"
+	" updated BIGINT NOT NULL);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -508,6 +519,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 13, .name = "TAXII 2.1 collections of STIX objects", .sql = schema_v13 },
 	{ .version = 14, .name = "sightings from alerts", .sql = schema_v14 },
 	{ .version = 15, .name = "deletions from TAXII collections", .sql = schema_v15 },
+	{ .version = 16, .name = "sensors' client certificates", .sql = schema_v16 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -65,6 +65,8 @@ const struct rec_def rec_defs[REC_TABLES] = {
 	[REC_STIX_DELETIONS] = {"stix_deletions",
 				"id, collection_id, stix_id, version_us, user_id, created", "ittiii",
 				"id", 1, false},
+	[REC_USER_CERTIFICATES] = {"user_certificates", "user_id, fingerprint, updated", "iti",
+				   "user_id", 1, false},
 };
 
 enum rec_table rec_table_named(const char *name, size_t len)

@@ -38,6 +38,7 @@ static const char *const kind_names[CHANGE_KINDS] = {
 	[CHANGE_AUTH_EXPIRE] = "authorization.expire",
 	[CHANGE_TAXII_ADD] = "taxii.add",
 	[CHANGE_TAXII_DELETE] = "taxii.delete",
+	[CHANGE_USER_CERTIFICATE] = "user.certificate",
 };
 
 const char *change_kind_name(enum change_kind k)

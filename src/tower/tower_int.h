@@ -196,6 +196,7 @@ enum change_kind {
 	CHANGE_AUTH_EXPIRE,
 	CHANGE_TAXII_ADD,
 	CHANGE_TAXII_DELETE,
+	CHANGE_USER_CERTIFICATE,
 	CHANGE_KINDS
 };
 
@@ -263,7 +264,7 @@ int svc_answer(struct http_response *resp, const struct svc_result *res);
 
 /* Forgets every cached token (session.c), after a revocation. */
 void tw_auth_forget_all(struct tower *t);
-int tw_auth(void *ctx, struct http_request *req, const char *token, void **out);
+int tw_auth(void *ctx, struct http_request *req, const struct http_credential *cred, void **out);
 int tw_auth_cache_new(struct tower *t);
 void tw_auth_cache_free(struct tower *t);
 
