@@ -66,10 +66,11 @@ void client_set_tls(const char *ca, const char *cert, const char *key)
 
 int client_tls_check(const char *who, const char *ca, const char *cert, const char *key)
 {
-	const char *const files[][2] = {{"--ca", ca}, {"--cert", cert}, {"--key", key}};
+	const char *const files[][2] = {{"--ca", ca}, {"--cert", cert}, {"the key", key}};
 
 	if ((cert == NULL) != (key == NULL)) {
-		log_warnx("%s: --cert and --key go together", who);
+		log_warnx("%s: a client certificate and its key go together (--cert and --%s)", who,
+			  strcmp(who, "analyze") == 0 ? "key" : "cert-key");
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -378,7 +379,8 @@ int client_opt(const char *who, struct client_opts *o, int argc, char **argv, in
 {
 	const char *a = argv[*i];
 	int takes = strcmp(a, "--tower") == 0 || strcmp(a, "--token-file") == 0 ||
-		    strcmp(a, "--ca") == 0 || strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0 ||
+		    strcmp(a, "--ca") == 0 || strcmp(a, "--cert") == 0 ||
+		    strcmp(a, "--cert-key") == 0 ||
 		    (o->cursor != NULL && (strcmp(a, "--limit") == 0 ||
 					   (strncmp(a, "--", 2) == 0 && strcmp(a + 2, o->cursor) == 0)));
 
@@ -397,8 +399,9 @@ int client_opt(const char *who, struct client_opts *o, int argc, char **argv, in
 		o->base = v;
 	} else if (strcmp(a, "--token-file") == 0) {
 		o->token_file = v;
-	} else if (strcmp(a, "--ca") == 0 || strcmp(a, "--cert") == 0 || strcmp(a, "--key") == 0) {
-		*(a[3] == 'a' ? &o->ca : a[3] == 'e' ? &o->cert : &o->key) = v;
+	} else if (strcmp(a, "--ca") == 0 || strcmp(a, "--cert") == 0 ||
+		   strcmp(a, "--cert-key") == 0) {
+		*(a[3] == 'a' ? &o->ca : a[6] == '\0' ? &o->cert : &o->key) = v;
 		client_set_tls(o->ca, o->cert, o->key);
 	} else if (strcmp(a, "--limit") == 0) {
 		if (cli_parse_u64(v, 1, 1000, &o->limit) < 0) {

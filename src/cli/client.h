@@ -35,8 +35,9 @@ long client_get_header(const char *base, const char *token, const char *path,
  * Call it before starting threads that call a tower. */
 void client_set_tls(const char *ca, const char *cert, const char *key);
 
-/* Checks --ca, --cert and --key as given (NULL: not given): cert and key
- * together, each file readable. Returns 0, or -1 having said why, as who. */
+/* Checks --ca, --cert and its key as given (NULL: not given): cert and key
+ * together, each file readable. Returns 0, or -1 having said why, as who
+ * (who "analyze" names the key's option --key, others --cert-key). */
 int client_tls_check(const char *who, const char *ca, const char *cert, const char *key);
 
 /* Bounds the calling thread's later requests to secs seconds (default 60),
@@ -77,7 +78,8 @@ struct client_opts {
 	const char *base;	/* --tower, $YAGURA_TOWER, or the default */
 	const char *token_file; /* --token-file; else $YAGURA_TOKEN */
 	const char *ca;		/* --ca: the CA of an https:// tower (client_set_tls) */
-	const char *cert, *key; /* --cert, --key: a client certificate, instead of a token */
+	const char *cert, *key; /* --cert, --cert-key (--key is the log's verifier key in
+				   yagura audit): a client certificate, instead of a token */
 	const char *cursor;	/* list commands: "before" or "after" (the option
 				   and the query parameter); NULL: none */
 	unsigned long long limit, from; /* --limit (0: default), --before/--after (0: none) */
@@ -136,8 +138,8 @@ int client_list_run(const struct client_list *l, const struct client_opts *o, co
 	"  --tower URL               the tower (default $YAGURA_TOWER or http://127.0.0.1:8080)\n"  \
 	"  --token-file FILE         your API token (default $YAGURA_TOKEN)\n"                      \
 	"  --ca FILE                 an https:// tower: trust the CA in FILE (PEM)\n"               \
-	"  --cert FILE --key FILE    a client certificate the tower binds to a sensor,\n"            \
-	"                            instead of a token\n"
+	"  --cert FILE               a client certificate (PEM) the tower binds to a sensor,\n"      \
+	"                            instead of a token; --cert-key FILE: its key\n"
 
 /* ---- what the committee decides on: cases, monitoring authorizations ---- */
 

@@ -12,7 +12,8 @@ The rows the entries vouch for are hashed again here, in Python, from
 the store, by the format docs/audit.md gives: what the tower wrote is
 what an auditor with their own tools gets. A report's row or version
 edited, a version deleted, a revoked token revived, an alert changed or
-deleted, an organisation added behind the tower's back: each is named."""
+deleted, an organisation added, a sensor's certificate binding changed
+behind the tower's back: each is named."""
 import base64
 import hashlib
 import os
@@ -56,6 +57,7 @@ RECORDS = {
                        "iitttiitiiiiii", ["id"], False),
     "authorization_decisions": ("id authorization_id user_id decision reason created",
                                 "iiitti", ["id"], False),
+    "user_certificates": ("user_id fingerprint updated", "iti", ["user_id"], False),
 }
 
 
@@ -200,6 +202,14 @@ def run(t, tw, label, yagura, d, db):
     st, gone, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
     st, _, _ = tw.call("DELETE", "/api/v1/tokens/%d" % gone["id"], None, A)
     t.check(st in (200, 204), "%s: a token revoked: %s" % (label, st))
+    # A sensor bound to a client certificate, then to another: a row a
+    # later change rewrites (issue 15).
+    sensor_id = int(db.rows("SELECT id FROM users WHERE name = 'sensor1'")[0][0])
+    for fp in ("sha256:" + "ab" * 32, "sha256:" + "cd" * 32):
+        st, res, _ = tw.call("PUT", "/api/v1/users/%d/certificate" % sensor_id,
+                             {"fingerprint": fp}, A)
+        t.check(st == 200 and res["fingerprint"] == fp, "%s: a certificate bound: %s %s" %
+                (label, st, res))
     old, old_size, old_root = save("old")
     st, rep, _ = tw.call("POST", "/api/v1/reports", {
         "category": "ddos", "summary": "SYN flood on the portal",
@@ -396,12 +406,16 @@ def run(t, tw, label, yagura, d, db):
     rep_leaf = leaf_of(b"kind report.create\nid %d " % rid)
     revoke_leaf = leaf_of(b"kind token.revoke\nid %d\n" % gone["id"])
     batch_leaf = [leaf_of(b"kind alert.batch\nid %d\n" % b) for b in batches]
+    cert_leaf = max(i for i in range(after_size)
+                    if b"kind user.certificate\nid %d\n" % sensor_id in leaf(i)[1])
     db.run("UPDATE report_versions SET body = replace(body, 'SYN', 'UDP') WHERE report_id = %d" % rid,
            "UPDATE reports SET severity = 'low' WHERE id = %d" % rid,
            "UPDATE tokens SET revoked = NULL WHERE id = %d" % gone["id"],
            "UPDATE alerts SET severity = 1 WHERE alert_id = 'a-0-1'",
            "DELETE FROM alerts WHERE alert_id = 'a-1-2'",
-           "INSERT INTO orgs (name, sector, created) VALUES ('Ghost Power', 'electricity', 0)")
+           "INSERT INTO orgs (name, sector, created) VALUES ('Ghost Power', 'electricity', 0)",
+           "UPDATE user_certificates SET fingerprint = 'sha256:%s' WHERE user_id = %d" %
+           ("ef" * 32, sensor_id))
     ghost = int(db.rows("SELECT id FROM orgs WHERE name = 'Ghost Power'")[0][0])
     expect(FAILED, ["--checkpoint", after] + storeargs, "rows changed behind the tower's back",
            err=["row report_versions report_id=%d, version=1 differs from what leaf %d recorded" %
@@ -412,7 +426,9 @@ def run(t, tw, label, yagura, d, db):
                 % (batches[0], batch_leaf[0]),
                 "rows alerts with batch_id=%d differ from what leaf %d recorded (3 rows then, 2 now)"
                 % (batches[1], batch_leaf[1]),
-                "row orgs id=%d has no entry in the log" % ghost])
+                "row orgs id=%d has no entry in the log" % ghost,
+                "row user_certificates user_id=%d differs from what leaf %d recorded" %
+                (sensor_id, cert_leaf)])
     db.run("DELETE FROM report_versions WHERE report_id = %d" % rid)
     expect(FAILED, ["--checkpoint", after] + storeargs, "a report's version deleted",
            err=["leaf %d names row report_versions report_id=%d, version=1, which the store no "

@@ -221,7 +221,7 @@ def main():
                 % (p.returncode, p.stderr[-300:]))
         p = subprocess.run([y, "analyze", "--tower", tw.url(), "--cert", f("sensor.pem"),
                             "-o", os.devnull, cap], capture_output=True, text=True, env=env)
-        t.check(p.returncode == 1 and "--cert and --key go together" in p.stderr,
+        t.check(p.returncode == 1 and "(--cert and --key)" in p.stderr,
                 "--cert without --key: %s" % p.stderr)
 
         # 6. A token over HTTPS, and analyze --tower https:// --ca with it.
