@@ -106,6 +106,7 @@ struct http_server {
 	unsigned long long log_dropped;
 	struct MHD_Daemon *d;
 	struct http_tls *tls; /* NULL: plain HTTP */
+	struct http_metric *certs_refused;
 	unsigned port;
 	atomic_bool stopping;
 	_Atomic int inflight;
@@ -691,6 +692,8 @@ static int request_credential(struct http_request *req, struct http_credential *
 		return 0;
 	rc = http_tls_peer(req->conn, &req->arena, cred);
 	cred->kind = HTTP_CRED_CERT;
+	if (rc < 0)
+		http_metric_add(req->srv->certs_refused, 1);
 	return rc > 0 ? 1 : rc == 0 ? 0 : -1;
 }
 
@@ -1436,6 +1439,11 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 		if (rc < 0)
 			goto fail;
 	}
+	if (srv->tls != NULL && srv->tls->ca != NULL)
+		srv->certs_refused = http_metrics_counter(
+			srv->metrics, "yagura_http_client_certificates_refused_total", NULL,
+			"client certificates that did not verify against the client CA (another CA, "
+			"expired, not for TLS clients), on requests that needed a credential");
 	srv->protocol_errors = http_metrics_counter(
 		srv->metrics, "yagura_http_protocol_errors_total", NULL,
 		"requests libmicrohttpd refused itself after their request line (malformed "

@@ -109,8 +109,8 @@ def main():
 
         conf = os.path.join(d, "tower.ini")
         with open(conf, "w") as c:
-            c.write("[tls]\ncert = %s\nkey = %s\nclient_ca = %s\n" %
-                    (f("server.pem"), f("server.key"), f("ca.pem")))
+            c.write("[tower]\nheader_timeout = 2s\n\n[tls]\ncert = %s\nkey = %s\n"
+                    "client_ca = %s\n" % (f("server.pem"), f("server.key"), f("ca.pem")))
         p = subprocess.run([y, "tower", "--config", conf, "--check"], capture_output=True,
                            text=True)
         t.check(p.returncode == 0 and "[tls]\ncert = %s\n" % f("server.pem") in p.stdout and
@@ -143,6 +143,19 @@ def main():
         t.check(isinstance(r, str), "CBC suites and RSA key transport are refused: %s" % (r,))
         st, body = get(tw, "/healthz", trust)
         t.check(st == 200 and "ok" in body, "GET /healthz over HTTPS: %s %s" % (st, body))
+
+        # A client that connects and never finishes its handshake is cut at
+        # the header deadline (2 s here), as a slow plain-HTTP client is.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sk:
+            sk.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # a ClientHello's start
+            t0 = time.monotonic()
+            try:
+                got = sk.recv(100)
+            except OSError:
+                got = b""
+            waited = time.monotonic() - t0
+        t.check(got == b"" and 1 < waited < 8, "a stalled handshake is cut after %.1f s: %r"
+                % (waited, got))
 
         # 2. Plain HTTP to the TLS port gets no HTTP answer.
         try:
@@ -184,6 +197,9 @@ def main():
                                os.path.join(other, "sensor.key")))
         t.check(st == 401 and "certificate" in body, "another CA's certificate: %s %s"
                 % (st, body))
+        st, m, _ = tw.call("GET", "/metrics")
+        t.check("yagura_http_client_certificates_refused_total 1\n" in m,
+                "the refusal is counted: %s" % [l for l in m.splitlines() if "refused" in l])
         st, body = get(tw, "/api/v1/monitoring/authorizations/active",
                        context(f("ca.pem"), f("stranger.pem"), f("stranger.key")))
         t.check(st == 401, "a certificate bound to nobody: %s %s" % (st, body))
@@ -275,6 +291,24 @@ def main():
             rc, err = refuses_to_start(y, d, os.path.join(d, "x.db"), args)
             t.check(rc != 0 and want in err and len(err.splitlines()) == 1 and
                     "listening" not in err, "%s: exit %d: %s" % (" ".join(args[-1:]), rc, err))
+        # priorities: a string GnuTLS refuses stops the tower; one it takes
+        # is what is negotiated (TLS 1.3 only here).
+        for prio, name in (("NORMAL:+NO-SUCH-THING", "bad"), ("NORMAL:-VERS-ALL:+VERS-TLS1.3",
+                                                              "tls13")):
+            ini = os.path.join(d, name + ".ini")
+            with open(ini, "w") as c:
+                c.write("[tls]\ncert = %s\nkey = %s\npriorities = %s\n" % (srv, key, prio))
+            if name == "bad":
+                rc, err = refuses_to_start(y, d, os.path.join(d, "x.db"), ["--config", ini])
+                t.check(rc != 0 and "priorities" in err and "NO-SUCH-THING" in err,
+                        "bad priorities: exit %d: %s" % (rc, err))
+                continue
+            tw13 = Tower(y, os.path.join(d, "t13.db"), d, extra=["--config", ini], tls=trust)
+            r12 = handshake(tw13.port, context(f("ca.pem"), hi=ssl.TLSVersion.TLSv1_2))
+            r13 = handshake(tw13.port, trust)
+            t.check(isinstance(r12, str) and isinstance(r13, tuple) and r13[0] == "TLSv1.3",
+                    "priorities TLS 1.3 only: %s, %s" % (r12, r13[:2]))
+            t.check(tw13.stop() == 0, "the TLS 1.3 tower stops cleanly")
         # The key's name is in the message.
         rc, err = refuses_to_start(y, d, os.path.join(d, "x.db"),
                                    ["--tls-cert", srv, "--tls-key", open_key])
