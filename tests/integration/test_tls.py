@@ -256,6 +256,25 @@ def main():
         t.check(p.returncode == 0 and n2 >= 20, "analyze --ca with a token: exit %d, %d alerts"
                 ": %s" % (p.returncode, n2, p.stderr[-300:]))
 
+        # A terminal command over HTTPS: --ca with a token; without --ca the
+        # tower is not trusted; --cert wants its key (--cert-key).
+        antok = os.path.join(d, "analyst.token")
+        with open(antok, "w") as tf:
+            tf.write(tw._mon_tokens[0] + "\n")
+        base = ["alerts", "list", "--tower", tw.url(), "--token-file", antok, "--json"]
+        p = subprocess.run([y] + base + ["--ca", f("ca.pem")], capture_output=True, text=True,
+                           timeout=60, env=env)
+        t.check(p.returncode == 0 and p.stdout.count("\n") >= 20,
+                "alerts list --ca over HTTPS: exit %d, %d lines: %s" %
+                (p.returncode, p.stdout.count("\n"), p.stderr[-200:]))
+        p = subprocess.run([y] + base, capture_output=True, text=True, timeout=60, env=env)
+        t.check(p.returncode == 3, "alerts list without --ca: exit %d %s" %
+                (p.returncode, p.stderr[-200:]))
+        p = subprocess.run([y] + base + ["--ca", f("ca.pem"), "--cert", f("sensor.pem")],
+                           capture_output=True, text=True, timeout=60, env=env)
+        t.check(p.returncode == 1 and "(--cert and --cert-key)" in p.stderr,
+                "--cert without --cert-key: exit %d %s" % (p.returncode, p.stderr))
+
         # 7. Unbound: the certificate stops working at once.
         st, res, _ = bind(tw, sensor, None)
         t.check(st == 200 and res["fingerprint"] is None, "unbind: %s %s" % (st, res))
