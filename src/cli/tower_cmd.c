@@ -180,11 +180,14 @@ static void admin_usage(FILE *out)
 	      "         for the admin NAME (created if there is none)\n"
 	      "       yagura admin org add NAME SECTOR | org list\n"
 	      "       yagura admin user add NAME ROLE [--org ID] [--sectors S1,S2]\n"
+	      "       yagura admin user certificate USER_ID sha256:HEX | none\n"
+	      "         bind a sensor to the client certificate of that SHA-256 (of its DER;\n"
+	      "         scripts/demo-tls.sh writes it beside the certificate), or unbind it\n"
 	      "       yagura admin token add USER_ID [--days N] | token revoke TOKEN_ID\n"
 	      "\n"
 	      "All but init call the tower: --tower URL (default $YAGURA_TOWER or\n"
 	      "http://127.0.0.1:8080) with the admin's token (--token-file FILE or\n"
-	      "$YAGURA_TOKEN). Roles: operator, regulator, analyst, overseer, auditor,\n"
+	      "$YAGURA_TOKEN); --ca FILE trusts that CA for an https:// tower. Roles: operator, regulator, analyst, overseer, auditor,\n"
 	      "sensor, admin. exit status: 0 ok, 1 usage, 2 refused, 3 tower unreachable.\n",
 	      out);
 }
@@ -229,7 +232,7 @@ static int admin_init(int argc, char **argv)
 int cmd_admin(int argc, char **argv)
 {
 	const char *base = getenv("YAGURA_TOWER"), *token = getenv("YAGURA_TOKEN");
-	const char *pos[5] = {0}, *org = NULL, *sectors = NULL, *days = NULL;
+	const char *pos[5] = {0}, *org = NULL, *sectors = NULL, *days = NULL, *ca = NULL;
 	char tok[256], path[64], body[2048];
 	json_t *answer = NULL, *req;
 	int npos = 0, rc;
@@ -257,6 +260,8 @@ int cmd_admin(int argc, char **argv)
 			fclose(f);
 			tok[strcspn(tok, "\r\n")] = '\0';
 			token = tok;
+		} else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
+			ca = argv[++i];
 		} else if (strcmp(argv[i], "--org") == 0 && i + 1 < argc) {
 			org = argv[++i];
 		} else if (strcmp(argv[i], "--sectors") == 0 && i + 1 < argc) {
@@ -273,6 +278,23 @@ int cmd_admin(int argc, char **argv)
 	if (token == NULL || *token == '\0') {
 		log_warnx("admin: no token (set YAGURA_TOKEN or use --token-file)");
 		return EXIT_USAGE;
+	}
+	if (client_tls_check("admin", ca, NULL, NULL) < 0)
+		return EXIT_USAGE;
+	client_set_tls(ca, NULL, NULL);
+	if (npos == 4 && strcmp(pos[0], "user") == 0 && strcmp(pos[1], "certificate") == 0) {
+		char *text;
+
+		req = json_pack("{s:o}", "fingerprint",
+				strcmp(pos[3], "none") == 0 ? json_null() : json_string(pos[3]));
+		text = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+		json_decref(req);
+		snprintf(path, sizeof(path), "/api/v1/users/%.20s/certificate", pos[2]);
+		status = client_call(base, token, "PUT", path, text ? text : "{}", NULL, &answer);
+		free(text);
+		rc = status == 200 ? client_print(answer) : client_refused("admin", status, answer, base);
+		json_decref(answer);
+		return rc;
 	}
 	req = json_object();
 	if (npos == 4 && strcmp(pos[0], "org") == 0 && strcmp(pos[1], "add") == 0) {
