@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1258,6 +1259,15 @@ static void connection_cb(void *cls, struct MHD_Connection *conn, void **socket_
 		*socket_context = fd == NULL ? NULL
 					     : http_conns_open(srv->conns, fd->connect_fd,
 							       ad != NULL ? ad->client_addr : NULL);
+		/* Over TLS libmicrohttpd sends an answer's header and body as
+		 * records of their own: with Nagle's algorithm the body waits for
+		 * the client's delayed ACK of the header, 40 ms a request. */
+		if (srv->tls != NULL && fd != NULL) {
+			int one = 1;
+
+			(void)setsockopt(fd->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one,
+					 sizeof(one));
+		}
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		http_conns_close(*socket_context);
 		*socket_context = NULL;
