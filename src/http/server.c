@@ -1100,10 +1100,13 @@ static enum MHD_Result first_call(struct http_request *req, const char *url, con
 			return fail(req, 415, msg, NULL, NULL);
 		}
 	}
-	if (clen == 0 && te == NULL) {
-		run_handler(req); /* nothing to read: answer now */
+	/* Nothing to read: answered on the next call, which libmicrohttpd
+	 * makes at once. An answer queued from this first call makes
+	 * libmicrohttpd 0.9.75 close the connection after it (Connection:
+	 * close), and every GET would cost a new connection (over TLS, a
+	 * handshake). */
+	if (clen == 0 && te == NULL)
 		return MHD_YES;
-	}
 	if (clen > 0) {
 		req->body = yg_malloc((size_t)clen + 1);
 		if (req->body == NULL)
