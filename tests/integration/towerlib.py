@@ -11,6 +11,10 @@ import urllib.request
 
 
 class Tower:
+    # Plain HTTP unless __init__ is given tls (subclasses may skip __init__).
+    tls = None
+    scheme = "http"
+
     def __init__(self, yagura, store, workdir, threads=4, extra=(), init_extra=(), tls=None):
         """tls: an ssl.SSLContext that trusts the tower's certificate, when
         extra makes it serve HTTPS; calls then go over https://."""
