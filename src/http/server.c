@@ -693,7 +693,7 @@ static int request_credential(struct http_request *req, struct http_credential *
 		return 0;
 	rc = http_tls_peer(req->conn, &req->arena, cred);
 	cred->kind = HTTP_CRED_CERT;
-	if (rc < 0)
+	if (rc == YG_EINVAL)
 		http_metric_add(req->srv->certs_refused, 1);
 	return rc > 0 ? 1 : rc == 0 ? 0 : -1;
 }

@@ -273,7 +273,6 @@ int http_tls_peer(struct MHD_Connection *conn, struct http_arena *a, struct http
 	size_t mdlen = sizeof(md);
 	char fp[7 + 2 * sizeof(md) + 1], cn[256];
 	size_t cnlen = sizeof(cn);
-	int rc = YG_EINVAL;
 
 	if (ci == NULL || (s = ci->tls_session) == NULL)
 		return 0;
@@ -299,6 +298,5 @@ int http_tls_peer(struct MHD_Connection *conn, struct http_arena *a, struct http
 	cred->kind = HTTP_CRED_CERT;
 	cred->value = http_arena_strdup(a, fp);
 	cred->subject = http_arena_strdup(a, cn);
-	rc = cred->value != NULL && cred->subject != NULL ? 1 : YG_ENOMEM;
-	return rc;
+	return cred->value != NULL && cred->subject != NULL ? 1 : YG_ENOMEM;
 }
