@@ -468,7 +468,7 @@ def run(t, tw, label, yagura, d, db):
                     cnum, coll_leaf),
                 "rows taxii_access with collection_num=%d differ from what leaf %d recorded "
                 "(2 rows then, 2 now)" % (cnum, access_leaf),
-                "1 TAXII access rules have no collection number"])
+                "1 TAXII access rules have no collection number",
                 "row user_certificates user_id=%d differs from what leaf %d recorded" %
                 (sensor_id, cert_leaf)])
     db.run("DELETE FROM report_versions WHERE report_id = %d" % rid)
