@@ -843,9 +843,10 @@ int cmd_analyze(int argc, char **argv)
 	if (have_token)
 		memset(token, 0, sizeof(token));
 	if (e != NULL && ipfix_dest != NULL) {
-		if (ipfix_exporter_open(ipfix_dest, &icfg, &ipfix, derr, sizeof(derr)) < 0) {
+		int xr = ipfix_exporter_open(ipfix_dest, &icfg, &ipfix, derr, sizeof(derr));
+		if (xr < 0) {
 			log_warnx("analyze: --ipfix: %s", derr);
-			rc = EXIT_USAGE;
+			rc = xr == YG_EINVAL ? EXIT_USAGE : xr == YG_ENOMEM ? EXIT_FATAL : EXIT_OUTPUT;
 			goto out;
 		}
 		if (pz.set != NULL)

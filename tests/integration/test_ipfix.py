@@ -215,6 +215,17 @@ def main():
         icmp = [r for r in nf if r["proto"] == 1]
         ck.check(len(icmp) == 1 and icmp[0]["icmp_type"] == 8 and icmp[0]["out_packets"] == 1,
                  "ICMP echo with its reply as the reverse direction: %r" % icmp)
+        # A bad destination is a usage error; nobody listening is not fatal.
+        for bad in ("127.0.0.1", "::1:4739", "[::1]:0", "no.such.host.invalid:4739"):
+            rc, _, err = common.run(args.yagura, ["analyze", "-q", "--ipfix", bad, "-o",
+                                                  os.devnull, cap], check=False)
+            ck.check(rc == 1 and "--ipfix" in err, "--ipfix %s: exit %d %s" % (bad, rc, err))
+        rc, _, err = common.run(args.yagura, ["analyze", "--no-progress", "--ipfix",
+                                              "127.0.0.1:%d" % udp_port(), "-o", os.devnull,
+                                              cap], check=False)
+        line = [ln for ln in err.splitlines() if "ipfix:" in ln]
+        ck.check(rc == 0 and len(line) == 1 and " 0 send errors" not in line[0],
+                 "no collector: exit %d, errors counted: %s" % (rc, line))
         pcaps = os.path.join(args.shared, "data", "pcaps")
         if not os.path.isdir(pcaps):
             print("real captures skipped: %s is absent" % pcaps)
