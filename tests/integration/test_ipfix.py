@@ -13,7 +13,9 @@ ICMP type and code come from icmpTypeCodeIPv4/IPv6; vlanId is src_vlan.
 
 Captures: one generated here (TCP with different flags each way, UDP,
 ICMP, IPv6, VLAN, and 300 short UDP flows so that records span many
-messages), and two from SHARED/data/pcaps when it is present.
+messages), the same again with its clients pseudonymized (--protect: the
+pseudonyms, not the addresses, reach the collector), and two from
+SHARED/data/pcaps when it is present.
 
 Exit status 0 all match, 1 a mismatch, 77 nfcapd/nfdump absent."""
 import glob
@@ -109,7 +111,7 @@ def nf_key(r):
     return (src, dst, r["proto"]) + ports + (r["first"],)
 
 
-def export(args, ck, capture, name, tmp):
+def export(args, ck, capture, name, tmp, extra=()):
     """Runs nfcapd and yagura on capture; returns (eve records, nfdump records)."""
     port = udp_port()
     d = os.path.join(tmp, name + ".nf")
@@ -127,7 +129,7 @@ def export(args, ck, capture, name, tmp):
         eve = os.path.join(tmp, name + ".eve.json")
         _, _, err = common.run(args.yagura, ["analyze", "--no-progress", "--ipfix",
                                              "127.0.0.1:%d" % port, "--ipfix-domain", "42",
-                                             "-o", eve, capture])
+                                             "-o", eve] + list(extra) + [capture])
         time.sleep(0.5)  # nfcapd has read the last datagram
     finally:
         nfcapd.send_signal(signal.SIGTERM)
@@ -215,6 +217,18 @@ def main():
         icmp = [r for r in nf if r["proto"] == 1]
         ck.check(len(icmp) == 1 and icmp[0]["icmp_type"] == 8 and icmp[0]["out_packets"] == 1,
                  "ICMP echo with its reply as the reverse direction: %r" % icmp)
+        # Pseudonymized addresses: the same in IPFIX as in EVE, the real
+        # ones in neither.
+        key = os.path.join(tmp, "pan.key")
+        with open(key, "w") as f:
+            f.write("00112233445566778899aabbccddeeff0123456789abcdef0123456789abcdef\n")
+        os.chmod(key, 0o600)
+        flows, nf = export(args, ck, cap, "protected", tmp,
+                           ["--protect", "10.1.0.0/16,2001:db8::/32", "--pseudonym-key", key])
+        compare(ck, "protected", flows, nf)
+        shown = {r.get("src4_addr", r.get("src6_addr")) for r in nf}
+        ck.check(len(flows) == 306 and not shown & {"10.1.0.1", "10.1.0.2", "2001:db8::1"},
+                 "protected: no real client address exported (%d flows)" % len(flows))
         # A bad destination is a usage error; nobody listening is not fatal.
         for bad in ("127.0.0.1", "::1:4739", "[::1]:0", "no.such.host.invalid:4739"):
             rc, _, err = common.run(args.yagura, ["analyze", "-q", "--ipfix", bad, "-o",

@@ -527,6 +527,28 @@ static void test_exporter_udp(void **state)
 	ipfix_exporter_free(x);
 	close(fd);
 
+	/* To an IPv6 address in brackets, where the host has ::1. */
+	fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	if (fd >= 0) {
+		struct sockaddr_in6 s6;
+		socklen_t l6 = sizeof(s6);
+		memset(&s6, 0, sizeof(s6));
+		s6.sin6_family = AF_INET6;
+		s6.sin6_addr = in6addr_loopback;
+		if (bind(fd, (struct sockaddr *)&s6, sizeof(s6)) == 0 &&
+		    getsockname(fd, (struct sockaddr *)&s6, &l6) == 0) {
+			snprintf(dest, sizeof(dest), "[::1]:%u", ntohs(s6.sin6_port));
+			assert_int_equal(ipfix_exporter_open(dest, &c, &x, err, sizeof(err)), 0);
+			ipfix_exporter_flow(x, &f, FLOW_END_TIMEOUT);
+			ipfix_exporter_free(x); /* sends what waits */
+			n = recv(fd, buf, sizeof(buf), 0);
+			assert_int_equal(n, 427);
+		} else {
+			print_message("no ::1 here: the IPv6 destination is not tried\n");
+		}
+		close(fd);
+	}
+
 	/* Nobody listening: refused sends are counted, not fatal. */
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
