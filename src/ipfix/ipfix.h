@@ -92,8 +92,8 @@ struct ipfix_stats {
 	uint64_t messages;  /* messages taken */
 	uint64_t templates; /* of them, carrying the templates */
 	uint64_t bytes;     /* their lengths */
-	uint64_t send_errors; /* exporter: messages the socket refused (not in records) */
-	uint64_t records_lost; /* exporter: records of those messages */
+	uint64_t send_errors; /* exporter: of the messages, those the socket refused */
+	uint64_t records_lost; /* exporter: of the records, those in refused messages */
 };
 
 const struct ipfix_stats *ipfix_enc_stats(const struct ipfix_enc *e);
