@@ -17,7 +17,8 @@ build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
 # load the countermeasure files (tests/integration/test_countermeasures.py).
 # python3-jsonschema: the OASIS STIX schemas (tests/integration/test_stix.py, run
 # by /usr/bin/python3); python3-requests, -six, -tz: the OASIS taxii2-client.
-test_pkgs=(tshark clang libclang-rt-14-dev postgresql python3-cryptography
+# nfdump: nfcapd receives analyze --ipfix, nfdump reads it back (test_ipfix.py).
+test_pkgs=(tshark clang libclang-rt-14-dev postgresql python3-cryptography nfdump
            python3-jsonschema python3-requests python3-six python3-tz
            golang-go golang-golang-x-mod-dev
            bind9 bind9-dnsutils unbound nftables bird2 gobgpd iproute2)

@@ -20,6 +20,7 @@
 #include "cli/monitor_poll.h"
 #include "cli/taxii_poll.h"
 #include "intel/intel.h"
+#include "ipfix/ipfix.h"
 #include "pipeline/pipeline.h"
 #include "output/post.h"
 #include "privacy/cryptopan.h"
@@ -239,6 +240,10 @@ static void analyze_usage(FILE *out)
 		"      --protect PREFIXES    comma-separated CIDRs whose addresses are written only\n"
 		"                            as Crypto-PAn pseudonyms (detectors see the real ones)\n"
 		"      --pseudonym-key FILE  the pseudonymization key (32 bytes; see docs/privacy.md)\n"
+		"      --ipfix HOST:PORT     also send each flow as it ends as IPFIX over UDP to\n"
+		"                            HOST:PORT ([ADDR]:PORT for IPv6; see docs/analyze.md)\n"
+		"      --ipfix-domain N      its observation domain id (default 0)\n"
+		"      --ipfix-mtu N         its largest message in bytes (default %d)\n"
 		"  -q, --quiet               no summary on standard error (monitoring lines stay)\n"
 		"      --no-progress         no progress bar, even on a terminal\n"
 		"  -h, --help                this text\n"
@@ -248,7 +253,7 @@ static void analyze_usage(FILE *out)
 		"5 alerts left in the spool, 7 the tower's authorizations could not be fetched,\n"
 		"8 the TAXII collection could not be fetched at start.\n",
 		DEFAULT_IDLE, DEFAULT_ACTIVE, DEFAULT_CLOSED, DEFAULT_MAX_FLOWS, DEFAULT_AUTH_POLL,
-		DEFAULT_INTEL_POLL);
+		DEFAULT_INTEL_POLL, IPFIX_DEFAULT_MTU);
 }
 
 int cli_parse_u64(const char *s, unsigned long long min, unsigned long long max,
@@ -448,8 +453,31 @@ enum {
 	OPT_AUTH_POLL,
 	OPT_INTEL_TAXII,
 	OPT_COLLECTION,
-	OPT_INTEL_POLL
+	OPT_INTEL_POLL,
+	OPT_IPFIX,
+	OPT_IPFIX_DOMAIN,
+	OPT_IPFIX_MTU
 };
+
+/* The pipeline's flow tap, to the IPFIX exporter. */
+static void ipfix_tap(void *ctx, const struct flow *f, enum flow_end_reason why)
+{
+	ipfix_exporter_flow(ctx, f, why);
+}
+
+static void print_ipfix_summary(const struct ipfix_exporter *x, const char *dest)
+{
+	struct ipfix_stats st;
+
+	ipfix_exporter_stats(x, &st);
+	fprintf(stderr,
+		"  ipfix: %llu records in %llu messages (%llu with templates, %llu bytes) to %s, "
+		"%llu send errors (%llu records lost)\n",
+		(unsigned long long)(st.records - st.records_lost),
+		(unsigned long long)(st.messages - st.send_errors),
+		(unsigned long long)st.templates, (unsigned long long)st.bytes, dest,
+		(unsigned long long)st.send_errors, (unsigned long long)st.records_lost);
+}
 
 static void tee_to_poster(void *ctx, const char *json, size_t len)
 {
@@ -510,6 +538,9 @@ int cmd_analyze(int argc, char **argv)
 		{"key", required_argument, NULL, OPT_KEY},
 		{"spool", required_argument, NULL, OPT_SPOOL},
 		{"post-wait", required_argument, NULL, OPT_POST_WAIT},
+		{"ipfix", required_argument, NULL, OPT_IPFIX},
+		{"ipfix-domain", required_argument, NULL, OPT_IPFIX_DOMAIN},
+		{"ipfix-mtu", required_argument, NULL, OPT_IPFIX_MTU},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -545,9 +576,13 @@ int cmd_analyze(int argc, char **argv)
 	struct pipeline *p = NULL;
 	struct eve *e = NULL;
 	struct sigaction sa;
+	const char *ipfix_dest = NULL;
+	struct ipfix_config icfg;
+	struct ipfix_exporter *ipfix = NULL;
 	double t0 = yg_mono_s(); /* the summary's time is the command's, set-up included */
 
 	detect_config_defaults(&dcfg);
+	ipfix_config_defaults(&icfg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -687,6 +722,25 @@ int cmd_analyze(int argc, char **argv)
 			}
 			dcfg.ics_allow = ics_allow;
 			break;
+		case OPT_IPFIX:
+			ipfix_dest = optarg;
+			break;
+		case OPT_IPFIX_DOMAIN:
+		case OPT_IPFIX_MTU:
+			if (c == OPT_IPFIX_DOMAIN ? cli_parse_u64(optarg, 0, UINT32_MAX, &v) < 0
+						  : cli_parse_u64(optarg, IPFIX_MIN_MTU, IPFIX_MAX_MTU,
+								  &v) < 0) {
+				log_warnx("analyze: --ipfix-%s: '%s' is not a number from %u to %u",
+					  c == OPT_IPFIX_DOMAIN ? "domain" : "mtu", optarg,
+					  c == OPT_IPFIX_DOMAIN ? 0 : IPFIX_MIN_MTU,
+					  c == OPT_IPFIX_DOMAIN ? UINT32_MAX : IPFIX_MAX_MTU);
+				return EXIT_USAGE;
+			}
+			if (c == OPT_IPFIX_DOMAIN)
+				icfg.domain = (uint32_t)v;
+			else
+				icfg.mtu = (uint32_t)v;
+			break;
 		case 'h':
 			analyze_usage(stdout);
 			return EXIT_OK;
@@ -819,6 +873,18 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (have_token)
 		memset(token, 0, sizeof(token));
+	if (e != NULL && ipfix_dest != NULL) {
+		int xr = ipfix_exporter_open(ipfix_dest, &icfg, &ipfix, derr, sizeof(derr));
+		if (xr < 0) {
+			log_warnx("analyze: --ipfix: %s", derr);
+			rc = xr == YG_EINVAL ? EXIT_USAGE : xr == YG_ENOMEM ? EXIT_FATAL : EXIT_OUTPUT;
+			goto out;
+		}
+		if (pz.set != NULL)
+			ipfix_exporter_set_protect(ipfix, pseudonymize, &pz);
+		cfg.flow_tap = ipfix_tap;
+		cfg.flow_tap_ctx = ipfix;
+	}
 	if (e == NULL || (detect_on && sources == NULL) || (p = pipeline_new(&cfg, e)) == NULL) {
 		log_warnx("analyze: out of memory (try a smaller --max-flows)");
 		rc = EXIT_FATAL;
@@ -855,6 +921,8 @@ int cmd_analyze(int argc, char **argv)
 			break;
 	}
 	pipeline_finish(p);
+	if (ipfix != NULL)
+		ipfix_exporter_flush(ipfix);
 	if (eve_flush(e) != 0) {
 		log_warn("%s: write error", output);
 		rc = EXIT_OUTPUT;
@@ -870,6 +938,8 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (!quiet)
 		print_summary(p, e, sources, &pz, monitor != NULL, t0);
+	if (!quiet && ipfix != NULL)
+		print_ipfix_summary(ipfix, ipfix_dest);
 	if (stop_requested)
 		log_warnx("analyze: interrupted; records of what was read are written");
 	if (poster != NULL) {
@@ -893,6 +963,7 @@ out:
 	if (poster != NULL)
 		poster_finish(poster, 0, NULL);
 	pipeline_free(p);
+	ipfix_exporter_free(ipfix); /* after the pipeline, whose free ends flows into it */
 	monitor_poll_free(monitor);
 	taxii_poll_free(taxii);
 	memset(token, 0, sizeof(token));
