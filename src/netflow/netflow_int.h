@@ -69,6 +69,7 @@ struct nf_template {
 	uint16_t nscope;
 	uint8_t options;
 	uint8_t varlen;   /* has variable-length fields */
+	uint16_t nbad;    /* fields of a length their IE cannot have */
 	uint32_t min_len; /* record length, variable fields counted as 1 byte */
 	uint64_t last_us; /* last announced */
 	uint32_t wire_hash; /* of the announced layout, to tell a change from a refresh */

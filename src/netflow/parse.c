@@ -253,7 +253,7 @@ static int read_fields(struct msg *m, struct cur *c, struct nf_template *t, uint
 		else
 			t->f[i].role = field_role(id, pen, len, &bad);
 		if (bad)
-			nf_count(m->c, NF_C_FIELD_LENGTH);
+			t->nbad++;
 	}
 	if (t != NULL) {
 		t->min_len = min_len;
@@ -293,6 +293,8 @@ static int template_record(struct msg *m, struct cur *c, uint16_t id, uint16_t n
 		free(t);
 		return 0;
 	}
+	/* Counted for templates in use only: a refused one says nothing more. */
+	m->c->stats.c[NF_C_FIELD_LENGTH] += t->nbad;
 	t->nscope = nscope;
 	t->options = (uint8_t)options;
 	t->wire_hash = (uint32_t)yg_hash64(start, (size_t)(c->p - start)) ^ nscope;
