@@ -96,7 +96,7 @@ struct nf_session {
 	uint64_t sys_init_ms;
 	uint64_t last_us;
 	uint64_t datagrams, records, seq_gaps, seq_lost;
-	struct nf_template **tmpl;
+	struct nf_template **tmpl; /* sorted by id */
 	uint32_t ntmpl, cap;
 };
 
@@ -111,6 +111,7 @@ struct nf_collector {
 	uint32_t nbuckets;        /* a power of two */
 	uint32_t *free_slots;     /* stack of free slot indices */
 	uint32_t nfree;
+	uint64_t last_sweep_us;   /* last sweep for quiet sessions when full */
 };
 
 static inline void nf_count(struct nf_collector *c, enum nf_counter k)

@@ -1,7 +1,8 @@
 /* session.c - exporter sessions and their templates, within the limits of
  * struct nf_config: a session is (exporter address, version, domain), found
- * through a chained hash; its templates sit in a small array searched
- * linearly (exporters announce a handful). */
+ * through a chained hash; its templates sit in an array sorted by id and
+ * searched by bisection, so that a hostile exporter holding max_templates
+ * costs a data set log2(max_templates) comparisons. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,8 +154,14 @@ struct nf_session *nf_session_get(struct nf_collector *c, const struct ip_addr *
 			return s;
 		}
 	}
-	if (c->nfree == 0)
+	/* Full: sweep for sessions gone quiet, at most once a second, so that
+	 * a flood of new (spoofed) exporters does not make every datagram
+	 * walk all sessions. */
+	if (c->nfree == 0 && (c->last_sweep_us == 0 || now_us < c->last_sweep_us ||
+			      now_us - c->last_sweep_us >= 1000000)) {
+		c->last_sweep_us = now_us;
 		nf_collector_expire(c, now_us);
+	}
 	if (c->nfree == 0) {
 		nf_count(c, NF_C_EXPORTER_LIMIT);
 		return NULL;
@@ -213,24 +220,40 @@ static int template_expired(const struct nf_collector *c, const struct nf_templa
 static void template_drop(struct nf_collector *c, struct nf_session *s, uint32_t i)
 {
 	free(s->tmpl[i]);
-	s->tmpl[i] = s->tmpl[--s->ntmpl];
+	memmove(&s->tmpl[i], &s->tmpl[i + 1], (s->ntmpl - i - 1) * sizeof(*s->tmpl));
+	s->ntmpl--;
 	c->stats.templates--;
+}
+
+/* The index of id in the sorted array, or where it would go. */
+static uint32_t template_pos(const struct nf_session *s, uint16_t id)
+{
+	uint32_t lo = 0, hi = s->ntmpl;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (s->tmpl[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 struct nf_template *nf_template_find(struct nf_collector *c, struct nf_session *s, uint16_t id,
 				     uint64_t now_us)
 {
-	for (uint32_t i = 0; i < s->ntmpl; i++) {
-		if (s->tmpl[i]->id != id)
-			continue;
-		if (template_expired(c, s->tmpl[i], now_us)) {
-			template_drop(c, s, i);
-			nf_count(c, NF_C_TEMPLATES_EXPIRED);
-			return NULL;
-		}
-		return s->tmpl[i];
+	uint32_t i = template_pos(s, id);
+
+	if (i == s->ntmpl || s->tmpl[i]->id != id)
+		return NULL;
+	if (template_expired(c, s->tmpl[i], now_us)) {
+		template_drop(c, s, i);
+		nf_count(c, NF_C_TEMPLATES_EXPIRED);
+		return NULL;
 	}
-	return NULL;
+	return s->tmpl[i];
 }
 
 static void expire_templates(struct nf_collector *c, struct nf_session *s, uint64_t now_us)
@@ -247,17 +270,19 @@ static void expire_templates(struct nf_collector *c, struct nf_session *s, uint6
 
 void nf_template_put(struct nf_collector *c, struct nf_session *s, struct nf_template *t)
 {
-	for (uint32_t i = 0; i < s->ntmpl; i++) {
-		if (s->tmpl[i]->id != t->id)
-			continue;
+	uint32_t i = template_pos(s, t->id);
+
+	if (i < s->ntmpl && s->tmpl[i]->id == t->id) {
 		if (s->tmpl[i]->wire_hash != t->wire_hash || s->tmpl[i]->options != t->options)
 			nf_count(c, NF_C_TEMPLATES_CHANGED);
 		free(s->tmpl[i]);
 		s->tmpl[i] = t;
 		return;
 	}
-	if (s->ntmpl >= c->cfg.max_templates)
+	if (s->ntmpl >= c->cfg.max_templates) {
 		expire_templates(c, s, t->last_us);
+		i = template_pos(s, t->id);
+	}
 	if (s->ntmpl >= c->cfg.max_templates) {
 		nf_count(c, NF_C_TEMPLATE_LIMIT);
 		free(t);
@@ -278,7 +303,9 @@ void nf_template_put(struct nf_collector *c, struct nf_session *s, struct nf_tem
 		s->tmpl = n;
 		s->cap = cap;
 	}
-	s->tmpl[s->ntmpl++] = t;
+	memmove(&s->tmpl[i + 1], &s->tmpl[i], (s->ntmpl - i) * sizeof(*s->tmpl));
+	s->tmpl[i] = t;
+	s->ntmpl++;
 	c->stats.templates++;
 	nf_count(c, NF_C_TEMPLATES_ADDED);
 }

@@ -1161,6 +1161,49 @@ static void test_ipfix_hostile_templates(void **state)
 	nf_collector_free(c);
 }
 
+static void test_many_templates_and_quiet_exporters(void **state)
+{
+	static struct buf b;
+	struct nf_collector *c = collector(1, 64, 60 * SEC);
+	struct ip_addr e2 = exporter(2);
+
+	(void)state;
+	/* 50 templates announced in descending id order, each used once. */
+	ipfix_header(&b, 1700000010, 0, 7);
+	set_begin(&b, 2);
+	for (unsigned id = 1000; id > 950; id--) {
+		u16(&b, id);
+		u16(&b, 3);
+		u16(&b, 8); u16(&b, 4);
+		u16(&b, 12); u16(&b, 4);
+		u16(&b, 2); u16(&b, 2);
+	}
+	set_end(&b);
+	for (unsigned id = 951; id <= 1000; id++) {
+		set_begin(&b, id);
+		ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u16(&b, id);
+		set_end(&b);
+	}
+	ipfix_end(&b);
+	assert_int_equal(feed(c, &b, 1 * SEC), 50);
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(recs[i].packets, 951 + i);
+	assert_int_equal(nf_collector_stats(c)->templates, 50);
+
+	/* One session at most: a second exporter is refused while the first
+	 * is alive, and takes its place, without an nf_collector_expire()
+	 * call, once its templates have expired. */
+	ipfix_header(&b, 1700000010, 0, 7);
+	ipfix_end(&b);
+	assert_int_equal(nf_collector_datagram(c, b.b, b.n, &e2, 1, 30 * SEC), YG_ELIMIT);
+	assert_int_equal(nf_collector_datagram(c, b.b, b.n, &e2, 1, 30 * SEC + 1), YG_ELIMIT);
+	assert_int_equal(nf_collector_datagram(c, b.b, b.n, &e2, 1, 100 * SEC), 0);
+	assert_int_equal(ctr(c, NF_C_EXPORTER_LIMIT), 2);
+	assert_int_equal(ctr(c, NF_C_TEMPLATES_EXPIRED), 50);
+	assert_int_equal(nf_collector_stats(c)->templates, 0);
+	nf_collector_free(c);
+}
+
 static void test_alloc_failure(void **state)
 {
 	static struct buf b;
@@ -1263,6 +1306,7 @@ int main(void)
 		cmocka_unit_test(test_ipfix_ntp_times_v6_icmp),
 		cmocka_unit_test(test_ipfix_sequence),
 		cmocka_unit_test(test_ipfix_hostile_templates),
+		cmocka_unit_test(test_many_templates_and_quiet_exporters),
 		cmocka_unit_test(test_alloc_failure),
 		cmocka_unit_test(test_config_and_names),
 		cmocka_unit_test(test_sessions),
