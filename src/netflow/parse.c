@@ -566,6 +566,10 @@ static void flow_record(struct msg *m, struct acc *a)
 		rate = nf_sampler_rate(m->s, a->sampler_id);
 	if (rate == 0)
 		rate = m->s->rate;
+	/* One sampler announced and records that do not name it: an exporter
+	 * with a single sampler need not repeat its id in every record. */
+	if (rate == 0 && !(a->have & H_SAMPLER_ID) && m->s->nsamplers == 1)
+		rate = m->s->samplers[0].rate;
 	if (rate == 0)
 		rate = 1;
 	r.sampling = rate;

@@ -1009,6 +1009,55 @@ static void test_ipfix_sampling_variants(void **state)
 	nf_collector_free(c);
 }
 
+static void test_ipfix_single_sampler(void **state)
+{
+	static struct buf b;
+	struct nf_collector *c = collector(8, 8, 0);
+
+	(void)state;
+	ipfix_header(&b, 1700000010, 0, 7);
+	/* Options 410: scope selectorId, samplingPacketInterval/Space 1 in 100. */
+	set_begin(&b, 3);
+	u16(&b, 410);
+	u16(&b, 3);
+	u16(&b, 1);
+	u16(&b, 302); u16(&b, 4);
+	u16(&b, 305); u16(&b, 4);
+	u16(&b, 306); u16(&b, 4);
+	set_end(&b);
+	/* Data 411 names no sampler. */
+	set_begin(&b, 2);
+	u16(&b, 411);
+	u16(&b, 3);
+	u16(&b, 8); u16(&b, 4);
+	u16(&b, 12); u16(&b, 4);
+	u16(&b, 2); u16(&b, 4);
+	set_end(&b);
+	set_begin(&b, 411);
+	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 1);
+	set_end(&b);
+	set_begin(&b, 410);
+	u32(&b, 5); u32(&b, 1); u32(&b, 99);
+	set_end(&b);
+	set_begin(&b, 411);
+	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 1);
+	set_end(&b);
+	/* A second sampler: which one applies is no longer known. */
+	set_begin(&b, 410);
+	u32(&b, 6); u32(&b, 1); u32(&b, 9);
+	set_end(&b);
+	set_begin(&b, 411);
+	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 1);
+	set_end(&b);
+	ipfix_end(&b);
+	assert_int_equal(feed(c, &b, 1), 3);
+	assert_int_equal(recs[0].sampling, 1);
+	assert_int_equal(recs[1].sampling, 100);
+	assert_int_equal(recs[1].packets, 100);
+	assert_int_equal(recs[2].sampling, 1);
+	nf_collector_free(c);
+}
+
 static void test_ipfix_ntp_times_v6_icmp(void **state)
 {
 	static struct buf b;
@@ -1303,6 +1352,7 @@ int main(void)
 		cmocka_unit_test(test_ipfix_options_sysinit_and_packet_sampling),
 		cmocka_unit_test(test_ipfix_uptime_without_init),
 		cmocka_unit_test(test_ipfix_sampling_variants),
+		cmocka_unit_test(test_ipfix_single_sampler),
 		cmocka_unit_test(test_ipfix_ntp_times_v6_icmp),
 		cmocka_unit_test(test_ipfix_sequence),
 		cmocka_unit_test(test_ipfix_hostile_templates),
