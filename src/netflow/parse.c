@@ -107,9 +107,16 @@ static uint64_t ntp_us(const uint8_t *p, int micro)
 static int role_is_int(int role)
 {
 	switch (role) {
-	case R_SRC4: case R_DST4: case R_SRC6: case R_DST6:
-	case R_START_US: case R_END_US: case R_START_NS: case R_END_NS:
-	case R_SAMPLING_PROB: case R_SKIP:
+	case R_SRC4:
+	case R_DST4:
+	case R_SRC6:
+	case R_DST6:
+	case R_START_US:
+	case R_END_US:
+	case R_START_NS:
+	case R_END_NS:
+	case R_SAMPLING_PROB:
+	case R_SKIP:
 		return 0;
 	}
 	return 1;
@@ -130,59 +137,149 @@ static uint8_t field_role(uint16_t id, uint32_t pen, uint16_t len, int *bad)
 			role = R_REV_FLAGS;
 	} else if (pen == 0) {
 		switch (id) {
-		case 1: case 85: role = R_OCTETS; break;
-		case 2: case 86: role = R_PACKETS; break;
-		case 23: role = R_POST_OCTETS; break;
-		case 24: role = R_POST_PACKETS; break;
-		case 4: role = R_PROTO; break;
-		case 6: role = R_TCP_FLAGS; break;
-		case 7: role = R_SPORT; break;
-		case 11: role = R_DPORT; break;
-		case 8: role = R_SRC4; break;
-		case 12: role = R_DST4; break;
-		case 27: role = R_SRC6; break;
-		case 28: role = R_DST6; break;
-		case 10: role = R_IN_IF; break;
-		case 14: role = R_OUT_IF; break;
-		case 58: case 243: role = R_VLAN; break;
-		case 32: case 139: role = R_ICMP; break;
-		case 176: case 178: role = R_ICMP_TYPE; break;
-		case 177: case 179: role = R_ICMP_CODE; break;
-		case 21: role = R_END_UPTIME; break;
-		case 22: role = R_START_UPTIME; break;
-		case 150: role = R_START_S; break;
-		case 151: role = R_END_S; break;
-		case 152: role = R_START_MS; break;
-		case 153: role = R_END_MS; break;
-		case 154: role = R_START_US; break;
-		case 155: role = R_END_US; break;
-		case 156: role = R_START_NS; break;
-		case 157: role = R_END_NS; break;
-		case 158: role = R_START_DELTA_US; break;
-		case 159: role = R_END_DELTA_US; break;
-		case 160: role = R_SYS_INIT_MS; break;
-		case 34: role = R_SAMPLING_INTERVAL; break;
-		case 50: role = R_SAMPLER_INTERVAL; break;
-		case 48: case 302: role = R_SAMPLER_ID; break;
-		case 305: role = R_PKT_INTERVAL; break;
-		case 306: role = R_PKT_SPACE; break;
-		case 309: role = R_SAMPLING_SIZE; break;
-		case 310: role = R_SAMPLING_POP; break;
-		case 311: role = R_SAMPLING_PROB; break;
+		case 1:
+		case 85:
+			role = R_OCTETS;
+			break;
+		case 2:
+		case 86:
+			role = R_PACKETS;
+			break;
+		case 23:
+			role = R_POST_OCTETS;
+			break;
+		case 24:
+			role = R_POST_PACKETS;
+			break;
+		case 4:
+			role = R_PROTO;
+			break;
+		case 6:
+			role = R_TCP_FLAGS;
+			break;
+		case 7:
+			role = R_SPORT;
+			break;
+		case 11:
+			role = R_DPORT;
+			break;
+		case 8:
+			role = R_SRC4;
+			break;
+		case 12:
+			role = R_DST4;
+			break;
+		case 27:
+			role = R_SRC6;
+			break;
+		case 28:
+			role = R_DST6;
+			break;
+		case 10:
+			role = R_IN_IF;
+			break;
+		case 14:
+			role = R_OUT_IF;
+			break;
+		case 58:
+		case 243:
+			role = R_VLAN;
+			break;
+		case 32:
+		case 139:
+			role = R_ICMP;
+			break;
+		case 176:
+		case 178:
+			role = R_ICMP_TYPE;
+			break;
+		case 177:
+		case 179:
+			role = R_ICMP_CODE;
+			break;
+		case 21:
+			role = R_END_UPTIME;
+			break;
+		case 22:
+			role = R_START_UPTIME;
+			break;
+		case 150:
+			role = R_START_S;
+			break;
+		case 151:
+			role = R_END_S;
+			break;
+		case 152:
+			role = R_START_MS;
+			break;
+		case 153:
+			role = R_END_MS;
+			break;
+		case 154:
+			role = R_START_US;
+			break;
+		case 155:
+			role = R_END_US;
+			break;
+		case 156:
+			role = R_START_NS;
+			break;
+		case 157:
+			role = R_END_NS;
+			break;
+		case 158:
+			role = R_START_DELTA_US;
+			break;
+		case 159:
+			role = R_END_DELTA_US;
+			break;
+		case 160:
+			role = R_SYS_INIT_MS;
+			break;
+		case 34:
+			role = R_SAMPLING_INTERVAL;
+			break;
+		case 50:
+			role = R_SAMPLER_INTERVAL;
+			break;
+		case 48:
+		case 302:
+			role = R_SAMPLER_ID;
+			break;
+		case 305:
+			role = R_PKT_INTERVAL;
+			break;
+		case 306:
+			role = R_PKT_SPACE;
+			break;
+		case 309:
+			role = R_SAMPLING_SIZE;
+			break;
+		case 310:
+			role = R_SAMPLING_POP;
+			break;
+		case 311:
+			role = R_SAMPLING_PROB;
+			break;
 		}
 	}
 	if (role == R_SKIP || len == NF_VARLEN)
 		return R_SKIP;
 	switch (role) {
-	case R_SRC4: case R_DST4:
+	case R_SRC4:
+	case R_DST4:
 		if (len == 4)
 			return (uint8_t)role;
 		break;
-	case R_SRC6: case R_DST6:
+	case R_SRC6:
+	case R_DST6:
 		if (len == 16)
 			return (uint8_t)role;
 		break;
-	case R_START_US: case R_END_US: case R_START_NS: case R_END_NS:
+	case R_START_US:
+	case R_END_US:
+	case R_START_NS:
+	case R_END_NS:
 		if (len == 8)
 			return (uint8_t)role;
 		break;
@@ -217,7 +314,7 @@ static struct nf_template *template_alloc(struct msg *m, uint16_t id, uint16_t n
 /* Reads n field specifiers into t (or only skips them when t is NULL).
  * IPFIX specifiers carry an enterprise bit and number; v9's do not. */
 static int read_fields(struct msg *m, struct cur *c, struct nf_template *t, uint16_t n,
-		       uint16_t nscope)
+                       uint16_t nscope)
 {
 	int ipfix = m->version == 10;
 	uint32_t min_len = 0;
@@ -264,8 +361,8 @@ static int read_fields(struct msg *m, struct cur *c, struct nf_template *t, uint
 
 /* Reads one template record's n fields at c and installs it. Returns -1
  * when the set cannot be read further. */
-static int template_record(struct msg *m, struct cur *c, uint16_t id, uint16_t n,
-			   uint16_t nscope, int options)
+static int template_record(struct msg *m, struct cur *c, uint16_t id, uint16_t n, uint16_t nscope,
+                           int options)
 {
 	const uint8_t *start = c->p;
 	struct nf_template *t = NULL;
@@ -372,7 +469,7 @@ static void v9_options_set(struct msg *m, struct cur *set)
 			return;
 		}
 		if (template_record(m, &sub, id, (uint16_t)((slen + olen) / 4),
-				    (uint16_t)(slen / 4), 1) < 0)
+		                    (uint16_t)(slen / 4), 1) < 0)
 			return;
 	}
 }
@@ -393,51 +490,150 @@ static void field_value(struct msg *m, struct acc *a, uint8_t role, const uint8_
 	uint64_t export_us = m->export_ms * 1000;
 
 	switch (role) {
-	case R_OCTETS: a->octets = v; a->have |= H_OCTETS; break;
-	case R_PACKETS: a->packets = v; a->have |= H_PACKETS; break;
-	case R_POST_OCTETS: a->post_octets = v; a->have |= H_POST_OCTETS; break;
-	case R_POST_PACKETS: a->post_packets = v; a->have |= H_POST_PACKETS; break;
-	case R_REV_OCTETS: a->rev_octets = v; a->have |= H_REV; break;
-	case R_REV_PACKETS: a->rev_packets = v; a->have |= H_REV; break;
-	case R_REV_FLAGS: a->rev_flags = (uint8_t)v; a->have |= H_REV; break;
-	case R_PROTO: a->proto = (uint8_t)v; break;
-	case R_TCP_FLAGS: a->tcp_flags = (uint8_t)v; break;
-	case R_SPORT: a->sport = (uint16_t)v; break;
-	case R_DPORT: a->dport = (uint16_t)v; break;
-	case R_SRC4: memcpy(a->src, p, 4); a->src_fam = 4; break;
-	case R_DST4: memcpy(a->dst, p, 4); a->dst_fam = 4; break;
-	case R_SRC6: memcpy(a->src, p, 16); a->src_fam = 6; break;
-	case R_DST6: memcpy(a->dst, p, 16); a->dst_fam = 6; break;
-	case R_IN_IF: a->in_if = clamp32(v); a->have |= H_IN_IF; break;
-	case R_OUT_IF: a->out_if = clamp32(v); a->have |= H_OUT_IF; break;
-	case R_VLAN: a->vlan = (uint16_t)(v & 0x0fff); a->have |= H_VLAN; break;
-	case R_ICMP: a->icmp = (uint16_t)v; a->have |= H_ICMP; break;
-	case R_ICMP_TYPE: a->icmp_type = (uint8_t)v; a->have |= H_ICMP_TYPE; break;
-	case R_ICMP_CODE: a->icmp_code = (uint8_t)v; a->have |= H_ICMP_TYPE; break;
-	case R_END_UPTIME: a->end_up = (uint32_t)v; a->have |= H_END_UP; break;
-	case R_START_UPTIME: a->start_up = (uint32_t)v; a->have |= H_START_UP; break;
-	case R_START_S: set_time(&a->start_us, &a->start_rank, v * 1000000, 2); break;
-	case R_END_S: set_time(&a->end_us, &a->end_rank, v * 1000000, 2); break;
-	case R_START_MS: set_time(&a->start_us, &a->start_rank, v * 1000, 3); break;
-	case R_END_MS: set_time(&a->end_us, &a->end_rank, v * 1000, 3); break;
-	case R_START_US: set_time(&a->start_us, &a->start_rank, ntp_us(p, 1), 4); break;
-	case R_END_US: set_time(&a->end_us, &a->end_rank, ntp_us(p, 1), 4); break;
-	case R_START_NS: set_time(&a->start_us, &a->start_rank, ntp_us(p, 0), 4); break;
-	case R_END_NS: set_time(&a->end_us, &a->end_rank, ntp_us(p, 0), 4); break;
+	case R_OCTETS:
+		a->octets = v;
+		a->have |= H_OCTETS;
+		break;
+	case R_PACKETS:
+		a->packets = v;
+		a->have |= H_PACKETS;
+		break;
+	case R_POST_OCTETS:
+		a->post_octets = v;
+		a->have |= H_POST_OCTETS;
+		break;
+	case R_POST_PACKETS:
+		a->post_packets = v;
+		a->have |= H_POST_PACKETS;
+		break;
+	case R_REV_OCTETS:
+		a->rev_octets = v;
+		a->have |= H_REV;
+		break;
+	case R_REV_PACKETS:
+		a->rev_packets = v;
+		a->have |= H_REV;
+		break;
+	case R_REV_FLAGS:
+		a->rev_flags = (uint8_t)v;
+		a->have |= H_REV;
+		break;
+	case R_PROTO:
+		a->proto = (uint8_t)v;
+		break;
+	case R_TCP_FLAGS:
+		a->tcp_flags = (uint8_t)v;
+		break;
+	case R_SPORT:
+		a->sport = (uint16_t)v;
+		break;
+	case R_DPORT:
+		a->dport = (uint16_t)v;
+		break;
+	case R_SRC4:
+		memcpy(a->src, p, 4);
+		a->src_fam = 4;
+		break;
+	case R_DST4:
+		memcpy(a->dst, p, 4);
+		a->dst_fam = 4;
+		break;
+	case R_SRC6:
+		memcpy(a->src, p, 16);
+		a->src_fam = 6;
+		break;
+	case R_DST6:
+		memcpy(a->dst, p, 16);
+		a->dst_fam = 6;
+		break;
+	case R_IN_IF:
+		a->in_if = clamp32(v);
+		a->have |= H_IN_IF;
+		break;
+	case R_OUT_IF:
+		a->out_if = clamp32(v);
+		a->have |= H_OUT_IF;
+		break;
+	case R_VLAN:
+		a->vlan = (uint16_t)(v & 0x0fff);
+		a->have |= H_VLAN;
+		break;
+	case R_ICMP:
+		a->icmp = (uint16_t)v;
+		a->have |= H_ICMP;
+		break;
+	case R_ICMP_TYPE:
+		a->icmp_type = (uint8_t)v;
+		a->have |= H_ICMP_TYPE;
+		break;
+	case R_ICMP_CODE:
+		a->icmp_code = (uint8_t)v;
+		a->have |= H_ICMP_TYPE;
+		break;
+	case R_END_UPTIME:
+		a->end_up = (uint32_t)v;
+		a->have |= H_END_UP;
+		break;
+	case R_START_UPTIME:
+		a->start_up = (uint32_t)v;
+		a->have |= H_START_UP;
+		break;
+	case R_START_S:
+		set_time(&a->start_us, &a->start_rank, v * 1000000, 2);
+		break;
+	case R_END_S:
+		set_time(&a->end_us, &a->end_rank, v * 1000000, 2);
+		break;
+	case R_START_MS:
+		set_time(&a->start_us, &a->start_rank, v * 1000, 3);
+		break;
+	case R_END_MS:
+		set_time(&a->end_us, &a->end_rank, v * 1000, 3);
+		break;
+	case R_START_US:
+		set_time(&a->start_us, &a->start_rank, ntp_us(p, 1), 4);
+		break;
+	case R_END_US:
+		set_time(&a->end_us, &a->end_rank, ntp_us(p, 1), 4);
+		break;
+	case R_START_NS:
+		set_time(&a->start_us, &a->start_rank, ntp_us(p, 0), 4);
+		break;
+	case R_END_NS:
+		set_time(&a->end_us, &a->end_rank, ntp_us(p, 0), 4);
+		break;
 	case R_START_DELTA_US:
 		set_time(&a->start_us, &a->start_rank, v < export_us ? export_us - v : 0, 4);
 		break;
 	case R_END_DELTA_US:
 		set_time(&a->end_us, &a->end_rank, v < export_us ? export_us - v : 0, 4);
 		break;
-	case R_SYS_INIT_MS: a->sys_init_ms = v; a->have |= H_SYS_INIT; break;
-	case R_SAMPLING_INTERVAL: a->interval34 = v; break;
-	case R_SAMPLER_INTERVAL: a->interval50 = v; break;
-	case R_SAMPLER_ID: a->sampler_id = v; a->have |= H_SAMPLER_ID; break;
-	case R_PKT_INTERVAL: a->pkt_interval = v; break;
-	case R_PKT_SPACE: a->pkt_space = v; break;
-	case R_SAMPLING_SIZE: a->samp_size = v; break;
-	case R_SAMPLING_POP: a->samp_pop = v; break;
+	case R_SYS_INIT_MS:
+		a->sys_init_ms = v;
+		a->have |= H_SYS_INIT;
+		break;
+	case R_SAMPLING_INTERVAL:
+		a->interval34 = v;
+		break;
+	case R_SAMPLER_INTERVAL:
+		a->interval50 = v;
+		break;
+	case R_SAMPLER_ID:
+		a->sampler_id = v;
+		a->have |= H_SAMPLER_ID;
+		break;
+	case R_PKT_INTERVAL:
+		a->pkt_interval = v;
+		break;
+	case R_PKT_SPACE:
+		a->pkt_space = v;
+		break;
+	case R_SAMPLING_SIZE:
+		a->samp_size = v;
+		break;
+	case R_SAMPLING_POP:
+		a->samp_pop = v;
+		break;
 	case R_SAMPLING_PROB:
 		if (len == 8) {
 			uint64_t bits = load_uint(p, 8);
@@ -462,7 +658,7 @@ static uint32_t acc_rate(const struct acc *a)
 		return clamp32(a->interval50);
 	if (a->pkt_interval > 0)
 		return clamp32((a->pkt_interval + a->pkt_space + a->pkt_interval / 2) /
-			       a->pkt_interval);
+		               a->pkt_interval);
 	if (a->samp_size > 0 && a->samp_pop >= a->samp_size)
 		return clamp32((a->samp_pop + a->samp_size / 2) / a->samp_size);
 	if ((a->have & H_PROB) && a->prob > 0.0 && a->prob <= 1.0) {
@@ -698,7 +894,7 @@ static void sets(struct msg *m, struct cur *body)
 /* ---- the three headers -------------------------------------------------- */
 
 int nf_parse_v5(struct nf_collector *c, const uint8_t *p, size_t len, const struct ip_addr *from,
-		uint16_t port, uint64_t now_us)
+                uint16_t port, uint64_t now_us)
 {
 	struct cur cur = cur_make(p, len);
 	uint16_t version, count, samp;
@@ -766,7 +962,7 @@ int nf_parse_v5(struct nf_collector *c, const uint8_t *p, size_t len, const stru
 }
 
 int nf_parse_v9(struct nf_collector *c, const uint8_t *p, size_t len, const struct ip_addr *from,
-		uint16_t port, uint64_t now_us)
+                uint16_t port, uint64_t now_us)
 {
 	struct cur cur = cur_make(p, len);
 	uint16_t version, count;
@@ -798,8 +994,8 @@ int nf_parse_v9(struct nf_collector *c, const uint8_t *p, size_t len, const stru
 	return m.delivered;
 }
 
-int nf_parse_ipfix(struct nf_collector *c, const uint8_t *p, size_t len,
-		   const struct ip_addr *from, uint16_t port, uint64_t now_us)
+int nf_parse_ipfix(struct nf_collector *c, const uint8_t *p, size_t len, const struct ip_addr *from,
+                   uint16_t port, uint64_t now_us)
 {
 	struct cur cur = cur_make(p, len);
 	uint16_t version, mlen;

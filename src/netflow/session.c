@@ -12,35 +12,35 @@
 #include "netflow/netflow_int.h"
 
 static const char *const counter_names[NF_C_MAX] = {
-	[NF_C_DATAGRAMS] = "datagrams",
-	[NF_C_DATAGRAMS_V5] = "datagrams_v5",
-	[NF_C_DATAGRAMS_V9] = "datagrams_v9",
-	[NF_C_DATAGRAMS_IPFIX] = "datagrams_ipfix",
-	[NF_C_RECORDS] = "records",
-	[NF_C_OPTION_RECORDS] = "option_records",
-	[NF_C_TEMPLATES_ADDED] = "templates_added",
-	[NF_C_TEMPLATES_CHANGED] = "templates_changed",
-	[NF_C_TEMPLATES_WITHDRAWN] = "templates_withdrawn",
-	[NF_C_TEMPLATES_EXPIRED] = "templates_expired",
-	[NF_C_SEQ_GAPS] = "seq_gaps",
-	[NF_C_SEQ_LOST] = "seq_lost",
-	[NF_C_SEQ_LATE] = "seq_late",
-	[NF_C_BAD_VERSION] = "bad_version",
-	[NF_C_SHORT_HEADER] = "short_header",
-	[NF_C_BAD_LENGTH] = "bad_length",
-	[NF_C_BAD_SET] = "bad_set",
-	[NF_C_RESERVED_SET] = "reserved_set",
-	[NF_C_BAD_TEMPLATE] = "bad_template",
-	[NF_C_TEMPLATE_FIELDS] = "template_fields",
-	[NF_C_TEMPLATE_LENGTH] = "template_length",
-	[NF_C_TEMPLATE_LIMIT] = "template_limit",
-	[NF_C_EXPORTER_LIMIT] = "exporter_limit",
-	[NF_C_NO_TEMPLATE] = "no_template",
-	[NF_C_RECORD_TRUNCATED] = "record_truncated",
-	[NF_C_NO_ADDRESS] = "no_address",
-	[NF_C_FIELD_LENGTH] = "field_length",
-	[NF_C_SAMPLER_LIMIT] = "sampler_limit",
-	[NF_C_NOMEM] = "nomem",
+    [NF_C_DATAGRAMS] = "datagrams",
+    [NF_C_DATAGRAMS_V5] = "datagrams_v5",
+    [NF_C_DATAGRAMS_V9] = "datagrams_v9",
+    [NF_C_DATAGRAMS_IPFIX] = "datagrams_ipfix",
+    [NF_C_RECORDS] = "records",
+    [NF_C_OPTION_RECORDS] = "option_records",
+    [NF_C_TEMPLATES_ADDED] = "templates_added",
+    [NF_C_TEMPLATES_CHANGED] = "templates_changed",
+    [NF_C_TEMPLATES_WITHDRAWN] = "templates_withdrawn",
+    [NF_C_TEMPLATES_EXPIRED] = "templates_expired",
+    [NF_C_SEQ_GAPS] = "seq_gaps",
+    [NF_C_SEQ_LOST] = "seq_lost",
+    [NF_C_SEQ_LATE] = "seq_late",
+    [NF_C_BAD_VERSION] = "bad_version",
+    [NF_C_SHORT_HEADER] = "short_header",
+    [NF_C_BAD_LENGTH] = "bad_length",
+    [NF_C_BAD_SET] = "bad_set",
+    [NF_C_RESERVED_SET] = "reserved_set",
+    [NF_C_BAD_TEMPLATE] = "bad_template",
+    [NF_C_TEMPLATE_FIELDS] = "template_fields",
+    [NF_C_TEMPLATE_LENGTH] = "template_length",
+    [NF_C_TEMPLATE_LIMIT] = "template_limit",
+    [NF_C_EXPORTER_LIMIT] = "exporter_limit",
+    [NF_C_NO_TEMPLATE] = "no_template",
+    [NF_C_RECORD_TRUNCATED] = "record_truncated",
+    [NF_C_NO_ADDRESS] = "no_address",
+    [NF_C_FIELD_LENGTH] = "field_length",
+    [NF_C_SAMPLER_LIMIT] = "sampler_limit",
+    [NF_C_NOMEM] = "nomem",
 };
 
 const char *nf_counter_name(enum nf_counter c)
@@ -51,7 +51,7 @@ const char *nf_counter_name(enum nf_counter c)
 }
 
 struct nf_collector *nf_collector_new(const struct nf_config *cfg, nf_record_fn on_record,
-				      void *ctx)
+                                      void *ctx)
 {
 	struct nf_collector *c;
 	uint32_t nb = 16;
@@ -104,7 +104,7 @@ void nf_collector_free(struct nf_collector *c)
 }
 
 static uint32_t session_bucket(const struct nf_collector *c, const struct ip_addr *addr,
-			       uint8_t version, uint32_t domain)
+                               uint8_t version, uint32_t domain)
 {
 	uint8_t key[24];
 
@@ -140,7 +140,7 @@ static int session_idle(const struct nf_collector *c, const struct nf_session *s
 }
 
 struct nf_session *nf_session_get(struct nf_collector *c, const struct ip_addr *addr,
-				  uint8_t version, uint32_t domain, uint64_t now_us)
+                                  uint8_t version, uint32_t domain, uint64_t now_us)
 {
 	uint32_t b = session_bucket(c, addr, version, domain);
 	struct nf_session *s;
@@ -158,7 +158,7 @@ struct nf_session *nf_session_get(struct nf_collector *c, const struct ip_addr *
 	 * a flood of new (spoofed) exporters does not make every datagram
 	 * walk all sessions. */
 	if (c->nfree == 0 && (c->last_sweep_us == 0 || now_us < c->last_sweep_us ||
-			      now_us - c->last_sweep_us >= 1000000)) {
+	                      now_us - c->last_sweep_us >= 1000000)) {
 		c->last_sweep_us = now_us;
 		nf_collector_expire(c, now_us);
 	}
@@ -186,7 +186,7 @@ struct nf_session *nf_session_get(struct nf_collector *c, const struct ip_addr *
 }
 
 void nf_session_seq(struct nf_collector *c, struct nf_session *s, uint32_t seq, uint32_t n,
-		    int known)
+                    int known)
 {
 	uint32_t diff = seq - s->next_seq;
 
@@ -211,7 +211,7 @@ void nf_session_seq(struct nf_collector *c, struct nf_session *s, uint32_t seq, 
 }
 
 static int template_expired(const struct nf_collector *c, const struct nf_template *t,
-			    uint64_t now_us)
+                            uint64_t now_us)
 {
 	return c->cfg.template_timeout_us != 0 && now_us > t->last_us &&
 	       now_us - t->last_us > c->cfg.template_timeout_us;
@@ -242,7 +242,7 @@ static uint32_t template_pos(const struct nf_session *s, uint16_t id)
 }
 
 struct nf_template *nf_template_find(struct nf_collector *c, struct nf_session *s, uint16_t id,
-				     uint64_t now_us)
+                                     uint64_t now_us)
 {
 	uint32_t i = template_pos(s, id);
 
@@ -363,7 +363,7 @@ void nf_collector_expire(struct nf_collector *c, uint64_t now_us)
 }
 
 int nf_collector_datagram(struct nf_collector *c, const uint8_t *p, size_t len,
-			  const struct ip_addr *exporter, uint16_t port, uint64_t now_us)
+                          const struct ip_addr *exporter, uint16_t port, uint64_t now_us)
 {
 	uint16_t version;
 
@@ -394,7 +394,7 @@ const struct nf_stats *nf_collector_stats(const struct nf_collector *c)
 }
 
 void nf_collector_sessions(const struct nf_collector *c,
-			   void (*fn)(void *ctx, const struct nf_session_info *s), void *ctx)
+                           void (*fn)(void *ctx, const struct nf_session_info *s), void *ctx)
 {
 	for (uint32_t i = 0; i < c->cfg.max_exporters; i++) {
 		const struct nf_session *s = c->sess[i];

@@ -29,8 +29,8 @@ static void check(void *ctx, const struct nf_record *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct nf_config cfg = {.max_exporters = 4, .max_templates = 8,
-				.template_timeout_us = 5000000};
+	struct nf_config cfg = {
+	    .max_exporters = 4, .max_templates = 8, .template_timeout_us = 5000000};
 	struct nf_collector *c;
 	struct ip_addr exp[2];
 	uint8_t a[4] = {192, 0, 2, 1};

@@ -120,7 +120,7 @@ static int listen_udp(struct nf_collector *c, int port, double idle_s, double to
 		last = yg_mono_s();
 		ipaddr_set4(&exp, (const uint8_t *)&from.sin_addr.s_addr);
 		(void)nf_collector_datagram(c, buf, (size_t)n, &exp, ntohs(from.sin_port),
-					    (uint64_t)yg_wall_us());
+		                            (uint64_t)yg_wall_us());
 	}
 	close(fd);
 	return 0;
@@ -128,22 +128,32 @@ static int listen_udp(struct nf_collector *c, int port, double idle_s, double to
 
 int main(int argc, char **argv)
 {
-	struct nf_config cfg = {.max_exporters = 64, .max_templates = 64,
-				.template_timeout_us = 1800ULL * 1000000};
+	struct nf_config cfg = {
+	    .max_exporters = 64, .max_templates = 64, .template_timeout_us = 1800ULL * 1000000};
 	double idle_s = 2, total_s = 60;
 	int port = 0, files = 0, opt, rc;
 	struct nf_collector *c;
 
 	while ((opt = getopt(argc, argv, "p:i:t:T:f")) != -1) {
 		switch (opt) {
-		case 'p': port = (int)strtol(optarg, NULL, 10); break;
-		case 'i': idle_s = strtod(optarg, NULL); break;
-		case 't': total_s = strtod(optarg, NULL); break;
-		case 'T': cfg.template_timeout_us = strtoull(optarg, NULL, 10) * 1000000; break;
-		case 'f': files = 1; break;
+		case 'p':
+			port = (int)strtol(optarg, NULL, 10);
+			break;
+		case 'i':
+			idle_s = strtod(optarg, NULL);
+			break;
+		case 't':
+			total_s = strtod(optarg, NULL);
+			break;
+		case 'T':
+			cfg.template_timeout_us = strtoull(optarg, NULL, 10) * 1000000;
+			break;
+		case 'f':
+			files = 1;
+			break;
 		default:
 			fprintf(stderr, "usage: nfrecv [-p PORT] [-i IDLE_S] [-t TOTAL_S] "
-					"[-T TEMPLATE_TIMEOUT_S] | -f FILE...\n");
+			                "[-T TEMPLATE_TIMEOUT_S] | -f FILE...\n");
 			return 2;
 		}
 	}
@@ -152,7 +162,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nfrecv: cannot create the collector\n");
 		return 1;
 	}
-	rc = files ? read_files(c, argc - optind, argv + optind) : listen_udp(c, port, idle_s, total_s);
+	rc = files ? read_files(c, argc - optind, argv + optind)
+	           : listen_udp(c, port, idle_s, total_s);
 	print_stats(c);
 	nf_collector_free(c);
 	return rc;

@@ -6,13 +6,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "base/alloc.h"
 #include "netflow/netflow.h"
 
-#define SEC 1000000ULL
+#define SEC      1000000ULL
 #define MAX_RECS 64
 
 static struct nf_record recs[MAX_RECS];
@@ -27,11 +28,11 @@ static void on_record(void *ctx, const struct nf_record *r)
 }
 
 static struct nf_collector *collector(uint32_t max_exporters, uint32_t max_templates,
-				      uint64_t timeout_us)
+                                      uint64_t timeout_us)
 {
 	struct nf_config cfg = {.max_exporters = max_exporters,
-				.max_templates = max_templates,
-				.template_timeout_us = timeout_us};
+	                        .max_templates = max_templates,
+	                        .template_timeout_us = timeout_us};
 	n_recs = 0;
 	memset(recs, 0, sizeof(recs));
 	return nf_collector_new(&cfg, on_record, NULL);
@@ -105,8 +106,7 @@ static void set_end(struct buf *b)
 	b->b[at + 1] = (uint8_t)len;
 }
 
-static void v9_header(struct buf *b, uint32_t uptime, uint32_t secs, uint32_t seq,
-		      uint32_t source)
+static void v9_header(struct buf *b, uint32_t uptime, uint32_t secs, uint32_t seq, uint32_t source)
 {
 	b->n = 0;
 	b->nmark = 0;
@@ -162,8 +162,8 @@ static void assert_ip4(const struct ip_addr *a, uint8_t w, uint8_t x, uint8_t y,
 
 /* ---- NetFlow v5 --------------------------------------------------------- */
 
-static void v5_header(struct buf *b, uint16_t count, uint32_t uptime, uint32_t secs,
-		      uint32_t seq, uint16_t sampling)
+static void v5_header(struct buf *b, uint16_t count, uint32_t uptime, uint32_t secs, uint32_t seq,
+                      uint16_t sampling)
 {
 	b->n = 0;
 	u16(b, 5);
@@ -177,8 +177,8 @@ static void v5_header(struct buf *b, uint16_t count, uint32_t uptime, uint32_t s
 	u16(b, sampling);
 }
 
-static void v5_record(struct buf *b, uint8_t host, uint32_t pkts, uint32_t octets,
-		      uint32_t first, uint32_t last)
+static void v5_record(struct buf *b, uint8_t host, uint32_t pkts, uint32_t octets, uint32_t first,
+                      uint32_t last)
 {
 	ip4(b, 10, 0, 0, host);
 	ip4(b, 10, 0, 1, host);
@@ -300,24 +300,36 @@ static void v9_template_256(struct buf *b)
 	set_begin(b, 0);
 	u16(b, 256);
 	u16(b, 12);
-	u16(b, 8); u16(b, 4);
-	u16(b, 12); u16(b, 4);
-	u16(b, 7); u16(b, 2);
-	u16(b, 11); u16(b, 2);
-	u16(b, 4); u16(b, 1);
-	u16(b, 6); u16(b, 1);
-	u16(b, 2); u16(b, 4);
-	u16(b, 1); u16(b, 8); /* IN_BYTES in 8 bytes */
-	u16(b, 22); u16(b, 4);
-	u16(b, 21); u16(b, 4);
-	u16(b, 10); u16(b, 2);
-	u16(b, 14); u16(b, 2);
+	u16(b, 8);
+	u16(b, 4);
+	u16(b, 12);
+	u16(b, 4);
+	u16(b, 7);
+	u16(b, 2);
+	u16(b, 11);
+	u16(b, 2);
+	u16(b, 4);
+	u16(b, 1);
+	u16(b, 6);
+	u16(b, 1);
+	u16(b, 2);
+	u16(b, 4);
+	u16(b, 1);
+	u16(b, 8); /* IN_BYTES in 8 bytes */
+	u16(b, 22);
+	u16(b, 4);
+	u16(b, 21);
+	u16(b, 4);
+	u16(b, 10);
+	u16(b, 2);
+	u16(b, 14);
+	u16(b, 2);
 	set_end(b);
 }
 
 /* A record of template 256 (36 bytes). */
-static void v9_rec_256(struct buf *b, uint8_t host, uint32_t pkts, uint64_t octets,
-		       uint32_t first, uint32_t last)
+static void v9_rec_256(struct buf *b, uint8_t host, uint32_t pkts, uint64_t octets, uint32_t first,
+                       uint32_t last)
 {
 	ip4(b, 10, 0, 0, host);
 	ip4(b, 10, 9, 9, 9);
@@ -424,9 +436,12 @@ static void test_v9_options_sampling(void **state)
 	u16(&b, 257);
 	u16(&b, 4);
 	u16(&b, 8);
-	u16(&b, 1); u16(&b, 4);
-	u16(&b, 34); u16(&b, 4);
-	u16(&b, 35); u16(&b, 1);
+	u16(&b, 1);
+	u16(&b, 4);
+	u16(&b, 34);
+	u16(&b, 4);
+	u16(&b, 35);
+	u16(&b, 1);
 	zeros(&b, 2);
 	set_end(&b);
 	/* A record before the options: unsampled. */
@@ -466,30 +481,57 @@ static void test_v9_sampler_table(void **state)
 	u16(&b, 300);
 	u16(&b, 4);
 	u16(&b, 12);
-	u16(&b, 2); u16(&b, 4);
-	u16(&b, 48); u16(&b, 1);
-	u16(&b, 49); u16(&b, 1);
-	u16(&b, 50); u16(&b, 4);
+	u16(&b, 2);
+	u16(&b, 4);
+	u16(&b, 48);
+	u16(&b, 1);
+	u16(&b, 49);
+	u16(&b, 1);
+	u16(&b, 50);
+	u16(&b, 4);
 	zeros(&b, 2);
 	set_end(&b);
 	/* Data template 301: src dst pkts bytes FLOW_SAMPLER_ID. */
 	set_begin(&b, 0);
 	u16(&b, 301);
 	u16(&b, 5);
-	u16(&b, 8); u16(&b, 4);
-	u16(&b, 12); u16(&b, 4);
-	u16(&b, 2); u16(&b, 4);
-	u16(&b, 1); u16(&b, 4);
-	u16(&b, 48); u16(&b, 1);
+	u16(&b, 8);
+	u16(&b, 4);
+	u16(&b, 12);
+	u16(&b, 4);
+	u16(&b, 2);
+	u16(&b, 4);
+	u16(&b, 1);
+	u16(&b, 4);
+	u16(&b, 48);
+	u16(&b, 1);
 	set_end(&b);
 	set_begin(&b, 300);
-	u32(&b, 1); u8(&b, 5); u8(&b, 2); u32(&b, 1000);
-	u32(&b, 1); u8(&b, 6); u8(&b, 2); u32(&b, 10);
+	u32(&b, 1);
+	u8(&b, 5);
+	u8(&b, 2);
+	u32(&b, 1000);
+	u32(&b, 1);
+	u8(&b, 6);
+	u8(&b, 2);
+	u32(&b, 10);
 	set_end(&b);
 	set_begin(&b, 301);
-	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 2); u32(&b, 100); u8(&b, 5);
-	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 2); u32(&b, 100); u8(&b, 6);
-	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 2); u32(&b, 100); u8(&b, 7);
+	ip4(&b, 1, 1, 1, 1);
+	ip4(&b, 2, 2, 2, 2);
+	u32(&b, 2);
+	u32(&b, 100);
+	u8(&b, 5);
+	ip4(&b, 1, 1, 1, 1);
+	ip4(&b, 2, 2, 2, 2);
+	u32(&b, 2);
+	u32(&b, 100);
+	u8(&b, 6);
+	ip4(&b, 1, 1, 1, 1);
+	ip4(&b, 2, 2, 2, 2);
+	u32(&b, 2);
+	u32(&b, 100);
+	u8(&b, 7);
 	set_end(&b);
 	assert_int_equal(feed(c, &b, 1), 3);
 	assert_int_equal(recs[0].sampling, 1000);
@@ -560,7 +602,8 @@ static void test_v9_hostile(void **state)
 	set_begin(&b, 0);
 	u16(&b, 256);
 	u16(&b, 200);
-	u16(&b, 8); u16(&b, 4);
+	u16(&b, 8);
+	u16(&b, 4);
 	set_end(&b);
 	assert_int_equal(feed(c, &b, 1), 0);
 	assert_int_equal(ctr(c, NF_C_BAD_TEMPLATE), 1);
@@ -569,7 +612,8 @@ static void test_v9_hostile(void **state)
 	set_begin(&b, 0);
 	u16(&b, 255);
 	u16(&b, 1);
-	u16(&b, 8); u16(&b, 4);
+	u16(&b, 8);
+	u16(&b, 4);
 	set_end(&b);
 	feed(c, &b, 1);
 	assert_int_equal(ctr(c, NF_C_BAD_TEMPLATE), 2);
@@ -578,8 +622,10 @@ static void test_v9_hostile(void **state)
 	set_begin(&b, 0);
 	u16(&b, 256);
 	u16(&b, 2);
-	u16(&b, 8); u16(&b, 40000);
-	u16(&b, 12); u16(&b, 40000);
+	u16(&b, 8);
+	u16(&b, 40000);
+	u16(&b, 12);
+	u16(&b, 40000);
 	set_end(&b);
 	feed(c, &b, 1);
 	assert_int_equal(ctr(c, NF_C_TEMPLATE_LENGTH), 1);
@@ -588,7 +634,8 @@ static void test_v9_hostile(void **state)
 	set_begin(&b, 0);
 	u16(&b, 256);
 	u16(&b, 1);
-	u16(&b, 8); u16(&b, 0);
+	u16(&b, 8);
+	u16(&b, 0);
 	set_end(&b);
 	set_begin(&b, 256);
 	zeros(&b, 8);
@@ -602,8 +649,10 @@ static void test_v9_hostile(void **state)
 	set_begin(&b, 0);
 	u16(&b, 260);
 	u16(&b, 2);
-	u16(&b, 8); u16(&b, 2);
-	u16(&b, 12); u16(&b, 4);
+	u16(&b, 8);
+	u16(&b, 2);
+	u16(&b, 12);
+	u16(&b, 4);
 	set_end(&b);
 	set_begin(&b, 260);
 	u16(&b, 1);
@@ -639,21 +688,40 @@ static void ipfix_template_300(struct buf *b, unsigned id)
 	set_begin(b, 2);
 	u16(b, id);
 	u16(b, 15);
-	u16(b, 8); u16(b, 4);
-	u16(b, 12); u16(b, 4);
-	u16(b, 7); u16(b, 2);
-	u16(b, 11); u16(b, 2);
-	u16(b, 4); u16(b, 1);
-	u16(b, 1); u16(b, 8);
-	u16(b, 2); u16(b, 4); /* reduced-size encoding */
-	u16(b, 152); u16(b, 8);
-	u16(b, 153); u16(b, 8);
-	u16(b, 0x8000 | 1); u16(b, 6); u32(b, 9);
-	u16(b, 82); u16(b, 65535); /* interfaceName, variable */
-	u16(b, 0x8000 | 1); u16(b, 8); u32(b, 29305);
-	u16(b, 0x8000 | 2); u16(b, 4); u32(b, 29305);
-	u16(b, 0x8000 | 6); u16(b, 1); u32(b, 29305);
-	u16(b, 58); u16(b, 2);
+	u16(b, 8);
+	u16(b, 4);
+	u16(b, 12);
+	u16(b, 4);
+	u16(b, 7);
+	u16(b, 2);
+	u16(b, 11);
+	u16(b, 2);
+	u16(b, 4);
+	u16(b, 1);
+	u16(b, 1);
+	u16(b, 8);
+	u16(b, 2);
+	u16(b, 4); /* reduced-size encoding */
+	u16(b, 152);
+	u16(b, 8);
+	u16(b, 153);
+	u16(b, 8);
+	u16(b, 0x8000 | 1);
+	u16(b, 6);
+	u32(b, 9);
+	u16(b, 82);
+	u16(b, 65535); /* interfaceName, variable */
+	u16(b, 0x8000 | 1);
+	u16(b, 8);
+	u32(b, 29305);
+	u16(b, 0x8000 | 2);
+	u16(b, 4);
+	u32(b, 29305);
+	u16(b, 0x8000 | 6);
+	u16(b, 1);
+	u32(b, 29305);
+	u16(b, 58);
+	u16(b, 2);
 	set_end(b);
 }
 
@@ -668,7 +736,8 @@ static void ipfix_rec_300(struct buf *b, uint8_t host, size_t name_len)
 	u32(b, 10);
 	u64(b, 1700000000123ULL);
 	u64(b, 1700000004567ULL);
-	u16(b, 0xdead); u32(b, 0xbeef0000); /* enterprise field */
+	u16(b, 0xdead);
+	u32(b, 0xbeef0000); /* enterprise field */
 	if (name_len < 255) {
 		u8(b, (unsigned)name_len);
 	} else {
@@ -798,8 +867,10 @@ static void test_ipfix_withdrawal(void **state)
 	set_begin(&b, 2);
 	u16(&b, 300);
 	u16(&b, 2);
-	u16(&b, 8); u16(&b, 4);
-	u16(&b, 12); u16(&b, 4);
+	u16(&b, 8);
+	u16(&b, 4);
+	u16(&b, 12);
+	u16(&b, 4);
 	set_end(&b);
 	ipfix_end(&b);
 	feed(c, &b, 4);
@@ -868,21 +939,31 @@ static void test_ipfix_options_sysinit_and_packet_sampling(void **state)
 	u16(&b, 400);
 	u16(&b, 4);
 	u16(&b, 1);
-	u16(&b, 143); u16(&b, 4);
-	u16(&b, 160); u16(&b, 8);
-	u16(&b, 305); u16(&b, 4);
-	u16(&b, 306); u16(&b, 4);
+	u16(&b, 143);
+	u16(&b, 4);
+	u16(&b, 160);
+	u16(&b, 8);
+	u16(&b, 305);
+	u16(&b, 4);
+	u16(&b, 306);
+	u16(&b, 4);
 	set_end(&b);
 	/* Data template 401: src dst pkts octets flowStart/EndSysUpTime. */
 	set_begin(&b, 2);
 	u16(&b, 401);
 	u16(&b, 6);
-	u16(&b, 8); u16(&b, 4);
-	u16(&b, 12); u16(&b, 4);
-	u16(&b, 2); u16(&b, 4);
-	u16(&b, 1); u16(&b, 4);
-	u16(&b, 22); u16(&b, 4);
-	u16(&b, 21); u16(&b, 4);
+	u16(&b, 8);
+	u16(&b, 4);
+	u16(&b, 12);
+	u16(&b, 4);
+	u16(&b, 2);
+	u16(&b, 4);
+	u16(&b, 1);
+	u16(&b, 4);
+	u16(&b, 22);
+	u16(&b, 4);
+	u16(&b, 21);
+	u16(&b, 4);
 	set_end(&b);
 	/* Options: booted at 1,699,999,000,000 ms; 1 packet in 1 + 9 taken. */
 	set_begin(&b, 400);
@@ -892,8 +973,12 @@ static void test_ipfix_options_sysinit_and_packet_sampling(void **state)
 	u32(&b, 9);
 	set_end(&b);
 	set_begin(&b, 401);
-	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 3); u32(&b, 120);
-	u32(&b, 5000); u32(&b, 7500);
+	ip4(&b, 1, 1, 1, 1);
+	ip4(&b, 2, 2, 2, 2);
+	u32(&b, 3);
+	u32(&b, 120);
+	u32(&b, 5000);
+	u32(&b, 7500);
 	set_end(&b);
 	ipfix_end(&b);
 	assert_int_equal(feed(c, &b, 1), 1);
@@ -927,12 +1012,17 @@ static void test_ipfix_uptime_without_init(void **state)
 	set_begin(&b, 2);
 	u16(&b, 401);
 	u16(&b, 3);
-	u16(&b, 8); u16(&b, 4);
-	u16(&b, 12); u16(&b, 4);
-	u16(&b, 22); u16(&b, 4);
+	u16(&b, 8);
+	u16(&b, 4);
+	u16(&b, 12);
+	u16(&b, 4);
+	u16(&b, 22);
+	u16(&b, 4);
 	set_end(&b);
 	set_begin(&b, 401);
-	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 5000);
+	ip4(&b, 1, 1, 1, 1);
+	ip4(&b, 2, 2, 2, 2);
+	u32(&b, 5000);
 	set_end(&b);
 	ipfix_end(&b);
 	assert_int_equal(feed(c, &b, 1), 1);
@@ -956,34 +1046,46 @@ static void test_ipfix_sampling_variants(void **state)
 	u16(&b, 402);
 	u16(&b, 2);
 	u16(&b, 1);
-	u16(&b, 302); u16(&b, 8);
-	u16(&b, 311); u16(&b, 8);
+	u16(&b, 302);
+	u16(&b, 8);
+	u16(&b, 311);
+	u16(&b, 8);
 	set_end(&b);
 	/* Options 403: samplerId scope, samplerRandomInterval (50). */
 	set_begin(&b, 3);
 	u16(&b, 403);
 	u16(&b, 2);
 	u16(&b, 1);
-	u16(&b, 48); u16(&b, 2);
-	u16(&b, 50); u16(&b, 4);
+	u16(&b, 48);
+	u16(&b, 2);
+	u16(&b, 50);
+	u16(&b, 4);
 	set_end(&b);
 	/* Data 404: src dst pkts selectorId. */
 	set_begin(&b, 2);
 	u16(&b, 404);
 	u16(&b, 4);
-	u16(&b, 8); u16(&b, 4);
-	u16(&b, 12); u16(&b, 4);
-	u16(&b, 2); u16(&b, 4);
-	u16(&b, 302); u16(&b, 8);
+	u16(&b, 8);
+	u16(&b, 4);
+	u16(&b, 12);
+	u16(&b, 4);
+	u16(&b, 2);
+	u16(&b, 4);
+	u16(&b, 302);
+	u16(&b, 8);
 	set_end(&b);
 	/* Data 405: src dst pkts samplingInterval (34) in the record itself. */
 	set_begin(&b, 2);
 	u16(&b, 405);
 	u16(&b, 4);
-	u16(&b, 8); u16(&b, 4);
-	u16(&b, 12); u16(&b, 4);
-	u16(&b, 2); u16(&b, 4);
-	u16(&b, 34); u16(&b, 4);
+	u16(&b, 8);
+	u16(&b, 4);
+	u16(&b, 12);
+	u16(&b, 4);
+	u16(&b, 2);
+	u16(&b, 4);
+	u16(&b, 34);
+	u16(&b, 4);
 	set_end(&b);
 	set_begin(&b, 402);
 	u64(&b, 77);
@@ -994,11 +1096,20 @@ static void test_ipfix_sampling_variants(void **state)
 	u32(&b, 500);
 	set_end(&b);
 	set_begin(&b, 404);
-	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 1); u64(&b, 77);
-	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 1); u64(&b, 78);
+	ip4(&b, 1, 1, 1, 1);
+	ip4(&b, 2, 2, 2, 2);
+	u32(&b, 1);
+	u64(&b, 77);
+	ip4(&b, 1, 1, 1, 1);
+	ip4(&b, 2, 2, 2, 2);
+	u32(&b, 1);
+	u64(&b, 78);
 	set_end(&b);
 	set_begin(&b, 405);
-	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 1); u32(&b, 3);
+	ip4(&b, 1, 1, 1, 1);
+	ip4(&b, 2, 2, 2, 2);
+	u32(&b, 1);
+	u32(&b, 3);
 	set_end(&b);
 	ipfix_end(&b);
 	assert_int_equal(feed(c, &b, 1), 3);
@@ -1021,33 +1132,49 @@ static void test_ipfix_single_sampler(void **state)
 	u16(&b, 410);
 	u16(&b, 3);
 	u16(&b, 1);
-	u16(&b, 302); u16(&b, 4);
-	u16(&b, 305); u16(&b, 4);
-	u16(&b, 306); u16(&b, 4);
+	u16(&b, 302);
+	u16(&b, 4);
+	u16(&b, 305);
+	u16(&b, 4);
+	u16(&b, 306);
+	u16(&b, 4);
 	set_end(&b);
 	/* Data 411 names no sampler. */
 	set_begin(&b, 2);
 	u16(&b, 411);
 	u16(&b, 3);
-	u16(&b, 8); u16(&b, 4);
-	u16(&b, 12); u16(&b, 4);
-	u16(&b, 2); u16(&b, 4);
+	u16(&b, 8);
+	u16(&b, 4);
+	u16(&b, 12);
+	u16(&b, 4);
+	u16(&b, 2);
+	u16(&b, 4);
 	set_end(&b);
 	set_begin(&b, 411);
-	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 1);
+	ip4(&b, 1, 1, 1, 1);
+	ip4(&b, 2, 2, 2, 2);
+	u32(&b, 1);
 	set_end(&b);
 	set_begin(&b, 410);
-	u32(&b, 5); u32(&b, 1); u32(&b, 99);
+	u32(&b, 5);
+	u32(&b, 1);
+	u32(&b, 99);
 	set_end(&b);
 	set_begin(&b, 411);
-	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 1);
+	ip4(&b, 1, 1, 1, 1);
+	ip4(&b, 2, 2, 2, 2);
+	u32(&b, 1);
 	set_end(&b);
 	/* A second sampler: which one applies is no longer known. */
 	set_begin(&b, 410);
-	u32(&b, 6); u32(&b, 1); u32(&b, 9);
+	u32(&b, 6);
+	u32(&b, 1);
+	u32(&b, 9);
 	set_end(&b);
 	set_begin(&b, 411);
-	ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u32(&b, 1);
+	ip4(&b, 1, 1, 1, 1);
+	ip4(&b, 2, 2, 2, 2);
+	u32(&b, 1);
 	set_end(&b);
 	ipfix_end(&b);
 	assert_int_equal(feed(c, &b, 1), 3);
@@ -1069,12 +1196,18 @@ static void test_ipfix_ntp_times_v6_icmp(void **state)
 	set_begin(&b, 2);
 	u16(&b, 500);
 	u16(&b, 6);
-	u16(&b, 27); u16(&b, 16);
-	u16(&b, 28); u16(&b, 16);
-	u16(&b, 4); u16(&b, 1);
-	u16(&b, 139); u16(&b, 2);
-	u16(&b, 156); u16(&b, 8); /* nanoseconds */
-	u16(&b, 155); u16(&b, 8); /* microseconds */
+	u16(&b, 27);
+	u16(&b, 16);
+	u16(&b, 28);
+	u16(&b, 16);
+	u16(&b, 4);
+	u16(&b, 1);
+	u16(&b, 139);
+	u16(&b, 2);
+	u16(&b, 156);
+	u16(&b, 8); /* nanoseconds */
+	u16(&b, 155);
+	u16(&b, 8); /* microseconds */
 	set_end(&b);
 	set_begin(&b, 500);
 	memcpy(b.b + b.n, a6, 16);
@@ -1160,8 +1293,10 @@ static void test_ipfix_hostile_templates(void **state)
 	}
 	u16(&b, 301);
 	u16(&b, 2);
-	u16(&b, 8); u16(&b, 4);
-	u16(&b, 12); u16(&b, 4);
+	u16(&b, 8);
+	u16(&b, 4);
+	u16(&b, 12);
+	u16(&b, 4);
 	set_end(&b);
 	ipfix_end(&b);
 	feed(c, &b, 1);
@@ -1173,13 +1308,15 @@ static void test_ipfix_hostile_templates(void **state)
 	u16(&b, 302);
 	u16(&b, 1);
 	u16(&b, 0);
-	u16(&b, 8); u16(&b, 4);
+	u16(&b, 8);
+	u16(&b, 4);
 	set_end(&b);
 	set_begin(&b, 3);
 	u16(&b, 303);
 	u16(&b, 1);
 	u16(&b, 2);
-	u16(&b, 8); u16(&b, 4);
+	u16(&b, 8);
+	u16(&b, 4);
 	set_end(&b);
 	ipfix_end(&b);
 	feed(c, &b, 1);
@@ -1189,7 +1326,9 @@ static void test_ipfix_hostile_templates(void **state)
 	set_begin(&b, 2);
 	u16(&b, 304);
 	u16(&b, 1);
-	u16(&b, 0x8001); u16(&b, 4); u16(&b, 0);
+	u16(&b, 0x8001);
+	u16(&b, 4);
+	u16(&b, 0);
 	set_end(&b);
 	ipfix_end(&b);
 	feed(c, &b, 1);
@@ -1223,14 +1362,19 @@ static void test_many_templates_and_quiet_exporters(void **state)
 	for (unsigned id = 1000; id > 950; id--) {
 		u16(&b, id);
 		u16(&b, 3);
-		u16(&b, 8); u16(&b, 4);
-		u16(&b, 12); u16(&b, 4);
-		u16(&b, 2); u16(&b, 2);
+		u16(&b, 8);
+		u16(&b, 4);
+		u16(&b, 12);
+		u16(&b, 4);
+		u16(&b, 2);
+		u16(&b, 2);
 	}
 	set_end(&b);
 	for (unsigned id = 951; id <= 1000; id++) {
 		set_begin(&b, id);
-		ip4(&b, 1, 1, 1, 1); ip4(&b, 2, 2, 2, 2); u16(&b, id);
+		ip4(&b, 1, 1, 1, 1);
+		ip4(&b, 2, 2, 2, 2);
+		u16(&b, id);
 		set_end(&b);
 	}
 	ipfix_end(&b);
@@ -1336,30 +1480,30 @@ static void test_sessions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v5),
-		cmocka_unit_test(test_v5_sampling_and_wrap),
-		cmocka_unit_test(test_v5_hostile),
-		cmocka_unit_test(test_v9_template_and_data),
-		cmocka_unit_test(test_v9_data_before_template),
-		cmocka_unit_test(test_v9_options_sampling),
-		cmocka_unit_test(test_v9_sampler_table),
-		cmocka_unit_test(test_v9_sequence),
-		cmocka_unit_test(test_v9_hostile),
-		cmocka_unit_test(test_ipfix_data),
-		cmocka_unit_test(test_ipfix_varlen_truncated),
-		cmocka_unit_test(test_ipfix_withdrawal),
-		cmocka_unit_test(test_ipfix_expiry_and_limits),
-		cmocka_unit_test(test_ipfix_options_sysinit_and_packet_sampling),
-		cmocka_unit_test(test_ipfix_uptime_without_init),
-		cmocka_unit_test(test_ipfix_sampling_variants),
-		cmocka_unit_test(test_ipfix_single_sampler),
-		cmocka_unit_test(test_ipfix_ntp_times_v6_icmp),
-		cmocka_unit_test(test_ipfix_sequence),
-		cmocka_unit_test(test_ipfix_hostile_templates),
-		cmocka_unit_test(test_many_templates_and_quiet_exporters),
-		cmocka_unit_test(test_alloc_failure),
-		cmocka_unit_test(test_config_and_names),
-		cmocka_unit_test(test_sessions),
+	    cmocka_unit_test(test_v5),
+	    cmocka_unit_test(test_v5_sampling_and_wrap),
+	    cmocka_unit_test(test_v5_hostile),
+	    cmocka_unit_test(test_v9_template_and_data),
+	    cmocka_unit_test(test_v9_data_before_template),
+	    cmocka_unit_test(test_v9_options_sampling),
+	    cmocka_unit_test(test_v9_sampler_table),
+	    cmocka_unit_test(test_v9_sequence),
+	    cmocka_unit_test(test_v9_hostile),
+	    cmocka_unit_test(test_ipfix_data),
+	    cmocka_unit_test(test_ipfix_varlen_truncated),
+	    cmocka_unit_test(test_ipfix_withdrawal),
+	    cmocka_unit_test(test_ipfix_expiry_and_limits),
+	    cmocka_unit_test(test_ipfix_options_sysinit_and_packet_sampling),
+	    cmocka_unit_test(test_ipfix_uptime_without_init),
+	    cmocka_unit_test(test_ipfix_sampling_variants),
+	    cmocka_unit_test(test_ipfix_single_sampler),
+	    cmocka_unit_test(test_ipfix_ntp_times_v6_icmp),
+	    cmocka_unit_test(test_ipfix_sequence),
+	    cmocka_unit_test(test_ipfix_hostile_templates),
+	    cmocka_unit_test(test_many_templates_and_quiet_exporters),
+	    cmocka_unit_test(test_alloc_failure),
+	    cmocka_unit_test(test_config_and_names),
+	    cmocka_unit_test(test_sessions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
