@@ -1397,6 +1397,37 @@ static void test_many_templates_and_quiet_exporters(void **state)
 	nf_collector_free(c);
 }
 
+/* The largest message IPFIX can carry, of the smallest records: one pass,
+ * every record read, nothing past the end. */
+static void test_ipfix_largest_message(void **state)
+{
+	static struct buf b;
+	struct nf_collector *c = collector(8, 8, 0);
+	size_t n;
+
+	(void)state;
+	ipfix_header(&b, 1700000010, 0, 7);
+	set_begin(&b, 2);
+	u16(&b, 256);
+	u16(&b, 1);
+	u16(&b, 4);
+	u16(&b, 1); /* protocolIdentifier alone: records of one byte, no address */
+	set_end(&b);
+	set_begin(&b, 256);
+	n = 65535 - b.n;
+	zeros(&b, n);
+	set_end(&b);
+	ipfix_end(&b);
+	assert_int_equal(b.n, 65535);
+	assert_int_equal(feed(c, &b, 1), 0);
+	assert_int_equal(ctr(c, NF_C_NO_ADDRESS), n);
+	/* A datagram longer than its message: the rest is not read. */
+	b.n = 65535 + 100;
+	assert_int_equal(feed(c, &b, 1), 0);
+	assert_int_equal(ctr(c, NF_C_NO_ADDRESS), 2 * n);
+	nf_collector_free(c);
+}
+
 static void test_alloc_failure(void **state)
 {
 	static struct buf b;
@@ -1501,6 +1532,7 @@ int main(void)
 	    cmocka_unit_test(test_ipfix_sequence),
 	    cmocka_unit_test(test_ipfix_hostile_templates),
 	    cmocka_unit_test(test_many_templates_and_quiet_exporters),
+	    cmocka_unit_test(test_ipfix_largest_message),
 	    cmocka_unit_test(test_alloc_failure),
 	    cmocka_unit_test(test_config_and_names),
 	    cmocka_unit_test(test_sessions),
