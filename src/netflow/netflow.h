@@ -61,7 +61,10 @@ struct nf_record {
 	uint16_t exporter_port;
 };
 
-/* Called for every flow record decoded; r is valid only during the call. */
+/* Called for every flow record decoded; r is valid only during the call.
+ * For the sensor's flow-level detectors a record is one direction of a
+ * flow: src is the side that sent packets/octets (the reverse direction
+ * too, in rev_*, for biflows), first_us/last_us bound them. */
 typedef void (*nf_record_fn)(void *ctx, const struct nf_record *r);
 
 struct nf_config {
@@ -133,11 +136,13 @@ struct nf_collector *nf_collector_new(const struct nf_config *cfg, nf_record_fn 
 void nf_collector_free(struct nf_collector *c);
 
 /* Parses one UDP datagram of len bytes, received from exporter:port at
- * now_us (microseconds, any clock the caller keeps monotonic; only used for
- * template expiry). Calls on_record for each flow record before returning.
- * Returns the number of records delivered, or a negative yg_err when the
- * datagram was refused as a whole (the reason is counted). Never reads
- * outside p[0..len). */
+ * now_us (microseconds on any clock the caller keeps from going backwards;
+ * used only for template and session expiry, never for record times, which
+ * come from the exporter). Calls on_record for each flow record before
+ * returning; on_record must not call back into the collector. Returns the
+ * number of records delivered, or a negative yg_err when the datagram was
+ * refused as a whole (the reason is counted). p is borrowed for the call;
+ * nothing outside p[0..len) is read. */
 int nf_collector_datagram(struct nf_collector *c, const uint8_t *p, size_t len,
                           const struct ip_addr *exporter, uint16_t port, uint64_t now_us);
 
@@ -147,6 +152,7 @@ int nf_collector_datagram(struct nf_collector *c, const uint8_t *p, size_t len,
  * went away release their memory. */
 void nf_collector_expire(struct nf_collector *c, uint64_t now_us);
 
+/* The counters, live: valid until nf_collector_free(). */
 const struct nf_stats *nf_collector_stats(const struct nf_collector *c);
 
 /* One exporter session as nf_collector_sessions() reports it. */
