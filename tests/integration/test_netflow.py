@@ -33,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -79,6 +80,8 @@ def export(nfrecv, pcap, args):
     sf = subprocess.run(["softflowd", "-r", pcap, "-n", "127.0.0.1:%d" % port, "-d", "-a"] + args,
                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                         stdin=subprocess.DEVNULL, timeout=300)
+    # softflowd has sent everything: nfrecv reads what is queued and stops.
+    recv.send_signal(signal.SIGTERM)
     out, _ = recv.communicate(timeout=180)
     lines = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
     stats = lines[-1]["stats"]

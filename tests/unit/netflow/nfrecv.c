@@ -6,13 +6,16 @@
  *   nfrecv -f FILE...        one datagram per file, exporter 127.0.0.1
  *
  * Listening, the first line is {"listening":PORT} (PORT 0 asks for any);
- * it stops IDLE_S seconds (default 2) after the last datagram, or TOTAL_S
- * (default 60) after it started. The last line is {"stats":{...}} with
- * every collector counter. Exit 0, or 1 on a socket error. */
+ * it stops IDLE_S seconds (default 2) after the last datagram, TOTAL_S
+ * (default 60) after it started, or on SIGTERM once it has read every
+ * datagram already queued (an exporter that has exited has queued all of
+ * its own on loopback). The last line is {"stats":{...}} with every
+ * collector counter. Exit 0, or 1 on a socket error. */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +79,14 @@ static int read_files(struct nf_collector *c, int argc, char **argv)
 	return 0;
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 static int listen_udp(struct nf_collector *c, int port, double idle_s, double total_s)
 {
 	static uint8_t buf[65536];
@@ -100,6 +111,7 @@ static int listen_udp(struct nf_collector *c, int port, double idle_s, double to
 		close(fd);
 		return 1;
 	}
+	signal(SIGTERM, on_term);
 	printf("{\"listening\":%u}\n", ntohs(sa.sin_port));
 	fflush(stdout);
 	for (;;) {
@@ -110,13 +122,19 @@ static int listen_udp(struct nf_collector *c, int port, double idle_s, double to
 		struct ip_addr exp;
 		ssize_t n;
 
+		int draining = stop;
+
 		if (now - start > total_s || (last > 0 && now - last > idle_s))
 			break;
-		if (poll(&pfd, 1, 100) <= 0)
+		if (!draining && poll(&pfd, 1, 100) <= 0)
 			continue;
-		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
-		if (n < 0)
+		n = recvfrom(fd, buf, sizeof(buf), draining ? MSG_DONTWAIT : 0,
+		             (struct sockaddr *)&from, &fl);
+		if (n < 0) {
+			if (draining)
+				break;
 			continue;
+		}
 		last = yg_mono_s();
 		ipaddr_set4(&exp, (const uint8_t *)&from.sin_addr.s_addr);
 		(void)nf_collector_datagram(c, buf, (size_t)n, &exp, ntohs(from.sin_port),
