@@ -583,6 +583,8 @@ int cmd_analyze(int argc, char **argv)
 
 	detect_config_defaults(&dcfg);
 	ipfix_config_defaults(&icfg);
+	/* Every way out from here is through out:, which frees what was made. */
+	pthread_mutex_init(&feeds.mu, NULL);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -598,7 +600,8 @@ int cmd_analyze(int argc, char **argv)
 					  : c == OPT_ACTIVE ? "active-timeout"
 							    : "closed-timeout",
 					  optarg, max_secs);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			if (c == OPT_IDLE)
 				cfg.flow.idle_timeout_us = v * 1000000ULL;
@@ -611,7 +614,8 @@ int cmd_analyze(int argc, char **argv)
 			if (cli_parse_u64(optarg, 1, 1ULL << 31, &v) < 0) {
 				log_warnx("analyze: --max-flows: '%s' is not a number from 1 to %llu",
 					  optarg, 1ULL << 31);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			cfg.flow.max_flows = (uint32_t)v;
 			break;
@@ -623,7 +627,8 @@ int cmd_analyze(int argc, char **argv)
 			} else {
 				log_warnx("analyze: --metadata: '%s' is not 'strict' or 'standard'",
 					  optarg);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			break;
 		case 'q':
@@ -635,11 +640,13 @@ int cmd_analyze(int argc, char **argv)
 		case OPT_DETECT:
 			if (strcmp(optarg, "list") == 0) {
 				detect_config_print(stdout, &dcfg);
-				return EXIT_OK;
+				rc = EXIT_OK;
+				goto out;
 			}
 			if (detect_config_set(&dcfg, optarg, derr, sizeof(derr)) < 0) {
 				log_warnx("analyze: --detect: %s", derr);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			break;
 		case OPT_NO_DETECT:
@@ -659,7 +666,8 @@ int cmd_analyze(int argc, char **argv)
 			if (post_url != NULL && strcmp(post_url, optarg) != 0) {
 				log_warnx("analyze: --tower/--post: one tower only ('%s' and '%s')",
 					  post_url, optarg);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			post_url = optarg;
 			break;
@@ -667,7 +675,8 @@ int cmd_analyze(int argc, char **argv)
 			if (cli_parse_u64(optarg, 1, 3600, &v) < 0) {
 				log_warnx("analyze: --authorization-poll: '%s' is not 1 to 3600 seconds",
 					  optarg);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			auth_poll = (unsigned)v;
 			break;
@@ -681,7 +690,8 @@ int cmd_analyze(int argc, char **argv)
 			if (cli_parse_u64(optarg, 1, 86400, &v) < 0) {
 				log_warnx("analyze: --intel-poll: '%s' is not 1 to 86400 seconds",
 					  optarg);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			intel_poll = (unsigned)v;
 			break;
@@ -703,14 +713,16 @@ int cmd_analyze(int argc, char **argv)
 		case OPT_POST_WAIT:
 			if (cli_parse_u64(optarg, 0, 86400, &v) < 0) {
 				log_warnx("analyze: --post-wait: '%s' is not 0 to 86400 seconds", optarg);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			post_wait = (unsigned)v;
 			break;
 		case OPT_INTEL:
 			if (feeds.n == MAX_INTEL_PATHS) {
 				log_warnx("analyze: --intel: at most %d paths", MAX_INTEL_PATHS);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			feeds.paths[feeds.n++] = optarg;
 			break;
@@ -718,7 +730,8 @@ int cmd_analyze(int argc, char **argv)
 			protect_set_free(ics_allow);
 			if (protect_set_parse(optarg, &ics_allow, derr, sizeof(derr)) < 0) {
 				log_warnx("analyze: --ics-allow: %s", derr);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			dcfg.ics_allow = ics_allow;
 			break;
@@ -734,7 +747,8 @@ int cmd_analyze(int argc, char **argv)
 					  c == OPT_IPFIX_DOMAIN ? "domain" : "mtu", optarg,
 					  c == OPT_IPFIX_DOMAIN ? 0 : IPFIX_MIN_MTU,
 					  c == OPT_IPFIX_DOMAIN ? UINT32_MAX : IPFIX_MAX_MTU);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			if (c == OPT_IPFIX_DOMAIN)
 				icfg.domain = (uint32_t)v;
@@ -743,27 +757,34 @@ int cmd_analyze(int argc, char **argv)
 			break;
 		case 'h':
 			analyze_usage(stdout);
-			return EXIT_OK;
+			rc = EXIT_OK;
+			goto out;
 		default:
 			analyze_usage(stderr);
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (optind >= argc) {
 		log_warnx("analyze: no capture file given (try 'yagura analyze --help')");
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if ((taxii_url == NULL) != (collection == NULL)) {
 		log_warnx("analyze: --intel-taxii and --collection go together");
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if (taxii_url != NULL && !detect_on) {
 		log_warnx("analyze: --intel-taxii fetches indicators to match: it needs the "
 			  "detectors (drop --no-detect)");
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
-	if (client_tls_check("analyze", tls.ca, tls.cert, tls.key) < 0)
-		return EXIT_USAGE;
+	if (client_tls_check("analyze", tls.ca, tls.cert, tls.key) < 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	/* The authorizations' and TAXII pollers' requests, as the poster's. */
 	client_set_tls(tls.ca, tls.cert, tls.key);
 	if (post_url != NULL || taxii_url != NULL) {
@@ -777,31 +798,34 @@ int cmd_analyze(int argc, char **argv)
 			log_warnx("analyze: %s: no token (%s)",
 				  post_url ? "--tower/--post" : "--intel-taxii",
 				  token_file ? token_file : "set YAGURA_TOKEN or use --token-file");
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
 		have_token = 1;
 	}
 	if ((protect_spec == NULL) != (key_path == NULL)) {
 		log_warnx("analyze: --protect and --pseudonym-key go together");
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if (protect_spec != NULL) {
 		uint8_t key[CRYPTOPAN_KEY_LEN];
 		if (protect_set_parse(protect_spec, &pz.set, derr, sizeof(derr)) < 0) {
 			log_warnx("analyze: --protect: %s", derr);
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
 		if (protect_key_load(key_path, key, derr, sizeof(derr)) < 0) {
 			log_warnx("%s: %s", key_path, derr);
-			protect_set_free(pz.set);
-			return EXIT_INPUT;
+			rc = EXIT_INPUT;
+			goto out;
 		}
 		rc = cryptopan_new(key, &pz.cp);
 		memset(key, 0, sizeof(key));
 		if (rc < 0) {
 			log_warnx("analyze: cannot set up pseudonymization: %s", yg_strerror(rc));
-			protect_set_free(pz.set);
-			return EXIT_FATAL;
+			rc = EXIT_FATAL;
+			goto out;
 		}
 		rc = EXIT_OK;
 	}
@@ -809,7 +833,8 @@ int cmd_analyze(int argc, char **argv)
 		out_fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (out_fd < 0) {
 			log_warn("%s", output);
-			return EXIT_OUTPUT;
+			rc = EXIT_OUTPUT;
+			goto out;
 		}
 	} else {
 		output = "standard output";
@@ -819,7 +844,6 @@ int cmd_analyze(int argc, char **argv)
 		sources = sources_new(1000000);
 		cfg.sources = sources;
 	}
-	pthread_mutex_init(&feeds.mu, NULL);
 	if ((feeds.n > 0 || taxii_url != NULL) && detect_on) {
 		struct intel_snapshot *snap;
 		int irc;
