@@ -222,6 +222,12 @@ static inline uint64_t flow_timeout(const struct flow_table *t, const struct flo
 	return f->state == FLOW_STATE_CLOSED ? t->cfg.closed_timeout_us : t->cfg.idle_timeout_us;
 }
 
+void flow_table_advance(struct flow_table *t, uint64_t now_us)
+{
+	expire(t, &t->open, t->cfg.idle_timeout_us, now_us);
+	expire(t, &t->closed, t->cfg.closed_timeout_us, now_us);
+}
+
 void flow_table_flush(struct flow_table *t, enum flow_end_reason why)
 {
 	while (t->open.head != NIL)

@@ -115,6 +115,11 @@ struct flow_table *flow_table_new(const struct flow_config *cfg, flow_end_fn on_
 /* Ends every live flow with FLOW_END_SHUTDOWN (calling on_end), then frees. */
 void flow_table_free(struct flow_table *t);
 
+/* Ends the flows idle past their timeout at now_us, as a packet of that
+ * time would: for a live capture, whose clock goes on when no packet
+ * comes. */
+void flow_table_advance(struct flow_table *t, uint64_t now_us);
+
 /* Ends every live flow with the given reason; the table stays usable. */
 void flow_table_flush(struct flow_table *t, enum flow_end_reason why);
 

@@ -92,6 +92,11 @@ void pipeline_finish(struct pipeline *p)
 	flow_table_flush(p->flows, FLOW_END_SHUTDOWN);
 }
 
+void pipeline_advance(struct pipeline *p, uint64_t now_us)
+{
+	flow_table_advance(p->flows, now_us);
+}
+
 void pipeline_free(struct pipeline *p)
 {
 	if (p == NULL)

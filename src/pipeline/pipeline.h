@@ -79,6 +79,11 @@ void pipeline_frames(struct pipeline *p, const struct frame *f, size_t n);
 /* Ends every live flow (reason "shutdown") and writes its record. */
 void pipeline_finish(struct pipeline *p);
 
+/* The time is now_us though no packet came (a live capture gone quiet):
+ * flows idle past their timeout end, with their records. A time before
+ * the last packet's is ignored. */
+void pipeline_advance(struct pipeline *p, uint64_t now_us);
+
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
 const struct flow_stats *pipeline_flow_stats(const struct pipeline *p);
 

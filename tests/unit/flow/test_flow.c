@@ -151,6 +151,34 @@ static void test_idle_timeout_and_closed_timeout(void **state)
 	assert_int_equal(ended[2].why, FLOW_END_SHUTDOWN);
 }
 
+/* A live capture's clock goes on with no packet: flows idle past their
+ * timeout end then, as a packet of that time would have ended them; a
+ * time gone back ends nothing. */
+static void test_advance_without_packets(void **state)
+{
+	struct flow_table *t = table(16);
+	int dir;
+
+	(void)state;
+	feed(t, tcp(1, 1000, 2, 80, TCP_SYN, 0, 60), &dir);
+	feed(t, tcp(3, 1000, 4, 80, TCP_SYN, 1 * SEC, 60), &dir);
+	feed(t, tcp(3, 1000, 4, 80, TCP_RST, 2 * SEC, 60), &dir); /* closed */
+	flow_table_advance(t, 5 * SEC);
+	assert_int_equal(n_ended, 0);
+	flow_table_advance(t, 13 * SEC);
+	assert_int_equal(n_ended, 1);
+	assert_int_equal(ended[0].f.key.addr[0][3], 3);
+	flow_table_advance(t, 1 * SEC); /* back in time: nothing */
+	assert_int_equal(n_ended, 1);
+	flow_table_advance(t, 60 * SEC + 1);
+	assert_int_equal(n_ended, 2);
+	assert_int_equal(ended[1].why, FLOW_END_TIMEOUT);
+	assert_int_equal(ended[1].f.key.addr[0][3], 1);
+	assert_int_equal(flow_table_stats(t)->active, 0);
+	flow_table_free(t);
+	assert_int_equal(n_ended, 2);
+}
+
 static void test_active_timeout_splits_and_keeps_client(void **state)
 {
 	struct flow_table *t = table(16);
@@ -264,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_bidirectional_handshake),
 		cmocka_unit_test(test_synack_first_corrects_initiator),
 		cmocka_unit_test(test_idle_timeout_and_closed_timeout),
+		cmocka_unit_test(test_advance_without_packets),
 		cmocka_unit_test(test_active_timeout_splits_and_keeps_client),
 		cmocka_unit_test(test_full_table_evicts_idlest),
 		cmocka_unit_test(test_port_reuse_starts_new_flow),
