@@ -20,10 +20,12 @@ build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
 # python3-jsonschema: the OASIS STIX schemas (tests/integration/test_stix.py, run
 # by /usr/bin/python3); python3-requests, -six, -tz: the OASIS taxii2-client.
 # nfdump: nfcapd receives analyze --ipfix, nfdump reads it back (test_ipfix.py).
+# tcpreplay: replays a capture onto a veth pair for the live sensor
+# (tests/integration/test_sensor_live.py).
 test_pkgs=(tshark clang libclang-rt-14-dev postgresql python3-cryptography nfdump
            python3-jsonschema python3-requests python3-six python3-tz
            golang-go golang-golang-x-mod-dev
-           bind9 bind9-dnsutils unbound nftables bird2 gobgpd iproute2 softflowd)
+           bind9 bind9-dnsutils unbound nftables bird2 gobgpd iproute2 softflowd tcpreplay)
 bench_pkgs=(nfdump softflowd argus-server tshark time wrk)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

@@ -3,6 +3,7 @@
  * keeps only the last one it returned. */
 #include "capture/capture_int.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@ struct pcl {
 	struct capture cap; /* first: a pcl is a capture */
 	pcap_t *p;
 	int linktype;
+	int fd;		/* to wait on: libpcap's own timeout may wait for a first packet */
+	int timeout_ms;
 };
 
 #define PCL(c) ((struct pcl *)(c))
@@ -25,6 +28,12 @@ static int pcl_next_batch(struct capture *c, struct frame *f, int max)
 	int rc = pcap_next_ex(l->p, &h, &data);
 
 	(void)max;
+	if (rc == 0 && l->fd >= 0) {
+		struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
+
+		if (poll(&pfd, 1, l->timeout_ms) > 0)
+			rc = pcap_next_ex(l->p, &h, &data);
+	}
 	if (rc == 1) {
 		f->data = data;
 		f->caplen = h->caplen;
@@ -107,6 +116,16 @@ int capture_pcaplive_open(const struct capture_live_opts *o, struct capture **ou
 		return rc == PCAP_ERROR_NO_SUCH_DEVICE ? YG_EINVAL : YG_EIO;
 	}
 	l->linktype = pcap_datalink(l->p);
+	/* Non-blocking, waited on with poll: on Linux libpcap's timeout starts
+	 * only with a first packet, and a quiet interface would hold the
+	 * reader past a stop. */
+	l->timeout_ms = (int)(o->timeout_ms ? o->timeout_ms : 100);
+	l->fd = pcap_get_selectable_fd(l->p);
+	if (l->fd >= 0 && pcap_setnonblock(l->p, 1, perr) != 0) {
+		snprintf(err, errlen, "%s: %s", o->ifname, perr);
+		pcl_close(&l->cap);
+		return YG_EIO;
+	}
 	*out = &l->cap;
 	return 0;
 }

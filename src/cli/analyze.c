@@ -185,6 +185,7 @@ static void analyze_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: yagura analyze [OPTIONS] FILE...\n"
+		"       yagura sensor --interface IF [OPTIONS]\n"
 		"\n"
 		"Reads pcap or pcapng captures ('-' for standard input) and writes one JSON\n"
 		"line per flow and per DNS, TLS and HTTP metadata event (Suricata EVE field\n"
@@ -244,6 +245,11 @@ static void analyze_usage(FILE *out)
 		"                            HOST:PORT ([ADDR]:PORT for IPv6; see docs/analyze.md)\n"
 		"      --ipfix-domain N      its observation domain id (default 0)\n"
 		"      --ipfix-mtu N         its largest message in bytes (default %d)\n"
+		"      --interface IF        read the interface IF live instead of files (what\n"
+		"                            'yagura sensor' does): an AF_PACKET ring, or libpcap;\n"
+		"                            SIGINT or SIGTERM ends it, every flow written\n"
+		"      --capture METHOD      afpacket or pcap (default: afpacket where there is one)\n"
+		"      --no-promisc          do not put the interface in promiscuous mode\n"
 		"  -q, --quiet               no summary on standard error (monitoring lines stay)\n"
 		"      --no-progress         no progress bar, even on a terminal\n"
 		"  -h, --help                this text\n"
@@ -335,6 +341,35 @@ static int analyze_file(struct pipeline *p, const char *path, int show_progress)
 	if (rc < 0)
 		log_warnx("%s: %s", path, capture_error(cap));
 	capture_close(cap);
+	return rc < 0 ? EXIT_INPUT : 0;
+}
+
+/* Reads a live interface until SIGINT or SIGTERM: frames as they come,
+ * and, when none came within the source's timeout, the clock moved on so
+ * that idle flows end on time. Returns 0, or EXIT_INPUT after reporting
+ * the interface's problem; *st: the capture's counters at the end. */
+static int analyze_live(struct pipeline *p, struct capture *cap, const struct capture_live_opts *o,
+			struct capture_stats *st, int quiet)
+{
+	struct frame batch[PIPELINE_BATCH];
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!quiet)
+		fprintf(stderr, "sensor: reading %s (%s); SIGINT or SIGTERM ends it\n", o->ifname,
+			capture_format(cap));
+	while (!stop_requested) {
+		rc = capture_next_batch(cap, batch, PIPELINE_BATCH);
+		if (rc > 0)
+			pipeline_frames(p, batch, (size_t)rc);
+		else if (rc == 0)
+			pipeline_advance(p, yg_wall_us());
+		else
+			break;
+	}
+	if (rc < 0)
+		log_warnx("sensor: %s: %s", o->ifname, capture_error(cap));
+	capture_stats(cap, st);
 	return rc < 0 ? EXIT_INPUT : 0;
 }
 
@@ -456,7 +491,10 @@ enum {
 	OPT_INTEL_POLL,
 	OPT_IPFIX,
 	OPT_IPFIX_DOMAIN,
-	OPT_IPFIX_MTU
+	OPT_IPFIX_MTU,
+	OPT_INTERFACE,
+	OPT_CAPTURE,
+	OPT_NO_PROMISC
 };
 
 /* The pipeline's flow tap, to the IPFIX exporter. */
@@ -541,6 +579,9 @@ int cmd_analyze(int argc, char **argv)
 		{"ipfix", required_argument, NULL, OPT_IPFIX},
 		{"ipfix-domain", required_argument, NULL, OPT_IPFIX_DOMAIN},
 		{"ipfix-mtu", required_argument, NULL, OPT_IPFIX_MTU},
+		{"interface", required_argument, NULL, OPT_INTERFACE},
+		{"capture", required_argument, NULL, OPT_CAPTURE},
+		{"no-promisc", no_argument, NULL, OPT_NO_PROMISC},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -580,6 +621,12 @@ int cmd_analyze(int argc, char **argv)
 	struct ipfix_config icfg;
 	struct ipfix_exporter *ipfix = NULL;
 	double t0 = yg_mono_s(); /* the summary's time is the command's, set-up included */
+	/* `yagura sensor`: the same, reading an interface live. */
+	int live = argc > 0 && strcmp(argv[0], "sensor") == 0;
+	const char *cmd = live ? "sensor" : "analyze";
+	struct capture_live_opts lopts = {.fanout_group = -1, .promisc = true};
+	struct capture_stats cst = {0};
+	struct capture *live_cap = NULL;
 
 	detect_config_defaults(&dcfg);
 	ipfix_config_defaults(&icfg);
@@ -755,6 +802,24 @@ int cmd_analyze(int argc, char **argv)
 			else
 				icfg.mtu = (uint32_t)v;
 			break;
+		case OPT_INTERFACE:
+			lopts.ifname = optarg;
+			live = 1;
+			break;
+		case OPT_CAPTURE:
+			if (strcmp(optarg, "afpacket") == 0) {
+				lopts.kind = CAPTURE_LIVE_AFPACKET;
+			} else if (strcmp(optarg, "pcap") == 0) {
+				lopts.kind = CAPTURE_LIVE_PCAP;
+			} else {
+				log_warnx("%s: --capture: '%s' is not afpacket or pcap", cmd, optarg);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+			break;
+		case OPT_NO_PROMISC:
+			lopts.promisc = false;
+			break;
 		case 'h':
 			analyze_usage(stdout);
 			rc = EXIT_OK;
@@ -765,7 +830,20 @@ int cmd_analyze(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind >= argc) {
+	if (live && (lopts.ifname == NULL || optind < argc)) {
+		log_warnx("%s: %s", cmd,
+			  lopts.ifname == NULL ? "no --interface given (try 'yagura sensor --help')"
+					       : "an interface or capture files, not both");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	/* The interface first: a sensor that cannot read it has nothing to do. */
+	if (live && capture_open_live(&lopts, &live_cap, derr, sizeof(derr)) < 0) {
+		log_warnx("sensor: %s", derr);
+		rc = EXIT_INPUT;
+		goto out;
+	}
+	if (!live && optind >= argc) {
 		log_warnx("analyze: no capture file given (try 'yagura analyze --help')");
 		rc = EXIT_USAGE;
 		goto out;
@@ -938,6 +1016,8 @@ int cmd_analyze(int argc, char **argv)
 	}
 
 	progress = progress && !quiet && isatty(STDERR_FILENO);
+	if (live && analyze_live(p, live_cap, &lopts, &cst, quiet) != 0)
+		rc = EXIT_INPUT;
 	for (i = optind; i < argc && !stop_requested; i++) {
 		if (analyze_file(p, argv[i], progress) != 0)
 			rc = EXIT_INPUT;
@@ -964,7 +1044,13 @@ int cmd_analyze(int argc, char **argv)
 		print_summary(p, e, sources, &pz, monitor != NULL, t0);
 	if (!quiet && ipfix != NULL)
 		print_ipfix_summary(ipfix, ipfix_dest);
-	if (stop_requested)
+	if (!quiet && live)
+		fprintf(stderr,
+			"  capture: %llu frames received, %llu dropped by the kernel (ring full), %llu "
+			"by the interface\n",
+			(unsigned long long)cst.received, (unsigned long long)cst.dropped,
+			(unsigned long long)cst.if_dropped);
+	if (stop_requested && !live)
 		log_warnx("analyze: interrupted; records of what was read are written");
 	if (poster != NULL) {
 		struct poster_stats ps;
@@ -984,6 +1070,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 	}
 out:
+	capture_close(live_cap);
 	if (poster != NULL)
 		poster_finish(poster, 0, NULL);
 	pipeline_free(p);
