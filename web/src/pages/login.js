@@ -1,0 +1,58 @@
+import { h } from '../dom.js';
+import { t } from '../i18n.js';
+import { session } from '../session.js';
+import { title, field, errorBox } from '../ui.js';
+
+export async function loginPage(main, { query }) {
+  const name = h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true });
+  const pw = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
+  const msg = h('div', { 'aria-live': 'polite' });
+  const btn = h('button', { type: 'submit' }, t('login.submit'));
+  const form = h('form', { class: 'card narrow', 'aria-label': t('login.title'), novalidate: true }, msg,
+    field(t('login.name'), name, { required: true }),
+    field(t('login.password'), pw, { required: true }),
+    h('div', { class: 'actions' }, btn));
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    msg.textContent = '';
+    if (!name.value || !pw.value) {
+      msg.append(h('p', { class: 'error', role: 'alert' }, t('login.missing')));
+      return;
+    }
+    btn.disabled = true;
+    try {
+      await session.login(name.value, pw.value);
+      location.hash = '#/overview';
+    } catch (e) {
+      const text = e.status === 401 ? t('login.bad')
+        : e.status === 429 ? t('login.too_many', { s: e.retryAfter || '?' }) : null;
+      msg.append(text ? h('p', { class: 'error', role: 'alert' }, text) : errorBox(e));
+      pw.value = '';
+      pw.focus();
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
+  // Machines and development: an API token instead (kept for this tab only).
+  const tok = h('input', { type: 'password', name: 'token', autocomplete: 'off' });
+  const tmsg = h('div', { 'aria-live': 'polite' });
+  const tform = h('form', { novalidate: true, 'aria-label': t('login.token_title') }, tmsg,
+    field(t('login.token'), tok, { hint: t('login.token_hint') }),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, t('login.token_submit'))));
+  tform.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    tmsg.textContent = '';
+    try {
+      await session.loginWithToken(tok.value.trim());
+      location.hash = '#/overview';
+    } catch {
+      tmsg.append(h('p', { class: 'error', role: 'alert' }, t('login.bad_token')));
+    }
+  });
+
+  main.append(title(t('login.title')),
+    query.get('expired') ? h('p', { class: 'notice', role: 'status' }, t('login.expired')) : null,
+    form,
+    h('details', { class: 'card narrow' }, h('summary', null, t('login.token_title')), tform));
+}
