@@ -131,6 +131,7 @@ export const M = {
   'mon.from': ['開始', 'From'], 'mon.until': ['終了', 'Until'], 'mon.sensor_hint': ['センサーの利用者名', "The sensor's user name"],
 
   'audit.title': ['監査ログ', 'Audit log'], 'audit.lead': ['透明性ログ(Merkle木)とその署名付きチェックポイント。検証はこのブラウザーの中で行います。', 'The transparency log (a Merkle tree) and its signed checkpoint; every check runs here, in your browser.'],
+  'audit.fresh': ['今の状態でチェックポイントに署名させる', 'Have the tower sign a checkpoint now'],
   'audit.checkpoint': ['最新のチェックポイント', 'Latest checkpoint'],
   'audit.cp_ok': ['署名を検証しました: 公開鍵 {key} による署名です({by})。', 'Signature verified: signed by {key} ({by}).'],
   'audit.cp_bad': ['チェックポイントを検証できません: {reason}', 'The checkpoint does not verify: {reason}'],

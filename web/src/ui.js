@@ -51,7 +51,8 @@ export async function load(container, fn) {
     const node = await fn();
     busy.replaceWith(node || h('span'));
   } catch (e) {
-    busy.replaceWith(errorBox(e));
+    // What the caller's role may not read is said quietly, not as a fault.
+    busy.replaceWith(e.status === 403 ? h('p', { class: 'empty' }, t('error.forbidden')) : errorBox(e));
   }
 }
 

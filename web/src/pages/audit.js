@@ -36,7 +36,18 @@ export async function auditPage(main, { query }) {
       cp.ok ? t('audit.cp_ok', { key: cp.key, by: cp.by }) : t('audit.cp_bad', { reason: t(`audit.reason.${cp.reason}`) })),
     dl([[t('audit.origin'), cp.origin], [t('audit.size'), fmtNumber(cp.size)], [t('audit.root'), h('code', null, cp.rootB64)],
       [t('audit.key'), h('code', { class: 'wrap' }, key.trim())], [t('audit.signers'), (cp.signers || []).join(', ')]]),
-    h('details', null, h('summary', null, t('audit.note')), h('pre', { class: 'file', tabindex: '0', 'aria-label': t('audit.note') }, note)));
+    h('details', null, h('summary', null, t('audit.note')), h('pre', { class: 'file', tabindex: '0', 'aria-label': t('audit.note') }, note)),
+    // Auditors and overseers may have the tower sign what has committed now.
+    h('p', null, h('button', { type: 'button', class: 'secondary', onclick: async ev => {
+      ev.target.disabled = true;
+      try {
+        await api.post('/api/v1/log/checkpoint', undefined, { accept: 'text/plain' });
+        window.dispatchEvent(new HashChangeEvent('hashchange'));
+      } catch (e) {
+        ev.target.after(errorBox(e));
+        ev.target.disabled = false;
+      }
+    } }, t('audit.fresh'))));
   if (!cp.ok) return;
 
   const size = cp.size;

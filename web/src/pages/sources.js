@@ -4,6 +4,10 @@ import * as api from '../api.js';
 import { title, section, table, pager, errorBox, dl, load, field, select, showFieldErrors, lines } from '../ui.js';
 import { session } from '../session.js';
 
+// The ranking gives detectors and indicators as objects (name: count).
+const entries = x => (Array.isArray(x) ? x.map(v => [typeof v === 'string' ? v : JSON.stringify(v), null]) : Object.entries(x || {}));
+const names = x => entries(x).map(([k, v]) => (v === null ? k : `${k} (${v})`)).join(', ');
+
 export const ACTIONS = ['sinkhole', 'rtbh', 'flowspec', 'blocklist', 'notice'];
 
 export async function sourcesPage(main, { query }) {
@@ -33,7 +37,7 @@ function sourceColumns() {
     { label: t('col.alerts'), value: s => fmtNumber(s.alerts), class: 'num' },
     { label: t('col.victims'), value: s => fmtNumber(s.victims), class: 'num' },
     { label: t('col.critical'), value: s => fmtNumber(s.critical_victims), class: 'num' },
-    { label: t('col.detectors'), value: s => (s.detectors || []).join(', ') },
+    { label: t('col.detectors'), value: s => names(s.detectors) },
     { label: t('col.last_seen'), value: s => fmtTime(s.last_seen) },
   ];
 }
@@ -54,12 +58,12 @@ export async function sourcePage(main, { params: [ip], query }) {
         [t('col.critical'), fmtNumber(s.critical_victims)], [t('col.hosts'), fmtNumber(s.hosts)],
         [t('col.ports'), fmtNumber(s.ports)], [t('col.sessions'), fmtNumber(s.sessions)],
         [t('col.packets'), fmtNumber(s.packets)], [t('col.sensors'), fmtNumber(s.sensors)],
-        [t('col.detectors'), (s.detectors || []).join(', ') || '—'],
+        [t('col.detectors'), names(s.detectors) || '—'],
         [t('col.sectors'), (s.sectors || []).map(x => term('sector', x)).join(', ') || '—'],
         [t('col.first_seen'), fmtTime(s.first_seen)], [t('col.last_seen'), fmtTime(s.last_seen)],
       ]),
-      section(t('source.indicators'), (s.indicators || []).length
-        ? h('ul', { class: 'plain' }, s.indicators.map(x => h('li', null, h('code', null, typeof x === 'string' ? x : JSON.stringify(x)))))
+      section(t('source.indicators'), entries(s.indicators).length
+        ? h('ul', { class: 'plain' }, entries(s.indicators).map(([k, v]) => h('li', null, h('code', null, k), v === null ? '' : ` (${typeof v === 'object' ? JSON.stringify(v) : v})`)))
         : h('p', { class: 'empty' }, t('source.no_indicators'))),
       section(t('source.evidence'),
         table(t('source.signatures'), [

@@ -1,0 +1,341 @@
+// The dashboard end to end (issue 15), in Debian's chromium driven by
+// playwright-core, on a real tower with the demonstration data:
+//   - an operator files a report (the API's 422 shown at its field), its
+//     sector's regulator sees it, the other operator does not;
+//   - an analyst proposes a case from a source, an overseer approves it,
+//     and the countermeasure files change;
+//   - an auditor verifies the checkpoint's signature and an entry's
+//     inclusion proof in the browser;
+//   - every page passes axe-core with no serious or critical violation;
+//     a screenshot of each is kept in --out.
+// People sign in with user name and password where the tower has the
+// session API (POST /api/v1/session), else with their API tokens.
+//
+//   node run.mjs --yagura build/yagura --source . --out build/browser
+// Exit 0: all passed; 1: a check failed; 77: skipped (no chromium, no
+// node_modules, no dashboard build).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Tower, seed } from './tower.mjs';
+import { serve } from './serve.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
+  if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
+  return acc;
+}, []));
+const source = path.resolve(args.source || path.join(here, '..', '..'));
+const yagura = path.resolve(args.yagura || path.join(source, 'build', 'yagura'));
+const out = path.resolve(args.out || path.join(source, 'build', 'browser'));
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const webDir = path.join(source, 'web');
+const dist = path.join(webDir, 'dist');
+
+function skip(why) {
+  console.log(`skipped: ${why}`);
+  process.exit(77);
+}
+
+if (!fs.existsSync(chromiumPath)) skip(`no chromium at ${chromiumPath} (scripts/setup.sh installs it)`);
+if (!fs.existsSync(path.join(here, 'node_modules', 'playwright-core'))) skip('tests/browser/node_modules is absent (npm ci in tests/browser)');
+if (!fs.existsSync(path.join(dist, 'index.html'))) {
+  if (!fs.existsSync(path.join(webDir, 'node_modules'))) skip('web/dist is not built and web/node_modules is absent (npm ci in web)');
+  const b = spawnSync('npm', ['run', 'build'], { cwd: webDir, stdio: 'inherit' });
+  if (b.status !== 0) { console.log('FAIL: npm run build in web/'); process.exit(1); }
+}
+if (!fs.existsSync(yagura)) skip(`no yagura binary at ${yagura}`);
+
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+let passed = 0, failed = 0;
+function check(ok, what) {
+  if (ok) { passed += 1; console.log(`ok: ${what}`); } else { failed += 1; console.log(`FAIL: ${what}`); }
+  return ok;
+}
+
+fs.mkdirSync(out, { recursive: true });
+const shotsDir = path.join(out, 'screenshots');
+fs.rmSync(shotsDir, { recursive: true, force: true });
+fs.mkdirSync(shotsDir, { recursive: true });
+let shotN = 0;
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'yagura-browser-'));
+const tw = new Tower(yagura, work);
+const towerServesWeb = tw.servesWeb();
+await tw.start(towerServesWeb ? dist : null);
+const front = towerServesWeb ? { url: tw.url, close: async () => {} } : await serve(dist, tw.port);
+console.log(`tower ${tw.url}; dashboard at ${front.url}${towerServesWeb ? ' (served by the tower)' : ' (served by the test, the API proxied)'}`);
+
+let browser;
+try {
+  const demo = await seed(tw);
+  const probe = await tw.call('POST', '/api/v1/session', { name: 'nobody', password: 'x' });
+  const sessionApi = probe.status !== 404 && probe.status !== 405;
+  const byPassword = sessionApi && demo.passwords;
+  console.log(`session API: ${sessionApi ? 'yes' : 'no'}; signing in with ${byPassword ? 'user name and password' : 'API tokens'}`);
+
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
+
+  // A browser context per person: their own cookies and storage.
+  async function as(who) {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(15000);
+    page.on('pageerror', e => check(false, `${who}: no script error in the page: ${e.message}`));
+    await page.goto(`${front.url}/#/login`);
+    await page.waitForSelector('h1');
+    const u = demo.users[who];
+    if (byPassword) {
+      await page.fill('input[name=username]', who);
+      await page.fill('input[name=password]', u.password);
+      await page.click('form button[type=submit]');
+    } else {
+      await page.click('details summary');
+      await page.fill('input[name=token]', u.token);
+      await page.click('details form button[type=submit]');
+    }
+    await page.waitForSelector('[data-testid=whoami]');
+    return { page, ctx, who };
+  }
+
+  async function settle(page) {
+    await page.waitForFunction(() => !document.querySelector('main[aria-busy]') && !document.querySelector('.loading'));
+    await page.waitForTimeout(150); // a chart draws on the next frame
+  }
+
+  async function go(s, hash) {
+    await s.page.evaluate(h => { location.hash = h; }, hash);
+    await settle(s.page);
+  }
+
+  // axe-core on the page as it is now, and a screenshot of it.
+  async function audit(s, name) {
+    await settle(s.page);
+    if (!(await s.page.evaluate(() => typeof window.axe !== 'undefined'))) await s.page.addScriptTag({ content: axeSource });
+    const v = await s.page.evaluate(async () => {
+      const r = await window.axe.run(document, { resultTypes: ['violations'] });
+      return r.violations.map(x => ({ id: x.id, impact: x.impact, help: x.help, nodes: x.nodes.slice(0, 3).map(n => n.target.join(' ')) }));
+    });
+    const bad = v.filter(x => x.impact === 'serious' || x.impact === 'critical');
+    check(bad.length === 0, `axe: ${name} (${s.who}) has no serious or critical violation${bad.length ? `: ${JSON.stringify(bad)}` : ''}`);
+    shotN += 1;
+    await s.page.screenshot({ path: path.join(shotsDir, `${String(shotN).padStart(2, '0')}-${name}.png`), fullPage: true });
+  }
+
+  const text = (s, sel) => s.page.locator(sel).first().innerText();
+  const count = (s, sel) => s.page.locator(sel).count();
+
+  // ---- the login page -------------------------------------------------
+  {
+    const ctx = await browser.newContext({ locale: 'ja-JP' });
+    const page = await ctx.newPage();
+    await page.goto(`${front.url}/`);
+    await page.waitForSelector('h1');
+    check((await page.locator('h1').innerText()) === 'ログイン', 'the dashboard opens on the login page, in Japanese');
+    const s = { page, ctx, who: 'nobody' };
+    if (sessionApi) {
+      await page.fill('input[name=username]', 'op1');
+      await page.fill('input[name=password]', 'wrong password');
+      await page.click('form button[type=submit]');
+      await page.waitForSelector('main .error');
+      check(/違います/.test(await page.locator('main .error').first().innerText()), 'a wrong password is refused with a message');
+    }
+    await audit(s, 'login');
+    await ctx.close();
+  }
+
+  // ---- an operator files a report -------------------------------------
+  let filed;
+  {
+    const s = await as('op1');
+    await audit(s, 'operator-overview');
+    await go(s, '#/reports');
+    check(await count(s, `a[href="#/reports/${demo.reports.r1}"]`) === 1, 'the operator lists its own reports');
+    await audit(s, 'operator-reports');
+    await go(s, '#/reports/new');
+    await s.page.fill('textarea[name=summary]', 'Ticket gates at Umeda station unreachable; DDoS from many sources');
+    await s.page.selectOption('select[name=category]', 'ddos');
+    await s.page.fill('input[name=detected_at]', '2099-01-01T09:00');
+    await s.page.fill('textarea[name=addresses]', '198.51.100.7\n203.0.113.0/29');
+    await s.page.click('form button[type=submit]');
+    await s.page.waitForSelector('[data-field="report.detected_at"][aria-invalid=true]');
+    const errId = await s.page.getAttribute('[data-field="report.detected_at"]', 'id');
+    const errText = await text(s, `#${errId}-err`);
+    check(/future/.test(errText), `the API's 422 is shown at the detection time's field: "${errText}"`);
+    check(await s.page.evaluate(() => document.activeElement?.name) === 'detected_at', 'the first bad field has the focus');
+    await audit(s, 'operator-report-form-422');
+    const localNow = await s.page.evaluate(() => {
+      const d = new Date(Date.now() - 3600e3 + 9 * 3600e3); // an hour ago, in Tokyo
+      return d.toISOString().slice(0, 16);
+    });
+    await s.page.fill('input[name=detected_at]', localNow);
+    await s.page.click('form button[type=submit]');
+    await s.page.waitForFunction(() => /^#\/reports\/\d+$/.test(location.hash));
+    filed = Number((await s.page.evaluate(() => location.hash)).split('/').pop());
+    await settle(s.page);
+    check(filed > 0 && /Umeda/.test(await text(s, 'main')), `the report is filed (#${filed}) and shown`);
+    await audit(s, 'operator-report-detail');
+    // An update to the detailed stage, then two versions in the timeline.
+    await go(s, `#/reports/${filed}/update`);
+    await s.page.selectOption('select[name=stage]', 'detailed');
+    await s.page.fill('textarea[name=affected]', 'ticket gate controllers\nasset:1');
+    await s.page.fill('input[name=attack_vector]', 'UDP reflection through open resolvers');
+    await s.page.click('form button[type=submit]');
+    await s.page.waitForFunction(n => location.hash === `#/reports/${n}`, filed);
+    await settle(s.page);
+    check(await count(s, 'ol.timeline > li') === 2, 'the report shows both versions in its timeline');
+    await go(s, '#/intel');
+    await audit(s, 'operator-intel');
+    const coll = await s.page.locator('main table a').first().getAttribute('href');
+    if (check(!!coll, 'the operator sees TAXII collections')) {
+      await go(s, coll);
+      await audit(s, 'operator-intel-collection');
+    }
+    await go(s, '#/alerts');
+    await audit(s, 'operator-alerts');
+    // English, and another time zone, for this user.
+    await go(s, '#/settings');
+    await audit(s, 'operator-settings');
+    await s.page.selectOption('select[name=language]', 'en');
+    await s.page.selectOption('select[name=time_zone]', 'Europe/Paris');
+    await s.page.click('form button[type=submit]');
+    await s.page.waitForFunction(() => document.documentElement.lang === 'en');
+    await go(s, `#/reports/${filed}`);
+    check(/^Report #/.test(await text(s, 'h1')), 'labels follow the language chosen (English)');
+    check(/CET|GMT\+1/.test(await text(s, 'dl.facts')), 'times are shown in the zone chosen (Europe/Paris)');
+    await audit(s, 'operator-report-detail-en');
+    await s.ctx.close();
+  }
+
+  // ---- the regulator of the sector sees it; the other operator does not --
+  {
+    const s = await as('mlit');
+    await go(s, '#/reports');
+    check(await count(s, `a[href="#/reports/${filed}"]`) === 1, 'the railways regulator lists the railway operator\'s new report');
+    check(await count(s, `a[href="#/reports/${demo.reports.r3}"]`) === 0, 'the railways regulator does not list the electricity operator\'s report');
+    await audit(s, 'regulator-reports');
+    await go(s, `#/reports/${filed}`);
+    check(/Umeda/.test(await text(s, 'main')), 'the regulator reads the report');
+    await audit(s, 'regulator-report-detail');
+    await go(s, '#/overview');
+    await audit(s, 'regulator-overview');
+    await s.ctx.close();
+  }
+  {
+    const s = await as('op2');
+    await go(s, '#/reports');
+    check(await count(s, `a[href="#/reports/${filed}"]`) === 0, 'another operator does not list it');
+    check(await count(s, `a[href="#/reports/${demo.reports.r3}"]`) === 1, 'another operator lists its own report');
+    await go(s, `#/reports/${filed}`);
+    check(await count(s, 'main .error') === 1 && !/Umeda/.test(await text(s, 'main')), 'another operator opening it is told it is not found');
+    await audit(s, 'other-operator-report-404');
+    await s.ctx.close();
+  }
+
+  // ---- an analyst proposes a case, an overseer approves it ------------
+  const target = '198.51.100.7';
+  let caseId;
+  let before;
+  {
+    const s = await as('analyst1');
+    await go(s, '#/overview');
+    check(await count(s, 'main canvas') >= 1, 'the overview draws the alerts chart');
+    await audit(s, 'analyst-overview');
+    await go(s, '#/countermeasures');
+    before = await text(s, 'section[data-file="blocklist.txt"]');
+    check(!before.includes(target), 'the blocklist does not name the source before the case');
+    await audit(s, 'analyst-countermeasures-before');
+    await go(s, '#/sources');
+    await audit(s, 'analyst-sources');
+    await s.page.click(`main a[href="#/sources/${target}"]`);
+    await settle(s.page);
+    check(/brute force: ssh/.test(await text(s, 'main')), 'the source page shows its evidence');
+    check(await count(s, 'main table a[href^="#/alerts?dest_ip="]') >= 1, 'the source page lists its victims');
+    await audit(s, 'analyst-source');
+    await s.page.selectOption('select[name=action]', 'blocklist');
+    await s.page.fill('textarea[name=justification]', 'SSH brute force against railway ticketing, reported by Kansai Rail');
+    await s.page.fill('input[name=duration]', '2d');
+    await s.page.click('form[aria-labelledby=propose-h] button[type=submit]');
+    await s.page.waitForFunction(() => /^#\/cases\/\d+$/.test(location.hash));
+    caseId = Number((await s.page.evaluate(() => location.hash)).split('/').pop());
+    await settle(s.page);
+    check(caseId > 0 && await count(s, `main a[href="#/sources/${target}"]`) >= 1, `the case (#${caseId}) is proposed with the source as evidence`);
+    await audit(s, 'analyst-case');
+    await go(s, '#/cases');
+    await audit(s, 'analyst-cases');
+    await go(s, '#/cases/new');
+    await audit(s, 'analyst-case-form');
+    await go(s, '#/alerts');
+    await audit(s, 'analyst-alerts');
+    await go(s, '#/monitoring');
+    await audit(s, 'analyst-monitoring');
+    await go(s, '#/monitoring/new');
+    await audit(s, 'analyst-monitoring-form');
+    await s.ctx.close();
+  }
+  {
+    const s = await as('overseer1');
+    await go(s, '#/cases');
+    check(await count(s, `main a[href="#/cases/${caseId}"]`) === 1, 'the case waits in the overseer\'s approval queue');
+    await audit(s, 'overseer-queue');
+    await go(s, `#/cases/${caseId}`);
+    check(/brute force|198\.51\.100\.7/.test(await text(s, 'main')), 'the overseer sees the evidence');
+    await audit(s, 'overseer-case');
+    await s.page.fill('textarea[name=reason]', 'Evidence reviewed: sustained brute force against critical computers');
+    await s.page.click('button[value=approve]');
+    let state = '';
+    for (let i = 0; i < 60 && state !== 'active'; i++) {
+      await s.page.waitForTimeout(500);
+      const r = await tw.call('GET', `/api/v1/cases/${caseId}`, undefined, demo.users.overseer1.token);
+      state = r.body?.case?.state;
+    }
+    check(state === 'active', `the approved case becomes active (${state})`);
+    await go(s, `#/cases/${caseId}`);
+    check(/残り|in /.test(await text(s, 'dl.facts')), 'the active case shows its expiry countdown');
+    await go(s, '#/countermeasures');
+    const after = await text(s, 'section[data-file="blocklist.txt"]');
+    check(after.includes(target) && after !== before, 'the countermeasure files change: the blocklist names the source');
+    await audit(s, 'overseer-countermeasures-after');
+    await s.ctx.close();
+  }
+
+  // ---- an auditor verifies a log entry ---------------------------------
+  {
+    const s = await as('auditor1');
+    await go(s, '#/audit');
+    await s.page.click('text=/チェックポイントに署名/');
+    await settle(s.page);
+    const st = await text(s, '[data-testid=checkpoint-status]');
+    check(/検証しました/.test(st), `the checkpoint's signature verifies in the browser: ${st}`);
+    await audit(s, 'auditor-audit');
+    await s.page.locator('main table button').first().click();
+    await s.page.waitForSelector('[data-verified]');
+    check(await s.page.getAttribute('[data-verified]', 'data-verified') === 'true', 'the newest entry\'s inclusion proof verifies in the browser');
+    await s.page.fill('input[name=index]', '0');
+    await s.page.click('form[aria-label="エントリーを検証"] button');
+    await s.page.waitForFunction(() => document.querySelector('[data-verified]') && /エントリー 0 /.test(document.querySelector('[data-testid=verify-result]').innerText));
+    check(await s.page.getAttribute('[data-verified]', 'data-verified') === 'true', 'entry 0\'s inclusion proof verifies too');
+    await audit(s, 'auditor-verified');
+    await go(s, '#/cases');
+    await audit(s, 'auditor-cases');
+    await s.ctx.close();
+  }
+} catch (e) {
+  check(false, `the scenarios ran to the end: ${e.stack || e}`);
+} finally {
+  if (browser) await browser.close();
+  await front.close();
+  const rc = await tw.stop();
+  check(rc === 0, `the tower stops cleanly (exit ${rc})`);
+  if (failed) console.log(`tower log: ${path.join(work, 'tower.log')}`);
+  else fs.rmSync(work, { recursive: true, force: true });
+  console.log(`screenshots: ${shotsDir}`);
+  console.log(`browser: ${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
