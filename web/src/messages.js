@@ -17,6 +17,7 @@ export const M = {
   'form.fix': ['{n}件の項目を直してください。', 'Please correct {n} field(s).'],
   'error.load': ['読み込めませんでした: {msg}', 'Could not load: {msg}'],
   'error.not_found': ['見つかりません(または閲覧の権限がありません)。', 'Not found (or not yours to see).'],
+  'error.invalid': ['入力に誤りがあります。各項目に示した点を直してください。', 'Some fields are not valid: see what is said at each.'],
   'error.forbidden': ['この操作はあなたの役割では行えません。', 'Your role may not do this.'],
   'error.unauthorized': ['ログインが必要です。', 'Please log in.'],
   'error.too_many': ['要求が多すぎます。{s}秒後に再試行してください。', 'Too many requests: try again in {s} s.'],

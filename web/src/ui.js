@@ -35,6 +35,7 @@ export function errorBox(err, extra) {
   if (err.status === 404) msg = t('error.not_found');
   else if (err.status === 403) msg = t('error.forbidden');
   else if (err.status === 401) msg = t('error.unauthorized');
+  else if (err.status === 422) msg = t('error.invalid');
   else if (err.status === 429) msg = t('error.too_many', { s: err.retryAfter || '?' });
   else if (err.status) msg = t('error.api', { status: err.status, code: err.code, msg: err.message });
   else msg = t('error.network', { msg: err.message });
