@@ -1,11 +1,14 @@
 /* tower_cmd.c - `yagura tower` (the server) and `yagura admin` (bootstrap). */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "cli/cli.h"
@@ -31,6 +34,8 @@ static void tower_usage(FILE *out)
 	      "      --rate N             requests per second per token (default: no limit)\n"
 	      "      --countermeasures DIR  write the active cases' countermeasure files into DIR\n"
 	      "                           ([countermeasures] dir; docs/countermeasures.md)\n"
+	      "      --web DIR            serve the dashboard's files from DIR at / ([web] root;\n"
+	      "                           default: the build's, beside the yagura binary)\n"
 	      "  -h, --help               this text\n"
 	      "\n"
 	      "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
@@ -39,6 +44,34 @@ static void tower_usage(FILE *out)
 }
 
 static int tower_main(int argc, char **argv, struct tower_config *cfgp);
+
+/* The dashboard the build made, when there is one: web/ beside the
+ * binary (an installation), or the source tree's web/dist when the binary
+ * is in build/ of a checkout. NULL: none, and / is not served. */
+static const char *web_default(char *buf, size_t n)
+{
+	static const char *const rel[] = {"web", "../web/dist"};
+	char exe[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (len <= 0)
+		return NULL;
+	exe[len] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char index[PATH_MAX + 32];
+
+		if (snprintf(buf, n, "%s/%s", exe, rel[i]) >= (int)n)
+			continue;
+		snprintf(index, sizeof(index), "%s/index.html", buf);
+		if (access(index, R_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
 
 int cmd_tower(int argc, char **argv)
 {
@@ -58,7 +91,8 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 		{"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
 		{"rate", required_argument, NULL, 'r'},	  {"help", no_argument, NULL, 'h'},
 		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
-		{"countermeasures", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0}};
+		{"countermeasures", required_argument, NULL, 'm'}, {"web", required_argument, NULL, 'w'},
+		{NULL, 0, NULL, 0}};
 	struct tower_config cfg;
 	struct tower *t;
 	unsigned long long v;
@@ -66,6 +100,7 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 	char err[512];
 	sigset_t set;
 	int c, sig, check = 0;
+	char web_dir[PATH_MAX];
 
 	cfg = *cfgp;
 	/* The file first, so that options override it. */
@@ -91,6 +126,9 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 			break;
 		case 'm':
 			cfg.cm.dir = optarg;
+			break;
+		case 'w':
+			cfg.web_root = optarg;
 			break;
 		case 't':
 		case 'b':
@@ -124,10 +162,16 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 		log_warnx("tower: unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (cfg.web_root != NULL && access(cfg.web_root, R_OK | X_OK) < 0) {
+		log_warnx("tower: the dashboard's directory %s: %s", cfg.web_root, strerror(errno));
+		return EXIT_USAGE;
+	}
 	if (check) {
 		tower_config_print(stdout, &cfg);
 		return EXIT_OK;
 	}
+	if (cfg.web_root == NULL)
+		cfg.web_root = web_default(web_dir, sizeof(web_dir));
 	if (strcmp(cfg.store, "var/tower.db") == 0)
 		mkdir("var", 0755);
 	/* Signals are taken synchronously below; the server's threads inherit
@@ -163,7 +207,10 @@ static void admin_usage(FILE *out)
 	      "         on the server, when every admin token is lost: print a new token\n"
 	      "         for the admin NAME (created if there is none)\n"
 	      "       yagura admin org add NAME SECTOR | org list\n"
-	      "       yagura admin user add NAME ROLE [--org ID] [--sectors S1,S2]\n"
+	      "       yagura admin user add NAME ROLE [--org ID] [--sectors S1,S2] | user list\n"
+	      "       yagura admin user password USER_ID [--password-file FILE]\n"
+	      "         set the password USER_ID logs in to the dashboard with: the first\n"
+	      "         line of FILE, or of standard input (12 characters at least)\n"
 	      "       yagura admin token add USER_ID [--days N] | token revoke TOKEN_ID\n"
 	      "\n"
 	      "All but init call the tower: --tower URL (default $YAGURA_TOWER or\n"
@@ -213,7 +260,7 @@ static int admin_init(int argc, char **argv)
 int cmd_admin(int argc, char **argv)
 {
 	const char *base = getenv("YAGURA_TOWER"), *token = getenv("YAGURA_TOKEN");
-	const char *pos[5] = {0}, *org = NULL, *sectors = NULL, *days = NULL;
+	const char *pos[5] = {0}, *org = NULL, *sectors = NULL, *days = NULL, *pwfile = NULL;
 	char tok[256], path[64], body[2048];
 	json_t *answer = NULL, *req;
 	int npos = 0, rc;
@@ -247,6 +294,8 @@ int cmd_admin(int argc, char **argv)
 			sectors = argv[++i];
 		} else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
 			days = argv[++i];
+		} else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc) {
+			pwfile = argv[++i];
 		} else if (argv[i][0] == '-' || npos == 5) {
 			log_warnx("admin: unexpected argument '%s'", argv[i]);
 			return EXIT_USAGE;
@@ -286,6 +335,39 @@ int cmd_admin(int argc, char **argv)
 		if (days != NULL)
 			json_object_set_new(req, "expires_in_days", json_integer(strtoll(days, NULL, 10)));
 		snprintf(path, sizeof(path), "/api/v1/tokens");
+	} else if (npos == 2 && strcmp(pos[0], "user") == 0 && strcmp(pos[1], "list") == 0) {
+		json_decref(req);
+		req = NULL;
+		snprintf(path, sizeof(path), "/api/v1/users");
+	} else if (npos == 3 && strcmp(pos[0], "user") == 0 && strcmp(pos[1], "password") == 0) {
+		/* The password from a file or standard input, never the command
+		 * line (which other users of the machine can read). */
+		char pw[1100];
+		FILE *f = pwfile != NULL ? fopen(pwfile, "r") : stdin;
+
+		json_decref(req);
+		if (f == NULL || fgets(pw, sizeof(pw), f) == NULL) {
+			log_warnx("admin: no password read from %s", pwfile ? pwfile : "standard input");
+			if (f != NULL && f != stdin)
+				fclose(f);
+			return EXIT_USAGE;
+		}
+		if (f != stdin)
+			fclose(f);
+		pw[strcspn(pw, "\r\n")] = '\0';
+		req = json_pack("{s:s}", "password", pw);
+		explicit_bzero(pw, sizeof(pw));
+		char *text = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+		json_decref(req);
+		if (text == NULL)
+			return EXIT_INPUT;
+		snprintf(path, sizeof(path), "/api/v1/users/%.20s/password", pos[2]);
+		status = client_call(base, token, "PUT", path, text, NULL, &answer);
+		explicit_bzero(text, strlen(text));
+		free(text);
+		rc = status == 204 ? EXIT_OK : client_refused("admin", status, answer, base);
+		json_decref(answer);
+		return rc;
 	} else if (npos == 3 && strcmp(pos[0], "token") == 0 && strcmp(pos[1], "revoke") == 0) {
 		json_decref(req);
 		req = NULL;

@@ -103,6 +103,14 @@ struct http_config {
 	double burst;			/* bucket size; 0 → max(1, rate) */
 	unsigned rate_table_size;	/* buckets kept; 0 → 65536 */
 	http_auth_fn auth;		/* NULL: HTTP_ROUTE_AUTH routes answer 401 */
+	const char *session_cookie;	/* a cookie that carries the credential when no
+					 * Authorization header does (a browser's session);
+					 * NULL: none. A request it authenticates whose method
+					 * is not GET or HEAD must also carry X-CSRF-Token,
+					 * which csrf_ok must accept, or is answered 403
+					 * csrf_failed: another site's page can make the
+					 * browser send the cookie, not read the token. */
+	bool (*csrf_ok)(void *auth_ctx, const char *credential, const char *csrf_token);
 	http_auth_release_fn auth_release;
 	void *auth_ctx;
 };
@@ -190,6 +198,8 @@ int http_request_query_at(const struct http_request *req, size_t i, const char *
 			  const char **value);
 /* A request header, case-insensitive; NULL when absent. */
 const char *http_request_header(const struct http_request *req, const char *name);
+/* The value of the cookie named name, or NULL. */
+const char *http_request_cookie(const struct http_request *req, const char *name);
 /* The whole body (NUL-terminated for convenience; len excludes the NUL).
  * Empty body: "" and 0. */
 const char *http_request_body(const struct http_request *req, size_t *len);

@@ -354,6 +354,11 @@ const char *http_request_header(const struct http_request *req, const char *name
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *http_request_cookie(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
 const char *http_request_body(const struct http_request *req, size_t *len)
 {
 	if (len != NULL)
@@ -675,6 +680,26 @@ static enum MHD_Result rate_limited(struct http_request *req, uint64_t key)
 	return MHD_NO;
 }
 
+/* A change asked for with a session cookie: the page that asks must
+ * show it knows the session's CSRF token. false: answered 403. */
+static bool csrf_checked(struct http_request *req, const char *cookie)
+{
+	struct http_server *srv = req->srv;
+	const char *h = http_request_header(req, "X-CSRF-Token");
+
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD)
+		return true;
+	if (h != NULL && srv->cfg.csrf_ok != NULL && srv->cfg.csrf_ok(srv->cfg.auth_ctx, cookie, h))
+		return true;
+	req->resp.nhdr = 0;
+	if (http_response_error(&req->resp, 403, "csrf_failed",
+				h == NULL ? "a change by a browser session needs its X-CSRF-Token header"
+					  : "the X-CSRF-Token header is not this session's") < 0)
+		resp_clear_body(&req->resp);
+	queue_resp(req);
+	return false;
+}
+
 /* Runs auth and the rate limit. MHD_YES: go on; MHD_NO: answered. */
 static enum MHD_Result check_access(struct http_request *req)
 {
@@ -682,12 +707,20 @@ static enum MHD_Result check_access(struct http_request *req)
 	const struct http_route *rt = req->route;
 	bool limited = srv->rl != NULL && !(rt->flags & HTTP_ROUTE_NO_RATELIMIT);
 	const char *token = NULL;
+	bool by_cookie = false;
 
 	if (rt->flags & HTTP_ROUTE_AUTH) {
 		token = bearer_token(req);
+		if (token == NULL && srv->cfg.session_cookie != NULL) {
+			token = http_request_cookie(req, srv->cfg.session_cookie);
+			by_cookie = token != NULL && token[0] != '\0';
+			token = by_cookie ? token : NULL;
+		}
 		if (token != NULL && srv->cfg.auth != NULL &&
 		    srv->cfg.auth(srv->cfg.auth_ctx, req, token, &req->principal) == 0) {
 			req->has_principal = true;
+			if (by_cookie && !csrf_checked(req, token))
+				return MHD_NO;
 		} else {
 			/* Failed attempts spend the address's tokens: guessing is
 			 * throttled like any other traffic. */

@@ -489,6 +489,33 @@ static const char schema_v15[] =
 	" created BIGINT NOT NULL);"
 	"CREATE INDEX stix_deletions_of ON stix_deletions (collection_id, stix_id);";
 
+/* v16: people in a browser (issue 15, src/tower/login.c). A user's
+ * password, as an Argon2id string (libsodium's crypto_pwhash_str: the
+ * salt and the cost in it); the language and time zone its pages are
+ * shown in; and browser sessions, which are tokens given in a cookie:
+ * only a hash of each is kept, like an API token's, with the end of its
+ * life and when it was ended (logout, a password change). Each table
+ * apart, so that the rows of users and tokens the log already hashed
+ * keep their columns. */
+static const char schema_v16[] =
+	"CREATE TABLE user_passwords ("
+	" user_id BIGINT PRIMARY KEY REFERENCES users(id),"
+	" hash TEXT NOT NULL,"
+	" changed BIGINT NOT NULL);"
+	"CREATE TABLE user_preferences ("
+	" user_id BIGINT PRIMARY KEY REFERENCES users(id),"
+	" language TEXT NOT NULL,"
+	" time_zone TEXT NOT NULL,"
+	" changed BIGINT NOT NULL);"
+	"CREATE TABLE sessions ("
+	" id @ID@,"
+	" user_id BIGINT NOT NULL REFERENCES users(id),"
+	" hash TEXT NOT NULL UNIQUE,"
+	" created BIGINT NOT NULL,"
+	" expires BIGINT NOT NULL,"
+	" ended BIGINT);"
+	"CREATE INDEX sessions_user ON sessions (user_id);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -508,6 +535,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 13, .name = "TAXII 2.1 collections of STIX objects", .sql = schema_v13 },
 	{ .version = 14, .name = "sightings from alerts", .sql = schema_v14 },
 	{ .version = 15, .name = "deletions from TAXII collections", .sql = schema_v15 },
+	{ .version = 16, .name = "passwords, preferences and browser sessions", .sql = schema_v16 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -68,23 +68,34 @@ enum scope authz_scope(enum role r, enum action a)
 	return (enum scope)matrix[r][a];
 }
 
-int token_new(char *text, uint8_t hash[TOKEN_HASH_LEN])
+static int token_make(const char *prefix, char *text, uint8_t hash[TOKEN_HASH_LEN])
 {
 	uint8_t raw[32];
 
 	if (sodium_init() < 0)
 		return YG_EIO;
 	randombytes_buf(raw, sizeof(raw));
-	memcpy(text, TOKEN_PREFIX, 4);
+	memcpy(text, prefix, 4);
 	sodium_bin2base64(text + 4, TOKEN_TEXT_LEN - 4 + 1, raw, sizeof(raw),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 	return token_hash(text, TOKEN_TEXT_LEN, hash) == 0 ? 0 : YG_EIO;
 }
 
+int token_new(char *text, uint8_t hash[TOKEN_HASH_LEN])
+{
+	return token_make(TOKEN_PREFIX, text, hash);
+}
+
+int session_token_new(char *text, uint8_t hash[TOKEN_HASH_LEN])
+{
+	return token_make(SESSION_PREFIX, text, hash);
+}
+
 int token_hash(const char *text, size_t len, uint8_t hash[TOKEN_HASH_LEN])
 {
-	if (len != TOKEN_TEXT_LEN || memcmp(text, TOKEN_PREFIX, 4) != 0)
+	if (len != TOKEN_TEXT_LEN ||
+	    (memcmp(text, TOKEN_PREFIX, 4) != 0 && memcmp(text, SESSION_PREFIX, 4) != 0))
 		return YG_EINVAL;
 	for (size_t i = 4; i < len; i++) {
 		char c = text[i];

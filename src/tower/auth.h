@@ -29,6 +29,7 @@ const char *role_name(enum role r);
 int role_parse(const char *s);
 
 #define TOKEN_PREFIX "ygt_"
+#define SESSION_PREFIX "ygs_" /* a browser session's token: the same form, in a cookie */
 #define TOKEN_TEXT_LEN (4 + 43)  /* "ygt_" + base64url of 32 bytes, unpadded */
 #define TOKEN_HASH_LEN 32
 #define TOKEN_SHOW_LEN 8         /* characters of the token kept for display */
@@ -37,9 +38,12 @@ int role_parse(const char *s);
  * to be shown once, and its hash, to be stored. Returns 0 or YG_EIO when
  * the random source failed. */
 int token_new(char *text, uint8_t hash[TOKEN_HASH_LEN]) YG_MUST_CHECK;
+/* The same for a browser session's token (SESSION_PREFIX). */
+int session_token_new(char *text, uint8_t hash[TOKEN_HASH_LEN]) YG_MUST_CHECK;
 
-/* Hashes a presented token. Returns 0, or YG_EINVAL when it is not of the
- * token's form (length, prefix, alphabet): no lookup is needed then. */
+/* Hashes a presented token, an API token's or a session's. Returns 0, or
+ * YG_EINVAL when it is not of the token's form (length, prefix,
+ * alphabet): no lookup is needed then. */
 int token_hash(const char *text, size_t len, uint8_t hash[TOKEN_HASH_LEN]) YG_MUST_CHECK;
 
 /* What a route does, for the authorization matrix. */

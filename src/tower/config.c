@@ -289,6 +289,24 @@ static int handler(void *user, const char *section, const char *name, const char
 		} else {
 			BAD("unknown key '%s' in [monitoring]", name);
 		}
+	} else if (strcmp(section, "sessions") == 0) {
+		if (strcmp(name, "lifetime") == 0) {
+			if (config_parse_duration(value, &secs) < 0 || secs < 300 || secs > 7 * 86400)
+				BAD("lifetime = '%s' is not a duration from 5m to 7d such as 8h",
+				    value);
+			cfg->session_lifetime_s = secs;
+		} else {
+			BAD("unknown key '%s' in [sessions]", name);
+		}
+	} else if (strcmp(section, "web") == 0) {
+		if (strcmp(name, "root") == 0) {
+			char *v = copy(cfg, value);
+
+			if (v == NULL || *v == '\0')
+				BAD("%s must not be empty", name);
+			cfg->web_root = v;
+		} else
+			BAD("unknown key '%s' in [web]", name);
 	} else if (strcmp(section, "retention") == 0) {
 		if (strcmp(name, "keep") == 0 && strcmp(value, "forever") == 0) {
 			cfg->retention_s = 0;
@@ -476,6 +494,11 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 		put_duration(out, pt->interval_s);
 		fputc('\n', out);
 	}
+	fputs("\n[sessions]\nlifetime = ", out);
+	put_duration(out, cfg->session_lifetime_s);
+	fputc('\n', out);
+	if (cfg->web_root != NULL)
+		fprintf(out, "\n[web]\nroot = %s\n", cfg->web_root);
 	fputs("\n[monitoring]\nmax_duration = ", out);
 	put_duration(out, cfg->monitor_max_s);
 	fputs("\ntwo_overseers_after = ", out);

@@ -8,6 +8,8 @@
  *   [deadlines]  prompt = 24h, detailed = 72h, final = 30d
  *   [retention]  keep, interval
  *   [monitoring] max_duration, two_overseers_after
+ *   [sessions]   lifetime
+ *   [web]        root
  *   [partners]   NAME = URL TOKEN_FILE [INTERVAL], one a partner
  *   [cases]      min_duration, max_duration, two_overseers_after, max_prefix4, max_prefix6,
  *                one_prefix4, one_prefix6, never_block, lab_allow

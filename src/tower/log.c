@@ -60,8 +60,13 @@ static int entry_format(struct jbuf *b, const struct principal *p, int64_t now,
 	if (p != NULL) {
 		jbuf_lit(b, "\nby user ");
 		jbuf_u64(b, (uint64_t)p->user_id);
-		jbuf_lit(b, " token ");
-		jbuf_u64(b, (uint64_t)p->token_id);
+		if (p->session_id != 0) {
+			jbuf_lit(b, " session ");
+			jbuf_u64(b, (uint64_t)p->session_id);
+		} else {
+			jbuf_lit(b, " token ");
+			jbuf_u64(b, (uint64_t)p->token_id);
+		}
 		jbuf_lit(b, " role ");
 		jbuf_puts(b, role_name(p->role));
 	} else {

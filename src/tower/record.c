@@ -65,6 +65,12 @@ const struct rec_def rec_defs[REC_TABLES] = {
 	[REC_STIX_DELETIONS] = {"stix_deletions",
 				"id, collection_id, stix_id, version_us, user_id, created", "ittiii",
 				"id", 1, false},
+	[REC_USER_PASSWORDS] = {"user_passwords", "user_id, hash, changed", "iti", "user_id", 1,
+				false},
+	[REC_USER_PREFERENCES] = {"user_preferences", "user_id, language, time_zone, changed",
+				  "itti", "user_id", 1, false},
+	[REC_SESSIONS] = {"sessions", "id, user_id, hash, created, expires, ended", "iitiii", "id",
+			  1, false},
 };
 
 enum rec_table rec_table_named(const char *name, size_t len)

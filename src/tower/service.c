@@ -38,6 +38,10 @@ static const char *const kind_names[CHANGE_KINDS] = {
 	[CHANGE_AUTH_EXPIRE] = "authorization.expire",
 	[CHANGE_TAXII_ADD] = "taxii.add",
 	[CHANGE_TAXII_DELETE] = "taxii.delete",
+	[CHANGE_USER_PASSWORD] = "user.password",
+	[CHANGE_USER_PREFERENCES] = "user.preferences",
+	[CHANGE_SESSION_OPEN] = "session.open",
+	[CHANGE_SESSION_CLOSE] = "session.close",
 };
 
 const char *change_kind_name(enum change_kind k)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "base/alloc.h"
 #include "tower/tower_int.h"
 
@@ -114,10 +116,19 @@ int tw_auth(void *ctx, struct http_request *req, const char *token, void **out)
 		return YG_EIO;
 	}
 	struct store_param ps[] = {store_text(hh)};
+	bool session = strncmp(token, SESSION_PREFIX, 4) == 0;
 	rc = store_exec(c,
-			"SELECT t.id AS token_id, u.id AS user_id, u.role, u.org_id, u.sectors, "
-			"t.expires, t.revoked, u.disabled "
-			"FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?",
+			/* A session opened before its user's password last changed
+			 * has ended with the change. */
+			session ? "SELECT 0 AS token_id, t.id AS session_id, u.id AS user_id, u.role, "
+				  "u.org_id, u.sectors, t.expires, CASE WHEN t.ended IS NOT NULL "
+				  "THEN t.ended WHEN pw.changed > t.created THEN pw.changed END AS "
+				  "revoked, u.disabled FROM sessions t JOIN users u ON u.id = "
+				  "t.user_id LEFT JOIN user_passwords pw ON pw.user_id = u.id "
+				  "WHERE t.hash = ?"
+				: "SELECT t.id AS token_id, 0 AS session_id, u.id AS user_id, u.role, "
+				  "u.org_id, u.sectors, t.expires, t.revoked, u.disabled "
+				  "FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?",
 			ps, 1, &r, NULL);
 	store_conn_put(c);
 	tw_store_leave(t, OP_AUTH, t0);
@@ -139,6 +150,7 @@ int tw_auth(void *ctx, struct http_request *req, const char *token, void **out)
 		}
 		memset(p, 0, sizeof(*p));
 		p->token_id = store_res_int64(r, 0, tw_col(r, "token_id"));
+		p->session_id = store_res_int64(r, 0, tw_col(r, "session_id"));
 		p->user_id = store_res_int64(r, 0, tw_col(r, "user_id"));
 		p->role = role_parse(store_res_text(r, 0, tw_col(r, "role")));
 		p->org_id = store_res_int64(r, 0, tw_col(r, "org_id")); /* NULL reads 0 */
@@ -151,6 +163,31 @@ int tw_auth(void *ctx, struct http_request *req, const char *token, void **out)
 out:
 	store_res_free(r);
 	return rc;
+}
+
+/* A session's CSRF token: a keyed hash of its cookie, so that nothing
+ * more is stored and only a page that was given it (or can read the
+ * cookie, which HttpOnly keeps from scripts) can show it. */
+int tw_csrf_token(const char *session, char out[TOKEN_HASH_LEN * 2 + 1])
+{
+	static const unsigned char key[] = "yagura csrf token of a session, v1";
+	uint8_t h[TOKEN_HASH_LEN];
+
+	if (sodium_init() < 0)
+		return YG_EIO;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)session, strlen(session), key,
+			   sizeof(key) - 1);
+	tw_hex(h, sizeof(h), out);
+	return 0;
+}
+
+bool tw_csrf_ok(void *ctx, const char *session, const char *csrf)
+{
+	char want[TOKEN_HASH_LEN * 2 + 1];
+
+	(void)ctx;
+	return tw_csrf_token(session, want) == 0 && strlen(csrf) == sizeof(want) - 1 &&
+	       sodium_memcmp(want, csrf, sizeof(want) - 1) == 0;
 }
 
 int tw_auth_cache_new(struct tower *t)

@@ -41,6 +41,7 @@ void tower_config_defaults(struct tower_config *cfg)
 	cfg->cases.min_duration_s = 3600;
 	cfg->monitor_max_s = 90 * 86400;
 	cfg->monitor_two_after_s = 30 * 86400;
+	cfg->session_lifetime_s = 8 * 3600;
 	cfg->cases.max_duration_s = 7 * 86400;
 	cfg->cases.two_overseers_after_s = 3 * 86400;
 	cfg->cases.max_prefix4 = 24;
@@ -90,6 +91,7 @@ static const struct {
 	{tw_log_routes, NULL},	      {tw_doc_routes, NULL},	      {tw_case_routes, NULL},
 	{tw_case_read_routes, NULL},  {tw_cm_routes, NULL},	      {tw_oversight_routes, NULL},
 	{tw_monitoring_routes, NULL}, {tw_taxii_routes, &tw_taxii_media}, {tw_share_routes, NULL},
+	{tw_login_routes, NULL},      {tw_web_routes, NULL},
 };
 
 /* The source summary's progress, for /metrics. */
@@ -166,6 +168,8 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	hc.burst = cfg->burst;
 	hc.auth = tw_auth;
 	hc.auth_ctx = t;
+	hc.session_cookie = TW_SESSION_COOKIE;
+	hc.csrf_ok = tw_csrf_ok;
 	if ((rc = http_server_new(&hc, &t->srv)) < 0) {
 		snprintf(err, errlen, "cannot set up the HTTP server: %s", yg_strerror(rc));
 		goto fail;

@@ -51,6 +51,8 @@ struct tower_config {
 	/* [monitoring]: how long an authorization may run, and from how
 	 * long on it needs two overseers */
 	int64_t monitor_max_s, monitor_two_after_s;
+	int64_t session_lifetime_s; /* [sessions] lifetime: a browser session's, from login */
+	const char *web_root;	    /* [web] root: the dashboard's files; NULL: not served */
 	/* Countermeasure cases ([cases], docs/oversight.md). */
 	struct case_policy {
 		int64_t min_duration_s;	       /* the shortest a case may run: 1h */

@@ -56,12 +56,19 @@ struct tower {
 	struct http_metric *alerts_duplicate;
 	struct http_metric *sources_pending;  /* alert ids beyond the summary */
 	struct http_metric *sources_failures; /* catch-ups that failed */
+	bool tls;			      /* it serves HTTPS: cookies are Secure */
 };
+
+static inline bool tw_tls(const struct tower *t)
+{
+	return t->tls;
+}
 
 /* Who is calling: resolved from the bearer token once per request. */
 struct principal {
 	int64_t user_id;
-	int64_t token_id;
+	int64_t token_id;   /* the API token it came with; 0: a session */
+	int64_t session_id; /* the browser session it came with; 0: a token */
 	int64_t org_id; /* 0 when none */
 	enum role role;
 	char sectors[512]; /* regulators: comma-separated */
@@ -76,6 +83,7 @@ struct tower_route {
 };
 
 #define TW_AJ (HTTP_ROUTE_AUTH | HTTP_ROUTE_JSON)
+#define TW_SESSION_COOKIE "yagura_session" /* a browser session's token (login.c) */
 
 extern const struct tower_route tw_org_routes[];
 extern const struct tower_route tw_token_routes[];
@@ -88,6 +96,8 @@ extern const struct tower_route tw_case_read_routes[];
 extern const struct tower_route tw_monitoring_routes[];
 extern const struct tower_route tw_taxii_routes[];
 extern const struct tower_route tw_share_routes[];
+extern const struct tower_route tw_login_routes[];
+extern const struct tower_route tw_web_routes[];
 extern const struct http_media tw_taxii_media;
 
 extern const struct tower_route tw_cm_routes[];
@@ -196,6 +206,10 @@ enum change_kind {
 	CHANGE_AUTH_EXPIRE,
 	CHANGE_TAXII_ADD,
 	CHANGE_TAXII_DELETE,
+	CHANGE_USER_PASSWORD,
+	CHANGE_USER_PREFERENCES,
+	CHANGE_SESSION_OPEN,
+	CHANGE_SESSION_CLOSE,
 	CHANGE_KINDS
 };
 
@@ -264,6 +278,9 @@ int svc_answer(struct http_response *resp, const struct svc_result *res);
 /* Forgets every cached token (session.c), after a revocation. */
 void tw_auth_forget_all(struct tower *t);
 int tw_auth(void *ctx, struct http_request *req, const char *token, void **out);
+/* A browser session's CSRF token, from its cookie's text (hex, 64). */
+int tw_csrf_token(const char *session, char out[TOKEN_HASH_LEN * 2 + 1]) YG_MUST_CHECK;
+bool tw_csrf_ok(void *ctx, const char *session, const char *csrf);
 int tw_auth_cache_new(struct tower *t);
 void tw_auth_cache_free(struct tower *t);
 

@@ -124,9 +124,11 @@ def ranking(t, tw, label, user, sources, analyst):
 
 def downgrade_to_v6(store):
     """Takes the database back to schema v6, alerts and all: what a tower
-    from before the shared ranking left (v13's TAXII, v12's authorizations, v11's cases,
+    from before the shared ranking left (v16's sessions, v13's TAXII, v12's authorizations, v11's cases,
     v10's batches, v9's log and v8's asset marks go first)."""
-    sql = ["DROP TABLE stix_deletions", "DELETE FROM schema_migrations WHERE version = 15"]
+    sql = ["DROP TABLE %s" % t for t in ("sessions", "user_preferences", "user_passwords")]
+    sql += ["DELETE FROM schema_migrations WHERE version = 16"]
+    sql += ["DROP TABLE stix_deletions", "DELETE FROM schema_migrations WHERE version = 15"]
     sql += ["DROP TABLE taxii_state", "DELETE FROM schema_migrations WHERE version = 14"]
     sql += ["DROP TABLE %s" % t for t in ("stix_objects", "taxii_status", "taxii_access",
                                           "taxii_collections")]
