@@ -8,8 +8,8 @@
 //     inclusion proof in the browser;
 //   - every page passes axe-core with no serious or critical violation;
 //     a screenshot of each is kept in --out.
-// People sign in with user name and password where the tower has the
-// session API (POST /api/v1/session), else with their API tokens.
+// People sign in with their user name and password (the session API:
+// cookie and CSRF token); the tower serves the built files (--web).
 //
 //   node run.mjs --yagura build/yagura --source . --out build/browser
 // Exit 0: all passed; 1: a check failed; 77: skipped (no chromium, no
@@ -21,7 +21,6 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Tower, seed } from './tower.mjs';
-import { serve } from './serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
@@ -67,18 +66,14 @@ let shotN = 0;
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'yagura-browser-'));
 const tw = new Tower(yagura, work);
-const towerServesWeb = tw.servesWeb();
-await tw.start(towerServesWeb ? dist : null);
-const front = towerServesWeb ? { url: tw.url, close: async () => {} } : await serve(dist, tw.port);
-console.log(`tower ${tw.url}; dashboard at ${front.url}${towerServesWeb ? ' (served by the tower)' : ' (served by the test, the API proxied)'}`);
+// The tower serves the dashboard's files itself (yagura tower --web DIR).
+await tw.start(dist);
+const front = { url: tw.url };
+console.log(`tower and dashboard at ${tw.url}`);
 
 let browser;
 try {
   const demo = await seed(tw);
-  const probe = await tw.call('POST', '/api/v1/session', { name: 'nobody', password: 'x' });
-  const sessionApi = probe.status !== 404 && probe.status !== 405;
-  const byPassword = sessionApi && demo.passwords;
-  console.log(`session API: ${sessionApi ? 'yes' : 'no'}; signing in with ${byPassword ? 'user name and password' : 'API tokens'}`);
 
   browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
 
@@ -91,15 +86,9 @@ try {
     await page.goto(`${front.url}/#/login`);
     await page.waitForSelector('h1');
     const u = demo.users[who];
-    if (byPassword) {
-      await page.fill('input[name=username]', who);
-      await page.fill('input[name=password]', u.password);
-      await page.click('form button[type=submit]');
-    } else {
-      await page.click('details summary');
-      await page.fill('input[name=token]', u.token);
-      await page.click('details form button[type=submit]');
-    }
+    await page.fill('input[name=username]', who);
+    await page.fill('input[name=password]', u.password);
+    await page.click('form button[type=submit]');
     await page.waitForSelector('[data-testid=whoami]');
     return { page, ctx, who };
   }
@@ -117,7 +106,9 @@ try {
   // axe-core on the page as it is now, and a screenshot of it.
   async function audit(s, name) {
     await settle(s.page);
-    if (!(await s.page.evaluate(() => typeof window.axe !== 'undefined'))) await s.page.addScriptTag({ content: axeSource });
+    // Evaluated through the DevTools protocol: the page's CSP (scripts from
+    // the tower only) stays as the tower sends it.
+    if (!(await s.page.evaluate(() => typeof window.axe !== 'undefined'))) await s.page.evaluate(axeSource);
     const v = await s.page.evaluate(async () => {
       const r = await window.axe.run(document, { resultTypes: ['violations'] });
       return r.violations.map(x => ({ id: x.id, impact: x.impact, help: x.help, nodes: x.nodes.slice(0, 3).map(n => n.target.join(' ')) }));
@@ -139,7 +130,7 @@ try {
     await page.waitForSelector('h1');
     check((await page.locator('h1').innerText()) === 'ログイン', 'the dashboard opens on the login page, in Japanese');
     const s = { page, ctx, who: 'nobody' };
-    if (sessionApi) {
+    {
       await page.fill('input[name=username]', 'op1');
       await page.fill('input[name=password]', 'wrong password');
       await page.click('form button[type=submit]');
@@ -210,7 +201,19 @@ try {
     check(/^Report #/.test(await text(s, 'h1')), 'labels follow the language chosen (English)');
     check(/CET|GMT\+1/.test(await text(s, 'dl.facts')), 'times are shown in the zone chosen (Europe/Paris)');
     await audit(s, 'operator-report-detail-en');
+    // Logging out ends the session: the pages ask for a login again.
+    await s.page.click('header .who button');
+    await s.page.waitForFunction(() => location.hash.startsWith('#/login'));
+    await s.page.evaluate(() => { location.hash = '#/reports'; });
+    await s.page.waitForFunction(() => location.hash.startsWith('#/login'));
+    const after = await s.page.evaluate(async () => (await fetch('/api/v1/session')).status);
+    check(after === 401, `after logout the session is gone (GET /api/v1/session: ${after})`);
     await s.ctx.close();
+    // The language and zone are the user's, kept by the tower.
+    const again = await as('op1');
+    await go(again, '#/overview');
+    check((await text(again, 'h1')) === 'Overview', 'the next login is in the language the user chose');
+    await again.ctx.close();
   }
 
   // ---- the regulator of the sector sees it; the other operator does not --
@@ -330,7 +333,6 @@ try {
   check(false, `the scenarios ran to the end: ${e.stack || e}`);
 } finally {
   if (browser) await browser.close();
-  await front.close();
   const rc = await tw.stop();
   check(rc === 0, `the tower stops cleanly (exit ${rc})`);
   if (failed) console.log(`tower log: ${path.join(work, 'tower.log')}`);

@@ -35,12 +35,6 @@ export class Tower {
       + '[countermeasures]\nsinkhole = sinkhole.yagura.local\n');
   }
 
-  // Whether this yagura serves a dashboard itself (yagura tower --web DIR).
-  servesWeb() {
-    const out = spawnSync(this.yagura, ['tower', '--help'], { encoding: 'utf8' });
-    return /--web\b/.test(`${out.stdout}${out.stderr}`);
-  }
-
   async start(webDir) {
     const init = spawnSync(this.yagura, ['admin', 'init', '--store', this.store, '--log-key', this.keyfile], { encoding: 'utf8' });
     if (init.status !== 0) throw new Error(`admin init: ${init.stderr}`);
@@ -48,7 +42,7 @@ export class Tower {
     this.port = await freePort();
     const args = ['tower', '--listen', `127.0.0.1:${this.port}`, '--store', this.store, '--threads', '4',
       '--config', this.conf, '--countermeasures', this.cmdir];
-    if (webDir) args.push('--web', webDir);
+    args.push('--web', webDir);
     this.log = fs.openSync(path.join(this.dir, 'tower.log'), 'a');
     this.proc = spawn(this.yagura, args, { stdio: ['ignore', this.log, this.log] });
     this.url = `http://127.0.0.1:${this.port}`;
@@ -104,20 +98,18 @@ export async function seed(tw) {
     overseer1: { role: 'overseer' }, overseer2: { role: 'overseer' }, auditor1: { role: 'auditor' },
     sensor1: { role: 'sensor' },
   };
-  // Passwords are set when the user is made, if this tower takes them
-  // (the session API); otherwise the scenarios sign in with tokens.
-  let passwords = true;
+  // Each person gets a password (PUT /api/v1/users/{id}/password, by the
+  // admin); a sensor has none, only its token.
   const users = {};
   for (const [name, u] of Object.entries(people)) {
-    const password = `demo-${name}-Passw0rd!`;
-    let r = passwords ? await tw.call('POST', '/api/v1/users', { name, ...u, password }, A) : null;
-    if (!r || r.status === 422) {
-      passwords = false;
-      r = await tw.call('POST', '/api/v1/users', { name, ...u }, A);
+    const r = await tw.must('POST', '/api/v1/users', { name, ...u }, A);
+    const tk = await tw.must('POST', '/api/v1/tokens', { user_id: r.id }, A);
+    let password = null;
+    if (u.role !== 'sensor') {
+      password = `demo-${name}-Passw0rd!`;
+      await tw.must('PUT', `/api/v1/users/${r.id}/password`, { password }, A, [200, 204]);
     }
-    if (r.status !== 201) throw new Error(`user ${name}: ${r.status} ${JSON.stringify(r.body)}`);
-    const tk = await tw.must('POST', '/api/v1/tokens', { user_id: r.body.id }, A);
-    users[name] = { ...u, id: r.body.id, token: tk.token, password: passwords ? password : null };
+    users[name] = { ...u, id: r.id, token: tk.token, password };
   }
   const T = n => users[n].token;
   await tw.must('POST', '/api/v1/assets', { product: 'Ticketing gateway', role: 'ticketing', location: 'Osaka', addresses: ['203.0.113.0/28'] }, T('op1'));
@@ -174,5 +166,5 @@ export async function seed(tw) {
   const c1 = await tw.must('POST', '/api/v1/sources/198.51.100.23/case', {
     action: 'blocklist', justification: 'Scanning the railway operators’ ticketing networks', duration: '3d',
   }, T('analyst1'));
-  return { users, passwords, orgs: { rail, power }, reports: { r1: r1.id, r2: r2.id, r3: r3.id }, cases: { c1: c1.case.id } };
+  return { users, orgs: { rail, power }, reports: { r1: r1.id, r2: r2.id, r3: r3.id }, cases: { c1: c1.case.id } };
 }

@@ -1,7 +1,7 @@
 // Every call to the tower. People sign in with a session cookie
-// (yagura_session, HttpOnly) and send its CSRF token on every change;
-// a bearer token (machines, development) is kept for this tab only.
-const state = { csrf: null, token: sessionStorage.getItem('yagura.token') };
+// (yagura_session: HttpOnly, SameSite=Strict, which no script here can
+// read) and send the session's CSRF token with every change.
+const state = { csrf: null };
 
 export class ApiError extends Error {
   constructor(status, body, text) {
@@ -16,19 +16,13 @@ export class ApiError extends Error {
 }
 
 export function setCsrf(csrf) { state.csrf = csrf || null; }
-export function setToken(token) {
-  state.token = token || null;
-  if (token) sessionStorage.setItem('yagura.token', token);
-  else sessionStorage.removeItem('yagura.token');
-}
-export function hasToken() { return !!state.token; }
 
 let onUnauthorized = () => {};
 export function whenUnauthorized(fn) { onUnauthorized = fn; }
 
 // request('GET', '/api/v1/reports', {query: {limit: 50}})
 // -> the parsed JSON (or text for text/plain), or throws ApiError.
-export async function request(method, path, { body, query, accept, raw, quiet401 } = {}) {
+export async function request(method, path, { body, query, accept, raw, quiet401, retried } = {}) {
   let url = path;
   if (query) {
     const qs = new URLSearchParams();
@@ -40,7 +34,6 @@ export async function request(method, path, { body, query, accept, raw, quiet401
   }
   const headers = { Accept: accept || 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (state.token) headers.Authorization = `Bearer ${state.token}`;
   if (method !== 'GET' && method !== 'HEAD' && state.csrf) headers['X-CSRF-Token'] = state.csrf;
   const res = await fetch(url, {
     method, headers, credentials: 'same-origin', cache: 'no-store',
@@ -54,6 +47,15 @@ export async function request(method, path, { body, query, accept, raw, quiet401
     try { data = JSON.parse(text); } catch { data = text; }
   }
   if (!res.ok) {
+    // A CSRF token from before the session was renewed: fetch the current
+    // one and send the change once more.
+    if (res.status === 403 && !retried && /csrf_failed/.test(text)) {
+      try {
+        const cur = await request('GET', '/api/v1/session', { quiet401: true });
+        setCsrf(cur.csrf);
+        return request(method, path, { body, query, accept, raw, quiet401, retried: true });
+      } catch { /* fall through to the refusal */ }
+    }
     const err = new ApiError(res.status, typeof data === 'object' ? data : null, text);
     err.retryAfter = res.headers.get('Retry-After');
     if (res.status === 401 && !quiet401) onUnauthorized(err);

@@ -37,8 +37,7 @@ function renderBanner() {
       return h('li', null, h('a', { href, 'aria-current': cur ? 'page' : null }, t(key)));
     }))));
     banner.append(h('div', { class: 'who' },
-      u ? h('span', { 'data-testid': 'whoami' }, `${u.name} (${term('role', u.role)}${u.org ? ` · ${u.org.name}` : ''})`)
-        : h('span', { 'data-testid': 'whoami' }, t('login.token_user')),
+      h('span', { 'data-testid': 'whoami' }, u ? `${u.name} (${term('role', u.role)}${u.org ? ` · ${u.org.name}` : ''})` : ''),
       h('button', { type: 'button', class: 'link', onclick: logout }, t('nav.logout'))));
   }
   clear(footer).append(h('p', null, t('app.footer')));

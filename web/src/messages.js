@@ -32,10 +32,6 @@ export const M = {
   'login.bad': ['ユーザー名またはパスワードが違います。', 'Wrong user name or password.'],
   'login.too_many': ['試行回数が多すぎます。{s}秒後に再試行してください。', 'Too many attempts: try again in {s} s.'],
   'login.expired': ['セッションの有効期限が切れました。もう一度ログインしてください。', 'Your session expired. Please log in again.'],
-  'login.token_title': ['APIトークンで利用する(機械・開発用)', 'Use an API token (machines, development)'],
-  'login.token': ['APIトークン', 'API token'], 'login.token_hint': ['このタブを閉じると破棄されます。', 'Kept for this tab only.'],
-  'login.token_submit': ['トークンで開く', 'Open with the token'], 'login.bad_token': ['このトークンは使えません。', 'This token does not work.'],
-  'login.token_user': ['APIトークン', 'API token'],
 
   'overview.title': ['概況', 'Overview'], 'overview.hello': ['{name} さん({role})', '{name} ({role})'],
   'overview.alerts': ['アラートの推移(直近24時間)', 'Alerts over the last 24 hours'],

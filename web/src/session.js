@@ -1,6 +1,5 @@
-// Who is signed in. With the session API: POST/GET/DELETE /api/v1/session
-// (a cookie and a CSRF token). With a bearer token (machines and
-// development): GET /api/v1/session tells who, where the tower answers it.
+// Who is signed in: POST, GET and DELETE /api/v1/session (a cookie the
+// browser keeps and a CSRF token this page keeps in memory).
 import * as api from './api.js';
 import { setPrefs } from './i18n.js';
 
@@ -23,13 +22,7 @@ export const session = {
       const body = await api.get('/api/v1/session', null, { quiet401: true });
       this.apply(body);
       return true;
-    } catch (e) {
-      if (api.hasToken() && e.status !== 401) {
-        // A tower without the session API: the token alone.
-        this.apply({});
-        return true;
-      }
-      if (api.hasToken()) api.setToken(null);
+    } catch {
       const local = JSON.parse(localStorage.getItem('yagura.prefs') || '{}');
       setPrefs(local);
       return false;
@@ -41,23 +34,14 @@ export const session = {
     this.apply(body);
   },
 
-  async loginWithToken(token) {
-    api.setToken(token);
-    if (!(await this.restore())) throw new Error('token');
-  },
-
   async logout() {
-    if (!api.hasToken()) {
-      try { await api.del('/api/v1/session', { quiet401: true }); } catch { /* gone already */ }
-    }
-    api.setToken(null);
+    try { await api.del('/api/v1/session', { quiet401: true }); } catch { /* gone already */ }
     api.setCsrf(null);
     this.signedIn = false;
     this.user = null;
   },
 
   expired() {
-    api.setToken(null);
     api.setCsrf(null);
     this.signedIn = false;
     this.user = null;

@@ -34,25 +34,7 @@ export async function loginPage(main, { query }) {
     }
   });
 
-  // Machines and development: an API token instead (kept for this tab only).
-  const tok = h('input', { type: 'password', name: 'token', autocomplete: 'off' });
-  const tmsg = h('div', { 'aria-live': 'polite' });
-  const tform = h('form', { novalidate: true, 'aria-label': t('login.token_title') }, tmsg,
-    field(t('login.token'), tok, { hint: t('login.token_hint') }),
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, t('login.token_submit'))));
-  tform.addEventListener('submit', async ev => {
-    ev.preventDefault();
-    tmsg.textContent = '';
-    try {
-      await session.loginWithToken(tok.value.trim());
-      location.hash = '#/overview';
-    } catch {
-      tmsg.append(h('p', { class: 'error', role: 'alert' }, t('login.bad_token')));
-    }
-  });
-
   main.append(title(t('login.title')),
     query.get('expired') ? h('p', { class: 'notice', role: 'status' }, t('login.expired')) : null,
-    form,
-    h('details', { class: 'card narrow' }, h('summary', null, t('login.token_title')), tform));
+    form);
 }
