@@ -11,7 +11,7 @@
 // People sign in with their user name and password (the session API:
 // cookie and CSRF token); the tower serves the built files (--web).
 //
-//   node run.mjs --yagura build/yagura --source . --out build/browser
+//   node run.mjs --yagura build/yagura --source . --out build/browser [--docs docs/dashboard]
 // Exit 0: all passed; 1: a check failed; 77: skipped (no chromium, no
 // node_modules, no dashboard build).
 import fs from 'node:fs';
@@ -63,6 +63,7 @@ const shotsDir = path.join(out, 'screenshots');
 fs.rmSync(shotsDir, { recursive: true, force: true });
 fs.mkdirSync(shotsDir, { recursive: true });
 let shotN = 0;
+const DOC_SHOTS = ['analyst-overview', 'operator-report-form-422', 'analyst-source', 'overseer-case', 'auditor-verified'];
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'yagura-browser-'));
 const tw = new Tower(yagura, work);
@@ -117,6 +118,8 @@ try {
     check(bad.length === 0, `axe: ${name} (${s.who}) has no serious or critical violation${bad.length ? `: ${JSON.stringify(bad)}` : ''}`);
     shotN += 1;
     await s.page.screenshot({ path: path.join(shotsDir, `${String(shotN).padStart(2, '0')}-${name}.png`), fullPage: true });
+    // --docs DIR: the pages docs/dashboard.md shows, as a screen shows them.
+    if (args.docs && DOC_SHOTS.includes(name)) await s.page.screenshot({ path: path.join(args.docs, `${name}.png`) });
   }
 
   const text = (s, sel) => s.page.locator(sel).first().innerText();

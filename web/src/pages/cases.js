@@ -4,7 +4,7 @@ import * as api from '../api.js';
 import { title, section, table, pager, errorBox, dl, field, select, showFieldErrors, lines, badge, load } from '../ui.js';
 import { session } from '../session.js';
 import { countdown } from './overview.js';
-import { ACTIONS } from './sources.js';
+import { ACTIONS, alertTable } from './sources.js';
 
 const STATES = ['proposed', 'approved', 'active', 'expired', 'revoked', 'rejected', 'withdrawn'];
 const role = () => session.user?.role;
@@ -16,6 +16,12 @@ function evidenceLink(e) {
   if (kind === 'report') return h('a', { href: `#/reports/${v}` }, t('case.ev_report', { id: v }));
   if (kind === 'source') return h('a', { href: `#/sources/${encodeURIComponent(v)}` }, t('case.ev_source', { ip: v }));
   return String(e);
+}
+
+function evidenceSummary(ev) {
+  const alerts = ev.filter(e => e.startsWith('alert:')).length;
+  return [ev.filter(e => !e.startsWith('alert:')).map(e => [evidenceLink(e), ' ']),
+    alerts ? t('case.n_alerts', { n: alerts }) : null];
 }
 
 export async function casesPage(main, { query }) {
@@ -38,7 +44,7 @@ export async function casesPage(main, { query }) {
       { label: t('col.action'), value: c => term('action', c.action) },
       { label: t('col.target'), value: c => h('code', null, c.target) },
       { label: t('col.approvals'), value: c => `${c.approvals}/${c.approvals_needed}` },
-      { label: t('col.evidence'), value: c => (c.evidence || []).slice(0, 3).map(e => [evidenceLink(e), ' ']) },
+      { label: t('col.evidence'), value: c => evidenceSummary(c.evidence || []) },
       { label: t('col.created'), value: c => fmtTime(c.created) },
       { label: t('col.expires'), value: c => (c.expires ? countdown(c.expires) : c.duration_seconds ? t('case.for', { d: Math.round(c.duration_seconds / 3600) }) : '—') },
     ], page.cases), pager(query, page));
@@ -66,8 +72,32 @@ export async function casePage(main, { params: [id] }) {
     [t('col.created'), fmtTime(c.created)], [t('case.activated'), fmtTime(c.activated)],
     [t('col.expires'), c.expires ? countdown(c.expires) : '—'], [t('case.ended'), fmtTime(c.ended)],
   ]));
-  main.append(section(t('col.evidence'), (c.evidence || []).length
-    ? h('ul', null, c.evidence.map(e => h('li', null, evidenceLink(e)))) : h('p', { class: 'empty' }, t('list.empty'))));
+  const ev = c.evidence || [];
+  const alertEv = ev.filter(e => e.startsWith('alert:'));
+  const evSec = section(t('col.evidence'), ev.length
+    ? h('ul', { class: 'evidence' }, ev.filter(e => !e.startsWith('alert:')).map(e => h('li', null, evidenceLink(e))),
+      alertEv.length ? h('li', null, t('case.alert_ids'), ' ', alertEv.map((e, i) => [i ? ', ' : '', h('a', { href: `#/alerts?before=${Number(e.slice(6)) + 1}` }, `#${e.slice(6)}`)])) : null)
+    : h('p', { class: 'empty' }, t('list.empty')));
+  main.append(evSec);
+  // The alerts named as evidence, shown in full for whoever decides: the
+  // API has no route per alert, so they are found among the target's.
+  const ids = new Set((c.evidence || []).filter(e => e.startsWith('alert:')).map(e => Number(e.slice(6))));
+  if (ids.size && /^[0-9a-f.:]+$/i.test(c.target)) {
+    await load(evSec, async () => {
+      const page = await api.get('/api/v1/alerts', { src_ip: c.target, limit: 1000 });
+      const found = page.alerts.filter(a => ids.has(a.id));
+      return h('div', null, h('h3', null, t('case.evidence_alerts', { n: found.length, of: ids.size })), alertTable(found));
+    });
+  }
+  if (c.action === 'notice' && c.state === 'active') {
+    // The abuse notice the case produces, as the hosting provider gets it.
+    const nSec = section(t('case.notice'));
+    main.append(nSec);
+    await load(nSec, async () => {
+      const text = await api.get(`/api/v1/countermeasures/notices/${c.id}.txt`, null, { accept: 'text/plain' });
+      return h('pre', { class: 'file', tabindex: '0', 'aria-label': t('case.notice') }, String(text));
+    });
+  }
   main.append(section(t('case.decisions'), table(t('case.decisions'), [
     { label: t('col.time'), value: d => fmtTime(d.at) },
     { label: t('case.decision'), value: d => term('decision', d.decision || d.kind || d.action) },
