@@ -141,6 +141,15 @@ try {
       check(/違います/.test(await page.locator('main .error').first().innerText()), 'a wrong password is refused with a message');
     }
     await audit(s, 'login');
+    // From the keyboard: on a fresh load the first Tab reaches the skip
+    // link, which leads to main.
+    const fresh = await ctx.newPage();
+    await fresh.goto(`${front.url}/#/login`);
+    await fresh.waitForSelector('h1');
+    await fresh.keyboard.press('Tab');
+    check(await fresh.evaluate(() => document.activeElement?.classList.contains('skip')), 'the first Tab reaches the skip link');
+    await fresh.keyboard.press('Enter');
+    check(await fresh.evaluate(() => document.activeElement?.id === 'main' && location.hash === '#/login'), 'the skip link leads to the main content, the page staying');
     await ctx.close();
   }
 
@@ -184,6 +193,21 @@ try {
     await s.page.waitForFunction(n => location.hash === `#/reports/${n}`, filed);
     await settle(s.page);
     check(await count(s, 'ol.timeline > li') === 2, 'the report shows both versions in its timeline');
+    // The final report of the ransomware incident, from the form: the
+    // details the form has no control for are carried over.
+    await go(s, `#/reports/${demo.reports.r2}/update`);
+    await s.page.selectOption('select[name=stage]', 'final');
+    await s.page.fill('textarea[name=response_taken]', 'Appliance patched and isolated; servers rebuilt from backups');
+    await s.page.fill('input[name=services]', 'ticketing');
+    await s.page.fill('input[name=users]', '180000');
+    await s.page.fill('input[name=outage]', '540');
+    await s.page.click('form button[type=submit]');
+    await s.page.waitForFunction(n => location.hash === `#/reports/${n}`, demo.reports.r2);
+    await settle(s.page);
+    const r2 = (await tw.call('GET', `/api/v1/reports/${demo.reports.r2}`, undefined, demo.users.op1.token)).body;
+    check(r2.stage === 'final' && r2.report?.category_details?.encrypted_systems === 14 && r2.report?.impact?.users_affected === 180000,
+      `the final version from the form keeps the earlier details: ${JSON.stringify(r2.report?.category_details)}`);
+    check(await count(s, 'ol.timeline > li') === 3, 'the ransomware report shows its three versions');
     await go(s, '#/intel');
     await audit(s, 'operator-intel');
     const coll = await s.page.locator('main table a').first().getAttribute('href');
@@ -277,6 +301,20 @@ try {
     await audit(s, 'analyst-cases');
     await go(s, '#/cases/new');
     await audit(s, 'analyst-case-form');
+    await go(s, `#/reports/${demo.reports.r2}`);
+    await s.page.selectOption('select[name=share_tlp]', 'TLP:AMBER+STRICT');
+    await s.page.click('form[aria-labelledby=share-h] button[type=submit]');
+    await s.page.waitForSelector('form[aria-labelledby=share-h] .ok, form[aria-labelledby=share-h] .error');
+    check(await count(s, 'form[aria-labelledby=share-h] .ok') === 1, `an analyst shares a report's indicators: ${await text(s, 'form[aria-labelledby=share-h]')}`);
+    await audit(s, 'analyst-report-shared');
+    await go(s, '#/intel');
+    const indicators = await s.page.locator('main table a', { hasText: /Indicators|指標/ }).first().getAttribute('href').catch(() => null);
+    if (check(!!indicators, 'the analyst sees the indicators collection')) {
+      await go(s, `${indicators}?type=indicator`);
+      check(/198\.51\.100\.7/.test(await text(s, 'main table')) && /TLP:AMBER\+STRICT/.test(await text(s, 'main table')),
+        'the shared indicator is in the collection, marked TLP:AMBER+STRICT');
+      await audit(s, 'analyst-indicators');
+    }
     await go(s, '#/alerts');
     await audit(s, 'analyst-alerts');
     await go(s, '#/monitoring');

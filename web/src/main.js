@@ -48,7 +48,15 @@ async function logout() {
   location.hash = '#/login';
 }
 
+// The skip link moves the focus to the page's content; the hash is the
+// router's, so it must not change.
+document.querySelector('.skip').addEventListener('click', ev => {
+  ev.preventDefault();
+  main.focus();
+});
+
 let seq = 0;
+let firstRoute = true;
 async function route() {
   const my = ++seq;
   const hash = location.hash || '#/overview';
@@ -85,7 +93,11 @@ async function route() {
   main.removeAttribute('aria-busy');
   const h1 = main.querySelector('h1');
   document.title = `${h1 ? h1.textContent : ''} — yagura`;
-  main.focus({ preventScroll: true });
+  // After a navigation inside the page, the focus goes to the new content
+  // (as a page load would put it at the top); on the first load it stays
+  // where the browser puts it, so the first Tab reaches the skip link.
+  if (!firstRoute) main.focus({ preventScroll: true });
+  firstRoute = false;
 }
 
 api.whenUnauthorized(() => {

@@ -65,12 +65,38 @@ export async function reportPage(main, { params: [id] }) {
     r.overdue ? [t('col.overdue_by'), h('strong', { class: 'late' }, fmtDuration(r.overdue_by_seconds))] : null,
   ]));
   main.append(section(t('report.current'), reportBody(cur)));
+  if ((!session.user || session.user.role === 'analyst') && cur.tlp !== 'TLP:RED') main.append(shareForm(id, cur.tlp));
   const versions = r.versions || [];
   main.append(section(t('report.timeline'),
     h('ol', { class: 'timeline' }, versions.map(v => h('li', null,
       h('p', null, h('strong', null, t('report.version', { n: v.version })), ' ', badge('stage', v.stage), ' ',
         h('time', { datetime: v.created }, fmtTime(v.created)), ' ', t('report.by', { id: v.author_id })),
       v.report ? h('details', null, h('summary', null, t('report.show_version', { n: v.version })), reportBody(v.report)) : null)))));
+}
+
+// An analyst shares the report's indicators as STIX in the indicators
+// collection (POST /reports/{id}/share), at a TLP no stricter than AMBER.
+function shareForm(id, current) {
+  // Never looser than the operator's own marking (the tower takes the
+  // stricter of the two; TLP:AMBER when the report gives none).
+  const floor = Math.max(0, TLPS.indexOf(current || 'TLP:AMBER'));
+  const sel = select(TLPS.slice(floor).filter(x => x !== 'TLP:RED').map(x => [x, x]), TLPS[floor], { name: 'share_tlp' });
+  const msg = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'share-h' },
+    h('h2', { id: 'share-h' }, t('share.title')), h('p', { class: 'hint' }, t('share.hint')), msg,
+    field(t('rf.tlp'), sel, { field: 'tlp' }),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('share.submit'))));
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    msg.textContent = '';
+    try {
+      const res = await api.post(`/api/v1/reports/${id}/share`, { tlp: sel.value });
+      msg.append(h('p', { class: 'ok', role: 'status' }, t('share.done', { n: (res.indicators || []).length, tlp: res.tlp || sel.value })));
+    } catch (e) {
+      msg.append(errorBox(e, showFieldErrors(form, e.fields)));
+    }
+  });
+  return form;
 }
 
 function list(xs) { return xs && xs.length ? h('ul', { class: 'plain' }, xs.map(x => h('li', null, h('code', null, String(x))))) : '—'; }
@@ -168,7 +194,12 @@ export async function reportFormPage(main, { params: [id] }) {
       category: category.value, summary: summary.value.trim(), detected_at: localInputToUTC(detected.value) || detected.value,
       severity: severity.value, tlp: tlpSel.value,
     };
-    if (family.value.trim() && ['ransomware', 'malware'].includes(category.value)) r.category_details = { family: family.value.trim() };
+    // The details the form has no control for (encrypted_systems, peak_bps,
+    // ...) are carried over from the version before, never dropped.
+    const details = category.value === b.category ? { ...cd } : {};
+    delete details.family;
+    if (family.value.trim() && ['ransomware', 'malware'].includes(category.value)) details.family = family.value.trim();
+    if (Object.keys(details).length) r.category_details = details;
     const aff = lines(affected.value.replace(/,/g, '\n')).map(x => (/^asset:\d+$/.test(x) ? { asset_id: Number(x.slice(6)) } : { description: x }));
     if (aff.length) r.affected_computers = aff;
     const indicators = {};

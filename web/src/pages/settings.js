@@ -1,5 +1,5 @@
 import { h } from '../dom.js';
-import { t, lang, zone, setPrefs, validZone } from '../i18n.js';
+import { t, lang, zone, setPrefs, validZone, fmtTime } from '../i18n.js';
 import * as api from '../api.js';
 import { title, section, field, select, errorBox, showFieldErrors, dl } from '../ui.js';
 import { session } from '../session.js';
@@ -12,7 +12,7 @@ export async function settingsPage(main) {
   if (u) {
     main.append(dl([[t('settings.user'), u.name], [t('col.role'), t(`role.${u.role}`)], u.org ? [t('col.org'), `${u.org.name} (${t(`sector.${u.org.sector}`)})`] : null,
       u.sectors?.length ? [t('col.sectors'), u.sectors.map(s => t(`sector.${s}`)).join(', ')] : null,
-      session.expires ? [t('settings.expires'), new Date(session.expires).toLocaleString()] : null]));
+      session.expires ? [t('settings.expires'), fmtTime(session.expires)] : null]));
   }
   const language = select([['ja', '日本語'], ['en', 'English']], lang(), { name: 'language' });
   const zones = ZONES.includes(zone()) ? ZONES : [zone(), ...ZONES];
@@ -51,9 +51,14 @@ export async function settingsPage(main) {
     pform.addEventListener('submit', async ev => {
       ev.preventDefault();
       pmsg.textContent = '';
+      const local = [];
+      if (!cur.value) local.push({ field: 'current', reason: t('v.required') });
+      if (nw.value.length < 12) local.push({ field: 'new', reason: t('v.password') });
+      if (local.length) { showFieldErrors(pform, local); return; }
       try {
         await api.post('/api/v1/session/password', { current: cur.value, new: nw.value });
         cur.value = ''; nw.value = '';
+        showFieldErrors(pform, []);
         pmsg.append(h('p', { class: 'ok', role: 'status' }, t('settings.changed')));
       } catch (e) {
         pmsg.append(errorBox(e, showFieldErrors(pform, e.fields)));
