@@ -271,6 +271,7 @@ try {
   // ---- an analyst proposes a case, an overseer approves it ------------
   const target = '198.51.100.7';
   let caseId;
+  let monId;
   let before;
   {
     const s = await as('analyst1');
@@ -321,6 +322,14 @@ try {
     await audit(s, 'analyst-monitoring');
     await go(s, '#/monitoring/new');
     await audit(s, 'analyst-monitoring-form');
+    await s.page.fill('input[name=sensor]', 'sensor1');
+    await s.page.fill('textarea[name=prefixes]', '203.0.113.0/24\n192.0.2.0/24');
+    await s.page.fill('textarea[name=purpose]', 'Watch the operators’ registered networks for the brute-force campaign');
+    await s.page.click('main form button[type=submit]');
+    await s.page.waitForFunction(() => /^#\/monitoring\/\d+$/.test(location.hash));
+    monId = Number((await s.page.evaluate(() => location.hash)).split('/').pop());
+    await settle(s.page);
+    check(monId > 0 && /203\.0\.113\.0\/24/.test(await text(s, 'dl.facts')), `a monitoring authorization is proposed (#${monId})`);
     await s.ctx.close();
   }
   {
@@ -346,6 +355,18 @@ try {
     const after = await text(s, 'section[data-file="blocklist.txt"]');
     check(after.includes(target) && after !== before, 'the countermeasure files change: the blocklist names the source');
     await audit(s, 'overseer-countermeasures-after');
+    await go(s, '#/monitoring');
+    check(await count(s, `main a[href="#/monitoring/${monId}"]`) === 1, 'the authorization waits in the overseer\'s queue');
+    await go(s, `#/monitoring/${monId}`);
+    await audit(s, 'overseer-authorization');
+    await s.page.fill('textarea[name=reason]', 'Limited to the registered networks; purpose stated');
+    await s.page.click('button[value=approve]');
+    let mstate = '';
+    for (let i = 0; i < 40 && !['approved', 'active'].includes(mstate); i++) {
+      await s.page.waitForTimeout(250);
+      mstate = (await tw.call('GET', `/api/v1/monitoring/authorizations/${monId}`, undefined, demo.users.overseer1.token)).body?.authorization?.state;
+    }
+    check(['approved', 'active'].includes(mstate), `the overseer's approval takes effect (${mstate})`);
     await s.ctx.close();
   }
 

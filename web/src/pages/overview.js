@@ -116,9 +116,19 @@ export async function overviewPage(main) {
 }
 
 // "in 2 d 3 h" until an instant, or how long ago it passed.
+// It counts on while shown (every 30 s; a screen reader is not told each
+// tick, the exact time follows in words).
 export function countdown(iso) {
   if (!iso) return '—';
-  const s = (Date.parse(iso) - Date.now()) / 1000;
-  return h('span', { title: fmtTime(iso) }, s >= 0 ? t('countdown.in', { d: fmtDuration(s) }) : t('countdown.ago', { d: fmtDuration(-s) }),
-    h('span', { class: 'sr-only' }, ` (${fmtTime(iso)})`));
+  const words = () => {
+    const s = (Date.parse(iso) - Date.now()) / 1000;
+    return s >= 0 ? t('countdown.in', { d: fmtDuration(s) }) : t('countdown.ago', { d: fmtDuration(-s) });
+  };
+  const live = h('span', { class: 'countdown' }, words());
+  const el = h('span', { title: fmtTime(iso) }, live, h('span', { class: 'sr-only' }, ` (${fmtTime(iso)})`));
+  const timer = setInterval(() => {
+    if (!el.isConnected) clearInterval(timer);
+    else live.textContent = words();
+  }, 30000);
+  return el;
 }
