@@ -303,6 +303,25 @@ int audit_rows_check(struct audit *a, struct audit_walk *out)
 				 "vouches for them (stored before schema v10, or behind the tower's back)",
 			      store_res_int64(r, 0, 0));
 	store_res_free(r);
+	/* TAXII collections and access rules without a number: the log keys
+	 * them by it, so none of its entries can vouch for them. */
+	if ((rc = store_exec(a->c,
+			     "SELECT (SELECT COUNT(*) FROM taxii_collections WHERE num IS NULL), "
+			     "(SELECT COUNT(*) FROM taxii_access WHERE collection_num IS NULL)",
+			     NULL, 0, &r, NULL)) < 0)
+		return rc;
+	if (store_res_int64(r, 0, 0) > 0)
+		audit_finding(a, "%" PRId64 " TAXII collections have no number, so no entry in the "
+				 "log vouches for them (not yet taken into the log by the start of a "
+				 "tower of schema v18 or later, or added behind the tower's back)",
+			      store_res_int64(r, 0, 0));
+	if (store_res_int64(r, 0, 1) > 0)
+		audit_finding(a, "%" PRId64 " TAXII access rules have no collection number, so no "
+				 "entry in the log vouches for them (not yet taken into the log by the "
+				 "start of a tower of schema v18 or later, or added behind the tower's "
+				 "back)",
+			      store_res_int64(r, 0, 1));
+	store_res_free(r);
 	/* What the log names that the store no longer has. An asset without
 	 * address ranges named an empty set: nothing to find. */
 	for (size_t i = 0; m != NULL && i < m->cap; i++) {

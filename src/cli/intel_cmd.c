@@ -4,15 +4,25 @@
  * through the service layer and into the transparency log.
  *
  *   add --value V [...]     an indicator, from one value
- *   import FILE             a STIX 2.1 bundle's objects, or a plain list
+ *   import FILE|DIR         a STIX 2.1 bundle's objects, MISP events (a
+ *                           feed directory too) as indicators and reports,
+ *                           or a plain list
  *   expire ID --reason T    publishes the indicator's revocation
  *   list                    the collection's indicators in force
- *   warn --name --text --ref   a warning to operators (a STIX report) */
+ *   warn --name --text --ref   a warning to operators (a STIX report)
+ *
+ * and manage the collections themselves, through the tower's JSON API
+ * (/api/v1/taxii/collections, src/tower/collections.c):
+ *
+ *   collections             each collection, with who reads and writes it
+ *   collection-add --alias --title [--description]
+ *   access COLL [--rule ROLE[:ORG]=r|w|rw]... [--none]   replaces its rules */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/clock.h"
@@ -35,8 +45,12 @@ static void intel_usage(FILE *out)
 	      "      [--confidence N]      share an indicator: an address or prefix, a domain,\n"
 	      "                            a URL or a file hash (K: ipv4, ipv6, domain, url, md5,\n"
 	      "                            sha1, sha256; guessed from V when not given)\n"
-	      "  import FILE [--tlp T]     share a STIX 2.1 bundle's objects, or a plain list\n"
-	      "                            of values (one a line, '#' comments)\n"
+	      "  import FILE|DIR [--format F] [--tlp T]\n"
+	      "                            share a STIX 2.1 bundle's objects; a MISP event, a\n"
+	      "                            MISP REST answer or a MISP feed directory (with\n"
+	      "                            manifest.json), as indicators and a report per event;\n"
+	      "                            or a plain list of values (one a line, '#' comments).\n"
+	      "                            F: stix, misp or list; told by content when not given\n"
 	      "  expire ID --reason TEXT   publish the revocation of indicator ID\n"
 	      "  list [--all]              the indicators in force, newest first\n"
 	      "  warn --name TITLE --text TEXT --ref ID [--ref ID]... [--tlp T]\n"
@@ -44,22 +58,40 @@ static void intel_usage(FILE *out)
 	      "                            the objects named (indicators, say), in the warnings\n"
 	      "                            collection unless --collection says otherwise\n"
 	      "\n"
+	      "collections (what there is to read and write, and who may):\n"
+	      "  collections [--all]       each collection, with its rules\n"
+	      "  collection-add --alias A --title TEXT [--description TEXT]\n"
+	      "                            make a collection (A: a-z, 0-9, '-'); the office's\n"
+	      "                            analysts read and write it until `access` changes it\n"
+	      "  access COLL [--rule ROLE[:ORG]=r|w|rw]... [--none]\n"
+	      "                            replace who reads and writes COLL (its alias or id)\n"
+	      "                            with the rules given: ROLE operator, regulator,\n"
+	      "                            analyst, overseer or sensor; ORG an organisation's\n"
+	      "                            id or name (without it: every user of the role);\n"
+	      "                            --none leaves no rule; without either, show them\n"
+	      "\n"
 	      "options (before COMMAND or after it):\n" CLIENT_TOWER_USAGE
 	      "  --collection ALIAS|ID     the TAXII collection (default indicators)\n"
-	      "  --tlp T                   clear, green (default), amber, amber+strict, red\n"
+	      "  --tlp T                   clear, green (default), amber, amber+strict, red;\n"
+	      "                            for MISP, what no tlp: tag marks\n"
 	      "\n"
 	      "exit status: 0 ok, 1 usage, 2 the tower refused (its reason is printed) or a\n"
 	      "file is not valid, 3 the tower could not be reached.\n",
 	      out);
 }
 
-#define INTEL_REFS_MAX 64
+#define INTEL_REFS_MAX	64
+#define INTEL_RULES_MAX 64 /* rules a collection has: the tower's limit */
 
 struct intel_args {
 	const char *value, *kind, *name, *tlp, *valid_until, *confidence, *collection, *reason;
-	const char *text;
+	const char *text, *format;
 	const char *refs[INTEL_REFS_MAX];
 	size_t nrefs;
+	const char *alias, *title, *description;
+	const char *rules[INTEL_RULES_MAX];
+	size_t nrules;
+	bool none;
 	char coll_id[64];
 	struct client_opts o;
 	const char *token;
@@ -262,75 +294,268 @@ static int intel_add(struct intel_args *a)
 	return post_objects(a, "intel add", json_pack("[o]", ind));
 }
 
-/* A bundle's objects as they are, or a plain list's values as indicators. */
-static int intel_import(struct intel_args *a, const char *file)
+/* The file's bytes, NUL-terminated, in a buffer the caller frees; NULL
+ * after saying why. */
+static char *read_file(const char *file, size_t *n)
 {
 	FILE *f = fopen(file, "rb");
 	char *buf;
-	size_t n;
-	json_t *objs, *root;
 
 	if (f == NULL) {
 		log_warnx("intel import: %s: cannot open it", file);
-		return EXIT_INPUT;
+		return NULL;
 	}
 	buf = malloc(INTEL_IMPORT_MAX + 1);
-	n = buf ? fread(buf, 1, INTEL_IMPORT_MAX + 1, f) : 0;
+	*n = buf ? fread(buf, 1, INTEL_IMPORT_MAX + 1, f) : 0;
 	fclose(f);
-	if (buf == NULL || n > INTEL_IMPORT_MAX) {
+	if (buf == NULL || *n > INTEL_IMPORT_MAX) {
 		free(buf);
 		log_warnx("intel import: %s: larger than %u MiB", file, INTEL_IMPORT_MAX >> 20);
-		return EXIT_INPUT;
+		return NULL;
 	}
-	buf[n] = '\0';
-	root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
-	if (root != NULL) {
-		free(buf);
-		objs = json_incref(json_object_get(root, "objects"));
-		json_decref(root);
-		if (!json_is_array(objs) || json_array_size(objs) == 0) {
+	buf[*n] = '\0';
+	return buf;
+}
+
+/* A plain list's values as indicators (buf is cut up); NULL after saying
+ * which line is not a value. */
+static json_t *list_objects(const struct intel_args *a, const char *file, char *buf)
+{
+	json_t *objs = json_array();
+	unsigned line = 0;
+
+	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l != NULL;
+	     l = strtok_r(NULL, "\n", &save)) {
+		json_t *ind;
+
+		line++;
+		l[strcspn(l, "\r#")] = '\0';
+		l += strspn(l, " \t");
+		size_t len = strlen(l);
+		while (len > 0 && (l[len - 1] == ' ' || l[len - 1] == '\t'))
+			l[--len] = '\0';
+		if (len == 0)
+			continue;
+		/* One value a line: anything more is not a list we know. */
+		if (strpbrk(l, " \t") != NULL ||
+		    indicator_of(a, l, NULL, &ind, "intel import") < 0) {
+			log_warnx("intel import: %s:%u: not imported", file, line);
 			json_decref(objs);
-			log_warnx("intel import: %s: not a STIX 2.1 bundle with objects", file);
+			return NULL;
+		}
+		json_array_append_new(objs, ind);
+	}
+	if (json_array_size(objs) == 0) {
+		json_decref(objs);
+		log_warnx("intel import: %s: no value in it", file);
+		return NULL;
+	}
+	return objs;
+}
+
+/* A MISP feed: manifest.json names its events, each in <uuid>.json beside
+ * it. An event file that cannot be read is said and counted; the others
+ * are imported. */
+static int misp_feed(struct stix_misp *m, const char *dir, unsigned *failed)
+{
+	char path[4096];
+	const char *key;
+	json_t *manifest, *v;
+	size_t n;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	if ((buf = read_file(path, &n)) == NULL)
+		return -1;
+	manifest = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+	free(buf);
+	if (!json_is_object(manifest) || json_object_size(manifest) == 0) {
+		log_warnx("intel import: %s: not a MISP feed's manifest (an object of event uuids)",
+			  path);
+		json_decref(manifest);
+		return -1;
+	}
+	json_object_foreach(manifest, key, v) {
+		json_t *root;
+		int rc;
+
+		/* A uuid, nothing else: the key becomes a file name. */
+		if (strlen(key) != 36 || strspn(key, "0123456789abcdefABCDEF-") != 36) {
+			log_warnx("intel import: %s: '%.40s' is not an event uuid", path, key);
+			(*failed)++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s.json", dir, key);
+		if ((buf = read_file(path, &n)) == NULL) {
+			(*failed)++;
+			continue;
+		}
+		root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+		free(buf);
+		rc = root != NULL ? stix_misp_add(m, path, root) : YG_EFORMAT;
+		json_decref(root);
+		if (rc == YG_ENOMEM) {
+			json_decref(manifest);
+			return -1;
+		}
+		if (rc < 0) {
+			log_warnx("intel import: %s: not a MISP event", path);
+			(*failed)++;
+		}
+	}
+	json_decref(manifest);
+	return 0;
+}
+
+/* What the conversion made and skipped, for the analyst: one line each,
+ * and the first reasons for values and events refused, on stderr. */
+static void misp_print(const struct stix_misp_stats *st, unsigned failed)
+{
+	size_t skipped = 0;
+
+	printf("misp: %zu event%s read, %zu attribute%s", st->events, st->events == 1 ? "" : "s",
+	       st->attributes, st->attributes == 1 ? "" : "s");
+	if (st->events_empty > 0)
+		printf("; %zu event%s with nothing to import", st->events_empty,
+		       st->events_empty == 1 ? "" : "s");
+	if (failed > 0)
+		printf("; %u event file%s not read", failed, failed == 1 ? "" : "s");
+	printf("\nmisp: made %zu indicator%s, %zu report%s, %zu identit%s\n", st->indicators,
+	       st->indicators == 1 ? "" : "s", st->reports, st->reports == 1 ? "" : "s",
+	       st->identities, st->identities == 1 ? "y" : "ies");
+	for (int w = 0; w < STIX_MISP_WHY_COUNT; w++)
+		skipped += st->skipped[w];
+	if (st->duplicates > 0)
+		printf("misp: %zu attribute%s repeating one already made\n", st->duplicates,
+		       st->duplicates == 1 ? "" : "s");
+	if (skipped > 0) {
+		const char *sep = "";
+
+		printf("misp: skipped:");
+		for (int w = 0; w < STIX_MISP_WHY_COUNT; w++) {
+			if (st->skipped[w] == 0)
+				continue;
+			printf("%s %zu %s", sep, st->skipped[w],
+			       stix_misp_why_text((enum stix_misp_why)w));
+			if (w == STIX_MISP_TYPE && st->n_types > 0) {
+				printf(" (");
+				for (size_t i = 0; i < st->n_types; i++)
+					printf("%s%s %zu", i ? ", " : "", st->types[i].name,
+					       st->types[i].count);
+				printf(")");
+			}
+			sep = ",";
+		}
+		printf("\n");
+	}
+	fflush(stdout);
+	for (size_t i = 0; i < st->n_messages; i++)
+		log_warnx("intel import: %s", st->messages[i]);
+	if (st->messages_dropped > 0)
+		log_warnx("intel import: and %zu more", st->messages_dropped);
+}
+
+enum import_format { IMPORT_AUTO, IMPORT_STIX, IMPORT_MISP, IMPORT_LIST };
+
+/* A bundle's objects as they are, MISP events converted, or a plain
+ * list's values as indicators. */
+static int intel_import(struct intel_args *a, const char *file)
+{
+	enum import_format fmt = IMPORT_AUTO;
+	struct stix_misp m = {0};
+	struct stat st;
+	unsigned failed = 0;
+	json_t *objs = NULL, *root = NULL;
+	char *buf = NULL;
+	size_t n;
+	int rc = EXIT_INPUT;
+
+	if (a->format != NULL) {
+		static const char *const f[] = {"stix", "misp", "list"};
+
+		for (size_t i = 0; i < 3 && fmt == IMPORT_AUTO; i++)
+			if (strcmp(a->format, f[i]) == 0)
+				fmt = (enum import_format)(i + 1);
+		if (fmt == IMPORT_AUTO) {
+			log_warnx("intel import: --format is stix, misp or list");
+			return EXIT_USAGE;
+		}
+	}
+	if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (fmt != IMPORT_AUTO && fmt != IMPORT_MISP) {
+			log_warnx("intel import: %s: a directory is a MISP feed, not --format %s",
+				  file, a->format);
+			return EXIT_USAGE;
+		}
+		fmt = IMPORT_MISP;
+	} else {
+		if ((buf = read_file(file, &n)) == NULL)
 			return EXIT_INPUT;
+		if (fmt != IMPORT_LIST)
+			root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+		if (fmt == IMPORT_AUTO)
+			fmt = root == NULL ? IMPORT_LIST
+			      : json_object_get(root, "Event") != NULL ||
+					json_object_get(root, "response") != NULL
+				      ? IMPORT_MISP
+				      : IMPORT_STIX;
+	}
+
+	if (fmt == IMPORT_LIST) {
+		if ((objs = list_objects(a, file, buf)) == NULL)
+			goto out;
+	} else if (fmt == IMPORT_STIX) {
+		objs = json_incref(json_object_get(root, "objects"));
+		if (!json_is_array(objs) || json_array_size(objs) == 0) {
+			log_warnx("intel import: %s: not a STIX 2.1 bundle with objects", file);
+			goto out;
 		}
 	} else {
-		objs = json_array();
-		unsigned line = 0;
-		for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l != NULL;
-		     l = strtok_r(NULL, "\n", &save)) {
-			json_t *ind;
+		struct stix_misp_opts o = {.tlp = STIX_TLP_GREEN};
 
-			line++;
-			l[strcspn(l, "\r#")] = '\0';
-			l += strspn(l, " \t");
-			size_t len = strlen(l);
-			while (len > 0 && (l[len - 1] == ' ' || l[len - 1] == '\t'))
-				l[--len] = '\0';
-			if (len == 0)
-				continue;
-			/* One value a line: anything more is not a list we know. */
-			if (strpbrk(l, " \t") != NULL ||
-			    indicator_of(a, l, NULL, &ind, "intel import") < 0) {
-				log_warnx("intel import: %s:%u: not imported", file, line);
-				json_decref(objs);
-				free(buf);
-				return EXIT_INPUT;
-			}
-			json_array_append_new(objs, ind);
+		if (a->tlp != NULL && stix_tlp_from_name(a->tlp, &o.tlp) < 0) {
+			log_warnx("intel import: --tlp is clear, green, amber, amber+strict or red");
+			rc = EXIT_USAGE;
+			goto out;
 		}
-		free(buf);
-		if (json_array_size(objs) == 0) {
-			json_decref(objs);
-			log_warnx("intel import: %s: no value in it", file);
-			return EXIT_INPUT;
+		if (stix_misp_init(&m, &o) < 0) {
+			rc = EXIT_FATAL;
+			goto out;
 		}
+		if (buf == NULL) {
+			if (misp_feed(&m, file, &failed) < 0)
+				goto out;
+		} else {
+			int err = stix_misp_add(&m, file, root);
+
+			if (err == YG_EFORMAT)
+				log_warnx("intel import: %s: not a MISP event ({\"Event\": ...}) or "
+					  "REST answer ({\"response\": [...]})",
+					  file);
+			if (err < 0)
+				goto out;
+		}
+		misp_print(&m.stats, failed);
+		if (json_array_size(m.objects) == 0) {
+			log_warnx("intel import: %s: nothing to import", file);
+			goto out;
+		}
+		objs = json_incref(m.objects);
 	}
-	int rc = collection_id(a, "intel import");
-	if (rc != EXIT_OK) {
-		json_decref(objs);
-		return rc;
+	rc = collection_id(a, "intel import");
+	if (rc == EXIT_OK) {
+		rc = post_objects(a, "intel import", objs);
+		objs = NULL;
+		/* what was sent is sent; an event file not read still fails */
+		if (rc == EXIT_OK && failed > 0)
+			rc = EXIT_INPUT;
 	}
-	return post_objects(a, "intel import", objs);
+out:
+	json_decref(objs);
+	json_decref(root);
+	stix_misp_fini(&m);
+	free(buf);
+	return rc;
 }
 
 /* A new version of the indicator, revoked: TAXII readers drop it. */
@@ -473,6 +698,255 @@ static int intel_list(struct intel_args *a)
 	return ferror(stdout) ? EXIT_OUTPUT : EXIT_OK;
 }
 
+/* ---- the collections themselves (the tower's JSON API) ------------------ */
+
+#define COLLS_PATH "/api/v1/taxii/collections"
+
+/* ROLE[:ORG]=r|w|rw as a rule the API takes, or NULL. ORG all digits is
+ * an organisation's id, anything else its name (which may hold '=' or
+ * ':': the role ends at the first ':', the permission starts after the
+ * last '='). */
+static json_t *rule_of(const char *s)
+{
+	const char *eq = strrchr(s, '='), *colon = strchr(s, ':'), *end;
+	json_t *org;
+
+	if (eq == NULL)
+		return NULL;
+	if (colon != NULL && colon > eq)
+		colon = NULL;
+	end = colon != NULL ? colon : eq;
+	bool r = strcmp(eq + 1, "r") == 0 || strcmp(eq + 1, "rw") == 0,
+	     w = strcmp(eq + 1, "w") == 0 || strcmp(eq + 1, "rw") == 0;
+	if (end == s || (!r && !w))
+		return NULL;
+	if (colon != NULL) {
+		size_t n = (size_t)(eq - colon - 1);
+
+		if (n == 0)
+			return NULL;
+		if (strspn(colon + 1, "0123456789") == n && n < 19)
+			org = json_integer(strtoll(colon + 1, NULL, 10));
+		else
+			org = json_stringn(colon + 1, n);
+	} else {
+		org = json_null();
+	}
+	return json_pack("{s:s%,s:o,s:b,s:b}", "role", s, (size_t)(end - s), "org", org, "read", r,
+			 "write", w);
+}
+
+/* A collection's rules as --rule takes them: "analyst=rw operator:3=r". */
+static void rules_text(const json_t *rules, char *out, size_t cap)
+{
+	const json_t *r;
+	size_t i, at = 0;
+	char role[40];
+
+	out[0] = '\0';
+	json_array_foreach(rules, i, r) {
+		const json_t *org = json_object_get(r, "org");
+		bool rd = json_is_true(json_object_get(r, "read")),
+		     wr = json_is_true(json_object_get(r, "write"));
+		char o[32] = "";
+		int n;
+
+		if (json_is_integer(org))
+			snprintf(o, sizeof(o), ":%lld", (long long)json_integer_value(org));
+		n = snprintf(out + at, cap - at, "%s%s%s=%s%s", at ? " " : "",
+			     client_term_safe(json_object_get(r, "role"), role, sizeof(role)), o,
+			     rd ? "r" : "", wr ? "w" : "");
+		if (n < 0 || (size_t)n >= cap - at) {
+			snprintf(out + at, cap - at, " ...");
+			break;
+		}
+		at += (size_t)n;
+	}
+}
+
+static void colls_header(void *ctx)
+{
+	(void)ctx;
+	printf("%-4s %-24s %-36s %s\n", "num", "alias", "id", "rules (read, write)");
+}
+
+static int colls_row(const json_t *c, void *ctx)
+{
+	char alias[80], id[80], rules[2048];
+
+	(void)ctx;
+	rules_text(json_object_get(c, "rules"), rules, sizeof(rules));
+	printf("%-4lld %-24s %-36s %s\n", (long long)json_integer_value(json_object_get(c, "number")),
+	       client_term_safe(json_object_get(c, "alias"), alias, sizeof(alias)),
+	       client_term_safe(json_object_get(c, "id"), id, sizeof(id)),
+	       rules[0] ? rules : "(none: nobody reads or writes it)");
+	return ferror(stdout) ? -1 : 0;
+}
+
+static int intel_collections(struct intel_args *a)
+{
+	struct client_query q;
+	const struct client_list l = {.who = "intel collections",
+				      .path = COLLS_PATH,
+				      .items = "collections",
+				      .header = colls_header,
+				      .row = colls_row};
+
+	client_query_init(&q);
+	a->o.cursor = "after"; /* the list's cursor: next_after */
+	return client_list_run(&l, &a->o, a->token, &q);
+}
+
+/* COLL, an alias or an id, as the collection's id into a->coll_id. */
+static int coll_resolve(struct intel_args *a, const char *who, const char *want)
+{
+	long long after = 0;
+
+	for (;;) {
+		char path[120];
+		json_t *ans = NULL, *c;
+		size_t i;
+
+		if (after > 0)
+			snprintf(path, sizeof(path), COLLS_PATH "?limit=1000&after=%lld", after);
+		else
+			snprintf(path, sizeof(path), COLLS_PATH "?limit=1000");
+		long st = client_call(a->o.base, a->token, "GET", path, NULL, NULL, &ans);
+		if (st != 200) {
+			int rc = client_refused(who, st, ans, a->o.base);
+			json_decref(ans);
+			return rc;
+		}
+		json_array_foreach(json_object_get(ans, "collections"), i, c) {
+			const char *id = json_string_value(json_object_get(c, "id")),
+				   *alias = json_string_value(json_object_get(c, "alias"));
+
+			if (id != NULL && strlen(id) < sizeof(a->coll_id) &&
+			    (strcmp(id, want) == 0 || (alias != NULL && strcmp(alias, want) == 0))) {
+				snprintf(a->coll_id, sizeof(a->coll_id), "%s", id);
+				json_decref(ans);
+				return EXIT_OK;
+			}
+		}
+		bool more = json_is_true(json_object_get(ans, "more"));
+		long long next = json_integer_value(json_object_get(ans, "next_after"));
+		json_decref(ans);
+		if (!more || next <= after)
+			break;
+		after = next;
+	}
+	log_warnx("%s: no collection '%.64s'", who, want);
+	return EXIT_INPUT;
+}
+
+/* The tower's field names as the options they came from. */
+static int coll_field_name(const char *field, char *buf, size_t n, void *ctx)
+{
+	const struct intel_args *a = ctx;
+	char *end;
+
+	if (strcmp(field, "alias") == 0 || strcmp(field, "title") == 0 ||
+	    strcmp(field, "description") == 0) {
+		snprintf(buf, n, "--%s", field);
+		return 0;
+	}
+	if (strncmp(field, "rules[", 6) != 0)
+		return -1;
+	unsigned long i = strtoul(field + 6, &end, 10);
+	if (*end != ']' || i >= a->nrules)
+		return -1;
+	snprintf(buf, n, "--rule %.200s%s%s", a->rules[i], end[1] == '.' ? ": " : "",
+		 end[1] == '.' ? end + 2 : "");
+	return 0;
+}
+
+static int intel_collection_add(struct intel_args *a)
+{
+	const char *who = "intel collection-add";
+	json_t *body, *ans = NULL;
+	char *text;
+	int rc;
+
+	if (a->alias == NULL || a->title == NULL) {
+		log_warnx("%s: --alias and --title are required", who);
+		return EXIT_USAGE;
+	}
+	body = json_pack("{s:s,s:s}", "alias", a->alias, "title", a->title);
+	if (body != NULL && a->description != NULL &&
+	    json_object_set_new(body, "description", json_string(a->description)) < 0) {
+		json_decref(body);
+		body = NULL;
+	}
+	if (body == NULL || (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		json_decref(body);
+		log_warnx("%s: --alias, --title and --description must be UTF-8 text", who);
+		return EXIT_USAGE;
+	}
+	json_decref(body);
+	long st = client_call(a->o.base, a->token, "POST", COLLS_PATH, text, NULL, &ans);
+	free(text);
+	if (st == 201)
+		rc = client_print(json_object_get(ans, "collection"));
+	else
+		rc = client_refused_named(who, st, ans, a->o.base, coll_field_name, a);
+	json_decref(ans);
+	return rc;
+}
+
+/* Shows COLL's rules, or replaces them with --rule's (or none). */
+static int intel_access(struct intel_args *a, const char *coll)
+{
+	const char *who = "intel access";
+	char path[200], *text = NULL;
+	json_t *rules, *ans = NULL;
+	int rc;
+
+	if (a->none && a->nrules > 0) {
+		log_warnx("%s: --none or --rule, not both", who);
+		return EXIT_USAGE;
+	}
+	rules = json_array();
+	for (size_t i = 0; i < a->nrules; i++) {
+		json_t *r = rule_of(a->rules[i]);
+
+		if (r == NULL) {
+			log_warnx("%s: --rule '%.80s' is not ROLE[:ORG]=r, =w or =rw", who,
+				  a->rules[i]);
+			json_decref(rules);
+			return EXIT_USAGE;
+		}
+		json_array_append_new(rules, r);
+	}
+	if ((rc = coll_resolve(a, who, coll)) != EXIT_OK) {
+		json_decref(rules);
+		return rc;
+	}
+	snprintf(path, sizeof(path), COLLS_PATH "/%s", a->coll_id);
+	long st;
+	if (a->nrules == 0 && !a->none) {
+		json_decref(rules);
+		st = client_call(a->o.base, a->token, "GET", path, NULL, NULL, &ans);
+	} else {
+		json_t *body = json_pack("{s:o}", "rules", rules);
+
+		text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+		json_decref(body);
+		if (text == NULL) {
+			log_warnx("%s: --rule must be UTF-8 text", who);
+			return EXIT_USAGE;
+		}
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/access");
+		st = client_call(a->o.base, a->token, "PUT", path, text, NULL, &ans);
+		free(text);
+	}
+	if (st == 200)
+		rc = client_print(json_object_get(ans, "collection"));
+	else
+		rc = client_refused_named(who, st, ans, a->o.base, coll_field_name, a);
+	json_decref(ans);
+	return rc;
+}
+
 int cmd_intel(int argc, char **argv)
 {
 	struct intel_args a;
@@ -481,12 +955,14 @@ int cmd_intel(int argc, char **argv)
 	char tok[256];
 	static const char *const names[] = {"--value", "--kind", "--name", "--tlp",
 					    "--valid-until", "--confidence", "--collection",
-					    "--reason", "--text"};
+					    "--reason", "--text", "--format", "--alias", "--title",
+					    "--description"};
 
 	memset(&a, 0, sizeof(a));
 	client_opts_init(&a.o, NULL);
 	const char **slots[] = {&a.value, &a.kind, &a.name, &a.tlp, &a.valid_until,
-				&a.confidence, &a.collection, &a.reason, &a.text};
+				&a.confidence, &a.collection, &a.reason, &a.text, &a.format, &a.alias,
+				&a.title, &a.description};
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--all") == 0) {
 			a.o.all = 1;
@@ -499,6 +975,19 @@ int cmd_intel(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			a.refs[a.nrefs++] = argv[++i];
+			continue;
+		}
+		if (strcmp(argv[i], "--rule") == 0) {
+			if (i + 1 >= argc || a.nrules == INTEL_RULES_MAX) {
+				log_warnx("intel: --rule needs a value (at most %d of them)",
+					  INTEL_RULES_MAX);
+				return EXIT_USAGE;
+			}
+			a.rules[a.nrules++] = argv[++i];
+			continue;
+		}
+		if (strcmp(argv[i], "--none") == 0) {
+			a.none = true;
 			continue;
 		}
 		int took = client_opt("intel", &a.o, argc, argv, &i);
@@ -545,6 +1034,12 @@ int cmd_intel(int argc, char **argv)
 		return intel_list(&a);
 	if (strcmp(pos[0], "warn") == 0 && npos == 1)
 		return intel_warn(&a);
+	if (strcmp(pos[0], "collections") == 0 && npos == 1)
+		return intel_collections(&a);
+	if (strcmp(pos[0], "collection-add") == 0 && npos == 1)
+		return intel_collection_add(&a);
+	if (strcmp(pos[0], "access") == 0 && npos == 2)
+		return intel_access(&a, pos[1]);
 	intel_usage(stderr);
 	return EXIT_USAGE;
 }

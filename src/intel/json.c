@@ -501,34 +501,6 @@ static enum intel_tlp misp_tags_tlp(json_t *tags)
 	return tlp;
 }
 
-static bool json_flag(json_t *v, bool dflt)
-{
-	const char *s;
-
-	if (v == NULL)
-		return dflt;
-	if (json_is_boolean(v))
-		return json_is_true(v);
-	if (json_is_integer(v))
-		return json_integer_value(v) != 0;
-	s = json_string_value(v);
-	if (s != NULL)
-		return strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0;
-	return dflt;
-}
-
-static const struct {
-	const char *type;
-	enum vtype t;
-	bool port; /* value|port */
-} misp_types[] = {
-	{"ip-src", V_IP, false},      {"ip-dst", V_IP, false},
-	{"ip-src|port", V_IP, true},  {"ip-dst|port", V_IP, true},
-	{"domain", V_DOMAIN, false},  {"hostname", V_DOMAIN, false},
-	{"hostname|port", V_DOMAIN, true},
-	{"url", V_URL, false},        {"domain|ip", V_DOMAIN, false},
-};
-
 static int misp_value(struct jctx *c, const char *apath, enum vtype t, const char *v, size_t n,
 		      const struct intel_meta *base, uint32_t meta)
 {
@@ -552,19 +524,22 @@ static int misp_value(struct jctx *c, const char *apath, enum vtype t, const cha
 	return 0;
 }
 
+/* The attribute-type table is src/stix's, shared with the tower's MISP
+ * import; of its kinds the sensor matches the network ones, and a type
+ * that gives none (the file hashes) is skipped like an unknown one. */
 static int misp_attr(struct jctx *c, json_t *a, const char *apath, const struct intel_meta *ev)
 {
 	const char *type = json_string_value(json_object_get(a, "type"));
 	json_t *jv = json_object_get(a, "value");
 	const char *v = json_string_value(jv), *uuid;
+	struct stix_misp_part parts[STIX_MISP_PARTS];
 	struct intel_meta base = *ev;
 	char path[PATH_MAX_J + 16];
-	size_t i, n;
 	uint32_t meta;
 	enum intel_tlp t;
-	int err;
+	int np, net = 0, err;
 
-	if (json_flag(json_object_get(a, "deleted"), false)) {
+	if (stix_misp_flag(json_object_get(a, "deleted"), false)) {
 		report_skip(c->rep, INTEL_REASON_SKIP_DELETED);
 		return 0;
 	}
@@ -573,14 +548,15 @@ static int misp_attr(struct jctx *c, json_t *a, const char *apath, const struct 
 		reject_at(c, path, INTEL_REASON_MISSING, "missing");
 		return 0;
 	}
-	for (i = 0; i < sizeof(misp_types) / sizeof(misp_types[0]); i++)
-		if (strcmp(type, misp_types[i].type) == 0)
-			break;
-	if (i == sizeof(misp_types) / sizeof(misp_types[0])) {
+	np = stix_misp_parts(type, v, json_string_length(jv), parts);
+	for (int i = 0; i < np; i++)
+		if (STIX_KIND_BIT(parts[i].kind) & STIX_KINDS_NETWORK)
+			net++;
+	if (net == 0) {
 		report_skip(c->rep, INTEL_REASON_SKIP_TYPE);
 		return 0;
 	}
-	if (!json_flag(json_object_get(a, "to_ids"), true)) {
+	if (!stix_misp_flag(json_object_get(a, "to_ids"), true)) {
 		report_skip(c->rep, INTEL_REASON_SKIP_NOT_IDS);
 		return 0;
 	}
@@ -595,23 +571,17 @@ static int misp_attr(struct jctx *c, json_t *a, const char *apath, const struct 
 		reject_at(c, apath, INTEL_REASON_LIMIT, "entry limit reached");
 		return 0;
 	}
-	n = json_string_length(jv);
-	if (strcmp(type, "domain|ip") == 0) {
-		const char *bar = memchr(v, '|', n);
+	for (int i = 0; i < np; i++) {
+		const struct stix_misp_part *p = &parts[i];
 
-		if (bar == NULL)
-			return misp_value(c, apath, V_DOMAIN, v, n, &base, meta);
-		if ((err = misp_value(c, apath, V_DOMAIN, v, (size_t)(bar - v), &base, meta)) < 0)
+		if (!(STIX_KIND_BIT(p->kind) & STIX_KINDS_NETWORK))
+			continue;
+		err = misp_value(c, apath, p->any_ip ? V_IP : kind_vtype(p->kind), p->value,
+				 p->len, &base, meta);
+		if (err < 0)
 			return err;
-		return misp_value(c, apath, V_IP, bar + 1, n - (size_t)(bar - v) - 1, &base, meta);
 	}
-	if (misp_types[i].port) {
-		const char *bar = memrchr(v, '|', n);
-
-		if (bar != NULL)
-			n = (size_t)(bar - v);
-	}
-	return misp_value(c, apath, misp_types[i].t, v, n, &base, meta);
+	return 0;
 }
 
 static int misp_attrs(struct jctx *c, json_t *attrs, const char *prefix,

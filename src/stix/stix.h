@@ -3,11 +3,13 @@
  * into (object path, value) pairs), the objects the tower emits, and the
  * TLP 2.0 marking definitions.
  *
- * Shared by the tower (which emits and serves objects over TAXII) and the
- * sensor's intel loader (which reads bundles), so that there is one pattern
- * grammar and one table of marking ids. Knows nothing of either: no store,
- * no HTTP, no intel snapshot. Every function is thread-safe (the random and
- * digest state is per thread or libsodium's own).
+ * Shared by the tower (which emits and serves objects over TAXII), yagura
+ * intel (which also converts MISP events into objects) and the sensor's
+ * intel loader (which reads bundles, and MISP events with the same table
+ * of attribute types), so that there is one pattern grammar and one table
+ * of marking ids. Knows nothing of them: no store, no HTTP, no intel
+ * snapshot. Every function is thread-safe (the random and digest state is
+ * per thread or libsodium's own); a MISP converter is one thread's.
  *
  * Errors are the yagura ones (base/err.h): 0, YG_EINVAL for an argument
  * the module refuses (an id of the wrong type, a value with a control
@@ -349,5 +351,113 @@ YG_MUST_CHECK int stix_bundle_new(json_t **out);
  * so that a chain of adds leaks nothing). Returns 0, YG_EINVAL if bundle
  * is not one or obj not an object with a type, or YG_ENOMEM. */
 YG_MUST_CHECK int stix_bundle_add(json_t *bundle, json_t *obj);
+
+/* --- MISP --- */
+
+/* MISP attribute types in yagura's terms: which STIX kinds a value of a
+ * type holds, and where in the value they are. One table (docs/sharing.md
+ * lists it), read by the tower's importer below and by the sensor's MISP
+ * loader (src/intel), which takes the network kinds and skips the rest. */
+
+#define STIX_MISP_PARTS 2 /* most parts one attribute gives (domain|ip) */
+
+struct stix_misp_part {
+	enum stix_kind kind;
+	bool any_ip;       /* the type says "an address", not which family: kind
+			      is IPV6 if the value has a ':', else IPV4 */
+	const char *value; /* points into the value given; no NUL */
+	size_t len;
+};
+
+/* Splits value (n bytes) of a MISP attribute of type into what yagura can
+ * match: the value itself for most types; the address or name without its
+ * port for the |port types; the hash of filename|md5 and the like; both
+ * halves of domain|ip. A composite value without its '|' is taken whole.
+ * Values are not checked (stix_value_check does that). Returns the number
+ * of parts, 1 or 2, or 0 for a type yagura does not map (or a NULL one). */
+int stix_misp_parts(const char *type, const char *value, size_t n,
+		    struct stix_misp_part parts[STIX_MISP_PARTS]);
+
+/* A MISP boolean as MISP writes them: true/false, 1/0, "1"/"0",
+ * "true"/"false". dflt when v is NULL or of another JSON type. */
+bool stix_misp_flag(const json_t *v, bool dflt);
+
+/* Why a MISP attribute (or event) made no indicator. */
+enum stix_misp_why {
+	STIX_MISP_NOT_IDS = 0, /* to_ids false: context, not for detection */
+	STIX_MISP_DELETED,     /* a deleted attribute, or one of a deleted object */
+	STIX_MISP_TYPE,        /* a type yagura cannot express as a pattern */
+	STIX_MISP_VALUE,       /* a value its type refuses */
+	STIX_MISP_MALFORMED,   /* not an object, no type or value, a property of the wrong JSON type */
+	STIX_MISP_LIMIT,       /* past the converter's limit of indicators */
+	STIX_MISP_EVENT,       /* an element of "response" that is not {"Event": {...}} */
+	STIX_MISP_WHY_COUNT
+};
+
+/* A few words for a person: "not for IDS (to_ids false)", "deleted" ... */
+const char *stix_misp_why_text(enum stix_misp_why why);
+
+#define STIX_MISP_INDICATORS_MAX 100000 /* indicators one converter makes */
+#define STIX_MISP_MESSAGES	 20	/* messages kept; the rest are counted */
+#define STIX_MISP_MESSAGE_MAX	 240	/* bytes of one, with NUL */
+#define STIX_MISP_TYPES		 16	/* unmapped types counted by name */
+
+/* What a conversion made and what it skipped, for the person running it. */
+struct stix_misp_stats {
+	size_t events;       /* events read */
+	size_t events_empty; /* of which with nothing to import (no report made) */
+	size_t attributes;   /* attributes read, in events and their objects */
+	size_t indicators, reports, identities; /* objects made */
+	size_t duplicates;   /* attributes whose indicator was made already */
+	size_t skipped[STIX_MISP_WHY_COUNT];
+	/* the unmapped types met first, and how many attributes of each */
+	size_t n_types;
+	struct {
+		char name[48];
+		size_t count;
+	} types[STIX_MISP_TYPES];
+	/* "FILE: Event.Attribute[7].value: invalid ipv4 'not-an-ip'", for
+	 * VALUE, MALFORMED, LIMIT and EVENT; the ordinary skips (NOT_IDS,
+	 * DELETED, TYPE) are only counted. */
+	size_t n_messages, messages_dropped;
+	char messages[STIX_MISP_MESSAGES][STIX_MISP_MESSAGE_MAX];
+};
+
+struct stix_misp_opts {
+	enum stix_tlp tlp; /* for what no tlp: tag marks, and identities; NONE: unmarked */
+	int64_t now;       /* us; the time of what MISP gives no time for; 0: the clock */
+	size_t max_indicators; /* 0: STIX_MISP_INDICATORS_MAX */
+};
+
+/* A converter of MISP events to STIX 2.1 objects (docs/sharing.md, "MISP"),
+ * caller-owned: stix_misp_init, any number of stix_misp_add, read objects
+ * and stats, stix_misp_fini. Objects already made are not made twice (an
+ * organisation's identity for its second event, an attribute met again).
+ * Not thread-safe; separate converters are independent. */
+struct stix_misp {
+	struct stix_misp_opts opts;
+	json_t *objects; /* the array of objects made, each event's identity,
+			    indicators and report in that order; read-only */
+	struct stix_misp_stats stats;
+	/* private */
+	json_t *seen;  /* ids made -> true */
+	char *pattern; /* scratch for one pattern */
+	char *value;   /* scratch for one part, with its NUL */
+	char *key;     /* scratch for the name of a UUIDv5 id */
+};
+
+/* Returns 0, or YG_ENOMEM (m then needs no fini, but fini is harmless). */
+YG_MUST_CHECK int stix_misp_init(struct stix_misp *m, const struct stix_misp_opts *o);
+
+/* Converts one JSON document: {"Event": {...}} (an event file of a MISP
+ * feed, or MISP's export of one event) or {"response": [{"Event": ...},
+ * ...]} (MISP's REST API). name labels its messages (a file name). Bad
+ * events and attributes are skipped and counted in m->stats, never fatal.
+ * Returns 0, YG_EFORMAT if root is neither form (nothing is counted), or
+ * YG_ENOMEM (m keeps what it made before). */
+YG_MUST_CHECK int stix_misp_add(struct stix_misp *m, const char *name, const json_t *root);
+
+/* Frees what m holds; m->objects too, unless the caller took a reference. */
+void stix_misp_fini(struct stix_misp *m);
 
 #endif

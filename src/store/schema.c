@@ -516,6 +516,34 @@ static const char schema_v16[] =
 	" ended BIGINT);"
 	"CREATE INDEX sessions_user ON sessions (user_id);";
 
+/* v17: alerts received per hour and organisation hit (0: none), counted
+ * in the transaction that stores them (src/tower/alerts.c), for the
+ * dashboard's overview: what it draws costs a few rows, not a scan of
+ * every alert in the window. Derived, like the sources' summary: not in
+ * the log, and made again from the alerts by this migration. */
+static const char schema_v17[] =
+	"CREATE TABLE alert_hours ("
+	" hour BIGINT NOT NULL,"
+	" org_id BIGINT NOT NULL,"
+	" n BIGINT NOT NULL,"
+	" PRIMARY KEY (hour, org_id));"
+	"INSERT INTO alert_hours (hour, org_id, n) SELECT (received / 3600000000) * 3600000000,"
+	" COALESCE(asset_org_id, 0), COUNT(*) FROM alerts WHERE received IS NOT NULL"
+	" GROUP BY (received / 3600000000) * 3600000000, COALESCE(asset_org_id, 0);";
+
+/* v18: TAXII collections and their access rules as records of the
+ * transparency log (src/tower/collections.c). A collection's id is a
+ * UUID, and the log keys rows by number: num is the collection's, given
+ * when the log takes it in (when it is made through the tower, or, for
+ * one made before, at the first start of a tower that knows this
+ * version), NULL until then. An access rule carries its collection's
+ * number, the key of the set of rules the log fingerprints as one. */
+static const char schema_v18[] =
+	"ALTER TABLE taxii_collections ADD COLUMN num BIGINT;"
+	"CREATE UNIQUE INDEX taxii_collections_num ON taxii_collections (num);"
+	"ALTER TABLE taxii_access ADD COLUMN collection_num BIGINT;"
+	"CREATE INDEX taxii_access_num ON taxii_access (collection_num);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -536,6 +564,8 @@ const struct store_migration store_migrations[] = {
 	{ .version = 14, .name = "sightings from alerts", .sql = schema_v14 },
 	{ .version = 15, .name = "deletions from TAXII collections", .sql = schema_v15 },
 	{ .version = 16, .name = "passwords, preferences and browser sessions", .sql = schema_v16 },
+	{ .version = 17, .name = "alerts per hour, for the overview", .sql = schema_v17 },
+	{ .version = 18, .name = "TAXII collections and access rules in the log", .sql = schema_v18 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -238,6 +238,16 @@ static int alert_batch_store(struct store_conn *c, struct svc_tx *x, void *arg)
 	if ((rc = rec_row_params(REC_ALERT_BATCHES, prow, &ref.h)) < 0 || (rc = svc_row(x, &ref)) < 0 ||
 	    (rc = alert_batch_set(c, w, batch, &ref)) < 0 || (rc = svc_row(x, &ref)) < 0)
 		return rc;
+	/* The overview's count (schema v17), of the rows this batch added. */
+	struct store_param ph[] = {store_int64(w->received - w->received % 3600000000LL),
+				   store_int64(batch)};
+	if ((rc = store_exec(c,
+			     "INSERT INTO alert_hours (hour, org_id, n) SELECT ?, "
+			     "COALESCE(asset_org_id, 0), COUNT(*) FROM alerts WHERE batch_id = ? "
+			     "GROUP BY COALESCE(asset_org_id, 0) ON CONFLICT (hour, org_id) DO UPDATE "
+			     "SET n = alert_hours.n + excluded.n",
+			     ph, 2, NULL, NULL)) < 0)
+		return rc;
 	if (w->rows->nhits > 0 &&
 	    (rc = store_exec_batch(c,
 				   "INSERT INTO asset_hits (src_ip, dest_ip, asset_id) VALUES (?, ?, ?) "

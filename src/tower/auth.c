@@ -24,7 +24,7 @@ static const char *const action_names[ACT_COUNT] = {
 	"alert.post",	 "alert.read",	  "sources.read", "intel.read", "admin", "log.read",
 	"log.cosign", "case.propose", "case.decide", "case.revoke", "case.read",
 	"countermeasure.read", "monitoring.propose", "monitoring.decide", "monitoring.revoke",
-	"monitoring.read", "taxii", "report.share"};
+	"monitoring.read", "taxii", "report.share", "taxii.manage"};
 
 const char *action_name(enum action a)
 {
@@ -46,19 +46,22 @@ const char *action_name(enum action a)
  * Analysts propose countermeasure cases and overseers decide them, never
  * the other way round (docs/oversight.md); either may end one early;
  * auditors read them; sensors, the machines of the office, fetch the
- * countermeasure files as resolvers and routers do. */
+ * countermeasure files as resolvers and routers do. The office (analysts,
+ * and the admin who manages organisations) decides which collections there
+ * are and who reads and writes each; nobody outside it does. */
 static const uint8_t matrix[ROLE_COUNT][ACT_COUNT] = {
 	/* rcreate rupdate rread awrite aread alpost alread src intel admin log cosign
 	 * cpropose cdecide crevoke cread cmread mpropose mdecide mrevoke mread
-	 * taxii rshare; a sensor reads its own authorizations only (monitoring.c); a
-	 * TAXII collection says who of those with taxii reads and writes it */
-	[ROLE_OPERATOR] = {O, O, O, O, O, N, O, N, A, N, N, N, N, N, N, N, N, N, N, N, N, A, N},
-	[ROLE_REGULATOR] = {N, N, S, N, S, N, S, N, N, N, N, N, N, N, N, N, N, N, N, N, N, A, N},
-	[ROLE_ANALYST] = {N, N, A, N, A, N, A, A, A, N, N, N, A, N, A, A, A, A, N, A, A, A, A},
-	[ROLE_OVERSEER] = {N, N, A, N, N, N, A, A, N, N, A, N, N, A, A, A, A, N, A, A, A, A, N},
-	[ROLE_AUDITOR] = {N, N, N, N, N, N, N, N, N, N, A, A, N, N, N, A, A, N, N, N, A, N, N},
-	[ROLE_SENSOR] = {N, N, N, N, N, A, N, N, A, N, N, N, N, N, N, N, A, N, N, N, O, A, N},
-	[ROLE_ADMIN] = {N, N, N, N, N, N, N, N, N, A, N, N, N, N, N, N, N, N, N, N, N, N, N},
+	 * taxii rshare tmanage; a sensor reads its own authorizations only
+	 * (monitoring.c); a TAXII collection says who of those with taxii reads
+	 * and writes it */
+	[ROLE_OPERATOR] = {O, O, O, O, O, N, O, N, A, N, N, N, N, N, N, N, N, N, N, N, N, A, N, N},
+	[ROLE_REGULATOR] = {N, N, S, N, S, N, S, N, N, N, N, N, N, N, N, N, N, N, N, N, N, A, N, N},
+	[ROLE_ANALYST] = {N, N, A, N, A, N, A, A, A, N, N, N, A, N, A, A, A, A, N, A, A, A, A, A},
+	[ROLE_OVERSEER] = {N, N, A, N, N, N, A, A, N, N, A, N, N, A, A, A, A, N, A, A, A, A, N, N},
+	[ROLE_AUDITOR] = {N, N, N, N, N, N, N, N, N, N, A, A, N, N, N, A, A, N, N, N, A, N, N, N},
+	[ROLE_SENSOR] = {N, N, N, N, N, A, N, N, A, N, N, N, N, N, N, N, A, N, N, N, O, A, N, N},
+	[ROLE_ADMIN] = {N, N, N, N, N, N, N, N, N, A, N, N, N, N, N, N, N, N, N, N, N, N, N, A},
 };
 
 enum scope authz_scope(enum role r, enum action a)

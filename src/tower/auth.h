@@ -71,6 +71,7 @@ enum action {
 	ACT_MONITOR_READ,      /* authorizations (a sensor: its own active ones) */
 	ACT_TAXII,             /* the TAXII server: each collection says who reads, writes */
 	ACT_REPORT_SHARE,      /* share a report's indicators with the other operators */
+	ACT_TAXII_MANAGE,      /* make TAXII collections, say who reads and writes each */
 	ACT_COUNT
 };
 

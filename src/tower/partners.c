@@ -196,42 +196,30 @@ int tw_partners_start(struct tower *t, char *err, size_t errlen)
 		return 0;
 	if ((m = yg_calloc(1, sizeof(*m))) == NULL)
 		return YG_ENOMEM;
-	if ((rc = store_conn_get(t->st, &c)) < 0) {
-		free(m);
-		snprintf(err, errlen, "[partners]: the store cannot be reached");
-		return rc;
-	}
-	/* The local collections, their readers and their cursors; several
-	 * towers on one store each try, the first makes them. */
+	/* The local collections, which the office's analysts read (each one
+	 * made is a change by the tower in the transparency log), and their
+	 * cursors; several towers on one store each try, the first makes them. */
 	for (unsigned i = 0; rc == 0 && i < t->cfg.n_partners; i++) {
 		const struct tower_partner *pt = &t->cfg.partners[i];
-		char alias[64], sid[STIX_ID_MAX], title[100], state[64];
+		char alias[64], title[100];
+		struct svc_result res;
 
 		snprintf(alias, sizeof(alias), "partner-%s", pt->name);
 		snprintf(title, sizeof(title), "From partner %s", pt->name);
-		snprintf(state, sizeof(state), "pull:%s", pt->name);
-		if ((rc = stix_id_v5("x-yagura-collection", alias, sid)) < 0)
-			break;
-		snprintf(m->coll[i], sizeof(m->coll[i]), "%s", strstr(sid, "--") + 2);
-		struct store_param pc[] = {store_text(m->coll[i]), store_text(alias), store_text(title),
-					   store_text(pt->url), store_int64(tw_now_us())};
-		struct store_param pa[] = {store_text(m->coll[i])};
+		rc = tw_collection_ensure(t, alias, title, pt->url, m->coll[i], sizeof(m->coll[i]),
+					  &res);
+	}
+	if (rc == 0)
+		rc = store_conn_get(t->st, &c);
+	for (unsigned i = 0; rc == 0 && i < t->cfg.n_partners; i++) {
+		char state[64];
+
+		snprintf(state, sizeof(state), "pull:%s", t->cfg.partners[i].name);
 		struct store_param ps[] = {store_text(state)};
 		rc = store_exec(c,
-				"INSERT INTO taxii_collections (id, alias, title, description, created) "
-				"VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-				pc, 5, NULL, NULL);
-		if (rc == 0)
-			rc = store_exec(c,
-					"INSERT INTO taxii_access (collection_id, role, org_id, can_read, "
-					"can_write) SELECT ?, 'analyst', NULL, 1, 0 WHERE NOT EXISTS (SELECT "
-					"1 FROM taxii_access WHERE collection_id = ?)",
-					(struct store_param[]){pa[0], pa[0]}, 2, NULL, NULL);
-		if (rc == 0)
-			rc = store_exec(c,
-					"INSERT INTO taxii_state (name, value) VALUES (?, 0) ON CONFLICT DO "
-					"NOTHING",
-					ps, 1, NULL, NULL);
+				"INSERT INTO taxii_state (name, value) VALUES (?, 0) ON CONFLICT DO "
+				"NOTHING",
+				ps, 1, NULL, NULL);
 	}
 	store_conn_put(c);
 	if (rc < 0) {

@@ -71,6 +71,12 @@ const struct rec_def rec_defs[REC_TABLES] = {
 				  "itti", "user_id", 1, false},
 	[REC_SESSIONS] = {"sessions", "id, user_id, hash, created, expires, ended", "iitiii", "id",
 			  1, false},
+	[REC_TAXII_COLLECTIONS] = {"taxii_collections",
+				   "num, id, alias, title, description, created", "itttti", "num",
+				   1, false},
+	/* A collection's rules, replaced whole by each change: a set. */
+	[REC_TAXII_ACCESS] = {"taxii_access", "collection_id, role, org_id, can_read, can_write",
+			      "ttiii", "collection_num", 1, true},
 };
 
 enum rec_table rec_table_named(const char *name, size_t len)

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "tower/report_int.h"
 #include "tower/tower_int.h"
 
 /* ---- reading ----------------------------------------------------------- */
@@ -61,19 +62,41 @@ static json_t *report_json(const struct report_view *v, int64_t now)
 	return o;
 }
 
+/* A filter of the list: its query parameter, the column it compares, and
+ * the values it may take (NULL: any name of a known sector). */
+static const struct {
+	const char *name, *col;
+	const char *const *values;
+} list_filters[] = {
+	{"stage", "r.stage", (const char *const[]){"prompt", "detailed", "final", "closed", NULL}},
+	{"category", "r.category", report_categories},
+	{"severity", "r.severity", (const char *const[]){"low", "medium", "high", "critical", NULL}},
+	{"sector", "o.sector", NULL},
+};
+
+static bool one_of(const char *v, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(v, *list) == 0)
+			return true;
+	return false;
+}
+
 /* Newest first, a page at a time: ?limit=N (1..1000, default 100) and
- * ?before=ID, the page's next_before; ?overdue=true|false. */
+ * ?before=ID, the page's next_before; ?overdue=true|false; ?stage=,
+ * ?category=, ?severity=, ?sector= (one value each). */
 static int reports_list(struct http_request *req, struct http_response *resp, void *ctx)
 {
-	static const char *const known[] = {"limit", "before", "overdue", NULL};
+	static const char *const known[] = {"limit",	"before",   "overdue", "stage",
+					    "category", "severity", "sector",  NULL};
 	struct tower *t = ctx;
 	const struct principal *p;
 	enum scope s = tw_need(req, resp, ACT_REPORT_READ, &p);
 	const char *overdue = http_request_query(req, "overdue");
 	long long before = 0, limit = 100;
-	struct store_param ps[6];
+	struct store_param ps[10];
 	size_t n = 0;
-	char sql[1024];
+	char sql[1400], filt[400] = "";
 	struct store_res *r = NULL;
 	int64_t now = tw_now_us();
 	json_t *arr;
@@ -88,10 +111,26 @@ static int reports_list(struct http_request *req, struct http_response *resp, vo
 		return tw_fail(resp, 400, "bad_query", "overdue must be true or false");
 	bool late = overdue != NULL && strcmp(overdue, "true") == 0;
 	const char *cond = tw_scope_sql(s, p, ps, &n);
+	for (size_t i = 0; i < sizeof(list_filters) / sizeof(list_filters[0]); i++) {
+		const char *v = http_request_query(req, list_filters[i].name);
+		char msg[120];
+
+		if (v == NULL)
+			continue;
+		if (list_filters[i].values != NULL ? !one_of(v, list_filters[i].values)
+						   : !tw_sector_known(t, v)) {
+			snprintf(msg, sizeof(msg), "%s=%.40s is not one the tower knows",
+				 list_filters[i].name, v);
+			return tw_fail(resp, 400, "bad_query", msg);
+		}
+		size_t used = strlen(filt);
+		snprintf(filt + used, sizeof(filt) - used, " AND %s = ?", list_filters[i].col);
+		ps[n++] = store_text(v);
+	}
 	snprintf(sql, sizeof(sql),
 		 "SELECT " REPORT_COLS " FROM reports r JOIN orgs o ON o.id = r.org_id "
-		 "WHERE 1 = 1%s%s%s ORDER BY r.id DESC LIMIT %lld",
-		 cond,
+		 "WHERE 1 = 1%s%s%s%s ORDER BY r.id DESC LIMIT %lld",
+		 cond, filt,
 		 late ? " AND ((r.stage = 'prompt' AND r.due_detailed < ?) OR "
 			"(r.stage = 'detailed' AND r.due_final < ?))"
 		      : "",

@@ -42,6 +42,10 @@ static const char *const kind_names[CHANGE_KINDS] = {
 	[CHANGE_USER_PREFERENCES] = "user.preferences",
 	[CHANGE_SESSION_OPEN] = "session.open",
 	[CHANGE_SESSION_CLOSE] = "session.close",
+	[CHANGE_COLLECTION_CREATE] = "taxii.collection.create",
+	[CHANGE_COLLECTION_UPDATE] = "taxii.collection.update",
+	[CHANGE_COLLECTION_ACCESS] = "taxii.collection.access",
+	[CHANGE_COLLECTION_ADOPT] = "taxii.collection.adopt",
 };
 
 const char *change_kind_name(enum change_kind k)

@@ -91,7 +91,8 @@ static const struct {
 	{tw_log_routes, NULL},	      {tw_doc_routes, NULL},	      {tw_case_routes, NULL},
 	{tw_case_read_routes, NULL},  {tw_cm_routes, NULL},	      {tw_oversight_routes, NULL},
 	{tw_monitoring_routes, NULL}, {tw_taxii_routes, &tw_taxii_media}, {tw_share_routes, NULL},
-	{tw_login_routes, NULL},      {tw_web_routes, NULL},
+	{tw_login_routes, NULL},      {tw_web_routes, NULL},	      {tw_overview_routes, NULL},
+	{tw_collection_routes, NULL},
 };
 
 /* The source summary's progress, for /metrics. */
@@ -200,7 +201,9 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	}
 	if ((rc = tw_log_start(t, err, errlen)) < 0)
 		goto fail;
-	if ((rc = tw_cases_start(t, err, errlen)) < 0 || (rc = tw_partners_start(t, err, errlen)) < 0)
+	if ((rc = tw_cases_start(t, err, errlen)) < 0 ||
+	    (rc = tw_collections_start(t, err, errlen)) < 0 ||
+	    (rc = tw_partners_start(t, err, errlen)) < 0)
 		goto fail;
 	http_metric_set(http_metrics_gauge(http_server_metrics(t->srv),
 					   "yagura_cases_never_block_narrowed", NULL,

@@ -98,6 +98,8 @@ extern const struct tower_route tw_taxii_routes[];
 extern const struct tower_route tw_share_routes[];
 extern const struct tower_route tw_login_routes[];
 extern const struct tower_route tw_web_routes[];
+extern const struct tower_route tw_overview_routes[];
+extern const struct tower_route tw_collection_routes[];
 extern const struct http_media tw_taxii_media;
 
 extern const struct tower_route tw_cm_routes[];
@@ -210,6 +212,10 @@ enum change_kind {
 	CHANGE_USER_PREFERENCES,
 	CHANGE_SESSION_OPEN,
 	CHANGE_SESSION_CLOSE,
+	CHANGE_COLLECTION_CREATE,
+	CHANGE_COLLECTION_UPDATE,
+	CHANGE_COLLECTION_ACCESS,
+	CHANGE_COLLECTION_ADOPT,
 	CHANGE_KINDS
 };
 
@@ -371,6 +377,17 @@ struct add_hooks {
  * negative yg_err with res saying why. */
 int tw_taxii_add(struct tower *t, const struct principal *p, const char *coll, const json_t *objs,
 		 const struct add_hooks *h, char *status_id, size_t cap, struct svc_result *res);
+/* Takes every TAXII collection the log has not (made before it covered
+ * collections: the schema's three, older partners') into the log, each
+ * with its rules, as a change by the tower (collections.c). Before the
+ * routes serve; 0, or a negative yg_err with err saying why. */
+int tw_collections_start(struct tower *t, char *err, size_t errlen) YG_MUST_CHECK;
+/* Makes the collection alias (its id, a v5 UUID of the alias, into id,
+ * cap bytes), which the office's analysts read, as a change by the tower
+ * itself; nothing when it is there already. 0, or a negative yg_err with
+ * res saying why. */
+int tw_collection_ensure(struct tower *t, const char *alias, const char *title,
+			 const char *description, char *id, size_t cap, struct svc_result *res);
 /* Turns new alerts that name a STIX indicator into sightings in the
  * sightings collection: how many sightings it wrote, or a negative yg_err. */
 int tw_sightings_pass(struct tower *t);

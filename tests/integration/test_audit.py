@@ -12,7 +12,8 @@ The rows the entries vouch for are hashed again here, in Python, from
 the store, by the format docs/audit.md gives: what the tower wrote is
 what an auditor with their own tools gets. A report's row or version
 edited, a version deleted, a revoked token revived, an alert changed or
-deleted, an organisation added behind the tower's back: each is named."""
+deleted, an organisation added behind the tower's back, a TAXII
+collection's title or access rules edited, a rule added: each is named."""
 import base64
 import hashlib
 import os
@@ -56,6 +57,15 @@ RECORDS = {
                        "iitttiitiiiiii", ["id"], False),
     "authorization_decisions": ("id authorization_id user_id decision reason created",
                                 "iiitti", ["id"], False),
+    "taxii_status": ("id status_id collection_id user_id total success failure failures created",
+                     "ittiiiiti", ["id"], False),
+    "stix_objects": ("collection_id stix_id type version version_us spec_version date_added tlp "
+                     "org_id body", "ttttitiiit", ["batch_id"], True),
+    "stix_deletions": ("id collection_id stix_id version_us user_id created", "ittiii", ["id"],
+                       False),
+    "taxii_collections": ("num id alias title description created", "itttti", ["num"], False),
+    "taxii_access": ("collection_id role org_id can_read can_write", "ttiii", ["collection_num"],
+                     True),
 }
 
 
@@ -228,6 +238,26 @@ def run(t, tw, label, yagura, d, db):
             time.sleep(0.1)
         t.check(st == 200 and list(got.values())[0]["state"] == "active",
                 "%s: %s active: %s" % (label, path, got))
+    # A TAXII collection made, its rules replaced and an envelope posted to
+    # it, by an analyst: a row and a set a later change rewrites.
+    st, coll, _ = tw.call("POST", "/api/v1/taxii/collections",
+                          {"alias": "audit-feed", "title": "Audit feed"}, an)
+    t.check(st == 201, "%s: a collection: %s %s" % (label, st, coll))
+    cid, cnum = coll["collection"]["id"], coll["collection"]["number"]
+    st, acc, _ = tw.call("PUT", "/api/v1/taxii/collections/%s/access" % cid, {"rules": [
+        {"role": "analyst", "read": True, "write": True},
+        {"role": "operator", "org": o["id"], "read": True}]}, an)
+    t.check(st == 200 and len(acc["collection"]["rules"]) == 2,
+            "%s: its rules: %s %s" % (label, st, acc))
+    taxii = "application/taxii+json;version=2.1"
+    st, _, _ = tw.call("POST", "/taxii2/api/collections/%s/objects/" % cid, {"objects": [{
+        "type": "indicator", "spec_version": "2.1",
+        "id": "indicator--0b7e6f9c-3c0e-4a5e-9d3c-6f8a1b2c3d4e",
+        "created": "2026-12-01T00:00:00.000Z", "modified": "2026-12-01T00:00:00.000Z",
+        "pattern": "[ipv4-addr:value = '198.51.100.9']", "pattern_type": "stix",
+        "valid_from": "2026-12-01T00:00:00.000Z"}]}, an,
+        {"Content-Type": taxii, "Accept": taxii})
+    t.check(st == 202, "%s: an envelope: %s" % (label, st))
     for i in range(6):
         tw.token_for("staff%d" % i, "analyst")
     cp, size, root = save("now")
@@ -396,12 +426,19 @@ def run(t, tw, label, yagura, d, db):
     rep_leaf = leaf_of(b"kind report.create\nid %d " % rid)
     revoke_leaf = leaf_of(b"kind token.revoke\nid %d\n" % gone["id"])
     batch_leaf = [leaf_of(b"kind alert.batch\nid %d\n" % b) for b in batches]
+    coll_leaf = leaf_of(b"kind taxii.collection.create\nid %d\n" % cnum)
+    access_leaf = leaf_of(b"kind taxii.collection.access\nid %d\n" % cnum)
     db.run("UPDATE report_versions SET body = replace(body, 'SYN', 'UDP') WHERE report_id = %d" % rid,
            "UPDATE reports SET severity = 'low' WHERE id = %d" % rid,
            "UPDATE tokens SET revoked = NULL WHERE id = %d" % gone["id"],
            "UPDATE alerts SET severity = 1 WHERE alert_id = 'a-0-1'",
            "DELETE FROM alerts WHERE alert_id = 'a-1-2'",
-           "INSERT INTO orgs (name, sector, created) VALUES ('Ghost Power', 'electricity', 0)")
+           "INSERT INTO orgs (name, sector, created) VALUES ('Ghost Power', 'electricity', 0)",
+           "UPDATE taxii_collections SET title = 'Renamed' WHERE num = %d" % cnum,
+           "UPDATE taxii_access SET can_write = 1 WHERE collection_num = %d AND role = 'operator'"
+           % cnum,
+           "INSERT INTO taxii_access (collection_id, role, org_id, can_read, can_write) "
+           "VALUES ('%s', 'regulator', NULL, 1, 1)" % cid)
     ghost = int(db.rows("SELECT id FROM orgs WHERE name = 'Ghost Power'")[0][0])
     expect(FAILED, ["--checkpoint", after] + storeargs, "rows changed behind the tower's back",
            err=["row report_versions report_id=%d, version=1 differs from what leaf %d recorded" %
@@ -412,7 +449,12 @@ def run(t, tw, label, yagura, d, db):
                 % (batches[0], batch_leaf[0]),
                 "rows alerts with batch_id=%d differ from what leaf %d recorded (3 rows then, 2 now)"
                 % (batches[1], batch_leaf[1]),
-                "row orgs id=%d has no entry in the log" % ghost])
+                "row orgs id=%d has no entry in the log" % ghost,
+                "row taxii_collections num=%d differs from what leaf %d recorded" % (
+                    cnum, coll_leaf),
+                "rows taxii_access with collection_num=%d differ from what leaf %d recorded "
+                "(2 rows then, 2 now)" % (cnum, access_leaf),
+                "1 TAXII access rules have no collection number"])
     db.run("DELETE FROM report_versions WHERE report_id = %d" % rid)
     expect(FAILED, ["--checkpoint", after] + storeargs, "a report's version deleted",
            err=["leaf %d names row report_versions report_id=%d, version=1, which the store no "

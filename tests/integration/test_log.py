@@ -82,13 +82,14 @@ def run(t, tw, label, yagura):
                          capture_output=True, text=True)
     t.check(st == 200 and out.returncode == 0 and vkey.strip() == out.stdout.strip() and
             vkey.startswith("yagura.local/log+"), "%s: the verifier key: %r %r" % (label, vkey, out))
-    # admin init made two changes: the admin and its token.
+    # admin init made two changes: the admin and its token; the tower's
+    # start, three: the schema's TAXII collections taken into the log.
     st, o, _ = tw.call("POST", "/api/v1/orgs", {"name": "Chubu Gas", "sector": "gas"}, A)
     auditor = user("auditor", "auditor")
     overseer = user("overseer", "overseer")
     op = user("op", "operator", org_id=o["id"])
     sensor = user("sensor", "sensor")
-    changes = 2 + 1 + 4 * 2
+    changes = 2 + 3 + 1 + 4 * 2
     # Refused changes append nothing.
     st, _, _ = tw.call("POST", "/api/v1/orgs", {"name": "Chubu Gas", "sector": "gas"}, A)
     ok(st, 409, "a duplicate organisation")
@@ -125,7 +126,8 @@ def run(t, tw, label, yagura):
                 check_inclusion(i, size, leaf_hash(e), [base64.b64decode(p) for p in inc["proof"]], root),
                 "%s: inclusion of entry %d: %s" % (label, i, inc))
     kinds = [e.split(b"\n")[1].decode() for e in entries]
-    t.check(kinds == ["kind user.create", "kind token.issue", "kind org.create"] +
+    t.check(kinds == ["kind user.create", "kind token.issue"] +
+            ["kind taxii.collection.adopt"] * 3 + ["kind org.create"] +
             ["kind user.create", "kind token.issue"] * 4 + ["kind report.create", "kind alert.batch"],
             "%s: entries in commit order: %s" % (label, kinds))
     # A report's entry names the rows it wrote, each with a hash (what

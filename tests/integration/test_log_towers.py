@@ -105,7 +105,9 @@ def run(t, yagura, store, d, one, two):
     op = tk["token"]
     sensor = two.token_for("sensor", "sensor")
     auditor = two.token_for("auditor", "auditor")
-    setup = 2 + 1 + 2 + 2 + 2  # admin init; the org; op, sensor, auditor and their tokens
+    # admin init; the schema's three TAXII collections, taken into the log
+    # by the first tower's start; the org; op, sensor, auditor and their tokens
+    setup = 2 + 3 + 1 + 2 + 2 + 2
 
     acked = []  # kinds of the changes acknowledged
     lock = threading.Lock()

@@ -149,6 +149,18 @@ def run(t, tw, label, yagura, webroot):
     st, e, _ = call(tw, "GET", "/api/v1/reports/%d" % rep.get("id", 0), token=analyst)
     t.check(st == 200, "%s: ... and the analyst reads it: %s" % (label, st))
 
+    # The list's filters, each refused when it names nothing the tower knows.
+    for q, want in (("stage=prompt", 1), ("stage=final", 0), ("sector=electricity", 1),
+                    ("sector=water", 0), ("category=ddos&severity=high", 1),
+                    ("category=ddos&severity=low", 0)):
+        st, r, _ = call(tw, "GET", "/api/v1/reports?" + q, token=analyst)
+        t.check(st == 200 and len(r["reports"]) == want,
+                "%s: reports?%s: %s %s" % (label, q, st, r))
+    for q in ("stage=bogus", "sector=atlantis", "category=ddos%27--", "severity="):
+        st, r, _ = call(tw, "GET", "/api/v1/reports?" + q, token=analyst)
+        t.check(st == 400 and r["error"]["code"] == "bad_query",
+                "%s: reports?%s refused: %s %s" % (label, q, st, r))
+
     # Preferences.
     for bad in ({"language": "fr"}, {"time_zone": "../../etc/passwd"}, {"time_zone": "Mars/Olympus"},
                 {"time_zone": 9}, {}, {"language": "en", "colour": "blue"}):
@@ -219,6 +231,42 @@ def run(t, tw, label, yagura, webroot):
     st, s4, _ = call(tw, "POST", "/api/v1/session", {"name": "sato", "password": pw})
     t.check(st == 201 and s4["user"]["sectors"] == ["electricity"] and s4["user"]["org"] is None,
             "%s: another name logs in meanwhile: %s %s" % (label, st, s4))
+
+    # The overview: each part over the caller's scope, or not at all.
+    op_tok = None
+    st, tk, _ = call(tw, "POST", "/api/v1/tokens", {"user_id": uid}, token=A)
+    op_tok = tk.get("token")
+    st, asset, _ = call(tw, "POST", "/api/v1/assets", {"product": "SCADA HMI", "addresses":
+                                                      ["10.7.0.0/24"]}, token=op_tok)
+    now = "2026-12-06T00:00:00.000000+0000"
+    batch = [{"alert_id": "ov-%d" % i, "timestamp": now, "event_type": "alert",
+              "src_ip": "203.0.113.9", "dest_ip": dst, "proto": "TCP",
+              "alert": {"signature_id": 9100001, "signature": "YAGURA scan", "severity": 2,
+                        "metadata": {"detector": ["scan"]}},
+              "evidence": {"attackers": ["203.0.113.9"]}}
+             for i, dst in enumerate(["10.7.0.2", "10.7.0.3", "192.0.2.50"])]
+    st, res, _ = call(tw, "POST", "/api/v1/alerts", {"alerts": batch}, token=sensor)
+    t.check(st in (200, 201), "%s: the sensor's batch: %s %s" % (label, st, res))
+    st, ov, _ = call(tw, "GET", "/api/v1/overview?days=2", token=analyst)
+    counts = ov.get("alerts", {}).get("counts", []) if st == 200 else []
+    sens = [x for x in ov.get("sensors", []) if x["name"] == "sensor1"] if st == 200 else []
+    t.check(st == 200 and ov["alerts"]["bucket"] == "hour" and 48 <= len(counts) <= 50 and
+            sum(c["n"] for c in counts) == 3 and sens and sens[0]["alerts"] == 3 and
+            sens[0]["last_batch"] and ov["reports"]["total"] == 1 and
+            ov["reports"]["by_sector_stage"] == [{"sector": "electricity", "stage": "prompt",
+                                                  "count": 1}] and "cases" in ov,
+            "%s: the analyst's overview: %s %s" % (label, st, ov))
+    st, ov, _ = call(tw, "GET", "/api/v1/overview", token=op_tok)
+    counts = ov.get("alerts", {}).get("counts", []) if st == 200 else []
+    t.check(st == 200 and ov["alerts"]["bucket"] == "day" and
+            sum(c["n"] for c in counts) == 2 and "sensors" not in ov and "cases" not in ov and
+            ov["reports"]["total"] == 1,
+            "%s: the operator's overview: its assets' alerts, its reports: %s %s" %
+            (label, st, ov))
+    st, ov, _ = call(tw, "GET", "/api/v1/overview?days=91", token=analyst)
+    t.check(st == 400, "%s: ?days=91: %s" % (label, st))
+    st, ov, _ = call(tw, "GET", "/api/v1/overview", token=sensor)
+    t.check(st == 403, "%s: a sensor has no overview: %s" % (label, st))
 
     # The log has every change, said by whom; the store is as it says.
     log = entries(tw, label)

@@ -124,9 +124,12 @@ def ranking(t, tw, label, user, sources, analyst):
 
 def downgrade_to_v6(store):
     """Takes the database back to schema v6, alerts and all: what a tower
-    from before the shared ranking left (v16's sessions, v13's TAXII, v12's authorizations, v11's cases,
-    v10's batches, v9's log and v8's asset marks go first)."""
-    sql = ["DROP TABLE %s" % t for t in ("sessions", "user_preferences", "user_passwords")]
+    from before the shared ranking left (v18's collection numbers, v17's alert hours,
+    v16's sessions, v13's TAXII, v12's authorizations, v11's cases, v10's batches,
+    v9's log and v8's asset marks go first)."""
+    sql = ["DELETE FROM schema_migrations WHERE version = 18"]
+    sql += ["DROP TABLE alert_hours", "DELETE FROM schema_migrations WHERE version = 17"]
+    sql += ["DROP TABLE %s" % t for t in ("sessions", "user_preferences", "user_passwords")]
     sql += ["DELETE FROM schema_migrations WHERE version = 16"]
     sql += ["DROP TABLE stix_deletions", "DELETE FROM schema_migrations WHERE version = 15"]
     sql += ["DROP TABLE taxii_state", "DELETE FROM schema_migrations WHERE version = 14"]
@@ -385,6 +388,14 @@ def run(t, tw, label):
         ("GET", "/api/v1/oversight/summary?year=2026", None, {"analyst", "overseer", "auditor"}),
         ("GET", "/api/v1/countermeasures/notices/1.txt", None,
          {"analyst", "overseer", "auditor", "sensor"}),
+        ("GET", "/api/v1/taxii/collections", None, {"analyst", "admin"}),
+        ("POST", "/api/v1/taxii/collections", {"alias": "m-%s", "title": "T"}, {"analyst", "admin"}),
+        ("GET", "/api/v1/taxii/collections/6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0001", None,
+         {"analyst", "admin"}),
+        ("PATCH", "/api/v1/taxii/collections/6b6e0ee2-5b1a-5d5e-9c5e-3f2b7c1a0001",
+         {"title": "Warnings"}, {"analyst", "admin"}),
+        ("PUT", "/api/v1/taxii/collections/00000000-0000-0000-0000-000000000000/access",
+         {"rules": []}, {"analyst", "admin"}),
     ]
     for method, path, body, allowed in matrix:
         for role, tok in tokens.items():
@@ -436,6 +447,8 @@ def run(t, tw, label):
             templ = "/api/v1/countermeasures/{name}"
         if path.startswith("/api/v1/countermeasures/notices/"):
             templ = "/api/v1/countermeasures/notices/{file}"
+        if path.startswith("/api/v1/taxii/collections/"):
+            templ = "/api/v1/taxii/collections/{id}" + path[len("/api/v1/taxii/collections/") + 36:]
         t.check(method.lower() in doc.get("paths", {}).get(templ, {}),
                 "%s: %s %s missing from openapi.json" % (label, method, templ))
     sources(analyst)  # the summary has every alert: its lag in /metrics is 0

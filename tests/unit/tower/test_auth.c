@@ -85,6 +85,12 @@ static void test_matrix(void **state)
 		assert_int_equal(authz_scope(r, ACT_LOG_COSIGN),
 				 r == ROLE_AUDITOR ? SCOPE_ALL : SCOPE_NONE);
 	assert_string_equal(action_name(ACT_LOG_COSIGN), "log.cosign");
+	/* The office decides the TAXII collections and who reads and writes
+	 * them: its analysts, and the admin who manages organisations. */
+	for (int r = 0; r < ROLE_COUNT; r++)
+		assert_int_equal(authz_scope(r, ACT_TAXII_MANAGE),
+				 r == ROLE_ANALYST || r == ROLE_ADMIN ? SCOPE_ALL : SCOPE_NONE);
+	assert_string_equal(action_name(ACT_TAXII_MANAGE), "taxii.manage");
 	assert_int_equal(role_parse("overseer"), ROLE_OVERSEER);
 	assert_int_equal(role_parse("root"), -1);
 	assert_string_equal(role_name(ROLE_SENSOR), "sensor");
