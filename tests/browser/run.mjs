@@ -250,6 +250,13 @@ try {
     check(await count(s, `a[href="#/reports/${filed}"]`) === 1, 'the railways regulator lists the railway operator\'s new report');
     check(await count(s, `a[href="#/reports/${demo.reports.r3}"]`) === 0, 'the railways regulator does not list the electricity operator\'s report');
     await audit(s, 'regulator-reports');
+    // The tower filters: the detailed reports only.
+    await s.page.selectOption('select[name=stage]', 'detailed');
+    await s.page.click('main form.filters button[type=submit]');
+    await s.page.waitForFunction(() => location.hash.includes('stage=detailed'));
+    await settle(s.page);
+    check(await count(s, `a[href="#/reports/${filed}"]`) === 1 && await count(s, `a[href="#/reports/${demo.reports.r1}"]`) === 0,
+      'the stage filter lists the detailed report and not the prompt one');
     await go(s, `#/reports/${filed}`);
     check(/Umeda/.test(await text(s, 'main')), 'the regulator reads the report');
     await audit(s, 'regulator-report-detail');
@@ -276,7 +283,9 @@ try {
   {
     const s = await as('analyst1');
     await go(s, '#/overview');
-    check(await count(s, 'main canvas') >= 1, 'the overview draws the alerts chart');
+    check(await count(s, 'main canvas') >= 2, 'the overview draws the alerts chart and the reports chart');
+    check(/sensor1\s+受信中/.test(await text(s, 'main')), 'the overview shows the sensor sending');
+    check(/198\.51\.100\.7/.test(await text(s, 'main')), 'the overview lists the top sources');
     await audit(s, 'analyst-overview');
     await go(s, '#/countermeasures');
     before = await text(s, 'section[data-file="blocklist.txt"]');

@@ -55,6 +55,10 @@ export function fmtHour(d) {
   return dtf({ month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).format(d);
 }
 
+export function fmtDay(d) {
+  return dtf({ year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+}
+
 export function fmtNumber(n) {
   if (n === null || n === undefined) return '—';
   return new Intl.NumberFormat(prefs.language === 'en' ? 'en-GB' : 'ja-JP').format(n);

@@ -10,26 +10,40 @@ const SEVERITIES = ['low', 'medium', 'high', 'critical'];
 const TLPS = ['TLP:CLEAR', 'TLP:GREEN', 'TLP:AMBER', 'TLP:AMBER+STRICT', 'TLP:RED'];
 const mayFile = () => !session.user || session.user.role === 'operator';
 
+const SECTORS = ['electricity', 'gas', 'petroleum', 'water', 'railways', 'trucking', 'shipping', 'aviation', 'airports',
+  'telecommunications', 'broadcasting', 'postal', 'finance', 'credit_cards', 'ports'];
+const FILTERS = [['stage', STAGES, 'stage', 'col.stage'], ['category', CATEGORIES, 'category', 'col.category'],
+  ['severity', SEVERITIES, 'severity', 'col.severity'], ['sector', SECTORS, 'sector', 'col.sector']];
+
+// The list as the API pages and filters it (?stage, ?category, ?severity,
+// ?sector, ?overdue): nothing is filtered here.
 export async function reportsPage(main, { query }) {
   const overdue = query.get('overdue') === 'true';
   const limit = query.get('limit') || '50';
   main.append(title(t('reports.title'), mayFile() ? h('a', { class: 'button', href: '#/reports/new' }, t('reports.new')) : null));
-  const ov = h('input', { type: 'checkbox', name: 'overdue', checked: overdue });
-  const lim = select([['20', '20'], ['50', '50'], ['100', '100'], ['500', '500']], limit, { name: 'limit' });
+  const sels = FILTERS.map(([name, values, kind, label]) => {
+    const el = select([['', t('filters.all')], ...values.map(v => [v, term(kind, v)])], query.get(name) || '', { name, id: `f-${name}` });
+    return [name, el, h('div', { class: 'field inline' }, h('label', { for: `f-${name}` }, t(label)), el)];
+  });
+  const ov = h('input', { type: 'checkbox', name: 'overdue', id: 'f-overdue', checked: overdue });
+  const lim = select([['20', '20'], ['50', '50'], ['100', '100'], ['500', '500']], limit, { name: 'limit', id: 'f-limit' });
   const filters = h('form', { class: 'filters', 'aria-label': t('filters.label') },
-    h('div', { class: 'field inline' }, ov, h('label', { for: (ov.id = 'f-overdue') }, t('reports.only_overdue'))),
-    h('div', { class: 'field inline' }, h('label', { for: (lim.id = 'f-limit') }, t('filters.per_page')), lim),
+    sels.map(x => x[2]),
+    h('div', { class: 'field inline' }, ov, h('label', { for: 'f-overdue' }, t('reports.only_overdue'))),
+    h('div', { class: 'field inline' }, h('label', { for: 'f-limit' }, t('filters.per_page')), lim),
     h('button', { type: 'submit' }, t('filters.apply')));
   filters.addEventListener('submit', ev => {
     ev.preventDefault();
     const q = new URLSearchParams();
+    for (const [name, el] of sels) if (el.value) q.set(name, el.value);
     if (ov.checked) q.set('overdue', 'true');
     q.set('limit', lim.value);
     location.hash = `#/reports?${q}`;
   });
   main.append(filters);
   try {
-    const page = await api.get('/api/v1/reports', { overdue: overdue ? 'true' : undefined, limit, before: query.get('before') });
+    const q = Object.fromEntries(FILTERS.map(([name]) => [name, query.get(name) || undefined]));
+    const page = await api.get('/api/v1/reports', { ...q, overdue: overdue ? 'true' : undefined, limit, before: query.get('before') });
     main.append(table(t('reports.title'), [
       { label: t('col.report'), value: r => h('a', { href: `#/reports/${r.id}` }, `#${r.id}`) },
       { label: t('col.org'), value: r => r.org },
