@@ -14,10 +14,10 @@ const footer = document.getElementById('footer');
 // API decides what each caller may read, and a page shows what it answers.
 const NAV = [
   ['#/overview', 'nav.overview', null],
-  ['#/reports', 'nav.reports', null],
+  ['#/reports', 'nav.reports', ['operator', 'regulator', 'analyst', 'overseer']],
   ['#/sources', 'nav.sources', ['analyst', 'overseer']],
   ['#/alerts', 'nav.alerts', ['analyst', 'overseer', 'operator', 'regulator']],
-  ['#/intel', 'nav.intel', null],
+  ['#/intel', 'nav.intel', ['operator', 'regulator', 'analyst']],
   ['#/cases', 'nav.cases', ['analyst', 'overseer', 'auditor']],
   ['#/monitoring', 'nav.monitoring', ['analyst', 'overseer', 'auditor']],
   ['#/audit', 'nav.audit', ['auditor', 'overseer']],

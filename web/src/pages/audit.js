@@ -118,4 +118,3 @@ async function verify(index, bundleBytes, cp, out) {
   }
 }
 
-export { fmtTime };
