@@ -383,10 +383,17 @@ try {
   {
     const s = await as('auditor1');
     await go(s, '#/audit');
+    // A change after the checkpoint the page has just seen, so that the
+    // one signed now is larger and must be proved to extend it.
+    await tw.must('POST', '/api/v1/orgs', { name: 'Osaka Gas', sector: 'gas' }, tw.admin);
     await s.page.click('text=/チェックポイントに署名/');
     await settle(s.page);
     const st = await text(s, '[data-testid=checkpoint-status]');
     check(/検証しました/.test(st), `the checkpoint's signature verifies in the browser: ${st}`);
+    const cons = await text(s, '[data-testid=consistency]');
+    const [, was, now] = /サイズ (\d+) の木は、このサイズ (\d+)/.exec(cons) || [];
+    check(await s.page.getAttribute('[data-consistent]', 'data-consistent') === 'true' && Number(was) < Number(now),
+      `the new checkpoint extends the one seen before (consistency proof): ${cons}`);
     await audit(s, 'auditor-audit');
     await s.page.locator('main table button').first().click();
     await s.page.waitForSelector('[data-verified]');
@@ -396,6 +403,18 @@ try {
     await s.page.waitForFunction(() => document.querySelector('[data-verified]') && /エントリー 0 /.test(document.querySelector('[data-testid=verify-result]').innerText));
     check(await s.page.getAttribute('[data-verified]', 'data-verified') === 'true', 'entry 0\'s inclusion proof verifies too');
     await audit(s, 'auditor-verified');
+    // A checkpoint remembered with another root for an earlier size: the
+    // log cannot prove this one extends it, and the page says so.
+    await s.page.evaluate(() => {
+      const seen = JSON.parse(localStorage.getItem('yagura.audit.checkpoint'));
+      seen.size = Math.max(1, seen.size - 3);
+      seen.root = btoa(String.fromCharCode(...new Uint8Array(32).fill(9)));
+      localStorage.setItem('yagura.audit.checkpoint', JSON.stringify(seen));
+    });
+    await s.page.reload();
+    await settle(s.page);
+    check(await s.page.getAttribute('[data-consistent]', 'data-consistent') === 'false' && /分岐/.test(await text(s, '[data-testid=consistency]')),
+      'a checkpoint that does not extend the one seen before is reported as a split view');
     await go(s, '#/cases');
     await audit(s, 'auditor-cases');
     await s.ctx.close();

@@ -145,6 +145,10 @@ export const M = {
 
   'audit.title': ['監査ログ', 'Audit log'], 'audit.lead': ['透明性ログ(Merkle木)とその署名付きチェックポイント。検証はこのブラウザーの中で行います。', 'The transparency log (a Merkle tree) and its signed checkpoint; every check runs here, in your browser.'],
   'audit.fresh': ['今の状態でチェックポイントに署名させる', 'Have the tower sign a checkpoint now'],
+  'audit.first_seen': ['このブラウザーで初めて検証したチェックポイントです。次回からは、ログが追記だけで変わったことを確かめます。', 'The first checkpoint this browser has verified: from now on it checks that the log only grew.'],
+  'audit.consistent': ['{at} に検証したサイズ {old} の木は、このサイズ {size} の木の先頭部分です(整合性証明を検証しました)。何も削除・変更されていません。', 'The tree of size {old} verified here at {at} is a prefix of this one of size {size} (consistency proof verified): nothing was removed or changed.'],
+  'audit.split': ['分岐を検出: {at} に検証したサイズ {old} の木(ルート {root})は、このサイズ {size} の木の先頭部分ではありません。両方のチェックポイントを証拠として保存してください。', 'Split view: the tree of size {old} verified here at {at} (root {root}) is not a prefix of this one of size {size}. Keep both checkpoints: they are the evidence.'],
+  'audit.shrunk': ['ログが縮みました: 以前はサイズ {old}、今はサイズ {size} です。', 'The log shrank: size {old} before, {size} now.'],
   'audit.checkpoint': ['最新のチェックポイント', 'Latest checkpoint'],
   'audit.cp_ok': ['署名を検証しました: 公開鍵 {key} による署名です({by})。', 'Signature verified: signed by {key} ({by}).'],
   'audit.cp_bad': ['チェックポイントを検証できません: {reason}', 'The checkpoint does not verify: {reason}'],

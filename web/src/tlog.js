@@ -72,6 +72,32 @@ export async function verifyInclusion(index, size, leaf, proof, root) {
   return r !== null && equal(r, root);
 }
 
+// RFC 9162 §2.1.4.2: whether proof shows the tree of size m (oldRoot) is
+// a prefix of the tree of size n (newRoot): nothing removed or changed.
+export async function verifyConsistency(m, n, oldRoot, newRoot, proof) {
+  if (m === n) return proof.length === 0 && equal(oldRoot, newRoot);
+  if (m === 0 || m > n || proof.length === 0) return false;
+  let path = proof;
+  if ((m & (m - 1)) === 0) path = [oldRoot, ...proof]; // a power of two: the old root starts it
+  let fn = BigInt(m - 1), sn = BigInt(n - 1);
+  while ((fn & 1n) === 1n) { fn >>= 1n; sn >>= 1n; }
+  let fr = path[0], sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0n) return false;
+    if ((fn & 1n) === 1n || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      if ((fn & 1n) === 0n) {
+        while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; }
+      }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn >>= 1n; sn >>= 1n;
+  }
+  return sn === 0n && equal(fr, oldRoot) && equal(sr, newRoot);
+}
+
 // C2SP signed-note verifier key: <name>+<hex key id>+<base64(0x01 || key)>.
 export async function parseVerifierKey(text) {
   const s = text.trim();

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {
-  leafHash, nodeHash, verifyInclusion, openCheckpoint, parseVerifierKey, tilePath, parseBundle, b64encode,
+  leafHash, nodeHash, verifyInclusion, verifyConsistency, openCheckpoint, parseVerifierKey, tilePath, parseBundle, b64encode,
 } from '../src/tlog.js';
 
 // RFC 6962 §2.1: MTH and PATH, written the slow way.
@@ -39,6 +39,38 @@ test('inclusion proofs of every entry of trees of 1 to 13 entries verify; tamper
       }
     }
     assert.equal(await verifyInclusion(n, n, leaves[0], [], root), false, 'an index past the tree');
+  }
+});
+
+// RFC 6962 §2.1.2: SUBPROOF, the slow way.
+async function subproof(m, leaves, whole) {
+  const n = leaves.length;
+  if (m === n) return whole ? [] : [await mth(leaves)];
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  if (m <= k) return [...(await subproof(m, leaves.slice(0, k), whole)), await mth(leaves.slice(k))];
+  return [...(await subproof(m - k, leaves.slice(k), false)), await mth(leaves.slice(0, k))];
+}
+
+test('consistency proofs between every pair of sizes up to 12 verify; tampered ones do not', async () => {
+  const leaves = await Promise.all(Array.from({ length: 12 }, (_, i) => leafHash(`entry ${i}`)));
+  for (let n = 1; n <= 12; n++) {
+    const newRoot = await mth(leaves.slice(0, n));
+    for (let m = 1; m <= n; m++) {
+      const oldRoot = await mth(leaves.slice(0, m));
+      const proof = m === n ? [] : await subproof(m, leaves.slice(0, n), true);
+      assert.equal(await verifyConsistency(m, n, oldRoot, newRoot, proof), true, `${m} -> ${n}`);
+      if (proof.length) {
+        const bad = proof.map(x => x.slice());
+        bad[bad.length - 1][3] ^= 0x80;
+        assert.equal(await verifyConsistency(m, n, oldRoot, newRoot, bad), false, `changed proof ${m} -> ${n}`);
+      }
+      if (m < n) {
+        // Another history: the old tree with its last entry changed.
+        const other = await mth([...leaves.slice(0, m - 1), await leafHash('rewritten')]);
+        assert.equal(await verifyConsistency(m, n, other, newRoot, proof), false, `rewritten ${m} -> ${n}`);
+      }
+    }
   }
 });
 

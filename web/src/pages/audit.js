@@ -2,7 +2,7 @@ import { h } from '../dom.js';
 import { t, fmtTime, fmtNumber } from '../i18n.js';
 import * as api from '../api.js';
 import { title, section, errorBox, dl, field } from '../ui.js';
-import { openCheckpoint, tilePath, parseBundle, entryText, leafHash, b64decode, b64encode, rootFromInclusion, equal } from '../tlog.js';
+import { openCheckpoint, tilePath, parseBundle, entryText, leafHash, b64decode, b64encode, rootFromInclusion, equal, verifyConsistency } from '../tlog.js';
 
 const PAGE = 256; // one entry bundle (C2SP tlog-tiles)
 
@@ -49,6 +49,9 @@ export async function auditPage(main, { query }) {
       }
     } }, t('audit.fresh'))));
   if (!cp.ok) return;
+  const seen = h('div', { 'aria-live': 'polite', 'data-testid': 'consistency' });
+  cpSec.append(seen);
+  await consistency(cp, seen);
 
   const size = cp.size;
   const result = h('div', { 'aria-live': 'polite', 'data-testid': 'verify-result' });
@@ -87,6 +90,37 @@ export async function auditPage(main, { query }) {
   }
 }
 
+// The last checkpoint this browser verified, kept here: the new one must
+// extend it (RFC 9162 consistency proof), or the log showed two histories.
+const SEEN = 'yagura.audit.checkpoint';
+async function consistency(cp, out) {
+  let old = null;
+  try { old = JSON.parse(localStorage.getItem(SEEN) || 'null'); } catch { old = null; }
+  const keep = () => localStorage.setItem(SEEN, JSON.stringify({ key: cp.key, size: cp.size, root: cp.rootB64, at: new Date().toISOString() }));
+  if (!old || old.key !== cp.key) {
+    keep();
+    out.append(h('p', { class: 'hint' }, t('audit.first_seen')));
+    return;
+  }
+  const say = (ok, msg) => out.append(h('p', { class: ok ? 'ok' : 'error', role: ok ? 'status' : 'alert', 'data-consistent': ok ? 'true' : 'false' }, msg));
+  if (old.size > cp.size) {
+    say(false, t('audit.shrunk', { old: old.size, size: cp.size }));
+    return;
+  }
+  try {
+    const res = old.size === cp.size ? { proof: [] } : await api.get('/api/v1/log/consistency', { from: old.size, to: cp.size });
+    const ok = await verifyConsistency(old.size, cp.size, b64decode(old.root), cp.root, (res.proof || []).map(b64decode));
+    if (ok) {
+      keep();
+      say(true, t('audit.consistent', { old: old.size, at: fmtTime(old.at), size: cp.size }));
+    } else {
+      say(false, t('audit.split', { old: old.size, at: fmtTime(old.at), size: cp.size, root: old.root }));
+    }
+  } catch (e) {
+    out.append(errorBox(e));
+  }
+}
+
 // The tower sends the entry and its audit path; the leaf hash and the root
 // are recomputed here and the root compared with the signed checkpoint's.
 async function verify(index, bundleBytes, cp, out) {
@@ -94,6 +128,12 @@ async function verify(index, bundleBytes, cp, out) {
   out.append(h('p', { role: 'status' }, t('audit.verifying', { n: index })));
   try {
     const inc = await api.get('/api/v1/log/inclusion', { index, size: cp.size });
+    if (!bundleBytes) {
+      // The entry as the log's tiles hold it, to compare with the proof's.
+      const n = Math.floor(index / PAGE);
+      const res = await api.request('GET', `/log/tile/${tilePath('entries', n, Math.min(PAGE, cp.size - n * PAGE))}`, { accept: 'application/octet-stream', raw: true });
+      bundleBytes = parseBundle(new Uint8Array(await res.arrayBuffer()))[index - n * PAGE] || new Uint8Array();
+    }
     const entry = new TextEncoder().encode(inc.entry);
     const leaf = await leafHash(entry);
     const steps = [];
