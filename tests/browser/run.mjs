@@ -140,6 +140,19 @@ try {
       await page.waitForSelector('main .error');
       check(/違います/.test(await page.locator('main .error').first().innerText()), 'a wrong password is refused with a message');
     }
+    // Guessing is slowed: past five failures the tower answers 429 with
+    // Retry-After, and the page says how long to wait (for a name of its
+    // own: it stays locked for 15 minutes).
+    const g = await tw.must('POST', '/api/v1/users', { name: 'guessed', role: 'analyst' }, tw.admin);
+    await tw.must('PUT', `/api/v1/users/${g.id}/password`, { password: 'the right one, at last' }, tw.admin, [200, 204]);
+    for (let i = 0; i < 6; i++) {
+      await page.fill('input[name=username]', 'guessed');
+      await page.fill('input[name=password]', `guess number ${i}`);
+      await page.click('form button[type=submit]');
+      await page.waitForFunction(n => document.querySelectorAll('main .error').length === 1 && !document.querySelector('form button[disabled]'), i);
+    }
+    const slowed = await page.locator('main .error').first().innerText();
+    check(/試行回数が多すぎます。\d+分.*後に/.test(slowed), `repeated wrong passwords are slowed down, with the wait: ${slowed}`);
     await audit(s, 'login');
     // From the keyboard: on a fresh load the first Tab reaches the skip
     // link, which leads to main.

@@ -20,7 +20,7 @@ export const M = {
   'error.invalid': ['入力に誤りがあります。各項目に示した点を直してください。', 'Some fields are not valid: see what is said at each.'],
   'error.forbidden': ['この操作はあなたの役割では行えません。', 'Your role may not do this.'],
   'error.unauthorized': ['ログインが必要です。', 'Please log in.'],
-  'error.too_many': ['要求が多すぎます。{s}秒後に再試行してください。', 'Too many requests: try again in {s} s.'],
+  'error.too_many': ['要求が多すぎます。{d}後に再試行してください。', 'Too many requests: try again in {d}.'],
   'error.api': ['管制塔が要求を拒否しました (HTTP {status})。', 'The tower refused the request (HTTP {status}).'],
   'error.network': ['管制塔に接続できません: {msg}', 'The tower cannot be reached: {msg}'],
   'dur.d': ['{n}日', '{n} d'], 'dur.h': ['{n}時間', '{n} h'], 'dur.m': ['{n}分', '{n} min'], 'dur.s': ['{n}秒', '{n} s'],
@@ -30,7 +30,7 @@ export const M = {
   'login.title': ['ログイン', 'Log in'], 'login.name': ['ユーザー名', 'User name'], 'login.password': ['パスワード', 'Password'],
   'login.submit': ['ログイン', 'Log in'], 'login.missing': ['ユーザー名とパスワードを入力してください。', 'Enter your user name and password.'],
   'login.bad': ['ユーザー名またはパスワードが違います。', 'Wrong user name or password.'],
-  'login.too_many': ['試行回数が多すぎます。{s}秒後に再試行してください。', 'Too many attempts: try again in {s} s.'],
+  'login.too_many': ['試行回数が多すぎます。{d}後に再試行してください。', 'Too many attempts: try again in {d}.'],
   'login.expired': ['セッションの有効期限が切れました。もう一度ログインしてください。', 'Your session expired. Please log in again.'],
 
   'overview.title': ['概況', 'Overview'], 'overview.hello': ['{name} さん({role})', '{name} ({role})'],

@@ -1,7 +1,7 @@
 // Building blocks every page shares: headings, tables, pagers, error
 // boxes, labelled fields, TLP badges.
 import { h, nextId } from './dom.js';
-import { t, term } from './i18n.js';
+import { t, term, fmtDuration } from './i18n.js';
 
 export function title(text, ...extra) {
   return h('div', { class: 'page-head' }, h('h1', null, text), ...extra);
@@ -36,7 +36,7 @@ export function errorBox(err, extra) {
   else if (err.status === 403) msg = t('error.forbidden');
   else if (err.status === 401) msg = t('error.unauthorized');
   else if (err.status === 422) msg = t('error.invalid');
-  else if (err.status === 429) msg = t('error.too_many', { s: err.retryAfter || '?' });
+  else if (err.status === 429) msg = t('error.too_many', { d: /^\d+$/.test(err.retryAfter || '') ? fmtDuration(Number(err.retryAfter)) : '—' });
   else if (err.status) msg = t('error.api', { status: err.status, code: err.code, msg: err.message });
   else msg = t('error.network', { msg: err.message });
   return h('div', { class: 'error', role: 'alert' }, h('p', null, msg),

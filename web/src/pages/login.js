@@ -1,7 +1,10 @@
 import { h } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, fmtDuration } from '../i18n.js';
 import { session } from '../session.js';
 import { title, field, errorBox } from '../ui.js';
+
+// Retry-After in seconds, in words ("15分").
+const wait = s => (/^\d+$/.test(s || '') ? fmtDuration(Number(s)) : '—');
 
 export async function loginPage(main, { query }) {
   const name = h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true });
@@ -25,7 +28,7 @@ export async function loginPage(main, { query }) {
       location.hash = '#/overview';
     } catch (e) {
       const text = e.status === 401 ? t('login.bad')
-        : e.status === 429 ? t('login.too_many', { s: e.retryAfter || '?' }) : null;
+        : e.status === 429 ? t('login.too_many', { d: wait(e.retryAfter) }) : null;
       msg.append(text ? h('p', { class: 'error', role: 'alert' }, text) : errorBox(e));
       pw.value = '';
       pw.focus();
