@@ -285,7 +285,29 @@ try {
     await go(s, `#/reports/${filed}`);
     check(await count(s, 'main .error') === 1 && !/Umeda/.test(await text(s, 'main')), 'another operator opening it is told it is not found');
     await audit(s, 'other-operator-report-404');
+    // A password change: this browser goes on (in a new session), the old
+    // password no longer opens one, the new one does.
+    await go(s, '#/settings');
+    const fresh = 'a new passphrase for op2';
+    await s.page.fill('input[name=current]', demo.users.op2.password);
+    await s.page.fill('input[name=new]', fresh);
+    await s.page.click('form[aria-labelledby=pw-h] button[type=submit]');
+    await s.page.waitForSelector('form[aria-labelledby=pw-h] .ok, form[aria-labelledby=pw-h] .error');
+    check(await count(s, 'form[aria-labelledby=pw-h] .ok') === 1, `the operator changes its password: ${await text(s, 'form[aria-labelledby=pw-h]')}`);
+    await go(s, '#/reports');
+    check(await count(s, `a[href="#/reports/${demo.reports.r3}"]`) === 1, 'the browser that changed it goes on');
+    const csrfOk = await s.page.evaluate(async () => {
+      const r = await fetch('/api/v1/session');
+      return r.status === 200 && (await r.json()).csrf;
+    });
+    check(!!csrfOk, 'and its new session has a CSRF token');
+    const old = await tw.call('POST', '/api/v1/session', { name: 'op2', password: demo.users.op2.password });
+    check(old.status === 401, `the old password no longer opens a session (${old.status})`);
+    demo.users.op2.password = fresh;
     await s.ctx.close();
+    const again = await as('op2');
+    check(await count(again, '[data-testid=whoami]') === 1, 'the new password does');
+    await again.ctx.close();
   }
 
   // ---- an analyst proposes a case, an overseer approves it ------------

@@ -57,6 +57,9 @@ export async function settingsPage(main) {
       if (local.length) { showFieldErrors(pform, local); return; }
       try {
         await api.post('/api/v1/session/password', { current: cur.value, new: nw.value });
+        // The tower ended the sessions opened before and gave this browser a
+        // new one, whose CSRF token is not the old one's.
+        await session.restore();
         cur.value = ''; nw.value = '';
         showFieldErrors(pform, []);
         pmsg.append(h('p', { class: 'ok', role: 'status' }, t('settings.changed')));
