@@ -115,6 +115,9 @@ try {
       return r.violations.map(x => ({ id: x.id, impact: x.impact, help: x.help, nodes: x.nodes.slice(0, 3).map(n => n.target.join(' ')) }));
     });
     const bad = v.filter(x => x.impact === 'serious' || x.impact === 'critical');
+    // A part the page left out must not show up as the word "null".
+    const stray = await s.page.evaluate(() => /(^|\n)\s*(null|undefined|\[object Object\])\s*(\n|$)/.test(document.body.innerText));
+    check(!stray, `${name} (${s.who}) shows no "null", "undefined" or "[object Object]"`);
     check(bad.length === 0, `axe: ${name} (${s.who}) has no serious or critical violation${bad.length ? `: ${JSON.stringify(bad)}` : ''}`);
     shotN += 1;
     await s.page.screenshot({ path: path.join(shotsDir, `${String(shotN).padStart(2, '0')}-${name}.png`), fullPage: true });

@@ -37,3 +37,11 @@ export function nextId(prefix) {
   uid += 1;
   return `${prefix}-${uid}`;
 }
+
+// el.append(...) without the "null" that the DOM writes for a missing part:
+// parts that are absent (null, undefined, false) are left out; arrays are
+// flattened. Returns el.
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}

@@ -1,6 +1,6 @@
 // The dashboard's shell: who is signed in, the navigation, the router.
 import './style.css';
-import { h, clear } from './dom.js';
+import { h, clear, add } from './dom.js';
 import { t, term, setPrefs, lang } from './i18n.js';
 import * as api from './api.js';
 import { session } from './session.js';
@@ -28,15 +28,15 @@ function renderBanner() {
   clear(banner);
   const u = session.user;
   const here = location.hash.split('?')[0] || '#/overview';
-  banner.append(h('div', { class: 'brand' }, h('span', { 'aria-hidden': 'true' }, '櫓 '), 'yagura',
+  add(banner, h('div', { class: 'brand' }, h('span', { 'aria-hidden': 'true' }, '櫓 '), 'yagura',
     h('span', { class: 'sub' }, t('app.subtitle'))));
   if (session.signedIn) {
     const items = NAV.filter(([, , roles]) => !roles || !u || roles.includes(u.role));
-    banner.append(h('nav', { 'aria-label': t('nav.label') }, h('ul', null, items.map(([href, key]) => {
+    add(banner, h('nav', { 'aria-label': t('nav.label') }, h('ul', null, items.map(([href, key]) => {
       const cur = here === href || here.startsWith(`${href}/`);
       return h('li', null, h('a', { href, 'aria-current': cur ? 'page' : null }, t(key)));
     }))));
-    banner.append(h('div', { class: 'who' },
+    add(banner, h('div', { class: 'who' },
       h('span', { 'data-testid': 'whoami' }, u ? `${u.name} (${term('role', u.role)}${u.org ? ` · ${u.org.name}` : ''})` : ''),
       h('button', { type: 'button', class: 'link', onclick: logout }, t('nav.logout'))));
   }
@@ -79,7 +79,7 @@ async function route() {
   clear(main);
   main.setAttribute('aria-busy', 'true');
   if (!page) {
-    main.append(h('h1', null, t('page.not_found')));
+    add(main, h('h1', null, t('page.not_found')));
     main.removeAttribute('aria-busy');
     return;
   }
@@ -87,7 +87,7 @@ async function route() {
     await page(main, { params, query, isCurrent: () => my === seq });
   } catch (e) {
     if (my !== seq) return;
-    main.append(h('p', { class: 'error', role: 'alert' }, t('error.load', { msg: e.message })));
+    add(main, h('p', { class: 'error', role: 'alert' }, t('error.load', { msg: e.message })));
   }
   if (my !== seq) return;
   main.removeAttribute('aria-busy');

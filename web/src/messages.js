@@ -108,6 +108,8 @@ export const M = {
   'source.evidence': ['根拠', 'Evidence'], 'source.signatures': ['シグネチャ別のアラート', 'Alerts by signature'], 'source.reports': ['関連する報告:', 'Reports naming it:'],
   'source.alerts': ['この送信元のアラート', 'Alerts from this source'], 'source.victims': ['被害先(このページのアラートから)', 'Victims (in the alerts on this page)'],
   'source.propose': ['この攻撃元への対処を提案', 'Propose a case against this source'], 'source.propose_submit': ['対処を提案', 'Propose the case'],
+  'alerts.show_record': ['表示', 'show'], 'col.record': ['記録', 'Record'],
+  'rf.your_assets': ['登録済みの資産:', 'Your registered computers:'],
   'alerts.title': ['アラート', 'Alerts'], 'alerts.none': ['アラートはありません。', 'No alerts.'],
   'alerts.since': ['開始(RFC 3339)', 'Since (RFC 3339)'], 'alerts.until': ['終了(RFC 3339)', 'Until (RFC 3339)'],
 

@@ -1,4 +1,4 @@
-import { h } from '../dom.js';
+import { h, add } from '../dom.js';
 import { t, fmtTime, fmtNumber } from '../i18n.js';
 import * as api from '../api.js';
 import { title, section, errorBox, dl, field } from '../ui.js';
@@ -16,22 +16,22 @@ function entryFacts(text) {
 }
 
 export async function auditPage(main, { query }) {
-  main.append(title(t('audit.title')), h('p', { class: 'lead' }, t('audit.lead')));
+  add(main, title(t('audit.title')), h('p', { class: 'lead' }, t('audit.lead')));
   let key, note, cp;
   try {
     [key, note] = await Promise.all([api.get('/log/key', null, { accept: 'text/plain' }), api.get('/log/checkpoint', null, { accept: 'text/plain' })]);
   } catch (e) {
-    main.append(errorBox(e));
+    add(main, errorBox(e));
     return;
   }
   const cpSec = section(t('audit.checkpoint'));
-  main.append(cpSec);
+  add(main, cpSec);
   try {
     cp = await openCheckpoint(note, key);
   } catch (e) {
     cp = { ok: false, reason: e.message };
   }
-  cpSec.append(
+  add(cpSec, 
     h('p', { class: cp.ok ? 'ok' : 'error', role: 'status', 'data-testid': 'checkpoint-status' },
       cp.ok ? t('audit.cp_ok', { key: cp.key, by: cp.by }) : t('audit.cp_bad', { reason: t(`audit.reason.${cp.reason}`) })),
     dl([[t('audit.origin'), cp.origin], [t('audit.size'), fmtNumber(cp.size)], [t('audit.root'), h('code', null, cp.rootB64)],
@@ -50,7 +50,7 @@ export async function auditPage(main, { query }) {
     } }, t('audit.fresh'))));
   if (!cp.ok) return;
   const seen = h('div', { 'aria-live': 'polite', 'data-testid': 'consistency' });
-  cpSec.append(seen);
+  add(cpSec, seen);
   await consistency(cp, seen);
 
   const size = cp.size;
@@ -59,19 +59,19 @@ export async function auditPage(main, { query }) {
   const vform = h('form', { class: 'filters', 'aria-label': t('audit.verify_any') },
     field(t('audit.entry_index'), idx), h('button', { type: 'submit' }, t('audit.verify')));
   vform.addEventListener('submit', ev => { ev.preventDefault(); verify(Number(idx.value), null, cp, result); });
-  main.append(section(t('audit.verify_any'), vform, result));
+  add(main, section(t('audit.verify_any'), vform, result));
 
   // The entries, a bundle of 256 at a time, newest bundle first.
   const last = Math.floor((size - 1) / PAGE);
   const n = query.has('bundle') ? Math.max(0, Math.min(last, Number(query.get('bundle')))) : last;
   const width = Math.min(PAGE, size - n * PAGE);
   const logSec = section(t('audit.entries', { from: n * PAGE, to: n * PAGE + width - 1 }));
-  main.append(logSec);
+  add(main, logSec);
   try {
     const res = await api.request('GET', `/log/tile/${tilePath('entries', n, width)}`, { accept: 'application/octet-stream', raw: true });
     const entries = parseBundle(new Uint8Array(await res.arrayBuffer()));
     const rows = entries.map((e, i) => ({ index: n * PAGE + i, bytes: e, text: entryText(e) })).reverse();
-    logSec.append(h('div', { class: 'table-wrap', role: 'region', 'aria-label': t('audit.entries_short'), tabindex: '0' },
+    add(logSec, h('div', { class: 'table-wrap', role: 'region', 'aria-label': t('audit.entries_short'), tabindex: '0' },
       h('table', null, h('caption', null, t('audit.entries_short')),
         h('thead', null, h('tr', null, [t('audit.index'), t('audit.kind'), t('audit.record'), t('audit.by'), t('col.time'), t('audit.verify')].map(x => h('th', { scope: 'col' }, x)))),
         h('tbody', null, rows.map(r => {
@@ -84,9 +84,9 @@ export async function auditPage(main, { query }) {
     const nav = [];
     if (n < last) nav.push(h('a', { href: `#/audit?bundle=${n + 1}` }, t('page.newer')));
     if (n > 0) nav.push(h('a', { href: `#/audit?bundle=${n - 1}` }, t('page.older')));
-    if (nav.length) logSec.append(h('nav', { class: 'pager', 'aria-label': t('page.label') }, nav));
+    if (nav.length) add(logSec, h('nav', { class: 'pager', 'aria-label': t('page.label') }, nav));
   } catch (e) {
-    logSec.append(errorBox(e));
+    add(logSec, errorBox(e));
   }
 }
 
@@ -99,10 +99,10 @@ async function consistency(cp, out) {
   const keep = () => localStorage.setItem(SEEN, JSON.stringify({ key: cp.key, size: cp.size, root: cp.rootB64, at: new Date().toISOString() }));
   if (!old || old.key !== cp.key) {
     keep();
-    out.append(h('p', { class: 'hint' }, t('audit.first_seen')));
+    add(out, h('p', { class: 'hint' }, t('audit.first_seen')));
     return;
   }
-  const say = (ok, msg) => out.append(h('p', { class: ok ? 'ok' : 'error', role: ok ? 'status' : 'alert', 'data-consistent': ok ? 'true' : 'false' }, msg));
+  const say = (ok, msg) => add(out, h('p', { class: ok ? 'ok' : 'error', role: ok ? 'status' : 'alert', 'data-consistent': ok ? 'true' : 'false' }, msg));
   if (old.size > cp.size) {
     say(false, t('audit.shrunk', { old: old.size, size: cp.size }));
     return;
@@ -117,7 +117,7 @@ async function consistency(cp, out) {
       say(false, t('audit.split', { old: old.size, at: fmtTime(old.at), size: cp.size, root: old.root }));
     }
   } catch (e) {
-    out.append(errorBox(e));
+    add(out, errorBox(e));
   }
 }
 
@@ -125,7 +125,7 @@ async function consistency(cp, out) {
 // are recomputed here and the root compared with the signed checkpoint's.
 async function verify(index, bundleBytes, cp, out) {
   out.textContent = '';
-  out.append(h('p', { role: 'status' }, t('audit.verifying', { n: index })));
+  add(out, h('p', { role: 'status' }, t('audit.verifying', { n: index })));
   try {
     const inc = await api.get('/api/v1/log/inclusion', { index, size: cp.size });
     if (!bundleBytes) {
@@ -147,14 +147,14 @@ async function verify(index, bundleBytes, cp, out) {
     steps.push([t('audit.step_root', { n: proof.length }), rootOk]);
     const ok = steps.every(s => s[1]);
     out.textContent = '';
-    out.append(h('div', { class: ok ? 'ok' : 'error', role: ok ? 'status' : 'alert', 'data-verified': ok ? 'true' : 'false' },
+    add(out, h('div', { class: ok ? 'ok' : 'error', role: ok ? 'status' : 'alert', 'data-verified': ok ? 'true' : 'false' },
       h('p', null, h('strong', null, ok ? t('audit.entry_ok', { n: index, size: cp.size }) : t('audit.entry_bad', { n: index }))),
       h('ul', null, steps.map(([s, v]) => h('li', null, `${v ? '✓' : '✗'} ${s}`))),
       h('pre', { class: 'file', tabindex: '0', 'aria-label': t('audit.entry_text') }, inc.entry),
       root ? h('p', { class: 'hint' }, t('audit.computed_root'), ' ', h('code', null, b64encode(root))) : null));
   } catch (e) {
     out.textContent = '';
-    out.append(errorBox(e));
+    add(out, errorBox(e));
   }
 }
 

@@ -1,4 +1,4 @@
-import { h } from '../dom.js';
+import { h, add } from '../dom.js';
 import { t, term, fmtTime } from '../i18n.js';
 import * as api from '../api.js';
 import { title, section, table, pager, errorBox, dl, field, select, showFieldErrors, lines, badge, load } from '../ui.js';
@@ -27,7 +27,7 @@ function evidenceSummary(ev) {
 export async function casesPage(main, { query }) {
   // An overseer lands on the approval queue: the proposed cases.
   const state = query.has('state') ? query.get('state') : (role() === 'overseer' ? 'proposed' : '');
-  main.append(title(state === 'proposed' ? t('cases.queue') : t('cases.title'),
+  add(main, title(state === 'proposed' ? t('cases.queue') : t('cases.title'),
     !role() || role() === 'analyst' ? h('a', { class: 'button', href: '#/cases/new' }, t('cases.new')) : null,
     h('a', { class: 'button secondary', href: '#/countermeasures' }, t('nav.countermeasures'))));
   const sel = select([['', t('filters.all')], ...STATES.map(s => [s, term('state', s)])], state, { name: 'state', id: 'f-state' });
@@ -35,10 +35,10 @@ export async function casesPage(main, { query }) {
     h('div', { class: 'field inline' }, h('label', { for: 'f-state' }, t('col.state')), sel),
     h('button', { type: 'submit' }, t('filters.apply')));
   form.addEventListener('submit', ev => { ev.preventDefault(); location.hash = `#/cases?state=${sel.value}`; });
-  main.append(form);
+  add(main, form);
   try {
     const page = await api.get('/api/v1/cases', { state: state || undefined, limit: 50, before: query.get('before') });
-    main.append(table(t('cases.title'), [
+    add(main, table(t('cases.title'), [
       { label: t('col.case'), value: c => h('a', { href: `#/cases/${c.id}` }, `#${c.id}`) },
       { label: t('col.state'), value: c => badge('state', c.state) },
       { label: t('col.action'), value: c => term('action', c.action) },
@@ -49,7 +49,7 @@ export async function casesPage(main, { query }) {
       { label: t('col.expires'), value: c => (c.expires ? countdown(c.expires) : c.duration_seconds ? t('case.for', { d: Math.round(c.duration_seconds / 3600) }) : '—') },
     ], page.cases), pager(query, page));
   } catch (e) {
-    main.append(errorBox(e));
+    add(main, errorBox(e));
   }
 }
 
@@ -58,11 +58,11 @@ export async function casePage(main, { params: [id] }) {
   try {
     c = (await api.get(`/api/v1/cases/${id}`)).case;
   } catch (e) {
-    main.append(title(t('case.title', { id })), errorBox(e));
+    add(main, title(t('case.title', { id })), errorBox(e));
     return;
   }
-  main.append(title(t('case.title', { id }), badge('state', c.state)));
-  main.append(dl([
+  add(main, title(t('case.title', { id }), badge('state', c.state)));
+  add(main, dl([
     [t('col.action'), term('action', c.action)], [t('col.target'), h('code', null, c.target)],
     c.proto ? [t('case.proto'), c.proto] : null, c.ports?.length ? [t('case.ports'), c.ports.join(', ')] : null,
     c.contact ? [t('case.contact'), c.contact] : null,
@@ -78,7 +78,7 @@ export async function casePage(main, { params: [id] }) {
     ? h('ul', { class: 'evidence' }, ev.filter(e => !e.startsWith('alert:')).map(e => h('li', null, evidenceLink(e))),
       alertEv.length ? h('li', null, t('case.alert_ids'), ' ', alertEv.map((e, i) => [i ? ', ' : '', h('a', { href: `#/alerts?before=${Number(e.slice(6)) + 1}` }, `#${e.slice(6)}`)])) : null)
     : h('p', { class: 'empty' }, t('list.empty')));
-  main.append(evSec);
+  add(main, evSec);
   // The alerts named as evidence, shown in full for whoever decides: the
   // API has no route per alert, so they are found among the target's.
   const ids = new Set((c.evidence || []).filter(e => e.startsWith('alert:')).map(e => Number(e.slice(6))));
@@ -92,13 +92,13 @@ export async function casePage(main, { params: [id] }) {
   if (c.action === 'notice' && c.state === 'active') {
     // The abuse notice the case produces, as the hosting provider gets it.
     const nSec = section(t('case.notice'));
-    main.append(nSec);
+    add(main, nSec);
     await load(nSec, async () => {
       const text = await api.get(`/api/v1/countermeasures/notices/${c.id}.txt`, null, { accept: 'text/plain' });
       return h('pre', { class: 'file', tabindex: '0', 'aria-label': t('case.notice') }, String(text));
     });
   }
-  main.append(section(t('case.decisions'), table(t('case.decisions'), [
+  add(main, section(t('case.decisions'), table(t('case.decisions'), [
     { label: t('col.time'), value: d => fmtTime(d.at) },
     { label: t('case.decision'), value: d => term('decision', d.decision || d.kind || d.action) },
     { label: t('case.by'), value: d => String(d.by) },
@@ -110,7 +110,7 @@ export async function casePage(main, { params: [id] }) {
   if (c.state === 'proposed' && (!r || r === 'overseer')) acts.push('approve', 'reject');
   if (c.state === 'proposed' && (!r || r === 'analyst')) acts.push('withdraw');
   if ((c.state === 'approved' || c.state === 'active') && (!r || r === 'analyst' || r === 'overseer')) acts.push('revoke');
-  if (acts.length) main.append(decisionForm(`/api/v1/cases/${id}`, acts, () => location.reload()));
+  if (acts.length) add(main, decisionForm(`/api/v1/cases/${id}`, acts, () => location.reload()));
 }
 
 // The reasoned decision an overseer (or the proposer) records.
@@ -131,17 +131,17 @@ export function decisionForm(base, acts, done) {
     }
     try {
       await api.post(`${base}/${act}`, { reason: reason.value.trim() });
-      msg.append(h('p', { class: 'ok', role: 'status' }, t('case.done')));
+      add(msg, h('p', { class: 'ok', role: 'status' }, t('case.done')));
       done();
     } catch (e) {
-      msg.append(errorBox(e, showFieldErrors(form, e.fields)));
+      add(msg, errorBox(e, showFieldErrors(form, e.fields)));
     }
   });
   return form;
 }
 
 export async function caseFormPage(main, { query }) {
-  main.append(title(t('cases.new')));
+  add(main, title(t('cases.new')));
   const action = select(ACTIONS.map(a => [a, term('action', a)]), 'blocklist', { name: 'action' });
   const target = h('input', { type: 'text', name: 'target', value: query.get('target') || '' });
   const just = h('textarea', { name: 'justification', rows: 3, maxlength: 4096 });
@@ -179,19 +179,19 @@ export async function caseFormPage(main, { query }) {
       const res = await api.post('/api/v1/cases', body);
       location.hash = `#/cases/${res.case.id}`;
     } catch (e) {
-      msg.append(errorBox(e, showFieldErrors(form, e.fields)));
+      add(msg, errorBox(e, showFieldErrors(form, e.fields)));
     }
   });
-  main.append(form);
+  add(main, form);
 }
 
 const FILES = ['blocklist.txt', 'rpz.zone', 'nftables.nft', 'bird.conf'];
 export async function countermeasuresPage(main) {
-  main.append(title(t('cm.title')), h('p', { class: 'lead' }, t('cm.lead')));
+  add(main, title(t('cm.title')), h('p', { class: 'lead' }, t('cm.lead')));
   for (const name of FILES) {
     const sec = section(name);
     sec.dataset.file = name;
-    main.append(sec);
+    add(main, sec);
     await load(sec, async () => {
       try {
         const text = await api.get(`/api/v1/countermeasures/${name}`, null, { accept: 'text/plain, application/json' });

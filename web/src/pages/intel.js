@@ -1,4 +1,4 @@
-import { h } from '../dom.js';
+import { h, add } from '../dom.js';
 import { t, fmtTime } from '../i18n.js';
 import * as api from '../api.js';
 import { title, table, errorBox, tlp, select } from '../ui.js';
@@ -24,17 +24,17 @@ export function tlpOf(o) {
 const taxii = (path, query) => api.get(`/taxii2/api/${path}`, query, { accept: api.TAXII });
 
 export async function intelPage(main) {
-  main.append(title(t('intel.title')), h('p', { class: 'lead' }, t('intel.lead')));
+  add(main, title(t('intel.title')), h('p', { class: 'lead' }, t('intel.lead')));
   try {
     const res = await taxii('collections/');
-    main.append(table(t('intel.collections'), [
+    add(main, table(t('intel.collections'), [
       { label: t('intel.collection'), value: c => h('a', { href: `#/intel/${encodeURIComponent(c.id)}` }, c.title || c.id) },
       { label: t('intel.description'), value: c => c.description || '—' },
       { label: t('intel.access'), value: c => [c.can_read ? t('intel.read') : null, c.can_write ? t('intel.write') : null].filter(Boolean).join(', ') || '—' },
       { label: t('col.id'), value: c => h('code', null, c.id) },
     ], res.collections || []));
   } catch (e) {
-    main.append(errorBox(e));
+    add(main, errorBox(e));
   }
 }
 
@@ -50,20 +50,20 @@ function describe(o) {
 
 export async function collectionPage(main, { params: [id], query }) {
   const type = query.get('type') || '';
-  main.append(title(t('intel.collection_title', { id })));
+  add(main, title(t('intel.collection_title', { id })));
   const sel = select([['', t('filters.all')], ['indicator', t('intel.indicators')], ['sighting', t('intel.sightings')],
     ['infrastructure', 'infrastructure'], ['relationship', 'relationship'], ['identity', 'identity']], type, { name: 'type', id: 'f-type' });
   const form = h('form', { class: 'filters', 'aria-label': t('filters.label') },
     h('div', { class: 'field inline' }, h('label', { for: 'f-type' }, t('intel.type')), sel),
     h('button', { type: 'submit' }, t('filters.apply')));
   form.addEventListener('submit', ev => { ev.preventDefault(); location.hash = `#/intel/${encodeURIComponent(id)}?type=${sel.value}`; });
-  main.append(form);
+  add(main, form);
   try {
     const env = await taxii(`collections/${encodeURIComponent(id)}/objects/`, {
       limit: 100, next: query.get('next') || undefined, 'match[type]': type || undefined,
     });
     const objs = env.objects || [];
-    main.append(table(t('intel.objects'), [
+    add(main, table(t('intel.objects'), [
       { label: t('intel.type'), value: o => o.type },
       { label: t('intel.what'), value: describe },
       { label: 'TLP', value: o => tlp(tlpOf(o)) },
@@ -74,11 +74,11 @@ export async function collectionPage(main, { params: [id], query }) {
     if (env.more && env.next) {
       const q = new URLSearchParams(query);
       q.set('next', env.next);
-      main.append(h('nav', { class: 'pager', 'aria-label': t('page.label') },
+      add(main, h('nav', { class: 'pager', 'aria-label': t('page.label') },
         query.get('next') ? h('a', { href: `#/intel/${encodeURIComponent(id)}${type ? `?type=${type}` : ''}` }, t('page.first')) : null,
         h('a', { href: `#/intel/${encodeURIComponent(id)}?${q}`, rel: 'next' }, t('page.more'))));
     }
   } catch (e) {
-    main.append(errorBox(e));
+    add(main, errorBox(e));
   }
 }

@@ -1,4 +1,4 @@
-import { h } from '../dom.js';
+import { h, add } from '../dom.js';
 import { t, fmtDuration } from '../i18n.js';
 import { session } from '../session.js';
 import { title, field, errorBox } from '../ui.js';
@@ -19,7 +19,7 @@ export async function loginPage(main, { query }) {
     ev.preventDefault();
     msg.textContent = '';
     if (!name.value || !pw.value) {
-      msg.append(h('p', { class: 'error', role: 'alert' }, t('login.missing')));
+      add(msg, h('p', { class: 'error', role: 'alert' }, t('login.missing')));
       return;
     }
     btn.disabled = true;
@@ -29,7 +29,7 @@ export async function loginPage(main, { query }) {
     } catch (e) {
       const text = e.status === 401 ? t('login.bad')
         : e.status === 429 ? t('login.too_many', { d: wait(e.retryAfter) }) : null;
-      msg.append(text ? h('p', { class: 'error', role: 'alert' }, text) : errorBox(e));
+      add(msg, text ? h('p', { class: 'error', role: 'alert' }, text) : errorBox(e));
       pw.value = '';
       pw.focus();
     } finally {
@@ -37,7 +37,7 @@ export async function loginPage(main, { query }) {
     }
   });
 
-  main.append(title(t('login.title')),
+  add(main, title(t('login.title')),
     query.get('expired') ? h('p', { class: 'notice', role: 'status' }, t('login.expired')) : null,
     form);
 }

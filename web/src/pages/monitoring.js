@@ -1,4 +1,4 @@
-import { h } from '../dom.js';
+import { h, add } from '../dom.js';
 import { t, term, fmtTime, localInputToUTC, utcToLocalInput, zone } from '../i18n.js';
 import * as api from '../api.js';
 import { title, section, table, pager, errorBox, dl, field, select, showFieldErrors, lines, badge } from '../ui.js';
@@ -11,16 +11,16 @@ const role = () => session.user?.role;
 
 export async function authorizationsPage(main, { query }) {
   const state = query.has('state') ? query.get('state') : (role() === 'overseer' ? 'proposed' : '');
-  main.append(title(t('mon.title'), !role() || role() === 'analyst' ? h('a', { class: 'button', href: '#/monitoring/new' }, t('mon.new')) : null));
+  add(main, title(t('mon.title'), !role() || role() === 'analyst' ? h('a', { class: 'button', href: '#/monitoring/new' }, t('mon.new')) : null));
   const sel = select([['', t('filters.all')], ...STATES.map(s => [s, term('state', s)])], state, { name: 'state', id: 'f-mstate' });
   const form = h('form', { class: 'filters', 'aria-label': t('filters.label') },
     h('div', { class: 'field inline' }, h('label', { for: 'f-mstate' }, t('col.state')), sel),
     h('button', { type: 'submit' }, t('filters.apply')));
   form.addEventListener('submit', ev => { ev.preventDefault(); location.hash = `#/monitoring?state=${sel.value}`; });
-  main.append(form);
+  add(main, form);
   try {
     const page = await api.get('/api/v1/monitoring/authorizations', { state: state || undefined, limit: 50, before: query.get('before') });
-    main.append(table(t('mon.title'), [
+    add(main, table(t('mon.title'), [
       { label: t('col.id'), value: a => h('a', { href: `#/monitoring/${a.id}` }, `#${a.id}`) },
       { label: t('col.state'), value: a => badge('state', a.state) },
       { label: t('col.sensor'), value: a => a.sensor },
@@ -30,7 +30,7 @@ export async function authorizationsPage(main, { query }) {
       { label: t('col.expires'), value: a => countdown(a.until) },
     ], page.authorizations || []), pager(query, page));
   } catch (e) {
-    main.append(errorBox(e));
+    add(main, errorBox(e));
   }
 }
 
@@ -39,17 +39,17 @@ export async function authorizationPage(main, { params: [id] }) {
   try {
     a = (await api.get(`/api/v1/monitoring/authorizations/${id}`)).authorization;
   } catch (e) {
-    main.append(title(t('mon.one', { id })), errorBox(e));
+    add(main, title(t('mon.one', { id })), errorBox(e));
     return;
   }
-  main.append(title(t('mon.one', { id }), badge('state', a.state)));
-  main.append(dl([
+  add(main, title(t('mon.one', { id }), badge('state', a.state)));
+  add(main, dl([
     [t('col.sensor'), `${a.sensor} (#${a.sensor_id})`], [t('mon.prefixes'), (a.prefixes || []).join(', ') || '—'],
     [t('mon.vlans'), (a.vlans || []).join(', ') || '—'], [t('mon.purpose'), h('p', { class: 'pre' }, a.purpose)],
     [t('mon.from'), fmtTime(a.from)], [t('mon.until'), h('span', null, fmtTime(a.until), ' — ', countdown(a.until))],
     [t('col.approvals'), `${a.approvals}/${a.approvals_needed}`], [t('case.proposed_by'), t('report.by', { id: a.proposed_by })],
   ]));
-  main.append(section(t('case.decisions'), table(t('case.decisions'), [
+  add(main, section(t('case.decisions'), table(t('case.decisions'), [
     { label: t('col.time'), value: d => fmtTime(d.at) },
     { label: t('case.decision'), value: d => term('decision', d.decision || d.kind || d.action) },
     { label: t('case.by'), value: d => String(d.by) },
@@ -60,11 +60,11 @@ export async function authorizationPage(main, { params: [id] }) {
   if (a.state === 'proposed' && (!r || r === 'overseer')) acts.push('approve', 'reject');
   if (a.state === 'proposed' && (!r || r === 'analyst')) acts.push('withdraw');
   if ((a.state === 'approved' || a.state === 'active') && (!r || r === 'analyst' || r === 'overseer')) acts.push('revoke');
-  if (acts.length) main.append(decisionForm(`/api/v1/monitoring/authorizations/${id}`, acts, () => location.reload()));
+  if (acts.length) add(main, decisionForm(`/api/v1/monitoring/authorizations/${id}`, acts, () => location.reload()));
 }
 
 export async function authorizationFormPage(main) {
-  main.append(title(t('mon.new')));
+  add(main, title(t('mon.new')));
   const sensor = h('input', { type: 'text', name: 'sensor' });
   const prefixes = h('textarea', { name: 'prefixes', rows: 2 });
   const vlans = h('input', { type: 'text', name: 'vlans' });
@@ -90,8 +90,8 @@ export async function authorizationFormPage(main) {
       const res = await api.post('/api/v1/monitoring/authorizations', body);
       location.hash = `#/monitoring/${res.authorization.id}`;
     } catch (e) {
-      msg.append(errorBox(e, showFieldErrors(form, e.fields)));
+      add(msg, errorBox(e, showFieldErrors(form, e.fields)));
     }
   });
-  main.append(form);
+  add(main, form);
 }

@@ -1,4 +1,4 @@
-import { h } from '../dom.js';
+import { h, add } from '../dom.js';
 import { t, term, fmtTime, fmtHour, fmtDay, fmtNumber, fmtDuration } from '../i18n.js';
 import * as api from '../api.js';
 import { title, section, table, load, badge, select, errorBox } from '../ui.js';
@@ -20,18 +20,18 @@ export async function overviewPage(main, { query }) {
     h('div', { class: 'field inline' }, h('label', { for: 'f-days' }, t('overview.span')), span),
     h('button', { type: 'submit' }, t('filters.apply')));
   form.addEventListener('submit', ev => { ev.preventDefault(); location.hash = `#/overview?days=${span.value}`; });
-  main.append(title(t('overview.title'),
+  add(main, title(t('overview.title'),
     u ? h('p', { class: 'lead' }, t('overview.hello', { name: u.name, role: term('role', u.role) })) : null), form);
 
   let ov;
   try {
     ov = await api.get('/api/v1/overview', { days });
   } catch (e) {
-    main.append(e.status === 403 ? h('p', { class: 'empty' }, t('overview.none_for_role')) : errorBox(e));
+    add(main, e.status === 403 ? h('p', { class: 'empty' }, t('overview.none_for_role')) : errorBox(e));
     return;
   }
   const grid = h('div', { class: 'grid' });
-  main.append(grid);
+  add(main, grid);
   const parts = [];
 
   if (ov.alerts) {
@@ -40,7 +40,7 @@ export async function overviewPage(main, { query }) {
     const labels = counts.map(c => (hourly ? fmtHour(new Date(c.t)) : fmtDay(new Date(c.t))));
     const total = counts.reduce((a, c) => a + c.n, 0);
     const label = t(hourly ? 'overview.alerts_chart_h' : 'overview.alerts_chart_d', { days, n: fmtNumber(total) });
-    grid.append(section(t('overview.alerts'),
+    add(grid, section(t('overview.alerts'),
       barChart({ label, labels, datasets: [{ label: t('overview.alerts_n'), data: counts.map(c => c.n) }] }),
       h('p', { class: 'hint' }, label),
       h('details', null, h('summary', null, t('chart.as_table')),
@@ -50,7 +50,7 @@ export async function overviewPage(main, { query }) {
         ], counts)),
       h('p', null, h('a', { href: '#/alerts' }, t('overview.all_alerts')))));
     const src = section(t('overview.sources'));
-    grid.append(src);
+    add(grid, src);
     parts.push(load(src, async () => {
       const page = await api.get('/api/v1/sources', { limit: 10 });
       return h('div', null, table(t('overview.sources'), [
@@ -71,7 +71,7 @@ export async function overviewPage(main, { query }) {
       by.get(r.sector)[r.stage] = r.count;
     }
     const sectors = [...by.keys()].sort();
-    grid.append(section(t('overview.by_sector'),
+    add(grid, section(t('overview.by_sector'),
       h('p', null, t('overview.reports_total', { n: fmtNumber(ov.reports.total), overdue: fmtNumber(ov.reports.overdue) })),
       sectors.length ? [
         barChart({ label: t('overview.by_sector_chart'), labels: sectors.map(x => term('sector', x)), stacked: true,
@@ -81,7 +81,7 @@ export async function overviewPage(main, { query }) {
           ...STAGES.map(st => ({ label: term('stage', st), value: x => fmtNumber(by.get(x)[st]), class: 'num' })),
         ], sectors)] : h('p', { class: 'empty' }, t('overview.no_reports'))));
     const overdue = section(t('overview.overdue'));
-    grid.append(overdue);
+    add(grid, overdue);
     parts.push(load(overdue, async () => {
       if (!ov.reports.overdue) return h('p', { class: 'empty' }, t('overview.none_overdue'));
       const page = await api.get('/api/v1/reports', { overdue: 'true', limit: 20 });
@@ -100,7 +100,7 @@ export async function overviewPage(main, { query }) {
     const sec = section(t('overview.cases'),
       h('p', null, Object.entries(ov.cases).map(([st, n], i) => [i ? ' · ' : '',
         h('a', { href: `#/cases?state=${st}` }, `${term('state', st)} ${fmtNumber(n)}`)])));
-    grid.append(sec);
+    add(grid, sec);
     parts.push(load(sec, async () => {
       const page = await api.get('/api/v1/cases', { state: 'active', limit: 20 });
       return h('div', null, table(t('overview.cases'), [
@@ -114,7 +114,7 @@ export async function overviewPage(main, { query }) {
 
   if (ov.sensors) {
     const now = Date.parse(ov.now) || Date.now();
-    grid.append(section(t('overview.sensors'), table(t('overview.sensors'), [
+    add(grid, section(t('overview.sensors'), table(t('overview.sensors'), [
       { label: t('col.sensor'), value: x => x.name },
       { label: t('col.health'), value: x => {
         const silent = !x.last_batch || (now - Date.parse(x.last_batch)) / 1000 > SILENT_AFTER;

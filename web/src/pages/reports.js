@@ -1,4 +1,4 @@
-import { h } from '../dom.js';
+import { h, add } from '../dom.js';
 import { t, term, fmtTime, fmtDuration, fmtNumber, localInputToUTC, utcToLocalInput, zone } from '../i18n.js';
 import * as api from '../api.js';
 import { title, section, table, pager, errorBox, tlp, badge, dl, field, showFieldErrors, select, lines } from '../ui.js';
@@ -20,7 +20,7 @@ const FILTERS = [['stage', STAGES, 'stage', 'col.stage'], ['category', CATEGORIE
 export async function reportsPage(main, { query }) {
   const overdue = query.get('overdue') === 'true';
   const limit = query.get('limit') || '50';
-  main.append(title(t('reports.title'), mayFile() ? h('a', { class: 'button', href: '#/reports/new' }, t('reports.new')) : null));
+  add(main, title(t('reports.title'), mayFile() ? h('a', { class: 'button', href: '#/reports/new' }, t('reports.new')) : null));
   const sels = FILTERS.map(([name, values, kind, label]) => {
     const el = select([['', t('filters.all')], ...values.map(v => [v, term(kind, v)])], query.get(name) || '', { name, id: `f-${name}` });
     return [name, el, h('div', { class: 'field inline' }, h('label', { for: `f-${name}` }, t(label)), el)];
@@ -40,11 +40,11 @@ export async function reportsPage(main, { query }) {
     q.set('limit', lim.value);
     location.hash = `#/reports?${q}`;
   });
-  main.append(filters);
+  add(main, filters);
   try {
     const q = Object.fromEntries(FILTERS.map(([name]) => [name, query.get(name) || undefined]));
     const page = await api.get('/api/v1/reports', { ...q, overdue: overdue ? 'true' : undefined, limit, before: query.get('before') });
-    main.append(table(t('reports.title'), [
+    add(main, table(t('reports.title'), [
       { label: t('col.report'), value: r => h('a', { href: `#/reports/${r.id}` }, `#${r.id}`) },
       { label: t('col.org'), value: r => r.org },
       { label: t('col.sector'), value: r => term('sector', r.sector) },
@@ -56,7 +56,7 @@ export async function reportsPage(main, { query }) {
       { label: t('col.due'), value: r => (r.overdue ? h('strong', { class: 'late' }, t('reports.late', { d: fmtDuration(r.overdue_by_seconds) })) : fmtTime(r.next_due)) },
     ], page.reports), pager(query, page));
   } catch (e) {
-    main.append(errorBox(e));
+    add(main, errorBox(e));
   }
 }
 
@@ -65,23 +65,23 @@ export async function reportPage(main, { params: [id] }) {
   try {
     r = await api.get(`/api/v1/reports/${id}`);
   } catch (e) {
-    main.append(title(t('report.title', { id })), errorBox(e));
+    add(main, title(t('report.title', { id })), errorBox(e));
     return;
   }
   const cur = r.report || {};
-  main.append(title(t('report.title', { id }), tlp(cur.tlp),
+  add(main, title(t('report.title', { id }), tlp(cur.tlp),
     mayFile() && r.stage !== 'closed' ? h('a', { class: 'button', href: `#/reports/${id}/update` }, t('report.update')) : null));
-  main.append(dl([
+  add(main, dl([
     [t('col.org'), r.org], [t('col.sector'), term('sector', r.sector)], [t('col.stage'), badge('stage', r.stage)],
     [t('col.category'), term('category', r.category)], [t('col.severity'), badge('severity', r.severity)],
     [t('col.detected'), fmtTime(r.detected_at)], [t('col.updated'), fmtTime(r.updated)],
     [t('col.due'), r.next_due ? fmtTime(r.next_due) : '—'],
     r.overdue ? [t('col.overdue_by'), h('strong', { class: 'late' }, fmtDuration(r.overdue_by_seconds))] : null,
   ]));
-  main.append(section(t('report.current'), reportBody(cur)));
-  if ((!session.user || session.user.role === 'analyst') && cur.tlp !== 'TLP:RED') main.append(shareForm(id, cur.tlp));
+  add(main, section(t('report.current'), reportBody(cur)));
+  if ((!session.user || session.user.role === 'analyst') && cur.tlp !== 'TLP:RED') add(main, shareForm(id, cur.tlp));
   const versions = r.versions || [];
-  main.append(section(t('report.timeline'),
+  add(main, section(t('report.timeline'),
     h('ol', { class: 'timeline' }, versions.map(v => h('li', null,
       h('p', null, h('strong', null, t('report.version', { n: v.version })), ' ', badge('stage', v.stage), ' ',
         h('time', { datetime: v.created }, fmtTime(v.created)), ' ', t('report.by', { id: v.author_id })),
@@ -105,9 +105,9 @@ function shareForm(id, current) {
     msg.textContent = '';
     try {
       const res = await api.post(`/api/v1/reports/${id}/share`, { tlp: sel.value });
-      msg.append(h('p', { class: 'ok', role: 'status' }, t('share.done', { n: (res.indicators || []).length, tlp: res.tlp || sel.value })));
+      add(msg, h('p', { class: 'ok', role: 'status' }, t('share.done', { n: (res.indicators || []).length, tlp: res.tlp || sel.value })));
     } catch (e) {
-      msg.append(errorBox(e, showFieldErrors(form, e.fields)));
+      add(msg, errorBox(e, showFieldErrors(form, e.fields)));
     }
   });
   return form;
@@ -146,7 +146,7 @@ export async function reportFormPage(main, { params: [id] }) {
     try {
       prev = await api.get(`/api/v1/reports/${id}`);
     } catch (e) {
-      main.append(title(t('rf.update_title', { id })), errorBox(e));
+      add(main, title(t('rf.update_title', { id })), errorBox(e));
       return;
     }
     stage = prev.stage === 'prompt' ? 'detailed' : prev.stage === 'detailed' ? 'final' : prev.stage;
@@ -156,7 +156,10 @@ export async function reportFormPage(main, { params: [id] }) {
   const ind = td.indicators || {};
   const im = b.impact || {};
   const cd = b.category_details || {};
-  main.append(title(id ? t('rf.update_title', { id }) : t('rf.new_title')));
+  add(main, title(id ? t('rf.update_title', { id }) : t('rf.new_title')));
+  // The organisation's registered computers, to name by asset:ID.
+  let assets = [];
+  try { assets = (await api.get('/api/v1/assets', { limit: 100 })).assets || []; } catch { assets = []; }
 
   const stageSel = select(STAGES.filter(s => !prev || STAGES.indexOf(s) >= STAGES.indexOf(prev.stage)).map(s => [s, term('stage', s)]), stage, { name: 'stage' });
   const category = select(CATEGORIES.map(c => [c, term('category', c)]), b.category || 'ddos', { name: 'category' });
@@ -190,6 +193,8 @@ export async function reportFormPage(main, { params: [id] }) {
       field(t('cd.family'), family, { field: 'report.category_details', hint: t('rf.family_hint') })),
     h('fieldset', null, h('legend', null, t('rf.technical')),
       field(t('rf.affected'), affected, { field: 'report.affected_computers', hint: t('rf.affected_hint') }),
+      assets.length ? h('div', { class: 'hint' }, t('rf.your_assets'), h('ul', null, assets.map(a => h('li', null,
+        h('code', null, `asset:${a.id}`), ` ${[a.product, a.location].filter(Boolean).join(', ')} (${(a.addresses || []).join(', ')})`)))) : null,
       field(t('rf.attack_vector'), vector, { field: 'report.technical_details.attack_vector' }),
       field(t('rf.addresses'), addrs, { field: 'report.technical_details.indicators.addresses', hint: t('rf.lines_hint') }),
       field(t('rf.domains'), domains, { field: 'report.technical_details.indicators.domains' }),
@@ -263,7 +268,7 @@ export async function reportFormPage(main, { params: [id] }) {
     const local = st === 'closed' ? [] : check(st, r);
     if (local.length) {
       const rest = showFieldErrors(form, local);
-      msg.append(h('p', { class: 'error', role: 'alert' }, t('form.fix', { n: local.length })), rest.length ? errorBox(null) : null);
+      add(msg, h('p', { class: 'error', role: 'alert' }, t('form.fix', { n: local.length })), rest.length ? errorBox(null) : null);
       return;
     }
     showFieldErrors(form, []);
@@ -279,10 +284,10 @@ export async function reportFormPage(main, { params: [id] }) {
       // envelope adds; a new report's body is the report itself.
       const fields = e.fields.map(f => ({ ...f, field: /^(report\.|stage$)/.test(f.field) ? f.field : `report.${f.field}` }));
       const rest = showFieldErrors(form, fields);
-      msg.append(errorBox(e, rest));
+      add(msg, errorBox(e, rest));
     } finally {
       btn.disabled = false;
     }
   });
-  main.append(form);
+  add(main, form);
 }

@@ -1,4 +1,4 @@
-import { h } from '../dom.js';
+import { h, add } from '../dom.js';
 import { t, lang, zone, setPrefs, validZone, fmtTime } from '../i18n.js';
 import * as api from '../api.js';
 import { title, section, field, select, errorBox, showFieldErrors, dl } from '../ui.js';
@@ -7,10 +7,10 @@ import { session } from '../session.js';
 const ZONES = ['Asia/Tokyo', 'UTC', 'Europe/London', 'Europe/Paris', 'America/New_York', 'America/Los_Angeles', 'Asia/Singapore', 'Australia/Sydney'];
 
 export async function settingsPage(main) {
-  main.append(title(t('settings.title')));
+  add(main, title(t('settings.title')));
   const u = session.user;
   if (u) {
-    main.append(dl([[t('settings.user'), u.name], [t('col.role'), t(`role.${u.role}`)], u.org ? [t('col.org'), `${u.org.name} (${t(`sector.${u.org.sector}`)})`] : null,
+    add(main, dl([[t('settings.user'), u.name], [t('col.role'), t(`role.${u.role}`)], u.org ? [t('col.org'), `${u.org.name} (${t(`sector.${u.org.sector}`)})`] : null,
       u.sectors?.length ? [t('col.sectors'), u.sectors.map(s => t(`sector.${s}`)).join(', ')] : null,
       session.expires ? [t('settings.expires'), fmtTime(session.expires)] : null]));
   }
@@ -34,10 +34,10 @@ export async function settingsPage(main) {
       setPrefs(u ? session.user : prefs);
       window.dispatchEvent(new Event('yagura:prefs'));
     } catch (e) {
-      msg.append(errorBox(e, showFieldErrors(form, e.fields)));
+      add(msg, errorBox(e, showFieldErrors(form, e.fields)));
     }
   });
-  main.append(form);
+  add(main, form);
 
   if (u) {
     const cur = h('input', { type: 'password', name: 'current', autocomplete: 'current-password' });
@@ -62,11 +62,11 @@ export async function settingsPage(main) {
         await session.restore();
         cur.value = ''; nw.value = '';
         showFieldErrors(pform, []);
-        pmsg.append(h('p', { class: 'ok', role: 'status' }, t('settings.changed')));
+        add(pmsg, h('p', { class: 'ok', role: 'status' }, t('settings.changed')));
       } catch (e) {
-        pmsg.append(errorBox(e, showFieldErrors(pform, e.fields)));
+        add(pmsg, errorBox(e, showFieldErrors(pform, e.fields)));
       }
     });
-    main.append(section(t('settings.security'), pform));
+    add(main, section(t('settings.security'), pform));
   }
 }

@@ -1,4 +1,4 @@
-import { h } from '../dom.js';
+import { h, add } from '../dom.js';
 import { t, term, fmtTime, fmtNumber } from '../i18n.js';
 import * as api from '../api.js';
 import { title, section, table, pager, errorBox, dl, load, field, select, showFieldErrors, lines } from '../ui.js';
@@ -12,19 +12,19 @@ export const ACTIONS = ['sinkhole', 'rtbh', 'flowspec', 'blocklist', 'notice'];
 
 export async function sourcesPage(main, { query }) {
   const limit = query.get('limit') || '50';
-  main.append(title(t('sources.title')));
+  add(main, title(t('sources.title')));
   try {
     const page = await api.get('/api/v1/sources', { limit });
-    main.append(h('p', { class: 'hint' }, t('sources.ranking', { rule: page.ranking || '' }),
+    add(main, h('p', { class: 'hint' }, t('sources.ranking', { rule: page.ranking || '' }),
       page.pending_alerts ? ` ${t('sources.pending', { n: fmtNumber(page.pending_alerts) })}` : ''));
-    main.append(table(t('sources.title'), sourceColumns(), page.sources, { empty: t('overview.no_sources') }));
+    add(main, table(t('sources.title'), sourceColumns(), page.sources, { empty: t('overview.no_sources') }));
     if (page.more) {
       const q = new URLSearchParams(query);
       q.set('limit', String(Math.min(1000, Number(limit) * 2)));
-      main.append(h('nav', { class: 'pager', 'aria-label': t('page.label') }, h('a', { href: `#/sources?${q}` }, t('sources.more'))));
+      add(main, h('nav', { class: 'pager', 'aria-label': t('page.label') }, h('a', { href: `#/sources?${q}` }, t('sources.more'))));
     }
   } catch (e) {
-    main.append(errorBox(e));
+    add(main, errorBox(e));
   }
 }
 
@@ -43,10 +43,10 @@ function sourceColumns() {
 }
 
 export async function sourcePage(main, { params: [ip], query }) {
-  main.append(title(t('source.title', { ip })));
+  add(main, title(t('source.title', { ip })));
   // The ranking has no route per source: the source is found in its page.
   const summary = h('div');
-  main.append(summary);
+  add(main, summary);
   await load(summary, async () => {
     const page = await api.get('/api/v1/sources', { limit: 1000 });
     const s = page.sources.find(x => x.ip === ip);
@@ -76,7 +76,7 @@ export async function sourcePage(main, { params: [ip], query }) {
   });
 
   const alertsSec = section(t('source.alerts'));
-  main.append(alertsSec);
+  add(main, alertsSec);
   await load(alertsSec, async () => {
     const page = await api.get('/api/v1/alerts', { src_ip: ip, limit: 50, before: query.get('before') });
     const victims = new Map();
@@ -88,7 +88,7 @@ export async function sourcePage(main, { params: [ip], query }) {
       ], [...victims.entries()])));
   });
 
-  if (!session.user || session.user.role === 'analyst') main.append(proposeForm(ip));
+  if (!session.user || session.user.role === 'analyst') add(main, proposeForm(ip));
 }
 
 function proposeForm(ip) {
@@ -124,7 +124,7 @@ function proposeForm(ip) {
       const res = await api.post(`/api/v1/sources/${encodeURIComponent(ip)}/case`, body);
       location.hash = `#/cases/${res.case.id}`;
     } catch (e) {
-      msg.append(errorBox(e, showFieldErrors(form, e.fields)));
+      add(msg, errorBox(e, showFieldErrors(form, e.fields)));
     }
   });
   return form;
@@ -140,11 +140,14 @@ export function alertTable(alerts) {
     { label: t('col.signature'), value: a => `${a.signature_id} ${a.signature || ''}` },
     { label: t('col.asset'), value: a => (a.asset_id ? `#${a.asset_id}` : '—') },
     { label: t('col.sensor'), value: a => `#${a.sensor_id}` },
+    // What the sensor sent as evidence, as it sent it (content-free metadata).
+    { label: t('col.record'), value: a => (a.record ? h('details', { class: 'record' }, h('summary', null, t('alerts.show_record')),
+      h('pre', null, JSON.stringify({ alert: a.record.alert, evidence: a.record.evidence, flow: a.record.flow }, null, 1))) : '—') },
   ], alerts, { empty: t('alerts.none') });
 }
 
 export async function alertsPage(main, { query }) {
-  main.append(title(t('alerts.title')));
+  add(main, title(t('alerts.title')));
   const inputs = {
     since: h('input', { type: 'text', name: 'since', value: query.get('since') || '', placeholder: '2026-12-01T00:00:00Z' }),
     until: h('input', { type: 'text', name: 'until', value: query.get('until') || '', placeholder: '2026-12-02T00:00:00Z' }),
@@ -162,12 +165,12 @@ export async function alertsPage(main, { query }) {
     for (const [k, el] of Object.entries(inputs)) if (el.value.trim()) q.set(k, el.value.trim());
     location.hash = `#/alerts?${q}`;
   });
-  main.append(form);
+  add(main, form);
   const q = Object.fromEntries(Object.keys(inputs).map(k => [k, query.get(k) || undefined]));
   try {
     const page = await api.get('/api/v1/alerts', { ...q, limit: 100, before: query.get('before') });
-    main.append(alertTable(page.alerts), pager(query, page));
+    add(main, alertTable(page.alerts), pager(query, page));
   } catch (e) {
-    main.append(errorBox(e));
+    add(main, errorBox(e));
   }
 }
