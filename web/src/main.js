@@ -83,11 +83,15 @@ async function route() {
     main.removeAttribute('aria-busy');
     return;
   }
+  // Each navigation renders into a view of its own: what a slow answer for
+  // a page already left adds goes to a view no longer in the document.
+  const view = h('div', { class: 'view' });
+  add(main, view);
   try {
-    await page(main, { params, query, isCurrent: () => my === seq });
+    await page(view, { params, query });
   } catch (e) {
     if (my !== seq) return;
-    add(main, h('p', { class: 'error', role: 'alert' }, t('error.load', { msg: e.message })));
+    add(view, h('p', { class: 'error', role: 'alert' }, t('error.load', { msg: e.message })));
   }
   if (my !== seq) return;
   main.removeAttribute('aria-busy');

@@ -8,6 +8,8 @@ import { ACTIONS, alertTable } from './sources.js';
 
 const STATES = ['proposed', 'approved', 'active', 'expired', 'revoked', 'rejected', 'withdrawn'];
 const role = () => session.user?.role;
+// Shows the page again with what the API now answers (no reload).
+export const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
 
 function evidenceLink(e) {
   const [kind, ...rest] = String(e).split(':');
@@ -110,7 +112,7 @@ export async function casePage(main, { params: [id] }) {
   if (c.state === 'proposed' && (!r || r === 'overseer')) acts.push('approve', 'reject');
   if (c.state === 'proposed' && (!r || r === 'analyst')) acts.push('withdraw');
   if ((c.state === 'approved' || c.state === 'active') && (!r || r === 'analyst' || r === 'overseer')) acts.push('revoke');
-  if (acts.length) add(main, decisionForm(`/api/v1/cases/${id}`, acts, () => location.reload()));
+  if (acts.length) add(main, decisionForm(`/api/v1/cases/${id}`, acts, rerender));
 }
 
 // The reasoned decision an overseer (or the proposer) records.

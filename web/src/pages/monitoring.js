@@ -4,7 +4,7 @@ import * as api from '../api.js';
 import { title, section, table, pager, errorBox, dl, field, select, showFieldErrors, lines, badge } from '../ui.js';
 import { session } from '../session.js';
 import { countdown } from './overview.js';
-import { decisionForm } from './cases.js';
+import { decisionForm, rerender } from './cases.js';
 
 const STATES = ['proposed', 'approved', 'active', 'expired', 'revoked', 'rejected', 'withdrawn'];
 const role = () => session.user?.role;
@@ -60,7 +60,7 @@ export async function authorizationPage(main, { params: [id] }) {
   if (a.state === 'proposed' && (!r || r === 'overseer')) acts.push('approve', 'reject');
   if (a.state === 'proposed' && (!r || r === 'analyst')) acts.push('withdraw');
   if ((a.state === 'approved' || a.state === 'active') && (!r || r === 'analyst' || r === 'overseer')) acts.push('revoke');
-  if (acts.length) add(main, decisionForm(`/api/v1/monitoring/authorizations/${id}`, acts, () => location.reload()));
+  if (acts.length) add(main, decisionForm(`/api/v1/monitoring/authorizations/${id}`, acts, rerender));
 }
 
 export async function authorizationFormPage(main) {
