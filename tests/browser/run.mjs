@@ -94,13 +94,26 @@ try {
     return { page, ctx, who };
   }
 
+  // Until the page shown is the one for the address, fully loaded.
   async function settle(page) {
-    await page.waitForFunction(() => !document.querySelector('main[aria-busy]') && !document.querySelector('.loading'));
+    await page.waitForFunction(() => {
+      const m = document.querySelector('main');
+      return m && m.dataset.route === (location.hash || '#/overview') && !m.hasAttribute('aria-busy') && !document.querySelector('.loading');
+    });
     await page.waitForTimeout(150); // a chart draws on the next frame
   }
 
+  // To a page by its address; the same address again shows it anew.
   async function go(s, hash) {
-    await s.page.evaluate(h => { location.hash = h; }, hash);
+    await s.page.evaluate(h => new Promise(resolve => {
+      if (location.hash === h) {
+        window.dispatchEvent(new HashChangeEvent('hashchange'));
+        resolve();
+        return;
+      }
+      window.addEventListener('hashchange', () => setTimeout(resolve, 0), { once: true });
+      location.hash = h;
+    }), hash);
     await settle(s.page);
   }
 

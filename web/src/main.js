@@ -95,6 +95,7 @@ async function route() {
   }
   if (my !== seq) return;
   main.removeAttribute('aria-busy');
+  main.dataset.route = hash; // what is shown now (tests wait for it)
   const h1 = main.querySelector('h1');
   document.title = `${h1 ? h1.textContent : ''} — yagura`;
   // After a navigation inside the page, the focus goes to the new content
