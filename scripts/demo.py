@@ -9,14 +9,19 @@ store is reused afterwards.
 Everything goes through the tower's API, as the people would do it, each
 logged in with the password this script gives them and prints once.
 
-  demo.py --yagura build/yagura --url http://127.0.0.1:8080 --dir var/demo \\
-          --admin-token FILE --capture var/sample.pcap
+  demo.py --yagura build/yagura --url https://127.0.0.1:8443 --dir var/demo \\
+          --admin-token FILE --capture var/sample.pcap --tls var/demo/tls
+
+With --tls (scripts/demo-tls.sh's directory), the tower is trusted through
+its ca.pem, and the sensor authenticates with its client certificate
+(sensor-tokyo-ix.pem), bound to it by the admin: no token.
 """
 import argparse
 import http.client
 import json
 import os
 import secrets
+import ssl
 import string
 import subprocess
 import sys
@@ -40,17 +45,28 @@ def die(msg):
     sys.exit("demo: " + msg)
 
 
+TLS = {"ctx": None, "dir": None, "ca": None}  # the demonstration CA, once known
+
+
 class Client:
     """Calls the tower as one user: an API token, or a session cookie with
     its CSRF token once logged in."""
 
-    def __init__(self, url, token=None):
+    def __init__(self, url, token=None, cert=None):
         u = urllib.parse.urlsplit(url)
-        self.host, self.port = u.hostname, u.port or 80
+        self.https = u.scheme == "https"
+        self.host, self.port = u.hostname, u.port or (443 if self.https else 80)
         self.token, self.cookie, self.csrf = token, None, None
+        self.ctx = TLS["ctx"]
+        if cert is not None:
+            self.ctx = ssl.create_default_context(cafile=TLS["ca"])
+            self.ctx.load_cert_chain(cert[0], cert[1])
 
     def call(self, method, path, body=None, ok=(200, 201, 204)):
-        c = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        if self.https:
+            c = http.client.HTTPSConnection(self.host, self.port, timeout=60, context=self.ctx)
+        else:
+            c = http.client.HTTPConnection(self.host, self.port, timeout=60)
         h = {}
         data = None
         if body is not None:
@@ -108,6 +124,12 @@ def people(url, admin, piddir):
         pw[name] = password()
         admin.call("PUT", "/api/v1/users/%d/password" % ids[name], {"password": pw[name]})
     sid = admin.call("POST", "/api/v1/users", {"name": "sensor-tokyo-ix", "role": "sensor"})[0]
+    if TLS["dir"]:
+        # The sensor is its certificate: bound to it, it needs no token.
+        with open(os.path.join(TLS["dir"], "sensor-tokyo-ix.fingerprint")) as f:
+            admin.call("PUT", "/api/v1/users/%d/certificate" % sid["id"],
+                       {"fingerprint": f.read().strip()})
+        return pw, None
     tok = admin.call("POST", "/api/v1/tokens", {"user_id": sid["id"]})[0]["token"]
     path = os.path.join(piddir, "sensor.token")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -116,7 +138,27 @@ def people(url, admin, piddir):
     return pw, path
 
 
-def monitoring(url, pw, sensor_token):
+def sensor_client(url, token_file):
+    if token_file is None:
+        return Client(url, cert=(os.path.join(TLS["dir"], "sensor-tokyo-ix.pem"),
+                                 os.path.join(TLS["dir"], "sensor-tokyo-ix.key")))
+    with open(token_file) as f:
+        return Client(url, f.read().strip())
+
+
+def sensor_args(token_file):
+    """How yagura analyze authenticates as the sensor."""
+    if token_file is None:
+        d = TLS["dir"]
+        return ["--ca", os.path.join(d, "ca.pem"), "--cert", os.path.join(d, "sensor-tokyo-ix.pem"),
+                "--key", os.path.join(d, "sensor-tokyo-ix.key")]
+    args = ["--token-file", token_file]
+    if TLS["dir"]:
+        args += ["--ca", os.path.join(TLS["dir"], "ca.pem")]
+    return args
+
+
+def monitoring(url, pw, sensor):
     """The sensor may analyse its link: proposed by the analyst, approved
     by both overseers (a whole link is wide), active before it starts."""
     ito = Client(url).login("ito", pw["ito"])
@@ -131,7 +173,6 @@ def monitoring(url, pw, sensor_token):
                       {"reason": "Proportionate: the exchange point asked for it"})
         if r["authorization"]["state"] != "proposed":
             break
-    sensor = Client(url, sensor_token)
     for _ in range(300):
         r, _ = sensor.call("GET", "/api/v1/monitoring/authorizations/active")
         if any(x["id"] == aid for x in r["authorizations"]):
@@ -143,8 +184,8 @@ def monitoring(url, pw, sensor_token):
 def analyse(yagura, url, capture, token_file, outdir):
     eve = os.path.join(outdir, "sample.eve.json")
     print("demo: yagura analyze %s --tower %s" % (capture, url), file=sys.stderr)
-    p = subprocess.run([yagura, "analyze", "-q", capture, "-o", eve, "--tower", url,
-                        "--token-file", token_file], capture_output=True, text=True)
+    p = subprocess.run([yagura, "analyze", "-q", capture, "-o", eve, "--tower", url] +
+                       sensor_args(token_file), capture_output=True, text=True)
     if p.returncode != 0:
         die("analyze: exit %d\n%s" % (p.returncode, p.stderr))
 
@@ -229,11 +270,16 @@ def main():
     ap.add_argument("--admin-token", required=True)
     ap.add_argument("--capture", required=True)
     ap.add_argument("--planted")
+    ap.add_argument("--tls", help="scripts/demo-tls.sh's directory: HTTPS, a client certificate")
     a = ap.parse_args()
+    TLS["dir"] = a.tls
+    if a.tls:
+        TLS["ca"] = os.path.join(a.tls, "ca.pem")
+        TLS["ctx"] = ssl.create_default_context(cafile=TLS["ca"])
     with open(a.admin_token) as f:
         admin = Client(a.url, f.read().strip())
     pw, tokfile = people(a.url, admin, a.dir)
-    monitoring(a.url, pw, open(tokfile).read().strip())
+    monitoring(a.url, pw, sensor_client(a.url, tokfile))
     analyse(a.yagura, a.url, a.capture, tokfile, a.dir)
     reports(a.url, pw, (attackers_of(a.planted) if a.planted else []) or ["203.0.113.66"])
     top = case(a.url, pw)

@@ -12,7 +12,8 @@
 #
 #   SAMPLE_PACKETS=N     packets of benign traffic in the sample (default 200,000;
 #                        the planted attacks come on top)
-#   YAGURA_LISTEN=A:P    where the tower listens (default 127.0.0.1:8080)
+#   YAGURA_LISTEN=A:P    where the tower listens (default 127.0.0.1:8443, HTTPS with a
+#                        demonstration CA made in var/demo/tls)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,9 +71,13 @@ if [ ! -s "$sample" ]; then
 		"$sample" >/dev/null
 fi
 
-listen=${YAGURA_LISTEN:-127.0.0.1:8080}
-url="http://$listen"
+listen=${YAGURA_LISTEN:-127.0.0.1:8443}
+url="https://$listen"
 store=$demo/tower.db
+# HTTPS with a demonstration CA (scripts/demo-tls.sh): the tower's
+# certificate, and the sensor's client certificate, which is how the sensor
+# authenticates: no token.
+scripts/demo-tls.sh "$demo/tls" sensor-tokyo-ix
 fresh=0
 if [ ! -s "$store" ]; then
 	fresh=1
@@ -85,6 +90,11 @@ if [ ! -s "$store" ]; then
 ; The demonstration tower of scripts/run.sh (docs/tower.md).
 [tower]
 store = $store
+
+[tls]
+cert = $demo/tls/server.pem
+key = $demo/tls/server.key
+client_ca = $demo/tls/ca.pem
 
 [log]
 key = $demo/log.key
@@ -114,8 +124,9 @@ for _ in $(seq 100); do
 	if ! kill -0 "$pid" 2>/dev/null; then
 		break
 	fi
-	if python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=2)" \
-		"$url/healthz" 2>/dev/null; then
+	if python3 -c "import ssl,sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2,
+context=ssl.create_default_context(cafile=sys.argv[2]))" "$url/healthz" "$demo/tls/ca.pem" \
+		2>/dev/null; then
 		up=1
 		break
 	fi
@@ -130,7 +141,7 @@ fi
 
 if [ "$fresh" -eq 1 ]; then
 	if ! scripts/demo.py --yagura build/yagura --url "$url" --dir "$demo" \
-		--admin-token "$demo/admin.token" --capture "$sample" \
+		--admin-token "$demo/admin.token" --capture "$sample" --tls "$demo/tls" \
 		--planted "$sample.planted.json"; then
 		stop_tower
 		# A half-made demonstration is not reused: the next run starts over.
@@ -143,6 +154,8 @@ fi
 echo >&2
 if [ -s build/web/index.html ] || [ -s web/dist/index.html ]; then
 	echo "run: the platform is up: open $url/ and log in as one of the people above" >&2
+	echo "run: (its certificate is the demonstration CA's, $demo/tls/ca.pem: import that" \
+		"into the browser, or accept the warning)" >&2
 else
 	echo "run: the tower is up at $url/ (its API; the dashboard is not built)" >&2
 fi

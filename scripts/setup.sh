@@ -6,9 +6,11 @@
 #   scripts/setup.sh --bench   also the peers bench/ compares against
 set -euo pipefail
 
+# libgnutls28-dev: the tower's HTTPS is libmicrohttpd's GnuTLS, and src/http/tls.c
+# reads client certificates with it. openssl: scripts/demo-tls.sh's certificates.
 build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
             libjansson-dev libyajl-dev libcmocka-dev python3 libmicrohttpd-dev libsqlite3-dev
-            libpq-dev libsodium-dev libcurl4-openssl-dev libinih-dev)
+            libpq-dev libsodium-dev libcurl4-openssl-dev libinih-dev libgnutls28-dev openssl)
 # golang-go and golang-golang-x-mod-dev: Go's sumdb/note and sumdb/tlog, a
 # verifier of the transparency log nobody here wrote (tests/interop/tlogcheck).
 # bind9, bind9-dnsutils, unbound, nftables, bird2, gobgpd, iproute2: the programs that

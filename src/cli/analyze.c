@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/monitor_poll.h"
 #include "cli/taxii_poll.h"
 #include "intel/intel.h"
@@ -217,6 +218,10 @@ static void analyze_usage(FILE *out)
 		"                            seconds (default %d); when it cannot be asked, the\n"
 		"                            last list is kept and each expires at its end\n"
 		"      --token-file FILE     the sensor's API token\n"
+		"      --ca FILE             an https:// tower (and --intel-taxii server): trust\n"
+		"                            the CA in FILE (PEM; default: the system's CAs)\n"
+		"      --cert FILE --key FILE  present this client certificate (PEM); a tower\n"
+		"                            that binds it to the sensor needs no token then\n"
 		"      --spool DIR           where alerts wait for the tower (default var/spool)\n"
 		"      --post-wait S         at the end, wait up to S seconds for the tower to take\n"
 		"                            the spool (default 30); what is left is sent next run\n"
@@ -434,6 +439,9 @@ enum {
 	OPT_INTEL,
 	OPT_POST,
 	OPT_TOKEN_FILE,
+	OPT_CA,
+	OPT_CERT,
+	OPT_KEY,
 	OPT_SPOOL,
 	OPT_POST_WAIT,
 	OPT_TOWER,
@@ -497,6 +505,9 @@ int cmd_analyze(int argc, char **argv)
 		{"collection", required_argument, NULL, OPT_COLLECTION},
 		{"intel-poll", required_argument, NULL, OPT_INTEL_POLL},
 		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+		{"ca", required_argument, NULL, OPT_CA},
+		{"cert", required_argument, NULL, OPT_CERT},
+		{"key", required_argument, NULL, OPT_KEY},
 		{"spool", required_argument, NULL, OPT_SPOOL},
 		{"post-wait", required_argument, NULL, OPT_POST_WAIT},
 		{"help", no_argument, NULL, 'h'},
@@ -515,6 +526,7 @@ int cmd_analyze(int argc, char **argv)
 	struct protect_set *ics_allow = NULL;
 	static struct intel_feeds feeds;
 	const char *post_url = NULL, *token_file = NULL, *spool = "var/spool";
+	struct poster_tls tls = {NULL, NULL, NULL};
 	unsigned post_wait = 30, auth_poll = DEFAULT_AUTH_POLL, intel_poll = DEFAULT_INTEL_POLL;
 	const char *taxii_url = NULL, *collection = NULL;
 	char token[256] = "";
@@ -641,6 +653,15 @@ int cmd_analyze(int argc, char **argv)
 		case OPT_TOKEN_FILE:
 			token_file = optarg;
 			break;
+		case OPT_CA:
+			tls.ca = optarg;
+			break;
+		case OPT_CERT:
+			tls.cert = optarg;
+			break;
+		case OPT_KEY:
+			tls.key = optarg;
+			break;
 		case OPT_SPOOL:
 			spool = optarg;
 			break;
@@ -687,8 +708,18 @@ int cmd_analyze(int argc, char **argv)
 			  "detectors (drop --no-detect)");
 		return EXIT_USAGE;
 	}
+	if (client_tls_check("analyze", tls.ca, tls.cert, tls.key) < 0)
+		return EXIT_USAGE;
+	/* The authorizations' and TAXII pollers' requests, as the poster's. */
+	client_set_tls(tls.ca, tls.cert, tls.key);
 	if (post_url != NULL || taxii_url != NULL) {
-		if (read_token(token_file, token, sizeof(token)) < 0) {
+		/* A client certificate the tower binds to this sensor stands for
+		 * the token: none is needed then, one given is still sent. */
+		int tok = read_token(token_file, token, sizeof(token));
+
+		if (tok < 0)
+			token[0] = '\0';
+		if (token[0] == '\0' && (tls.cert == NULL || token_file != NULL)) {
 			log_warnx("analyze: %s: no token (%s)",
 				  post_url ? "--tower/--post" : "--intel-taxii",
 				  token_file ? token_file : "set YAGURA_TOKEN or use --token-file");
@@ -763,7 +794,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 		if (strcmp(spool, "var/spool") == 0)
 			mkdir("var", 0755);
-		if (poster_new(post_url, token, spool, &poster, derr, sizeof(derr)) < 0) {
+		if (poster_new(post_url, token, &tls, spool, &poster, derr, sizeof(derr)) < 0) {
 			log_warnx("analyze: --post: %s", derr);
 			rc = EXIT_OUTPUT;
 			goto out;

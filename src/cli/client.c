@@ -52,6 +52,41 @@ const char *client_last_error(void)
 	return req_error[0] ? req_error : "no answer";
 }
 
+/* For an https:// tower: the CA to trust (NULL: the system's) and a client
+ * certificate (NULL: none). Process-wide: set while options are read,
+ * before any thread calls a tower. */
+static const char *tls_ca, *tls_cert, *tls_key;
+
+void client_set_tls(const char *ca, const char *cert, const char *key)
+{
+	tls_ca = ca;
+	tls_cert = cert;
+	tls_key = key;
+}
+
+int client_tls_check(const char *who, const char *ca, const char *cert, const char *key)
+{
+	const char *const files[][2] = {{"--ca", ca}, {"--cert", cert}, {"the key", key}};
+
+	if ((cert == NULL) != (key == NULL)) {
+		log_warnx("%s: a client certificate and its key go together (--cert and --%s)", who,
+			  strcmp(who, "analyze") == 0 ? "key" : "cert-key");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f;
+
+		if (files[i][1] == NULL)
+			continue;
+		if ((f = fopen(files[i][1], "r")) == NULL) {
+			log_warn("%s: %s %s", who, files[i][0], files[i][1]);
+			return -1;
+		}
+		fclose(f);
+	}
+	return 0;
+}
+
 /* What a TAXII client needs besides: an Accept header, and one header of
  * the answer. */
 struct client_extra {
@@ -101,8 +136,10 @@ static long perform(const char *base, const char *token, const char *method, con
 	if (curl == NULL)
 		return 0;
 	snprintf(url, sizeof(url), "%s%s", base, path);
-	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
-	h = curl_slist_append(h, hdr);
+	if (token != NULL && *token != '\0') { /* "": a client certificate says who */
+		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, hdr);
+	}
 	if (ctype != NULL) {
 		snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
 		h = curl_slist_append(h, hdr);
@@ -132,6 +169,12 @@ static long perform(const char *base, const char *token, const char *method, con
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, req_timeout_s);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, req_error);
+	if (tls_ca != NULL)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, tls_ca);
+	if (tls_cert != NULL) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, tls_cert);
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, tls_key);
+	}
 	if (curl_easy_perform(curl) == CURLE_OK)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	else if (b->over)
@@ -336,6 +379,8 @@ int client_opt(const char *who, struct client_opts *o, int argc, char **argv, in
 {
 	const char *a = argv[*i];
 	int takes = strcmp(a, "--tower") == 0 || strcmp(a, "--token-file") == 0 ||
+		    strcmp(a, "--ca") == 0 || strcmp(a, "--cert") == 0 ||
+		    strcmp(a, "--cert-key") == 0 ||
 		    (o->cursor != NULL && (strcmp(a, "--limit") == 0 ||
 					   (strncmp(a, "--", 2) == 0 && strcmp(a + 2, o->cursor) == 0)));
 
@@ -354,6 +399,10 @@ int client_opt(const char *who, struct client_opts *o, int argc, char **argv, in
 		o->base = v;
 	} else if (strcmp(a, "--token-file") == 0) {
 		o->token_file = v;
+	} else if (strcmp(a, "--ca") == 0 || strcmp(a, "--cert") == 0 ||
+		   strcmp(a, "--cert-key") == 0) {
+		*(a[3] == 'a' ? &o->ca : a[6] == '\0' ? &o->cert : &o->key) = v;
+		client_set_tls(o->ca, o->cert, o->key);
 	} else if (strcmp(a, "--limit") == 0) {
 		if (cli_parse_u64(v, 1, 1000, &o->limit) < 0) {
 			log_warnx("%s: --limit: '%s' is not a number from 1 to 1000", who, v);
@@ -383,6 +432,10 @@ const char *client_token(const char *who, const struct client_opts *o, char *buf
 		buf[strcspn(buf, "\r\n")] = '\0';
 		token = buf;
 	}
+	if (client_tls_check(who, o->ca, o->cert, o->key) < 0)
+		return NULL;
+	if ((token == NULL || *token == '\0') && o->cert != NULL)
+		return ""; /* the client certificate is the credential */
 	if (token == NULL || *token == '\0') {
 		log_warnx("%s: no token (set YAGURA_TOKEN or use --token-file)", who);
 		return NULL;

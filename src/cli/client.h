@@ -29,6 +29,17 @@ long client_get_header(const char *base, const char *token, const char *path,
 		       const char *accept, size_t max, char **out, size_t *len, const char *hname,
 		       char *hval, size_t hn);
 
+/* An https:// tower: trust the CA in the PEM file ca (NULL: the system's
+ * CAs) and present the client certificate cert with its key (both NULL:
+ * none). Process-wide, for every later request; the strings are borrowed.
+ * Call it before starting threads that call a tower. */
+void client_set_tls(const char *ca, const char *cert, const char *key);
+
+/* Checks --ca, --cert and its key as given (NULL: not given): cert and key
+ * together, each file readable. Returns 0, or -1 having said why, as who
+ * (who "analyze" names the key's option --key, others --cert-key). */
+int client_tls_check(const char *who, const char *ca, const char *cert, const char *key);
+
 /* Bounds the calling thread's later requests to secs seconds (default 60),
  * and names why its last request reached no tower (curl's words; "no
  * answer" when it has none). Both per thread. */
@@ -66,6 +77,9 @@ const char *client_term_safe(const json_t *v, char *buf, size_t n);
 struct client_opts {
 	const char *base;	/* --tower, $YAGURA_TOWER, or the default */
 	const char *token_file; /* --token-file; else $YAGURA_TOKEN */
+	const char *ca;		/* --ca: the CA of an https:// tower (client_set_tls) */
+	const char *cert, *key; /* --cert, --cert-key (--key is the log's verifier key in
+				   yagura audit): a client certificate, instead of a token */
 	const char *cursor;	/* list commands: "before" or "after" (the option
 				   and the query parameter); NULL: none */
 	unsigned long long limit, from; /* --limit (0: default), --before/--after (0: none) */
@@ -80,7 +94,9 @@ void client_opts_init(struct client_opts *o, const char *cursor);
 int client_opt(const char *who, struct client_opts *o, int argc, char **argv, int *i);
 
 /* The token to send, from --token-file (read into buf, n bytes) or
- * $YAGURA_TOKEN; NULL, having said why, when there is none. */
+ * $YAGURA_TOKEN; "" when there is none but a client certificate (--cert);
+ * NULL, having said why, when there is neither, or --ca, --cert or --key
+ * is wrong (client_tls_check). */
 const char *client_token(const char *who, const struct client_opts *o, char *buf, size_t n);
 
 /* A query string under construction, values percent-encoded ("+" in a
@@ -120,7 +136,10 @@ int client_list_run(const struct client_list *l, const struct client_opts *o, co
 	"  --all                     follow the pages to the end, each row once\n"
 #define CLIENT_TOWER_USAGE                                                                         \
 	"  --tower URL               the tower (default $YAGURA_TOWER or http://127.0.0.1:8080)\n"  \
-	"  --token-file FILE         your API token (default $YAGURA_TOKEN)\n"
+	"  --token-file FILE         your API token (default $YAGURA_TOKEN)\n"                      \
+	"  --ca FILE                 an https:// tower: trust the CA in FILE (PEM)\n"               \
+	"  --cert FILE               a client certificate (PEM) the tower binds to a sensor,\n"      \
+	"                            instead of a token; --cert-key FILE: its key\n"
 
 /* ---- what the committee decides on: cases, monitoring authorizations ---- */
 

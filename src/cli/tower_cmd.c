@@ -36,10 +36,15 @@ static void tower_usage(FILE *out)
 	      "                           ([countermeasures] dir; docs/countermeasures.md)\n"
 	      "      --web DIR            serve the dashboard's files from DIR at / ([web] root;\n"
 	      "                           default: the build's, beside the yagura binary)\n"
+	      "      --tls-cert FILE      serve HTTPS with this PEM certificate (and chain)\n"
+	      "      --tls-key FILE       its PEM private key, mode 0600 or stricter\n"
+	      "      --tls-client-ca FILE  ask clients for a certificate from this CA: a sensor\n"
+	      "                           bound to one needs no token ([tls]; docs/tower.md)\n"
 	      "  -h, --help               this text\n"
 	      "\n"
 	      "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
-	      "exit status: 0 stopped cleanly, 1 usage, 2 the store or the listen address failed.\n",
+	      "exit status: 0 stopped cleanly, 1 usage, 2 the store, the listen address or a TLS\n"
+	      "file failed.\n",
 	      out);
 }
 
@@ -92,7 +97,8 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 		{"rate", required_argument, NULL, 'r'},	  {"help", no_argument, NULL, 'h'},
 		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
 		{"countermeasures", required_argument, NULL, 'm'}, {"web", required_argument, NULL, 'w'},
-		{NULL, 0, NULL, 0}};
+		{"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
+		{"tls-client-ca", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0}};
 	struct tower_config cfg;
 	struct tower *t;
 	unsigned long long v;
@@ -129,6 +135,15 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 			break;
 		case 'w':
 			cfg.web_root = optarg;
+			break;
+		case 'C':
+			cfg.tls_cert = optarg;
+			break;
+		case 'K':
+			cfg.tls_key = optarg;
+			break;
+		case 'A':
+			cfg.tls_client_ca = optarg;
 			break;
 		case 't':
 		case 'b':
@@ -211,11 +226,14 @@ static void admin_usage(FILE *out)
 	      "       yagura admin user password USER_ID [--password-file FILE]\n"
 	      "         set the password USER_ID logs in to the dashboard with: the first\n"
 	      "         line of FILE, or of standard input (12 characters at least)\n"
+	      "       yagura admin user certificate USER_ID sha256:HEX | none\n"
+	      "         bind a sensor to the client certificate of that SHA-256 (of its DER;\n"
+	      "         scripts/demo-tls.sh writes it beside the certificate), or unbind it\n"
 	      "       yagura admin token add USER_ID [--days N] | token revoke TOKEN_ID\n"
 	      "\n"
 	      "All but init call the tower: --tower URL (default $YAGURA_TOWER or\n"
 	      "http://127.0.0.1:8080) with the admin's token (--token-file FILE or\n"
-	      "$YAGURA_TOKEN). Roles: operator, regulator, analyst, overseer, auditor,\n"
+	      "$YAGURA_TOKEN); --ca FILE trusts that CA for an https:// tower. Roles: operator, regulator, analyst, overseer, auditor,\n"
 	      "sensor, admin. exit status: 0 ok, 1 usage, 2 refused, 3 tower unreachable.\n",
 	      out);
 }
@@ -261,6 +279,7 @@ int cmd_admin(int argc, char **argv)
 {
 	const char *base = getenv("YAGURA_TOWER"), *token = getenv("YAGURA_TOKEN");
 	const char *pos[5] = {0}, *org = NULL, *sectors = NULL, *days = NULL, *pwfile = NULL;
+	const char *ca = NULL;
 	char tok[256], path[64], body[2048];
 	json_t *answer = NULL, *req;
 	int npos = 0, rc;
@@ -288,6 +307,8 @@ int cmd_admin(int argc, char **argv)
 			fclose(f);
 			tok[strcspn(tok, "\r\n")] = '\0';
 			token = tok;
+		} else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
+			ca = argv[++i];
 		} else if (strcmp(argv[i], "--org") == 0 && i + 1 < argc) {
 			org = argv[++i];
 		} else if (strcmp(argv[i], "--sectors") == 0 && i + 1 < argc) {
@@ -306,6 +327,23 @@ int cmd_admin(int argc, char **argv)
 	if (token == NULL || *token == '\0') {
 		log_warnx("admin: no token (set YAGURA_TOKEN or use --token-file)");
 		return EXIT_USAGE;
+	}
+	if (client_tls_check("admin", ca, NULL, NULL) < 0)
+		return EXIT_USAGE;
+	client_set_tls(ca, NULL, NULL);
+	if (npos == 4 && strcmp(pos[0], "user") == 0 && strcmp(pos[1], "certificate") == 0) {
+		char *text;
+
+		req = json_pack("{s:o}", "fingerprint",
+				strcmp(pos[3], "none") == 0 ? json_null() : json_string(pos[3]));
+		text = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+		json_decref(req);
+		snprintf(path, sizeof(path), "/api/v1/users/%.20s/certificate", pos[2]);
+		status = client_call(base, token, "PUT", path, text ? text : "{}", NULL, &answer);
+		free(text);
+		rc = status == 200 ? client_print(answer) : client_refused("admin", status, answer, base);
+		json_decref(answer);
+		return rc;
 	}
 	req = json_object();
 	if (npos == 4 && strcmp(pos[0], "org") == 0 && strcmp(pos[1], "add") == 0) {

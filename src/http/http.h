@@ -1,7 +1,8 @@
 /* http.h - the HTTP server core the tower is built on: libmicrohttpd in
  * thread-pool mode, a router with path parameters, per-request arenas,
- * uniform JSON errors, a bearer-token hook, token-bucket rate limits and
- * Prometheus metrics. Domain handlers live above this layer (src/tower/).
+ * uniform JSON errors, a credential hook (bearer tokens, client
+ * certificates over HTTPS), token-bucket rate limits and Prometheus
+ * metrics. Domain handlers live above this layer (src/tower/).
  *
  * Lifetimes: the application owns nothing the layer hands it; everything a
  * handler sees (request strings, parsed JSON, arena memory) lives until the
@@ -37,7 +38,7 @@ enum http_method {
 };
 
 /* Route flags. */
-#define HTTP_ROUTE_AUTH 0x1	    /* a valid bearer token is required */
+#define HTTP_ROUTE_AUTH 0x1	    /* a valid credential (http_auth_fn) is required */
 #define HTTP_ROUTE_JSON 0x2	    /* body must be application/json; parsed before the handler */
 #define HTTP_ROUTE_NO_RATELIMIT 0x4 /* exempt from the token buckets (health, metrics) */
 #define HTTP_ROUTE_JSON_RAW 0x8	    /* body must be application/json; the handler parses it */
@@ -57,12 +58,38 @@ struct http_media {
 	json_t *(*error)(int status, const char *code, const char *message, json_t **fields_in);
 };
 
-/* Resolves a bearer token to an application principal. Returns 0 and sets
+/* What a request presents to say who sent it. */
+enum http_credential_kind {
+	HTTP_CRED_BEARER = 0, /* value: the token of "Authorization: Bearer" */
+	HTTP_CRED_CERT,	      /* value: "sha256:" + 64 lowercase hex digits, the SHA-256 of
+			       * a client certificate (DER) that chains to tls_client_ca;
+			       * subject: its subject's common name ("" when none) */
+	HTTP_CRED_COOKIE,     /* value: the session_cookie's, a token in a browser's cookie
+			       * (changes need X-CSRF-Token too) */
+};
+
+struct http_credential {
+	enum http_credential_kind kind;
+	const char *value;   /* borrowed: lives as long as the request */
+	const char *subject; /* HTTP_CRED_CERT only; NULL otherwise */
+};
+
+/* Resolves a credential to an application principal. Returns 0 and sets
  * *principal (may point into the request arena), or a negative yg_err for an
- * unknown, expired or revoked token (→ 401). Called on a worker thread, so it
- * must be thread-safe; it may block (store lookup). */
-typedef int (*http_auth_fn)(void *ctx, struct http_request *req, const char *token,
-			    void **principal);
+ * unknown, expired or revoked one (→ 401). A bearer token, when the request
+ * has one, is the credential even on a connection with a client
+ * certificate. Called on a worker thread, so it must be thread-safe; it may
+ * block (store lookup). */
+typedef int (*http_auth_fn)(void *ctx, struct http_request *req,
+			    const struct http_credential *cred, void **principal);
+
+/* The GnuTLS priorities when http_config.tls_priorities is NULL: TLS 1.3
+ * and 1.2 only, AEAD ciphers only, forward-secret key exchange only (no
+ * RSA key transport, no CBC, no SHA-1 MACs or signatures), the server's order. */
+#define HTTP_TLS_PRIORITIES                                                                        \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"        \
+	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"                      \
+	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:%SERVER_PRECEDENCE"
 
 /* Called when a request that resolved a principal completes; optional. */
 typedef void (*http_auth_release_fn)(void *ctx, void *principal);
@@ -113,14 +140,33 @@ struct http_config {
 	bool (*csrf_ok)(void *auth_ctx, const char *credential, const char *csrf_token);
 	http_auth_release_fn auth_release;
 	void *auth_ctx;
+	/* HTTPS (tls.c). Files are read once, at http_server_new(). */
+	const char *tls_cert;		/* PEM: the server's certificate, then its chain;
+					 * NULL: plain HTTP */
+	const char *tls_key;		/* PEM: its private key, unencrypted; refused when
+					 * group or others may read the file */
+	const char *tls_client_ca;	/* PEM: the CAs client certificates must chain to;
+					 * NULL: none is asked for. Asked for, not required:
+					 * a client without one uses a bearer token */
+	const char *tls_priorities;	/* GnuTLS priority string; NULL → HTTP_TLS_PRIORITIES */
 };
 
 /* ---- server ---------------------------------------------------------- */
 
-/* Creates a stopped server from cfg (copied; cfg->listen is copied too).
- * Registers /healthz and /metrics. Returns 0 and *out, YG_EINVAL for a bad
- * listen address or option, YG_ENOMEM. Free with http_server_free(). */
+/* Creates a stopped server from cfg (copied; cfg->listen is copied too,
+ * and the TLS files are read into memory). Registers /healthz and /metrics.
+ * Returns 0 and *out, YG_EINVAL for a bad listen address or option or TLS
+ * setting, YG_EIO for a TLS file that cannot be read (both logged, as
+ * http_tls_check() words them), YG_ENOMEM. Free with http_server_free(). */
 int http_server_new(const struct http_config *cfg, struct http_server **out) YG_MUST_CHECK;
+
+/* Checks the TLS settings of cfg as http_server_new() will load them: the
+ * files exist, are readable, hold PEM certificates and a key that belongs
+ * to the certificate, the key file is private (no group or other
+ * permission bits), the priority string parses. Returns 0 (also when cfg
+ * has no tls_cert), or YG_EINVAL / YG_EIO with one line, "FILE: what is
+ * wrong", in err. Thread-safe. */
+int http_tls_check(const struct http_config *cfg, char *err, size_t errlen) YG_MUST_CHECK;
 
 /* Frees a server; stops it first if it is running. NULL is a no-op. */
 void http_server_free(struct http_server *srv);

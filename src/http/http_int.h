@@ -12,6 +12,7 @@
 #include "http/http.h"
 
 struct sockaddr;
+struct MHD_Connection;
 
 /* ---- arena (arena.c) ---- */
 
@@ -192,6 +193,30 @@ void http_conn_phase(struct http_conn *hc, enum http_conn_phase p);
 /* Starts / stops the reaper thread. start returns 0 or YG_ENOMEM. */
 int http_conns_start(struct http_conns *c) YG_MUST_CHECK;
 void http_conns_stop(struct http_conns *c);
+
+/* ---- TLS (tls.c) ---- */
+
+/* What libmicrohttpd is handed: the files' PEM text, NUL-terminated, kept
+ * for the server's life (the key wiped when freed). */
+struct http_tls {
+	char *cert, *key, *ca; /* ca NULL: no client certificates asked for */
+	size_t cert_len, key_len, ca_len;
+	char *priorities;
+};
+
+/* Reads and checks the files cfg names (http_tls_check() says what is
+ * checked). Returns 0 with *out NULL when cfg asks for no TLS, 0 and *out,
+ * or a negative yg_err with "FILE: why" in err. */
+int http_tls_load(const struct http_config *cfg, struct http_tls **out, char *err,
+		  size_t n) YG_MUST_CHECK;
+void http_tls_free(struct http_tls *t);
+
+/* The client certificate of conn as a credential (HTTP_CRED_CERT, strings
+ * in a): 1 when the client sent one that verifies against the client CA,
+ * 0 when it sent none (or the connection is not TLS), YG_EINVAL when the
+ * one it sent does not verify, YG_ENOMEM. Runs on the connection's thread. */
+int http_tls_peer(struct MHD_Connection *conn, struct http_arena *a,
+		  struct http_credential *cred) YG_MUST_CHECK;
 
 /* ---- metrics (metrics.c) ---- */
 

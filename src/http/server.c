@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,7 @@ struct http_request {
 	bool woken;		    /* ... because of http_server_wake */
 	unsigned parks;		    /* times it has waited */
 	uint64_t park_until;	    /* when its waiting ends (now_ns), set at the first */
+	uint64_t wake_gen;	    /* the server's wakes when its handler last began */
 	struct http_request *pnext; /* the parked list */
 	_Alignas(16) char inline_mem[REQ_INLINE_ARENA];
 };
@@ -105,6 +107,8 @@ struct http_server {
 	unsigned log_n;
 	unsigned long long log_dropped;
 	struct MHD_Daemon *d;
+	struct http_tls *tls; /* NULL: plain HTTP */
+	struct http_metric *certs_refused;
 	unsigned port;
 	atomic_bool stopping;
 	_Atomic int inflight;
@@ -126,6 +130,11 @@ struct http_server {
 	pthread_cond_t pcv;
 	struct http_request *parked;
 	unsigned nparked;
+	/* Wakes so far. A handler that saw the state unchanged and asked to
+	 * wait may be parked only after a wake went by: parking compares the
+	 * count its handler began with, and such a request comes back at
+	 * once, so that no change is missed between the look and the wait. */
+	_Atomic uint64_t wake_gen;
 };
 
 static char unmatched_name[] = "unmatched";
@@ -700,26 +709,47 @@ static bool csrf_checked(struct http_request *req, const char *cookie)
 	return false;
 }
 
+/* The credential a request presents: its bearer token, else its session
+ * cookie, else (over TLS with a client CA) its client certificate. 1 and *cred; 0: none; -1: a
+ * client certificate that does not verify (cred->kind says so). */
+static int request_credential(struct http_request *req, struct http_credential *cred)
+{
+	const char *token = bearer_token(req);
+	int rc;
+
+	*cred = (struct http_credential){.kind = HTTP_CRED_BEARER, .value = token};
+	if (token != NULL)
+		return 1;
+	if (req->srv->cfg.session_cookie != NULL &&
+	    (token = http_request_cookie(req, req->srv->cfg.session_cookie)) != NULL &&
+	    token[0] != '\0') {
+		*cred = (struct http_credential){.kind = HTTP_CRED_COOKIE, .value = token};
+		return 1;
+	}
+	if (req->srv->tls == NULL || req->srv->tls->ca == NULL)
+		return 0;
+	rc = http_tls_peer(req->conn, &req->arena, cred);
+	cred->kind = HTTP_CRED_CERT;
+	if (rc == YG_EINVAL)
+		http_metric_add(req->srv->certs_refused, 1);
+	return rc > 0 ? 1 : rc == 0 ? 0 : -1;
+}
+
 /* Runs auth and the rate limit. MHD_YES: go on; MHD_NO: answered. */
 static enum MHD_Result check_access(struct http_request *req)
 {
 	struct http_server *srv = req->srv;
 	const struct http_route *rt = req->route;
 	bool limited = srv->rl != NULL && !(rt->flags & HTTP_ROUTE_NO_RATELIMIT);
-	const char *token = NULL;
-	bool by_cookie = false;
+	struct http_credential cred = {0};
+	int have;
 
 	if (rt->flags & HTTP_ROUTE_AUTH) {
-		token = bearer_token(req);
-		if (token == NULL && srv->cfg.session_cookie != NULL) {
-			token = http_request_cookie(req, srv->cfg.session_cookie);
-			by_cookie = token != NULL && token[0] != '\0';
-			token = by_cookie ? token : NULL;
-		}
-		if (token != NULL && srv->cfg.auth != NULL &&
-		    srv->cfg.auth(srv->cfg.auth_ctx, req, token, &req->principal) == 0) {
+		have = request_credential(req, &cred);
+		if (have > 0 && srv->cfg.auth != NULL &&
+		    srv->cfg.auth(srv->cfg.auth_ctx, req, &cred, &req->principal) == 0) {
 			req->has_principal = true;
-			if (by_cookie && !csrf_checked(req, token))
+			if (cred.kind == HTTP_CRED_COOKIE && !csrf_checked(req, cred.value))
 				return MHD_NO;
 		} else {
 			/* Failed attempts spend the address's tokens: guessing is
@@ -727,16 +757,18 @@ static enum MHD_Result check_access(struct http_request *req)
 			req->principal = NULL;
 			if (limited && rate_limited(req, req->remote_key) == MHD_NO)
 				return MHD_NO;
-			fail(req, 401, token == NULL ? "bearer token required" : "invalid token",
-			     "WWW-Authenticate",
-			     token == NULL ? "Bearer" : "Bearer error=\"invalid_token\"");
+			fail(req, 401,
+			     have == 0			      ? "bearer token required"
+			     : cred.kind == HTTP_CRED_CERT ? "client certificate not accepted"
+							   : "invalid token",
+			     "WWW-Authenticate", have == 0 ? "Bearer" : "Bearer error=\"invalid_token\"");
 			return MHD_NO;
 		}
 	}
 	if (!limited)
 		return MHD_YES;
 	if (req->has_principal)
-		return rate_limited(req, http_hash64(token, strlen(token)));
+		return rate_limited(req, http_hash64(cred.value, strlen(cred.value)));
 	return rate_limited(req, req->remote_key);
 }
 
@@ -761,6 +793,7 @@ static void handle(struct http_request *req)
 			return;
 		}
 	}
+	req->wake_gen = atomic_load(&req->srv->wake_gen);
 	rc = rt->handler(req, &req->resp, rt->ctx);
 	if (rc < 0) {
 		log_warnx("http: %s %s: handler failed: %s", req->method_str, req->target.path,
@@ -821,6 +854,8 @@ static void park(struct http_request *req)
 	srv->nparked++;
 	if (srv->pstop) /* the thread is gone or going: back at once */
 		unpark(srv, true, false);
+	else if (req->wake_gen != atomic_load(&srv->wake_gen))
+		srv->pwake = true; /* a wake came while its handler looked: back at once */
 	pthread_cond_signal(&srv->pcv);
 	pthread_mutex_unlock(&srv->pmu);
 }
@@ -951,6 +986,7 @@ void http_server_wake(struct http_server *srv)
 {
 	if (srv == NULL)
 		return;
+	atomic_fetch_add(&srv->wake_gen, 1);
 	pthread_mutex_lock(&srv->pmu);
 	if (srv->parked != NULL) {
 		srv->pwake = true;
@@ -1107,10 +1143,13 @@ static enum MHD_Result first_call(struct http_request *req, const char *url, con
 			return fail(req, 415, msg, NULL, NULL);
 		}
 	}
-	if (clen == 0 && te == NULL) {
-		run_handler(req); /* nothing to read: answer now */
+	/* Nothing to read: answered on the next call, which libmicrohttpd
+	 * makes at once. An answer queued from this first call makes
+	 * libmicrohttpd 0.9.75 close the connection after it (Connection:
+	 * close), and every GET would cost a new connection (over TLS, a
+	 * handshake). */
+	if (clen == 0 && te == NULL)
 		return MHD_YES;
-	}
 	if (clen > 0) {
 		req->body = yg_malloc((size_t)clen + 1);
 		if (req->body == NULL)
@@ -1266,6 +1305,15 @@ static void connection_cb(void *cls, struct MHD_Connection *conn, void **socket_
 		*socket_context = fd == NULL ? NULL
 					     : http_conns_open(srv->conns, fd->connect_fd,
 							       ad != NULL ? ad->client_addr : NULL);
+		/* Over TLS libmicrohttpd sends an answer's header and body as
+		 * records of their own: with Nagle's algorithm the body waits for
+		 * the client's delayed ACK of the header, 40 ms a request. */
+		if (srv->tls != NULL && fd != NULL) {
+			int one = 1;
+
+			(void)setsockopt(fd->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one,
+					 sizeof(one));
+		}
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		http_conns_close(*socket_context);
 		*socket_context = NULL;
@@ -1423,6 +1471,14 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 			  srv->listen);
 		goto fail;
 	}
+	{
+		char err[512];
+
+		if ((rc = http_tls_load(&srv->cfg, &srv->tls, err, sizeof(err))) < 0) {
+			log_warnx("http: %s", err);
+			goto fail;
+		}
+	}
 	rc = YG_ENOMEM;
 	srv->metrics = http_metrics_new();
 	if (srv->metrics == NULL)
@@ -1439,6 +1495,11 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 		if (rc < 0)
 			goto fail;
 	}
+	if (srv->tls != NULL && srv->tls->ca != NULL)
+		srv->certs_refused = http_metrics_counter(
+			srv->metrics, "yagura_http_client_certificates_refused_total", NULL,
+			"client certificates that did not verify against the client CA (another CA, "
+			"expired, not for TLS clients), on requests that needed a credential");
 	srv->protocol_errors = http_metrics_counter(
 		srv->metrics, "yagura_http_protocol_errors_total", NULL,
 		"requests libmicrohttpd refused itself after their request line (malformed "
@@ -1556,10 +1617,25 @@ int http_server_start(struct http_server *srv)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *di;
+	struct MHD_OptionItem tls[5];
+	size_t ntls = 0;
 	int rc;
 
 	if (srv->started)
 		return YG_EINVAL;
+	if (srv->tls != NULL) {
+		flags |= MHD_USE_TLS;
+		tls[ntls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls->cert};
+		tls[ntls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls->key};
+		tls[ntls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+						      srv->tls->priorities};
+		/* A trust list makes libmicrohttpd ask each client for a
+		 * certificate (asked, not required). */
+		if (srv->tls->ca != NULL)
+			tls[ntls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+							      srv->tls->ca};
+	}
+	tls[ntls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	free(srv->stat_names);
 	srv->nstat = srv->router.npatterns + 1;
 	srv->stat_names = yg_malloc(srv->nstat * sizeof(char *));
@@ -1590,7 +1666,7 @@ int http_server_start(struct http_server *srv)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->cfg.conn_memory,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, srv,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv, MHD_OPTION_NOTIFY_CONNECTION,
-		connection_cb, srv, MHD_OPTION_END);
+		connection_cb, srv, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (srv->d == NULL) {
 		log_warnx("http: cannot listen on %s", srv->listen);
 		http_conns_stop(srv->conns);
@@ -1602,8 +1678,11 @@ int http_server_start(struct http_server *srv)
 	srv->started = true;
 	if (park_start(srv) < 0)
 		log_warnx("http: no thread for long polls: they are answered at once");
-	log_info("http: listening on %s (port %u, %u threads)", srv->listen, srv->port,
-		 srv->cfg.threads);
+	log_info("http: listening on %s (port %u, %u threads%s)", srv->listen, srv->port,
+		 srv->cfg.threads,
+		 srv->tls == NULL	 ? ""
+		 : srv->tls->ca != NULL ? ", HTTPS, client certificates asked for"
+					 : ", HTTPS");
 	return 0;
 }
 
@@ -1677,6 +1756,7 @@ void http_server_free(struct http_server *srv)
 	http_conns_free(srv->conns);
 	free(srv->stat_names);
 	free(srv->listen);
+	http_tls_free(srv->tls);
 	pthread_mutex_destroy(&srv->hmu);
 	pthread_cond_destroy(&srv->hcv);
 	pthread_mutex_destroy(&srv->pmu);

@@ -1,6 +1,7 @@
 #include "output/post.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +25,8 @@
 
 struct poster {
 	char url[1024];
-	char auth[256];
+	char auth[256]; /* the Authorization header; "": none (a client certificate) */
+	struct poster_tls tls;
 	char dir[1024];
 	char cur[1200]; /* the segment this run appends to */
 	int fd;
@@ -109,8 +111,15 @@ static long post_batch(struct poster *p, CURL *curl, const char *body, size_t le
 
 	snprintf(url, sizeof(url), "%s/api/v1/alerts", p->url);
 	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, p->auth);
+	if (p->auth[0] != '\0')
+		h = curl_slist_append(h, p->auth);
 	curl_easy_reset(curl);
+	if (p->tls.ca != NULL)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, p->tls.ca);
+	if (p->tls.cert != NULL) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, p->tls.cert);
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, p->tls.key);
+	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
@@ -279,20 +288,23 @@ static void *sender(void *arg)
 	return NULL;
 }
 
-int poster_new(const char *url, const char *token, const char *dir, struct poster **out,
-	       char *err, size_t errlen)
+int poster_new(const char *url, const char *token, const struct poster_tls *tls,
+	       const char *dir, struct poster **out, char *err, size_t errlen)
 {
 	struct poster *p;
+	bool cert = tls != NULL && tls->cert != NULL;
 
 	*out = NULL;
 	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
 		snprintf(err, errlen, "'%s' is not an http:// or https:// URL", url);
 		return YG_EINVAL;
 	}
-	if (token == NULL || *token == '\0') {
+	if ((token == NULL || *token == '\0') && !cert) {
 		snprintf(err, errlen, "no token (set YAGURA_TOKEN or use --token-file)");
 		return YG_EINVAL;
 	}
+	if (token == NULL)
+		token = "";
 	if (strlen(url) >= sizeof(p->url) || strlen(dir) >= sizeof(p->dir) ||
 	    strlen(token) > 200) {
 		snprintf(err, errlen, "URL, token or spool path too long");
@@ -310,7 +322,10 @@ int poster_new(const char *url, const char *token, const char *dir, struct poste
 	snprintf(p->url, sizeof(p->url), "%s", url);
 	if (p->url[strlen(p->url) - 1] == '/')
 		p->url[strlen(p->url) - 1] = '\0';
-	snprintf(p->auth, sizeof(p->auth), "Authorization: Bearer %s", token);
+	if (*token != '\0')
+		snprintf(p->auth, sizeof(p->auth), "Authorization: Bearer %s", token);
+	if (tls != NULL)
+		p->tls = *tls;
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	snprintf(p->cur, sizeof(p->cur), "%s/alerts-%lld-%d.jsonl", dir, (long long)time(NULL),
 		 (int)getpid());

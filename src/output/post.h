@@ -25,11 +25,18 @@ struct poster_stats {
 	char why[160];     /* why the last attempt failed ("" if none did) */
 };
 
+/* An https:// tower: PEM files, borrowed for the poster's life. */
+struct poster_tls {
+	const char *ca;		/* the CA to trust; NULL: the system's */
+	const char *cert, *key; /* a client certificate; NULL: none */
+};
+
 /* Starts a poster to url (the tower's base, "http://127.0.0.1:8080") with
- * a bearer token, spooling in dir (created if missing). Returns 0 or a
- * negative yg_err with a one-line reason in err. */
-int poster_new(const char *url, const char *token, const char *dir, struct poster **out,
-	       char *err, size_t errlen) YG_MUST_CHECK;
+ * a bearer token, spooling in dir (created if missing). token may be ""
+ * when tls (may be NULL) has a client certificate: it is the credential
+ * then. Returns 0 or a negative yg_err with a one-line reason in err. */
+int poster_new(const char *url, const char *token, const struct poster_tls *tls,
+	       const char *dir, struct poster **out, char *err, size_t errlen) YG_MUST_CHECK;
 
 /* Appends one alert record (a JSON object, without newline). Thread-safe. */
 int poster_add(struct poster *p, const char *json, size_t len);

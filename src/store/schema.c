@@ -544,6 +544,17 @@ static const char schema_v18[] =
 	"ALTER TABLE taxii_access ADD COLUMN collection_num BIGINT;"
 	"CREATE INDEX taxii_access_num ON taxii_access (collection_num);";
 
+/* v19: client certificates (issue 15, src/http/tls.c, docs/tower.md).
+ * A sensor user may be bound to one certificate, by the SHA-256 of its
+ * DER; a request over HTTPS with that certificate, verified against the
+ * tower's client CA, is the sensor's without a token. The row of a user
+ * unbound stays, its fingerprint NULL: the log names every binding. */
+static const char schema_v19[] =
+	"CREATE TABLE user_certificates ("
+	" user_id BIGINT PRIMARY KEY REFERENCES users(id),"
+	" fingerprint TEXT UNIQUE,"
+	" updated BIGINT NOT NULL);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -566,6 +577,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 16, .name = "passwords, preferences and browser sessions", .sql = schema_v16 },
 	{ .version = 17, .name = "alerts per hour, for the overview", .sql = schema_v17 },
 	{ .version = 18, .name = "TAXII collections and access rules in the log", .sql = schema_v18 },
+	{ .version = 19, .name = "sensors' client certificates", .sql = schema_v19 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -391,6 +391,19 @@ static int handler(void *user, const char *section, const char *name, const char
 		if (config_parse_duration(value, &secs) < 0)
 			BAD("%s = '%s' is not a duration such as 24h, 3d or 90m", name, value);
 		cfg->policy.due_s[stage] = secs;
+	} else if (strcmp(section, "tls") == 0) {
+		const char **slot = strcmp(name, "cert") == 0	     ? &cfg->tls_cert
+				    : strcmp(name, "key") == 0	     ? &cfg->tls_key
+				    : strcmp(name, "client_ca") == 0  ? &cfg->tls_client_ca
+				    : strcmp(name, "priorities") == 0 ? &cfg->tls_priorities
+								      : NULL;
+		char *v;
+
+		if (slot == NULL)
+			BAD("unknown key '%s' in [tls]", name);
+		if ((v = copy(cfg, value)) == NULL || *v == '\0')
+			BAD("%s must not be empty", name);
+		*slot = v;
 	} else {
 		BAD("unknown section [%s]", section);
 	}
@@ -413,6 +426,15 @@ int tower_config_load(const char *path, struct tower_config *cfg, char *err, siz
 	if (rc != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "%s:%d: not an INI line", path, rc);
+		return YG_EINVAL;
+	}
+	if ((cfg->tls_key != NULL || cfg->tls_client_ca != NULL) && cfg->tls_cert == NULL) {
+		snprintf(err, errlen, "%s: [tls] %s without cert", path,
+			 cfg->tls_key != NULL ? "key" : "client_ca");
+		return YG_EINVAL;
+	}
+	if (cfg->tls_cert != NULL && cfg->tls_key == NULL) {
+		snprintf(err, errlen, "%s: [tls] cert without key", path);
 		return YG_EINVAL;
 	}
 	for (int s = 1; s < REPORT_STAGES; s++)
@@ -461,6 +483,17 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 		fputs("idle_timeout = ", out);
 		put_duration(out, cfg->idle_timeout_s);
 		fputc('\n', out);
+	}
+	if (cfg->tls_cert != NULL || cfg->tls_key != NULL || cfg->tls_client_ca != NULL) {
+		fputs("\n[tls]\n", out);
+		if (cfg->tls_cert != NULL)
+			fprintf(out, "cert = %s\n", cfg->tls_cert);
+		if (cfg->tls_key != NULL)
+			fprintf(out, "key = %s\n", cfg->tls_key);
+		if (cfg->tls_client_ca != NULL)
+			fprintf(out, "client_ca = %s\n", cfg->tls_client_ca);
+		if (cfg->tls_priorities != NULL)
+			fprintf(out, "priorities = %s\n", cfg->tls_priorities);
 	}
 	fprintf(out, "\n[log]\norigin = %s\n", cfg->log_origin);
 	if (cfg->log_key != NULL)

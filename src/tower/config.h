@@ -3,6 +3,7 @@
  *   [tower]      listen, store, threads, max_body, rate, burst,
  *                max_connections, per_ip_connections,
  *                header_timeout, body_timeout, idle_timeout
+ *   [tls]        cert, key, client_ca, priorities
  *   [log]        origin, key, checkpoint_interval, witnesses
  *   [sectors]    list = electricity, gas, ...
  *   [deadlines]  prompt = 24h, detailed = 72h, final = 30d

@@ -1,7 +1,10 @@
 /* orgs.c - organisations (the operators, regulators and the office itself)
  * and their users. Admin only. */
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tower/tower_int.h"
 
@@ -185,9 +188,114 @@ static int users_create(struct http_request *req, struct http_response *resp, vo
 	return 0;
 }
 
+/* ---- a sensor's client certificate ------------------------------------ */
+
+struct user_cert {
+	int64_t user_id;
+	char fp[7 + 64 + 1]; /* "sha256:" + lowercase hex; "": unbind */
+};
+
+static int user_cert_bind(struct store_conn *c, struct svc_tx *x, void *arg)
+{
+	const struct user_cert *in = arg;
+	struct store_res *r = NULL;
+	struct store_param pu[] = {store_int64(in->user_id)};
+	int rc;
+
+	/* Only a machine authenticates by certificate: a person's certificate
+	 * would be a second credential nobody revokes with their tokens. */
+	if ((rc = store_exec(c, "SELECT role FROM users WHERE id = ?", pu, 1, &r, NULL)) < 0)
+		return rc;
+	if (store_res_nrows(r) != 1) {
+		store_res_free(r);
+		return svc_refuse(x->res, SVC_NOT_FOUND, "not_found", "no such user");
+	}
+	rc = role_parse(store_res_text(r, 0, 0)) == ROLE_SENSOR;
+	store_res_free(r);
+	if (!rc) {
+		svc_refuse(x->res, SVC_INVALID, "validation_failed",
+			   "only a sensor user may be bound to a certificate");
+		svc_field(x->res, "fingerprint", "the user is not a sensor");
+		return YG_EINVAL;
+	}
+	struct store_param ps[] = {store_int64(in->user_id),
+				   *in->fp ? store_text(in->fp) : store_null(),
+				   store_int64(x->now)};
+	rc = svc_write(x, c, REC_USER_CERTIFICATES,
+		       "INSERT INTO user_certificates (user_id, fingerprint, updated) VALUES (?, ?, ?) "
+		       "ON CONFLICT (user_id) DO UPDATE SET fingerprint = excluded.fingerprint, "
+		       "updated = excluded.updated",
+		       ps, 3, NULL);
+	if (rc == YG_ECONFLICT)
+		return svc_refuse(x->res, SVC_CONFLICT, "conflict",
+				  "that certificate is bound to another user");
+	if (rc < 0)
+		return rc;
+	return svc_changed(x, c, CHANGE_USER_CERTIFICATE, in->user_id);
+}
+
+/* "sha256:" and 64 hex digits (either case, colons between pairs allowed,
+ * as openssl x509 -fingerprint prints them) into out, lowercase, no colons. */
+static bool fingerprint_parse(const char *s, char out[7 + 64 + 1])
+{
+	size_t n = 0;
+
+	if (s == NULL || strncasecmp(s, "sha256:", 7) != 0)
+		return false;
+	memcpy(out, "sha256:", 7);
+	for (s += 7; *s != '\0'; s++) {
+		if (*s == ':' && n > 0 && n % 2 == 0 && s[1] != '\0')
+			continue;
+		if (!isxdigit((unsigned char)*s) || n == 64)
+			return false;
+		out[7 + n++] = (char)tolower((unsigned char)*s);
+	}
+	out[7 + n] = '\0';
+	return n == 64;
+}
+
+/* PUT /api/v1/users/{id}/certificate {"fingerprint": "sha256:HEX" | null}:
+ * binds a sensor to the client certificate of that SHA-256 (of its DER),
+ * replacing the one it had; null unbinds it. */
+static int users_certificate(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	static const char *const fields[] = {"fingerprint", NULL};
+	struct tower *t = ctx;
+	const struct principal *p;
+	json_t *b = http_request_json(req), *f = json_object_get(b, "fingerprint");
+	const char *s = http_request_param(req, "id");
+	struct user_cert in = {0};
+	struct svc_result res;
+	char *end;
+	int rc;
+
+	if (tw_need(req, resp, ACT_ADMIN, &p) == SCOPE_NONE ||
+	    tw_only_fields(resp, b, fields, "certificate binding") < 0)
+		return 0;
+	in.user_id = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || in.user_id < 1)
+		return tw_fail(resp, 404, "not_found", "no such user");
+	if (f == NULL || (!json_is_null(f) && !fingerprint_parse(json_string_value(f), in.fp))) {
+		http_response_error(resp, 422, "validation_failed", "the binding is not valid");
+		http_response_error_field(resp, "fingerprint",
+					  "is required: \"sha256:\" and the 64 hex digits of the "
+					  "certificate's SHA-256, or null to unbind");
+		return 0;
+	}
+	rc = svc_run(t, t->st, p, false, user_cert_bind, &in, &res);
+	tw_auth_forget_all(t); /* the old certificate must stop working now */
+	if (rc < 0)
+		return svc_answer(resp, &res);
+	http_response_json(resp, 200,
+			   json_pack("{s:I,s:o}", "user_id", (json_int_t)in.user_id, "fingerprint",
+				     *in.fp ? json_string(in.fp) : json_null()));
+	return 0;
+}
+
 const struct tower_route tw_org_routes[] = {
 	{HTTP_POST, "/api/v1/orgs", TW_AJ, orgs_create},
 	{HTTP_GET, "/api/v1/orgs", HTTP_ROUTE_AUTH, orgs_list},
 	{HTTP_POST, "/api/v1/users", TW_AJ, users_create},
+	{HTTP_PUT, "/api/v1/users/{id}/certificate", TW_AJ, users_certificate},
 	{0, NULL, 0, NULL},
 };

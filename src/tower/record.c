@@ -77,6 +77,8 @@ const struct rec_def rec_defs[REC_TABLES] = {
 	/* A collection's rules, replaced whole by each change: a set. */
 	[REC_TAXII_ACCESS] = {"taxii_access", "collection_id, role, org_id, can_read, can_write",
 			      "ttiii", "collection_num", 1, true},
+	[REC_USER_CERTIFICATES] = {"user_certificates", "user_id, fingerprint, updated", "iti",
+				   "user_id", 1, false},
 };
 
 enum rec_table rec_table_named(const char *name, size_t len)

@@ -46,6 +46,7 @@ static const char *const kind_names[CHANGE_KINDS] = {
 	[CHANGE_COLLECTION_UPDATE] = "taxii.collection.update",
 	[CHANGE_COLLECTION_ACCESS] = "taxii.collection.access",
 	[CHANGE_COLLECTION_ADOPT] = "taxii.collection.adopt",
+	[CHANGE_USER_CERTIFICATE] = "user.certificate",
 };
 
 const char *change_kind_name(enum change_kind k)

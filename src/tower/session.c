@@ -1,5 +1,6 @@
-/* session.c - who is calling: a bearer token resolved to a principal,
- * with a small cache in front of the store. */
+/* session.c - who is calling: a bearer token, or a sensor's client
+ * certificate, resolved to a principal, with a small cache in front of the
+ * store. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,9 +89,70 @@ void tw_auth_forget_all(struct tower *t)
 	pthread_mutex_unlock(&ac->mu);
 }
 
-int tw_auth(void *ctx, struct http_request *req, const char *token, void **out)
+/* A client certificate the HTTP layer verified against [tls] client_ca:
+ * the enabled sensor bound to its fingerprint (orgs.c), or YG_ENOTFOUND.
+ * Its principal has no token (token_id 0, as the log's "by" line shows).
+ * Cached like a token, under a hash of the fingerprint. */
+static int auth_cert(struct tower *t, struct http_request *req, const char *fp, void **out)
+{
+	static const char label[] = "yagura client certificate ";
+	uint8_t h[TOKEN_HASH_LEN];
+	crypto_generichash_state st;
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	struct principal *p, seen;
+	uint64_t gen = 0;
+	int rc;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label) - 1);
+	crypto_generichash_update(&st, (const unsigned char *)fp, strlen(fp));
+	crypto_generichash_final(&st, h, sizeof(h));
+	p = http_arena_alloc(http_request_arena(req), sizeof(*p));
+	if (p == NULL)
+		return YG_ENOMEM;
+	if (auth_cached(t, h, &seen, &gen)) {
+		*p = seen;
+		*out = p;
+		return 0;
+	}
+	double t0 = tw_store_enter(t, OP_AUTH);
+	if (store_conn_get(t->st, &c) < 0) {
+		tw_store_leave(t, OP_AUTH, t0);
+		return YG_EIO;
+	}
+	struct store_param ps[] = {store_text(fp)};
+	rc = store_exec(c,
+			"SELECT u.id AS user_id, u.role, u.org_id, u.disabled "
+			"FROM user_certificates k JOIN users u ON u.id = k.user_id "
+			"WHERE k.fingerprint = ?",
+			ps, 1, &r, NULL);
+	store_conn_put(c);
+	tw_store_leave(t, OP_AUTH, t0);
+	if (rc < 0)
+		return rc;
+	rc = YG_ENOTFOUND;
+	/* Only a sensor: the binding route refuses others, and a row put in
+	 * the store behind its back does not make a person's certificate a
+	 * credential either. */
+	if (store_res_nrows(r) == 1 && store_res_isnull(r, 0, tw_col(r, "disabled")) &&
+	    role_parse(store_res_text(r, 0, tw_col(r, "role"))) == ROLE_SENSOR) {
+		memset(p, 0, sizeof(*p));
+		p->user_id = store_res_int64(r, 0, tw_col(r, "user_id"));
+		p->role = ROLE_SENSOR;
+		p->org_id = store_res_int64(r, 0, tw_col(r, "org_id")); /* NULL reads 0 */
+		auth_remember(t, h, p, 0, gen);
+		*out = p;
+		rc = 0;
+	}
+	store_res_free(r);
+	return rc;
+}
+
+int tw_auth(void *ctx, struct http_request *req, const struct http_credential *cred, void **out)
 {
 	struct tower *t = ctx;
+	const char *token = cred->value;
 	uint8_t h[TOKEN_HASH_LEN];
 	char hh[TOKEN_HASH_LEN * 2 + 1];
 	struct store_conn *c;
@@ -99,7 +161,12 @@ int tw_auth(void *ctx, struct http_request *req, const char *token, void **out)
 	uint64_t gen = 0;
 	int rc;
 
-	if (token_hash(token, strlen(token), h) < 0)
+	if (cred->kind == HTTP_CRED_CERT)
+		return auth_cert(t, req, cred->value, out);
+	/* A cookie carries a browser's session, never an API token. */
+	if ((cred->kind != HTTP_CRED_BEARER && cred->kind != HTTP_CRED_COOKIE) ||
+	    (cred->kind == HTTP_CRED_COOKIE && strncmp(token, SESSION_PREFIX, 4) != 0) ||
+	    token_hash(token, strlen(token), h) < 0)
 		return YG_EINVAL;
 	if (auth_cached(t, h, &seen, &gen)) {
 		p = http_arena_alloc(http_request_arena(req), sizeof(*p));

@@ -139,13 +139,22 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 		snprintf(err, errlen, "out of memory");
 		return YG_ENOMEM;
 	}
+	memset(&hc, 0, sizeof(hc));
+	t->tls = cfg->tls_cert != NULL; /* session cookies are Secure then */
+	hc.tls_cert = cfg->tls_cert;
+	hc.tls_key = cfg->tls_key;
+	hc.tls_client_ca = cfg->tls_client_ca;
+	hc.tls_priorities = cfg->tls_priorities;
+	/* Before the store: a bad certificate is named on its own line, and
+	 * nothing is migrated for a tower that cannot start. */
+	if ((rc = http_tls_check(&hc, err, errlen)) < 0)
+		goto fail;
 	if ((rc = store_open(cfg->store, &t->st, err, errlen)) < 0)
 		goto fail;
 	if ((rc = tw_assets_load(t)) < 0) {
 		snprintf(err, errlen, "cannot read the assets' addresses: %s", yg_strerror(rc));
 		goto fail;
 	}
-	memset(&hc, 0, sizeof(hc));
 	hc.listen = cfg->listen;
 	/* On SQLite a group commit gathers the requests waiting for it: few
 	 * event threads read requests, and the handlers get threads of their

@@ -27,6 +27,10 @@ struct tower_config {
 	unsigned header_timeout_s;   /* to send the whole request header */
 	unsigned body_timeout_s;     /* to send the whole body */
 	unsigned idle_timeout_s;     /* between requests on a kept-alive connection */
+	/* [tls]: HTTPS (docs/tower.md, "TLS"); cert NULL: plain HTTP. PEM
+	 * files; client_ca: the CA sensors' client certificates chain to
+	 * (NULL: none asked for); priorities NULL: HTTP_TLS_PRIORITIES. */
+	const char *tls_cert, *tls_key, *tls_client_ca, *tls_priorities;
 	/* The transparency log ([log]). */
 	const char *log_key;	   /* the signing key's file; NULL: beside the store */
 	const char *log_origin;	   /* the checkpoints' origin line and key name */
@@ -74,7 +78,7 @@ struct tower_config {
 	} cm;
 	/* Strings a configuration file supplied, freed by tower_config_free. */
 	unsigned n_owned;
-	char *owned[TOWER_MAX_SECTORS + 24];
+	char *owned[TOWER_MAX_SECTORS + 28];
 };
 
 /* The law's 15 designated sectors, as the default sector list. */

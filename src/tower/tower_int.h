@@ -216,6 +216,7 @@ enum change_kind {
 	CHANGE_COLLECTION_UPDATE,
 	CHANGE_COLLECTION_ACCESS,
 	CHANGE_COLLECTION_ADOPT,
+	CHANGE_USER_CERTIFICATE,
 	CHANGE_KINDS
 };
 
@@ -283,7 +284,7 @@ int svc_answer(struct http_response *resp, const struct svc_result *res);
 
 /* Forgets every cached token (session.c), after a revocation. */
 void tw_auth_forget_all(struct tower *t);
-int tw_auth(void *ctx, struct http_request *req, const char *token, void **out);
+int tw_auth(void *ctx, struct http_request *req, const struct http_credential *cred, void **out);
 /* A browser session's CSRF token, from its cookie's text (hex, 64). */
 int tw_csrf_token(const char *session, char out[TOKEN_HASH_LEN * 2 + 1]) YG_MUST_CHECK;
 bool tw_csrf_ok(void *ctx, const char *session, const char *csrf);

@@ -13,7 +13,8 @@ the store, by the format docs/audit.md gives: what the tower wrote is
 what an auditor with their own tools gets. A report's row or version
 edited, a version deleted, a revoked token revived, an alert changed or
 deleted, an organisation added behind the tower's back, a TAXII
-collection's title or access rules edited, a rule added: each is named."""
+collection's title or access rules edited, a rule added, a sensor's
+certificate binding changed: each is named."""
 import base64
 import hashlib
 import os
@@ -66,6 +67,7 @@ RECORDS = {
     "taxii_collections": ("num id alias title description created", "itttti", ["num"], False),
     "taxii_access": ("collection_id role org_id can_read can_write", "ttiii", ["collection_num"],
                      True),
+    "user_certificates": ("user_id fingerprint updated", "iti", ["user_id"], False),
 }
 
 
@@ -210,6 +212,14 @@ def run(t, tw, label, yagura, d, db):
     st, gone, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
     st, _, _ = tw.call("DELETE", "/api/v1/tokens/%d" % gone["id"], None, A)
     t.check(st in (200, 204), "%s: a token revoked: %s" % (label, st))
+    # A sensor bound to a client certificate, then to another: a row a
+    # later change rewrites (issue 15).
+    sensor_id = int(db.rows("SELECT id FROM users WHERE name = 'sensor1'")[0][0])
+    for fp in ("sha256:" + "ab" * 32, "sha256:" + "cd" * 32):
+        st, res, _ = tw.call("PUT", "/api/v1/users/%d/certificate" % sensor_id,
+                             {"fingerprint": fp}, A)
+        t.check(st == 200 and res["fingerprint"] == fp, "%s: a certificate bound: %s %s" %
+                (label, st, res))
     old, old_size, old_root = save("old")
     st, rep, _ = tw.call("POST", "/api/v1/reports", {
         "category": "ddos", "summary": "SYN flood on the portal",
@@ -428,6 +438,8 @@ def run(t, tw, label, yagura, d, db):
     batch_leaf = [leaf_of(b"kind alert.batch\nid %d\n" % b) for b in batches]
     coll_leaf = leaf_of(b"kind taxii.collection.create\nid %d\n" % cnum)
     access_leaf = leaf_of(b"kind taxii.collection.access\nid %d\n" % cnum)
+    cert_leaf = max(i for i in range(after_size)
+                    if b"kind user.certificate\nid %d\n" % sensor_id in leaf(i)[1])
     db.run("UPDATE report_versions SET body = replace(body, 'SYN', 'UDP') WHERE report_id = %d" % rid,
            "UPDATE reports SET severity = 'low' WHERE id = %d" % rid,
            "UPDATE tokens SET revoked = NULL WHERE id = %d" % gone["id"],
@@ -438,7 +450,9 @@ def run(t, tw, label, yagura, d, db):
            "UPDATE taxii_access SET can_write = 1 WHERE collection_num = %d AND role = 'operator'"
            % cnum,
            "INSERT INTO taxii_access (collection_id, role, org_id, can_read, can_write) "
-           "VALUES ('%s', 'regulator', NULL, 1, 1)" % cid)
+           "VALUES ('%s', 'regulator', NULL, 1, 1)" % cid,
+           "UPDATE user_certificates SET fingerprint = 'sha256:%s' WHERE user_id = %d" %
+           ("ef" * 32, sensor_id))
     ghost = int(db.rows("SELECT id FROM orgs WHERE name = 'Ghost Power'")[0][0])
     expect(FAILED, ["--checkpoint", after] + storeargs, "rows changed behind the tower's back",
            err=["row report_versions report_id=%d, version=1 differs from what leaf %d recorded" %
@@ -454,7 +468,9 @@ def run(t, tw, label, yagura, d, db):
                     cnum, coll_leaf),
                 "rows taxii_access with collection_num=%d differ from what leaf %d recorded "
                 "(2 rows then, 2 now)" % (cnum, access_leaf),
-                "1 TAXII access rules have no collection number"])
+                "1 TAXII access rules have no collection number",
+                "row user_certificates user_id=%d differs from what leaf %d recorded" %
+                (sensor_id, cert_leaf)])
     db.run("DELETE FROM report_versions WHERE report_id = %d" % rid)
     expect(FAILED, ["--checkpoint", after] + storeargs, "a report's version deleted",
            err=["leaf %d names row report_versions report_id=%d, version=1, which the store no "

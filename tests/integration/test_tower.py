@@ -124,10 +124,11 @@ def ranking(t, tw, label, user, sources, analyst):
 
 def downgrade_to_v6(store):
     """Takes the database back to schema v6, alerts and all: what a tower
-    from before the shared ranking left (v18's collection numbers, v17's alert hours,
-    v16's sessions, v13's TAXII, v12's authorizations, v11's cases, v10's batches,
-    v9's log and v8's asset marks go first)."""
-    sql = ["DELETE FROM schema_migrations WHERE version = 18"]
+    from before the shared ranking left (v19's certificates, v18's collection
+    numbers, v17's alert hours, v16's sessions, v13's TAXII, v12's authorizations,
+    v11's cases, v10's batches, v9's log and v8's asset marks go first)."""
+    sql = ["DROP TABLE user_certificates", "DELETE FROM schema_migrations WHERE version = 19"]
+    sql += ["DELETE FROM schema_migrations WHERE version = 18"]
     sql += ["DROP TABLE alert_hours", "DELETE FROM schema_migrations WHERE version = 17"]
     sql += ["DROP TABLE %s" % t for t in ("sessions", "user_preferences", "user_passwords")]
     sql += ["DELETE FROM schema_migrations WHERE version = 16"]
@@ -358,6 +359,7 @@ def run(t, tw, label):
         ("GET", "/api/v1/orgs", None, {"admin"}),
         ("POST", "/api/v1/users", {"name": "u%s", "role": "auditor"}, {"admin"}),
         ("POST", "/api/v1/tokens", {"user_id": 1}, {"admin"}),
+        ("PUT", "/api/v1/users/1/certificate", {"fingerprint": None}, {"admin"}),
         ("POST", "/api/v1/reports", report_body(), {"operator"}),
         ("GET", "/api/v1/reports", None, {"operator", "regulator", "analyst", "overseer"}),
         ("GET", "/api/v1/reports/%d" % r1["id"], None, {"operator", "regulator", "analyst", "overseer"}),

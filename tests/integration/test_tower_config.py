@@ -31,6 +31,9 @@ def main():
                                ("[log]\nchecksum = 1\n", ":2: unknown key 'checksum' in [log]"),
                                ("[log]\ncheckpoint_interval = often\n", ":2: checkpoint_interval = 'often'"),
                                ("[log]\norigin =\n", ":2: origin must not be empty"),
+                               ("[tls]\ncertificate = x\n", ":2: unknown key 'certificate' in [tls]"),
+                               ("[tls]\ncert = a.pem\n", "[tls] cert without key"),
+                               ("[tls]\nclient_ca = ca.pem\n", "[tls] client_ca without cert"),
                                ("[elsewhere]\nx = 1\n", ":2: unknown section [elsewhere]"),
                                ("[monitoring]\nmax_duration = forever\n", ":2: max_duration = "
                                 "'forever' is not a duration"),

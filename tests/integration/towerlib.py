@@ -11,8 +11,16 @@ import urllib.request
 
 
 class Tower:
-    def __init__(self, yagura, store, workdir, threads=4, extra=(), init_extra=()):
+    # Plain HTTP unless __init__ is given tls (subclasses may skip __init__).
+    tls = None
+    scheme = "http"
+
+    def __init__(self, yagura, store, workdir, threads=4, extra=(), init_extra=(), tls=None):
+        """tls: an ssl.SSLContext that trusts the tower's certificate, when
+        extra makes it serve HTTPS; calls then go over https://."""
         self.yagura, self.store, self.threads, self.extra = yagura, store, threads, list(extra)
+        self.tls = tls
+        self.scheme = "https" if tls is not None else "http"
         out = subprocess.run([yagura, "admin", "init", "--store", store] + list(init_extra),
                              capture_output=True, text=True)
         if out.returncode != 0:
@@ -45,11 +53,13 @@ class Tower:
         self.proc.kill()
         self.proc.wait(timeout=30)
 
+    def url(self, path=""):
+        return "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path)
+
     def call(self, method, path, body=None, token=None, headers=None):
         data = None if body is None else (body if isinstance(body, bytes)
                                           else json.dumps(body).encode())
-        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=data,
-                                     method=method)
+        req = urllib.request.Request(self.url(path), data=data, method=method)
         if data is not None:
             req.add_header("Content-Type", "application/json")
         if token:
@@ -57,7 +67,7 @@ class Tower:
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=30, context=self.tls) as r:
                 raw = r.read()
                 ctype = r.headers.get_content_type()
                 return r.status, (json.loads(raw) if raw and ctype == "application/json" else
@@ -71,11 +81,11 @@ class Tower:
 
     def raw(self, method, path, token=None):
         """The body of a 200 answer as bytes, or None for any other status."""
-        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), method=method)
+        req = urllib.request.Request(self.url(path), method=method)
         if token:
             req.add_header("Authorization", "Bearer " + token)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=30, context=self.tls) as r:
                 return r.read() if r.status == 200 else None
         except urllib.error.HTTPError:
             return None

@@ -345,11 +345,12 @@ static int h_fail(struct http_request *req, struct http_response *resp, void *ct
 	return YG_EIO;
 }
 
-static int resolver(void *ctx, struct http_request *req, const char *token, void **principal)
+static int resolver(void *ctx, struct http_request *req, const struct http_credential *cred,
+		    void **principal)
 {
 	(void)ctx;
 	(void)req;
-	if (strcmp(token, "good-token") == 0) {
+	if (cred->kind == HTTP_CRED_BEARER && strcmp(cred->value, "good-token") == 0) {
 		*principal = "alice";
 		return 0;
 	}
