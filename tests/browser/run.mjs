@@ -48,6 +48,27 @@ if (!fs.existsSync(path.join(dist, 'index.html'))) {
 }
 if (!fs.existsSync(yagura)) skip(`no yagura binary at ${yagura}`);
 
+fs.mkdirSync(out, { recursive: true });
+
+// Over HTTPS, as scripts/run.sh serves the demonstration: a demonstration
+// PKI from scripts/demo-tls.sh, its CA trusted by this process's fetch
+// (NODE_EXTRA_CA_CERTS, read at start: the driver runs itself again) and
+// the tower's certificate by chromium. --http, or no openssl: plain HTTP.
+let tlsDir = null;
+if (!('http' in args)) {
+  const dir = process.env.YAGURA_BROWSER_TLS || path.join(out, 'tls');
+  const made = spawnSync(path.join(source, 'scripts', 'demo-tls.sh'), [dir], { stdio: 'inherit' });
+  if (made.status === 0) tlsDir = dir;
+  else console.log('note: no demonstration certificates (openssl?): testing over plain HTTP');
+}
+if (tlsDir && process.env.YAGURA_BROWSER_CHILD !== '1') {
+  const again = spawnSync(process.execPath, process.argv.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(tlsDir, 'ca.pem'), YAGURA_BROWSER_TLS: tlsDir, YAGURA_BROWSER_CHILD: '1' },
+  });
+  process.exit(again.status ?? 1);
+}
+
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -58,7 +79,6 @@ function check(ok, what) {
   return ok;
 }
 
-fs.mkdirSync(out, { recursive: true });
 const shotsDir = path.join(out, 'screenshots');
 fs.rmSync(shotsDir, { recursive: true, force: true });
 fs.mkdirSync(shotsDir, { recursive: true });
@@ -66,7 +86,7 @@ let shotN = 0;
 const DOC_SHOTS = ['analyst-overview', 'operator-report-form-422', 'analyst-source', 'overseer-case', 'auditor-verified'];
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'yagura-browser-'));
-const tw = new Tower(yagura, work);
+const tw = new Tower(yagura, work, tlsDir);
 // The tower serves the dashboard's files itself (yagura tower --web DIR).
 await tw.start(dist);
 const front = { url: tw.url };
@@ -80,7 +100,7 @@ try {
 
   // A browser context per person: their own cookies and storage.
   async function as(who) {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP', timezoneId: 'Asia/Tokyo', ignoreHTTPSErrors: !!tlsDir });
     const page = await ctx.newPage();
     page.setDefaultTimeout(15000);
     page.on('pageerror', e => check(false, `${who}: no script error in the page: ${e.message}`));
@@ -143,7 +163,7 @@ try {
 
   // ---- the login page -------------------------------------------------
   {
-    const ctx = await browser.newContext({ locale: 'ja-JP' });
+    const ctx = await browser.newContext({ locale: 'ja-JP', ignoreHTTPSErrors: !!tlsDir });
     const page = await ctx.newPage();
     await page.goto(`${front.url}/`);
     await page.waitForSelector('h1');
@@ -186,6 +206,10 @@ try {
   let filed;
   {
     const s = await as('op1');
+    const cookie = (await s.ctx.cookies()).find(c => c.name === 'yagura_session');
+    check(cookie && cookie.httpOnly && cookie.sameSite === 'Strict' && cookie.secure === !!tlsDir,
+      `the session cookie is HttpOnly, SameSite=Strict${tlsDir ? ' and Secure' : ''}: ${JSON.stringify(cookie && { httpOnly: cookie.httpOnly, sameSite: cookie.sameSite, secure: cookie.secure })}`);
+    check(!(await s.page.evaluate(() => document.cookie.includes('yagura_session'))), 'no script in the page can read the session cookie');
     await audit(s, 'operator-overview');
     await go(s, '#/reports');
     check(await count(s, `a[href="#/reports/${demo.reports.r1}"]`) === 1, 'the operator lists its own reports');

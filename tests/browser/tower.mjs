@@ -20,7 +20,10 @@ export async function freePort() {
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 export class Tower {
-  constructor(yagura, dir) {
+  // tls: a directory of scripts/demo-tls.sh (server.pem, server.key,
+  // ca.pem): the tower then serves HTTPS, as scripts/run.sh's does.
+  constructor(yagura, dir, tls = null) {
+    this.tls = tls;
     this.yagura = yagura;
     this.dir = dir;
     this.store = path.join(dir, 'tower.db');
@@ -32,7 +35,8 @@ export class Tower {
     // the never-block list, as [cases] lab_allow is meant for.
     fs.writeFileSync(this.conf, `[log]\nkey = ${this.keyfile}\ncheckpoint_interval = 1s\n\n`
       + '[cases]\nmin_duration = 2s\nmax_duration = 7d\nlab_allow = 198.51.100.0/24, 203.0.113.0/24\n\n'
-      + '[countermeasures]\nsinkhole = sinkhole.yagura.local\n');
+      + '[countermeasures]\nsinkhole = sinkhole.yagura.local\n'
+      + (tls ? `\n[tls]\ncert = ${tls}/server.pem\nkey = ${tls}/server.key\n` : ''));
   }
 
   async start(webDir) {
@@ -45,7 +49,7 @@ export class Tower {
     args.push('--web', webDir);
     this.log = fs.openSync(path.join(this.dir, 'tower.log'), 'a');
     this.proc = spawn(this.yagura, args, { stdio: ['ignore', this.log, this.log] });
-    this.url = `http://127.0.0.1:${this.port}`;
+    this.url = `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
     for (let i = 0; i < 200; i++) {
       try {
         const r = await fetch(`${this.url}/healthz`);
