@@ -9,7 +9,8 @@
 //   - every page passes axe-core with no serious or critical violation;
 //     a screenshot of each is kept in --out.
 // People sign in with their user name and password (the session API:
-// cookie and CSRF token); the tower serves the built files (--web).
+// cookie and CSRF token); the tower serves the built files (--web), over
+// HTTPS with the demonstration's certificates (--http: plain HTTP).
 //
 //   node run.mjs --yagura build/yagura --source . --out build/browser [--docs docs/dashboard]
 // Exit 0: all passed; 1: a check failed; 77: skipped (no chromium, no
