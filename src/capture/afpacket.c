@@ -294,14 +294,15 @@ int capture_afpacket_open(const struct capture_live_opts *o, struct capture **ou
 		}
 	}
 	if (o->fanout_group >= 0) {
-		int arg;
+		uint32_t arg;
 
 		if (o->fanout_group > 65535) {
 			snprintf(err, errlen, "fanout group %d: at most 65535", o->fanout_group);
 			afp_close(&a->cap);
 			return YG_EINVAL;
 		}
-		arg = o->fanout_group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+		arg = (uint32_t)o->fanout_group |
+		      (uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
 		if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0) {
 			what = "joining the fanout group";
 			goto fail;

@@ -20,6 +20,7 @@
 #include "cli/monitor_poll.h"
 #include "cli/taxii_poll.h"
 #include "intel/intel.h"
+#include "ipfix/ipfix.h"
 #include "pipeline/pipeline.h"
 #include "output/post.h"
 #include "privacy/cryptopan.h"
@@ -239,6 +240,10 @@ static void analyze_usage(FILE *out)
 		"      --protect PREFIXES    comma-separated CIDRs whose addresses are written only\n"
 		"                            as Crypto-PAn pseudonyms (detectors see the real ones)\n"
 		"      --pseudonym-key FILE  the pseudonymization key (32 bytes; see docs/privacy.md)\n"
+		"      --ipfix HOST:PORT     also send each flow as it ends as IPFIX over UDP to\n"
+		"                            HOST:PORT ([ADDR]:PORT for IPv6; see docs/analyze.md)\n"
+		"      --ipfix-domain N      its observation domain id (default 0)\n"
+		"      --ipfix-mtu N         its largest message in bytes (default %d)\n"
 		"  -q, --quiet               no summary on standard error (monitoring lines stay)\n"
 		"      --no-progress         no progress bar, even on a terminal\n"
 		"  -h, --help                this text\n"
@@ -248,7 +253,7 @@ static void analyze_usage(FILE *out)
 		"5 alerts left in the spool, 7 the tower's authorizations could not be fetched,\n"
 		"8 the TAXII collection could not be fetched at start.\n",
 		DEFAULT_IDLE, DEFAULT_ACTIVE, DEFAULT_CLOSED, DEFAULT_MAX_FLOWS, DEFAULT_AUTH_POLL,
-		DEFAULT_INTEL_POLL);
+		DEFAULT_INTEL_POLL, IPFIX_DEFAULT_MTU);
 }
 
 int cli_parse_u64(const char *s, unsigned long long min, unsigned long long max,
@@ -448,8 +453,31 @@ enum {
 	OPT_AUTH_POLL,
 	OPT_INTEL_TAXII,
 	OPT_COLLECTION,
-	OPT_INTEL_POLL
+	OPT_INTEL_POLL,
+	OPT_IPFIX,
+	OPT_IPFIX_DOMAIN,
+	OPT_IPFIX_MTU
 };
+
+/* The pipeline's flow tap, to the IPFIX exporter. */
+static void ipfix_tap(void *ctx, const struct flow *f, enum flow_end_reason why)
+{
+	ipfix_exporter_flow(ctx, f, why);
+}
+
+static void print_ipfix_summary(const struct ipfix_exporter *x, const char *dest)
+{
+	struct ipfix_stats st;
+
+	ipfix_exporter_stats(x, &st);
+	fprintf(stderr,
+		"  ipfix: %llu records in %llu messages (%llu with templates, %llu bytes) to %s, "
+		"%llu send errors (%llu records lost)\n",
+		(unsigned long long)(st.records - st.records_lost),
+		(unsigned long long)(st.messages - st.send_errors),
+		(unsigned long long)st.templates, (unsigned long long)st.bytes, dest,
+		(unsigned long long)st.send_errors, (unsigned long long)st.records_lost);
+}
 
 static void tee_to_poster(void *ctx, const char *json, size_t len)
 {
@@ -510,6 +538,9 @@ int cmd_analyze(int argc, char **argv)
 		{"key", required_argument, NULL, OPT_KEY},
 		{"spool", required_argument, NULL, OPT_SPOOL},
 		{"post-wait", required_argument, NULL, OPT_POST_WAIT},
+		{"ipfix", required_argument, NULL, OPT_IPFIX},
+		{"ipfix-domain", required_argument, NULL, OPT_IPFIX_DOMAIN},
+		{"ipfix-mtu", required_argument, NULL, OPT_IPFIX_MTU},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -545,9 +576,15 @@ int cmd_analyze(int argc, char **argv)
 	struct pipeline *p = NULL;
 	struct eve *e = NULL;
 	struct sigaction sa;
+	const char *ipfix_dest = NULL;
+	struct ipfix_config icfg;
+	struct ipfix_exporter *ipfix = NULL;
 	double t0 = yg_mono_s(); /* the summary's time is the command's, set-up included */
 
 	detect_config_defaults(&dcfg);
+	ipfix_config_defaults(&icfg);
+	/* Every way out from here is through out:, which frees what was made. */
+	pthread_mutex_init(&feeds.mu, NULL);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -563,7 +600,8 @@ int cmd_analyze(int argc, char **argv)
 					  : c == OPT_ACTIVE ? "active-timeout"
 							    : "closed-timeout",
 					  optarg, max_secs);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			if (c == OPT_IDLE)
 				cfg.flow.idle_timeout_us = v * 1000000ULL;
@@ -576,7 +614,8 @@ int cmd_analyze(int argc, char **argv)
 			if (cli_parse_u64(optarg, 1, 1ULL << 31, &v) < 0) {
 				log_warnx("analyze: --max-flows: '%s' is not a number from 1 to %llu",
 					  optarg, 1ULL << 31);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			cfg.flow.max_flows = (uint32_t)v;
 			break;
@@ -588,7 +627,8 @@ int cmd_analyze(int argc, char **argv)
 			} else {
 				log_warnx("analyze: --metadata: '%s' is not 'strict' or 'standard'",
 					  optarg);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			break;
 		case 'q':
@@ -600,11 +640,13 @@ int cmd_analyze(int argc, char **argv)
 		case OPT_DETECT:
 			if (strcmp(optarg, "list") == 0) {
 				detect_config_print(stdout, &dcfg);
-				return EXIT_OK;
+				rc = EXIT_OK;
+				goto out;
 			}
 			if (detect_config_set(&dcfg, optarg, derr, sizeof(derr)) < 0) {
 				log_warnx("analyze: --detect: %s", derr);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			break;
 		case OPT_NO_DETECT:
@@ -624,7 +666,8 @@ int cmd_analyze(int argc, char **argv)
 			if (post_url != NULL && strcmp(post_url, optarg) != 0) {
 				log_warnx("analyze: --tower/--post: one tower only ('%s' and '%s')",
 					  post_url, optarg);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			post_url = optarg;
 			break;
@@ -632,7 +675,8 @@ int cmd_analyze(int argc, char **argv)
 			if (cli_parse_u64(optarg, 1, 3600, &v) < 0) {
 				log_warnx("analyze: --authorization-poll: '%s' is not 1 to 3600 seconds",
 					  optarg);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			auth_poll = (unsigned)v;
 			break;
@@ -646,7 +690,8 @@ int cmd_analyze(int argc, char **argv)
 			if (cli_parse_u64(optarg, 1, 86400, &v) < 0) {
 				log_warnx("analyze: --intel-poll: '%s' is not 1 to 86400 seconds",
 					  optarg);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			intel_poll = (unsigned)v;
 			break;
@@ -668,14 +713,16 @@ int cmd_analyze(int argc, char **argv)
 		case OPT_POST_WAIT:
 			if (cli_parse_u64(optarg, 0, 86400, &v) < 0) {
 				log_warnx("analyze: --post-wait: '%s' is not 0 to 86400 seconds", optarg);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			post_wait = (unsigned)v;
 			break;
 		case OPT_INTEL:
 			if (feeds.n == MAX_INTEL_PATHS) {
 				log_warnx("analyze: --intel: at most %d paths", MAX_INTEL_PATHS);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			feeds.paths[feeds.n++] = optarg;
 			break;
@@ -683,33 +730,61 @@ int cmd_analyze(int argc, char **argv)
 			protect_set_free(ics_allow);
 			if (protect_set_parse(optarg, &ics_allow, derr, sizeof(derr)) < 0) {
 				log_warnx("analyze: --ics-allow: %s", derr);
-				return EXIT_USAGE;
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			dcfg.ics_allow = ics_allow;
 			break;
+		case OPT_IPFIX:
+			ipfix_dest = optarg;
+			break;
+		case OPT_IPFIX_DOMAIN:
+		case OPT_IPFIX_MTU:
+			if (c == OPT_IPFIX_DOMAIN ? cli_parse_u64(optarg, 0, UINT32_MAX, &v) < 0
+						  : cli_parse_u64(optarg, IPFIX_MIN_MTU, IPFIX_MAX_MTU,
+								  &v) < 0) {
+				log_warnx("analyze: --ipfix-%s: '%s' is not a number from %u to %u",
+					  c == OPT_IPFIX_DOMAIN ? "domain" : "mtu", optarg,
+					  c == OPT_IPFIX_DOMAIN ? 0 : IPFIX_MIN_MTU,
+					  c == OPT_IPFIX_DOMAIN ? UINT32_MAX : IPFIX_MAX_MTU);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+			if (c == OPT_IPFIX_DOMAIN)
+				icfg.domain = (uint32_t)v;
+			else
+				icfg.mtu = (uint32_t)v;
+			break;
 		case 'h':
 			analyze_usage(stdout);
-			return EXIT_OK;
+			rc = EXIT_OK;
+			goto out;
 		default:
 			analyze_usage(stderr);
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (optind >= argc) {
 		log_warnx("analyze: no capture file given (try 'yagura analyze --help')");
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if ((taxii_url == NULL) != (collection == NULL)) {
 		log_warnx("analyze: --intel-taxii and --collection go together");
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if (taxii_url != NULL && !detect_on) {
 		log_warnx("analyze: --intel-taxii fetches indicators to match: it needs the "
 			  "detectors (drop --no-detect)");
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
-	if (client_tls_check("analyze", tls.ca, tls.cert, tls.key) < 0)
-		return EXIT_USAGE;
+	if (client_tls_check("analyze", tls.ca, tls.cert, tls.key) < 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	/* The authorizations' and TAXII pollers' requests, as the poster's. */
 	client_set_tls(tls.ca, tls.cert, tls.key);
 	if (post_url != NULL || taxii_url != NULL) {
@@ -723,31 +798,34 @@ int cmd_analyze(int argc, char **argv)
 			log_warnx("analyze: %s: no token (%s)",
 				  post_url ? "--tower/--post" : "--intel-taxii",
 				  token_file ? token_file : "set YAGURA_TOKEN or use --token-file");
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
 		have_token = 1;
 	}
 	if ((protect_spec == NULL) != (key_path == NULL)) {
 		log_warnx("analyze: --protect and --pseudonym-key go together");
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if (protect_spec != NULL) {
 		uint8_t key[CRYPTOPAN_KEY_LEN];
 		if (protect_set_parse(protect_spec, &pz.set, derr, sizeof(derr)) < 0) {
 			log_warnx("analyze: --protect: %s", derr);
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
 		if (protect_key_load(key_path, key, derr, sizeof(derr)) < 0) {
 			log_warnx("%s: %s", key_path, derr);
-			protect_set_free(pz.set);
-			return EXIT_INPUT;
+			rc = EXIT_INPUT;
+			goto out;
 		}
 		rc = cryptopan_new(key, &pz.cp);
 		memset(key, 0, sizeof(key));
 		if (rc < 0) {
 			log_warnx("analyze: cannot set up pseudonymization: %s", yg_strerror(rc));
-			protect_set_free(pz.set);
-			return EXIT_FATAL;
+			rc = EXIT_FATAL;
+			goto out;
 		}
 		rc = EXIT_OK;
 	}
@@ -755,7 +833,8 @@ int cmd_analyze(int argc, char **argv)
 		out_fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (out_fd < 0) {
 			log_warn("%s", output);
-			return EXIT_OUTPUT;
+			rc = EXIT_OUTPUT;
+			goto out;
 		}
 	} else {
 		output = "standard output";
@@ -765,7 +844,6 @@ int cmd_analyze(int argc, char **argv)
 		sources = sources_new(1000000);
 		cfg.sources = sources;
 	}
-	pthread_mutex_init(&feeds.mu, NULL);
 	if ((feeds.n > 0 || taxii_url != NULL) && detect_on) {
 		struct intel_snapshot *snap;
 		int irc;
@@ -819,6 +897,18 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (have_token)
 		memset(token, 0, sizeof(token));
+	if (e != NULL && ipfix_dest != NULL) {
+		int xr = ipfix_exporter_open(ipfix_dest, &icfg, &ipfix, derr, sizeof(derr));
+		if (xr < 0) {
+			log_warnx("analyze: --ipfix: %s", derr);
+			rc = xr == YG_EINVAL ? EXIT_USAGE : xr == YG_ENOMEM ? EXIT_FATAL : EXIT_OUTPUT;
+			goto out;
+		}
+		if (pz.set != NULL)
+			ipfix_exporter_set_protect(ipfix, pseudonymize, &pz);
+		cfg.flow_tap = ipfix_tap;
+		cfg.flow_tap_ctx = ipfix;
+	}
 	if (e == NULL || (detect_on && sources == NULL) || (p = pipeline_new(&cfg, e)) == NULL) {
 		log_warnx("analyze: out of memory (try a smaller --max-flows)");
 		rc = EXIT_FATAL;
@@ -855,6 +945,8 @@ int cmd_analyze(int argc, char **argv)
 			break;
 	}
 	pipeline_finish(p);
+	if (ipfix != NULL)
+		ipfix_exporter_flush(ipfix);
 	if (eve_flush(e) != 0) {
 		log_warn("%s: write error", output);
 		rc = EXIT_OUTPUT;
@@ -870,6 +962,8 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (!quiet)
 		print_summary(p, e, sources, &pz, monitor != NULL, t0);
+	if (!quiet && ipfix != NULL)
+		print_ipfix_summary(ipfix, ipfix_dest);
 	if (stop_requested)
 		log_warnx("analyze: interrupted; records of what was read are written");
 	if (poster != NULL) {
@@ -893,6 +987,7 @@ out:
 	if (poster != NULL)
 		poster_finish(poster, 0, NULL);
 	pipeline_free(p);
+	ipfix_exporter_free(ipfix); /* after the pipeline, whose free ends flows into it */
 	monitor_poll_free(monitor);
 	taxii_poll_free(taxii);
 	memset(token, 0, sizeof(token));

@@ -49,6 +49,8 @@ static void on_flow_end(void *ctx, const struct flow *f, enum flow_end_reason wh
 		p->cur = NULL;
 	}
 	eve_flow(p->eve, f, why);
+	if (p->cfg.flow_tap != NULL)
+		p->cfg.flow_tap(p->cfg.flow_tap_ctx, f, why);
 }
 
 static void on_alert(void *ctx, const struct alert *a)

@@ -32,6 +32,10 @@ struct pipeline_config {
 	 * decode/scope.h). NULL: everything is analysed. Set but publishing
 	 * nothing: nothing is. */
 	struct snap_handle *scope;
+	/* Also given every ended flow, after its EVE record (the IPFIX
+	 * exporter); NULL: none. */
+	flow_end_fn flow_tap;
+	void *flow_tap_ctx;
 };
 
 enum meta_counter {

@@ -101,6 +101,19 @@ def main():
         t.check(rc == 2 and "nope.pcap" in first and "No such file" in first,
                 "missing file: exit %d, %r" % (rc, first))
 
+        # Refused after options that allocate: one line, the exit status of
+        # the refusal (under the sanitizers a leak on the way out would
+        # change it: every way out frees what was made).
+        for args, want, says in (
+                (["--ics-allow", "10.0.0.0/8", "--max-flows", "0", good], 1, "--max-flows"),
+                (["--ics-allow", "10.0.0.0/8", "--protect", "10.0.0.0/8", "--pseudonym-key",
+                  os.path.join(d, "no.key"), good], 2, "no.key"),
+                (["--ics-allow", "10.0.0.0/8", "--protect", "bad/99", "--pseudonym-key",
+                  os.path.join(d, "no.key"), good], 1, "--protect")):
+            rc, out, err = common.run(y, ["analyze"] + args, check=False)
+            t.check(rc == want and says in err and out == b"",
+                    "analyze %s: exit %d, %r" % (" ".join(args[:4]), rc, err[:200]))
+
         # A truncated file: what was read is still output, the error names
         # the byte offset of the cut record.
         with open(good, "rb") as f:
