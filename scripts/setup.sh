@@ -17,6 +17,8 @@ build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
 # load the countermeasure files (tests/integration/test_countermeasures.py).
 # softflowd: a real NetFlow v5/v9/IPFIX exporter for src/netflow's test
 # (tests/integration/test_netflow.py).
+# chromium: the browser tests of the dashboard (tests/browser, playwright-core
+# drives it); fonts-noto-cjk: Japanese in its pages and their screenshots.
 # python3-jsonschema: the OASIS STIX schemas (tests/integration/test_stix.py, run
 # by /usr/bin/python3); python3-requests, -six, -tz: the OASIS taxii2-client.
 # nfdump: nfcapd receives analyze --ipfix, nfdump reads it back (test_ipfix.py).
@@ -25,7 +27,8 @@ build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
 test_pkgs=(tshark clang libclang-rt-14-dev postgresql python3-cryptography nfdump
            python3-jsonschema python3-requests python3-six python3-tz
            golang-go golang-golang-x-mod-dev
-           bind9 bind9-dnsutils unbound nftables bird2 gobgpd iproute2 softflowd tcpreplay)
+           bind9 bind9-dnsutils unbound nftables bird2 gobgpd iproute2 softflowd tcpreplay
+           chromium fonts-noto-cjk)
 bench_pkgs=(nfdump softflowd argus-server tshark time wrk)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
