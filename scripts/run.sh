@@ -55,10 +55,8 @@ fi
 
 scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# The build makes the dashboard too (web/dist: npm ci and Vite, when npm is here).
 cmake --build build -j"$(nproc)" >/dev/null
-if [ -f web/package.json ]; then
-	scripts/build-web.sh
-fi
 
 mkdir -p "$demo"
 chmod 700 "$demo"
@@ -152,7 +150,7 @@ if [ "$fresh" -eq 1 ]; then
 fi
 
 echo >&2
-if [ -s build/web/index.html ] || [ -s web/dist/index.html ]; then
+if [ -s web/dist/index.html ]; then
 	echo "run: the platform is up: open $url/ and log in as one of the people above" >&2
 	echo "run: (its certificate is the demonstration CA's, $demo/tls/ca.pem: import that" \
 		"into the browser, or accept the warning)" >&2

@@ -36,7 +36,7 @@ if [ "${1:-}" = "--bench" ]; then
 	want+=("${bench_pkgs[@]}")
 fi
 
-# Node.js and npm build the dashboard (web/, scripts/build-web.sh): Debian's,
+# Node.js and npm build the dashboard (web/, the CMake target web): Debian's,
 # unless the machine has a Node.js of its own (which carries its npm).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	want+=(nodejs npm)
