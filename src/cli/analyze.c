@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/monitor_poll.h"
+#include "cli/sensor_metrics.h"
 #include "cli/taxii_poll.h"
 #include "intel/intel.h"
 #include "ipfix/ipfix.h"
@@ -250,6 +251,9 @@ static void analyze_usage(FILE *out)
 		"                            SIGINT or SIGTERM ends it, every flow written\n"
 		"      --capture METHOD      afpacket or pcap (default: afpacket where there is one)\n"
 		"      --no-promisc          do not put the interface in promiscuous mode\n"
+		"      --metrics ADDR:PORT   serve the counters (packets, unauthorized, flows,\n"
+		"                            alerts, the kernel's drops) on GET /metrics for\n"
+		"                            Prometheus, and /healthz\n"
 		"  -q, --quiet               no summary on standard error (monitoring lines stay)\n"
 		"      --no-progress         no progress bar, even on a terminal\n"
 		"  -h, --help                this text\n"
@@ -349,9 +353,10 @@ static int analyze_file(struct pipeline *p, const char *path, int show_progress)
  * that idle flows end on time. Returns 0, or EXIT_INPUT after reporting
  * the interface's problem; *st: the capture's counters at the end. */
 static int analyze_live(struct pipeline *p, struct capture *cap, const struct capture_live_opts *o,
-			struct capture_stats *st, int quiet)
+			struct capture_stats *st, int quiet, struct sensor_metrics *sm)
 {
 	struct frame batch[PIPELINE_BATCH];
+	double next_metrics = 0;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -366,10 +371,17 @@ static int analyze_live(struct pipeline *p, struct capture *cap, const struct ca
 			pipeline_advance(p, yg_wall_us());
 		else
 			break;
+		/* The counters for /metrics, a few times a second. */
+		if (sm != NULL && yg_mono_s() >= next_metrics) {
+			capture_stats(cap, st);
+			sensor_metrics_update(sm, p, st);
+			next_metrics = yg_mono_s() + 0.25;
+		}
 	}
 	if (rc < 0)
 		log_warnx("sensor: %s: %s", o->ifname, capture_error(cap));
 	capture_stats(cap, st);
+	sensor_metrics_update(sm, p, st);
 	return rc < 0 ? EXIT_INPUT : 0;
 }
 
@@ -494,7 +506,8 @@ enum {
 	OPT_IPFIX_MTU,
 	OPT_INTERFACE,
 	OPT_CAPTURE,
-	OPT_NO_PROMISC
+	OPT_NO_PROMISC,
+	OPT_METRICS
 };
 
 /* The pipeline's flow tap, to the IPFIX exporter. */
@@ -582,6 +595,7 @@ int cmd_analyze(int argc, char **argv)
 		{"interface", required_argument, NULL, OPT_INTERFACE},
 		{"capture", required_argument, NULL, OPT_CAPTURE},
 		{"no-promisc", no_argument, NULL, OPT_NO_PROMISC},
+		{"metrics", required_argument, NULL, OPT_METRICS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -627,6 +641,8 @@ int cmd_analyze(int argc, char **argv)
 	struct capture_live_opts lopts = {.fanout_group = -1, .promisc = true};
 	struct capture_stats cst = {0};
 	struct capture *live_cap = NULL;
+	const char *metrics_listen = NULL;
+	struct sensor_metrics *sm = NULL;
 
 	detect_config_defaults(&dcfg);
 	ipfix_config_defaults(&icfg);
@@ -819,6 +835,9 @@ int cmd_analyze(int argc, char **argv)
 			break;
 		case OPT_NO_PROMISC:
 			lopts.promisc = false;
+			break;
+		case OPT_METRICS:
+			metrics_listen = optarg;
 			break;
 		case 'h':
 			analyze_usage(stdout);
@@ -1016,11 +1035,18 @@ int cmd_analyze(int argc, char **argv)
 	}
 
 	progress = progress && !quiet && isatty(STDERR_FILENO);
-	if (live && analyze_live(p, live_cap, &lopts, &cst, quiet) != 0)
+	if (metrics_listen != NULL &&
+	    sensor_metrics_start(metrics_listen, &sm, derr, sizeof(derr)) < 0) {
+		log_warnx("%s: --metrics: %s", cmd, derr);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (live && analyze_live(p, live_cap, &lopts, &cst, quiet, sm) != 0)
 		rc = EXIT_INPUT;
 	for (i = optind; i < argc && !stop_requested; i++) {
 		if (analyze_file(p, argv[i], progress) != 0)
 			rc = EXIT_INPUT;
+		sensor_metrics_update(sm, p, NULL);
 		if (eve_error(e) != 0)
 			break;
 	}
@@ -1070,6 +1096,7 @@ int cmd_analyze(int argc, char **argv)
 		}
 	}
 out:
+	sensor_metrics_free(sm);
 	capture_close(live_cap);
 	if (poster != NULL)
 		poster_finish(poster, 0, NULL);

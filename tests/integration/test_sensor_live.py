@@ -7,6 +7,7 @@ dropped nothing. Both ways of reading an interface: the AF_PACKET ring
 and libpcap. Skipped (77) where the test may not make a namespace (not
 root) or tcpreplay is missing; the real capture where ../shared is."""
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -37,11 +38,25 @@ def key_counts(out):
     return got
 
 
-def live(t, yagura, capture, label, method, d):
+def metrics():
+    """The sensor's GET /metrics, from inside the namespace: name -> value."""
+    p = ns(sys.executable, "-c", "import urllib.request; print(urllib.request.urlopen("
+           "'http://127.0.0.1:9101/metrics', timeout=5).read().decode())",
+           capture_output=True, text=True)
+    got = {}
+    for line in p.stdout.splitlines():
+        if line and not line.startswith("#") and " " in line:
+            k, v = line.rsplit(" ", 1)
+            got[k] = float(v)
+    return got
+
+
+def live(t, yagura, capture, label, method, d, packets):
     out = os.path.join(d, label + ".json")
     err = open(os.path.join(d, label + ".err"), "w+")
     p = subprocess.Popen(["ip", "netns", "exec", NS, yagura, "sensor", "--interface", "vb",
-                          "--capture", method, "--no-detect", "-o", out],
+                          "--capture", method, "--no-detect", "-o", out,
+                          "--metrics", "127.0.0.1:9101"],
                          stderr=err, stdout=subprocess.DEVNULL)
     for _ in range(100):
         err.seek(0)
@@ -51,6 +66,14 @@ def live(t, yagura, capture, label, method, d):
     ns("tcpreplay", "-q", "-i", "va", "--pps", "2000", capture, stdout=subprocess.DEVNULL,
        stderr=subprocess.DEVNULL)
     time.sleep(0.5)
+    m = metrics()
+    t.check(m.get("yagura_sensor_packets_total") == packets and
+            m.get("yagura_capture_dropped_total") == 0 and
+            m.get("yagura_sensor_packets_unauthorized_total") == 0 and
+            m.get("yagura_capture_received_total", 0) >= packets,
+            "%s: /metrics while it runs: %d packets replayed, %s" %
+            (label, packets, {k: v for k, v in m.items() if k.startswith(("yagura_sensor",
+                                                                            "yagura_capture"))}))
     p.send_signal(signal.SIGTERM)
     rc = p.wait(timeout=30)
     err.seek(0)
@@ -73,6 +96,7 @@ def main():
         print("skipped: this machine lets no network namespace be made")
         sys.exit(common.SKIP)
     try:
+        ns("ip", "link", "set", "lo", "up")
         ns("ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
         for dev in ("va", "vb"):
             ns("ip", "link", "set", dev, "up")
@@ -97,11 +121,13 @@ def main():
             else:
                 print("cl-agenttesla: ../shared absent, that part skipped")
             for name, cap in captures:
-                _, want_out, _ = common.run(a.yagura, ["analyze", "-q", "--no-detect", cap])
+                _, want_out, summary = common.run(a.yagura, ["analyze", "--no-detect",
+                                                             "--no-progress", cap])
                 want = key_counts(want_out)
+                packets = int(re.search(r"summary: (\d+) packets", summary).group(1))
                 for method in ("afpacket", "pcap"):
                     got = key_counts(live(t, a.yagura, cap, "%s-%s" % (name, method), method,
-                                          d))
+                                          d, packets))
                     diff = {k: (want.get(k), got.get(k)) for k in set(want) | set(got)
                             if want.get(k) != got.get(k)}
                     t.check(want and not diff,
