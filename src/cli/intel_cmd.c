@@ -152,18 +152,13 @@ static int refused(const char *who, long st, json_t *answer, const char *base)
 }
 
 /* --collection as the collection's id: an alias is looked up. */
-static int collection_id(struct intel_args *a, const char *who)
+/* Whether a collection of the list ans is want (its id or alias): its id
+ * into a->coll_id. */
+static bool coll_pick(struct intel_args *a, const json_t *ans, const char *want)
 {
-	const char *want = a->collection ? a->collection : "indicators";
-	json_t *ans = NULL, *c;
 	size_t i;
-	long st = taxii_call(a, "GET", TAXII_ROOT "collections/", NULL, &ans);
+	json_t *c;
 
-	if (st != 200) {
-		int rc = refused(who, st, ans, a->o.base);
-		json_decref(ans);
-		return rc;
-	}
 	json_array_foreach(json_object_get(ans, "collections"), i, c) {
 		const char *id = json_string_value(json_object_get(c, "id")),
 			   *alias = json_string_value(json_object_get(c, "alias"));
@@ -171,9 +166,26 @@ static int collection_id(struct intel_args *a, const char *who)
 		if (id != NULL && strlen(id) < sizeof(a->coll_id) &&
 		    (strcmp(id, want) == 0 || (alias != NULL && strcmp(alias, want) == 0))) {
 			snprintf(a->coll_id, sizeof(a->coll_id), "%s", id);
-			json_decref(ans);
-			return EXIT_OK;
+			return true;
 		}
+	}
+	return false;
+}
+
+static int collection_id(struct intel_args *a, const char *who)
+{
+	const char *want = a->collection ? a->collection : "indicators";
+	json_t *ans = NULL;
+	long st = taxii_call(a, "GET", TAXII_ROOT "collections/", NULL, &ans);
+
+	if (st != 200) {
+		int rc = refused(who, st, ans, a->o.base);
+		json_decref(ans);
+		return rc;
+	}
+	if (coll_pick(a, ans, want)) {
+		json_decref(ans);
+		return EXIT_OK;
 	}
 	json_decref(ans);
 	log_warnx("%s: no collection '%.64s' that you may use", who, want);
@@ -804,8 +816,7 @@ static int coll_resolve(struct intel_args *a, const char *who, const char *want)
 
 	for (;;) {
 		char path[120];
-		json_t *ans = NULL, *c;
-		size_t i;
+		json_t *ans = NULL;
 
 		if (after > 0)
 			snprintf(path, sizeof(path), COLLS_PATH "?limit=1000&after=%lld", after);
@@ -817,16 +828,9 @@ static int coll_resolve(struct intel_args *a, const char *who, const char *want)
 			json_decref(ans);
 			return rc;
 		}
-		json_array_foreach(json_object_get(ans, "collections"), i, c) {
-			const char *id = json_string_value(json_object_get(c, "id")),
-				   *alias = json_string_value(json_object_get(c, "alias"));
-
-			if (id != NULL && strlen(id) < sizeof(a->coll_id) &&
-			    (strcmp(id, want) == 0 || (alias != NULL && strcmp(alias, want) == 0))) {
-				snprintf(a->coll_id, sizeof(a->coll_id), "%s", id);
-				json_decref(ans);
-				return EXIT_OK;
-			}
+		if (coll_pick(a, ans, want)) {
+			json_decref(ans);
+			return EXIT_OK;
 		}
 		bool more = json_is_true(json_object_get(ans, "more"));
 		long long next = json_integer_value(json_object_get(ans, "next_after"));

@@ -89,6 +89,25 @@ void tw_auth_forget_all(struct tower *t)
 	pthread_mutex_unlock(&ac->mu);
 }
 
+
+/* One lookup of who is calling, timed as OP_AUTH for /metrics. */
+static int auth_query(struct tower *t, const char *sql, const struct store_param *ps, size_t n,
+		      struct store_res **r)
+{
+	struct store_conn *c;
+	double t0 = tw_store_enter(t, OP_AUTH);
+	int rc = store_conn_get(t->st, &c);
+
+	if (rc == 0) {
+		rc = store_exec(c, sql, ps, n, r, NULL);
+		store_conn_put(c);
+	} else {
+		rc = YG_EIO;
+	}
+	tw_store_leave(t, OP_AUTH, t0);
+	return rc;
+}
+
 /* A client certificate the HTTP layer verified against [tls] client_ca:
  * the enabled sensor bound to its fingerprint (orgs.c), or YG_ENOTFOUND.
  * Its principal has no token (token_id 0, as the log's "by" line shows).
@@ -98,7 +117,6 @@ static int auth_cert(struct tower *t, struct http_request *req, const char *fp, 
 	static const char label[] = "yagura client certificate ";
 	uint8_t h[TOKEN_HASH_LEN];
 	crypto_generichash_state st;
-	struct store_conn *c;
 	struct store_res *r = NULL;
 	struct principal *p, seen;
 	uint64_t gen = 0;
@@ -116,19 +134,12 @@ static int auth_cert(struct tower *t, struct http_request *req, const char *fp, 
 		*out = p;
 		return 0;
 	}
-	double t0 = tw_store_enter(t, OP_AUTH);
-	if (store_conn_get(t->st, &c) < 0) {
-		tw_store_leave(t, OP_AUTH, t0);
-		return YG_EIO;
-	}
 	struct store_param ps[] = {store_text(fp)};
-	rc = store_exec(c,
+	rc = auth_query(t,
 			"SELECT u.id AS user_id, u.role, u.org_id, u.disabled "
 			"FROM user_certificates k JOIN users u ON u.id = k.user_id "
 			"WHERE k.fingerprint = ?",
-			ps, 1, &r, NULL);
-	store_conn_put(c);
-	tw_store_leave(t, OP_AUTH, t0);
+			ps, 1, &r);
 	if (rc < 0)
 		return rc;
 	rc = YG_ENOTFOUND;
@@ -155,7 +166,6 @@ int tw_auth(void *ctx, struct http_request *req, const struct http_credential *c
 	const char *token = cred->value;
 	uint8_t h[TOKEN_HASH_LEN];
 	char hh[TOKEN_HASH_LEN * 2 + 1];
-	struct store_conn *c;
 	struct store_res *r = NULL;
 	struct principal *p, seen;
 	uint64_t gen = 0;
@@ -177,14 +187,9 @@ int tw_auth(void *ctx, struct http_request *req, const struct http_credential *c
 		return 0;
 	}
 	tw_hex(h, sizeof(h), hh);
-	double t0 = tw_store_enter(t, OP_AUTH);
-	if (store_conn_get(t->st, &c) < 0) {
-		tw_store_leave(t, OP_AUTH, t0);
-		return YG_EIO;
-	}
 	struct store_param ps[] = {store_text(hh)};
 	bool session = strncmp(token, SESSION_PREFIX, 4) == 0;
-	rc = store_exec(c,
+	rc = auth_query(t,
 			/* A session opened before its user's password last changed
 			 * has ended with the change. */
 			session ? "SELECT 0 AS token_id, t.id AS session_id, u.id AS user_id, u.role, "
@@ -196,9 +201,7 @@ int tw_auth(void *ctx, struct http_request *req, const struct http_credential *c
 				: "SELECT t.id AS token_id, 0 AS session_id, u.id AS user_id, u.role, "
 				  "u.org_id, u.sectors, t.expires, t.revoked, u.disabled "
 				  "FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?",
-			ps, 1, &r, NULL);
-	store_conn_put(c);
-	tw_store_leave(t, OP_AUTH, t0);
+			ps, 1, &r);
 	if (rc < 0)
 		return rc;
 	rc = YG_ENOTFOUND;
