@@ -114,6 +114,17 @@ def main():
             t.check(rc == want and says in err and out == b"",
                     "analyze %s: exit %d, %r" % (" ".join(args[:4]), rc, err[:200]))
 
+        # The live sensor's options, refused with one line each.
+        for args, want, says in ((["sensor"], 1, "--interface"),
+                                 (["sensor", "--interface", "no-such-if0"], 2, "no-such-if0"),
+                                 (["sensor", "--interface", "lo", good], 1, "not both"),
+                                 (["analyze", "--capture", "dpdk", good], 1, "--capture"),
+                                 (["analyze", "--metrics", "not an address", good], 1,
+                                  "--metrics")):
+            rc, out, err = common.run(y, args, check=False)
+            t.check(rc == want and says in err, "%s: exit %d, %r" % (" ".join(args[:3]), rc,
+                                                                      err[:200]))
+
         # A truncated file: what was read is still output, the error names
         # the byte offset of the cut record.
         with open(good, "rb") as f:

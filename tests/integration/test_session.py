@@ -115,6 +115,14 @@ def run(t, tw, label, yagura, webroot):
     t.check(st == 422, "%s: an unknown field in a login: %s" % (label, st))
     st, e, _ = call(tw, "POST", "/api/v1/session", b'{"name": "tanaka", "password": ')
     t.check(st == 400, "%s: a login that is not JSON: %s" % (label, st))
+    for bad in ({"name": "tanaka", "password": "x" * 1025}, {"name": "n" * 201, "password": pw},
+                {"name": 7, "password": pw}, {"name": "tanaka"}, [1, 2]):
+        st, e, _ = call(tw, "POST", "/api/v1/session", bad)
+        t.check(st == 422 and "user" not in (e if isinstance(e, dict) else {}),
+                "%s: a login %s: %s %s" % (label, str(bad)[:40], st, e))
+    st, e, _ = call(tw, "PUT", "/api/v1/users/%d/password" % uid, {"password": "p" * 1025},
+                    token=A)
+    t.check(st == 422, "%s: an oversized password: %s" % (label, st))
     st, s, h = call(tw, "POST", "/api/v1/session", {"name": "tanaka", "password": pw})
     cookie, attrs = set_cookie(h)
     t.check(st == 201 and cookie and cookie.startswith("ygs_") and "HttpOnly" in attrs and
