@@ -152,6 +152,13 @@ static void inside_connection(struct detect *d, struct flow *f, const struct pac
 		    f->first_us);
 }
 
+void beacon_connection(struct detect *d, const struct flow *f, const struct packet *pkt)
+{
+	if (excluded(pkt) || (f->det_flags & (DETF_AMP | DETF_SYNACK | DETF_STEALTH)))
+		return;
+	across_connections(d, f, pkt);
+}
+
 void beacon_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,
 		   unsigned ev)
 {

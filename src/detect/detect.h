@@ -76,6 +76,15 @@ void detect_tls(struct detect *d, const struct flow *f, const struct packet *pkt
 void detect_http(struct detect *d, const struct flow *f, const struct packet *pkt,
 		 const struct http_meta *m);
 
+/* A flow known only from its record (a NetFlow/IPFIX collector): f's
+ * key, client, counters, TCP flags each way and times filled, the rest
+ * zero. Runs the detectors that judge flows whole (scans, sequential test,
+ * brute force, floods, reflection, beacons across connections, known-bad
+ * addresses) on what the record tells; see flowrec.c for what it cannot.
+ * hdr: header bytes per packet counted below the payload (IP and UDP:
+ * 28 for IPv4, 48 for IPv6). May set f's detector marks. */
+void detect_flow(struct detect *d, struct flow *f, uint32_t hdr);
+
 /* The intel snapshot to match against until the next call (NULL: none).
  * The caller holds a reference meanwhile. */
 struct intel_snapshot;

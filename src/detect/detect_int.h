@@ -226,13 +226,14 @@ static inline int heavy_find(const struct heavy *h, const struct ip_addr *a, uin
 	return -1;
 }
 
-/* Counts one from a, whose hash_addr() is ah. */
-static inline void heavy_add(struct heavy *h, const struct ip_addr *a, uint64_t ah, uint16_t port)
+/* Counts n from a, whose hash_addr() is ah (weighted Space-Saving). */
+static inline void heavy_add_n(struct heavy *h, const struct ip_addr *a, uint64_t ah,
+			       uint16_t port, uint32_t n)
 {
 	int i = heavy_find(h, a, ah), m = 0;
 
 	if (i >= 0) {
-		h->s[i].count++;
+		h->s[i].count += n;
 		return;
 	}
 	if (h->n < HH_SLOTS) {
@@ -240,7 +241,7 @@ static inline void heavy_add(struct heavy *h, const struct ip_addr *a, uint64_t 
 		h->s[i].h = ah;
 		h->s[i].addr = *a;
 		h->s[i].port = port;
-		h->s[i].count = 1;
+		h->s[i].count = n;
 		h->s[i].err = 0;
 		return;
 	}
@@ -251,7 +252,12 @@ static inline void heavy_add(struct heavy *h, const struct ip_addr *a, uint64_t 
 	h->s[m].addr = *a;
 	h->s[m].port = port;
 	h->s[m].err = h->s[m].count;
-	h->s[m].count++;
+	h->s[m].count += n;
+}
+
+static inline void heavy_add(struct heavy *h, const struct ip_addr *a, uint64_t ah, uint16_t port)
+{
+	heavy_add_n(h, a, ah, port, 1);
 }
 
 /* Takes one back (a handshake the source completed: not half-open). */
@@ -339,6 +345,12 @@ void brute_flow_end(struct detect *d, const struct flow *f);
 int beacon_init(struct detect *d);
 void beacon_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,
 		   unsigned ev);
+
+/* A flow's totals toward the floods, at once (flowrec.c). hdr: bytes of
+ * headers below the payload in each packet's count. */
+void dos_flow(struct detect *d, struct flow *f, uint32_t hdr);
+/* A connection established at pkt->ts_us, pkt its client's packet. */
+void beacon_connection(struct detect *d, const struct flow *f, const struct packet *pkt);
 
 int icsabuse_init(struct detect *d);
 struct ics_op;

@@ -141,15 +141,6 @@ static struct dos_rec *rec_get(struct dtable *t, const struct vkey *k, uint64_t 
 	return r;
 }
 
-static void rec_source(struct dos_rec *r, const struct packet *pkt)
-{
-	uint64_t h = hash_addr(&pkt->src);
-
-	hll64_add(&r->sources, h);
-	hll64_add(&r->nets, hash_net(&pkt->src));
-	heavy_add(&r->hh, &pkt->src, h, pkt->sport);
-}
-
 /* Whether the flood's sources look forged; if so, writes why. */
 static int judge_spoofed(const struct detect *d, const struct dos_rec *r, int syn, char *why,
 			 size_t len)
@@ -246,68 +237,99 @@ int dos_service_flooded(struct detect *d, const struct ip_addr *dst, uint16_t po
 	       r->events - r->completed >= d->cfg.syn_half_open / 2;
 }
 
-static void syn_flood(struct detect *d, const struct packet *pkt, unsigned ev)
+/* n SYNs (bytes in all) from src toward the service dst:dport, at ts. */
+static void syn_count(struct detect *d, const struct ip_addr *dst, uint16_t dport,
+		      const struct ip_addr *src, uint16_t sport, uint64_t ts, uint64_t n,
+		      uint64_t bytes)
 {
 	struct vkey k;
 	struct dos_rec *r;
 	struct alert a;
+	uint64_t h = hash_addr(src);
 
-	if ((pkt->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
-		vkey_make(&k, &pkt->dst, 6, pkt->dport);
-		r = rec_get(d->syn, &k, pkt->ts_us, d->cfg.syn_window_s);
-		r->events++;
-		r->pkts++;
-		r->bytes += pkt->wirelen;
-		rec_source(r, pkt);
-		if (r->events > r->completed &&
-		    window_escalate(&r->w, r->events - r->completed, d->cfg.syn_half_open)) {
-			alert_init(&a, 9200001, pkt->ts_us);
-			alert_escalation(&a, &r->w, &r->rep, r->pkts, r->bytes);
-			a.dst = pkt->dst;
-			a.proto = 6;
-			a.has_ports = 1;
-			a.dport = pkt->dport;
-			a.window_start_us = r->w.start_us;
-			a.window_end_us = pkt->ts_us;
-			a.pkts = r->pkts;
-			a.bytes = r->bytes;
-			alert_num(&a, "syn", r->events);
-			alert_num(&a, "completed", r->completed);
-			attribute(d, &a, r, 1);
-			a.src = a.n_samples ? a.sample_addr[0] : pkt->src;
-			a.sport = a.n_samples ? a.sample_port[0] : pkt->sport;
-			detect_emit(d, &a);
-		}
-	} else if (ev & FLOW_EV_ESTABLISHED) {
-		/* The client's ACK: pkt goes client -> server. A source that
-		 * completes its handshake is no half-open flooder. */
-		vkey_make(&k, &pkt->dst, 6, pkt->dport);
-		r = dtable_find(d->syn, &k, pkt->ts_us);
-		if (r != NULL) {
-			r->completed++;
-			heavy_sub(&r->hh, &pkt->src);
-		}
+	vkey_make(&k, dst, 6, dport);
+	r = rec_get(d->syn, &k, ts, d->cfg.syn_window_s);
+	r->events += n;
+	r->pkts += n;
+	r->bytes += bytes;
+	hll64_add(&r->sources, h);
+	hll64_add(&r->nets, hash_net(src));
+	heavy_add_n(&r->hh, src, h, sport, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
+	if (r->events > r->completed &&
+	    window_escalate(&r->w, r->events - r->completed, d->cfg.syn_half_open)) {
+		alert_init(&a, 9200001, ts);
+		alert_escalation(&a, &r->w, &r->rep, r->pkts, r->bytes);
+		a.dst = *dst;
+		a.proto = 6;
+		a.has_ports = 1;
+		a.dport = dport;
+		a.window_start_us = r->w.start_us;
+		a.window_end_us = ts;
+		a.pkts = r->pkts;
+		a.bytes = r->bytes;
+		alert_num(&a, "syn", r->events);
+		alert_num(&a, "completed", r->completed);
+		attribute(d, &a, r, 1);
+		a.src = a.n_samples ? a.sample_addr[0] : *src;
+		a.sport = a.n_samples ? a.sample_port[0] : sport;
+		detect_emit(d, &a);
 	}
 }
 
-static void reflection_alert(struct detect *d, uint32_t sid, const struct packet *pkt,
+/* src completed its handshake with dst:dport: no half-open flooder. */
+static void syn_completed(struct detect *d, const struct ip_addr *dst, uint16_t dport,
+			  const struct ip_addr *src, uint64_t ts)
+{
+	struct vkey k;
+	struct dos_rec *r;
+
+	vkey_make(&k, dst, 6, dport);
+	r = dtable_find(d->syn, &k, ts);
+	if (r != NULL) {
+		r->completed++;
+		heavy_sub(&r->hh, src);
+	}
+}
+
+static void syn_flood(struct detect *d, const struct packet *pkt, unsigned ev)
+{
+	if ((pkt->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN)
+		syn_count(d, &pkt->dst, pkt->dport, &pkt->src, pkt->sport, pkt->ts_us, 1,
+			  pkt->wirelen);
+	else if (ev & FLOW_EV_ESTABLISHED)
+		/* The client's ACK: pkt goes client -> server. */
+		syn_completed(d, &pkt->dst, pkt->dport, &pkt->src, pkt->ts_us);
+}
+
+/* One unsolicited response toward a victim, or a flow of them: who sent
+ * it, to whom, when, and how much. */
+struct response {
+	const struct ip_addr *src, *dst;
+	uint16_t sport, dport;
+	uint8_t proto;
+	uint64_t ts;
+	uint64_t pkts, bytes;
+	uint32_t payload; /* the first (or an average) response's payload */
+};
+
+static void reflection_alert(struct detect *d, uint32_t sid, const struct response *rs,
 			     const struct dos_rec *r, uint16_t port, const char *svc)
 {
 	struct alert a;
 
-	alert_init(&a, sid, pkt->ts_us);
-	a.dst = pkt->dst;
-	a.proto = pkt->ip_proto;
+	alert_init(&a, sid, rs->ts);
+	a.dst = *rs->dst;
+	a.proto = rs->proto;
 	a.has_ports = 1;
-	a.dport = pkt->dport;
+	a.dport = rs->dport;
 	a.attackers = ALERT_ATTACKER_REFLECTORS;
 	a.window_start_us = r->w.start_us;
-	a.window_end_us = pkt->ts_us;
+	a.window_end_us = rs->ts;
 	a.pkts = r->pkts;
 	a.bytes = r->bytes;
 	alert_num(&a, "distinct_sources", hll64_count(&r->sources));
 	alert_num(&a, "unsolicited_responses", r->events);
-	if (pkt->ip_proto == 17) {
+	if (rs->proto == 17) {
 		alert_num(&a, "service_port", port);
 		alert_num(&a, "mean_response_bytes", r->payload / (r->events ? r->events : 1));
 		alert_num(&a, "largest_request_bytes", d->udp_req_max[port]);
@@ -315,77 +337,88 @@ static void reflection_alert(struct detect *d, uint32_t sid, const struct packet
 			alert_str(&a, "service", svc, strlen(svc));
 	}
 	name_sources(&a, &r->hh, 1, "reflectors");
-	a.src = a.n_samples ? a.sample_addr[0] : pkt->src;
-	a.sport = a.n_samples ? a.sample_port[0] : pkt->sport;
+	a.src = a.n_samples ? a.sample_addr[0] : *rs->src;
+	a.sport = a.n_samples ? a.sample_port[0] : rs->sport;
 	detect_emit(d, &a);
 }
 
-/* The first packet of a UDP flow: a request (remembered per port, to
- * judge later responses against) or a response nobody asked for. */
-static void udp_first(struct detect *d, struct flow *f, const struct packet *pkt)
+/* Counts a response's flow toward its victim's record and alerts when
+ * enough reflectors sent them. */
+static void reflection_count(struct detect *d, const struct response *rs, uint16_t port,
+			     const struct amp_service *svc)
 {
-	const struct amp_service *svc;
 	struct vkey k;
 	struct dos_rec *r;
-	uint64_t mean;
+	uint64_t h = hash_addr(rs->src), mean;
 
-	if (pkt->payload_len > d->udp_req_max[pkt->dport])
-		d->udp_req_max[pkt->dport] =
-			(uint16_t)(pkt->payload_len > 65535 ? 65535 : pkt->payload_len);
-	/* Responses carry data; peers on one port (NTP, IKE, BACnet between
-	 * their own ports) are not answering anyone. */
-	if (pkt->payload_len == 0 || pkt->sport == pkt->dport)
-		return;
-	svc = amp_service(pkt->sport);
-	if (svc == NULL && pkt->payload_len * 2 < d->cfg.refl_min_bytes)
-		return;
-	if (svc != NULL && amp_service(pkt->dport) != NULL)
-		return; /* service to service: not a reflection's shape */
-	f->det_flags |= DETF_AMP;
-	vkey_make(&k, &pkt->dst, 17, pkt->sport);
-	r = rec_get(d->refl, &k, pkt->ts_us, d->cfg.refl_window_s);
+	vkey_make(&k, rs->dst, rs->proto, port);
+	r = rec_get(d->refl, &k, rs->ts, d->cfg.refl_window_s);
 	r->events++;
-	r->pkts++;
-	r->bytes += pkt->wirelen;
-	r->payload += pkt->payload_len;
-	rec_source(r, pkt);
+	r->pkts += rs->pkts;
+	r->bytes += rs->bytes;
+	r->payload += rs->payload;
+	hll64_add(&r->sources, h);
+	hll64_add(&r->nets, hash_net(rs->src));
+	heavy_add_n(&r->hh, rs->src, h, rs->sport,
+		    rs->pkts > UINT32_MAX ? UINT32_MAX : (uint32_t)rs->pkts);
 	/* No fewer responses than sources: the estimate waits until it can pass. */
 	if (r->w.alerted || r->events < d->cfg.refl_sources ||
 	    hll64_count(&r->sources) < d->cfg.refl_sources)
 		return;
-	mean = r->payload / r->events;
-	if (mean < d->cfg.refl_min_bytes ||
-	    mean < (uint64_t)d->cfg.refl_ratio * d->udp_req_max[pkt->sport])
-		return;
+	if (rs->proto == 17) {
+		mean = r->payload / r->events;
+		if (mean < d->cfg.refl_min_bytes ||
+		    mean < (uint64_t)d->cfg.refl_ratio * d->udp_req_max[port])
+			return;
+	}
 	r->w.alerted = 1;
-	reflection_alert(d, svc ? svc->sid : 9200019, pkt, r, pkt->sport, svc ? svc->name : NULL);
+	reflection_alert(d, rs->proto == 6 ? 9200018 : svc ? svc->sid : 9200019, rs, r, port,
+			 svc ? svc->name : NULL);
+}
+
+/* The first packet of a UDP flow, payload bytes long from sport to dport:
+ * a request (remembered per port, to judge later responses against), or
+ * a response nobody asked for, whose flow is marked DETF_AMP. Returns
+ * whether it is such a response. */
+static int udp_first(struct detect *d, struct flow *f, uint16_t sport, uint16_t dport,
+		     uint32_t payload)
+{
+	const struct amp_service *svc;
+
+	if (payload > d->udp_req_max[dport])
+		d->udp_req_max[dport] = (uint16_t)(payload > 65535 ? 65535 : payload);
+	/* Responses carry data; peers on one port (NTP, IKE, BACnet between
+	 * their own ports) are not answering anyone. */
+	if (payload == 0 || sport == dport)
+		return 0;
+	svc = amp_service(sport);
+	if (svc == NULL && payload * 2 < d->cfg.refl_min_bytes)
+		return 0;
+	if (svc != NULL && amp_service(dport) != NULL)
+		return 0; /* service to service: not a reflection's shape */
+	f->det_flags |= DETF_AMP;
+	return 1;
 }
 
 static void reflection(struct detect *d, struct flow *f, const struct packet *pkt, unsigned ev)
 {
+	struct response rs = {&pkt->src, &pkt->dst, pkt->sport, pkt->dport, pkt->ip_proto,
+			      pkt->ts_us, 1, pkt->wirelen, pkt->payload_len};
 	struct vkey k;
 	struct dos_rec *r;
 
 	if (ev & FLOW_EV_NEW) {
 		if (pkt->ip_proto == 17) {
-			udp_first(d, f, pkt);
+			if (udp_first(d, f, pkt->sport, pkt->dport, pkt->payload_len))
+				reflection_count(d, &rs, pkt->sport, amp_service(pkt->sport));
 			return;
 		}
 		if (pkt->ip_proto != 6 ||
 		    (pkt->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) != (TCP_SYN | TCP_ACK))
 			return;
 		f->det_flags |= DETF_SYNACK;
-		vkey_make(&k, &pkt->dst, 6, 0);
-		r = rec_get(d->refl, &k, pkt->ts_us, d->cfg.refl_window_s);
-		r->events++;
-		r->pkts++;
-		r->bytes += pkt->wirelen;
-		rec_source(r, pkt);
-		if (!r->w.alerted && r->events >= d->cfg.refl_sources &&
-		    hll64_count(&r->sources) >= d->cfg.refl_sources) {
-			r->w.alerted = 1;
-			reflection_alert(d, 9200018, pkt, r, 0, NULL);
-		}
+		rs.payload = 0;
+		reflection_count(d, &rs, 0, NULL);
 	} else if (f->det_flags & (DETF_AMP | DETF_SYNACK)) {
 		/* Later packets of a reflected flow add to the victim's volume. */
 		int from_reflector = memcmp(pkt->src.a, f->key.addr[f->client ^ 1], 16) == 0;
@@ -412,28 +445,30 @@ static inline uint64_t sketch_hash(const struct ip_addr *a)
 	return (x ^ (y * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
 }
 
-static void volumetric(struct detect *d, const struct packet *pkt)
+/* pkts packets of bytes in all toward dst from src, the last at ts. */
+static void volumetric_add(struct detect *d, const struct ip_addr *dst, const struct ip_addr *src,
+			   uint16_t sport, uint8_t proto, uint64_t ts, uint64_t pkts, uint64_t bytes)
 {
 	struct dos_sketch *s = d->sketch;
 	uint64_t win = (uint64_t)d->cfg.vol_window_s * SEC;
 	uint64_t max_pkts = (uint64_t)d->cfg.vol_pps * d->cfg.vol_window_s;
 	uint64_t max_bytes = (uint64_t)d->cfg.vol_mbps * 125000 * d->cfg.vol_window_s;
-	uint64_t est_p, est_b, h;
+	uint64_t est_p, est_b, h, b64 = (bytes + 63 * pkts) >> 6;
 	struct vkey k;
 	struct dos_rec *r;
 	uint32_t c0, c1;
 
-	if (s->start_us == 0 || pkt->ts_us >= s->start_us + win) {
+	if (s->start_us == 0 || ts >= s->start_us + win) {
 		memset(s, 0, sizeof(*s));
-		s->start_us = pkt->ts_us ? pkt->ts_us : 1;
+		s->start_us = ts ? ts : 1;
 	}
-	h = sketch_hash(&pkt->dst);
+	h = sketch_hash(dst);
 	c0 = (uint32_t)(h >> 53);
 	c1 = (uint32_t)(h >> 29) & (SKETCH_COLS - 1);
-	s->cell[0][c0].pkts++;
-	s->cell[1][c1].pkts++;
-	s->cell[0][c0].bytes64 += (pkt->wirelen + 63) >> 6;
-	s->cell[1][c1].bytes64 += (pkt->wirelen + 63) >> 6;
+	s->cell[0][c0].pkts += (uint32_t)pkts;
+	s->cell[1][c1].pkts += (uint32_t)pkts;
+	s->cell[0][c0].bytes64 += (uint32_t)b64;
+	s->cell[1][c1].bytes64 += (uint32_t)b64;
 	est_p = s->cell[0][c0].pkts < s->cell[1][c1].pkts ? s->cell[0][c0].pkts
 							   : s->cell[1][c1].pkts;
 	est_b = (uint64_t)(s->cell[0][c0].bytes64 < s->cell[1][c1].bytes64 ? s->cell[0][c0].bytes64
@@ -443,37 +478,46 @@ static void volumetric(struct detect *d, const struct packet *pkt)
 		return;
 	/* A candidate victim: count it exactly, and its sources, from now on;
 	 * the sketch's count so far is its starting point. */
-	vkey_make(&k, &pkt->dst, 0, 0);
-	r = rec_get(d->vol, &k, pkt->ts_us, d->cfg.vol_window_s);
+	vkey_make(&k, dst, 0, 0);
+	r = rec_get(d->vol, &k, ts, d->cfg.vol_window_s);
 	if (r->pkts == 0) {
 		r->pkts = est_p;
 		r->bytes = est_b;
 	} else {
-		r->pkts++;
-		r->bytes += pkt->wirelen;
+		r->pkts += pkts;
+		r->bytes += bytes;
 	}
-	r->events++;
+	r->events += pkts;
 	est_p = r->pkts;
 	est_b = r->bytes;
-	rec_source(r, pkt);
+	h = hash_addr(src);
+	hll64_add(&r->sources, h);
+	hll64_add(&r->nets, hash_net(src));
+	heavy_add_n(&r->hh, src, h, sport, pkts > UINT32_MAX ? UINT32_MAX : (uint32_t)pkts);
 	if (!r->w.alerted && (est_p >= max_pkts || est_b >= max_bytes)) {
 		struct alert a;
-		uint64_t span = pkt->ts_us > s->start_us ? pkt->ts_us - s->start_us : 0;
+		uint64_t span = ts > s->start_us ? ts - s->start_us : 0;
 
 		r->w.alerted = 1;
-		alert_init(&a, 9200002, pkt->ts_us);
-		a.dst = pkt->dst;
-		a.proto = pkt->ip_proto;
+		alert_init(&a, 9200002, ts);
+		a.dst = *dst;
+		a.proto = proto;
 		a.window_start_us = s->start_us;
-		a.window_end_us = pkt->ts_us;
+		a.window_end_us = ts;
 		a.pkts = est_p;
 		a.bytes = est_b;
 		alert_num(&a, "packets_per_second", est_p * SEC / (span + 1));
 		alert_num(&a, "bits_per_second", est_b * 8 * SEC / (span + 1));
 		attribute(d, &a, r, 0);
-		a.src = a.n_samples ? a.sample_addr[0] : pkt->src;
+		a.src = a.n_samples ? a.sample_addr[0] : *src;
 		detect_emit(d, &a);
 	}
+}
+
+static void volumetric(struct detect *d, const struct packet *pkt)
+{
+	volumetric_add(d, &pkt->dst, &pkt->src, pkt->sport, pkt->ip_proto, pkt->ts_us, 1,
+		       pkt->wirelen);
 }
 
 void dos_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,
@@ -485,4 +529,52 @@ void dos_packet(struct detect *d, struct flow *f, const struct packet *pkt, int 
 	if ((ev & FLOW_EV_NEW) || (f->det_flags & (DETF_AMP | DETF_SYNACK)))
 		reflection(d, f, pkt, ev);
 	volumetric(d, pkt);
+}
+
+void dos_flow(struct detect *d, struct flow *f, uint32_t hdr)
+{
+	int c = f->client, s = c ^ 1;
+	uint8_t cf = f->tcp_flags[FLOW_TOSERVER], sf = f->tcp_flags[FLOW_TOCLIENT];
+	uint64_t pc = f->pkts[FLOW_TOSERVER], ps = f->pkts[FLOW_TOCLIENT];
+	uint64_t bc = f->bytes[FLOW_TOSERVER], bs = f->bytes[FLOW_TOCLIENT];
+	uint64_t life = f->last_us > f->first_us ? f->last_us - f->first_us : 0;
+	uint64_t win = (uint64_t)d->cfg.vol_window_s * SEC;
+	uint16_t cport = f->key.port[c], sport = f->key.port[s];
+	struct ip_addr cl, sv;
+
+	flow_endpoints(f, &cl, &sv);
+	if (f->key.proto == 6 && (f->det_flags & DETF_SYNACK)) {
+		/* Begun by the server's SYN-ACK: a reflector toward the client. */
+		struct response rs = {&sv, &cl, sport, cport, 6, f->first_us, ps, bs, 0};
+		reflection_count(d, &rs, 0, NULL);
+	} else if (f->key.proto == 6 && (cf & TCP_SYN) && pc > 0) {
+		/* A handshake completed took one SYN; one that never did, every
+		 * packet the client sent (SYNs, and their retransmissions). */
+		int done = (cf & TCP_ACK) && (sf & TCP_SYN) && !(sf & TCP_RST);
+		uint64_t syns = done ? 1 : pc;
+		syn_count(d, &sv, sport, &cl, cport, done ? f->first_us : f->last_us, syns,
+			  bc / pc * syns);
+		if (done)
+			syn_completed(d, &sv, sport, &cl, f->first_us);
+	} else if (f->key.proto == 17 && pc > 0) {
+		uint64_t mean = bc / pc;
+		uint32_t payload = mean > hdr ? (uint32_t)(mean - hdr) : 0;
+		if (udp_first(d, f, cport, sport, payload)) {
+			struct response rs = {&cl, &sv, cport, sport, 17, f->first_us, pc, bc,
+					      payload};
+			reflection_count(d, &rs, cport, amp_service(cport));
+		}
+	}
+	/* Volume: a flow that lasted longer than the window counts the
+	 * window's share of it, at its rate. */
+	if (life > win) {
+		pc = pc * win / life;
+		bc = bc * win / life;
+		ps = ps * win / life;
+		bs = bs * win / life;
+	}
+	if (pc > 0)
+		volumetric_add(d, &sv, &cl, cport, f->key.proto, f->last_us, pc, bc);
+	if (ps > 0)
+		volumetric_add(d, &cl, &sv, sport, f->key.proto, f->last_us, ps, bs);
 }
