@@ -1,6 +1,8 @@
 #include "base/ipaddr.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "base/err.h"
 
@@ -98,4 +100,36 @@ int ipaddr_parse(const char *s, struct ip_addr *ip)
 		return 0;
 	}
 	return YG_EINVAL;
+}
+
+/* Splits "host:port" or "[v6]:port" into host and port (copies).
+ * Returns 0 or -1. */
+int ipaddr_split_hostport(const char *dest, char *host, size_t hn, char *port, size_t pn)
+{
+	const char *colon, *h = dest;
+	size_t hl;
+
+	if (dest[0] == '[') {
+		const char *end = strchr(dest, ']');
+		if (end == NULL || end[1] != ':')
+			return -1;
+		h = dest + 1;
+		hl = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		colon = strrchr(dest, ':');
+		if (colon == NULL || memchr(dest, ':', (size_t)(colon - dest)) != NULL)
+			return -1; /* an IPv6 address goes in brackets */
+		hl = (size_t)(colon - dest);
+	}
+	if (hl == 0 || hl >= hn || strlen(colon + 1) == 0 || strlen(colon + 1) >= pn)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memcpy(port, colon + 1, strlen(colon + 1) + 1);
+	for (const char *q = port; *q; q++)
+		if (*q < '0' || *q > '9')
+			return -1;
+	unsigned long v = strtoul(port, NULL, 10);
+	return v >= 1 && v <= 65535 ? 0 : -1;
 }

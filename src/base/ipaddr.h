@@ -39,4 +39,8 @@ int ipaddr_fmt(const struct ip_addr *ip, char *out);
 /* Parses a textual address; returns 0 or YG_EINVAL. */
 int ipaddr_parse(const char *s, struct ip_addr *ip);
 
+/* Splits "host:port" or "[v6]:port" into host and port (copies; the port
+ * 1 to 65535 in digits). Returns 0 or -1. */
+int ipaddr_split_hostport(const char *dest, char *host, size_t hn, char *port, size_t pn);
+
 #endif

@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/monitor_poll.h"
+#include "cli/collect.h"
 #include "cli/sensor_metrics.h"
 #include "cli/taxii_poll.h"
 #include "intel/intel.h"
@@ -187,6 +188,7 @@ static void analyze_usage(FILE *out)
 	fprintf(out,
 		"usage: yagura analyze [OPTIONS] FILE...\n"
 		"       yagura sensor --interface IF [OPTIONS]\n"
+		"       yagura collect --listen ADDR:PORT [OPTIONS]\n"
 		"\n"
 		"Reads pcap or pcapng captures ('-' for standard input) and writes one JSON\n"
 		"line per flow and per DNS, TLS and HTTP metadata event (Suricata EVE field\n"
@@ -251,6 +253,12 @@ static void analyze_usage(FILE *out)
 		"                            SIGINT or SIGTERM ends it, every flow written\n"
 		"      --capture METHOD      afpacket or pcap (default: afpacket where there is one)\n"
 		"      --no-promisc          do not put the interface in promiscuous mode\n"
+		"      --listen ADDR:PORT    take NetFlow v5, v9 and IPFIX over UDP on ADDR:PORT\n"
+		"                            instead of packets (what 'yagura collect' does): the\n"
+		"                            two directions' records are paired into flows for\n"
+		"                            the flow-level detectors (docs/collector.md)\n"
+		"      --pair-wait S         a record waits S seconds for its other direction's\n"
+		"                            (default 5)\n"
 		"      --metrics ADDR:PORT   serve the counters (packets, unauthorized, flows,\n"
 		"                            alerts, the kernel's drops) on GET /metrics for\n"
 		"                            Prometheus, and /healthz\n"
@@ -507,7 +515,9 @@ enum {
 	OPT_INTERFACE,
 	OPT_CAPTURE,
 	OPT_NO_PROMISC,
-	OPT_METRICS
+	OPT_METRICS,
+	OPT_LISTEN,
+	OPT_PAIR_WAIT
 };
 
 /* The pipeline's flow tap, to the IPFIX exporter. */
@@ -596,6 +606,8 @@ int cmd_analyze(int argc, char **argv)
 		{"capture", required_argument, NULL, OPT_CAPTURE},
 		{"no-promisc", no_argument, NULL, OPT_NO_PROMISC},
 		{"metrics", required_argument, NULL, OPT_METRICS},
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"pair-wait", required_argument, NULL, OPT_PAIR_WAIT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -637,7 +649,11 @@ int cmd_analyze(int argc, char **argv)
 	double t0 = yg_mono_s(); /* the summary's time is the command's, set-up included */
 	/* `yagura sensor`: the same, reading an interface live. */
 	int live = argc > 0 && strcmp(argv[0], "sensor") == 0;
-	const char *cmd = live ? "sensor" : "analyze";
+	/* `yagura collect`: flow records from routers instead of packets. */
+	int collect = argc > 0 && strcmp(argv[0], "collect") == 0;
+	const char *cmd = live ? "sensor" : collect ? "collect" : "analyze";
+	const char *listen_at = NULL;
+	struct collector *coll = NULL;
 	struct capture_live_opts lopts = {.fanout_group = -1, .promisc = true};
 	struct capture_stats cst = {0};
 	struct capture *live_cap = NULL;
@@ -839,6 +855,19 @@ int cmd_analyze(int argc, char **argv)
 		case OPT_METRICS:
 			metrics_listen = optarg;
 			break;
+		case OPT_LISTEN:
+			listen_at = optarg;
+			collect = 1;
+			cmd = "collect";
+			break;
+		case OPT_PAIR_WAIT:
+			if (cli_parse_u64(optarg, 0, 3600, &v) < 0) {
+				log_warnx("collect: --pair-wait: '%s' is not 0 to 3600 seconds", optarg);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+			cfg.pair_wait_us = v ? v * 1000000ULL : 1;
+			break;
 		case 'h':
 			analyze_usage(stdout);
 			rc = EXIT_OK;
@@ -848,6 +877,19 @@ int cmd_analyze(int argc, char **argv)
 			rc = EXIT_USAGE;
 			goto out;
 		}
+	}
+	if (collect && (listen_at == NULL || live || optind < argc)) {
+		log_warnx("collect: %s",
+			  listen_at == NULL ? "no --listen given (try 'yagura collect --help')"
+			  : live		 ? "--listen or --interface, not both"
+					 : "--listen takes no capture files");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (collect && collector_open(listen_at, &coll, derr, sizeof(derr)) < 0) {
+		log_warnx("collect: --listen: %s", derr);
+		rc = EXIT_INPUT;
+		goto out;
 	}
 	if (live && (lopts.ifname == NULL || optind < argc)) {
 		log_warnx("%s: %s", cmd,
@@ -862,7 +904,7 @@ int cmd_analyze(int argc, char **argv)
 		rc = EXIT_INPUT;
 		goto out;
 	}
-	if (!live && optind >= argc) {
+	if (!live && !collect && optind >= argc) {
 		log_warnx("analyze: no capture file given (try 'yagura analyze --help')");
 		rc = EXIT_USAGE;
 		goto out;
@@ -1043,6 +1085,14 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (live && analyze_live(p, live_cap, &lopts, &cst, quiet, sm) != 0)
 		rc = EXIT_INPUT;
+	if (collect) {
+		if (!quiet)
+			fprintf(stderr, "collect: listening on %s (UDP: NetFlow v5, v9, IPFIX); "
+					"SIGINT or SIGTERM ends it\n",
+				collector_address(coll));
+		if (collector_run(coll, p, &stop_requested, sm) != 0)
+			rc = EXIT_INPUT;
+	}
 	for (i = optind; i < argc && !stop_requested; i++) {
 		if (analyze_file(p, argv[i], progress) != 0)
 			rc = EXIT_INPUT;
@@ -1068,6 +1118,8 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (!quiet)
 		print_summary(p, e, sources, &pz, monitor != NULL, t0);
+	if (!quiet && collect)
+		collector_summary(coll, p, stderr);
 	if (!quiet && ipfix != NULL)
 		print_ipfix_summary(ipfix, ipfix_dest);
 	if (!quiet && live)
@@ -1076,7 +1128,7 @@ int cmd_analyze(int argc, char **argv)
 			"by the interface\n",
 			(unsigned long long)cst.received, (unsigned long long)cst.dropped,
 			(unsigned long long)cst.if_dropped);
-	if (stop_requested && !live)
+	if (stop_requested && !live && !collect)
 		log_warnx("analyze: interrupted; records of what was read are written");
 	if (poster != NULL) {
 		struct poster_stats ps;
@@ -1098,6 +1150,7 @@ int cmd_analyze(int argc, char **argv)
 out:
 	sensor_metrics_free(sm);
 	capture_close(live_cap);
+	collector_free(coll);
 	if (poster != NULL)
 		poster_finish(poster, 0, NULL);
 	pipeline_free(p);

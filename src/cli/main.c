@@ -17,6 +17,7 @@ static void usage(FILE *out)
 	      "  analyze FILE...   read captures, write content-free flow and metadata records\n"
 	      "                    and alerts, and rank the sources of attacks\n"
 	      "  sensor --interface IF  the same, from an interface read live\n"
+	      "  collect --listen ADDR:PORT  the same, from routers' NetFlow and IPFIX records\n"
 	      "  pseudonym reverse|forward --key FILE ADDRESS...\n"
 	      "                    recover addresses behind Crypto-PAn pseudonyms, or compute them\n"
 	      "  tower             the control-tower server (JSON API, /healthz, /metrics)\n"
@@ -64,7 +65,8 @@ int main(int argc, char **argv)
 		printf("yagura %s\n", YAGURA_VERSION);
 		return EXIT_OK;
 	}
-	if (strcmp(argv[1], "analyze") == 0 || strcmp(argv[1], "sensor") == 0)
+	if (strcmp(argv[1], "analyze") == 0 || strcmp(argv[1], "sensor") == 0 ||
+	    strcmp(argv[1], "collect") == 0)
 		return cmd_analyze(argc - 1, argv + 1);
 	if (strcmp(argv[1], "pseudonym") == 0)
 		return cmd_pseudonym(argc - 1, argv + 1);

@@ -37,6 +37,8 @@ static const struct auth_service *auth_service(uint16_t port)
 	return NULL;
 }
 
+#define BRUTE_ENDS 8
+
 struct bkey {
 	uint8_t src[17];
 	uint8_t dst[17];
@@ -50,6 +52,10 @@ struct brute_rec {
 	struct reported rep;
 	uint64_t alerted_sessions;
 	uint32_t open, max_open; /* sessions open at once; the most in the window */
+	/* Flow records: when the last few sessions ended, to tell how many
+	 * were open at once without seeing them open. */
+	uint64_t ends[BRUTE_ENDS];
+	uint32_t n_ends;
 };
 
 int brute_init(struct detect *d)
@@ -99,6 +105,30 @@ void brute_packet(struct detect *d, struct flow *f, const struct packet *pkt)
 	r = dtable_get(d->brute, &k, pkt->ts_us, &is_new);
 	brute_roll(r, pkt->ts_us, d->cfg.brute_window_s);
 	r->open++;
+	if (r->open > r->max_open)
+		r->max_open = r->open;
+	f->det_flags |= DETF_AUTH_OPEN;
+}
+
+void brute_flow(struct detect *d, struct flow *f, const struct packet *pkt)
+{
+	struct brute_rec *r;
+	struct bkey k;
+	uint32_t overlap = 0;
+	int is_new;
+
+	if (pkt->ip_proto != 6 || (f->det_flags & DETF_SYNACK) ||
+	    auth_service(f->key.port[f->client ^ 1]) == NULL)
+		return;
+	bkey_make(&k, f);
+	r = dtable_get(d->brute, &k, f->first_us, &is_new);
+	brute_roll(r, f->first_us, d->cfg.brute_window_s);
+	for (int i = 0; i < BRUTE_ENDS; i++)
+		overlap += r->ends[i] > f->first_us;
+	r->ends[r->n_ends++ % BRUTE_ENDS] = f->last_us;
+	/* The sessions that ended after this one began were open with it;
+	 * brute_flow_end() closes this one again. */
+	r->open = overlap + 1;
 	if (r->open > r->max_open)
 		r->max_open = r->open;
 	f->det_flags |= DETF_AUTH_OPEN;

@@ -341,6 +341,9 @@ void dos_packet(struct detect *d, struct flow *f, const struct packet *pkt, int 
 int brute_init(struct detect *d);
 void brute_packet(struct detect *d, struct flow *f, const struct packet *pkt);
 void brute_flow_end(struct detect *d, const struct flow *f);
+/* brute_packet for a flow known from its record (flowrec.c): the sessions
+ * open at once are those whose records overlap in time. */
+void brute_flow(struct detect *d, struct flow *f, const struct packet *pkt);
 
 int beacon_init(struct detect *d);
 void beacon_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,

@@ -20,7 +20,7 @@
  *   - known-bad addresses from the two ends.
  * Not from records: hand-built SYNs (no header fields), periodic bursts
  * inside one connection, and anything from payload (DNS, TLS, HTTP, ICS).
- * Brute force counts sessions, not how many were open at once. */
+ * Brute force tells the sessions open at once from their records' times. */
 #include "detect/detect_int.h"
 
 /* The client's first packet, as far as the record tells it. */
@@ -55,12 +55,12 @@ static void infer_marks(struct flow *f)
 	f->det_flags = 0;
 	if (f->key.proto != 6)
 		return;
-	if ((cf & (TCP_SYN | TCP_ACK | TCP_RST)) == 0)
+	if ((sf & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && !(cf & TCP_SYN))
+		f->det_flags |= DETF_SYNACK; /* the server began, with a SYN-ACK */
+	else if (f->pkts[FLOW_TOSERVER] > 0 && (cf & (TCP_SYN | TCP_ACK | TCP_RST)) == 0)
 		f->det_flags |= DETF_STEALTH;
 	else if (cf == TCP_ACK && f->pkts[FLOW_TOSERVER] <= 2)
 		f->det_flags |= DETF_ACKPROBE;
-	else if ((sf & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && !(cf & TCP_SYN))
-		f->det_flags |= DETF_SYNACK; /* the server began, with a SYN-ACK */
 }
 
 void detect_flow(struct detect *d, struct flow *f, uint32_t hdr)
@@ -77,7 +77,7 @@ void detect_flow(struct detect *d, struct flow *f, uint32_t hdr)
 	dos_flow(d, f, hdr);
 	if (handshake) {
 		p.ts_us = f->first_us;
-		brute_packet(d, f, &p);
+		brute_flow(d, f, &p);
 		beacon_connection(d, f, &p);
 	}
 	scan_flow_end(d, f);

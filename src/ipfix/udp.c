@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/ipaddr.h"
 #include "ipfix/ipfix.h"
 
 struct ipfix_exporter {
@@ -18,38 +19,6 @@ struct ipfix_exporter {
 	int fd;
 	struct ipfix_stats stats; /* send_errors and records_lost; the rest is the encoder's */
 };
-
-/* Splits "host:port" or "[v6]:port" into host and port (copies).
- * Returns 0 or -1. */
-static int split_dest(const char *dest, char *host, size_t hn, char *port, size_t pn)
-{
-	const char *colon, *h = dest;
-	size_t hl;
-
-	if (dest[0] == '[') {
-		const char *end = strchr(dest, ']');
-		if (end == NULL || end[1] != ':')
-			return -1;
-		h = dest + 1;
-		hl = (size_t)(end - h);
-		colon = end + 1;
-	} else {
-		colon = strrchr(dest, ':');
-		if (colon == NULL || memchr(dest, ':', (size_t)(colon - dest)) != NULL)
-			return -1; /* an IPv6 address goes in brackets */
-		hl = (size_t)(colon - dest);
-	}
-	if (hl == 0 || hl >= hn || strlen(colon + 1) == 0 || strlen(colon + 1) >= pn)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	memcpy(port, colon + 1, strlen(colon + 1) + 1);
-	for (const char *q = port; *q; q++)
-		if (*q < '0' || *q > '9')
-			return -1;
-	unsigned long v = strtoul(port, NULL, 10);
-	return v >= 1 && v <= 65535 ? 0 : -1;
-}
 
 int ipfix_exporter_open(const char *dest, const struct ipfix_config *cfg,
 			struct ipfix_exporter **out, char *err, size_t errlen)
@@ -60,7 +29,7 @@ int ipfix_exporter_open(const char *dest, const struct ipfix_config *cfg,
 	int r, rc = YG_EIO;
 
 	*out = NULL;
-	if (split_dest(dest, host, sizeof(host), port, sizeof(port)) < 0) {
+	if (ipaddr_split_hostport(dest, host, sizeof(host), port, sizeof(port)) < 0) {
 		snprintf(err, errlen, "'%s' is not HOST:PORT or [IPv6]:PORT (port 1 to 65535)",
 			 dest);
 		return YG_EINVAL;

@@ -1,4 +1,4 @@
-#include "pipeline/pipeline.h"
+#include "pipeline/pipeline_int.h"
 
 #include <stdlib.h>
 
@@ -9,16 +9,6 @@
 /* Client packets with payload offered to the TLS/HTTP recognizers before a
  * TCP flow is left alone; enough for a ClientHello after a retransmit. */
 #define META_TCP_PROBES 4
-
-struct pipeline {
-	struct pipeline_config cfg;
-	struct eve *eve;
-	struct flow_table *flows;
-	struct detect *det;
-	struct flow *cur; /* the flow being processed, for "alerted" */
-	struct decode_scope *no_scope; /* admits nothing: a scope handle publishing none */
-	struct pipeline_stats stats;
-};
 
 const char *meta_counter_name(enum meta_counter c)
 {
@@ -90,11 +80,13 @@ fail:
 void pipeline_finish(struct pipeline *p)
 {
 	flow_table_flush(p->flows, FLOW_END_SHUTDOWN);
+	pipeline_records_flush(p);
 }
 
 void pipeline_advance(struct pipeline *p, uint64_t now_us)
 {
 	flow_table_advance(p->flows, now_us);
+	pipeline_records_advance(p, now_us);
 }
 
 void pipeline_free(struct pipeline *p)
@@ -102,6 +94,7 @@ void pipeline_free(struct pipeline *p)
 	if (p == NULL)
 		return;
 	flow_table_free(p->flows);
+	pipeline_records_free(p);
 	detect_free(p->det);
 	decode_scope_release(p->no_scope);
 	free(p);
@@ -288,7 +281,7 @@ static int pipeline_decode(struct pipeline *p, const struct frame *fr, struct pa
  * change is published without the packet path waiting, and the next batch
  * sees it. With a handle that publishes nothing (yet, or any more),
  * nothing is authorized: the empty scope admits no packet. */
-static struct decode_scope *scope_hold(struct pipeline *p)
+struct decode_scope *pipeline_scope_hold(struct pipeline *p)
 {
 	struct decode_scope *s;
 
@@ -300,7 +293,7 @@ static struct decode_scope *scope_hold(struct pipeline *p)
 
 /* The intel snapshot is taken once per batch: a reload publishes a new
  * one without the packet path ever waiting. */
-static struct intel_snapshot *intel_hold(struct pipeline *p)
+struct intel_snapshot *pipeline_intel_hold(struct pipeline *p)
 {
 	struct intel_snapshot *s;
 
@@ -311,7 +304,7 @@ static struct intel_snapshot *intel_hold(struct pipeline *p)
 	return s;
 }
 
-static void intel_drop(struct pipeline *p, struct intel_snapshot *s)
+void pipeline_intel_drop(struct pipeline *p, struct intel_snapshot *s)
 {
 	if (s == NULL)
 		return;
@@ -338,8 +331,8 @@ void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
 		fr += PIPELINE_BATCH;
 		n -= PIPELINE_BATCH;
 	}
-	snap = intel_hold(p);
-	scope = scope_hold(p);
+	snap = pipeline_intel_hold(p);
+	scope = pipeline_scope_hold(p);
 	for (i = 0; i < n; i++) {
 		ok[i] = (uint8_t)pipeline_decode(p, &fr[i], &pkt[i], scope);
 		if (ok[i]) {
@@ -360,7 +353,7 @@ void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
 		p->stats.in_flows++;
 		pipeline_flow_packet(p, f, &pkt[i], dir, events);
 	}
-	intel_drop(p, snap);
+	pipeline_intel_drop(p, snap);
 	if (scope != NULL && scope != p->no_scope)
 		decode_scope_release(scope);
 }

@@ -36,6 +36,9 @@ struct pipeline_config {
 	 * exporter); NULL: none. */
 	flow_end_fn flow_tap;
 	void *flow_tap_ctx;
+	/* Flow records (pipeline_record): how long one direction's record
+	 * waits for the other's before it is taken alone. 0: 5 seconds. */
+	uint64_t pair_wait_us;
 };
 
 enum meta_counter {
@@ -76,13 +79,40 @@ void pipeline_frame(struct pipeline *p, const struct frame *f);
 #define PIPELINE_BATCH 32
 void pipeline_frames(struct pipeline *p, const struct frame *f, size_t n);
 
-/* Ends every live flow (reason "shutdown") and writes its record. */
+/* Ends every live flow (reason "shutdown") and writes its record; flow
+ * records still waiting for their other direction are taken alone. */
 void pipeline_finish(struct pipeline *p);
 
 /* The time is now_us though no packet came (a live capture gone quiet):
  * flows idle past their timeout end, with their records. A time before
  * the last packet's is ignored. */
 void pipeline_advance(struct pipeline *p, uint64_t now_us);
+
+/* Flow records: a collector's input instead of frames. */
+struct nf_record;
+
+/* Takes one flow record (NetFlow v5/v9, IPFIX; netflow/netflow.h) that
+ * arrived at now_us. A record is one direction of a connection (or both,
+ * a biflow): it waits up to pair_wait_us of arrival time, or until the
+ * flow's limit of waiting records is reached, for the other direction's
+ * record of the same connection (same 5-tuple reversed, times within the
+ * idle timeout), and the two become one bidirectional flow, its client
+ * the side that began it. The flow then goes through what an ended
+ * metered flow goes through: the monitoring authorizations (a flow
+ * outside them is counted and dropped), the flow-level detectors
+ * (detect_flow), the EVE flow record and the flow tap. */
+void pipeline_record(struct pipeline *p, const struct nf_record *r, uint64_t now_us);
+
+struct pipeline_record_stats {
+	uint64_t records;      /* taken */
+	uint64_t flows;        /* flows made of them */
+	uint64_t paired;       /* of the flows, made of two directions' records */
+	uint64_t biflows;      /* of the flows, from one biflow record */
+	uint64_t unauthorized; /* flows outside every monitoring authorization */
+	uint64_t waiting;      /* records waiting for their other direction now */
+};
+
+const struct pipeline_record_stats *pipeline_record_stats(const struct pipeline *p);
 
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
 const struct flow_stats *pipeline_flow_stats(const struct pipeline *p);

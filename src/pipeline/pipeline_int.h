@@ -1,0 +1,32 @@
+/* pipeline_int.h - what pipeline.c and records.c share. */
+#ifndef YAGURA_PIPELINE_PIPELINE_INT_H
+#define YAGURA_PIPELINE_PIPELINE_INT_H
+
+#include "pipeline/pipeline.h"
+
+struct pairer;
+
+struct pipeline {
+	struct pipeline_config cfg;
+	struct eve *eve;
+	struct flow_table *flows;
+	struct detect *det;
+	struct flow *cur; /* the flow being processed, for "alerted" */
+	struct decode_scope *no_scope; /* admits nothing: a scope handle publishing none */
+	struct pipeline_stats stats;
+	struct pairer *pairer; /* flow records waiting for their other direction */
+	struct pipeline_record_stats rstats;
+	uint64_t rec_seq;
+};
+
+/* Taken once per batch (of frames or records), released after it. */
+struct decode_scope *pipeline_scope_hold(struct pipeline *p);
+struct intel_snapshot *pipeline_intel_hold(struct pipeline *p);
+void pipeline_intel_drop(struct pipeline *p, struct intel_snapshot *s);
+
+/* records.c */
+void pipeline_records_flush(struct pipeline *p);
+void pipeline_records_advance(struct pipeline *p, uint64_t now_us);
+void pipeline_records_free(struct pipeline *p);
+
+#endif
