@@ -148,6 +148,7 @@ static void tcp_syn_options(const uint8_t *o, size_t n, struct packet *pkt)
 struct dctx {
 	uint64_t *counters;
 	const struct decode_scope *scope;
+	uint32_t cut; /* bytes the snap length cut off the frame's end */
 };
 
 /* Outside the scope: counted and dropped as soon as the addresses are
@@ -240,10 +241,15 @@ static enum decode_verdict decode_ipv4(const uint8_t *p, size_t len, struct pack
 	tot = load_be16(p + 2);
 	if (tot == 0) {
 		tot = len; /* segmentation offload: the NIC fills it in later */
+		pkt->ip_len = (uint32_t)len + cx->cut;
 	} else if (tot < hlen) {
 		BAD(DC_IPV4_BAD_LEN);
-	} else if (tot > len) {
-		tot = len; /* cut by the snap length; counted by the caller */
+	} else {
+		/* What the header says, past the snap length and short of
+		 * Ethernet padding: nfdump's and softflowd's count. */
+		pkt->ip_len = (uint32_t)tot;
+		if (tot > len)
+			tot = len; /* cut by the snap length; counted by the caller */
 	}
 	ipaddr_set4(&pkt->src, p + 12);
 	ipaddr_set4(&pkt->dst, p + 16);
@@ -277,6 +283,7 @@ static enum decode_verdict decode_ipv6(const uint8_t *p, size_t len, struct pack
 	if ((p[0] >> 4) != 6)
 		BAD(DC_IPV6_BAD_VERSION);
 	plen = load_be16(p + 4);
+	pkt->ip_len = plen != 0 ? 40 + (uint32_t)plen : (uint32_t)len + cx->cut;
 	if (plen == 0 || 40 + plen > len)
 		plen = len - 40; /* jumbogram or snap length */
 	ipaddr_set6(&pkt->src, p + 8);
@@ -440,8 +447,12 @@ static inline enum decode_verdict decode_frame_cx(const struct frame *f, struct 
 	pkt->wirelen = f->wirelen;
 	pkt->payload = NULL;
 	pkt->payload_len = 0;
-	if (f->caplen < f->wirelen)
+	pkt->ip_len = 0;
+	cx->cut = 0;
+	if (f->caplen < f->wirelen) {
 		cx->counters[DC_CAPLEN_SHORT]++;
+		cx->cut = f->wirelen - f->caplen;
+	}
 
 	switch (f->linktype) {
 	case LINK_ETHERNET:
@@ -483,7 +494,7 @@ static inline enum decode_verdict decode_frame_cx(const struct frame *f, struct 
 
 enum decode_verdict decode_frame(const struct frame *f, struct packet *pkt, uint64_t *counters)
 {
-	struct dctx cx = {counters, NULL};
+	struct dctx cx = {counters, NULL, 0};
 
 	return decode_frame_cx(f, pkt, &cx);
 }
@@ -491,7 +502,7 @@ enum decode_verdict decode_frame(const struct frame *f, struct packet *pkt, uint
 enum decode_verdict decode_frame_scoped(const struct frame *f, struct packet *pkt,
 					uint64_t *counters, const struct decode_scope *scope)
 {
-	struct dctx cx = {counters, scope};
+	struct dctx cx = {counters, scope, 0};
 
 	return decode_frame_cx(f, pkt, &cx);
 }

@@ -129,6 +129,14 @@ struct packet {
 	struct ip_addr dst;
 	const uint8_t *payload;
 	uint32_t payload_len;
+	/* The IP packet's length as its header states it (IPv4 total length,
+	 * IPv6 40 + payload length): the packet's octets as RFC 7011 and
+	 * NetFlow count them, without link header or Ethernet padding, and
+	 * whole even when the snap length cut the frame. For a length field
+	 * of 0 (IPv4 from segmentation offload, IPv6 jumbogram), the bytes
+	 * from the IP header to the frame's end on the wire. Set for every
+	 * DECODE_OK. */
+	uint32_t ip_len;
 };
 
 enum decode_verdict {

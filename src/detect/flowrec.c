@@ -41,8 +41,10 @@ static void first_packet(const struct flow *f, struct packet *p)
 	p->tcp_flags = f->tcp_flags[FLOW_TOSERVER] & (TCP_SYN | TCP_ACK | TCP_RST);
 	p->icmp_type = f->icmp_type;
 	p->icmp_code = f->icmp_code;
-	if (f->pkts[FLOW_TOSERVER] != 0)
+	if (f->pkts[FLOW_TOSERVER] != 0) {
 		p->wirelen = (uint32_t)(f->bytes[FLOW_TOSERVER] / f->pkts[FLOW_TOSERVER]);
+		p->ip_len = (uint32_t)(f->ip_bytes[FLOW_TOSERVER] / f->pkts[FLOW_TOSERVER]);
+	}
 	if (p->ip_proto == 6 || p->ip_proto == 17 || p->ip_proto == 132)
 		p->flags |= PKT_HAS_PORTS;
 }

@@ -462,6 +462,7 @@ struct flow *flow_table_update_prepared(struct flow_table *t, const struct packe
 	*dir = side == f->client ? FLOW_TOSERVER : FLOW_TOCLIENT;
 	f->pkts[*dir]++;
 	f->bytes[*dir] += pkt->wirelen;
+	f->ip_bytes[*dir] += pkt->ip_len;
 	if (now > f->last_us)
 		f->last_us = now;
 	if (pkt->ip_proto == 6) {

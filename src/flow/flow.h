@@ -74,7 +74,8 @@ struct flow {
 	uint32_t queued;      /* last_us >> 20 when last put at the list's tail */
 	uint64_t flow_id;
 	uint64_t pkts[2];     /* by direction */
-	uint64_t bytes[2];
+	uint64_t bytes[2];    /* frames' lengths on the wire (EVE, Suricata's measure) */
+	uint64_t ip_bytes[2]; /* IP packets' lengths (packet.ip_len): IPFIX octets */
 	uint64_t first_us;
 	uint64_t last_us;
 	/* Periodicity of the client's bursts inside the flow, for the C2

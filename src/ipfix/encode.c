@@ -337,13 +337,13 @@ static void put_record(struct ipfix_enc *e, const struct tmpl *t, const struct f
 			put64(p, f->pkts[FLOW_TOSERVER]);
 			break;
 		case F_OCTETS:
-			put64(p, f->bytes[FLOW_TOSERVER]);
+			put64(p, f->ip_bytes[FLOW_TOSERVER]);
 			break;
 		case F_RPKTS:
 			put64(p, f->pkts[FLOW_TOCLIENT]);
 			break;
 		case F_ROCTETS:
-			put64(p, f->bytes[FLOW_TOCLIENT]);
+			put64(p, f->ip_bytes[FLOW_TOCLIENT]);
 			break;
 		case F_VLAN:
 			put16(p, f->key.vlan[0]);

@@ -226,7 +226,10 @@ static void emit(struct pipeline *p, const struct half *cl, const struct half *s
 	f.icmp_type = cl->icmp_type;
 	f.icmp_code = cl->icmp_code;
 	f.pkts[FLOW_TOSERVER] = cl->pkts;
+	/* A record's octets are IP octets: no frame to measure, so EVE's
+	 * bytes and IPFIX's octets are the same count. */
 	f.bytes[FLOW_TOSERVER] = cl->bytes;
+	f.ip_bytes[FLOW_TOSERVER] = cl->bytes;
 	f.tcp_flags[FLOW_TOSERVER] = cl->tcp_flags;
 	f.first_us = UINT64_MAX;
 	if (cl->pkts > 0) {
@@ -236,6 +239,7 @@ static void emit(struct pipeline *p, const struct half *cl, const struct half *s
 	if (sv != NULL) {
 		f.pkts[FLOW_TOCLIENT] = sv->pkts;
 		f.bytes[FLOW_TOCLIENT] = sv->bytes;
+		f.ip_bytes[FLOW_TOCLIENT] = sv->bytes;
 		f.tcp_flags[FLOW_TOCLIENT] = sv->tcp_flags;
 		if (sv->pkts > 0 && sv->first_us < f.first_us)
 			f.first_us = sv->first_us;

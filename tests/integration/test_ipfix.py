@@ -11,6 +11,12 @@ initiator's flags (it has no slot for reverseTcpControlBits: yagura sends
 that field before the forward one, so the forward one is what it keeps).
 ICMP type and code come from icmpTypeCodeIPv4/IPv6; vlanId is src_vlan.
 
+Octets are the IP packets' (RFC 7011: octetDeltaCount counts from the IP
+header), EVE's bytes the frames': both are checked against sums the test
+makes itself from the capture (ip_octets below), per flow and direction —
+the IP header's length field for one, the pcap record's original length
+for the other.
+
 Captures: one generated here (TCP with different flags each way, UDP,
 ICMP, IPv6, VLAN, and 300 short UDP flows so that records span many
 messages), the same again with its clients pseudonymized (--protect: the
@@ -18,12 +24,14 @@ pseudonyms, not the addresses, reach the collector), and two from
 SHARED/data/pcaps when it is present.
 
 Exit status 0 all match, 1 a mismatch, 77 nfcapd/nfdump absent."""
+import calendar
 import glob
 import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -111,6 +119,121 @@ def nf_key(r):
     return (src, dst, r["proto"]) + ports + (r["first"],)
 
 
+def read_pcap(path):
+    """Yields (ts_us, original length, frame bytes) of a classic pcap."""
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        end = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        end = ">"
+    else:
+        raise ValueError("%s: not a classic pcap" % path)
+    nsec = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    linktype = struct.unpack(end + "I", data[20:24])[0] & 0x0fffffff
+    if linktype != 1:
+        raise ValueError("%s: link type %d, not Ethernet" % (path, linktype))
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, incl, orig = struct.unpack(end + "IIII", data[off:off + 16])
+        off += 16
+        yield sec * 1000000 + (frac // 1000 if nsec else frac), orig, data[off:off + incl]
+        off += incl
+
+
+def ip_packet(orig, fr):
+    """(vlans, proto, src, dst, sport, dport, IP length) of an Ethernet
+    frame, None for what yagura puts in no flow (not IP, later fragments,
+    cut transport headers). The IP length is the header's field, whatever
+    the snap length kept and whatever Ethernet padding follows."""
+    if len(fr) < 14:
+        return None
+    etype, off, vlans = struct.unpack("!H", fr[12:14])[0], 14, []
+    while etype in (0x8100, 0x88a8, 0x9100) and len(fr) >= off + 4:
+        vlans.append(struct.unpack("!H", fr[off:off + 2])[0] & 0xfff)
+        etype = struct.unpack("!H", fr[off + 2:off + 4])[0]
+        off += 4
+    p = fr[off:]
+    if etype == 0x0800 and len(p) >= 20:
+        hl = (p[0] & 15) * 4
+        ip_len = struct.unpack("!H", p[2:4])[0] or orig - off
+        if struct.unpack("!H", p[6:8])[0] & 0x1fff:
+            return None
+        proto = p[9]
+        src, dst = socket.inet_ntop(socket.AF_INET, p[12:16]), socket.inet_ntop(socket.AF_INET, p[16:20])
+        l4 = p[hl:]
+    elif etype == 0x86dd and len(p) >= 40:
+        plen = struct.unpack("!H", p[4:6])[0]
+        ip_len = 40 + plen if plen else orig - off
+        src, dst = socket.inet_ntop(socket.AF_INET6, p[8:24]), socket.inet_ntop(socket.AF_INET6, p[24:40])
+        proto, l4 = p[6], p[40:]
+        while proto in (0, 43, 44, 51, 60, 135, 139, 140) and len(l4) >= 8:
+            if proto == 44 and struct.unpack("!H", l4[2:4])[0] & 0xfff8:
+                return None
+            n = 8 if proto == 44 else (l4[1] + 2) * 4 if proto == 51 else (l4[1] + 1) * 8
+            proto, l4 = l4[0], l4[n:]
+    else:
+        return None
+    sport = dport = 0
+    if proto in (6, 17, 132):
+        if len(l4) < {6: 20, 17: 8, 132: 12}[proto]:
+            return None
+        sport, dport = struct.unpack("!HH", l4[:4])
+    return tuple(vlans), proto, src, dst, sport, dport, ip_len
+
+
+def eve_us(t):
+    """EVE's "2015-02-24T16:48:50.587567+0000" -> microseconds since the epoch."""
+    assert t.endswith("+0000"), t
+    return calendar.timegm(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S")) * 1000000 + int(t[20:26])
+
+
+def ip_octets(capture, flows, addresses=True):
+    """Per EVE flow, from the capture alone: {id(flow): (IP octets to the
+    server, to the client, frame bytes to the server, to the client,
+    packets to the server, to the client)}. A packet belongs to the flow of
+    its addresses, ports (none for ICMP: a request and its reply differ),
+    protocol and VLANs whose first..last packet times hold it. addresses
+    False leaves addresses out, for a run whose EVE shows pseudonyms."""
+    def key(proto, vlans, a, ap, b, bp):
+        ends = sorted([(a if addresses else "", ap), (b if addresses else "", bp)])
+        return (proto, vlans) + tuple(ends)
+
+    pkts = {}
+    for ts, orig, fr in read_pcap(capture):
+        p = ip_packet(orig, fr)
+        if p is None:
+            continue
+        vlans, proto, src, dst, sport, dport, ip_len = p
+        if proto not in (6, 17, 132):
+            sport = dport = 0
+        pkts.setdefault(key(proto, vlans, src, sport, dst, dport), []).append(
+            (ts, src, sport, ip_len, orig))
+    out = {}
+    for f in flows:
+        proto = PROTO.get(f["proto"], None)
+        if proto is None:
+            proto = int(f["proto"])
+        sport, dport = f.get("src_port", 0), f.get("dest_port", 0)
+        if proto not in (6, 17, 132):
+            sport = dport = 0
+        vlans = tuple(f.get("vlan", ()))
+        first, last = eve_us(f["flow"]["start"]), eve_us(f["flow"]["end"])
+        r = [0] * 6
+        for ts, src, sp, ip_len, orig in pkts.get(key(proto, vlans, f["src_ip"], sport,
+                                                      f["dest_ip"], dport), []):
+            if first <= ts <= last:
+                d = 0 if (not addresses or src == f["src_ip"]) and sp == sport else 1
+                if not addresses and proto not in (6, 17, 132):
+                    d = 0 if ts == first else 1  # generated ICMP: request first
+                r[d] += ip_len
+                r[2 + d] += orig
+                r[4 + d] += 1
+        out[id(f)] = tuple(r)
+    return out
+
+
 def export(args, ck, capture, name, tmp, extra=()):
     """Runs nfcapd and yagura on capture; returns (eve records, nfdump records)."""
     port = udp_port()
@@ -160,7 +283,8 @@ def export(args, ck, capture, name, tmp, extra=()):
     return flows, nf
 
 
-def compare(ck, name, flows, nf):
+def compare(ck, name, flows, nf, octets):
+    """octets: ip_octets() of the capture for these flows."""
     ck.check(len(nf) == len(flows), "%s: nfdump has %d records, EVE %d flows" %
              (name, len(nf), len(flows)))
     by_key = {}
@@ -175,11 +299,19 @@ def compare(ck, name, flows, nf):
             continue
         n = got.pop(0)
         fl = f["flow"]
+        ip_ts, ip_tc, fr_ts, fr_tc, n_ts, n_tc = octets[id(f)]
+        # The packets the capture gives this flow are the ones yagura
+        # counted, and EVE's bytes are still their frames' lengths.
+        for what, mine, eve in (("packets to server", n_ts, fl["pkts_toserver"]),
+                                ("packets to client", n_tc, fl["pkts_toclient"]),
+                                ("frame bytes to server", fr_ts, fl["bytes_toserver"]),
+                                ("frame bytes to client", fr_tc, fl["bytes_toclient"])):
+            ck.check(mine == eve, "%s: %s %s: capture %d, EVE %d" % (name, k, what, mine, eve))
         want = {
             "in_packets": fl["pkts_toserver"],
-            "in_bytes": fl["bytes_toserver"],
+            "in_bytes": ip_ts,
             "out_packets": fl["pkts_toclient"],
-            "out_bytes": fl["bytes_toclient"],
+            "out_bytes": ip_tc,
             "first": ms_string(fl["start"]),
             "last": ms_string(fl["end"]),
         }
@@ -188,7 +320,7 @@ def compare(ck, name, flows, nf):
         if "vlan" in f:
             want["src_vlan"] = f["vlan"][0]
         for field, v in want.items():
-            ck.check(n.get(field) == v, "%s: %s %s: nfdump %r, EVE %r" %
+            ck.check(n.get(field) == v, "%s: %s %s: nfdump %r, want %r" %
                      (name, k, field, n.get(field), v))
             fields += 1
     ck.check(all(not v for v in by_key.values()), "%s: nfdump records left over" % name)
@@ -206,7 +338,19 @@ def main():
         cap = os.path.join(tmp, "gen.pcap")
         generated(cap)
         flows, nf = export(args, ck, cap, "generated", tmp)
-        compare(ck, "generated", flows, nf)
+        compare(ck, "generated", flows, nf, ip_octets(cap, flows))
+        # By construction: bare TCP segments are 40 IP octets (VLAN tag and
+        # Ethernet header aside), and the one-packet UDP flows 28 + i % 40,
+        # 144 of them below the 46 octets a minimum Ethernet frame pads to.
+        byport = {r.get("dst_port"): r for r in nf if r["proto"] == 6}
+        vl, rst = byport.get(22, {}), byport.get(81, {})
+        ck.check(vl.get("in_bytes") == 40 * vl.get("in_packets", -1) and
+                 vl.get("out_bytes") == 40 * vl.get("out_packets", -1) and
+                 rst.get("out_bytes") == 40,
+                 "IP octets of bare segments: VLAN flow %r, RST %r" % (vl, rst))
+        udp = sorted(r["in_bytes"] for r in nf if r["proto"] == 17 and r.get("dst_port") == 514)
+        ck.check(udp == sorted(28 + i % 40 for i in range(300)),
+                 "one-packet UDP flows' octets: 28 + payload (%s...)" % udp[:5])
         ck.check(len(flows) == 306, "generated: 306 flows, got %d" % len(flows))
         # The generated flows each show what they were made to show.
         byport = {r.get("dst_port"): r for r in nf if r["proto"] == 6}
@@ -225,7 +369,7 @@ def main():
         os.chmod(key, 0o600)
         flows, nf = export(args, ck, cap, "protected", tmp,
                            ["--protect", "10.1.0.0/16,2001:db8::/32", "--pseudonym-key", key])
-        compare(ck, "protected", flows, nf)
+        compare(ck, "protected", flows, nf, ip_octets(cap, flows, addresses=False))
         shown = {r.get("src4_addr", r.get("src6_addr")) for r in nf}
         ck.check(len(flows) == 306 and not shown & {"10.1.0.1", "10.1.0.2", "2001:db8::1"},
                  "protected: no real client address exported (%d flows)" % len(flows))
@@ -250,7 +394,7 @@ def main():
                     ck.check(False, "%s missing from %s" % (name, pcaps))
                     continue
                 flows, nf = export(args, ck, path, name, tmp)
-                compare(ck, name, flows, nf)
+                compare(ck, name, flows, nf, ip_octets(path, flows))
     ck.finish()
 
 

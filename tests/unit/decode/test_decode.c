@@ -221,6 +221,106 @@ static void test_ipv6_extension_headers(void **state)
 	assert_int_equal(pkt.dport, 53);
 }
 
+/* A frame whose snap length kept only caplen of its bytes. */
+static enum decode_verdict run_cut(int linktype, const char *hex, uint32_t caplen,
+                                   struct packet *pkt, uint64_t *ctr)
+{
+	static uint8_t buf[2048];
+	struct frame f;
+
+	memset(ctr, 0, sizeof(uint64_t) * DC_MAX);
+	f.data = buf;
+	f.wirelen = (uint32_t)unhex(hex, buf, sizeof(buf));
+	assert_true(caplen <= f.wirelen);
+	f.caplen = caplen;
+	f.ts_us = 42;
+	f.linktype = linktype;
+	return decode_frame(&f, pkt, ctr);
+}
+
+/* ip_len is what IPFIX exports as octets: the IP header's length field,
+ * never the frame's link header, padding or snap length. */
+static void test_ip_length(void **state)
+{
+	struct packet pkt;
+	uint64_t ctr[DC_MAX];
+
+	(void)state;
+	/* A 60-byte Ethernet frame (the minimum) carrying a 40-byte SYN:
+	 * 6 bytes of padding. */
+	assert_int_equal(run(LINK_ETHERNET,
+	                     ETH "0800 45000028 0001 4000 4006 0000 c0a80001 c0a80002"
+	                         "3039 0050 00000001 00000000 5002 ffff 0000 0000"
+	                         "000000000000",
+	                     &pkt, ctr),
+	                 DECODE_OK);
+	assert_int_equal(pkt.wirelen, 60);
+	assert_int_equal(pkt.ip_len, 40);
+	assert_int_equal(pkt.payload_len, 0);
+	/* Link headers do not count: Ethernet, Q-in-Q, MPLS pseudowire, SLL2. */
+	assert_int_equal(run(LINK_ETHERNET, ETH "0800" IP4_TCP TCPSYN_HEX, &pkt, ctr), DECODE_OK);
+	assert_int_equal(pkt.ip_len, 44);
+	assert_int_equal(
+	    run(LINK_ETHERNET, ETH "88a8 0064 8100 00c8 0800" IP4_TCP TCPSYN_HEX, &pkt, ctr),
+	    DECODE_OK);
+	assert_int_equal(pkt.ip_len, 44);
+	assert_int_equal(run(LINK_ETHERNET,
+	                     ETH "8847 00010140 00000000" ETH "0800" IP4_TCP TCPSYN_HEX, &pkt, ctr),
+	                 DECODE_OK);
+	assert_int_equal(pkt.ip_len, 44);
+	assert_int_equal(run(LINK_LINUX_SLL2,
+	                     "0800 0000 00000002 0001 00 06 000000000001 0000" IP4_TCP TCPSYN_HEX,
+	                     &pkt, ctr),
+	                 DECODE_OK);
+	assert_int_equal(pkt.ip_len, 44);
+	/* IPv6 over Ethernet: 40 + payload length 8. */
+	assert_int_equal(run(LINK_ETHERNET,
+	                     ETH "86dd 60000000 0008 11 40" IP6_SRC IP6_DST "14e9 0035 0008 0000",
+	                     &pkt, ctr),
+	                 DECODE_OK);
+	assert_int_equal(pkt.wirelen, 14 + 48);
+	assert_int_equal(pkt.ip_len, 48);
+	/* IPv6 with extension headers: they are part of the payload length. */
+	assert_int_equal(run(LINK_IPV6,
+	                     "60000000 0020 00 40" IP6_SRC IP6_DST
+	                     "2c00 0000 00000000 1100 0001 12345678"
+	                     "14e9 0035 000a 0000 abcd",
+	                     &pkt, ctr),
+	                 DECODE_OK);
+	assert_int_equal(pkt.ip_len, 72);
+	/* Cut by the snap length after the TCP header: the header's length
+	 * counts, as nfdump and softflowd count the packet's original size. */
+	assert_int_equal(run_cut(LINK_ETHERNET, ETH "0800" IP4_TCP TCPSYN_HEX, 14 + 40, &pkt, ctr),
+	                 DECODE_OK);
+	assert_int_equal(ctr[DC_CAPLEN_SHORT], 1);
+	assert_int_equal(pkt.payload_len, 0);
+	assert_int_equal(pkt.ip_len, 44);
+	assert_int_equal(run_cut(LINK_ETHERNET,
+	                         ETH "86dd 60000000 0010 11 40" IP6_SRC IP6_DST
+	                             "14e9 0035 0010 0000 0102030405060708",
+	                         14 + 48, &pkt, ctr),
+	                 DECODE_OK);
+	assert_int_equal(pkt.ip_len, 56);
+	/* Total length 0 (segmentation offload): what the frame carries past
+	 * its link header on the wire, cut or not. */
+	assert_int_equal(run(LINK_ETHERNET,
+	                     ETH "0800 45000000 0001 4000 4006 0000 c0a80001 c0a80002" TCPSYN_HEX,
+	                     &pkt, ctr),
+	                 DECODE_OK);
+	assert_int_equal(pkt.ip_len, 44);
+	assert_int_equal(run_cut(LINK_ETHERNET,
+	                         ETH "0800 45000000 0001 4000 4006 0000 c0a80001"
+	                             "c0a80002" TCPSYN_HEX,
+	                         14 + 40, &pkt, ctr),
+	                 DECODE_OK);
+	assert_int_equal(pkt.ip_len, 44);
+	/* Not IP: no length. */
+	pkt.ip_len = 99;
+	assert_int_equal(run(LINK_ETHERNET, ETH "0806 0001 0800 0604 0001", &pkt, ctr),
+	                 DECODE_SKIP);
+	assert_int_equal(pkt.ip_len, 0);
+}
+
 static void test_icmp_mapping(void **state)
 {
 	struct packet pkt;
@@ -299,6 +399,14 @@ static void test_truncation_at_every_length(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
 		size_t n = unhex(s[i].hex, full, sizeof(full));
+		uint32_t ip_len;
+		f.data = full;
+		f.caplen = f.wirelen = (uint32_t)n;
+		f.ts_us = 1;
+		f.linktype = s[i].linktype;
+		assert_int_equal(decode_frame(&f, &pkt, ctr), DECODE_OK);
+		ip_len = pkt.ip_len;
+		assert_true(ip_len > 0);
 		for (size_t len = 0; len <= n; len++) {
 			uint8_t *copy = malloc(len ? len : 1);
 			memcpy(copy, full, len);
@@ -313,6 +421,8 @@ static void test_truncation_at_every_length(void **state)
 				assert_int_equal(v, DECODE_OK);
 			if (v == DECODE_OK && pkt.payload_len > 0)
 				assert_true(pkt.payload + pkt.payload_len <= copy + len);
+			if (v == DECODE_OK) /* the header's, however short the capture */
+				assert_int_equal(pkt.ip_len, ip_len);
 			if (len < n)
 				assert_int_equal(ctr[DC_CAPLEN_SHORT], 1);
 			free(copy);
@@ -328,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_mpls_pseudowire),
 		cmocka_unit_test(test_ipv4_padding_options_fragments),
 		cmocka_unit_test(test_ipv6_extension_headers),
+	    cmocka_unit_test(test_ip_length),
 		cmocka_unit_test(test_icmp_mapping),
 		cmocka_unit_test(test_not_ip_and_unsupported),
 		cmocka_unit_test(test_truncation_at_every_length),

@@ -41,8 +41,12 @@ static struct flow v4_flow(void)
 	f.state = FLOW_STATE_CLOSED;
 	f.pkts[FLOW_TOSERVER] = 3;
 	f.pkts[FLOW_TOCLIENT] = 2;
-	f.bytes[FLOW_TOSERVER] = 180;
-	f.bytes[FLOW_TOCLIENT] = 0x010203040506ULL;
+	/* Octets are IP octets: the frames' 14-byte Ethernet headers (EVE's
+	 * bytes) must not reach the record. */
+	f.bytes[FLOW_TOSERVER] = 180 + 3 * 14;
+	f.bytes[FLOW_TOCLIENT] = 0x010203040506ULL + 2 * 14;
+	f.ip_bytes[FLOW_TOSERVER] = 180;
+	f.ip_bytes[FLOW_TOCLIENT] = 0x010203040506ULL;
 	f.tcp_flags[FLOW_TOSERVER] = 0x1b; /* FIN SYN PSH ACK */
 	f.tcp_flags[FLOW_TOCLIENT] = 0x12; /* SYN ACK */
 	f.first_us = 1700000000123456ULL;
@@ -67,8 +71,10 @@ static struct flow v6_flow(void)
 	f.client = 0;
 	f.pkts[FLOW_TOSERVER] = 1;
 	f.pkts[FLOW_TOCLIENT] = 1;
-	f.bytes[FLOW_TOSERVER] = 90;
-	f.bytes[FLOW_TOCLIENT] = 150;
+	f.bytes[FLOW_TOSERVER] = 90 + 14;
+	f.bytes[FLOW_TOCLIENT] = 150 + 14;
+	f.ip_bytes[FLOW_TOSERVER] = 90;
+	f.ip_bytes[FLOW_TOCLIENT] = 150;
 	f.first_us = 1000;
 	f.last_us = 2999;
 	return f;
