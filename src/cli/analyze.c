@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "capture/capture.h"
@@ -32,6 +33,7 @@
 #define DEFAULT_ACTIVE 300
 #define DEFAULT_CLOSED 30
 #define DEFAULT_MAX_FLOWS 1000000
+#define MAX_WORKERS 64
 #define DEFAULT_AUTH_POLL 10
 #define DEFAULT_INTEL_POLL 60
 
@@ -259,6 +261,10 @@ static void analyze_usage(FILE *out)
 		"                            the flow-level detectors (docs/collector.md)\n"
 		"      --pair-wait S         a record waits S seconds for its other direction's\n"
 		"                            (default 5)\n"
+		"      --workers N           read the interface with N threads (AF_PACKET fanout:\n"
+		"                            the kernel keeps each flow on one); the detectors\n"
+		"                            that count across flows are shared, so an attack\n"
+		"                            spread over the workers is counted whole (default 1)\n"
 		"      --metrics ADDR:PORT   serve the counters (packets, unauthorized, flows,\n"
 		"                            alerts, the kernel's drops) on GET /metrics for\n"
 		"                            Prometheus, and /healthz\n"
@@ -381,16 +387,150 @@ static int analyze_live(struct pipeline *p, struct capture *cap, const struct ca
 			break;
 		/* The counters for /metrics, a few times a second. */
 		if (sm != NULL && yg_mono_s() >= next_metrics) {
+			struct pipeline_totals t;
 			capture_stats(cap, st);
-			sensor_metrics_update(sm, p, st);
+			pipeline_totals(&p, 1, &t);
+			sensor_metrics_update(sm, &t, st);
 			next_metrics = yg_mono_s() + 0.25;
 		}
 	}
 	if (rc < 0)
 		log_warnx("sensor: %s: %s", o->ifname, capture_error(cap));
 	capture_stats(cap, st);
-	sensor_metrics_update(sm, p, st);
+	if (sm != NULL) {
+		struct pipeline_totals t;
+		pipeline_totals(&p, 1, &t);
+		sensor_metrics_update(sm, &t, st);
+	}
 	return rc < 0 ? EXIT_INPUT : 0;
+}
+
+/* `yagura sensor --workers N`: N threads, each reading its own socket of
+ * one AF_PACKET fanout group (the kernel keeps a flow on one socket) into
+ * its own pipeline, the detectors that count across flows shared
+ * (pipeline_shared_new). Each publishes a copy of its counters four times
+ * a second for the main thread's /metrics and summary. */
+struct worker {
+	int id;
+	pthread_t thread;
+	struct capture *cap;
+	struct pipeline *p;
+	struct eve *e;
+	pthread_mutex_t mu; /* the copies below */
+	struct pipeline_totals snap;
+	struct capture_stats cst;
+	struct eve_stats est;
+	int rc;
+};
+
+static void worker_publish(struct worker *w)
+{
+	struct pipeline_totals t;
+	struct capture_stats cs;
+
+	pipeline_totals(&w->p, 1, &t);
+	capture_stats(w->cap, &cs);
+	pthread_mutex_lock(&w->mu);
+	w->snap = t;
+	w->cst = cs;
+	w->est = *eve_stats(w->e);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct frame batch[PIPELINE_BATCH];
+	double next = 0;
+	int rc = 0;
+
+	while (!stop_requested) {
+		rc = capture_next_batch(w->cap, batch, PIPELINE_BATCH);
+		if (rc > 0)
+			pipeline_frames(w->p, batch, (size_t)rc);
+		else if (rc == 0)
+			pipeline_advance(w->p, yg_wall_us());
+		else
+			break;
+		if (yg_mono_s() >= next) {
+			worker_publish(w);
+			next = yg_mono_s() + 0.25;
+		}
+	}
+	if (rc < 0)
+		log_warnx("sensor: worker %d: %s", w->id, capture_error(w->cap));
+	pipeline_finish(w->p);
+	eve_flush(w->e);
+	worker_publish(w);
+	w->rc = rc < 0 ? EXIT_INPUT : 0;
+	return NULL;
+}
+
+/* Every worker's copy added up (and the shared detectors' once). */
+static void workers_sum(struct worker *ws, int n, struct pipeline_shared *sh,
+			struct pipeline_totals *t, struct capture_stats *cs, struct eve_stats *es)
+{
+	memset(t, 0, sizeof(*t));
+	memset(cs, 0, sizeof(*cs));
+	memset(es, 0, sizeof(*es));
+	for (int i = 0; i < n; i++) {
+		pthread_mutex_lock(&ws[i].mu);
+		pipeline_totals_add(t, &ws[i].snap);
+		cs->received += ws[i].cst.received;
+		cs->dropped += ws[i].cst.dropped;
+		cs->if_dropped += ws[i].cst.if_dropped;
+		cs->ring_blocks += ws[i].cst.ring_blocks;
+		cs->ring_used += ws[i].cst.ring_used;
+		es->flow += ws[i].est.flow;
+		es->dns += ws[i].est.dns;
+		es->tls += ws[i].est.tls;
+		es->http += ws[i].est.http;
+		es->alert += ws[i].est.alert;
+		es->bytes += ws[i].est.bytes;
+		pthread_mutex_unlock(&ws[i].mu);
+	}
+	pipeline_shared_totals(sh, t);
+}
+
+/* Runs the workers until SIGINT or SIGTERM; the main thread serves the
+ * counters meanwhile. Returns 0 or EXIT_INPUT. */
+static int run_workers(struct worker *ws, int n, struct pipeline_shared *sh,
+		       struct sensor_metrics *sm, const char *ifname, int quiet)
+{
+	struct pipeline_totals t;
+	struct capture_stats cs;
+	struct eve_stats es;
+	int started = 0, rc = 0;
+
+	if (!quiet)
+		fprintf(stderr, "sensor: reading %s with %d workers (AF_PACKET fanout); SIGINT or "
+				"SIGTERM ends it\n",
+			ifname, n);
+	for (; started < n; started++)
+		if (pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]) != 0) {
+			log_warnx("sensor: cannot start worker %d", started);
+			stop_requested = 1;
+			rc = EXIT_FATAL;
+			break;
+		}
+	while (!stop_requested) {
+		struct timespec ts = {0, 250 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		if (sm != NULL) {
+			workers_sum(ws, n, sh, &t, &cs, &es);
+			sensor_metrics_update(sm, &t, &cs);
+		}
+	}
+	for (int i = 0; i < started; i++) {
+		pthread_join(ws[i].thread, NULL);
+		if (ws[i].rc != 0 && rc == 0)
+			rc = ws[i].rc;
+	}
+	if (sm != NULL) {
+		workers_sum(ws, n, sh, &t, &cs, &es);
+		sensor_metrics_update(sm, &t, &cs);
+	}
+	return rc;
 }
 
 /* The pseudonymization hook the writers call for every address. */
@@ -406,13 +546,12 @@ static int pseudonymize(void *ctx, struct ip_addr *a)
 	return protect_addr(ps->set, ps->cp, a);
 }
 
-static void print_summary(const struct pipeline *p, const struct eve *e, struct sources *src,
-			  struct pseudonymizer *pz, int monitoring, double t0)
+static void print_summary(const struct pipeline_totals *t, const struct eve_stats *es,
+			  struct sources *src, struct pseudonymizer *pz, int monitoring, double t0)
 {
 	double secs;
-	const struct pipeline_stats *s = pipeline_stats(p);
-	const struct flow_stats *fs = pipeline_flow_stats(p);
-	const struct eve_stats *es = eve_stats(e);
+	const struct pipeline_stats *s = &t->s;
+	const struct flow_stats *fs = &t->f;
 	uint64_t errors = 0;
 	int i, first;
 
@@ -463,8 +602,8 @@ static void print_summary(const struct pipeline *p, const struct eve *e, struct 
 		first = 0;
 	}
 	fputs(first ? " none\n" : "\n", stderr);
-	if (pipeline_detect(p) != NULL) {
-		const struct detect_stats *ds = detect_stats(pipeline_detect(p));
+	if (t->detecting) {
+		const struct detect_stats *ds = &t->d;
 		fprintf(stderr, "  alerts: %llu (detector state %.1f MiB, %llu records forgotten",
 			(unsigned long long)ds->alerts, (double)ds->table_bytes / (1 << 20),
 			(unsigned long long)ds->evictions);
@@ -517,7 +656,8 @@ enum {
 	OPT_NO_PROMISC,
 	OPT_METRICS,
 	OPT_LISTEN,
-	OPT_PAIR_WAIT
+	OPT_PAIR_WAIT,
+	OPT_WORKERS
 };
 
 /* The pipeline's flow tap, to the IPFIX exporter. */
@@ -608,6 +748,7 @@ int cmd_analyze(int argc, char **argv)
 		{"metrics", required_argument, NULL, OPT_METRICS},
 		{"listen", required_argument, NULL, OPT_LISTEN},
 		{"pair-wait", required_argument, NULL, OPT_PAIR_WAIT},
+		{"workers", required_argument, NULL, OPT_WORKERS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -654,6 +795,11 @@ int cmd_analyze(int argc, char **argv)
 	const char *cmd = live ? "sensor" : collect ? "collect" : "analyze";
 	const char *listen_at = NULL;
 	struct collector *coll = NULL;
+	int nworkers = 1;
+	struct worker *ws = NULL;
+	struct pipeline_shared *shared = NULL;
+	struct pipeline_totals tot;
+	struct eve_stats est;
 	struct capture_live_opts lopts = {.fanout_group = -1, .promisc = true};
 	struct capture_stats cst = {0};
 	struct capture *live_cap = NULL;
@@ -860,6 +1006,15 @@ int cmd_analyze(int argc, char **argv)
 			collect = 1;
 			cmd = "collect";
 			break;
+		case OPT_WORKERS:
+			if (cli_parse_u64(optarg, 1, MAX_WORKERS, &v) < 0) {
+				log_warnx("sensor: --workers: '%s' is not a number from 1 to %d", optarg,
+					  MAX_WORKERS);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+			nworkers = (int)v;
+			break;
 		case OPT_PAIR_WAIT:
 			if (cli_parse_u64(optarg, 0, 3600, &v) < 0) {
 				log_warnx("collect: --pair-wait: '%s' is not 0 to 3600 seconds", optarg);
@@ -898,12 +1053,38 @@ int cmd_analyze(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	if (nworkers > 1 && (!live || lopts.kind == CAPTURE_LIVE_PCAP)) {
+		log_warnx("%s: --workers: %s", cmd,
+			  !live ? "several workers read an interface (--interface), not files"
+				: "several workers need AF_PACKET fanout, not --capture pcap");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (nworkers > 1) {
+		lopts.kind = CAPTURE_LIVE_AFPACKET;
+		lopts.fanout_group = (int)(getpid() & 0xffff);
+		if ((ws = yg_calloc((size_t)nworkers, sizeof(*ws))) == NULL) {
+			log_warnx("sensor: out of memory");
+			rc = EXIT_FATAL;
+			goto out;
+		}
+		for (i = 0; i < nworkers; i++) {
+			ws[i].id = i;
+			pthread_mutex_init(&ws[i].mu, NULL);
+		}
+	}
 	/* The interface first: a sensor that cannot read it has nothing to do. */
 	if (live && capture_open_live(&lopts, &live_cap, derr, sizeof(derr)) < 0) {
 		log_warnx("sensor: %s", derr);
 		rc = EXIT_INPUT;
 		goto out;
 	}
+	for (i = 1; i < nworkers; i++)
+		if (capture_open_live(&lopts, &ws[i].cap, derr, sizeof(derr)) < 0) {
+			log_warnx("sensor: worker %d: %s", i, derr);
+			rc = EXIT_INPUT;
+			goto out;
+		}
 	if (!live && !collect && optind >= argc) {
 		log_warnx("analyze: no capture file given (try 'yagura analyze --help')");
 		rc = EXIT_USAGE;
@@ -1048,10 +1229,41 @@ int cmd_analyze(int argc, char **argv)
 		cfg.flow_tap = ipfix_tap;
 		cfg.flow_tap_ctx = ipfix;
 	}
+	if (nworkers > 1) {
+		if ((shared = pipeline_shared_new(detect_on ? &dcfg : NULL)) == NULL) {
+			log_warnx("sensor: out of memory");
+			rc = EXIT_FATAL;
+			goto out;
+		}
+		cfg.shared = shared;
+		if (e != NULL)
+			eve_set_lock(e, pipeline_shared_output_lock(shared));
+	}
 	if (e == NULL || (detect_on && sources == NULL) || (p = pipeline_new(&cfg, e)) == NULL) {
 		log_warnx("analyze: out of memory (try a smaller --max-flows)");
 		rc = EXIT_FATAL;
 		goto out;
+	}
+	/* Worker 0 is the pipeline above; the others write their own records
+	 * to the same output, a whole buffer at a time. */
+	for (i = 0; i < nworkers && ws != NULL; i++) {
+		if (i == 0) {
+			ws[0].cap = live_cap;
+			ws[0].p = p;
+			ws[0].e = e;
+			continue;
+		}
+		if ((ws[i].e = eve_new(out_fd)) == NULL ||
+		    (ws[i].p = pipeline_new(&cfg, ws[i].e)) == NULL) {
+			log_warnx("sensor: out of memory for worker %d (try a smaller --max-flows)", i);
+			rc = EXIT_FATAL;
+			goto out;
+		}
+		eve_set_lock(ws[i].e, pipeline_shared_output_lock(shared));
+		if (pz.set != NULL)
+			eve_set_protect(ws[i].e, pseudonymize, &pz);
+		if (poster != NULL)
+			eve_set_alert_tee(ws[i].e, tee_to_poster, poster);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1083,7 +1295,9 @@ int cmd_analyze(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (live && analyze_live(p, live_cap, &lopts, &cst, quiet, sm) != 0)
+	if (live && ws != NULL && (c = run_workers(ws, nworkers, shared, sm, lopts.ifname, quiet)) != 0)
+		rc = c;
+	if (live && ws == NULL && analyze_live(p, live_cap, &lopts, &cst, quiet, sm) != 0)
 		rc = EXIT_INPUT;
 	if (collect) {
 		if (!quiet)
@@ -1096,7 +1310,10 @@ int cmd_analyze(int argc, char **argv)
 	for (i = optind; i < argc && !stop_requested; i++) {
 		if (analyze_file(p, argv[i], progress) != 0)
 			rc = EXIT_INPUT;
-		sensor_metrics_update(sm, p, NULL);
+		if (sm != NULL) {
+			pipeline_totals(&p, 1, &tot);
+			sensor_metrics_update(sm, &tot, NULL);
+		}
 		if (eve_error(e) != 0)
 			break;
 	}
@@ -1117,7 +1334,22 @@ int cmd_analyze(int argc, char **argv)
 		}
 	}
 	if (!quiet)
-		print_summary(p, e, sources, &pz, monitor != NULL, t0);
+	{
+		if (ws != NULL) {
+			workers_sum(ws, nworkers, shared, &tot, &cst, &est);
+		} else {
+			pipeline_totals(&p, 1, &tot);
+			est = *eve_stats(e);
+		}
+		print_summary(&tot, &est, sources, &pz, monitor != NULL, t0);
+		if (ws != NULL)
+			for (i = 0; i < nworkers; i++)
+				fprintf(stderr, "  worker %d: %llu packets, %llu flows, %llu dropped by "
+						"the kernel\n",
+					i, (unsigned long long)ws[i].snap.s.packets,
+					(unsigned long long)ws[i].snap.f.created,
+					(unsigned long long)ws[i].cst.dropped);
+	}
 	if (!quiet && collect)
 		collector_summary(coll, p, stderr);
 	if (!quiet && ipfix != NULL)
@@ -1151,9 +1383,18 @@ out:
 	sensor_metrics_free(sm);
 	capture_close(live_cap);
 	collector_free(coll);
+	for (i = 1; ws != NULL && i < nworkers; i++) {
+		pipeline_free(ws[i].p);
+		if (eve_free(ws[i].e) != 0 && rc == EXIT_OK)
+			rc = EXIT_OUTPUT;
+		capture_close(ws[i].cap);
+	}
 	if (poster != NULL)
 		poster_finish(poster, 0, NULL);
 	pipeline_free(p);
+	for (i = 0; ws != NULL && i < nworkers; i++)
+		pthread_mutex_destroy(&ws[i].mu);
+	free(ws);
 	ipfix_exporter_free(ipfix); /* after the pipeline, whose free ends flows into it */
 	monitor_poll_free(monitor);
 	taxii_poll_free(taxii);
@@ -1169,6 +1410,7 @@ out:
 	pthread_mutex_destroy(&feeds.mu);
 	if (eve_free(e) != 0 && rc == EXIT_OK)
 		rc = EXIT_OUTPUT;
+	pipeline_shared_free(shared); /* after every pipeline and writer that used it */
 	if (out_fd != STDOUT_FILENO && close(out_fd) < 0 && rc == EXIT_OK) {
 		log_warn("%s: close", output);
 		rc = EXIT_OUTPUT;

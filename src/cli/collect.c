@@ -195,7 +195,9 @@ int collector_run(struct collector *c, struct pipeline *p, volatile sig_atomic_t
 		if (yg_mono_s() >= next_tick) {
 			pipeline_advance(p, c->now_us);
 			nf_collector_expire(c->nf, c->now_us);
-			sensor_metrics_update(sm, p, NULL);
+			struct pipeline_totals t;
+			pipeline_totals(&p, 1, &t);
+			sensor_metrics_update(sm, &t, NULL);
 			next_tick = yg_mono_s() + 0.25;
 		}
 		if (n <= 0 && draining)

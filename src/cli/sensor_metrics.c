@@ -86,11 +86,11 @@ int sensor_metrics_start(const char *listen, struct sensor_metrics **out, char *
 	return 0;
 }
 
-void sensor_metrics_update(struct sensor_metrics *m, const struct pipeline *p,
+void sensor_metrics_update(struct sensor_metrics *m, const struct pipeline_totals *t,
 			   const struct capture_stats *cs)
 {
-	const struct pipeline_stats *s = pipeline_stats(p);
-	const struct flow_stats *fs = pipeline_flow_stats(p);
+	const struct pipeline_stats *s = &t->s;
+	const struct flow_stats *fs = &t->f;
 	uint64_t now[M_COUNTERS] = {0}, bad = 0;
 
 	if (m == NULL)
@@ -104,7 +104,7 @@ void sensor_metrics_update(struct sensor_metrics *m, const struct pipeline *p,
 	now[M_MALFORMED] = bad;
 	now[M_FLOWS] = fs->created;
 	now[M_EVICTED] = fs->evicted;
-	now[M_ALERTS] = pipeline_detect(p) != NULL ? detect_stats(pipeline_detect(p))->alerts : 0;
+	now[M_ALERTS] = t->d.alerts;
 	if (cs != NULL) {
 		now[M_RECEIVED] = cs->received;
 		now[M_DROPPED] = cs->dropped;

@@ -15,8 +15,9 @@ struct sensor_metrics;
 int sensor_metrics_start(const char *listen, struct sensor_metrics **out, char *err,
 			 size_t n) YG_MUST_CHECK;
 
-/* The counters as they are now; cs: the capture's, or NULL for a file. */
-void sensor_metrics_update(struct sensor_metrics *m, const struct pipeline *p,
+/* The counters as they are now (every worker's added up); cs: the
+ * captures', or NULL for a file. */
+void sensor_metrics_update(struct sensor_metrics *m, const struct pipeline_totals *t,
 			   const struct capture_stats *cs);
 
 void sensor_metrics_free(struct sensor_metrics *m);

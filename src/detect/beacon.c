@@ -35,6 +35,8 @@ struct beacon_rec {
 
 int beacon_init(struct detect *d)
 {
+	if (!(d->part & DETECT_PART_CROSS))
+		return 0; /* bursts inside a connection keep their state in the flow */
 	d->beacon = dtable_new(d->cfg.table_entries, sizeof(struct bkey), sizeof(struct beacon_rec));
 	return d->beacon ? 0 : -1;
 }
@@ -166,9 +168,9 @@ void beacon_packet(struct detect *d, struct flow *f, const struct packet *pkt, i
 		return;
 	/* A TCP connection counts once it is established: a C2 client talks
 	 * to its server, while SYN floods and scans never finish handshakes. */
-	if (pkt->ip_proto == 6 && (ev & FLOW_EV_ESTABLISHED) &&
+	if ((d->part & DETECT_PART_CROSS) && pkt->ip_proto == 6 && (ev & FLOW_EV_ESTABLISHED) &&
 	    !(f->det_flags & (DETF_AMP | DETF_SYNACK | DETF_STEALTH)))
 		across_connections(d, f, pkt);
-	if (pkt->payload_len > 0)
+	if ((d->part & DETECT_PART_FLOW) && pkt->payload_len > 0)
 		inside_connection(d, f, pkt);
 }

@@ -278,22 +278,37 @@ void detect_emit(struct detect *d, struct alert *a)
 		d->on_alert(d->ctx, a);
 }
 
-struct detect *detect_new(const struct detect_config *cfg, alert_fn on_alert, void *ctx)
+struct detect *detect_new_part(const struct detect_config *cfg, enum detect_part part,
+			       alert_fn on_alert, void *ctx)
 {
 	struct detect *d = yg_calloc(1, sizeof(*d));
+	int cross = part & DETECT_PART_CROSS, flow = part & DETECT_PART_FLOW;
 
 	if (d == NULL)
 		return NULL;
 	d->cfg = *cfg;
+	d->part = part;
 	d->on_alert = on_alert;
 	d->ctx = ctx;
 	d->ics_allow = cfg->ics_allow;
-	if (scan_init(d) < 0 || trw_init(d) < 0 || dos_init(d) < 0 || brute_init(d) < 0 || beacon_init(d) < 0 ||
-	    dnsanom_init(d) < 0 || icsabuse_init(d) < 0 || intelmatch_init(d) < 0) {
+	if ((cross && (scan_init(d) < 0 || trw_init(d) < 0 || dos_init(d) < 0 ||
+		       brute_init(d) < 0 || dnsanom_init(d) < 0)) ||
+	    beacon_init(d) < 0 ||
+	    (flow && (icsabuse_init(d) < 0 || intelmatch_init(d) < 0))) {
 		detect_free(d);
 		return NULL;
 	}
 	return d;
+}
+
+struct detect *detect_new(const struct detect_config *cfg, alert_fn on_alert, void *ctx)
+{
+	return detect_new_part(cfg, DETECT_PART_ALL, on_alert, ctx);
+}
+
+void detect_set_alert_ctx(struct detect *d, void *ctx)
+{
+	d->ctx = ctx;
 }
 
 void detect_free(struct detect *d)
@@ -339,19 +354,23 @@ const struct detect_stats *detect_stats(struct detect *d)
 void detect_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,
 		   unsigned events)
 {
-	if (events & FLOW_EV_NEW) {
+	if ((events & FLOW_EV_NEW) && (d->part & DETECT_PART_CROSS))
 		scan_packet(d, f, pkt, events);
+	if ((events & FLOW_EV_NEW) && (d->part & DETECT_PART_FLOW))
 		intelmatch_flow(d, f, pkt);
+	if (d->part & DETECT_PART_CROSS) {
+		if (events & FLOW_EV_ESTABLISHED)
+			brute_packet(d, f, pkt);
+		dos_packet(d, f, pkt, dir, events);
 	}
-	if (events & FLOW_EV_ESTABLISHED)
-		brute_packet(d, f, pkt);
-	dos_packet(d, f, pkt, dir, events);
 	beacon_packet(d, f, pkt, dir, events);
 }
 
 void detect_flow_end(struct detect *d, const struct flow *f, enum flow_end_reason why)
 {
 	(void)why;
+	if (!(d->part & DETECT_PART_CROSS))
+		return;
 	scan_flow_end(d, f);
 	trw_flow_end(d, f);
 	brute_flow_end(d, f);
@@ -360,20 +379,24 @@ void detect_flow_end(struct detect *d, const struct flow *f, enum flow_end_reaso
 void detect_dns(struct detect *d, const struct flow *f, const struct packet *pkt,
 		const struct dns_meta *m)
 {
-	dnsanom_dns(d, f, pkt, m);
-	intelmatch_dns(d, f, pkt, m);
+	if (d->part & DETECT_PART_CROSS)
+		dnsanom_dns(d, f, pkt, m);
+	if (d->part & DETECT_PART_FLOW)
+		intelmatch_dns(d, f, pkt, m);
 }
 
 void detect_tls(struct detect *d, const struct flow *f, const struct packet *pkt,
 		const struct tls_meta *m)
 {
-	intelmatch_name(d, f, pkt, m->sni, m->sni_len, 1);
+	if (d->part & DETECT_PART_FLOW)
+		intelmatch_name(d, f, pkt, m->sni, m->sni_len, 1);
 }
 
 void detect_http(struct detect *d, const struct flow *f, const struct packet *pkt,
 		 const struct http_meta *m)
 {
-	intelmatch_name(d, f, pkt, m->host, m->host_len, 0);
+	if (d->part & DETECT_PART_FLOW)
+		intelmatch_name(d, f, pkt, m->host, m->host_len, 0);
 }
 
 void detect_set_intel(struct detect *d, const struct intel_snapshot *s)
@@ -384,5 +407,6 @@ void detect_set_intel(struct detect *d, const struct intel_snapshot *s)
 void detect_ics(struct detect *d, const struct flow *f, const struct packet *pkt,
 		const struct ics_op *op)
 {
-	icsabuse_op(d, f, pkt, op);
+	if (d->part & DETECT_PART_FLOW)
+		icsabuse_op(d, f, pkt, op);
 }

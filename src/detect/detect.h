@@ -61,6 +61,27 @@ struct detect;
 
 /* Returns NULL on allocation failure. */
 struct detect *detect_new(const struct detect_config *cfg, alert_fn on_alert, void *ctx);
+
+/* A sensor with several workers (each its own flow table, on its share of
+ * the traffic) splits the detectors in two: those that look at one flow
+ * at a time (known-bad indicators, ICS operations, bursts inside one
+ * connection), one instance per worker; and those that count across flows
+ * (scans, the sequential test, floods, reflection, volume, brute force,
+ * beacons across connections, DNS anomalies), one instance all workers
+ * share, under the caller's lock, so that an attack spread over flows
+ * hashed to different workers is still counted whole. The same calls go
+ * to both; each runs its part. detect_new() makes an instance of both. */
+enum detect_part {
+	DETECT_PART_FLOW = 1,  /* one flow at a time */
+	DETECT_PART_CROSS = 2, /* across flows */
+	DETECT_PART_ALL = 3
+};
+struct detect *detect_new_part(const struct detect_config *cfg, enum detect_part part,
+			       alert_fn on_alert, void *ctx);
+
+/* The context alerts are reported with from now on (a shared instance:
+ * the worker holding the lock). */
+void detect_set_alert_ctx(struct detect *d, void *ctx);
 void detect_free(struct detect *d);
 
 void detect_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,

@@ -291,6 +291,7 @@ struct intel_snapshot;
 
 struct detect {
 	struct detect_config cfg;
+	unsigned part; /* enum detect_part */
 	alert_fn on_alert;
 	void *ctx;
 	struct detect_stats stats;
@@ -346,6 +347,8 @@ void brute_flow_end(struct detect *d, const struct flow *f);
 void brute_flow(struct detect *d, struct flow *f, const struct packet *pkt);
 
 int beacon_init(struct detect *d);
+/* Connections across (DETECT_PART_CROSS), bursts inside one
+ * (DETECT_PART_FLOW), as d->part says. */
 void beacon_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,
 		   unsigned ev);
 

@@ -27,6 +27,11 @@ struct eve *eve_new(int fd)
 	return e;
 }
 
+void eve_set_lock(struct eve *e, pthread_mutex_t *mu)
+{
+	e->lock = mu;
+}
+
 int eve_error(const struct eve *e)
 {
 	return e->err;
@@ -43,6 +48,8 @@ int eve_flush(struct eve *e)
 
 	if (e->err == 0 && e->b.err != 0)
 		e->err = e->b.err;
+	if (e->lock != NULL && e->b.len > 0)
+		pthread_mutex_lock(e->lock);
 	while (e->err == 0 && off < e->b.len) {
 		ssize_t n = write(e->fd, e->b.buf + off, e->b.len - off);
 		if (n < 0) {
@@ -53,6 +60,8 @@ int eve_flush(struct eve *e)
 		}
 		off += (size_t)n;
 	}
+	if (e->lock != NULL && e->b.len > 0)
+		pthread_mutex_unlock(e->lock);
 	e->stats.bytes += off;
 	jbuf_reset(&e->b);
 	return e->err;

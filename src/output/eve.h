@@ -6,6 +6,7 @@
 #ifndef YAGURA_OUTPUT_EVE_H
 #define YAGURA_OUTPUT_EVE_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "decode/appmeta.h"
@@ -18,6 +19,11 @@ struct eve;
 /* Creates a writer on fd (not closed by eve_free). Returns NULL on
  * allocation failure. */
 struct eve *eve_new(int fd);
+
+/* Writers sharing one file descriptor (a sensor's workers): each write of
+ * whole records to it is made holding mu, so that records never
+ * interleave. NULL: no lock (the default). */
+void eve_set_lock(struct eve *e, pthread_mutex_t *mu);
 
 /* Flushes what is buffered, then frees. Returns 0 or the first error
  * (negative yg_err; errno holds the cause for YG_EIO). */

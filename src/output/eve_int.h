@@ -19,6 +19,7 @@ struct eve {
 	void *tee_ctx;
 	char run_id[17];
 	uint64_t alert_seq;
+	pthread_mutex_t *lock; /* held while writing, when the fd is shared */
 };
 
 void eve_record_end(struct eve *e);

@@ -1,6 +1,7 @@
 #include "pipeline/pipeline_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/alloc.h"
 #include "decode/appmeta.h"
@@ -29,18 +30,58 @@ const char *meta_counter_name(enum meta_counter c)
 	return "unknown";
 }
 
+/* The shared detectors' lock, taken for this worker: their alerts are
+ * reported as its own. */
+static void xlock(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->shared->mu);
+	detect_set_alert_ctx(p->shared->det, p);
+}
+
+/* The packets held for the shared detectors, in order. */
+static void xflush(struct pipeline *p)
+{
+	struct flow *cur = p->cur;
+
+	if (p->xn == 0)
+		return;
+	xlock(p);
+	for (unsigned i = 0; i < p->xn; i++) {
+		struct xevent *x = &p->xq[i];
+		p->cur = x->f;
+		detect_packet(p->shared->det, x->f, &x->pkt, x->dir, x->ev);
+	}
+	pthread_mutex_unlock(&p->shared->mu);
+	p->xn = 0;
+	p->cur = cur;
+}
+
 static void on_flow_end(void *ctx, const struct flow *f, enum flow_end_reason why)
 {
 	struct pipeline *p = ctx;
 
+	if (p->shared != NULL && p->shared->det != NULL) {
+		/* The flow's held packets first: its slot is about to go. */
+		xflush(p);
+		xlock(p);
+		p->cur = (struct flow *)f;
+		detect_flow_end(p->shared->det, f, why);
+		p->cur = NULL;
+		pthread_mutex_unlock(&p->shared->mu);
+	}
 	if (p->det != NULL) {
 		p->cur = (struct flow *)f;
 		detect_flow_end(p->det, f, why);
 		p->cur = NULL;
 	}
 	eve_flow(p->eve, f, why);
-	if (p->cfg.flow_tap != NULL)
+	if (p->cfg.flow_tap != NULL) {
+		if (p->shared != NULL)
+			pthread_mutex_lock(&p->shared->out_mu);
 		p->cfg.flow_tap(p->cfg.flow_tap_ctx, f, why);
+		if (p->shared != NULL)
+			pthread_mutex_unlock(&p->shared->out_mu);
+	}
 }
 
 static void on_alert(void *ctx, const struct alert *a)
@@ -50,8 +91,44 @@ static void on_alert(void *ctx, const struct alert *a)
 	if (p->cur != NULL && a->flow_id == p->cur->flow_id)
 		p->cur->det_flags |= FLOW_ALERTED;
 	eve_alert(p->eve, a);
-	if (p->cfg.sources != NULL)
+	if (p->cfg.sources != NULL) {
+		if (p->shared != NULL)
+			pthread_mutex_lock(&p->shared->out_mu);
 		sources_add(p->cfg.sources, a);
+		if (p->shared != NULL)
+			pthread_mutex_unlock(&p->shared->out_mu);
+	}
+}
+
+struct pipeline_shared *pipeline_shared_new(const struct detect_config *detect)
+{
+	struct pipeline_shared *s = yg_calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	if (detect != NULL &&
+	    (s->det = detect_new_part(detect, DETECT_PART_CROSS, on_alert, NULL)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->out_mu, NULL);
+	return s;
+}
+
+pthread_mutex_t *pipeline_shared_output_lock(struct pipeline_shared *s)
+{
+	return &s->out_mu;
+}
+
+void pipeline_shared_free(struct pipeline_shared *s)
+{
+	if (s == NULL)
+		return;
+	detect_free(s->det);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->out_mu);
+	free(s);
 }
 
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, struct eve *eve)
@@ -65,7 +142,11 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, struct eve *eve
 	p->flows = flow_table_new(&cfg->flow, on_flow_end, p);
 	if (p->flows == NULL)
 		goto fail;
-	if (cfg->detect != NULL && (p->det = detect_new(cfg->detect, on_alert, p)) == NULL)
+	p->shared = cfg->shared;
+	if (cfg->detect != NULL &&
+	    (p->det = detect_new_part(cfg->detect,
+				      cfg->shared != NULL ? DETECT_PART_FLOW : DETECT_PART_ALL,
+				      on_alert, p)) == NULL)
 		goto fail;
 	if (cfg->scope != NULL && (p->no_scope = decode_scope_new()) == NULL)
 		goto fail;
@@ -79,6 +160,8 @@ fail:
 
 void pipeline_finish(struct pipeline *p)
 {
+	if (p->shared != NULL && p->shared->det != NULL)
+		xflush(p);
 	flow_table_flush(p->flows, FLOW_END_SHUTDOWN);
 	pipeline_records_flush(p);
 }
@@ -156,6 +239,12 @@ static void meta_dns(struct pipeline *p, struct flow *f, const struct packet *pk
 	eve_dns(p->eve, f, pkt, &m);
 	if (p->det != NULL)
 		detect_dns(p->det, f, pkt, &m);
+	if (p->shared != NULL && p->shared->det != NULL) {
+		xflush(p);
+		xlock(p);
+		detect_dns(p->shared->det, f, pkt, &m);
+		pthread_mutex_unlock(&p->shared->mu);
+	}
 }
 
 static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct packet *pkt)
@@ -252,6 +341,16 @@ static void pipeline_flow_packet(struct pipeline *p, struct flow *f, const struc
 	p->cur = f;
 	if (p->det != NULL)
 		detect_packet(p->det, f, pkt, dir, events);
+	if (p->shared != NULL && p->shared->det != NULL) {
+		struct xevent *x = &p->xq[p->xn++];
+		x->f = f;
+		x->pkt = *pkt;
+		x->pkt.payload = NULL; /* the shared detectors read its length only */
+		x->dir = dir;
+		x->ev = events;
+		if (p->xn == PIPELINE_BATCH)
+			xflush(p);
+	}
 	pipeline_meta(p, f, pkt, dir);
 	p->cur = NULL;
 }
@@ -353,7 +452,60 @@ void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
 		p->stats.in_flows++;
 		pipeline_flow_packet(p, f, &pkt[i], dir, events);
 	}
+	if (p->shared != NULL && p->shared->det != NULL)
+		xflush(p);
 	pipeline_intel_drop(p, snap);
 	if (scope != NULL && scope != p->no_scope)
 		decode_scope_release(scope);
+}
+
+void pipeline_totals_add(struct pipeline_totals *a, const struct pipeline_totals *b)
+{
+	uint64_t *x = (uint64_t *)&a->s;
+	const uint64_t *y = (const uint64_t *)&b->s;
+
+	for (size_t i = 0; i < sizeof(a->s) / sizeof(uint64_t); i++)
+		x[i] += y[i];
+	a->f.created += b->f.created;
+	a->f.ended += b->f.ended;
+	a->f.evicted += b->f.evicted;
+	a->f.active += b->f.active;
+	a->f.peak += b->f.peak;
+	a->d.alerts += b->d.alerts;
+	a->d.evictions += b->d.evictions;
+	a->d.evictions_rare += b->d.evictions_rare;
+	a->d.table_bytes += b->d.table_bytes;
+	a->detecting |= b->detecting;
+}
+
+void pipeline_shared_totals(struct pipeline_shared *sh, struct pipeline_totals *t)
+{
+	const struct detect_stats *d;
+
+	if (sh == NULL || sh->det == NULL)
+		return;
+	pthread_mutex_lock(&sh->mu);
+	d = detect_stats(sh->det);
+	t->d.alerts += d->alerts;
+	t->d.evictions += d->evictions;
+	t->d.evictions_rare += d->evictions_rare;
+	t->d.table_bytes += d->table_bytes;
+	t->detecting = 1;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+void pipeline_totals(struct pipeline *const *ps, size_t n, struct pipeline_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < n; i++) {
+		struct pipeline_totals one;
+		memset(&one, 0, sizeof(one));
+		one.s = ps[i]->stats;
+		one.f = *flow_table_stats(ps[i]->flows);
+		if (ps[i]->det != NULL) {
+			one.d = *detect_stats(ps[i]->det);
+			one.detecting = 1;
+		}
+		pipeline_totals_add(t, &one);
+	}
 }

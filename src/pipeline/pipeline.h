@@ -6,6 +6,7 @@
 #ifndef YAGURA_PIPELINE_PIPELINE_H
 #define YAGURA_PIPELINE_PIPELINE_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "base/snap.h"
@@ -36,6 +37,9 @@ struct pipeline_config {
 	 * exporter); NULL: none. */
 	flow_end_fn flow_tap;
 	void *flow_tap_ctx;
+	/* Several workers, each a pipeline on its share of the traffic: what
+	 * they share (pipeline_shared_new). NULL: this pipeline is alone. */
+	struct pipeline_shared *shared;
 	/* Flow records (pipeline_record): how long one direction's record
 	 * waits for the other's before it is taken alone. 0: 5 seconds. */
 	uint64_t pair_wait_us;
@@ -65,6 +69,19 @@ struct pipeline_stats {
 };
 
 struct pipeline;
+
+/* What the workers of one sensor share: the detectors that count across
+ * flows (detect.h, DETECT_PART_CROSS), behind a lock that a worker takes
+ * once per batch of packets and once per flow that ends; and a second lock
+ * for the outputs they share (the sources, the flow tap; give it to each
+ * worker's EVE writer with eve_set_lock). Each worker's pipeline keeps the
+ * detectors that look at one flow at a time for itself. */
+struct pipeline_shared;
+
+/* NULL on allocation failure. detect: NULL for no detection. */
+struct pipeline_shared *pipeline_shared_new(const struct detect_config *detect);
+pthread_mutex_t *pipeline_shared_output_lock(struct pipeline_shared *s);
+void pipeline_shared_free(struct pipeline_shared *s);
 
 /* Creates a pipeline writing to eve (borrowed; must outlive it). Returns
  * NULL on allocation failure or an invalid flow configuration. */
@@ -119,6 +136,21 @@ const struct flow_stats *pipeline_flow_stats(const struct pipeline *p);
 
 /* NULL when detection is off. */
 struct detect *pipeline_detect(const struct pipeline *p);
+
+/* The counters of n pipelines (a sensor's workers) added up; alerts and
+ * detector state count the shared detectors once. Read a worker's only
+ * from its own thread, or from a copy it made. */
+struct pipeline_totals {
+	struct pipeline_stats s;
+	struct flow_stats f;
+	struct detect_stats d;
+	int detecting;
+};
+void pipeline_totals(struct pipeline *const *ps, size_t n, struct pipeline_totals *t);
+/* Adds the shared detectors' alerts and state to t (once for all workers). */
+void pipeline_shared_totals(struct pipeline_shared *sh, struct pipeline_totals *t);
+/* Adds b to a (a copy of another worker's totals). */
+void pipeline_totals_add(struct pipeline_totals *a, const struct pipeline_totals *b);
 
 /* Frees; live flows are ended as by pipeline_finish(). */
 void pipeline_free(struct pipeline *p);

@@ -6,6 +6,21 @@
 
 struct pairer;
 
+struct pipeline_shared {
+	pthread_mutex_t mu;     /* det */
+	pthread_mutex_t out_mu; /* sources, flow tap, EVE writes; taken inside mu, never around it */
+	struct detect *det;     /* DETECT_PART_CROSS */
+};
+
+/* A packet's event for the shared detectors, held until the batch ends or
+ * a flow ends (whichever first), so that the lock is taken once for many. */
+struct xevent {
+	struct flow *f;
+	struct packet pkt;
+	int dir;
+	unsigned ev;
+};
+
 struct pipeline {
 	struct pipeline_config cfg;
 	struct eve *eve;
@@ -14,6 +29,9 @@ struct pipeline {
 	struct flow *cur; /* the flow being processed, for "alerted" */
 	struct decode_scope *no_scope; /* admits nothing: a scope handle publishing none */
 	struct pipeline_stats stats;
+	struct pipeline_shared *shared;
+	struct xevent xq[PIPELINE_BATCH];
+	unsigned xn;
 	struct pairer *pairer; /* flow records waiting for their other direction */
 	struct pipeline_record_stats rstats;
 	uint64_t rec_seq;
