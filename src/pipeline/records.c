@@ -36,39 +36,43 @@ struct pend {
 	uint32_t prev, next; /* by arrival */
 };
 
+/* Sized to what waits, not to what may: most records find their other
+ * direction within the same export, so the table stays small and in cache;
+ * it doubles as it fills, up to cap entries. */
 struct pairer {
-	uint32_t cap, mask;
+	uint32_t cap;    /* entries at most */
+	uint32_t size;   /* entries allocated */
+	uint32_t hw;     /* entries ever handed out (the rest are untouched) */
+	uint32_t mask;   /* buckets - 1 */
 	uint32_t *buckets;
 	struct pend *pool;
-	uint32_t free;
+	uint32_t free;       /* entries given back */
 	uint32_t head, tail; /* oldest, newest */
+	uint32_t n;          /* waiting */
 };
+
+#define PAIRER_START 1024
 
 static struct pairer *pairer_new(uint32_t cap)
 {
 	struct pairer *t = yg_calloc(1, sizeof(*t));
-	uint32_t nb = 16;
+	uint32_t start = cap < PAIRER_START ? cap : PAIRER_START;
 
 	if (t == NULL)
 		return NULL;
-	while (nb < cap * 2 && nb < (1u << 30))
-		nb <<= 1;
 	t->cap = cap;
-	t->mask = nb - 1;
-	t->buckets = yg_malloc(sizeof(uint32_t) * nb);
-	t->pool = yg_malloc(sizeof(struct pend) * cap);
+	t->size = start;
+	t->mask = start * 2 - 1;
+	t->buckets = yg_malloc(sizeof(uint32_t) * (t->mask + 1));
+	t->pool = yg_malloc(sizeof(struct pend) * start);
 	if (t->buckets == NULL || t->pool == NULL) {
 		free(t->buckets);
 		free(t->pool);
 		free(t);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < nb; i++)
-		t->buckets[i] = NIL;
-	for (uint32_t i = 0; i < cap; i++)
-		t->pool[i].hnext = i + 1 < cap ? i + 1 : NIL;
-	t->free = 0;
-	t->head = t->tail = NIL;
+	memset(t->buckets, 0xff, sizeof(uint32_t) * (t->mask + 1));
+	t->free = t->head = t->tail = NIL;
 	return t;
 }
 
@@ -79,6 +83,32 @@ static void pairer_free(struct pairer *t)
 	free(t->buckets);
 	free(t->pool);
 	free(t);
+}
+
+/* Doubles the entries and the buckets. Returns 0, or -1 (no memory: the
+ * table stays as it was). */
+static int pairer_grow(struct pairer *t)
+{
+	uint32_t size = t->size * 2 > t->cap ? t->cap : t->size * 2, nb = size * 2;
+	struct pend *pool = yg_realloc(t->pool, sizeof(struct pend) * size);
+	uint32_t *buckets;
+
+	if (pool == NULL)
+		return -1;
+	t->pool = pool;
+	t->size = size;
+	if ((buckets = yg_malloc(sizeof(uint32_t) * nb)) == NULL)
+		return 0; /* more entries, the old buckets: still correct */
+	memset(buckets, 0xff, sizeof(uint32_t) * nb);
+	free(t->buckets);
+	t->buckets = buckets;
+	t->mask = nb - 1;
+	for (uint32_t i = t->head; i != NIL; i = t->pool[i].next) {
+		uint32_t *b = &t->buckets[t->pool[i].hash & t->mask];
+		t->pool[i].hnext = *b;
+		*b = i;
+	}
+	return 0;
 }
 
 static uint64_t mix(uint64_t h, uint64_t x)
@@ -321,6 +351,7 @@ static void unlink_pend(struct pairer *t, uint32_t i)
 		t->tail = e->prev;
 	e->hnext = t->free;
 	t->free = i;
+	t->n--;
 }
 
 /* Takes the oldest waiting record alone. */
@@ -394,7 +425,10 @@ void pipeline_record(struct pipeline *p, const struct nf_record *r, uint64_t now
 		}
 	}
 	t = p->pairer;
-	pipeline_records_advance(p, now_us);
+	/* The clock is read per datagram: a record's wait is ended by the next
+	 * record that comes later, or by pipeline_advance(). */
+	if (t->head != NIL && now_us != t->pool[t->tail].arrived_us)
+		pipeline_records_advance(p, now_us);
 	uint64_t hash = half_hash(&h);
 	for (i = t->buckets[hash & t->mask]; i != NIL; i = t->pool[i].hnext) {
 		if (t->pool[i].hash != hash || !is_reverse(&t->pool[i].h, &h, slack))
@@ -406,11 +440,16 @@ void pipeline_record(struct pipeline *p, const struct nf_record *r, uint64_t now
 		emit_two(p, &a, &h);
 		return;
 	}
-	if (t->free == NIL)
-		pop_oldest(p);
-	i = t->free;
+	if (t->free == NIL && t->hw == t->size && (t->size == t->cap || pairer_grow(t) < 0))
+		pop_oldest(p); /* full: the oldest goes alone */
+	if (t->free != NIL) {
+		i = t->free;
+		t->free = t->pool[i].hnext;
+	} else {
+		i = t->hw++;
+	}
 	e = &t->pool[i];
-	t->free = e->hnext;
+	t->n++;
 	e->h = h;
 	e->hash = hash;
 	e->arrived_us = now_us;
