@@ -291,10 +291,11 @@ struct detect *detect_new_part(const struct detect_config *cfg, enum detect_part
 	d->on_alert = on_alert;
 	d->ctx = ctx;
 	d->ics_allow = cfg->ics_allow;
+	(void)flow; /* bursts inside a connection keep their state in the flow */
 	if ((cross && (scan_init(d) < 0 || trw_init(d) < 0 || dos_init(d) < 0 ||
-		       brute_init(d) < 0 || dnsanom_init(d) < 0)) ||
-	    beacon_init(d) < 0 ||
-	    (flow && (icsabuse_init(d) < 0 || intelmatch_init(d) < 0))) {
+		       brute_init(d) < 0 || dnsanom_init(d) < 0 || icsabuse_init(d) < 0 ||
+		       intelmatch_init(d) < 0)) ||
+	    beacon_init(d) < 0) {
 		detect_free(d);
 		return NULL;
 	}
@@ -354,10 +355,10 @@ const struct detect_stats *detect_stats(struct detect *d)
 void detect_packet(struct detect *d, struct flow *f, const struct packet *pkt, int dir,
 		   unsigned events)
 {
-	if ((events & FLOW_EV_NEW) && (d->part & DETECT_PART_CROSS))
+	if ((events & FLOW_EV_NEW) && (d->part & DETECT_PART_CROSS)) {
 		scan_packet(d, f, pkt, events);
-	if ((events & FLOW_EV_NEW) && (d->part & DETECT_PART_FLOW))
 		intelmatch_flow(d, f, pkt);
+	}
 	if (d->part & DETECT_PART_CROSS) {
 		if (events & FLOW_EV_ESTABLISHED)
 			brute_packet(d, f, pkt);
@@ -379,23 +380,23 @@ void detect_flow_end(struct detect *d, const struct flow *f, enum flow_end_reaso
 void detect_dns(struct detect *d, const struct flow *f, const struct packet *pkt,
 		const struct dns_meta *m)
 {
-	if (d->part & DETECT_PART_CROSS)
-		dnsanom_dns(d, f, pkt, m);
-	if (d->part & DETECT_PART_FLOW)
-		intelmatch_dns(d, f, pkt, m);
+	if (!(d->part & DETECT_PART_CROSS))
+		return;
+	dnsanom_dns(d, f, pkt, m);
+	intelmatch_dns(d, f, pkt, m);
 }
 
 void detect_tls(struct detect *d, const struct flow *f, const struct packet *pkt,
 		const struct tls_meta *m)
 {
-	if (d->part & DETECT_PART_FLOW)
+	if (d->part & DETECT_PART_CROSS)
 		intelmatch_name(d, f, pkt, m->sni, m->sni_len, 1);
 }
 
 void detect_http(struct detect *d, const struct flow *f, const struct packet *pkt,
 		 const struct http_meta *m)
 {
-	if (d->part & DETECT_PART_FLOW)
+	if (d->part & DETECT_PART_CROSS)
 		intelmatch_name(d, f, pkt, m->host, m->host_len, 0);
 }
 
@@ -407,6 +408,6 @@ void detect_set_intel(struct detect *d, const struct intel_snapshot *s)
 void detect_ics(struct detect *d, const struct flow *f, const struct packet *pkt,
 		const struct ics_op *op)
 {
-	if (d->part & DETECT_PART_FLOW)
+	if (d->part & DETECT_PART_CROSS)
 		icsabuse_op(d, f, pkt, op);
 }

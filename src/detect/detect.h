@@ -63,17 +63,18 @@ struct detect;
 struct detect *detect_new(const struct detect_config *cfg, alert_fn on_alert, void *ctx);
 
 /* A sensor with several workers (each its own flow table, on its share of
- * the traffic) splits the detectors in two: those that look at one flow
- * at a time (known-bad indicators, ICS operations, bursts inside one
- * connection), one instance per worker; and those that count across flows
- * (scans, the sequential test, floods, reflection, volume, brute force,
- * beacons across connections, DNS anomalies), one instance all workers
+ * the traffic) splits the detectors in two: what keeps its state in the
+ * flow itself (bursts inside one connection), one instance per worker; and
+ * every detector that keeps state across flows (scans, the sequential
+ * test, floods, reflection, volume, brute force, beacons across
+ * connections, DNS anomalies, ICS operations and known-bad indicators,
+ * each alerting once per source and window), one instance all workers
  * share, under the caller's lock, so that an attack spread over flows
- * hashed to different workers is still counted whole. The same calls go
- * to both; each runs its part. detect_new() makes an instance of both. */
+ * hashed to different workers is counted whole and alerted once. The same
+ * calls go to both; each runs its part. detect_new() makes both in one. */
 enum detect_part {
-	DETECT_PART_FLOW = 1,  /* one flow at a time */
-	DETECT_PART_CROSS = 2, /* across flows */
+	DETECT_PART_FLOW = 1,  /* state in the flow */
+	DETECT_PART_CROSS = 2, /* state across flows */
 	DETECT_PART_ALL = 3
 };
 struct detect *detect_new_part(const struct detect_config *cfg, enum detect_part part,

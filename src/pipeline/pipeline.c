@@ -36,6 +36,7 @@ static void xlock(struct pipeline *p)
 {
 	pthread_mutex_lock(&p->shared->mu);
 	detect_set_alert_ctx(p->shared->det, p);
+	detect_set_intel(p->shared->det, p->snap);
 }
 
 /* The packets held for the shared detectors, in order. */
@@ -198,6 +199,20 @@ const struct flow_stats *pipeline_flow_stats(const struct pipeline *p)
 	return flow_table_stats(p->flows);
 }
 
+/* Metadata for the detectors: this pipeline's, then the shared ones, in
+ * order after the packets held for them. */
+#define DETECT_META(p, fn, ...)                                                                    \
+	do {                                                                                       \
+		if ((p)->det != NULL)                                                              \
+			fn((p)->det, __VA_ARGS__);                                                 \
+		if ((p)->shared != NULL && (p)->shared->det != NULL) {                             \
+			xflush(p);                                                                 \
+			xlock(p);                                                                  \
+			fn((p)->shared->det, __VA_ARGS__);                                         \
+			pthread_mutex_unlock(&(p)->shared->mu);                                    \
+		}                                                                                  \
+	} while (0)
+
 /* A cheap test for the start of an HTTP/1.x request line. */
 static int looks_like_http(const uint8_t *s, uint32_t n)
 {
@@ -237,14 +252,7 @@ static void meta_dns(struct pipeline *p, struct flow *f, const struct packet *pk
 	}
 	f->app_proto = APP_DNS;
 	eve_dns(p->eve, f, pkt, &m);
-	if (p->det != NULL)
-		detect_dns(p->det, f, pkt, &m);
-	if (p->shared != NULL && p->shared->det != NULL) {
-		xflush(p);
-		xlock(p);
-		detect_dns(p->shared->det, f, pkt, &m);
-		pthread_mutex_unlock(&p->shared->mu);
-	}
+	DETECT_META(p, detect_dns, f, pkt, &m);
 }
 
 static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct packet *pkt)
@@ -256,8 +264,7 @@ static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct pac
 		struct http_meta m;
 		if (looks_like_http(s, n) && http_parse_request(s, n, &m) == 0) {
 			eve_http(p->eve, f, pkt, &m);
-			if (p->det != NULL)
-				detect_http(p->det, f, pkt, &m);
+			DETECT_META(p, detect_http, f, pkt, &m);
 		}
 		return;
 	}
@@ -274,8 +281,7 @@ static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct pac
 			p->stats.meta[MC_TLS_PARTIAL]++;
 		f->app_proto = APP_TLS;
 		eve_tls(p->eve, f, pkt, &m);
-		if (p->det != NULL)
-			detect_tls(p->det, f, pkt, &m);
+		DETECT_META(p, detect_tls, f, pkt, &m);
 	} else if (looks_like_http(s, n)) {
 		struct http_meta m;
 		if (http_parse_request(s, n, &m) < 0) {
@@ -284,8 +290,7 @@ static void meta_tcp_client(struct pipeline *p, struct flow *f, const struct pac
 		}
 		f->app_proto = APP_HTTP;
 		eve_http(p->eve, f, pkt, &m);
-		if (p->det != NULL)
-			detect_http(p->det, f, pkt, &m);
+		DETECT_META(p, detect_http, f, pkt, &m);
 	}
 }
 
@@ -304,7 +309,7 @@ static void meta_ics(struct pipeline *p, struct flow *f, const struct packet *pk
 		return;
 	}
 	for (int i = 0; i < n; i++)
-		detect_ics(p->det, f, pkt, &ops[i]);
+		DETECT_META(p, detect_ics, f, pkt, &ops[i]);
 }
 
 static int ics_proto_of(const struct packet *pkt)
@@ -400,6 +405,7 @@ struct intel_snapshot *pipeline_intel_hold(struct pipeline *p)
 		return NULL;
 	s = intel_handle_acquire(p->cfg.intel);
 	detect_set_intel(p->det, s);
+	p->snap = s;
 	return s;
 }
 
@@ -408,6 +414,7 @@ void pipeline_intel_drop(struct pipeline *p, struct intel_snapshot *s)
 	if (s == NULL)
 		return;
 	detect_set_intel(p->det, NULL);
+	p->snap = NULL;
 	intel_snapshot_release(s);
 }
 

@@ -30,6 +30,7 @@ struct pipeline {
 	struct decode_scope *no_scope; /* admits nothing: a scope handle publishing none */
 	struct pipeline_stats stats;
 	struct pipeline_shared *shared;
+	struct intel_snapshot *snap; /* held for the batch (pipeline_intel_hold) */
 	struct xevent xq[PIPELINE_BATCH];
 	unsigned xn;
 	struct pairer *pairer; /* flow records waiting for their other direction */
