@@ -997,10 +997,13 @@ void http_server_wake(struct http_server *srv)
 
 static int park_start(struct http_server *srv)
 {
+	/* Set before the thread runs: it reads the flags beside this one. */
 	srv->pstop = srv->pwake = false;
-	if (pthread_create(&srv->pthr, NULL, park_main, srv) != 0)
-		return YG_ENOMEM;
 	srv->pthr_started = true;
+	if (pthread_create(&srv->pthr, NULL, park_main, srv) != 0) {
+		srv->pthr_started = false;
+		return YG_ENOMEM;
+	}
 	return 0;
 }
 
