@@ -90,20 +90,32 @@ static void bkey_make(struct bkey *k, const struct flow *f)
 	k->port = f->key.port[s];
 }
 
-/* A handshake completed toward an authentication service: one more
- * session open at once. */
-void brute_packet(struct detect *d, struct flow *f, const struct packet *pkt)
+/* The record of the client's sessions to the flow's authentication
+ * service, its window rolled to now; NULL when the flow is none of that. */
+static struct brute_rec *brute_session(struct detect *d, const struct flow *f, uint8_t proto,
+				       uint64_t now)
 {
 	struct brute_rec *r;
 	struct bkey k;
 	int is_new;
 
-	if (pkt->ip_proto != 6 || (f->det_flags & DETF_SYNACK) ||
+	if (proto != 6 || (f->det_flags & DETF_SYNACK) ||
 	    auth_service(f->key.port[f->client ^ 1]) == NULL)
-		return;
+		return NULL;
 	bkey_make(&k, f);
-	r = dtable_get(d->brute, &k, pkt->ts_us, &is_new);
-	brute_roll(r, pkt->ts_us, d->cfg.brute_window_s);
+	r = dtable_get(d->brute, &k, now, &is_new);
+	brute_roll(r, now, d->cfg.brute_window_s);
+	return r;
+}
+
+/* A handshake completed toward an authentication service: one more
+ * session open at once. */
+void brute_packet(struct detect *d, struct flow *f, const struct packet *pkt)
+{
+	struct brute_rec *r = brute_session(d, f, pkt->ip_proto, pkt->ts_us);
+
+	if (r == NULL)
+		return;
 	r->open++;
 	if (r->open > r->max_open)
 		r->max_open = r->open;
@@ -112,17 +124,11 @@ void brute_packet(struct detect *d, struct flow *f, const struct packet *pkt)
 
 void brute_flow(struct detect *d, struct flow *f, const struct packet *pkt)
 {
-	struct brute_rec *r;
-	struct bkey k;
+	struct brute_rec *r = brute_session(d, f, pkt->ip_proto, f->first_us);
 	uint32_t overlap = 0;
-	int is_new;
 
-	if (pkt->ip_proto != 6 || (f->det_flags & DETF_SYNACK) ||
-	    auth_service(f->key.port[f->client ^ 1]) == NULL)
+	if (r == NULL)
 		return;
-	bkey_make(&k, f);
-	r = dtable_get(d->brute, &k, f->first_us, &is_new);
-	brute_roll(r, f->first_us, d->cfg.brute_window_s);
 	for (int i = 0; i < BRUTE_ENDS; i++)
 		overlap += r->ends[i] > f->first_us;
 	r->ends[r->n_ends++ % BRUTE_ENDS] = f->last_us;

@@ -36,11 +36,13 @@ class Checker:
         self.name, self.passed, self.failed = name, 0, 0
 
     def check(self, cond, what):
+        """Counts cond; returns it, so that a step can depend on it."""
         if cond:
             self.passed += 1
         else:
             self.failed += 1
             print("FAIL: %s" % what)
+        return cond
 
     def finish(self):
         print("%s: %d passed, %d failed" % (self.name, self.passed, self.failed))

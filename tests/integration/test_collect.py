@@ -41,7 +41,9 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
+import common
+
+SKIP = common.SKIP
 BIG = "315360000"
 SHARED_CAPTURES = [
     "zeek__nmap-vsn.pcap",
@@ -63,19 +65,6 @@ EXPORTS = {
 }
 # Need packets: hand-built SYNs, bursts inside a connection.
 PACKET_ONLY = {9100021, 9400002}
-
-
-class Checker:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, cond, what):
-        if cond:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL: %s" % what)
-        return cond
 
 
 def alert_key(r, export):
@@ -268,7 +257,7 @@ def main():
     if shutil.which("softflowd") is None:
         print("skipped: softflowd is not installed (scripts/setup.sh installs it)")
         return SKIP
-    t = Checker()
+    t = common.Checker("collect")
     with tempfile.TemporaryDirectory() as tmp:
         usage(t, a)
         cap = os.path.join(tmp, "planted.pcap")
@@ -283,8 +272,7 @@ def main():
                 run_capture(t, a, os.path.join(d, name), name, tmp, True)
         else:
             print("shared captures skipped: %s is absent" % d)
-    print("%d checks passed, %d failed" % (t.passed, t.failed))
-    return 1 if t.failed else 0
+    t.finish()
 
 
 if __name__ == "__main__":

@@ -51,13 +51,12 @@ def metrics():
     return got
 
 
-def live(t, yagura, capture, label, method, d, packets):
-    out = os.path.join(d, label + ".json")
-    err = open(os.path.join(d, label + ".err"), "w+")
-    p = subprocess.Popen(["ip", "netns", "exec", NS, yagura, "sensor", "--interface", "vb",
-                          "--capture", method, "--no-detect", "-o", out,
-                          "--metrics", "127.0.0.1:9101"],
-                         stderr=err, stdout=subprocess.DEVNULL)
+def sensor_replay(yagura, args, err, capture):
+    """Starts `yagura sensor --interface vb ARGS` in the namespace, replays
+    capture onto the other end at 2,000 packets/s; returns the process,
+    still running."""
+    p = subprocess.Popen(["ip", "netns", "exec", NS, yagura, "sensor", "--interface", "vb"] +
+                         args, stderr=err, stdout=subprocess.DEVNULL)
     for _ in range(100):
         err.seek(0)
         if "sensor: reading vb" in err.read():
@@ -66,6 +65,14 @@ def live(t, yagura, capture, label, method, d, packets):
     ns("tcpreplay", "-q", "-i", "va", "--pps", "2000", capture, stdout=subprocess.DEVNULL,
        stderr=subprocess.DEVNULL)
     time.sleep(0.5)
+    return p
+
+
+def live(t, yagura, capture, label, method, d, packets):
+    out = os.path.join(d, label + ".json")
+    err = open(os.path.join(d, label + ".err"), "w+")
+    p = sensor_replay(yagura, ["--capture", method, "--no-detect", "-o", out,
+                               "--metrics", "127.0.0.1:9101"], err, capture)
     m = metrics()
     t.check(m.get("yagura_sensor_packets_total") == packets and
             m.get("yagura_capture_dropped_total") == 0 and
@@ -105,17 +112,7 @@ def workers(t, yagura, d, name, cap, detect, need):
     want = alert_keys(want_out)
     out = os.path.join(d, name + "-workers.json")
     err = open(os.path.join(d, name + "-workers.err"), "w+")
-    p = subprocess.Popen(["ip", "netns", "exec", NS, yagura, "sensor", "--interface", "vb",
-                          "--workers", "2", "-o", out] + detect,
-                         stderr=err, stdout=subprocess.DEVNULL)
-    for _ in range(100):
-        err.seek(0)
-        if "sensor: reading vb" in err.read():
-            break
-        time.sleep(0.05)
-    ns("tcpreplay", "-q", "-i", "va", "--pps", "2000", cap, stdout=subprocess.DEVNULL,
-       stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
+    p = sensor_replay(yagura, ["--workers", "2", "-o", out] + detect, err, cap)
     p.send_signal(signal.SIGTERM)
     rc = p.wait(timeout=30)
     err.seek(0)
