@@ -14,6 +14,7 @@
 #include "cli/client.h"
 #include "privacy/protect.h"
 #include "sensor/sensor.h"
+#include "sensor/sensor_conf.h"
 
 #define DEFAULT_IDLE 60
 #define DEFAULT_ACTIVE 300
@@ -44,6 +45,12 @@ static void analyze_usage(FILE *out)
 		"\n"
 		"options:\n"
 		"  -o, --output FILE         write records to FILE instead of standard output\n"
+		"      --config FILE         settings from an INI file: [detect] NAME = VALUE as\n"
+		"                            --detect, [ics] allow = PREFIXES, [intel] path = PATH;\n"
+		"                            the options win over it. SIGHUP reads it again (and\n"
+		"                            the intel): new thresholds and allow-list apply from\n"
+		"                            the next packets, a bad file keeps the old settings\n"
+		"                            (docs/analyze.md)\n"
 		"      --idle-timeout S      end a flow idle for S seconds (default %d)\n"
 		"      --active-timeout S    end (and restart) a flow older than S seconds (default %d)\n"
 		"      --closed-timeout S    keep a closed TCP flow S seconds for late packets (default %d)\n"
@@ -177,7 +184,8 @@ enum {
 	OPT_METRICS,
 	OPT_LISTEN,
 	OPT_PAIR_WAIT,
-	OPT_WORKERS
+	OPT_WORKERS,
+	OPT_CONFIG
 };
 
 /* The token: the first line of file, or YAGURA_TOKEN. */
@@ -242,6 +250,7 @@ int cmd_analyze(int argc, char **argv)
 		{"listen", required_argument, NULL, OPT_LISTEN},
 		{"pair-wait", required_argument, NULL, OPT_PAIR_WAIT},
 		{"workers", required_argument, NULL, OPT_WORKERS},
+		{"config", required_argument, NULL, OPT_CONFIG},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -279,6 +288,9 @@ int cmd_analyze(int argc, char **argv)
 	int nworkers = 1;
 	struct capture_live_opts lopts = {.fanout_group = -1, .promisc = true};
 	const char *metrics_listen = NULL;
+	const char *config_path = NULL;
+	const char *detect_cli[SENSOR_CONF_MAX_DETECT];
+	int n_detect_cli = 0;
 	struct sensor_config sc;
 	struct sensor *s = NULL;
 
@@ -348,6 +360,16 @@ int cmd_analyze(int argc, char **argv)
 				rc = EXIT_USAGE;
 				goto out;
 			}
+			/* Kept to apply over a --config file's, at start and reload. */
+			if (n_detect_cli == SENSOR_CONF_MAX_DETECT) {
+				log_warnx("analyze: --detect: at most %d", SENSOR_CONF_MAX_DETECT);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+			detect_cli[n_detect_cli++] = optarg;
+			break;
+		case OPT_CONFIG:
+			config_path = optarg;
 			break;
 		case OPT_NO_DETECT:
 			detect_on = 0;
@@ -582,6 +604,9 @@ int cmd_analyze(int argc, char **argv)
 	sc.pipe = cfg;
 	sc.detect_on = detect_on;
 	sc.detect = dcfg;
+	sc.config_path = config_path;
+	sc.detect_cli = detect_cli;
+	sc.n_detect_cli = n_detect_cli;
 	sc.files = argv + optind;
 	sc.nfiles = argc - optind;
 	sc.output = output;

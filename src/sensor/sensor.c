@@ -25,6 +25,7 @@
 #include "privacy/protect.h"
 #include "sensor/collect.h"
 #include "sensor/monitor_poll.h"
+#include "sensor/sensor_conf.h"
 #include "sensor/sensor_metrics.h"
 #include "sensor/taxii_poll.h"
 
@@ -515,10 +516,114 @@ struct sensor {
 	struct capture_stats cst;
 	struct collector *coll;
 	struct sensor_metrics *sm;
+	/* --config: the file as last read, the ICS allow-list parsed from it
+	 * for the start's configuration, what the detectors run with now (for
+	 * the reload's line), and where a reload publishes the next one. */
+	struct sensor_conf *conf;
+	struct protect_set *ics_owned;
+	struct detect_config cur;
+	struct snap_handle *detect_update;
+	uint64_t gen;
 };
 
-/* The reloader: waits for SIGHUP (blocked in every other thread), rebuilds
- * the snapshot from the same paths and publishes it. Packet processing
+/* A reload's detector configuration, with the allow-list it points to. */
+struct conf_snap {
+	struct pipeline_detect_snap ds;
+	struct protect_set *ics;
+};
+
+static void conf_snap_free(struct snap_ref *r)
+{
+	struct conf_snap *cs = (struct conf_snap *)((char *)r - offsetof(struct conf_snap, ds.ref));
+
+	protect_set_free(cs->ics);
+	free(cs);
+}
+
+/* The ICS allow-list as the file wrote it, or "none". */
+static const char *ics_text(const struct sensor_conf *c)
+{
+	return c != NULL && c->ics_allow != NULL ? c->ics_allow : "none";
+}
+
+static int same_paths(const struct sensor_conf *a, const struct sensor_conf *b)
+{
+	if (a->n_intel != b->n_intel)
+		return 0;
+	for (int i = 0; i < a->n_intel; i++)
+		if (strcmp(a->intel[i], b->intel[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* SIGHUP's first half: the file read again, checked whole, and its
+ * detector configuration published for the pipelines' next batch. A bad
+ * file changes nothing. One line on stderr either way. */
+static void reload_config(struct sensor *s)
+{
+	const struct sensor_config *c = &s->cfg;
+	struct sensor_conf *conf, *old;
+	struct conf_snap *cs;
+	char err[512], what[1024];
+	size_t w = 0;
+	int rc;
+
+	rc = sensor_conf_load(c->config_path, &conf, err, sizeof(err));
+	if (rc != 0) {
+		log_warnx("%s: configuration not reloaded, the previous one stays: %s", c->cmd, err);
+		return;
+	}
+	what[0] = '\0';
+#define SAID(...)                                                                                  	do {                                                                                       		int n_ = snprintf(what + w, sizeof(what) - w, "%s", w ? ", " : "");                		if (n_ > 0 && (size_t)n_ < sizeof(what) - w)                                       			w += (size_t)n_;                                                           		n_ = snprintf(what + w, sizeof(what) - w, __VA_ARGS__);                            		if (n_ > 0 && (size_t)n_ < sizeof(what) - w)                                       			w += (size_t)n_;                                                           	} while (0)
+	if (c->detect_on) {
+		if ((cs = yg_calloc(1, sizeof(*cs))) == NULL ||
+		    sensor_conf_detect(conf, c->detect_cli, c->n_detect_cli, c->detect.ics_allow,
+				       &cs->ds.detect, &cs->ics) < 0) {
+			free(cs);
+			sensor_conf_free(conf);
+			log_warnx("%s: configuration not reloaded, the previous one stays: out of "
+				  "memory", c->cmd);
+			return;
+		}
+		for (const struct detect_param *p = detect_params; p->name; p++) {
+			uint32_t a = *(const uint32_t *)((const char *)&s->cur + p->offset);
+			uint32_t *b = (uint32_t *)((char *)&cs->ds.detect + p->offset);
+			if (a == *b)
+				continue;
+			if (p->offset == offsetof(struct detect_config, table_entries)) {
+				SAID("%s %u -> %u (takes a restart; %u until then)", p->name, a, *b, a);
+				*b = a;
+			} else {
+				SAID("%s %u -> %u", p->name, a, *b);
+			}
+		}
+		if (c->detect.ics_allow == NULL && strcmp(ics_text(s->conf), ics_text(conf)) != 0)
+			SAID("ics.allow %s -> %s", ics_text(s->conf), ics_text(conf));
+		s->cur = cs->ds.detect;
+		snap_ref_init(&cs->ds.ref, conf_snap_free);
+		cs->ds.gen = ++s->gen;
+		snap_handle_publish(s->detect_update, &cs->ds.ref);
+	}
+	/* The intel paths the file names, for the intel reload that follows
+	 * (the command line's stay when it gave any). */
+	pthread_mutex_lock(&s->feeds.mu);
+	old = s->conf;
+	if (c->n_intel == 0) {
+		if (!same_paths(old, conf))
+			SAID("intel.path changed (%d paths)", conf->n_intel);
+		s->feeds.paths = (const char *const *)conf->intel;
+		s->feeds.n = conf->n_intel;
+	}
+	s->conf = conf;
+	pthread_mutex_unlock(&s->feeds.mu);
+	sensor_conf_free(old);
+	fprintf(stderr, "%s: configuration reloaded: %s\n", c->cmd, w ? what : "no change");
+#undef SAID
+}
+
+/* The reloader: waits for SIGHUP (blocked in every other thread), reads
+ * the --config file again (reload_config), rebuilds the intel snapshot
+ * from the paths and publishes it. Packet processing
  * never waits for it; the next batch simply sees the new snapshot. */
 static void *sensor_reloader(void *arg)
 {
@@ -533,10 +638,15 @@ static void *sensor_reloader(void *arg)
 	for (;;) {
 		if (sigwait(&set, &sig) != 0 || atomic_load(&s->reloading) < 0)
 			break;
+		/* One reload: the configuration, then the intel it names. */
+		if (s->cfg.config_path != NULL)
+			reload_config(s);
 		if (fe->handle == NULL)
 			continue;
 		pthread_mutex_lock(&fe->mu);
-		if (intel_build(fe, &snap, " reload", 1) != SENSOR_FATAL && snap != NULL)
+		if (intel_build(fe, &snap, " reload", fe->n > 0 || s->cfg.config_path == NULL) !=
+			    SENSOR_FATAL &&
+		    snap != NULL)
 			intel_handle_publish(fe->handle, snap);
 		pthread_mutex_unlock(&fe->mu);
 	}
@@ -595,6 +705,9 @@ static int sensor_free(struct sensor *s, int rc)
 	if (eve_free(s->e) != 0 && rc == SENSOR_OK)
 		rc = SENSOR_OUTPUT;
 	pipeline_shared_free(s->shared); /* after every pipeline and writer that used it */
+	snap_handle_free(s->detect_update); /* after the pipelines that took from it */
+	protect_set_free(s->ics_owned);
+	sensor_conf_free(s->conf);
 	if (s->out_fd != STDOUT_FILENO && s->out_fd >= 0 && close(s->out_fd) < 0 &&
 	    rc == SENSOR_OK) {
 		log_warn("%s: close", s->output);
@@ -637,6 +750,27 @@ int sensor_open(const struct sensor_config *cfg, struct sensor **out, char *err,
 	pthread_mutex_init(&s->feeds.mu, NULL);
 	if (c->workers < 1)
 		c->workers = 1;
+	/* The file before anything else, as the options it adds to. */
+	if (c->config_path != NULL) {
+		rc = sensor_conf_load(c->config_path, &s->conf, err, errlen);
+		if (rc != 0)
+			return open_failed(s, out, rc);
+		if (sensor_conf_detect(s->conf, c->detect_cli, c->n_detect_cli, c->detect.ics_allow,
+				       &s->dcfg, &s->ics_owned) < 0) {
+			snprintf(err, errlen, "%s: out of memory", c->cmd);
+			return open_failed(s, out, SENSOR_FATAL);
+		}
+		if (c->n_intel == 0) {
+			s->feeds.paths = (const char *const *)s->conf->intel;
+			s->feeds.n = s->conf->n_intel;
+		}
+		if (c->detect_on && (s->detect_update = snap_handle_new()) == NULL) {
+			snprintf(err, errlen, "%s: out of memory", c->cmd);
+			return open_failed(s, out, SENSOR_FATAL);
+		}
+		s->pcfg.detect_update = s->detect_update;
+	}
+	s->cur = s->dcfg;
 	if (c->listen != NULL &&
 	    collector_open(c->listen, &s->coll, err, errlen) < 0) {
 		char why[256];
@@ -705,13 +839,14 @@ int sensor_open(const struct sensor_config *cfg, struct sensor **out, char *err,
 		s->sources = sources_new(1000000);
 		s->pcfg.sources = s->sources;
 	}
-	if ((c->n_intel > 0 || c->taxii_url != NULL) && c->detect_on) {
+	/* With --config, a reload may name feeds the start did not. */
+	if ((s->feeds.n > 0 || c->taxii_url != NULL || c->config_path != NULL) && c->detect_on) {
 		struct intel_snapshot *snap;
 		int irc;
 		s->feeds.quiet = c->quiet;
 		s->feeds.handle = intel_handle_new();
 		if (s->feeds.handle == NULL ||
-		    (irc = intel_build(&s->feeds, &snap, "", c->n_intel > 0)) == SENSOR_FATAL) {
+		    (irc = intel_build(&s->feeds, &snap, "", s->feeds.n > 0)) == SENSOR_FATAL) {
 			snprintf(err, errlen, "analyze: out of memory loading indicators");
 			return open_failed(s, out, SENSOR_FATAL);
 		}
@@ -800,7 +935,7 @@ int sensor_open(const struct sensor_config *cfg, struct sensor **out, char *err,
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (s->feeds.handle != NULL) {
+	if (s->feeds.handle != NULL || c->config_path != NULL) {
 		if (reloader_start(s) != 0) {
 			snprintf(err, errlen, "analyze: cannot start the intel reloader");
 			return open_failed(s, out, SENSOR_FATAL);

@@ -44,7 +44,13 @@ struct sensor_config {
 	struct pipeline_config pipe;
 	int detect_on;
 	struct detect_config detect; /* its ics_allow borrowed */
-	const char *config_path;     /* --config: reread on SIGHUP; NULL: none */
+	/* --config: read by sensor_open() and again on SIGHUP; NULL: none.
+	 * What the command line set wins over it: the --detect assignments
+	 * (detect_cli, applied after the file's), detect.ics_allow when not
+	 * NULL, and intel_paths when there are any. */
+	const char *config_path;
+	const char *const *detect_cli;
+	int n_detect_cli;
 	char *const *files;          /* capture files (analyze) */
 	int nfiles;
 	const char *output;       /* NULL or "-": standard output */
