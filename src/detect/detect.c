@@ -307,6 +307,33 @@ struct detect *detect_new(const struct detect_config *cfg, alert_fn on_alert, vo
 	return detect_new_part(cfg, DETECT_PART_ALL, on_alert, ctx);
 }
 
+void detect_reconfigure(struct detect *d, const struct detect_config *cfg)
+{
+	uint32_t entries = d->cfg.table_entries;
+
+	d->cfg = *cfg;
+	d->cfg.table_entries = entries; /* the tables are sized: a restart changes it */
+	d->ics_allow = cfg->ics_allow;
+	/* What the init functions derived from cfg: the tables' ages (the
+	 * windows) and the sequential test's steps. */
+	if (d->scan_h != NULL) {
+		dtable_set_age(d->scan_h, (uint64_t)cfg->scan_window_s * SEC);
+		dtable_set_age(d->scan_v, (uint64_t)cfg->scan_window_s * SEC);
+		dtable_set_age(d->scan_tool, (uint64_t)cfg->scan_window_s * SEC);
+	}
+	if (d->trw != NULL) {
+		dtable_set_age(d->trw, (uint64_t)cfg->scan_window_s * SEC);
+		trw_steps(d);
+	}
+	if (d->syn != NULL) {
+		dtable_set_age(d->syn, (uint64_t)cfg->syn_window_s * SEC);
+		dtable_set_age(d->refl, (uint64_t)cfg->refl_window_s * SEC);
+		dtable_set_age(d->vol, (uint64_t)cfg->vol_window_s * SEC);
+	}
+	if (d->brute != NULL)
+		dtable_set_age(d->brute, (uint64_t)cfg->brute_window_s * SEC);
+}
+
 void detect_set_alert_ctx(struct detect *d, void *ctx)
 {
 	d->ctx = ctx;

@@ -80,6 +80,14 @@ enum detect_part {
 struct detect *detect_new_part(const struct detect_config *cfg, enum detect_part part,
 			       alert_fn on_alert, void *ctx);
 
+/* Applies a new configuration from the next event on (a reload): the
+ * thresholds, the windows (the tables' ages) and what is derived from
+ * them, and the ICS allow-list (borrowed until the next call or
+ * detect_free()). table_entries cannot change while the tables exist: the
+ * old value is kept (a restart takes the new one). Same thread rules as
+ * the other calls. */
+void detect_reconfigure(struct detect *d, const struct detect_config *cfg);
+
 /* The context alerts are reported with from now on (a shared instance:
  * the worker holding the lock). */
 void detect_set_alert_ctx(struct detect *d, void *ctx);

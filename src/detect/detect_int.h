@@ -329,6 +329,8 @@ int scan_failed_attempt(const struct flow *f);
 int scan_first_contact(const struct flow *f);
 
 int trw_init(struct detect *d);
+/* The sequential test's steps and bounds, from d->cfg. */
+void trw_steps(struct detect *d);
 void trw_flow_end(struct detect *d, const struct flow *f);
 
 int dos_init(struct detect *d);

@@ -32,19 +32,24 @@ struct trw_rec {
 	struct samples ex;
 };
 
-int trw_init(struct detect *d)
+void trw_steps(struct detect *d)
 {
 	double t0 = d->cfg.trw_benign_pct / 100.0, t1 = d->cfg.trw_scanner_pct / 100.0;
 
+	d->trw_step_fail = (float)log((1 - t1) / (1 - t0));
+	d->trw_step_ok = (float)log(t1 / t0);
+	d->trw_upper = (float)log((double)d->cfg.trw_odds);
+	d->trw_lower = -d->trw_upper;
+}
+
+int trw_init(struct detect *d)
+{
 	d->trw = dtable_new(d->cfg.table_entries, sizeof(struct trw_key), sizeof(struct trw_rec));
 	if (d->trw == NULL)
 		return -1;
 	dtable_set_zero(d->trw, offsetof(struct trw_rec, ex.port));
 	dtable_set_age(d->trw, (uint64_t)d->cfg.scan_window_s * SEC);
-	d->trw_step_fail = (float)log((1 - t1) / (1 - t0));
-	d->trw_step_ok = (float)log(t1 / t0);
-	d->trw_upper = (float)log((double)d->cfg.trw_odds);
-	d->trw_lower = -d->trw_upper;
+	trw_steps(d);
 	return 0;
 }
 

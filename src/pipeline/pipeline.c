@@ -127,6 +127,7 @@ void pipeline_shared_free(struct pipeline_shared *s)
 	if (s == NULL)
 		return;
 	detect_free(s->det);
+	snap_release(s->det_held);
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->out_mu);
 	free(s);
@@ -180,6 +181,7 @@ void pipeline_free(struct pipeline *p)
 	flow_table_free(p->flows);
 	pipeline_records_free(p);
 	detect_free(p->det);
+	snap_release(p->det_held);
 	decode_scope_release(p->no_scope);
 	free(p);
 }
@@ -418,6 +420,51 @@ void pipeline_intel_drop(struct pipeline *p, struct intel_snapshot *s)
 	intel_snapshot_release(s);
 }
 
+static struct pipeline_detect_snap *detect_snap_of(struct snap_ref *r)
+{
+	return (struct pipeline_detect_snap *)((char *)r -
+					       offsetof(struct pipeline_detect_snap, ref));
+}
+
+/* One acquire per batch, like the intel snapshot; a new generation
+ * reconfigures this worker's detectors, and the shared ones once (the
+ * first worker to see it, under their lock; it holds its own reference). */
+void pipeline_detect_update(struct pipeline *p)
+{
+	struct snap_ref *r;
+	struct pipeline_detect_snap *ds;
+
+	if (p->cfg.detect_update == NULL || p->det == NULL)
+		return;
+	if ((r = snap_handle_acquire(p->cfg.detect_update)) == NULL)
+		return;
+	ds = detect_snap_of(r);
+	if (ds->gen <= p->det_gen) {
+		snap_release(r);
+		return;
+	}
+	if (p->shared != NULL && p->shared->det != NULL) {
+		struct pipeline_shared *sh = p->shared;
+		struct snap_ref *mine = snap_handle_acquire(p->cfg.detect_update), *old = NULL;
+
+		pthread_mutex_lock(&sh->mu);
+		if (mine != NULL && detect_snap_of(mine)->gen > sh->det_gen) {
+			detect_reconfigure(sh->det, &detect_snap_of(mine)->detect);
+			old = sh->det_held;
+			sh->det_held = mine;
+			sh->det_gen = detect_snap_of(mine)->gen;
+			mine = NULL;
+		}
+		pthread_mutex_unlock(&sh->mu);
+		snap_release(old);
+		snap_release(mine);
+	}
+	detect_reconfigure(p->det, &ds->detect);
+	snap_release(p->det_held);
+	p->det_held = r;
+	p->det_gen = ds->gen;
+}
+
 void pipeline_frame(struct pipeline *p, const struct frame *fr)
 {
 	pipeline_frames(p, fr, 1);
@@ -437,6 +484,7 @@ void pipeline_frames(struct pipeline *p, const struct frame *fr, size_t n)
 		fr += PIPELINE_BATCH;
 		n -= PIPELINE_BATCH;
 	}
+	pipeline_detect_update(p);
 	snap = pipeline_intel_hold(p);
 	scope = pipeline_scope_hold(p);
 	for (i = 0; i < n; i++) {

@@ -40,9 +40,26 @@ struct pipeline_config {
 	/* Several workers, each a pipeline on its share of the traffic: what
 	 * they share (pipeline_shared_new). NULL: this pipeline is alone. */
 	struct pipeline_shared *shared;
+	/* A newer detector configuration, published while running (a
+	 * reload): struct pipeline_detect_snap. The pipeline takes it at the
+	 * start of its next batch, never waiting. NULL: fixed. */
+	struct snap_handle *detect_update;
 	/* Flow records (pipeline_record): how long one direction's record
 	 * waits for the other's before it is taken alone. 0: 5 seconds. */
 	uint64_t pair_wait_us;
+};
+
+/* A detector configuration published on pipeline_config.detect_update:
+ * built whole, then snap_handle_publish(h, &snap->ref). gen grows with
+ * each one published (the configuration the pipeline was made with is 0).
+ * detect.ics_allow must live as long as the snapshot: its free function
+ * frees both. Each pipeline applies it to its detectors
+ * (detect_reconfigure) at its next batch, and the first worker to see it
+ * applies it to the shared detectors, under their lock. */
+struct pipeline_detect_snap {
+	struct snap_ref ref;
+	uint64_t gen;
+	struct detect_config detect;
 };
 
 enum meta_counter {

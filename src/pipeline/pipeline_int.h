@@ -10,6 +10,8 @@ struct pipeline_shared {
 	pthread_mutex_t mu;     /* det */
 	pthread_mutex_t out_mu; /* sources, flow tap, EVE writes; taken inside mu, never around it */
 	struct detect *det;     /* DETECT_PART_CROSS */
+	struct snap_ref *det_held; /* the pipeline_detect_snap det is configured from */
+	uint64_t det_gen;
 };
 
 /* A packet's event for the shared detectors, held until the batch ends or
@@ -36,7 +38,13 @@ struct pipeline {
 	struct pairer *pairer; /* flow records waiting for their other direction */
 	struct pipeline_record_stats rstats;
 	uint64_t rec_seq;
+	struct snap_ref *det_held; /* the pipeline_detect_snap det is configured from */
+	uint64_t det_gen;
 };
+
+/* A newer detector configuration, if one was published: taken at the
+ * start of a batch. */
+void pipeline_detect_update(struct pipeline *p);
 
 /* Taken once per batch (of frames or records), released after it. */
 struct decode_scope *pipeline_scope_hold(struct pipeline *p);

@@ -294,6 +294,7 @@ static void emit(struct pipeline *p, const struct half *cl, const struct half *s
 	p->rstats.flows++;
 	hdr = (f.key.family == 4 ? 20 : 40) + (f.key.proto == 17 ? 8 : 0);
 	if (p->det != NULL) {
+		pipeline_detect_update(p);
 		snap = pipeline_intel_hold(p);
 		p->cur = &f;
 		detect_flow(p->det, &f, hdr);

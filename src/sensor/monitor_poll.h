@@ -1,8 +1,8 @@
 /* monitor_poll.h - yagura analyze --tower: fetching the sensor's monitoring
  * authorizations from its tower, at start and then every poll interval,
  * and publishing them as the scope the pipeline enforces. */
-#ifndef YAGURA_CLI_MONITOR_POLL_H
-#define YAGURA_CLI_MONITOR_POLL_H
+#ifndef YAGURA_SENSOR_MONITOR_POLL_H
+#define YAGURA_SENSOR_MONITOR_POLL_H
 
 #include "base/snap.h"
 

@@ -6,7 +6,7 @@
  * socket is polled four times a second so that records waiting for their
  * other direction, and templates past their timeout, go on time. The
  * kernel's drops (a full socket buffer) are read from SO_RXQ_OVFL. */
-#include "cli/collect.h"
+#include "sensor/collect.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,12 +1,12 @@
 /* collect.h - the NetFlow/IPFIX collector's socket loop (collect.c). */
-#ifndef YAGURA_CLI_COLLECT_H
-#define YAGURA_CLI_COLLECT_H
+#ifndef YAGURA_SENSOR_COLLECT_H
+#define YAGURA_SENSOR_COLLECT_H
 
 #include <signal.h>
 #include <stdio.h>
 
 #include "base/err.h"
-#include "cli/sensor_metrics.h"
+#include "sensor/sensor_metrics.h"
 #include "pipeline/pipeline.h"
 
 struct collector;

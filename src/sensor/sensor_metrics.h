@@ -1,6 +1,6 @@
 /* sensor_metrics.h - a sensor's counters on GET /metrics (sensor_metrics.c). */
-#ifndef YAGURA_CLI_SENSOR_METRICS_H
-#define YAGURA_CLI_SENSOR_METRICS_H
+#ifndef YAGURA_SENSOR_SENSOR_METRICS_H
+#define YAGURA_SENSOR_SENSOR_METRICS_H
 
 #include <stddef.h>
 

@@ -7,7 +7,7 @@
  * "until" passes while the tower is unreachable stops being enforced on
  * time all the same. What is published changes only when the set in force
  * changes; every change is one line on stderr, whatever --quiet says. */
-#include "cli/monitor_poll.h"
+#include "sensor/monitor_poll.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -20,7 +20,7 @@
 #include "base/clock.h"
 #include "base/every.h"
 #include "base/log.h"
-#include "cli/client.h"
+#include "client/client.h"
 #include "decode/scope.h"
 #include "monitor/monitor.h"
 

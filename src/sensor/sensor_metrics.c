@@ -3,7 +3,7 @@
  * which also answers /healthz). The run loop hands over its counters now
  * and then (sensor_metrics_update); the counters are moved by the
  * difference, so that they only ever grow as Prometheus expects. */
-#include "cli/sensor_metrics.h"
+#include "sensor/sensor_metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * indicators fetched whole at start, then polled with added_after, its
  * additions and revocations handed to the caller as one STIX bundle to
  * build a new intel snapshot from while packets keep flowing. */
-#ifndef YAGURA_CLI_TAXII_POLL_H
-#define YAGURA_CLI_TAXII_POLL_H
+#ifndef YAGURA_SENSOR_TAXII_POLL_H
+#define YAGURA_SENSOR_TAXII_POLL_H
 
 #include <stddef.h>
 

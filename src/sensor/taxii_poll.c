@@ -14,7 +14,7 @@
  * little before costs a few objects that the set drops as duplicates by
  * (id, modified), and skips nothing the server stamped within the overlap
  * of the last object seen. */
-#include "cli/taxii_poll.h"
+#include "sensor/taxii_poll.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -29,7 +29,7 @@
 #include "base/clock.h"
 #include "base/every.h"
 #include "base/log.h"
-#include "cli/client.h"
+#include "client/client.h"
 #include "intel/taxii.h"
 #include "stix/stix.h"
 

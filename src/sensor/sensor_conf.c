@@ -1,0 +1,202 @@
+/* sensor_conf.c - the sensor's configuration file (sensor_conf.h), read
+ * with inih as the tower's is (tower/config.c). */
+#include "sensor/sensor_conf.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/err.h"
+
+struct load_ctx {
+	struct sensor_conf *c;
+	const char *path;
+	char *err;
+	size_t errlen;
+	int status; /* SENSOR_USAGE or SENSOR_FATAL once a line failed */
+	FILE *f;
+	int line; /* counted by reader(): inih's handler has no line number */
+};
+
+static char *reader(char *str, int num, void *stream)
+{
+	struct load_ctx *lc = stream;
+	char *r = fgets(str, num, lc->f);
+
+	if (r != NULL)
+		lc->line++;
+	return r;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *p = yg_malloc(n + 1);
+
+	if (p != NULL) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+/* The value without a trailing comment ('#' or ';' after a blank) and
+ * the blanks around it, into buf. */
+static const char *value_of(const char *v, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	while (v[len] != '\0' &&
+	       !((v[len] == '#' || v[len] == ';') && (len == 0 || v[len - 1] == ' ' ||
+						       v[len - 1] == '\t')))
+		len++;
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	while (len > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	snprintf(buf, n, "%.*s", (int)len, v);
+	return buf;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *raw)
+{
+	struct load_ctx *lc = user;
+	struct sensor_conf *c = lc->c;
+	char value[1024], why[256];
+
+#define BAD(st, ...)                                                                               \
+	do {                                                                                       \
+		int n_ = snprintf(lc->err, lc->errlen, "%s:%d: ", lc->path, lc->line);             \
+		if (n_ > 0 && (size_t)n_ < lc->errlen)                                             \
+			snprintf(lc->err + n_, lc->errlen - (size_t)n_, __VA_ARGS__);              \
+		lc->status = (st);                                                                 \
+		return 0;                                                                          \
+	} while (0)
+
+	if (lc->status != 0)
+		return 0; /* one line: the first error */
+	value_of(raw, value, sizeof(value));
+	if (strcmp(section, "detect") == 0) {
+		struct detect_config scratch;
+		char assign[1100];
+
+		if (c->n_detect == SENSOR_CONF_MAX_DETECT)
+			BAD(SENSOR_USAGE, "at most %d [detect] settings", SENSOR_CONF_MAX_DETECT);
+		snprintf(assign, sizeof(assign), "%s=%s", name, value);
+		detect_config_defaults(&scratch);
+		if (detect_config_set(&scratch, assign, why, sizeof(why)) < 0)
+			BAD(SENSOR_USAGE, "[detect] %s", why);
+		if ((c->detect[c->n_detect] = dup_n(assign, strlen(assign))) == NULL)
+			BAD(SENSOR_FATAL, "out of memory");
+		c->n_detect++;
+	} else if (strcmp(section, "ics") == 0) {
+		struct protect_set *set = NULL;
+
+		if (strcmp(name, "allow") != 0)
+			BAD(SENSOR_USAGE, "unknown key '%s' in [ics] (allow = PREFIXES)", name);
+		if (protect_set_parse(value, &set, why, sizeof(why)) < 0)
+			BAD(SENSOR_USAGE, "[ics] allow: %s", why);
+		protect_set_free(set);
+		free(c->ics_allow);
+		if ((c->ics_allow = dup_n(value, strlen(value))) == NULL)
+			BAD(SENSOR_FATAL, "out of memory");
+	} else if (strcmp(section, "intel") == 0) {
+		const char *p = value;
+
+		if (strcmp(name, "path") != 0)
+			BAD(SENSOR_USAGE, "unknown key '%s' in [intel] (path = PATH[, PATH...])", name);
+		while (*p != '\0') {
+			size_t len = strcspn(p, ","), end = len;
+			const char *s = p;
+
+			while (len > 0 && (*s == ' ' || *s == '\t')) {
+				s++;
+				len--;
+			}
+			while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+				len--;
+			if (len == 0)
+				BAD(SENSOR_USAGE, "[intel] path: an empty path");
+			if (c->n_intel == SENSOR_MAX_INTEL_PATHS)
+				BAD(SENSOR_USAGE, "[intel] path: at most %d paths", SENSOR_MAX_INTEL_PATHS);
+			if ((c->intel[c->n_intel] = dup_n(s, len)) == NULL)
+				BAD(SENSOR_FATAL, "out of memory");
+			c->n_intel++;
+			p += end;
+			if (*p == ',')
+				p++;
+		}
+	} else {
+		BAD(SENSOR_USAGE, "unknown section [%s] (detect, ics, intel)", section);
+	}
+	return 1;
+#undef BAD
+}
+
+int sensor_conf_load(const char *path, struct sensor_conf **out, char *err, size_t errlen)
+{
+	struct load_ctx lc = {NULL, path, err, errlen, 0, NULL, 0};
+	int rc;
+
+	*out = NULL;
+	err[0] = '\0';
+	if ((lc.c = yg_calloc(1, sizeof(*lc.c))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return SENSOR_FATAL;
+	}
+	if ((lc.f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		sensor_conf_free(lc.c);
+		return SENSOR_INPUT;
+	}
+	rc = ini_parse_stream(reader, &lc, handler, &lc);
+	fclose(lc.f);
+	if (lc.status != 0 || rc != 0) {
+		if (lc.status == 0)
+			snprintf(err, errlen, "%s:%d: not an INI line (section, key = value, or a "
+					      "comment)", path, rc);
+		sensor_conf_free(lc.c);
+		return lc.status != 0 ? lc.status : SENSOR_USAGE;
+	}
+	*out = lc.c;
+	return 0;
+}
+
+void sensor_conf_free(struct sensor_conf *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < c->n_detect; i++)
+		free(c->detect[i]);
+	for (int i = 0; i < c->n_intel; i++)
+		free(c->intel[i]);
+	free(c->ics_allow);
+	free(c);
+}
+
+int sensor_conf_detect(const struct sensor_conf *c, const char *const *cli, int n_cli,
+		       const struct protect_set *ics_cli, struct detect_config *out,
+		       struct protect_set **ics_owned)
+{
+	char why[256];
+
+	*ics_owned = NULL;
+	detect_config_defaults(out);
+	/* Both were checked when read: nothing fails here but memory. */
+	for (int i = 0; c != NULL && i < c->n_detect; i++)
+		(void)detect_config_set(out, c->detect[i], why, sizeof(why));
+	for (int i = 0; i < n_cli; i++)
+		(void)detect_config_set(out, cli[i], why, sizeof(why));
+	if (ics_cli != NULL) {
+		out->ics_allow = ics_cli;
+	} else if (c != NULL && c->ics_allow != NULL) {
+		if (protect_set_parse(c->ics_allow, ics_owned, why, sizeof(why)) < 0)
+			return YG_ENOMEM;
+		out->ics_allow = *ics_owned;
+	}
+	return 0;
+}
