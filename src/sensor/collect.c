@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/sock_diag.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -35,7 +36,8 @@ struct collector {
 	struct nf_collector *nf;
 	struct pipeline *p;
 	uint64_t now_us;
-	uint64_t dropped; /* SO_RXQ_OVFL: datagrams the kernel dropped */
+	uint64_t dropped; /* datagrams the kernel dropped (SO_RXQ_OVFL, SO_MEMINFO) */
+	uint64_t datagrams; /* datagrams read */
 	uint8_t *bufs;
 };
 
@@ -143,7 +145,20 @@ static void exporter_of(const struct sockaddr_storage *ss, struct ip_addr *a, ui
 	}
 }
 
-int collector_run(struct collector *c, struct pipeline *p, volatile sig_atomic_t *stop,
+/* The socket's drops as the kernel counts them now (SO_MEMINFO): the count
+ * SO_RXQ_OVFL carries comes with the next datagram queued, and misses the
+ * drops after the last one. */
+static void read_drops(struct collector *c)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 &&
+	    len >= sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1) && mi[SK_MEMINFO_DROPS] > c->dropped)
+		c->dropped = mi[SK_MEMINFO_DROPS];
+}
+
+int collector_run(struct collector *c, struct pipeline *p, atomic_int *stop,
 		  struct sensor_metrics *sm)
 {
 	struct mmsghdr msgs[BATCH];
@@ -186,22 +201,30 @@ int collector_run(struct collector *c, struct pipeline *p, volatile sig_atomic_t
 				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
 					uint32_t d;
 					memcpy(&d, CMSG_DATA(cm), sizeof(d));
-					c->dropped = d;
+					if (d > c->dropped)
+						c->dropped = d;
 				}
 			exporter_of(&from[i], &ex, &port);
+			c->datagrams++;
 			(void)nf_collector_datagram(c->nf, iov[i].iov_base, msgs[i].msg_len, &ex,
 						    port, c->now_us);
 		}
 		if (yg_mono_s() >= next_tick) {
+			read_drops(c);
 			pipeline_advance(p, c->now_us);
 			nf_collector_expire(c->nf, c->now_us);
+			/* The socket's drops stand for the ring's: datagrams the
+			 * kernel had no room for. */
 			struct pipeline_totals t;
+			struct capture_stats cs = {.received = c->datagrams, .dropped = c->dropped};
 			pipeline_totals(&p, 1, &t);
-			sensor_metrics_update(sm, &t, NULL);
+			sensor_metrics_update(sm, &t, &cs);
 			next_tick = yg_mono_s() + 0.25;
 		}
-		if (n <= 0 && draining)
+		if (n <= 0 && draining) {
+			read_drops(c);
 			break;
+		}
 		if (n <= 0 && poll(&pfd, 1, 250) < 0 && errno != EINTR) {
 			log_warn("collect: poll");
 			return -1;

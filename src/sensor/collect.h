@@ -2,7 +2,7 @@
 #ifndef YAGURA_SENSOR_COLLECT_H
 #define YAGURA_SENSOR_COLLECT_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "base/err.h"
@@ -20,7 +20,7 @@ const char *collector_address(const struct collector *c);
 
 /* Feeds every datagram's records to p until *stop. Returns 0, or -1 after
  * reporting a socket error. */
-int collector_run(struct collector *c, struct pipeline *p, volatile sig_atomic_t *stop,
+int collector_run(struct collector *c, struct pipeline *p, atomic_int *stop,
 		  struct sensor_metrics *sm);
 
 /* Two lines for the run's summary. */

@@ -29,7 +29,9 @@
 #include "sensor/sensor_metrics.h"
 #include "sensor/taxii_poll.h"
 
-static volatile sig_atomic_t stop_requested;
+/* Set by the signal handler, read by every worker: a lock-free atomic,
+ * safe in a handler and between threads. */
+static atomic_int stop_requested;
 
 static void on_signal(int sig)
 {
