@@ -334,6 +334,20 @@ static void workers_sum(struct worker *ws, int n, struct pipeline_shared *sh,
 	pipeline_shared_totals(sh, t);
 }
 
+/* Each worker's own series, from its copy. */
+static void workers_metrics(struct worker *ws, int n, struct sensor_metrics *sm)
+{
+	for (int i = 0; i < n; i++) {
+		struct pipeline_totals t;
+		struct capture_stats cs;
+		pthread_mutex_lock(&ws[i].mu);
+		t = ws[i].snap;
+		cs = ws[i].cst;
+		pthread_mutex_unlock(&ws[i].mu);
+		sensor_metrics_worker(sm, i, &t, &cs);
+	}
+}
+
 /* Runs the workers until SIGINT or SIGTERM; the main thread serves the
  * counters meanwhile. Returns 0 or SENSOR_INPUT. */
 static int run_workers(struct worker *ws, int n, struct pipeline_shared *sh,
@@ -361,6 +375,7 @@ static int run_workers(struct worker *ws, int n, struct pipeline_shared *sh,
 		if (sm != NULL) {
 			workers_sum(ws, n, sh, &t, &cs, &es);
 			sensor_metrics_update(sm, &t, &cs);
+			workers_metrics(ws, n, sm);
 		}
 	}
 	for (int i = 0; i < started; i++) {
@@ -371,6 +386,7 @@ static int run_workers(struct worker *ws, int n, struct pipeline_shared *sh,
 	if (sm != NULL) {
 		workers_sum(ws, n, sh, &t, &cs, &es);
 		sensor_metrics_update(sm, &t, &cs);
+		workers_metrics(ws, n, sm);
 	}
 	return rc;
 }
@@ -957,6 +973,10 @@ int sensor_open(const struct sensor_config *cfg, struct sensor **out, char *err,
 		if (sensor_metrics_start(c->metrics_listen, &s->sm, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s: --metrics: %s", c->cmd, why);
 			return open_failed(s, out, SENSOR_USAGE);
+		}
+		if (c->workers > 1 && sensor_metrics_workers(s->sm, c->workers) < 0) {
+			snprintf(err, errlen, "%s: out of memory", c->cmd);
+			return open_failed(s, out, SENSOR_FATAL);
 		}
 	}
 	*out = s;

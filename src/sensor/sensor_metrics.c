@@ -42,8 +42,16 @@ static const struct {
 	{"yagura_capture_interface_dropped_total", "Frames the interface or its driver dropped"},
 };
 
+/* One worker's series. */
+struct worker_metrics {
+	struct http_metric *packets, *flows, *dropped, *ring_used;
+	uint64_t last[3];
+};
+
 struct sensor_metrics {
 	struct http_server *srv;
+	struct worker_metrics *w;
+	int nw;
 	struct http_metric *c[M_COUNTERS];
 	uint64_t last[M_COUNTERS];
 	struct http_metric *flows_active, *ring_blocks, *ring_used;
@@ -120,10 +128,58 @@ void sensor_metrics_update(struct sensor_metrics *m, const struct pipeline_total
 	http_metric_set(m->flows_active, (double)fs->active);
 }
 
+int sensor_metrics_workers(struct sensor_metrics *m, int n)
+{
+	struct http_metrics *reg;
+	char labels[32];
+
+	if (m == NULL)
+		return 0;
+	if ((m->w = yg_calloc((size_t)n, sizeof(*m->w))) == NULL)
+		return YG_ENOMEM;
+	m->nw = n;
+	reg = http_server_metrics(m->srv);
+	for (int i = 0; i < n; i++) {
+		snprintf(labels, sizeof(labels), "worker=\"%d\"", i);
+		m->w[i].packets = http_metrics_counter(reg, "yagura_sensor_worker_packets_total",
+						       labels, "Packets a worker read");
+		m->w[i].flows = http_metrics_counter(reg, "yagura_sensor_worker_flows_total", labels,
+						     "Flows a worker made");
+		m->w[i].dropped = http_metrics_counter(
+		    reg, "yagura_capture_worker_dropped_total", labels,
+		    "Frames the kernel dropped for a worker's socket: its ring was full");
+		m->w[i].ring_used = http_metrics_gauge(reg, "yagura_capture_worker_ring_used", labels,
+						       "Blocks of a worker's ring filled and not yet read");
+	}
+	return 0;
+}
+
+void sensor_metrics_worker(struct sensor_metrics *m, int i, const struct pipeline_totals *t,
+			   const struct capture_stats *cs)
+{
+	struct worker_metrics *w;
+	uint64_t now[3];
+
+	if (m == NULL || i < 0 || i >= m->nw)
+		return;
+	w = &m->w[i];
+	now[0] = t->s.packets;
+	now[1] = t->f.created;
+	now[2] = cs->dropped;
+	for (int k = 0; k < 3; k++)
+		if (now[k] > w->last[k]) {
+			http_metric_add(k == 0 ? w->packets : k == 1 ? w->flows : w->dropped,
+					now[k] - w->last[k]);
+			w->last[k] = now[k];
+		}
+	http_metric_set(w->ring_used, (double)cs->ring_used);
+}
+
 void sensor_metrics_free(struct sensor_metrics *m)
 {
 	if (m == NULL)
 		return;
+	free(m->w);
 	http_server_free(m->srv);
 	free(m);
 }

@@ -20,6 +20,15 @@ int sensor_metrics_start(const char *listen, struct sensor_metrics **out, char *
 void sensor_metrics_update(struct sensor_metrics *m, const struct pipeline_totals *t,
 			   const struct capture_stats *cs);
 
+/* Per-worker series (--workers N), labelled worker="0".. : packets,
+ * flows, the kernel's drops for its socket and its ring's fill. Returns 0,
+ * or YG_ENOMEM. */
+int sensor_metrics_workers(struct sensor_metrics *m, int n);
+
+/* Worker i's counters as they are now (cs: its socket's). */
+void sensor_metrics_worker(struct sensor_metrics *m, int i, const struct pipeline_totals *t,
+			   const struct capture_stats *cs);
+
 void sensor_metrics_free(struct sensor_metrics *m);
 
 #endif

@@ -112,7 +112,14 @@ def workers(t, yagura, d, name, cap, detect, need):
     want = alert_keys(want_out)
     out = os.path.join(d, name + "-workers.json")
     err = open(os.path.join(d, name + "-workers.err"), "w+")
-    p = sensor_replay(yagura, ["--workers", "2", "-o", out] + detect, err, cap)
+    p = sensor_replay(yagura, ["--workers", "2", "-o", out, "--metrics", "127.0.0.1:9101"] +
+                      detect, err, cap)
+    m = metrics()
+    per = [m.get('yagura_sensor_worker_packets_total{worker="%d"}' % i, 0) for i in (0, 1)]
+    t.check(all(n > 0 for n in per) and sum(per) == m.get("yagura_sensor_packets_total") and
+            m.get('yagura_capture_worker_dropped_total{worker="0"}') == 0,
+            "%s: /metrics per worker %s add up to %s" %
+            (name, per, m.get("yagura_sensor_packets_total")))
     p.send_signal(signal.SIGTERM)
     rc = p.wait(timeout=30)
     err.seek(0)
