@@ -31,6 +31,8 @@ struct stream_msg {
 	struct stream_consumer *c;
 	natsMsg *msg;
 	bool done;
+	char sector[STREAM_TOKEN_MAX + 1];
+	char sensor[STREAM_TOKEN_MAX + 1];
 };
 
 struct stream_consumer {
@@ -345,7 +347,7 @@ void stream_stats_get(const struct stream *s, struct stream_stats *out)
 int stream_publish_alert(struct stream *s, const char *sector, const char *sensor,
 			 const char *alert_id, const char *json, size_t len)
 {
-	char subject[STREAM_SUBJECT_MAX];
+	char subject[STREAM_SUBJECT_MAX], msg_id[STREAM_TOKEN_MAX + 1 + STREAM_ID_MAX + 1];
 	jsPubOptions po;
 	jsPubAck *pa = NULL;
 	jsErrCode jerr = 0;
@@ -367,8 +369,9 @@ int stream_publish_alert(struct stream *s, const char *sector, const char *senso
 		return YG_EINVAL;
 	}
 	snprintf(subject, sizeof(subject), "%s.%s.%s", s->prefix, sector, sensor);
+	snprintf(msg_id, sizeof(msg_id), "%s.%s", sensor, alert_id);
 	jsPubOptions_Init(&po);
-	po.MsgId = alert_id;
+	po.MsgId = msg_id;
 	po.MaxWait = s->timeout_ms;
 	po.ExpectStream = s->name;
 	st = js_Publish(&pa, s->js, subject, json, (int)len, &po, &jerr);
@@ -451,6 +454,25 @@ void stream_consumer_close(struct stream_consumer *c)
 	free(c);
 }
 
+/* PREFIX.SECTOR.SENSOR into h's sector and sensor; both "" otherwise. */
+static void subject_split(const struct stream *s, const char *subj, struct stream_msg *h)
+{
+	size_t np = strlen(s->prefix);
+	const char *sec, *dot;
+
+	h->sector[0] = h->sensor[0] = '\0';
+	if (strncmp(subj, s->prefix, np) != 0 || subj[np] != '.')
+		return;
+	sec = subj + np + 1;
+	dot = strchr(sec, '.');
+	if (dot == NULL || (size_t)(dot - sec) > STREAM_TOKEN_MAX || strchr(dot + 1, '.') != NULL ||
+	    strlen(dot + 1) > STREAM_TOKEN_MAX)
+		return;
+	memcpy(h->sector, sec, (size_t)(dot - sec));
+	h->sector[dot - sec] = '\0';
+	snprintf(h->sensor, sizeof(h->sensor), "%s", dot + 1);
+}
+
 int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetch_cb cb, void *arg)
 {
 	struct stream *s = c->s;
@@ -478,11 +500,19 @@ int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetc
 		jsMsgMetaData *meta = NULL;
 		const char *id = NULL;
 
-		c->handles[i] = (struct stream_msg){.c = c, .msg = m, .done = false};
+		struct stream_msg *h = &c->handles[i];
+		const char *dot;
+
+		*h = (struct stream_msg){.c = c, .msg = m, .done = false};
 		d.subject = natsMsg_GetSubject(m);
 		d.data = (const uint8_t *)natsMsg_GetData(m);
 		d.len = (size_t)natsMsg_GetDataLength(m);
 		d.msg_id = natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id != NULL ? id : "";
+		dot = strchr(d.msg_id, '.');
+		d.alert_id = dot != NULL ? dot + 1 : "";
+		subject_split(s, d.subject, h);
+		d.sector = h->sector;
+		d.sensor = h->sensor;
 		if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
 			d.seq = meta->Sequence.Stream;
 			d.deliveries = meta->NumDelivered;

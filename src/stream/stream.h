@@ -64,7 +64,10 @@ struct stream_delivery {
 	const char *subject;
 	const uint8_t *data;
 	size_t len;
-	const char *msg_id;   /* the alert id it was published with, or "" */
+	const char *msg_id;   /* JetStream's message id, SENSOR.ALERT_ID, or "" */
+	const char *alert_id; /* the alert id it was published with, or "" */
+	const char *sector;   /* from the subject, "" if not PREFIX.SECTOR.SENSOR */
+	const char *sensor;
 	uint64_t seq;	      /* the stream's sequence number */
 	uint64_t deliveries;  /* 1 the first time, more when redelivered */
 	struct stream_msg *handle; /* for stream_ack / stream_nak */
@@ -91,8 +94,11 @@ const char *stream_error(const struct stream *s);
 /* Copies the counters of s. */
 void stream_stats_get(const struct stream *s, struct stream_stats *out);
 
-/* Publishes one alert on PREFIX.SECTOR.SENSOR with alert_id as its message
- * id, and waits for JetStream's acknowledgement. Returns 0 once the stream
+/* Publishes one alert on PREFIX.SECTOR.SENSOR with SENSOR.ALERT_ID as its
+ * message id, and waits for JetStream's acknowledgement. The sensor is in
+ * the id because the store keys alerts by (sensor, alert id) and JetStream
+ * de-duplicates by message id alone: two sensors' equal ids must not drop
+ * each other's alerts (nor one sensor suppress another's by guessing). Returns 0 once the stream
  * holds it (also when it already did: a duplicate, counted); YG_EINVAL for
  * a bad token or id (nothing sent); YG_EIO when no acknowledgement came
  * (timeout, no server, stream full): the caller keeps the alert and tries

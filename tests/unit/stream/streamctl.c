@@ -9,7 +9,7 @@
  *       "retries":..,"last_error":".."}.
  *   streamctl consume --urls U --durable D [--filter F] [--idle-ms T] [--batch B]
  *       fetches and acks until a fetch stays empty for T ms; one line per
- *       message {"id":..,"subject":..,"seq":..,"deliveries":..}, then
+ *       message {"id":..,"sensor":..,"subject":..,"seq":..,"deliveries":..}, then
  *       {"consumed":n}.
  *   streamctl info --urls U
  *       {"msgs":n}
@@ -107,7 +107,9 @@ static int on_msg(void *arg, const struct stream_delivery *d)
 	struct consume_state *cs = arg;
 
 	printf("{\"id\":");
-	json_str(d->msg_id);
+	json_str(d->alert_id);
+	printf(",\"sensor\":");
+	json_str(d->sensor);
 	printf(",\"subject\":");
 	json_str(d->subject);
 	printf(",\"seq\":%llu,\"deliveries\":%llu,\"len\":%zu}\n", (unsigned long long)d->seq,

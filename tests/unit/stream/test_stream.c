@@ -91,6 +91,7 @@ struct seen {
 	uint64_t deliveries[256];
 	struct stream_msg *handles[256];
 	char subjects[256][128];
+	char sensors[256][72];
 };
 
 static int collect(void *arg, const struct stream_delivery *d)
@@ -98,12 +99,16 @@ static int collect(void *arg, const struct stream_delivery *d)
 	struct seen *sn = arg;
 
 	assert_true(sn->n < 256);
-	snprintf(sn->ids[sn->n], sizeof(sn->ids[0]), "%s", d->msg_id);
+	snprintf(sn->ids[sn->n], sizeof(sn->ids[0]), "%s", d->alert_id);
+	/* The message id is SENSOR.ALERT_ID, and the subject names both. */
+	assert_true(strncmp(d->msg_id, d->sensor, strlen(d->sensor)) == 0);
+	assert_true(d->sensor[0] != '\0' && d->sector[0] != '\0');
 	snprintf(sn->subjects[sn->n], sizeof(sn->subjects[0]), "%s", d->subject);
+	snprintf(sn->sensors[sn->n], sizeof(sn->sensors[0]), "%s/%s", d->sector, d->sensor);
 	sn->deliveries[sn->n] = d->deliveries;
 	sn->handles[sn->n] = d->handle;
 	/* The payload is what was published: its id is in it. */
-	assert_non_null(memmem(d->data, d->len, d->msg_id, strlen(d->msg_id)));
+	assert_non_null(memmem(d->data, d->len, d->alert_id, strlen(d->alert_id)));
 	sn->n++;
 	return 0;
 }
@@ -215,21 +220,27 @@ static void test_publish_dedup(void **state)
 		snprintf(id, sizeof(id), "alert-%d", i);
 		publish_or_fail(s, i % 2 ? "electricity" : "gas", "sensor-1", id);
 	}
-	/* The same alert again, as a publisher would after a lost ack: on
-	 * another subject even, JetStream keeps the first one. */
+	/* The same alert again, as a publisher would after a lost ack (even
+	 * on another sector's subject): JetStream keeps the first one. */
 	publish_or_fail(s, "electricity", "sensor-1", "alert-7");
-	publish_or_fail(s, "gas", "sensor-2", "alert-7");
+	publish_or_fail(s, "gas", "sensor-1", "alert-7");
 	stream_stats_get(s, &st);
 	assert_int_equal(st.published, 50);
 	assert_int_equal(st.duplicates, 2);
 	assert_int_equal(stream_count(s, &msgs), 0);
 	assert_int_equal(msgs, 50);
+	/* Another sensor's alert with an equal id is its own alert: kept. */
+	publish_or_fail(s, "gas", "sensor-2", "alert-7");
+	stream_stats_get(s, &st);
+	assert_int_equal(st.published, 51);
+	assert_int_equal(stream_count(s, &msgs), 0);
+	assert_int_equal(msgs, 51);
 
 	/* Open again with the same configuration: the stream is there, as it was. */
 	stream_close(s);
 	s = open_or_fail("T_DEDUP", "t1.alerts");
 	assert_int_equal(stream_count(s, &msgs), 0);
-	assert_int_equal(msgs, 50);
+	assert_int_equal(msgs, 51);
 	stream_close(s);
 }
 
@@ -320,6 +331,8 @@ static void test_consume_resume(void **state)
 	assert_int_equal(sn->n, 40);
 	for (int i = 0; i < sn->n; i++)
 		assert_string_equal(sn->subjects[i], "t3.alerts.water.s2");
+	for (int i = 0; i < sn->n; i++)
+		assert_string_equal(sn->sensors[i], "water/s2");
 	stream_consumer_close(c);
 
 	/* Filters outside the prefix, or not subjects, are refused. */
