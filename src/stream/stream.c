@@ -10,9 +10,9 @@
 
 #include "base/alloc.h"
 
-#define URLS_MAX 16
+#define URLS_MAX  16
 #define FETCH_MAX 1024
-#define NS_PER_S 1000000000LL
+#define NS_PER_S  1000000000LL
 #define NS_PER_MS 1000000LL
 
 struct stream {
@@ -46,7 +46,7 @@ struct stream_consumer {
 /* Sets s->err from a format, then ": " and what libnats says about st (its
  * thread's last error when it has one), on one line. */
 static void fail(struct stream *s, natsStatus st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void fail(struct stream *s, natsStatus st, const char *fmt, ...)
 {
@@ -133,14 +133,15 @@ static int id_check(const char *id)
 /* Splits a comma-separated URL list into buf (NUL-separated) and urls[];
  * each must be a nats:// or tls:// URL with a host and a port, or host:port. */
 static int urls_split(const char *list, char *buf, size_t bufn, const char **urls, int *n,
-		      char *err, size_t errn)
+                      char *err, size_t errn)
 {
 	size_t len = list != NULL ? strlen(list) : 0;
 	char *p, *save = NULL;
 
 	*n = 0;
 	if (len == 0 || len >= bufn) {
-		snprintf(err, errn, "stream: server URL list is %s", len == 0 ? "empty" : "too long");
+		snprintf(err, errn, "stream: server URL list is %s",
+		         len == 0 ? "empty" : "too long");
 		return YG_EINVAL;
 	}
 	memcpy(buf, list, len + 1);
@@ -154,17 +155,20 @@ static int urls_split(const char *list, char *buf, size_t bufn, const char **url
 		}
 		if (strstr(p, "://") != NULL) {
 			if (strncmp(p, "nats://", 7) != 0 && strncmp(p, "tls://", 6) != 0) {
-				snprintf(err, errn, "stream: server URL '%.80s': scheme is not nats:// or tls://", p);
+				snprintf(
+				    err, errn,
+				    "stream: server URL '%.80s': scheme is not nats:// or tls://",
+				    p);
 				return YG_EINVAL;
 			}
 			hp = strstr(p, "://") + 3;
 		}
 		colon = strrchr(hp, ':');
 		port = colon != NULL && colon[1] != '\0' &&
-				       strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
-				       strlen(colon + 1) <= 5
-			       ? strtol(colon + 1, NULL, 10)
-			       : 0;
+		               strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+		               strlen(colon + 1) <= 5
+		           ? strtol(colon + 1, NULL, 10)
+		           : 0;
 		if (hp[0] == '\0' || strpbrk(p, " \t\r\n") != NULL || colon == hp || port < 1 ||
 		    port > 65535) {
 			snprintf(err, errn, "stream: server URL '%.80s': not HOST:PORT", p);
@@ -243,9 +247,9 @@ static int ensure_stream(struct stream *s, const struct stream_config *cfg)
 	sc.Name = s->name;
 	sc.Subjects = subjects;
 	sc.SubjectsLen = 1;
-	sc.Retention = cfg->retention == STREAM_RETAIN_INTEREST	 ? js_InterestPolicy
-		       : cfg->retention == STREAM_RETAIN_WORKQUEUE ? js_WorkQueuePolicy
-								   : js_LimitsPolicy;
+	sc.Retention = cfg->retention == STREAM_RETAIN_INTEREST    ? js_InterestPolicy
+	               : cfg->retention == STREAM_RETAIN_WORKQUEUE ? js_WorkQueuePolicy
+	                                                           : js_LimitsPolicy;
 	sc.MaxAge = cfg->max_age_s > 0 ? cfg->max_age_s * NS_PER_S : 0;
 	sc.MaxBytes = cfg->max_bytes > 0 ? cfg->max_bytes : -1;
 	/* Full: refuse the new alert (the publisher keeps it and retries), do
@@ -271,7 +275,8 @@ static int ensure_stream(struct stream *s, const struct stream_config *cfg)
 	jsStreamInfo_Destroy(si);
 	if (st != NATS_OK) {
 		fail(s, st, "stream: %s stream %s (subjects %s, %d replicas, JetStream error %d)",
-		     exists ? "updating" : "creating", s->name, subject, (int)sc.Replicas, (int)jerr);
+		     exists ? "updating" : "creating", s->name, subject, (int)sc.Replicas,
+		     (int)jerr);
 		return YG_EIO;
 	}
 	return YG_OK;
@@ -290,7 +295,8 @@ int stream_open(const struct stream_config *cfg, struct stream **out, char *err,
 		return YG_EINVAL;
 	}
 	if (subject_check(prefix, false) < 0 || strlen(prefix) >= sizeof(s->prefix)) {
-		snprintf(err, n, "stream: subject prefix '%.80s' is not dot-separated tokens", prefix);
+		snprintf(err, n, "stream: subject prefix '%.80s' is not dot-separated tokens",
+		         prefix);
 		return YG_EINVAL;
 	}
 	if (cfg->replicas < 0 || cfg->replicas > 5 || cfg->max_age_s < 0 || cfg->max_bytes < 0 ||
@@ -345,7 +351,7 @@ void stream_stats_get(const struct stream *s, struct stream_stats *out)
 }
 
 int stream_publish_alert(struct stream *s, const char *sector, const char *sensor,
-			 const char *alert_id, const char *json, size_t len)
+                         const char *alert_id, const char *json, size_t len)
 {
 	char subject[STREAM_SUBJECT_MAX], msg_id[STREAM_TOKEN_MAX + 1 + STREAM_ID_MAX + 1];
 	jsPubOptions po;
@@ -354,12 +360,14 @@ int stream_publish_alert(struct stream *s, const char *sector, const char *senso
 	natsStatus st;
 
 	if (stream_token_check(sector) < 0 || stream_token_check(sensor) < 0) {
-		fail(s, NATS_OK, "stream: sector '%.*s' or sensor '%.*s' is not a subject token", 70,
-		     sector != NULL ? sector : "(null)", 70, sensor != NULL ? sensor : "(null)");
+		fail(s, NATS_OK, "stream: sector '%.*s' or sensor '%.*s' is not a subject token",
+		     70, sector != NULL ? sector : "(null)", 70,
+		     sensor != NULL ? sensor : "(null)");
 		return YG_EINVAL;
 	}
 	if (id_check(alert_id) < 0) {
-		fail(s, NATS_OK, "stream: alert id '%.80s' is empty, longer than %d or not printable",
+		fail(s, NATS_OK,
+		     "stream: alert id '%.80s' is empty, longer than %d or not printable",
 		     alert_id != NULL ? alert_id : "(null)", STREAM_ID_MAX);
 		return YG_EINVAL;
 	}
@@ -381,8 +389,8 @@ int stream_publish_alert(struct stream *s, const char *sector, const char *senso
 			fail(s, st, "stream: no acknowledgement for alert %s on %s within %d ms",
 			     alert_id, subject, s->timeout_ms);
 		else
-			fail(s, st, "stream: publishing alert %s on %s (JetStream error %d)", alert_id,
-			     subject, (int)jerr);
+			fail(s, st, "stream: publishing alert %s on %s (JetStream error %d)",
+			     alert_id, subject, (int)jerr);
 		jsPubAck_Destroy(pa);
 		return YG_EIO;
 	}
@@ -395,7 +403,7 @@ int stream_publish_alert(struct stream *s, const char *sector, const char *senso
 }
 
 int stream_consumer_open(struct stream *s, const char *durable, const char *filter,
-			 struct stream_consumer **out)
+                         struct stream_consumer **out)
 {
 	char all[STREAM_SUBJECT_MAX];
 	struct stream_consumer *c;
@@ -414,7 +422,8 @@ int stream_consumer_open(struct stream *s, const char *durable, const char *filt
 		filter = all;
 	if (subject_check(filter, true) < 0 || strncmp(filter, s->prefix, strlen(s->prefix)) != 0 ||
 	    filter[strlen(s->prefix)] != '.') {
-		fail(s, NATS_OK, "stream: filter '%.80s' is not a subject under %s", filter, s->prefix);
+		fail(s, NATS_OK, "stream: filter '%.80s' is not a subject under %s", filter,
+		     s->prefix);
 		return YG_EINVAL;
 	}
 	c = yg_calloc(1, sizeof(*c));
@@ -433,7 +442,8 @@ int stream_consumer_open(struct stream *s, const char *durable, const char *filt
 	so.Config.MaxAckPending = 4 * FETCH_MAX;
 	st = js_PullSubscribe(&c->sub, s->js, filter, c->durable, NULL, &so, &jerr);
 	if (st != NATS_OK) {
-		fail(s, st, "stream: consumer %s on %s (JetStream error %d)", durable, filter, (int)jerr);
+		fail(s, st, "stream: consumer %s on %s (JetStream error %d)", durable, filter,
+		     (int)jerr);
 		free(c);
 		return YG_EIO;
 	}
@@ -481,8 +491,9 @@ int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetc
 	int i;
 
 	if (max < 1 || max > FETCH_MAX || timeout_ms < 1) {
-		fail(s, NATS_OK, "stream: fetch of %d messages in %d ms: batch is 1 to %d, time > 0",
-		     max, timeout_ms, FETCH_MAX);
+		fail(s, NATS_OK,
+		     "stream: fetch of %d messages in %d ms: batch is 1 to %d, time > 0", max,
+		     timeout_ms, FETCH_MAX);
 		return YG_EINVAL;
 	}
 	natsMsgList_Destroy(&c->batch);
@@ -491,7 +502,8 @@ int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetc
 	if (st == NATS_TIMEOUT)
 		return 0;
 	if (st != NATS_OK) {
-		fail(s, st, "stream: fetch from consumer %s (JetStream error %d)", c->durable, (int)jerr);
+		fail(s, st, "stream: fetch from consumer %s (JetStream error %d)", c->durable,
+		     (int)jerr);
 		return YG_EIO;
 	}
 	for (i = 0; i < c->batch.Count; i++) {
@@ -507,7 +519,8 @@ int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetc
 		d.subject = natsMsg_GetSubject(m);
 		d.data = (const uint8_t *)natsMsg_GetData(m);
 		d.len = (size_t)natsMsg_GetDataLength(m);
-		d.msg_id = natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id != NULL ? id : "";
+		d.msg_id =
+		    natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id != NULL ? id : "";
 		dot = strchr(d.msg_id, '.');
 		d.alert_id = dot != NULL ? dot + 1 : "";
 		subject_split(s, d.subject, h);

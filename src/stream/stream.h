@@ -21,28 +21,28 @@
 
 #include "base/err.h"
 
-#define STREAM_TOKEN_MAX 64   /* bytes in a sector or sensor name */
-#define STREAM_ID_MAX 128     /* bytes in an alert id */
+#define STREAM_TOKEN_MAX   64  /* bytes in a sector or sensor name */
+#define STREAM_ID_MAX      128 /* bytes in an alert id */
 #define STREAM_SUBJECT_MAX 256
 
 enum stream_retention {
 	STREAM_RETAIN_LIMITS = 0, /* keep until max_age or max_bytes: many consumers */
-	STREAM_RETAIN_INTEREST,	  /* drop once every consumer has acknowledged */
-	STREAM_RETAIN_WORKQUEUE	  /* drop once one consumer has acknowledged */
+	STREAM_RETAIN_INTEREST,   /* drop once every consumer has acknowledged */
+	STREAM_RETAIN_WORKQUEUE   /* drop once one consumer has acknowledged */
 };
 
 struct stream_config {
-	const char *urls;	     /* "nats://h:p[,nats://h:p...]", required */
-	const char *name;	     /* the stream; NULL: "YAGURA_ALERTS" */
-	const char *prefix;	     /* subject prefix; NULL: "yagura.alerts" */
-	int replicas;		     /* 1 to 5; 0: 1 */
+	const char *urls;   /* "nats://h:p[,nats://h:p...]", required */
+	const char *name;   /* the stream; NULL: "YAGURA_ALERTS" */
+	const char *prefix; /* subject prefix; NULL: "yagura.alerts" */
+	int replicas;       /* 1 to 5; 0: 1 */
 	enum stream_retention retention;
-	int64_t max_age_s;	     /* 0: no limit */
-	int64_t max_bytes;	     /* 0: no limit */
-	int64_t duplicate_window_s;  /* 0: 120 (JetStream's default) */
-	int timeout_ms;		     /* connect, and wait per request; 0: 5000 */
-	int ack_wait_ms;	     /* consumers: redeliver after; 0: 30000 */
-	const char *client_name;     /* shown by the server; NULL: "yagura" */
+	int64_t max_age_s;          /* 0: no limit */
+	int64_t max_bytes;          /* 0: no limit */
+	int64_t duplicate_window_s; /* 0: 120 (JetStream's default) */
+	int timeout_ms;             /* connect, and wait per request; 0: 5000 */
+	int ack_wait_ms;            /* consumers: redeliver after; 0: 30000 */
+	const char *client_name;    /* shown by the server; NULL: "yagura" */
 };
 
 struct stream_stats {
@@ -68,8 +68,8 @@ struct stream_delivery {
 	const char *alert_id; /* the alert id it was published with, or "" */
 	const char *sector;   /* from the subject, "" if not PREFIX.SECTOR.SENSOR */
 	const char *sensor;
-	uint64_t seq;	      /* the stream's sequence number */
-	uint64_t deliveries;  /* 1 the first time, more when redelivered */
+	uint64_t seq;              /* the stream's sequence number */
+	uint64_t deliveries;       /* 1 the first time, more when redelivered */
 	struct stream_msg *handle; /* for stream_ack / stream_nak */
 };
 
@@ -82,8 +82,8 @@ int stream_token_check(const char *tok) YG_MUST_CHECK;
  * On success *out is the caller's, for stream_close. On failure returns a
  * negative yg_err, *out is NULL and err holds one line. cfg's strings are
  * copied. */
-int stream_open(const struct stream_config *cfg, struct stream **out, char *err, size_t n)
-	YG_MUST_CHECK;
+int stream_open(const struct stream_config *cfg, struct stream **out, char *err,
+                size_t n) YG_MUST_CHECK;
 
 /* Closes the connection and frees s, with any consumer still open. NULL ok. */
 void stream_close(struct stream *s);
@@ -104,7 +104,7 @@ void stream_stats_get(const struct stream *s, struct stream_stats *out);
  * (timeout, no server, stream full): the caller keeps the alert and tries
  * again later with the same id. stream_error says why. */
 int stream_publish_alert(struct stream *s, const char *sector, const char *sensor,
-			 const char *alert_id, const char *json, size_t len) YG_MUST_CHECK;
+                         const char *alert_id, const char *json, size_t len) YG_MUST_CHECK;
 
 /* Binds to the durable pull consumer `durable` (a token), creating it if it
  * does not exist, with filter (a subject under the prefix, '*' and '>'
@@ -114,7 +114,7 @@ int stream_publish_alert(struct stream *s, const char *sector, const char *senso
  * acknowledgements left it. Returns 0 and *out, or a negative yg_err with
  * stream_error set. Close it before s. */
 int stream_consumer_open(struct stream *s, const char *durable, const char *filter,
-			 struct stream_consumer **out) YG_MUST_CHECK;
+                         struct stream_consumer **out) YG_MUST_CHECK;
 
 /* Frees c; messages fetched and not acknowledged are redelivered later. */
 void stream_consumer_close(struct stream_consumer *c);
@@ -128,7 +128,7 @@ typedef int (*stream_fetch_cb)(void *arg, const struct stream_delivery *d);
  * first. Returns the number delivered (0 when none came in time), or a
  * negative yg_err with stream_error set. */
 int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetch_cb cb,
-		 void *arg) YG_MUST_CHECK;
+                 void *arg) YG_MUST_CHECK;
 
 /* Acknowledges a fetched message: call it after the caller's commit. A
  * handle is good for one stream_ack or stream_nak, until the next fetch.

@@ -30,7 +30,8 @@ struct opts {
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: streamctl publish|consume|info --urls U [options], see streamctl.c\n");
+	fprintf(stderr,
+	        "usage: streamctl publish|consume|info --urls U [options], see streamctl.c\n");
 	return 2;
 }
 
@@ -69,8 +70,8 @@ static int publish(struct stream *s, const struct opts *o)
 
 		snprintf(id, sizeof(id), "%s-%ld", o->id_prefix, i);
 		k = snprintf(json, sizeof(json),
-			     "{\"alert_id\":\"%s\",\"sector\":\"%s\",\"sensor\":\"%s\",\"n\":%ld}", id,
-			     o->sector, o->sensor, i);
+		             "{\"alert_id\":\"%s\",\"sector\":\"%s\",\"sensor\":\"%s\",\"n\":%ld}",
+		             id, o->sector, o->sensor, i);
 		for (;;) {
 			int rc = stream_publish_alert(s, o->sector, o->sensor, id, json, (size_t)k);
 
@@ -155,10 +156,18 @@ static int consume(struct stream *s, const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.name = "YAGURA_ALERTS", .prefix = "yagura.alerts", .sector = "electricity",
-			 .sensor = "sensor-1", .id_prefix = "alert", .durable = "tower",
-			 .count = 1000, .replicas = 1, .timeout_ms = 2000, .idle_ms = 3000,
-			 .batch = 256, .deadline_s = 120};
+	struct opts o = {.name = "YAGURA_ALERTS",
+	                 .prefix = "yagura.alerts",
+	                 .sector = "electricity",
+	                 .sensor = "sensor-1",
+	                 .id_prefix = "alert",
+	                 .durable = "tower",
+	                 .count = 1000,
+	                 .replicas = 1,
+	                 .timeout_ms = 2000,
+	                 .idle_ms = 3000,
+	                 .batch = 256,
+	                 .deadline_s = 120};
 	struct stream_config cfg = {0};
 	struct stream *s = NULL;
 	char err[512];

@@ -5,12 +5,12 @@
  *
  * Each test works in a stream and subject prefix of its own, so that they
  * share the server and not their messages. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +32,7 @@ static int nats_test(const char *args, char *out, size_t n)
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "YAGURA_NATS_DIR='%s' '%s/scripts/nats-test.sh' %s", g_dir,
-		 YG_SOURCE_DIR, args);
+	         YG_SOURCE_DIR, args);
 	p = popen(cmd, "r");
 	if (p == NULL)
 		return -1;
@@ -75,7 +75,7 @@ static struct stream *open_or_fail(const char *name, const char *prefix)
 }
 
 static void publish_or_fail(struct stream *s, const char *sector, const char *sensor,
-			    const char *id)
+                            const char *id)
 {
 	char json[128];
 	int k = snprintf(json, sizeof(json), "{\"id\":\"%s\",\"sensor\":\"%s\"}", id, sensor);
@@ -137,13 +137,26 @@ static void one_line(const char *err)
 
 static void test_tokens(void **state)
 {
-	static const char *const good[] = {"electricity", "sensor-01", "a", "tokyo_dc:3",
-					   "x@example-jp", "0123456789012345678901234567890123456789"
-							   "012345678901234567890123"};
-	static const char *const bad[] = {"", "a.b", "*", ">", "a*", "b>", "a b", "tab\t",
-					  "nl\n", "caf\xc3\xa9", "\x7f",
-					  "01234567890123456789012345678901234567890123456789"
-					  "012345678901234"};
+	static const char *const good[] = {"electricity",
+	                                   "sensor-01",
+	                                   "a",
+	                                   "tokyo_dc:3",
+	                                   "x@example-jp",
+	                                   "0123456789012345678901234567890123456789"
+	                                   "012345678901234567890123"};
+	static const char *const bad[] = {"",
+	                                  "a.b",
+	                                  "*",
+	                                  ">",
+	                                  "a*",
+	                                  "b>",
+	                                  "a b",
+	                                  "tab\t",
+	                                  "nl\n",
+	                                  "caf\xc3\xa9",
+	                                  "\x7f",
+	                                  "01234567890123456789012345678901234567890123456789"
+	                                  "012345678901234"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -156,9 +169,13 @@ static void test_tokens(void **state)
 
 static void test_bad_open(void **state)
 {
-	static const char *const urls[] = {"", "http://127.0.0.1:4222", "nats://127.0.0.1",
-					   "nats://127.0.0.1:99999", "127.0.0.1:42x",
-					   "nats://127.0.0.1:4222,", "nats://a b:4222"};
+	static const char *const urls[] = {"",
+	                                   "http://127.0.0.1:4222",
+	                                   "nats://127.0.0.1",
+	                                   "nats://127.0.0.1:99999",
+	                                   "127.0.0.1:42x",
+	                                   "nats://127.0.0.1:4222,",
+	                                   "nats://a b:4222"};
 	struct stream_config cfg;
 	struct stream *s = (struct stream *)&cfg;
 	char err[512], down[64];
@@ -253,9 +270,11 @@ static void test_bad_publish(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(stream_publish_alert(s, bad[i], "sensor", "id-1", "{}", 2), YG_EINVAL);
+		assert_int_equal(stream_publish_alert(s, bad[i], "sensor", "id-1", "{}", 2),
+		                 YG_EINVAL);
 		one_line(stream_error(s));
-		assert_int_equal(stream_publish_alert(s, "gas", bad[i], "id-1", "{}", 2), YG_EINVAL);
+		assert_int_equal(stream_publish_alert(s, "gas", bad[i], "id-1", "{}", 2),
+		                 YG_EINVAL);
 		one_line(stream_error(s));
 	}
 	/* A sensor named "a.b" must not land in sensor "a"'s subject "b". */
@@ -415,10 +434,10 @@ static void test_server_gone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tokens),	       cmocka_unit_test(test_bad_open),
-		cmocka_unit_test(test_publish_dedup), cmocka_unit_test(test_bad_publish),
-		cmocka_unit_test(test_consume_resume), cmocka_unit_test(test_nak),
-		cmocka_unit_test(test_server_gone),
+	    cmocka_unit_test(test_tokens),         cmocka_unit_test(test_bad_open),
+	    cmocka_unit_test(test_publish_dedup),  cmocka_unit_test(test_bad_publish),
+	    cmocka_unit_test(test_consume_resume), cmocka_unit_test(test_nak),
+	    cmocka_unit_test(test_server_gone),
 	};
 	const char *d = getenv("YAGURA_NATS_DIR");
 	int rc;
@@ -427,7 +446,7 @@ int main(void)
 		snprintf(g_dir, sizeof(g_dir), "%s", d);
 	else
 		snprintf(g_dir, sizeof(g_dir), "%s/yagura-nats-unit-%d",
-			 getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp", (int)getpid());
+		         getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp", (int)getpid());
 	rc = nats_test("start", g_url, sizeof(g_url));
 	if (rc == 77) {
 		printf("skipped: nats-server is not installed (scripts/setup.sh installs it)\n");
