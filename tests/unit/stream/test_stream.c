@@ -5,12 +5,14 @@
  *
  * Each test works in a stream and subject prefix of its own, so that they
  * share the server and not their messages. */
-#include <cmocka.h>
+/* cmocka.h needs these before it: a block of their own, kept first. */
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
