@@ -31,8 +31,12 @@ die() {
 find_server() {
 	local s
 	if [ -n "${YAGURA_NATS_SERVER:-}" ]; then
-		echo "$YAGURA_NATS_SERVER"
-		return
+		if [ -x "$YAGURA_NATS_SERVER" ]; then
+			echo "$YAGURA_NATS_SERVER"
+			return
+		fi
+		echo "$prog: YAGURA_NATS_SERVER=$YAGURA_NATS_SERVER is not an executable" >&2
+		exit 77
 	fi
 	for s in "$(command -v nats-server 2>/dev/null || true)" /usr/sbin/nats-server /usr/local/bin/nats-server; do
 		if [ -n "$s" ] && [ -x "$s" ]; then

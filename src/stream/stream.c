@@ -1,6 +1,7 @@
 /* stream.c - alerts through NATS JetStream with libnats; see stream.h. */
 #include "stream/stream.h"
 
+#include <assert.h>
 #include <nats/nats.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -332,6 +333,7 @@ void stream_close(struct stream *s)
 {
 	if (s == NULL)
 		return;
+	assert(s->consumers == 0); /* their subscriptions live on s's connection */
 	jsCtx_Destroy(s->js);
 	if (s->nc != NULL) {
 		natsConnection_Close(s->nc);

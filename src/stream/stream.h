@@ -85,7 +85,8 @@ int stream_token_check(const char *tok) YG_MUST_CHECK;
 int stream_open(const struct stream_config *cfg, struct stream **out, char *err,
                 size_t n) YG_MUST_CHECK;
 
-/* Closes the connection and frees s, with any consumer still open. NULL ok. */
+/* Closes the connection and frees s; its consumers must be closed first.
+ * NULL ok. */
 void stream_close(struct stream *s);
 
 /* The last failure on s (or a consumer of s), one line; "" if none. */
