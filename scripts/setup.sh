@@ -6,11 +6,13 @@
 #   scripts/setup.sh --bench   also the peers bench/ compares against
 set -euo pipefail
 
+# libnats-dev: the NATS C client under src/stream (JetStream, docs/stream.md).
 # libgnutls28-dev: the tower's HTTPS is libmicrohttpd's GnuTLS, and src/http/tls.c
 # reads client certificates with it. openssl: scripts/demo-tls.sh's certificates.
 build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
             libjansson-dev libyajl-dev libcmocka-dev python3 libmicrohttpd-dev libsqlite3-dev
-            libpq-dev libsodium-dev libcurl4-openssl-dev libinih-dev libgnutls28-dev openssl)
+            libpq-dev libsodium-dev libcurl4-openssl-dev libinih-dev libgnutls28-dev openssl
+            libnats-dev)
 # golang-go and golang-golang-x-mod-dev: Go's sumdb/note and sumdb/tlog, a
 # verifier of the transparency log nobody here wrote (tests/interop/tlogcheck).
 # bind9, bind9-dnsutils, unbound, nftables, bird2, gobgpd, iproute2: the programs that
@@ -24,7 +26,9 @@ build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
 # nfdump: nfcapd receives analyze --ipfix, nfdump reads it back (test_ipfix.py).
 # tcpreplay: replays a capture onto a veth pair for the live sensor
 # (tests/integration/test_sensor_live.py).
-test_pkgs=(tshark clang libclang-rt-14-dev postgresql python3-cryptography nfdump
+# nats-server: real JetStream servers, one or a cluster of three, for src/stream's
+# tests (scripts/nats-test.sh, tests/unit/stream, test_stream_cluster.py).
+test_pkgs=(tshark nats-server clang libclang-rt-14-dev postgresql python3-cryptography nfdump
            python3-jsonschema python3-requests python3-six python3-tz
            golang-go golang-golang-x-mod-dev
            bind9 bind9-dnsutils unbound nftables bird2 gobgpd iproute2 softflowd tcpreplay
