@@ -100,13 +100,20 @@ def scenario(t, a, nats, urls, work, label, store):
     def publish(prefix, count, sensor=SENSOR, extra=(), wait=True):
         cmd = [a.streamctl, "publish", "--urls", urls, "--replicas", "3", "--sector", SECTOR,
                "--sensor", sensor, "--id-prefix", "%s-%s" % (label, prefix), "--count",
-               str(count), "--format", "eve", "--deadline-s", "120"] + list(extra)
+               str(count), "--format", "eve", "--deadline-s", "120", "--timeout-ms", "10000"] + list(extra)
         if not wait:
             return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True)
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         t.check(p.returncode == 0, "%s: streamctl publish %s: %s" % (label, prefix, p.stderr))
         return p
+
+    # The tower makes the stream and binds its consumer; publish after that
+    # (streamctl's own stream_open then updates the stream's limits, which
+    # waits on the new stream's leader).
+    t.check(wait_until(lambda: metric(tw, "yagura_stream_connected") == 1, 60),
+            "%s: the tower did not bind to the stream's consumer" % label)
+    time.sleep(1)
 
     # 1. A thousand alerts, each stored once, as the subject's sensor's.
     publish("a", 1000)
@@ -116,7 +123,7 @@ def scenario(t, a, nats, urls, work, label, store):
     t.check(st == 200 and lst["alerts"] and all(x["sensor_id"] == sensor_id for x in lst["alerts"])
             and lst["alerts"][0]["record"]["sensor"] == "not-" + SENSOR,
             "%s: stored as sensor %d, the record's own field kept: %s" % (
-                label, sensor_id, lst.get("alerts", [None])[0] if st == 200 else lst))
+                label, sensor_id, (lst.get("alerts") or [None])[0] if st == 200 else lst))
     # The same ids again: JetStream drops them (same message ids).
     publish("a", 1000)
     time.sleep(2)
