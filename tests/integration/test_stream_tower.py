@@ -86,9 +86,11 @@ def wait_until(pred, timeout):
 
 def scenario(t, a, nats, urls, work, label, store):
     cfgfile = os.path.join(work, label + ".ini")
+    # A stream of its own per store: a new durable consumer reads a stream
+    # from its start, and the other store's messages are not this one's.
     with open(cfgfile, "w") as f:
         f.write("[stream]\nenable = yes\nurls = %s\nreplicas = 3\nbatch = 200\n"
-                "ack_wait = 4s\ndurable = tower-%s\n" % (urls, label))
+                "ack_wait = 4s\nname = ALERTS_%s\nprefix = yagura.%s\n" % (urls, label.upper(), label))
     tw = Tower(a.yagura, store, work, extra=["--config", cfgfile])
     A = tw.admin
     st, u, _ = tw.call("POST", "/api/v1/users", {"name": SENSOR, "role": "sensor"}, A)
@@ -99,6 +101,7 @@ def scenario(t, a, nats, urls, work, label, store):
 
     def publish(prefix, count, sensor=SENSOR, extra=(), wait=True):
         cmd = [a.streamctl, "publish", "--urls", urls, "--replicas", "3", "--sector", SECTOR,
+               "--name", "ALERTS_" + label.upper(), "--prefix", "yagura." + label,
                "--sensor", sensor, "--id-prefix", "%s-%s" % (label, prefix), "--count",
                str(count), "--format", "eve", "--deadline-s", "120", "--timeout-ms", "10000"] + list(extra)
         if not wait:
