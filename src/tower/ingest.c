@@ -28,7 +28,7 @@
 #include "tower/alertbatch.h"
 #include "tower/tower_int.h"
 
-#define INGEST_WAIT_MS 500     /* a fetch waits this long for a first message */
+#define INGEST_WAIT_MS     500 /* a fetch waits this long for a first message */
 #define INGEST_BACKOFF_MAX 30  /* seconds, between tries while NATS or the store fails */
 
 enum ingest_counter {
@@ -60,16 +60,15 @@ struct tower_ingest {
 static const struct {
 	const char *name, *help;
 } counters[IC_COUNT] = {
-	{"yagura_stream_fetched_total", "messages fetched from the alert stream"},
-	{"yagura_stream_stored_total", "alerts from the stream stored"},
-	{"yagura_stream_duplicates_total",
-	 "alerts from the stream the store held already (redeliveries), acknowledged"},
-	{"yagura_stream_refused_total",
-	 "stream messages that are not a valid alert, acknowledged and dropped"},
-	{"yagura_stream_unknown_sensor_total",
-	 "stream messages whose subject names no sensor of this tower, acknowledged and dropped"},
-	{"yagura_stream_naks_total",
-	 "stream messages handed back for redelivery (the store failed)"},
+    {"yagura_stream_fetched_total", "messages fetched from the alert stream"},
+    {"yagura_stream_stored_total", "alerts from the stream stored"},
+    {"yagura_stream_duplicates_total",
+     "alerts from the stream the store held already (redeliveries), acknowledged"},
+    {"yagura_stream_refused_total",
+     "stream messages that are not a valid alert, acknowledged and dropped"},
+    {"yagura_stream_unknown_sensor_total",
+     "stream messages whose subject names no sensor of this tower, acknowledged and dropped"},
+    {"yagura_stream_naks_total", "stream messages handed back for redelivery (the store failed)"},
 };
 
 static void count(struct tower_ingest *g, enum ingest_counter k, uint64_t n)
@@ -104,8 +103,8 @@ static void settle(struct tower_ingest *g, int i, bool ack)
 	g->done[i] = 1;
 	/* A lost ack or nak only means a redelivery, which the store absorbs. */
 	if ((ack ? stream_ack(g->d[i].handle) : stream_nak(g->d[i].handle)) < 0)
-		log_debug("tower: stream: seq %llu: %s not sent",
-			  (unsigned long long)g->d[i].seq, ack ? "ack" : "nak");
+		log_debug("tower: stream: seq %llu: %s not sent", (unsigned long long)g->d[i].seq,
+		          ack ? "ack" : "nak");
 	if (!ack)
 		count(g, IC_NAKS, 1);
 }
@@ -122,9 +121,9 @@ static int sensor_of(struct tower *t, const char *name, struct principal *p)
 	if ((rc = store_conn_get(t->st, &c)) < 0)
 		return rc;
 	rc = store_exec(c,
-			"SELECT id, org_id FROM users WHERE name = ? AND role = 'sensor' AND "
-			"disabled IS NULL",
-			ps, 1, &r, NULL);
+	                "SELECT id, org_id FROM users WHERE name = ? AND role = 'sensor' AND "
+	                "disabled IS NULL",
+	                ps, 1, &r, NULL);
 	store_conn_put(c);
 	if (rc < 0)
 		return rc;
@@ -173,7 +172,7 @@ static bool one_record(struct tower_ingest *g, int i, char *why, size_t n)
 	ok = alert_batch_parse(g->body, at, 1, &b) == ALERT_BATCH_OK && b.n == 1;
 	if (!ok)
 		snprintf(why, n, "%s%s%s", b.nerrs > 0 ? b.errs[0].field : b.msg,
-			 b.nerrs > 0 ? " " : "", b.nerrs > 0 ? b.errs[0].reason : "");
+		         b.nerrs > 0 ? " " : "", b.nerrs > 0 ? b.errs[0].reason : "");
 	alert_batch_free(&b);
 	return ok;
 }
@@ -190,8 +189,8 @@ static int store_share(struct tower_ingest *g, const struct principal *p, const 
 
 	for (int j = 0; rc == 0 && j < k; j++)
 		rc = body_put(g, &at, j == 0 ? "[" : ",", 1) < 0
-			     ? YG_ENOMEM
-			     : body_put(g, &at, g->d[idx[j]].data, g->d[idx[j]].len);
+		         ? YG_ENOMEM
+		         : body_put(g, &at, g->d[idx[j]].data, g->d[idx[j]].len);
 	if (rc == 0)
 		rc = body_put(g, &at, "]", 1);
 	if (rc == 0)
@@ -205,7 +204,7 @@ static int store_share(struct tower_ingest *g, const struct principal *p, const 
 				return YG_EIO;
 		if (k == 1) {
 			log_warnx("tower: stream: seq %llu refused as a batch of one",
-				  (unsigned long long)g->d[idx[0]].seq);
+			          (unsigned long long)g->d[idx[0]].seq);
 			count(g, IC_REFUSED, 1);
 			settle(g, idx[0], true);
 		}
@@ -248,8 +247,8 @@ static int handle_batch(struct tower_ingest *g)
 				}
 			count(g, IC_UNKNOWN, (uint64_t)n);
 			log_warnx("tower: stream: %d message%s on %s dropped: no sensor user named "
-				  "'%s'",
-				  n, n == 1 ? "" : "s", g->d[i].subject, sensor);
+			          "'%s'",
+			          n, n == 1 ? "" : "s", g->d[i].subject, sensor);
 			continue;
 		}
 		if (rc < 0)
@@ -269,9 +268,9 @@ static int handle_batch(struct tower_ingest *g)
 		if (refused > 0) {
 			count(g, IC_REFUSED, (uint64_t)refused);
 			log_warnx("tower: stream: %d message%s from sensor '%s' refused, not an "
-				  "alert (seq %llu: %s)",
-				  refused, refused == 1 ? "" : "s", sensor,
-				  (unsigned long long)g->d[first_bad].seq, why);
+			          "alert (seq %llu: %s)",
+			          refused, refused == 1 ? "" : "s", sensor,
+			          (unsigned long long)g->d[first_bad].seq, why);
 		}
 		if (k > 0)
 			rc = store_share(g, &p, idx, k);
@@ -288,11 +287,11 @@ static void *ingest_main(void *arg)
 	struct tower_ingest *g = arg;
 	const struct tower_stream *sc = &g->t->cfg.stream;
 	struct stream_config cfg = {.urls = sc->urls,
-				    .name = sc->name,
-				    .prefix = sc->prefix,
-				    .replicas = sc->replicas,
-				    .ack_wait_ms = (int)(sc->ack_wait_s * 1000),
-				    .client_name = "yagura-tower"};
+	                            .name = sc->name,
+	                            .prefix = sc->prefix,
+	                            .replicas = sc->replicas,
+	                            .ack_wait_ms = (int)(sc->ack_wait_s * 1000),
+	                            .client_name = "yagura-tower"};
 	char filter[STREAM_SUBJECT_MAX + 8], err[512];
 	int backoff = 1;
 
@@ -308,13 +307,15 @@ static void *ingest_main(void *arg)
 		    stream_consumer_open(s, sc->durable, filter, &c) < 0) {
 			if (!g->said_down++)
 				log_warnx("tower: stream: %s (trying again)",
-					  s != NULL ? stream_error(s) : err);
+				          s != NULL ? stream_error(s) : err);
 			stream_close(s);
 			nap(g, backoff);
-			backoff = backoff * 2 > INGEST_BACKOFF_MAX ? INGEST_BACKOFF_MAX : backoff * 2;
+			backoff =
+			    backoff * 2 > INGEST_BACKOFF_MAX ? INGEST_BACKOFF_MAX : backoff * 2;
 			continue;
 		}
-		log_info("tower: stream: consuming %s as %s from %s", filter, sc->durable, sc->urls);
+		log_info("tower: stream: consuming %s as %s from %s", filter, sc->durable,
+		         sc->urls);
 		g->said_down = 0;
 		http_metric_set(g->connected, 1);
 		backoff = 1;
@@ -336,12 +337,13 @@ static void *ingest_main(void *arg)
 				continue;
 			count(g, IC_FETCHED, (uint64_t)g->n);
 			if (handle_batch(g) < 0) {
-				log_warnx("tower: stream: %d messages handed back, the store failed "
-					  "(again in %d s)",
-					  g->n, backoff);
+				log_warnx(
+				    "tower: stream: %d messages handed back, the store failed "
+				    "(again in %d s)",
+				    g->n, backoff);
 				nap(g, backoff);
 				backoff = backoff * 2 > INGEST_BACKOFF_MAX ? INGEST_BACKOFF_MAX
-									   : backoff * 2;
+				                                           : backoff * 2;
 			} else {
 				backoff = 1;
 			}
@@ -373,8 +375,9 @@ int tw_ingest_start(struct tower *t, char *err, size_t errlen)
 	g->t = t;
 	for (int i = 0; i < IC_COUNT; i++)
 		g->m[i] = http_metrics_counter(m, counters[i].name, NULL, counters[i].help);
-	g->connected = http_metrics_gauge(m, "yagura_stream_connected", NULL,
-					  "1 while the tower is bound to the alert stream's consumer");
+	g->connected =
+	    http_metrics_gauge(m, "yagura_stream_connected", NULL,
+	                       "1 while the tower is bound to the alert stream's consumer");
 	if (pthread_create(&g->thread, NULL, ingest_main, g) != 0) {
 		free(g->d);
 		free(g->done);
