@@ -12,6 +12,8 @@ tower with [stream] enabled, alerts published by streamctl
   * a subject naming no sensor user: acknowledged, counted, not stored;
   * a message that is not JSON and one that is not an alert: acknowledged,
     counted as refused, the alerts after them stored;
+  * the store failing (a trigger refuses alert batches): the messages are
+    handed back (nak) and stored once it works again;
   * 5,000 alerts with the tower killed (SIGKILL) after some are stored, a
     new tower started on the same store: exactly 5,000, none twice;
   * 3,000 alerts with a NATS node killed mid-stream and started again:
@@ -57,6 +59,14 @@ def sql(store, q):
                 for line in out.splitlines()]
     with sqlite3.connect(store) as db:
         return db.execute(q).fetchall()
+
+
+def sql_exec(store, q):
+    if store.startswith("postgres"):
+        subprocess.run(["psql", store, "-qc", q], capture_output=True, text=True, check=True)
+    else:
+        with sqlite3.connect(store, timeout=30) as db:
+            db.executescript(q)
 
 
 def counts(store, prefix):
@@ -162,6 +172,26 @@ def scenario(t, a, nats, urls, work, label, store):
     t.check(got == (10, 10) and ref == 2,
             "%s: after 2 poison messages: refused %d, the next 10 stored %s" % (label, ref, got))
 
+    # 4b. The store failing: the messages are handed back (nak) and stored
+    # once it works again. A trigger makes every alert batch's insert fail.
+    if store.startswith("postgres"):
+        sql_exec(store, "CREATE FUNCTION yg_test_down() RETURNS trigger AS $$ BEGIN "
+                        "RAISE EXCEPTION 'store down (test)'; END $$ LANGUAGE plpgsql; "
+                        "CREATE TRIGGER yg_test_down BEFORE INSERT ON alert_batches "
+                        "FOR EACH ROW EXECUTE FUNCTION yg_test_down()")
+    else:
+        sql_exec(store, "CREATE TRIGGER yg_test_down BEFORE INSERT ON alert_batches "
+                        "BEGIN SELECT RAISE(ABORT, 'store down (test)'); END")
+    publish("down", 50)
+    naks = wait_until(lambda: metric(tw, "yagura_stream_naks_total") >= 50, 60)
+    stored_while_down = counts(store, label + "-down")
+    sql_exec(store, "DROP TRIGGER yg_test_down ON alert_batches; DROP FUNCTION yg_test_down()"
+             if store.startswith("postgres") else "DROP TRIGGER yg_test_down")
+    got = wait_for(lambda: counts(store, label + "-down"), (50, 50), 90)
+    t.check(naks and stored_while_down == (0, 0) and got == (50, 50),
+            "%s: store down: %d naks, %s stored while down, %s after" % (
+                label, metric(tw, "yagura_stream_naks_total"), stored_while_down, got))
+
     # 5. The tower killed mid-consumption; its successor resumes.
     pub = publish("k", 5000, wait=False)
     wait_until(lambda: counts(store, label + "-k")[0] >= 1000, 120)
@@ -192,7 +222,7 @@ def scenario(t, a, nats, urls, work, label, store):
     # 7. The whole: every alert once, every stored alert in the log once.
     total = sql(store, "SELECT COUNT(*), COUNT(DISTINCT sensor_id || '/' || alert_id) "
                        "FROM alerts")[0]
-    want = 1000 + 100 + 10 + 5000 + 3000
+    want = 1000 + 100 + 10 + 50 + 5000 + 3000
     t.check(total == (want, want), "%s: alerts in all %s, wanted %d" % (label, total, want))
     if store.startswith("postgres"):
         out = subprocess.run(["psql", store, "-Atc", "SELECT encode(entry, 'escape') FROM "
