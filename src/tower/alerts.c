@@ -257,67 +257,88 @@ static int alert_batch_store(struct store_conn *c, struct svc_tx *x, void *arg)
 	return svc_changed(x, c, CHANGE_ALERT_BATCH, batch);
 }
 
-/* POST /api/v1/alerts: {"alerts": [EVE alert records]} (or a bare array).
- * Each record is stored once per sensor, keyed by its "alert_id" or, when
- * it has none, by a hash of its canonical JSON: a retried batch adds
- * nothing. The whole batch is one transaction: all stored, or none. A bad
- * record refuses the batch with a 422 naming it and its field, whatever
- * the store: the sensor must not retry it. */
-static int alerts_post(struct http_request *req, struct http_response *resp, void *ctx)
+int tw_alerts_ingest(struct tower *t, const struct principal *p, const char *body, size_t len,
+		     struct alert_batch *b, struct alert_ingest *out)
 {
-	struct tower *t = ctx;
-	const struct principal *p;
-	struct alert_batch b;
 	struct alert_rows a = {0};
-	const char *body;
-	size_t len;
-	int64_t changed = 0, now = tw_now_us();
-	int rc = 0;
+	int64_t now = tw_now_us();
+	int rc;
 
-	if (tw_need(req, resp, ACT_ALERT_POST, &p) == SCOPE_NONE)
-		return 0;
-	body = http_request_body(req, &len);
-	switch (alert_batch_parse(body, len, ALERT_BATCH_MAX, &b)) {
+	out->stored = out->duplicates = 0;
+	switch (alert_batch_parse(body, len, ALERT_BATCH_MAX, b)) {
 	case ALERT_BATCH_OK:
 		break;
-	case ALERT_BATCH_BAD_JSON:
-		tw_fail(resp, 400, "bad_json", b.msg);
-		goto done;
-	case ALERT_BATCH_BAD_SHAPE:
-		tw_fail(resp, 422, "validation_failed", b.msg);
-		goto done;
-	case ALERT_BATCH_BAD_RECORD:
-		http_response_error(resp, 422, "validation_failed", "some alerts are not valid");
-		for (size_t i = 0; i < b.nerrs; i++)
-			http_response_error_field(resp, b.errs[i].field, b.errs[i].reason);
-		goto done;
 	case ALERT_BATCH_NOMEM:
-		rc = YG_ENOMEM;
-		goto out;
+		return YG_ENOMEM;
+	default:
+		return YG_EINVAL;
 	}
-	if ((rc = alert_rows_build(t, p, &b, now, &a)) < 0)
+	if ((rc = alert_rows_build(t, p, b, now, &a)) < 0)
 		goto out;
 	struct alert_store w = {.rows = &a, .sensor = p->user_id, .received = now};
 	struct svc_result res;
 	double t0 = tw_store_enter(t, OP_ALERTS_INSERT);
 	rc = svc_run(t, t->st, p, true, alert_batch_store, &w, &res);
 	tw_store_leave(t, OP_ALERTS_INSERT, t0);
-	changed = w.inserted;
-	if (rc == 0 && t->alerts_stored != NULL) {
-		http_metric_add(t->alerts_stored, (uint64_t)changed);
-		http_metric_add(t->alerts_duplicate, (uint64_t)(a.n - (size_t)changed));
-	}
-	if (rc < 0)
+	if (rc < 0) {
 		log_warnx("tower: alerts: batch not stored: %s", yg_strerror(rc));
+		rc = rc == YG_EINVAL ? YG_EIO : rc; /* YG_EINVAL means refused, to the caller */
+		goto out;
+	}
+	out->stored = w.inserted;
+	out->duplicates = (int64_t)a.n - w.inserted;
+	if (t->alerts_stored != NULL) {
+		http_metric_add(t->alerts_stored, (uint64_t)out->stored);
+		http_metric_add(t->alerts_duplicate, (uint64_t)out->duplicates);
+	}
 out:
-	if (rc < 0)
-		tw_fail(resp, 503, "store_unavailable", "the alerts were not stored; retry");
-	else
-		http_response_json(resp, 200,
-				   json_pack("{s:I,s:I}", "accepted", (json_int_t)changed, "duplicates",
-					     (json_int_t)(a.n - (size_t)changed)));
 	alert_rows_free(&a);
-done:
+	return rc;
+}
+
+/* POST /api/v1/alerts: {"alerts": [EVE alert records]} (or a bare array).
+ * Each record is stored once per sensor, keyed by its "alert_id" or, when
+ * it has none, by a hash of its canonical JSON: a retried batch adds
+ * nothing. The whole batch is one transaction: all stored, or none. A bad
+ * record refuses the batch with a 422 naming it and its field, whatever
+ * the store: the sensor must not retry it. The stream's consumer
+ * (ingest.c) stores through the same tw_alerts_ingest(). */
+static int alerts_post(struct http_request *req, struct http_response *resp, void *ctx)
+{
+	struct tower *t = ctx;
+	const struct principal *p;
+	struct alert_batch b;
+	struct alert_ingest in;
+	const char *body;
+	size_t len;
+	int rc;
+
+	if (tw_need(req, resp, ACT_ALERT_POST, &p) == SCOPE_NONE)
+		return 0;
+	body = http_request_body(req, &len);
+	rc = tw_alerts_ingest(t, p, body, len, &b, &in);
+	if (rc == YG_EINVAL) {
+		switch (b.status) {
+		case ALERT_BATCH_BAD_JSON:
+			tw_fail(resp, 400, "bad_json", b.msg);
+			break;
+		case ALERT_BATCH_BAD_SHAPE:
+			tw_fail(resp, 422, "validation_failed", b.msg);
+			break;
+		default:
+			http_response_error(resp, 422, "validation_failed",
+					    "some alerts are not valid");
+			for (size_t i = 0; i < b.nerrs; i++)
+				http_response_error_field(resp, b.errs[i].field, b.errs[i].reason);
+			break;
+		}
+	} else if (rc < 0) {
+		tw_fail(resp, 503, "store_unavailable", "the alerts were not stored; retry");
+	} else {
+		http_response_json(resp, 200,
+				   json_pack("{s:I,s:I}", "accepted", (json_int_t)in.stored,
+					     "duplicates", (json_int_t)in.duplicates));
+	}
 	alert_batch_free(&b);
 	return 0;
 }

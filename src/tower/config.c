@@ -3,11 +3,13 @@
 #include "tower/config.h"
 
 #include <ini.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "stream/stream.h"
 #include "tower/cases.h"
 
 struct load_ctx {
@@ -158,6 +160,73 @@ static char *set_witnesses(struct tower_config *cfg, const char *value, char *er
 		return NULL;
 	}
 	return copy(cfg, buf);
+}
+
+/* A subject prefix: dot-separated tokens, each a stream token. */
+static bool prefix_ok(const char *v)
+{
+	char tok[STREAM_TOKEN_MAX + 1];
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 128)
+		return false;
+	while (*v != '\0') {
+		size_t k = strcspn(v, ".");
+		if (k == 0 || k > STREAM_TOKEN_MAX)
+			return false;
+		memcpy(tok, v, k);
+		tok[k] = '\0';
+		if (stream_token_check(tok) < 0)
+			return false;
+		v += k;
+		if (*v == '.' && *++v == '\0')
+			return false;
+	}
+	return true;
+}
+
+/* The URL list: nats:// or tls:// each, comma-separated, no spaces. */
+static bool urls_ok(const char *v)
+{
+	while (*v != '\0') {
+		size_t k = strcspn(v, ",");
+		if (!((k > 7 && strncmp(v, "nats://", 7) == 0) ||
+		      (k > 6 && strncmp(v, "tls://", 6) == 0)) ||
+		    memchr(v, ' ', k) != NULL)
+			return false;
+		v += k;
+		if (*v == ',' && *++v == '\0')
+			return false;
+	}
+	return true;
+}
+
+/* A filter under prefix: PREFIX.x.y, each token a stream token, or * or >
+ * (the last only), at most two tokens after the prefix. */
+static bool filter_ok(const char *prefix, const char *v)
+{
+	size_t pl = strlen(prefix);
+	char tok[STREAM_TOKEN_MAX + 1];
+	int n = 0;
+
+	if (strncmp(v, prefix, pl) != 0 || v[pl] != '.')
+		return false;
+	v += pl + 1;
+	for (;;) {
+		size_t k = strcspn(v, ".");
+		if (k == 0 || k > STREAM_TOKEN_MAX || ++n > 2)
+			return false;
+		memcpy(tok, v, k);
+		tok[k] = '\0';
+		if (strcmp(tok, ">") == 0)
+			return v[k] == '\0';
+		if (strcmp(tok, "*") != 0 && stream_token_check(tok) < 0)
+			return false;
+		v += k;
+		if (*v == '\0')
+			return true;
+		v++;
+	}
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -391,6 +460,50 @@ static int handler(void *user, const char *section, const char *name, const char
 		if (config_parse_duration(value, &secs) < 0)
 			BAD("%s = '%s' is not a duration such as 24h, 3d or 90m", name, value);
 		cfg->policy.due_s[stage] = secs;
+	} else if (strcmp(section, "stream") == 0) {
+		struct tower_stream *sm = &cfg->stream;
+		const char **str = strcmp(name, "urls") == 0	  ? &sm->urls
+				   : strcmp(name, "name") == 0	  ? &sm->name
+				   : strcmp(name, "prefix") == 0  ? &sm->prefix
+				   : strcmp(name, "durable") == 0 ? &sm->durable
+				   : strcmp(name, "filter") == 0  ? &sm->filter
+								  : NULL;
+		if (str != NULL) {
+			bool ok = name[0] == 'u'   ? urls_ok(value)
+				  : name[0] == 'p' ? prefix_ok(value)
+				  : name[0] == 'f' ? strlen(value) <= STREAM_SUBJECT_MAX
+						   : stream_token_check(value) == 0 &&
+							     strcspn(value, " \t") == strlen(value);
+			if (!ok)
+				BAD("%s = '%s' is not %s", name, value,
+				    name[0] == 'u'   ? "a list of nats://HOST:PORT or tls://HOST:PORT"
+				    : name[0] == 'p' ? "a subject prefix of dot-separated tokens"
+				    : name[0] == 'f' ? "a subject filter"
+						     : "one subject token (no '.', '*', '>', space)");
+			if ((*str = copy(cfg, value)) == NULL)
+				BAD("%s: out of memory", name);
+		} else if (strcmp(name, "enable") == 0) {
+			if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
+			    strcmp(value, "1") == 0)
+				sm->enable = 1;
+			else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
+				 strcmp(value, "0") == 0)
+				sm->enable = 0;
+			else
+				BAD("enable = '%s' is not yes or no", value);
+		} else if (strcmp(name, "replicas") == 0 || strcmp(name, "batch") == 0) {
+			long long v = strtoll(value, &end, 10), max = name[0] == 'r' ? 5 : 1024;
+			if (*value == '\0' || *end != '\0' || v < 1 || v > max)
+				BAD("%s = '%s' is not a number from 1 to %lld", name, value, max);
+			*(name[0] == 'r' ? &sm->replicas : &sm->batch) = (int)v;
+		} else if (strcmp(name, "ack_wait") == 0) {
+			if (config_parse_duration(value, &secs) < 0 || secs > 3600)
+				BAD("ack_wait = '%s' is not a duration from 1s to 1h such as 30s",
+				    value);
+			sm->ack_wait_s = secs;
+		} else {
+			BAD("unknown key '%s' in [stream]", name);
+		}
 	} else if (strcmp(section, "tls") == 0) {
 		const char **slot = strcmp(name, "cert") == 0	     ? &cfg->tls_cert
 				    : strcmp(name, "key") == 0	     ? &cfg->tls_key
@@ -435,6 +548,17 @@ int tower_config_load(const char *path, struct tower_config *cfg, char *err, siz
 	}
 	if (cfg->tls_cert != NULL && cfg->tls_key == NULL) {
 		snprintf(err, errlen, "%s: [tls] cert without key", path);
+		return YG_EINVAL;
+	}
+	if (cfg->stream.enable && cfg->stream.urls == NULL) {
+		snprintf(err, errlen, "%s: [stream] enable = yes without urls", path);
+		return YG_EINVAL;
+	}
+	if (cfg->stream.filter != NULL && !filter_ok(cfg->stream.prefix, cfg->stream.filter)) {
+		snprintf(err, errlen,
+			 "%s: [stream] filter = '%s' is not a subject under %s (%s.SECTOR.SENSOR, "
+			 "'*' or '>' as a token)",
+			 path, cfg->stream.filter, cfg->stream.prefix, cfg->stream.prefix);
 		return YG_EINVAL;
 	}
 	for (int s = 1; s < REPORT_STAGES; s++)
@@ -550,6 +674,21 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 		fprintf(out, "never_block = %s\n", cp->never_block);
 	if (cp->lab_allow != NULL)
 		fprintf(out, "lab_allow = %s\n", cp->lab_allow);
+	const struct tower_stream *sm = &cfg->stream;
+	if (sm->enable || sm->urls != NULL) {
+		fprintf(out, "\n[stream]\nenable = %s\n", sm->enable ? "yes" : "no");
+		if (sm->urls != NULL)
+			fprintf(out, "urls = %s\n", sm->urls);
+		fprintf(out, "name = %s\nprefix = %s\ndurable = %s\n", sm->name, sm->prefix,
+			sm->durable);
+		if (sm->filter != NULL)
+			fprintf(out, "filter = %s\n", sm->filter);
+		else
+			fprintf(out, "filter = %s.>\n", sm->prefix);
+		fprintf(out, "replicas = %d\nbatch = %d\nack_wait = ", sm->replicas, sm->batch);
+		put_duration(out, sm->ack_wait_s);
+		fputc('\n', out);
+	}
 	const struct cm_settings *cm = &cfg->cm;
 	const char *const names[] = {"dir",	      "rpz_zone",     "sinkhole",
 				     "nameserver",    "office",	      "bgp_router_id",

@@ -14,6 +14,8 @@
  *   [partners]   NAME = URL TOKEN_FILE [INTERVAL], one a partner
  *   [cases]      min_duration, max_duration, two_overseers_after, max_prefix4, max_prefix6,
  *                one_prefix4, one_prefix6, never_block, lab_allow
+ *   [stream]     enable, urls, name, prefix, durable, filter, replicas, batch,
+ *                ack_wait (docs/tower.md; the stream consumer, ingest.c)
  *   [countermeasures]  dir, rpz_zone, sinkhole, nameserver, office,
  *                bgp_local_as, bgp_router_id, bgp_neighbor, bgp_neighbor_as,
  *                rtbh_next_hop4, rtbh_next_hop6

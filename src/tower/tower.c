@@ -48,6 +48,12 @@ void tower_config_defaults(struct tower_config *cfg)
 	cfg->cases.max_prefix6 = 48;
 	cfg->cases.one_prefix4 = 32;
 	cfg->cases.one_prefix6 = 64;
+	cfg->stream.name = "YAGURA_ALERTS";
+	cfg->stream.prefix = "yagura.alerts";
+	cfg->stream.durable = "yagura-tower";
+	cfg->stream.replicas = 1;
+	cfg->stream.batch = 256;
+	cfg->stream.ack_wait_s = 30;
 	cfg->n_sectors = sizeof(default_sectors) / sizeof(default_sectors[0]);
 	for (unsigned i = 0; i < cfg->n_sectors; i++)
 		cfg->sectors[i] = default_sectors[i];
@@ -110,6 +116,7 @@ static void rollup_report(void *arg, int64_t pending)
  * it started serving. */
 static void tower_free(struct tower *t)
 {
+	tw_ingest_stop(t); /* first: it stores through everything below */
 	rollup_stop(t->rollup); /* before the metrics it reports to go */
 	tw_partners_stop(t);
 	tw_cases_stop(t);
@@ -232,6 +239,9 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 			}
 		}
 	}
+	/* Before serving: its counters join /metrics while nothing reads them. */
+	if ((rc = tw_ingest_start(t, err, errlen)) < 0)
+		goto fail;
 	if ((rc = http_server_start(t->srv)) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, yg_strerror(rc));
 		goto fail;

@@ -76,9 +76,22 @@ struct tower_config {
 		const char *bgp_router_id, *bgp_neighbor, *rtbh_next_hop4, *rtbh_next_hop6;
 		uint32_t bgp_local_as, bgp_neighbor_as;
 	} cm;
+	/* [stream]: alerts consumed from a NATS JetStream stream (issue 17,
+	 * docs/stream.md) by a durable pull consumer; enable 0: HTTP only. */
+	struct tower_stream {
+		int enable;
+		const char *urls;    /* nats://h:p[,nats://h:p...], required when enabled */
+		const char *name;    /* the stream: "YAGURA_ALERTS" */
+		const char *prefix;  /* subject prefix: "yagura.alerts" */
+		const char *durable; /* the durable consumer: "yagura-tower" */
+		const char *filter;  /* NULL: PREFIX.> */
+		int replicas;	     /* 1 to 5: 1 */
+		int batch;	     /* messages per fetch, 1 to 1024: 256 */
+		int64_t ack_wait_s;  /* redelivered when not acked within: 30 */
+	} stream;
 	/* Strings a configuration file supplied, freed by tower_config_free. */
 	unsigned n_owned;
-	char *owned[TOWER_MAX_SECTORS + 28];
+	char *owned[TOWER_MAX_SECTORS + 34];
 };
 
 /* The law's 15 designated sectors, as the default sector list. */

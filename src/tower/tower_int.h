@@ -56,6 +56,7 @@ struct tower {
 	struct http_metric *alerts_duplicate;
 	struct http_metric *sources_pending;  /* alert ids beyond the summary */
 	struct http_metric *sources_failures; /* catch-ups that failed */
+	struct tower_ingest *ingest; /* the stream's consumer (ingest.c); NULL: [stream] off */
 	bool tls;			      /* it serves HTTPS: cookies are Secure */
 };
 
@@ -300,6 +301,34 @@ void tw_assets_free(struct tower *t);
 bool tw_assets_hold(struct tower *t);
 void tw_assets_release(struct tower *t);
 int64_t tw_asset_of(struct tower *t, const char *ip, int64_t *org_id);
+
+/* ---- sensor alerts (alerts.c, ingest.c) -------------------------------- */
+
+struct alert_batch;
+
+/* What tw_alerts_ingest() stored: alerts new to the store, and those it
+ * held already (the same sensor and alert id: a retry, a redelivery). */
+struct alert_ingest {
+	int64_t stored, duplicates;
+};
+
+/* Stores a batch of sensor p's alerts, body[0..len) being {"alerts":
+ * [records]} or [records]: parsed and checked into *b (always released by
+ * the caller with alert_batch_free), then inserted, logged and counted in
+ * one transaction; the one path of POST /api/v1/alerts and of the stream.
+ * The sensor is p's, whatever the records say. Returns 0 with *out once
+ * committed (a batch of duplicates only commits nothing and logs nothing);
+ * YG_EINVAL when the batch is refused (b->status says why: the sender must
+ * not retry); another negative yg_err when the store failed (retry later).
+ * Thread-safe. */
+int tw_alerts_ingest(struct tower *t, const struct principal *p, const char *body, size_t len,
+		     struct alert_batch *b, struct alert_ingest *out) YG_MUST_CHECK;
+
+/* Starts the thread that consumes alerts from the JetStream stream of
+ * [stream] (a no-op when it is not enabled); stops it, leaving what it
+ * fetched and did not acknowledge to be redelivered. */
+int tw_ingest_start(struct tower *t, char *err, size_t errlen) YG_MUST_CHECK;
+void tw_ingest_stop(struct tower *t);
 
 /* ---- countermeasure cases (cases.c, countermeasures.c) ------------------ */
 

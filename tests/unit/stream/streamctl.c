@@ -7,6 +7,10 @@
  *       JetStream acknowledges it or the deadline passes. Prints
  *       {"progress":n} every 500, then {"published":..,"duplicates":..,
  *       "retries":..,"last_error":".."}.
+ *       --format eve: each a valid EVE alert record for a tower (timestamp now,
+ *       addresses, alert.signature_id), whose own "sensor" field says
+ *       "not-SENSOR" (the tower must go by the subject); --raw TEXT: TEXT
+ *       itself as each message's body (a poison message).
  *   streamctl consume --urls U --durable D [--filter F] [--idle-ms T] [--batch B]
  *       fetches and acks until a fetch stays empty for T ms; one line per
  *       message {"id":..,"sensor":..,"subject":..,"seq":..,"deliveries":..}, then
@@ -25,6 +29,7 @@
 
 struct opts {
 	const char *cmd, *urls, *name, *prefix, *sector, *sensor, *id_prefix, *durable, *filter;
+	const char *format, *raw;
 	long count, start, replicas, timeout_ms, idle_ms, batch, deadline_s;
 };
 
@@ -63,15 +68,35 @@ static int publish(struct stream *s, const struct opts *o)
 	struct stream_stats st;
 	double deadline = now_s() + (double)o->deadline_s;
 	long retries = 0;
-	char id[160], json[320];
+	char id[160], json[640], ts[40];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S.000000+0000", &tm);
 
 	for (long i = o->start; i < o->start + o->count; i++) {
 		int k;
 
 		snprintf(id, sizeof(id), "%s-%ld", o->id_prefix, i);
-		k = snprintf(json, sizeof(json),
-		             "{\"alert_id\":\"%s\",\"sector\":\"%s\",\"sensor\":\"%s\",\"n\":%ld}",
-		             id, o->sector, o->sensor, i);
+		if (o->raw != NULL)
+			k = snprintf(json, sizeof(json), "%s", o->raw);
+		else if (o->format != NULL && strcmp(o->format, "eve") == 0)
+			k = snprintf(json, sizeof(json),
+			             "{\"alert_id\":\"%s\",\"timestamp\":\"%s\",\"sensor\":"
+			             "\"not-%s\",\"src_ip\":\"203.0.113.%ld\",\"src_port\":%ld,"
+			             "\"dest_ip\":\"198.51.100.7\",\"dest_port\":443,\"proto\":\"TCP\","
+			             "\"alert\":{\"signature_id\":9200001,\"signature\":\"stream "
+			             "test\",\"severity\":2},\"n\":%ld}",
+			             id, ts, o->sensor, 1 + i % 250, 1024 + i % 60000, i);
+		else
+			k = snprintf(json, sizeof(json),
+			             "{\"alert_id\":\"%s\",\"sector\":\"%s\",\"sensor\":\"%s\",\"n\":%ld}",
+			             id, o->sector, o->sensor, i);
+		if (k < 0 || (size_t)k >= sizeof(json)) {
+			fprintf(stderr, "streamctl: message too long\n");
+			return 1;
+		}
 		for (;;) {
 			int rc = stream_publish_alert(s, o->sector, o->sensor, id, json, (size_t)k);
 
@@ -199,6 +224,10 @@ int main(int argc, char **argv)
 			o.durable = v;
 		else if (strcmp(k, "--filter") == 0)
 			o.filter = v;
+		else if (strcmp(k, "--format") == 0)
+			o.format = v;
+		else if (strcmp(k, "--raw") == 0)
+			o.raw = v;
 		else if (strcmp(k, "--count") == 0)
 			num = &o.count;
 		else if (strcmp(k, "--start") == 0)
