@@ -17,6 +17,50 @@ struct sensor_stream {
 	int warned;                /* said once that the stream cannot be reached */
 };
 
+/* The URL list without blanks ("nats://a:1, nats://b:2" as a file may
+ * write it), each checked as stream_open will: nats:// or tls:// (or no
+ * scheme) and HOST:PORT. A list stream_open refuses would otherwise be
+ * found on the poster's thread only, each attempt, while alerts pile up. */
+static int urls_normalize(const char *in, char *out, size_t n, char *err, size_t errlen)
+{
+	size_t k = 0;
+	char *save = NULL, *u, tmp[1024];
+
+	for (; *in != '\0'; in++)
+		if (*in != ' ' && *in != '\t' && k + 1 < n)
+			out[k++] = *in;
+	out[k] = '\0';
+	snprintf(tmp, sizeof(tmp), "%s", out);
+	if (k == 0 || tmp[0] == ',' || tmp[k - 1] == ',' || strstr(tmp, ",,") != NULL) {
+		snprintf(err, errlen, "'%.200s' is not a comma-separated list of nats:// URLs",
+		         out);
+		return YG_EINVAL;
+	}
+	for (u = strtok_r(tmp, ",", &save); u != NULL; u = strtok_r(NULL, ",", &save)) {
+		const char *hp = u, *colon;
+		char *end = NULL;
+		long port;
+
+		if (strstr(u, "://") != NULL) {
+			if (strncmp(u, "nats://", 7) != 0 && strncmp(u, "tls://", 6) != 0) {
+				snprintf(err, errlen,
+				         "'%.120s': the scheme is not nats:// or tls://", u);
+				return YG_EINVAL;
+			}
+			hp = strstr(u, "://") + 3;
+		}
+		colon = strrchr(hp, ':');
+		port = colon != NULL && colon[1] >= '0' && colon[1] <= '9'
+		           ? strtol(colon + 1, &end, 10)
+		           : 0;
+		if (colon == NULL || colon == hp || port < 1 || port > 65535 || *end != '\0') {
+			snprintf(err, errlen, "'%.120s' is not nats://HOST:PORT", u);
+			return YG_EINVAL;
+		}
+	}
+	return 0;
+}
+
 int sensor_stream_new(const struct stream_config *cfg, const char *sector, const char *sensor,
                       struct sensor_stream **out, char *err, size_t errlen)
 {
@@ -63,7 +107,10 @@ int sensor_stream_new(const struct stream_config *cfg, const char *sector, const
 		return YG_EINVAL;
 	}
 	ss->cfg = *cfg;
-	snprintf(ss->urls, sizeof(ss->urls), "%s", cfg->urls);
+	if (urls_normalize(cfg->urls, ss->urls, sizeof(ss->urls), err, errlen) < 0) {
+		free(ss);
+		return YG_EINVAL;
+	}
 	ss->cfg.urls = ss->urls;
 	if (cfg->name != NULL) {
 		snprintf(ss->name, sizeof(ss->name), "%s", cfg->name);
