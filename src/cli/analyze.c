@@ -15,6 +15,7 @@
 #include "privacy/protect.h"
 #include "sensor/sensor.h"
 #include "sensor/sensor_conf.h"
+#include "stream/stream.h"
 
 #define DEFAULT_IDLE 60
 #define DEFAULT_ACTIVE 300
@@ -82,9 +83,23 @@ static void analyze_usage(FILE *out)
 		"                            the CA in FILE (PEM; default: the system's CAs)\n"
 		"      --cert FILE --key FILE  present this client certificate (PEM); a tower\n"
 		"                            that binds it to the sensor needs no token then\n"
-		"      --spool DIR           where alerts wait for the tower (default var/spool)\n"
-		"      --post-wait S         at the end, wait up to S seconds for the tower to take\n"
-		"                            the spool (default 30); what is left is sent next run\n"
+		"      --spool DIR           where alerts wait for the tower (default var/spool;\n"
+		"                            for the stream, DIR/stream)\n"
+		"      --post-wait S         at the end, wait up to S seconds for the tower (and\n"
+		"                            the stream) to take the spool (default 30); what is\n"
+		"                            left is sent next run\n"
+		"      --stream URLS         also, or instead of a tower, publish the alerts to a\n"
+		"                            NATS JetStream stream: URLS are comma-separated\n"
+		"                            nats:// servers; each alert goes through a spool on\n"
+		"                            disk and leaves it once JetStream acknowledged it,\n"
+		"                            on PREFIX.SECTOR.SENSOR with its alert_id (stored\n"
+		"                            once when resent). Without --tower nothing restricts\n"
+		"                            what is analysed (the authorizations are the\n"
+		"                            tower's). Stream name, prefix, replicas and limits:\n"
+		"                            [stream] in --config (docs/stream.md)\n"
+		"      --stream-sector NAME  the sector in the subject (required with --stream)\n"
+		"      --stream-sensor NAME  this sensor's name in the subject (default: the host\n"
+		"                            name, if it is one subject token: no '.', '*', '>')\n"
 		"      --intel PATH          indicators to match: a STIX 2.1 bundle, a MISP feed\n"
 		"                            directory, a plain list, or a directory of them\n"
 		"                            (repeatable; SIGHUP reloads them while running)\n"
@@ -127,7 +142,7 @@ static void analyze_usage(FILE *out)
 		"\n"
 		"exit status: 0 ok, 1 usage, 2 an input was missing, truncated or corrupt (the\n"
 		"records of everything read before are still written), 3 output error, 4 fatal,\n"
-		"5 alerts left in the spool, 7 the tower's authorizations could not be fetched,\n"
+		"5 alerts left in a spool (the tower's or the stream's), 7 the tower's authorizations could not be fetched,\n"
 		"8 the TAXII collection could not be fetched at start.\n",
 		DEFAULT_IDLE, DEFAULT_ACTIVE, DEFAULT_CLOSED, DEFAULT_MAX_FLOWS, DEFAULT_AUTH_POLL,
 		DEFAULT_INTEL_POLL, IPFIX_DEFAULT_MTU);
@@ -185,7 +200,10 @@ enum {
 	OPT_LISTEN,
 	OPT_PAIR_WAIT,
 	OPT_WORKERS,
-	OPT_CONFIG
+	OPT_CONFIG,
+	OPT_STREAM,
+	OPT_STREAM_SECTOR,
+	OPT_STREAM_SENSOR
 };
 
 /* The token: the first line of file, or YAGURA_TOKEN. */
@@ -251,6 +269,9 @@ int cmd_analyze(int argc, char **argv)
 		{"pair-wait", required_argument, NULL, OPT_PAIR_WAIT},
 		{"workers", required_argument, NULL, OPT_WORKERS},
 		{"config", required_argument, NULL, OPT_CONFIG},
+		{"stream", required_argument, NULL, OPT_STREAM},
+		{"stream-sector", required_argument, NULL, OPT_STREAM_SECTOR},
+		{"stream-sensor", required_argument, NULL, OPT_STREAM_SENSOR},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -289,6 +310,7 @@ int cmd_analyze(int argc, char **argv)
 	struct capture_live_opts lopts = {.fanout_group = -1, .promisc = true};
 	const char *metrics_listen = NULL;
 	const char *config_path = NULL;
+	const char *stream_urls = NULL, *stream_sector = NULL, *stream_sensor = NULL;
 	const char *detect_cli[SENSOR_CONF_MAX_DETECT];
 	int n_detect_cli = 0;
 	struct sensor_config sc;
@@ -370,6 +392,26 @@ int cmd_analyze(int argc, char **argv)
 			break;
 		case OPT_CONFIG:
 			config_path = optarg;
+			break;
+		case OPT_STREAM:
+			stream_urls = optarg;
+			break;
+		case OPT_STREAM_SECTOR:
+		case OPT_STREAM_SENSOR:
+			/* Checked here for the option's name in the message; the
+			 * sensor checks the file's and the host name's again. */
+			if (stream_token_check(optarg) < 0) {
+				log_warnx("%s: --stream-%s: '%s' is not one subject token (1 to %d "
+					  "printable ASCII bytes, no blank, '.', '*' or '>')",
+					  cmd, c == OPT_STREAM_SECTOR ? "sector" : "sensor", optarg,
+					  STREAM_TOKEN_MAX);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+			if (c == OPT_STREAM_SECTOR)
+				stream_sector = optarg;
+			else
+				stream_sensor = optarg;
 			break;
 		case OPT_NO_DETECT:
 			detect_on = 0;
@@ -619,6 +661,9 @@ int cmd_analyze(int argc, char **argv)
 	sc.token = token;
 	sc.tls = tls;
 	sc.spool = spool;
+	sc.stream_urls = stream_urls;
+	sc.stream_sector = stream_sector;
+	sc.stream_sensor = stream_sensor;
 	sc.post_wait = post_wait;
 	sc.auth_poll = auth_poll;
 	sc.taxii_url = taxii_url;

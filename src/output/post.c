@@ -1,6 +1,5 @@
 #include "output/post.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <curl/curl.h>
 #include <dirent.h>
@@ -23,10 +22,19 @@
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 10000
 
-struct poster {
+/* The HTTP sender: a tower's /api/v1/alerts. */
+struct http_sender {
 	char url[1024];
 	char auth[256]; /* the Authorization header; "": none (a client certificate) */
 	struct poster_tls tls;
+	CURL *curl;    /* made on the poster's thread, at the first batch */
+	struct jbuf b; /* the body */
+	int b_on;
+};
+
+struct poster {
+	struct poster_sender snd;
+	struct http_sender *http; /* owned: poster_new's sender; NULL with poster_open's */
 	char dir[1024];
 	char cur[1200]; /* the segment this run appends to */
 	int fd;
@@ -88,40 +96,36 @@ static size_t discard(void *p, size_t size, size_t n, void *ctx)
 }
 
 /* Notes why an attempt failed, for the run's last word (poster_stats.why). */
-static void failed_because(struct poster *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void failed_because(struct poster *p, const char *fmt, ...)
+static void failed_because(struct poster *p, const char *why)
 {
-	va_list ap;
-
 	pthread_mutex_lock(&p->mu);
-	va_start(ap, fmt);
-	vsnprintf(p->st.why, sizeof(p->st.why), fmt, ap);
-	va_end(ap);
+	snprintf(p->st.why, sizeof(p->st.why), "%s", why);
 	pthread_mutex_unlock(&p->mu);
 }
 
 /* POSTs {"alerts": [lines]}; returns the HTTP status, or 0 when the tower
- * could not be reached or did not answer in HTTP (the reason noted). */
-static long post_batch(struct poster *p, CURL *curl, const char *body, size_t len)
+ * could not be reached or did not answer in HTTP (the reason in why). */
+static long post_batch(struct http_sender *h, const char *body, size_t len, char *why,
+		       size_t whylen)
 {
-	struct curl_slist *h = NULL;
+	struct curl_slist *hd = NULL;
 	long status = 0;
 	char url[1100];
+	CURL *curl = h->curl;
 
-	snprintf(url, sizeof(url), "%s/api/v1/alerts", p->url);
-	h = curl_slist_append(h, "Content-Type: application/json");
-	if (p->auth[0] != '\0')
-		h = curl_slist_append(h, p->auth);
+	snprintf(url, sizeof(url), "%s/api/v1/alerts", h->url);
+	hd = curl_slist_append(hd, "Content-Type: application/json");
+	if (h->auth[0] != '\0')
+		hd = curl_slist_append(hd, h->auth);
 	curl_easy_reset(curl);
-	if (p->tls.ca != NULL)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, p->tls.ca);
-	if (p->tls.cert != NULL) {
-		curl_easy_setopt(curl, CURLOPT_SSLCERT, p->tls.cert);
-		curl_easy_setopt(curl, CURLOPT_SSLKEY, p->tls.key);
+	if (h->tls.ca != NULL)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, h->tls.ca);
+	if (h->tls.cert != NULL) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, h->tls.cert);
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, h->tls.key);
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hd);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
@@ -132,22 +136,87 @@ static long post_batch(struct poster *p, CURL *curl, const char *body, size_t le
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	else
-		failed_because(p, "the tower at %s could not be reached (%s)", p->url,
-			       curl_easy_strerror(cc));
-	curl_slist_free_all(h);
+		snprintf(why, whylen, "the tower at %s could not be reached (%s)", h->url,
+			 curl_easy_strerror(cc));
+	curl_slist_free_all(hd);
 	return status;
 }
 
-/* Sends what one segment holds past its offset. Returns 1 when it sent
- * something, 0 when there was nothing, -1 on a failed attempt. */
-static int send_segment(struct poster *p, CURL *curl, const char *seg, struct jbuf *b)
+/* The HTTP sender's send (struct poster_sender): one POST for the batch,
+ * all of it acknowledged by a 2xx or none. */
+static int http_send(void *ctx, const struct poster_line *lines, int n, char *why, size_t whylen)
+{
+	struct http_sender *h = ctx;
+
+	if (h->curl == NULL && (h->curl = curl_easy_init()) == NULL) {
+		snprintf(why, whylen, "cannot start an HTTP client");
+		return 0;
+	}
+	if (!h->b_on) {
+		if (jbuf_init(&h->b, 1 << 16, 64u << 20) < 0) {
+			snprintf(why, whylen, "out of memory");
+			return 0;
+		}
+		h->b_on = 1;
+	}
+	jbuf_reset(&h->b);
+	jbuf_lit(&h->b, "{\"alerts\":[");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			jbuf_putc(&h->b, ',');
+		jbuf_put(&h->b, lines[i].p, lines[i].len);
+	}
+	jbuf_lit(&h->b, "]}");
+	if (h->b.err) {
+		snprintf(why, whylen, "a batch of %d alerts is too big for one request", n);
+		return 0;
+	}
+	long status = post_batch(h, h->b.buf, h->b.len, why, whylen);
+	if (status >= 200 && status < 300)
+		return n;
+	if (status == 400 || status == 413 || status == 422) {
+		log_warnx("post: the tower refused a batch (HTTP %ld)", status);
+		snprintf(why, whylen, "the tower refused a batch (HTTP %ld)", status);
+		return POSTER_REJECTED;
+	}
+	if (status == 401 || status == 403) {
+		log_warnx("post: the tower refused the token (HTTP %ld); alerts stay spooled",
+			  status);
+		snprintf(why, whylen, "the tower refused the token (HTTP %ld)", status);
+	} else if (status == 404 || status == 405 || status == 501) {
+		snprintf(why, whylen, "%s has no yagura alerts API (HTTP %ld): is it a tower?",
+			 h->url, status);
+	} else if (status != 0) {
+		snprintf(why, whylen, "the tower answered HTTP %ld", status);
+	}
+	return 0;
+}
+
+static void http_free(struct http_sender *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	if (h->b_on)
+		jbuf_fini(&h->b);
+	free(h);
+}
+
+/* Hands what one segment holds past its offset to the sender, a batch at
+ * a time, and moves the offset past what it acknowledged. Returns 1 when
+ * it sent something, 0 when there was nothing (or the segment was set
+ * aside), -1 on a failed attempt. */
+static int send_segment(struct poster *p, const char *seg, struct jbuf *b)
 {
 	uint64_t off = offset_read(seg), end;
 	struct stat sb;
 	char *line = NULL;
-	size_t cap = 0;
+	size_t cap = 0, starts[BATCH_MAX];
+	struct poster_line lines[BATCH_MAX];
+	char why[sizeof(p->st.why)] = "";
 	ssize_t n;
-	int count = 0, rc = 0;
+	int count = 0, acked;
 	FILE *f = fopen(seg, "r");
 
 	if (f == NULL)
@@ -158,56 +227,52 @@ static int send_segment(struct poster *p, CURL *curl, const char *seg, struct jb
 		return 0;
 	}
 	jbuf_reset(b);
-	jbuf_lit(b, "{\"alerts\":[");
-	end = off;
 	while (count < BATCH_MAX && (n = getline(&line, &cap, f)) > 0) {
 		if (line[n - 1] != '\n')
 			break; /* a line still being written */
-		if (count++)
-			jbuf_putc(b, ',');
-		jbuf_put(b, line, (size_t)n - 1);
-		end += (uint64_t)n;
+		starts[count++] = b->len;
+		jbuf_put(b, line, (size_t)n);
 	}
 	free(line);
 	fclose(f);
 	if (count == 0)
 		return 0;
-	jbuf_lit(b, "]}");
 	if (b->err)
 		return -1;
-	long status = post_batch(p, curl, b->buf, b->len);
-	if (status >= 200 && status < 300) {
-		if (offset_write(seg, end) < 0)
-			log_warn("post: %s.sent", seg);
-		pthread_mutex_lock(&p->mu);
-		p->st.sent += (uint64_t)count;
-		pthread_mutex_unlock(&p->mu);
-		rc = 1;
-	} else if (status == 400 || status == 413 || status == 422) {
-		/* The tower will never take this batch as it is: set the segment
-		 * aside (SEGMENT.rejected) rather than let it block every alert
-		 * after it, and say so. */
+	/* Pointers only now: the buffer may have moved while it grew. */
+	for (int i = 0; i < count; i++) {
+		size_t e = i + 1 < count ? starts[i + 1] : b->len;
+		lines[i].p = b->buf + starts[i];
+		lines[i].len = e - starts[i] - 1;
+	}
+	acked = p->snd.send(p->snd.ctx, lines, count, why, sizeof(why));
+	if (acked == POSTER_REJECTED) {
 		char aside[PBUF + 16];
 		snprintf(aside, sizeof(aside), "%s.rejected", seg);
 		if (rename(seg, aside) == 0)
-			log_warnx("post: the tower refused a batch of %s (HTTP %ld); the segment "
-				  "is set aside as %s",
-				  seg, status, aside);
-		rc = 0;
-	} else {
-		if (status == 401 || status == 403) {
-			log_warnx("post: the tower refused the token (HTTP %ld); alerts stay spooled",
-				  status);
-			failed_because(p, "the tower refused the token (HTTP %ld)", status);
-		} else if (status == 404 || status == 405 || status == 501) {
-			failed_because(p, "%s has no yagura alerts API (HTTP %ld): is it a tower?",
-				       p->url, status);
-		} else if (status != 0) {
-			failed_because(p, "the tower answered HTTP %ld", status);
-		}
-		rc = -1;
+			log_warnx("%s: %s: %s; the segment is set aside as %s", p->snd.name, seg,
+				  why[0] ? why : "a batch was refused", aside);
+		return 0;
 	}
-	return rc;
+	if (acked < 0)
+		acked = 0;
+	if (acked > count)
+		acked = count;
+	if (acked > 0) {
+		end = off;
+		for (int i = 0; i < acked; i++)
+			end += (uint64_t)lines[i].len + 1;
+		if (offset_write(seg, end) < 0)
+			log_warn("%s: %s.sent", p->snd.name, seg);
+		pthread_mutex_lock(&p->mu);
+		p->st.sent += (uint64_t)acked;
+		pthread_mutex_unlock(&p->mu);
+	}
+	if (acked < count) {
+		failed_because(p, why[0] ? why : "no acknowledgement");
+		return -1;
+	}
+	return 1;
 }
 
 /* Removes fully sent segments other than the current one. */
@@ -226,12 +291,11 @@ static void segment_done(struct poster *p, const char *seg)
 static void *sender(void *arg)
 {
 	struct poster *p = arg;
-	CURL *curl = curl_easy_init();
 	struct jbuf b;
 	unsigned backoff = 0;
 
-	if (curl == NULL || jbuf_init(&b, 1 << 16, 64u << 20) < 0) {
-		log_warnx("post: cannot start the sender");
+	if (jbuf_init(&b, 1 << 16, 64u << 20) < 0) {
+		log_warnx("%s: cannot start the sender", p->snd.name);
 		return NULL;
 	}
 	for (;;) {
@@ -245,7 +309,7 @@ static void *sender(void *arg)
 				continue;
 			snprintf(seg, sizeof(seg), "%s/%s", p->dir, de->d_name);
 			int r;
-			while ((r = send_segment(p, curl, seg, &b)) > 0)
+			while ((r = send_segment(p, seg, &b)) > 0)
 				sent = 1;
 			if (r < 0)
 				failed = 1;
@@ -284,15 +348,59 @@ static void *sender(void *arg)
 		pthread_mutex_unlock(&p->mu);
 	}
 	jbuf_fini(&b);
-	curl_easy_cleanup(curl);
 	return NULL;
+}
+
+int poster_open(const struct poster_sender *snd, const char *dir, struct poster **out,
+		char *err, size_t errlen)
+{
+	struct poster *p;
+
+	*out = NULL;
+	if (strlen(dir) >= sizeof(p->dir) - 64) {
+		snprintf(err, errlen, "spool path too long");
+		return YG_EINVAL;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return YG_EIO;
+	}
+	p = yg_calloc(1, sizeof(*p));
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return YG_ENOMEM;
+	}
+	p->snd = *snd;
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);
+	snprintf(p->cur, sizeof(p->cur), "%s/alerts-%lld-%d.jsonl", dir, (long long)time(NULL),
+		 (int)getpid());
+	p->fd = open(p->cur, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (p->fd < 0) {
+		snprintf(err, errlen, "%s: %s", p->cur, strerror(errno));
+		free(p);
+		return YG_EIO;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (pthread_create(&p->thread, NULL, sender, p) != 0) {
+		snprintf(err, errlen, "cannot start the sender thread");
+		close(p->fd);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		free(p);
+		return YG_EIO;
+	}
+	*out = p;
+	return 0;
 }
 
 int poster_new(const char *url, const char *token, const struct poster_tls *tls,
 	       const char *dir, struct poster **out, char *err, size_t errlen)
 {
-	struct poster *p;
+	struct http_sender *h;
+	struct poster_sender snd;
 	bool cert = tls != NULL && tls->cert != NULL;
+	int rc;
 
 	*out = NULL;
 	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
@@ -305,46 +413,31 @@ int poster_new(const char *url, const char *token, const struct poster_tls *tls,
 	}
 	if (token == NULL)
 		token = "";
-	if (strlen(url) >= sizeof(p->url) || strlen(dir) >= sizeof(p->dir) ||
-	    strlen(token) > 200) {
+	if (strlen(url) >= sizeof(h->url) || strlen(token) > 200) {
 		snprintf(err, errlen, "URL, token or spool path too long");
 		return YG_EINVAL;
 	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return YG_EIO;
-	}
-	p = yg_calloc(1, sizeof(*p));
-	if (p == NULL) {
+	if ((h = yg_calloc(1, sizeof(*h))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return YG_ENOMEM;
 	}
-	snprintf(p->url, sizeof(p->url), "%s", url);
-	if (p->url[strlen(p->url) - 1] == '/')
-		p->url[strlen(p->url) - 1] = '\0';
+	snprintf(h->url, sizeof(h->url), "%s", url);
+	if (h->url[strlen(h->url) - 1] == '/')
+		h->url[strlen(h->url) - 1] = '\0';
 	if (*token != '\0')
-		snprintf(p->auth, sizeof(p->auth), "Authorization: Bearer %s", token);
+		snprintf(h->auth, sizeof(h->auth), "Authorization: Bearer %s", token);
 	if (tls != NULL)
-		p->tls = *tls;
-	snprintf(p->dir, sizeof(p->dir), "%s", dir);
-	snprintf(p->cur, sizeof(p->cur), "%s/alerts-%lld-%d.jsonl", dir, (long long)time(NULL),
-		 (int)getpid());
-	p->fd = open(p->cur, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (p->fd < 0) {
-		snprintf(err, errlen, "%s: %s", p->cur, strerror(errno));
-		free(p);
-		return YG_EIO;
-	}
+		h->tls = *tls;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	if (pthread_create(&p->thread, NULL, sender, p) != 0) {
-		snprintf(err, errlen, "cannot start the sender thread");
-		close(p->fd);
-		free(p);
-		return YG_EIO;
+	snd.name = "post";
+	snd.send = http_send;
+	snd.ctx = h;
+	rc = poster_open(&snd, dir, out, err, errlen);
+	if (rc < 0) {
+		http_free(h);
+		return rc;
 	}
-	*out = p;
+	(*out)->http = h;
 	return 0;
 }
 
@@ -436,5 +529,6 @@ void poster_finish(struct poster *p, unsigned wait_s, struct poster_stats *stats
 		*stats = p->st;
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
+	http_free(p->http);
 	free(p);
 }

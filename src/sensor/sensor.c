@@ -27,6 +27,7 @@
 #include "sensor/monitor_poll.h"
 #include "sensor/sensor_conf.h"
 #include "sensor/sensor_metrics.h"
+#include "sensor/sensor_stream.h"
 #include "sensor/taxii_poll.h"
 
 /* Set by the signal handler, read by every worker: a lock-free atomic,
@@ -502,10 +503,20 @@ static void print_ipfix_summary(FILE *out, const struct ipfix_exporter *x, const
 		(unsigned long long)st.send_errors, (unsigned long long)st.records_lost);
 }
 
-static void tee_to_poster(void *ctx, const char *json, size_t len)
+/* Where an alert goes besides the output: the tower's spool, the
+ * stream's, or both. */
+struct tees {
+	struct poster *post, *stream;
+};
+
+static void tee_to_posters(void *ctx, const char *json, size_t len)
 {
-	if (poster_add(ctx, json, len) < 0)
+	struct tees *t = ctx;
+
+	if (t->post != NULL && poster_add(t->post, json, len) < 0)
 		log_warn("post: cannot spool an alert");
+	if (t->stream != NULL && poster_add(t->stream, json, len) < 0)
+		log_warn("stream: cannot spool an alert");
 }
 
 struct sensor {
@@ -524,6 +535,10 @@ struct sensor {
 	const char *output; /* its name in messages */
 	struct eve *e;
 	struct poster *poster;
+	struct sensor_stream *ss; /* --stream: the sender of sposter */
+	struct poster *sposter;
+	char stream_spool[1100];
+	struct tees tees;
 	struct monitor_poll *monitor;
 	struct taxii_poll *taxii;
 	struct ipfix_exporter *ipfix;
@@ -705,6 +720,9 @@ static int sensor_free(struct sensor *s, int rc)
 	}
 	if (s->poster != NULL)
 		poster_finish(s->poster, 0, NULL);
+	if (s->sposter != NULL)
+		poster_finish(s->sposter, 0, NULL);
+	sensor_stream_free(s->ss);
 	pipeline_free(s->p);
 	for (int i = 0; s->ws != NULL && i < n; i++)
 		pthread_mutex_destroy(&s->ws[i].mu);
@@ -741,6 +759,65 @@ static int open_failed(struct sensor *s, struct sensor **out, int rc)
 	*out = NULL;
 	sensor_free(s, rc);
 	return rc;
+}
+
+/* --stream, and the --config file's [stream]: the options win, then the
+ * file, then (for the sensor's name) the host name. Checks the names
+ * before anything is opened, and makes s->ss (or nothing without a URL).
+ * Returns SENSOR_OK or an exit status with one line in err. */
+static int stream_prepare(struct sensor *s, char *err, size_t errlen)
+{
+	const struct sensor_config *c = &s->cfg;
+	const struct sensor_conf *f = s->conf;
+	struct stream_config sc;
+	const char *urls = c->stream_urls, *sector = c->stream_sector, *sensor = c->stream_sensor;
+	char host[256], why[256];
+	int rc;
+
+	if (urls == NULL && f != NULL)
+		urls = f->stream_url;
+	if (urls == NULL) {
+		if (sector != NULL || sensor != NULL) {
+			snprintf(err, errlen, "%s: --stream-sector and --stream-sensor go with "
+					      "--stream (or [stream] url in --config)",
+				 c->cmd);
+			return SENSOR_USAGE;
+		}
+		return SENSOR_OK;
+	}
+	if (!c->detect_on) {
+		snprintf(err, errlen, "%s: --stream publishes alerts: it needs the detectors "
+				      "(drop --no-detect)",
+			 c->cmd);
+		return SENSOR_USAGE;
+	}
+	if (sector == NULL && f != NULL)
+		sector = f->stream_sector;
+	if (sensor == NULL && f != NULL)
+		sensor = f->stream_sensor;
+	if (sensor == NULL && gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		if (stream_token_check(host) == 0)
+			sensor = host;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.urls = urls;
+	if (f != NULL) {
+		sc.name = f->stream_name;
+		sc.prefix = f->stream_prefix;
+		sc.replicas = f->stream_replicas;
+		sc.max_age_s = f->stream_max_age_s;
+		sc.max_bytes = f->stream_max_bytes;
+	}
+	/* A publish waits this long for its PubAck: short enough that a run
+	 * ends soon after --post-wait, long enough for a leader's election. */
+	sc.timeout_ms = 3000;
+	rc = sensor_stream_new(&sc, sector, sensor, &s->ss, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: --stream: %s", c->cmd, why);
+		return rc == YG_ENOMEM ? SENSOR_FATAL : SENSOR_USAGE;
+	}
+	return SENSOR_OK;
 }
 
 int sensor_open(const struct sensor_config *cfg, struct sensor **out, char *err, size_t errlen)
@@ -789,6 +866,8 @@ int sensor_open(const struct sensor_config *cfg, struct sensor **out, char *err,
 		s->pcfg.detect_update = s->detect_update;
 	}
 	s->cur = s->dcfg;
+	if ((rc = stream_prepare(s, err, errlen)) != SENSOR_OK)
+		return open_failed(s, out, rc);
 	if (c->listen != NULL &&
 	    collector_open(c->listen, &s->coll, err, errlen) < 0) {
 		char why[256];
@@ -885,7 +964,7 @@ int sensor_open(const struct sensor_config *cfg, struct sensor **out, char *err,
 			snprintf(err, errlen, "analyze: --post: %s", why);
 			return open_failed(s, out, SENSOR_OUTPUT);
 		}
-		eve_set_alert_tee(s->e, tee_to_poster, s->poster);
+		s->tees.post = s->poster;
 		/* Before any packet: what may be analysed at all. (After the
 		 * poster, which checks the URL, and may send what an earlier,
 		 * authorized run left in the spool.) */
@@ -893,6 +972,25 @@ int sensor_open(const struct sensor_config *cfg, struct sensor **out, char *err,
 			return open_failed(s, out, SENSOR_NOAUTH);
 		s->pcfg.scope = monitor_poll_handle(s->monitor);
 	}
+	if (s->e != NULL && s->ss != NULL) {
+		struct poster_sender snd;
+		char why[256];
+		if (strcmp(c->spool, "var/spool") == 0)
+			mkdir("var", 0755);
+		if (mkdir(c->spool, 0700) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "%s: --spool: %s: %s", c->cmd, c->spool, strerror(errno));
+			return open_failed(s, out, SENSOR_OUTPUT);
+		}
+		snprintf(s->stream_spool, sizeof(s->stream_spool), "%s/stream", c->spool);
+		sensor_stream_sender(s->ss, &snd);
+		if (poster_open(&snd, s->stream_spool, &s->sposter, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: --stream: %s", c->cmd, why);
+			return open_failed(s, out, SENSOR_OUTPUT);
+		}
+		s->tees.stream = s->sposter;
+	}
+	if (s->e != NULL && (s->tees.post != NULL || s->tees.stream != NULL))
+		eve_set_alert_tee(s->e, tee_to_posters, &s->tees);
 	/* The collection whole before any packet, as the authorizations. */
 	if (s->e != NULL && c->taxii_url != NULL &&
 	    taxii_poll_start(c->taxii_url, c->collection, c->token, c->intel_poll, taxii_publish,
@@ -946,8 +1044,8 @@ int sensor_open(const struct sensor_config *cfg, struct sensor **out, char *err,
 		eve_set_lock(w->e, pipeline_shared_output_lock(s->shared));
 		if (s->pz.set != NULL)
 			eve_set_protect(w->e, pseudonymize, &s->pz);
-		if (s->poster != NULL)
-			eve_set_alert_tee(w->e, tee_to_poster, s->poster);
+		if (s->tees.post != NULL || s->tees.stream != NULL)
+			eve_set_alert_tee(w->e, tee_to_posters, &s->tees);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1087,6 +1185,28 @@ int sensor_close(struct sensor *s)
 				  "sends them",
 				  (unsigned long long)ps.left, c->spool,
 				  ps.why[0] ? ps.why : "the tower did not take them in time");
+			if (rc == SENSOR_OK)
+				rc = SENSOR_UNSENT;
+		}
+	}
+	if (s->ran && s->sposter != NULL) {
+		struct poster_stats ps;
+		struct stream_stats st;
+		poster_finish(s->sposter, c->post_wait, &ps);
+		s->sposter = NULL;
+		sensor_stream_stats(s->ss, &st);
+		if (!c->quiet)
+			fprintf(stderr,
+				"  stream: %llu alerts spooled, %llu published (%llu of them already "
+				"in the stream), %llu retries, %llu left in %s\n",
+				(unsigned long long)ps.spooled, (unsigned long long)ps.sent,
+				(unsigned long long)st.duplicates, (unsigned long long)ps.retries,
+				(unsigned long long)ps.left, s->stream_spool);
+		if (ps.left > 0) {
+			log_warnx("stream: %llu alerts wait in %s, not published: %s; the next run "
+				  "publishes them",
+				  (unsigned long long)ps.left, s->stream_spool,
+				  ps.why[0] ? ps.why : "the stream did not take them in time");
 			if (rc == SENSOR_OK)
 				rc = SENSOR_UNSENT;
 		}

@@ -61,8 +61,12 @@ struct sensor_config {
 	const char *post_url; /* --tower/--post; NULL: none */
 	const char *token;    /* for the tower and TAXII; "" with a client certificate */
 	struct poster_tls tls;
-	const char *spool;
+	const char *spool; /* the tower's; the stream's is SPOOL/stream */
 	unsigned post_wait, auth_poll;
+	/* --stream (comma-separated nats:// URLs), --stream-sector and
+	 * --stream-sensor; NULL: the --config file's [stream] settings, and
+	 * for the sensor the host name. No URL anywhere: no stream. */
+	const char *stream_urls, *stream_sector, *stream_sensor;
 	const char *taxii_url, *collection;
 	unsigned intel_poll;
 	const char *ipfix_dest;

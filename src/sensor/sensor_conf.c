@@ -3,6 +3,7 @@
 #include "sensor/sensor_conf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/err.h"
+#include "stream/stream.h"
 
 struct load_ctx {
 	struct sensor_conf *c;
@@ -60,6 +62,32 @@ static const char *value_of(const char *v, char *buf, size_t n)
 	}
 	snprintf(buf, n, "%.*s", (int)len, v);
 	return buf;
+}
+
+/* A count with an optional unit from units ("smhd": seconds to days,
+ * "KMGT": powers of 1024; NULL: none) into *out. Returns 0 or -1. */
+static int parse_scaled(const char *v, const char *units, long long *out)
+{
+	static const long long secs[] = {1, 60, 3600, 86400};
+	char *end;
+	long long n, mul = 1;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end != '\0') {
+		const char *u = units != NULL ? strchr(units, *end) : NULL;
+		if (u == NULL || end[1] != '\0')
+			return -1;
+		mul = units[0] == 's' ? secs[u - units] : 1LL << (10 * (u - units + 1));
+	}
+	if (n > INT64_MAX / mul)
+		return -1;
+	*out = n * mul;
+	return 0;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *raw)
@@ -130,8 +158,51 @@ static int handler(void *user, const char *section, const char *name, const char
 			if (*p == ',')
 				p++;
 		}
+	} else if (strcmp(section, "stream") == 0) {
+		char **str = strcmp(name, "url") == 0      ? &c->stream_url
+			     : strcmp(name, "sector") == 0 ? &c->stream_sector
+			     : strcmp(name, "sensor") == 0 ? &c->stream_sensor
+			     : strcmp(name, "name") == 0   ? &c->stream_name
+			     : strcmp(name, "prefix") == 0 ? &c->stream_prefix
+							   : NULL;
+		long long v;
+
+		if (str != NULL) {
+			if (value[0] == '\0')
+				BAD(SENSOR_USAGE, "[stream] %s: empty", name);
+			if ((strcmp(name, "sector") == 0 || strcmp(name, "sensor") == 0 ||
+			     strcmp(name, "name") == 0) &&
+			    stream_token_check(value) < 0)
+				BAD(SENSOR_USAGE,
+				    "[stream] %s: '%.80s' is not one subject token (1 to 64 printable "
+				    "ASCII bytes, no blank, '.', '*' or '>')",
+				    name, value);
+			free(*str);
+			if ((*str = dup_n(value, strlen(value))) == NULL)
+				BAD(SENSOR_FATAL, "out of memory");
+		} else if (strcmp(name, "replicas") == 0) {
+			if (parse_scaled(value, NULL, &v) < 0 || v < 1 || v > 5)
+				BAD(SENSOR_USAGE, "[stream] replicas: '%s' is not 1 to 5", value);
+			c->stream_replicas = (int)v;
+		} else if (strcmp(name, "max_age") == 0) {
+			if (parse_scaled(value, "smhd", &v) < 0)
+				BAD(SENSOR_USAGE,
+				    "[stream] max_age: '%s' is not a duration (N, Ns, Nm, Nh, Nd)",
+				    value);
+			c->stream_max_age_s = v;
+		} else if (strcmp(name, "max_bytes") == 0) {
+			if (parse_scaled(value, "KMGT", &v) < 0)
+				BAD(SENSOR_USAGE,
+				    "[stream] max_bytes: '%s' is not a size (N, NK, NM, NG, NT)", value);
+			c->stream_max_bytes = v;
+		} else {
+			BAD(SENSOR_USAGE,
+			    "unknown key '%s' in [stream] (url, sector, sensor, name, prefix, "
+			    "replicas, max_age, max_bytes)",
+			    name);
+		}
 	} else {
-		BAD(SENSOR_USAGE, "unknown section [%s] (detect, ics, intel)", section);
+		BAD(SENSOR_USAGE, "unknown section [%s] (detect, ics, intel, stream)", section);
 	}
 	return 1;
 #undef BAD
@@ -175,6 +246,11 @@ void sensor_conf_free(struct sensor_conf *c)
 	for (int i = 0; i < c->n_intel; i++)
 		free(c->intel[i]);
 	free(c->ics_allow);
+	free(c->stream_url);
+	free(c->stream_sector);
+	free(c->stream_sensor);
+	free(c->stream_name);
+	free(c->stream_prefix);
 	free(c);
 }
 

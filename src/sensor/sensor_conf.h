@@ -7,6 +7,17 @@
  *   allow = 10.0.0.0/8, 192.0.2.10/32
  *   [intel]
  *   path = /etc/yagura/intel/ ; repeatable, or comma-separated
+ *   [stream]                  ; alerts to NATS JetStream (docs/stream.md)
+ *   url = nats://n1:4222, nats://n2:4222
+ *   sector = electricity      ; subject tokens: PREFIX.SECTOR.SENSOR
+ *   sensor = tokyo-1          ; default: the host name
+ *   name = YAGURA_ALERTS      ; the stream, its subject prefix, replicas
+ *   prefix = yagura.alerts    ; and limits, as it is created or updated
+ *   replicas = 3
+ *   max_age = 30d             ; s, m, h, d; 0: no limit
+ *   max_bytes = 10G           ; K, M, G, T; 0: no limit
+ *
+ * [stream] is read at start only: a reload keeps the connection as it is.
  *
  * Comments start with ';' or '#', at the start of a line or after a
  * blank. What the command line says wins over the file. */
@@ -28,6 +39,10 @@ struct sensor_conf {
 	char *ics_allow; /* [ics] allow as written; NULL: not set */
 	char *intel[SENSOR_MAX_INTEL_PATHS];
 	int n_intel;
+	/* [stream]: NULL or 0 when not set */
+	char *stream_url, *stream_sector, *stream_sensor, *stream_name, *stream_prefix;
+	int stream_replicas;
+	long long stream_max_age_s, stream_max_bytes;
 };
 
 /* Reads path into a new *out. Returns 0; or SENSOR_INPUT when it cannot

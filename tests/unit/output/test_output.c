@@ -1,5 +1,6 @@
 /* Unit tests for src/output: Community ID against the spec's published
- * table, and the exact shape of EVE records. */
+ * table, the exact shape of EVE records, and the poster's spool driven
+ * through a fake sender (partial acknowledgements, none, a refusal). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "output/community_id.h"
 #include "output/eve.h"
+#include "output/post.h"
 
 struct cid_vector {
 	uint8_t proto;
@@ -214,6 +217,147 @@ static void test_proto_names(void **state)
 	assert_string_equal(eve_proto_name(253, buf), "253");
 }
 
+/* A sender that fails its first `fail_first` calls, then acknowledges at
+ * most `per_call` lines a call, recording what it acknowledged. */
+struct fake_sender {
+	int fail_first, per_call, reject, calls;
+	char got[64][32];
+	int ngot;
+};
+
+static int fake_send(void *ctx, const struct poster_line *lines, int n, char *why, size_t wl)
+{
+	struct fake_sender *f = ctx;
+	int k;
+
+	if (f->reject)
+		return POSTER_REJECTED;
+	if (f->calls++ < f->fail_first) {
+		snprintf(why, wl, "fake: down");
+		return 0;
+	}
+	k = n < f->per_call ? n : f->per_call;
+	for (int i = 0; i < k && f->ngot < 64; i++)
+		snprintf(f->got[f->ngot++], sizeof(f->got[0]), "%.*s", (int)lines[i].len, lines[i].p);
+	if (k < n)
+		snprintf(why, wl, "fake: took %d of %d", k, n);
+	return k;
+}
+
+static char *spool_dir(void)
+{
+	static char d[] = "/tmp/yg-test-spool-XXXXXX";
+
+	snprintf(d, sizeof(d), "/tmp/yg-test-spool-XXXXXX");
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void spool_rm(const char *d)
+{
+	DIR *dir = opendir(d);
+	struct dirent *de;
+	char path[512];
+
+	while (dir != NULL && (de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d, de->d_name);
+		unlink(path);
+	}
+	if (dir != NULL)
+		closedir(dir);
+	rmdir(d);
+}
+
+static void add_lines(struct poster *p, int from, int n)
+{
+	char line[32];
+
+	for (int i = from; i < from + n; i++) {
+		int len = snprintf(line, sizeof(line), "{\"n\":%d}", i);
+		assert_int_equal(poster_add(p, line, (size_t)len), 0);
+	}
+}
+
+/* A line leaves the spool once, in order, only when acknowledged: a sender
+ * that fails, then takes four lines a call, gets each line exactly once. */
+static void test_poster_partial_acks(void **state)
+{
+	struct fake_sender f = {.fail_first = 2, .per_call = 4};
+	struct poster_sender snd = {"fake", fake_send, &f};
+	struct poster_stats st;
+	struct poster *p;
+	char err[256], want[32], *d = spool_dir();
+
+	(void)state;
+	assert_int_equal(poster_open(&snd, d, &p, err, sizeof(err)), 0);
+	add_lines(p, 0, 10);
+	poster_finish(p, 10, &st);
+	assert_int_equal(f.ngot, 10);
+	for (int i = 0; i < 10; i++) {
+		snprintf(want, sizeof(want), "{\"n\":%d}", i);
+		assert_string_equal(f.got[i], want);
+	}
+	assert_int_equal(st.spooled, 10);
+	assert_int_equal(st.sent, 10);
+	assert_int_equal(st.left, 0);
+	assert_true(st.retries >= 2);
+	spool_rm(d);
+}
+
+/* Nothing acknowledged: all stays spooled, and a later poster on the same
+ * spool sends it, each line once. */
+static void test_poster_keeps_unsent(void **state)
+{
+	struct fake_sender down = {.fail_first = 1000000, .per_call = 1};
+	struct fake_sender up = {.per_call = 100};
+	struct poster_sender snd = {"fake", fake_send, &down};
+	struct poster_stats st;
+	struct poster *p;
+	char err[256], *d = spool_dir();
+
+	(void)state;
+	assert_int_equal(poster_open(&snd, d, &p, err, sizeof(err)), 0);
+	add_lines(p, 0, 7);
+	poster_finish(p, 0, &st);
+	assert_int_equal(st.sent, 0);
+	assert_int_equal(st.left, 7);
+	assert_string_equal(st.why, "fake: down");
+	snd.ctx = &up;
+	assert_int_equal(poster_open(&snd, d, &p, err, sizeof(err)), 0);
+	poster_finish(p, 10, &st);
+	assert_int_equal(up.ngot, 7);
+	assert_string_equal(up.got[6], "{\"n\":6}");
+	assert_int_equal(st.left, 0);
+	spool_rm(d);
+}
+
+/* A batch refused for good sets its segment aside instead of blocking. */
+static void test_poster_rejected_set_aside(void **state)
+{
+	struct fake_sender f = {.reject = 1};
+	struct poster_sender snd = {"fake", fake_send, &f};
+	struct poster_stats st;
+	struct poster *p;
+	char err[256], *d = spool_dir();
+	DIR *dir;
+	struct dirent *de;
+	int aside = 0;
+
+	(void)state;
+	assert_int_equal(poster_open(&snd, d, &p, err, sizeof(err)), 0);
+	add_lines(p, 0, 3);
+	poster_finish(p, 10, &st);
+	assert_int_equal(st.left, 0);
+	assert_non_null(dir = opendir(d));
+	while ((de = readdir(dir)) != NULL)
+		aside += strstr(de->d_name, ".jsonl.rejected") != NULL;
+	closedir(dir);
+	assert_int_equal(aside, 1);
+	spool_rm(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +366,9 @@ int main(void)
 		cmocka_unit_test(test_eve_dns_record_escapes_hostile_names),
 		cmocka_unit_test(test_eve_write_error_is_reported),
 		cmocka_unit_test(test_proto_names),
+		cmocka_unit_test(test_poster_partial_acks),
+		cmocka_unit_test(test_poster_keeps_unsent),
+		cmocka_unit_test(test_poster_rejected_set_aside),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
