@@ -55,3 +55,24 @@ def shared_pcaps(shared):
         print("skipped: %s is absent (it comes with CI's ../shared)" % d)
         sys.exit(SKIP)
     return d
+
+
+def nats_script(source, work):
+    """scripts/nats-test.sh for a test whose scratch directory is work:
+    returns (nats(*args, check=True) -> its stdout, the environment it runs
+    in). Exits 77 when nats-server is not installed."""
+    script = os.path.join(source, "scripts", "nats-test.sh")
+    env = dict(os.environ, YAGURA_NATS_DIR=os.path.join(work, "nats"))
+
+    def nats(*args, check=True):
+        p = subprocess.run([script] + list(args), env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+        if p.returncode == SKIP:
+            print("skipped: %s" % p.stderr.strip())
+            sys.exit(SKIP)
+        if check and p.returncode != 0:
+            raise SystemExit("nats-test.sh %s: exit %d: %s" % (" ".join(args), p.returncode,
+                                                                 p.stderr.strip()))
+        return p.stdout.strip()
+
+    return nats, env

@@ -26,24 +26,11 @@ import tempfile
 import time
 import urllib.request
 
-SKIP = 77
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+SKIP = common.SKIP
 COUNT = 10000
-
-
-class Checker:
-    def __init__(self, name):
-        self.name, self.passed, self.failed = name, 0, 0
-
-    def check(self, cond, what):
-        if cond:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL: %s" % what)
-
-    def finish(self):
-        print("%s: %d passed, %d failed" % (self.name, self.passed, self.failed))
-        return 1 if self.failed else 0
 
 
 def main():
@@ -51,25 +38,12 @@ def main():
     ap.add_argument("--streamctl", required=True)
     ap.add_argument("--source", required=True)
     args = ap.parse_args()
-    script = os.path.join(args.source, "scripts", "nats-test.sh")
     work = tempfile.mkdtemp(prefix="yagura-stream-")
-    env = dict(os.environ, YAGURA_NATS_DIR=os.path.join(work, "nats"))
-
-    def nats(*a, check=True):
-        p = subprocess.run([script] + list(a), env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=120)
-        if p.returncode == SKIP:
-            print("skipped: %s" % p.stderr.strip())
-            sys.exit(SKIP)
-        if check and p.returncode != 0:
-            raise SystemExit("nats-test.sh %s: exit %d: %s" % (" ".join(a), p.returncode,
-                                                                 p.stderr.strip()))
-        return p.stdout.strip()
-
+    nats, env = common.nats_script(args.source, work)
     try:
         return run(args, nats, env, work)
     finally:
-        subprocess.run([script, "stop"], env=env, timeout=120)
+        nats("stop", check=False)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -93,14 +67,14 @@ def stream_detail(j, name):
 
 
 def run(args, nats, env, work):
-    c = Checker("stream_cluster")
+    c = common.Checker("stream_cluster")
     t0 = time.monotonic()
     urls = nats("start", "--cluster", "3")
     print("cluster: %s (%.1f s)" % (urls, time.monotonic() - t0))
-    common = ["--urls", urls, "--name", "ALERTS_CLUSTER", "--prefix", "yagura.alerts",
+    sargs = ["--urls", urls, "--name", "ALERTS_CLUSTER", "--prefix", "yagura.alerts",
               "--replicas", "3", "--timeout-ms", "2000"]
 
-    pub = subprocess.Popen([args.streamctl, "publish"] + common +
+    pub = subprocess.Popen([args.streamctl, "publish"] + sargs +
                            ["--count", str(COUNT), "--sector", "electricity",
                             "--sensor", "tokyo-1", "--id-prefix", "a", "--deadline-s", "90"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -137,7 +111,7 @@ def run(args, nats, env, work):
                 "published + duplicates = %d, not %d" % (summary["published"] + summary["duplicates"],
                                                          COUNT))
 
-    info = subprocess.run([args.streamctl, "info"] + common, stdout=subprocess.PIPE,
+    info = subprocess.run([args.streamctl, "info"] + sargs, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=60)
     msgs = json.loads(info.stdout)["msgs"] if info.returncode == 0 else None
     c.check(msgs == COUNT, "stream holds %s messages, not %d (%s)" % (msgs, COUNT,
@@ -155,7 +129,7 @@ def run(args, nats, env, work):
         c.check(caught == COUNT, "restarted node %d holds %s messages, not %d"
                 % (killed, caught, COUNT))
 
-    cons = subprocess.run([args.streamctl, "consume"] + common +
+    cons = subprocess.run([args.streamctl, "consume"] + sargs +
                           ["--durable", "tower", "--idle-ms", "2000", "--batch", "512"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
     c.check(cons.returncode == 0, "consumer exit %d: %s" % (cons.returncode, cons.stderr.strip()))
@@ -170,7 +144,7 @@ def run(args, nats, env, work):
     c.check(all(r["subject"] == "yagura.alerts.electricity.tokyo-1" for r in recs if "id" in r),
             "every message on yagura.alerts.electricity.tokyo-1")
 
-    again = subprocess.run([args.streamctl, "consume"] + common +
+    again = subprocess.run([args.streamctl, "consume"] + sargs +
                            ["--durable", "tower", "--idle-ms", "1000"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
     more = [line for line in again.stdout.splitlines() if '"id"' in line]

@@ -27,10 +27,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 from common import Checker  # noqa: E402
 from towerlib import Tower  # noqa: E402
 
-SKIP = 77
 SENSOR = "osaka-2"
 SECTOR = "water"
 
@@ -84,22 +84,12 @@ def main():
     ap.add_argument("--genpcap", required=True)
     ap.add_argument("--source", required=True)
     a = ap.parse_args()
-    script = os.path.join(a.source, "scripts", "nats-test.sh")
     work = tempfile.mkdtemp(prefix="yagura-stream-e2e-")
-    env = dict(os.environ, YAGURA_NATS_DIR=os.path.join(work, "nats"))
+    nats, _ = common.nats_script(a.source, work)
     t = Checker("stream_e2e")
-
-    p = subprocess.run([script, "start", "--cluster", "3"], env=env, capture_output=True,
-                       text=True, timeout=120)
-    if p.returncode == SKIP:
-        print("skipped: %s" % p.stderr.strip())
-        shutil.rmtree(work, ignore_errors=True)
-        sys.exit(SKIP)
     towers = []
     try:
-        if p.returncode != 0:
-            raise SystemExit("nats-test.sh start: %s" % p.stderr.strip())
-        urls = p.stdout.strip().splitlines()[-1]
+        urls = nats("start", "--cluster", "3").splitlines()[-1]
         cap = os.path.join(work, "planted.pcap")
         subprocess.run([a.genpcap, "-a", "-n", "20000", "-f", "1000", "-t",
                         os.path.join(work, "truth.json"), cap], check=True,
@@ -171,7 +161,7 @@ def main():
     finally:
         for tw in towers:
             tw.stop()
-        subprocess.run([script, "stop"], env=env, timeout=120)
+        nats("stop", check=False)
         shutil.rmtree(work, ignore_errors=True)
     t.finish()
 

@@ -30,25 +30,11 @@ import tempfile
 import time
 import urllib.request
 
-SKIP = 77
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+SKIP = common.SKIP
 SUBJECT = "yagura.alerts.electricity.s1"
-
-
-class Checker:
-    def __init__(self, name):
-        self.name, self.passed, self.failed = name, 0, 0
-
-    def check(self, cond, what):
-        if cond:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL: %s" % what)
-        return cond
-
-    def finish(self):
-        print("%s: %d passed, %d failed" % (self.name, self.passed, self.failed))
-        return 1 if self.failed else 0
 
 
 def main():
@@ -58,25 +44,12 @@ def main():
     ap.add_argument("--streamctl", required=True)
     ap.add_argument("--source", required=True)
     args = ap.parse_args()
-    script = os.path.join(args.source, "scripts", "nats-test.sh")
     work = tempfile.mkdtemp(prefix="yagura-stream-sensor-")
-    env = dict(os.environ, YAGURA_NATS_DIR=os.path.join(work, "nats"))
-
-    def nats(*a, check=True):
-        p = subprocess.run([script] + list(a), env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=120)
-        if p.returncode == SKIP:
-            print("skipped: %s" % p.stderr.strip())
-            sys.exit(SKIP)
-        if check and p.returncode != 0:
-            raise SystemExit("nats-test.sh %s: exit %d: %s" % (" ".join(a), p.returncode,
-                                                                 p.stderr.strip()))
-        return p.stdout.strip()
-
+    nats, env = common.nats_script(args.source, work)
     try:
         return run(args, nats, env, work)
     finally:
-        subprocess.run([script, "stop"], env=env, timeout=120)
+        nats("stop", check=False)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -146,7 +119,7 @@ def stream_state(env, name):
 
 
 def run(args, nats, env, work):
-    c = Checker("stream_sensor")
+    c = common.Checker("stream_sensor")
     t0 = time.monotonic()
     cap, empty = os.path.join(work, "planted.pcap"), os.path.join(work, "empty.pcap")
     subprocess.run([args.genpcap, "-a", "-n", "100000", "-f", "4000", cap], check=True,

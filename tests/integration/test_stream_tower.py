@@ -36,10 +36,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 from common import Checker  # noqa: E402
 from towerlib import Tower, fresh_pg_db, pg_url  # noqa: E402
 
-SKIP = 77
 SENSOR = "tokyo-1"
 SECTOR = "electricity"
 
@@ -257,20 +257,8 @@ def main():
     ap.add_argument("--shared", default="")
     ap.add_argument("--stores", default="sqlite,postgres")
     a = ap.parse_args()
-    script = os.path.join(a.source, "scripts", "nats-test.sh")
     work = tempfile.mkdtemp(prefix="yagura-stream-tower-")
-    env = dict(os.environ, YAGURA_NATS_DIR=os.path.join(work, "nats"))
-
-    def nats(*args, check=True):
-        p = subprocess.run([script] + list(args), env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=120)
-        if p.returncode == SKIP:
-            print("skipped: %s" % p.stderr.strip())
-            sys.exit(SKIP)
-        if check and p.returncode != 0:
-            raise SystemExit("nats-test.sh %s: exit %d: %s" % (" ".join(args), p.returncode,
-                                                                 p.stderr.strip()))
-        return p.stdout.strip()
+    nats, env = common.nats_script(a.source, work)
 
     t = Checker("stream_tower")
     try:
@@ -287,7 +275,7 @@ def main():
         for label, store in stores:
             scenario(t, a, nats, urls, work, label, store)
     finally:
-        subprocess.run([script, "stop"], env=env, timeout=120)
+        nats("stop", check=False)
         shutil.rmtree(work, ignore_errors=True)
     t.finish()
 
