@@ -28,7 +28,9 @@ build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
 # (tests/integration/test_sensor_live.py).
 # nats-server: real JetStream servers, one or a cluster of three, for src/stream's
 # tests (scripts/nats-test.sh, tests/unit/stream, test_stream_cluster.py).
-test_pkgs=(tshark nats-server clang libclang-rt-14-dev postgresql python3-cryptography nfdump
+# nginx-light, wrk: two towers behind nginx under wrk's load, one killed
+# (tests/integration/test_towers.py); wrk also drives bench/tower-run.
+test_pkgs=(tshark nats-server nginx-light wrk clang libclang-rt-14-dev postgresql python3-cryptography nfdump
            python3-jsonschema python3-requests python3-six python3-tz
            golang-go golang-golang-x-mod-dev
            bind9 bind9-dnsutils unbound nftables bird2 gobgpd iproute2 softflowd tcpreplay

@@ -555,6 +555,17 @@ static const char schema_v19[] =
 	" fingerprint TEXT UNIQUE,"
 	" updated BIGINT NOT NULL);";
 
+/* v20: background jobs that several towers on one store run once per
+ * interval (store_job_take, src/store/store_job.c): which tower ran each
+ * last, when that run started and ended, how many runs ended. */
+static const char schema_v20[] =
+	"CREATE TABLE jobs ("
+	" name TEXT PRIMARY KEY,"
+	" tower TEXT NOT NULL,"
+	" started BIGINT NOT NULL,"
+	" ended BIGINT,"
+	" runs BIGINT NOT NULL);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -578,6 +589,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 17, .name = "alerts per hour, for the overview", .sql = schema_v17 },
 	{ .version = 18, .name = "TAXII collections and access rules in the log", .sql = schema_v18 },
 	{ .version = 19, .name = "sensors' client certificates", .sql = schema_v19 },
+	{ .version = 20, .name = "background jobs run once across towers", .sql = schema_v20 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

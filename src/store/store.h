@@ -196,6 +196,30 @@ struct store_txmark {
 int store_txmark_take(struct store_conn *c, struct store_txmark *m) YG_MUST_CHECK;
 int store_txmark_settled(struct store_conn *c, const struct store_txmark *m) YG_MUST_CHECK;
 
+/* Jobs: the background work every tower on one store runs (placing the
+ * log's entries, the cases' expiry, retention, the source summary, the
+ * partners' pulls) runs in one of them at a time and, given an interval,
+ * once per interval across them all. On PostgreSQL a job is held by a
+ * session advisory lock on a connection kept for the run: another tower's
+ * try finds it held and skips the turn, and a tower killed in the middle
+ * loses the lock with its connection, so the next try elsewhere takes it.
+ * The jobs table keeps, per job with an interval, which tower ran it last,
+ * when that run started and ended, and how many runs ended. SQLite serves
+ * one process, which runs each job on one thread: nothing to hold, the
+ * interval as on PostgreSQL.
+ *
+ * store_job_take() returns 1 with *out when the caller is to run job NAME
+ * now: nobody else holds it and, with every_s > 0, its last run by anyone
+ * ended at least every_s seconds ago (who names the caller in the table);
+ * 0 when it is not; a negative yg_err when the store failed (nothing
+ * held). store_job_done() ends the run: records its end (with an
+ * interval), releases the hold, frees j. */
+struct store_job;
+
+int store_job_take(struct store *st, const char *name, double every_s, const char *who,
+		   struct store_job **out) YG_MUST_CHECK;
+void store_job_done(struct store_job *j);
+
 /* Materialized results. row and col must be in range. Text and blob
  * pointers stay valid until store_res_free. Integers are int64 on both
  * engines; store_res_int64 also parses a text cell and gives 0 for NULL. */

@@ -67,6 +67,12 @@ struct store_ops {
 	int (*txmark_take)(struct store_conn *c, int64_t *tx);
 	/* store_txmark_settled(): 1, 0 or a negative yg_err. */
 	int (*txmark_settled)(struct store_conn *c, const struct store_txmark *m);
+	/* Optional (PostgreSQL): store_job_take()'s hold across processes, on
+	 * c until job_release or until c's session ends: 1 taken, 0 held
+	 * elsewhere, or a negative yg_err. NULL: one process per store
+	 * (SQLite), nothing to take. */
+	int (*job_hold)(struct store_conn *c, int32_t key);
+	void (*job_release)(struct store_conn *c, int32_t key);
 };
 
 struct store_conn {

@@ -613,6 +613,33 @@ static int pg_txmark_settled(struct store_conn *c, const struct store_txmark *m)
 	return rc < 0 ? rc : xmin >= m->tx;
 }
 
+/* A session advisory lock in the two-key space (the migration's is in the
+ * one-key space: they never meet). The server drops it when the session
+ * ends, so a tower killed in a job frees it for the others at once. */
+#define PG_JOB_CLASS "31079" /* "yg" */
+
+static int pg_job_hold(struct store_conn *c, int32_t key)
+{
+	struct store_param ps[] = {store_int64(key)};
+	struct store_res *r = NULL;
+	int rc = pg_exec(c, "SELECT CASE WHEN pg_try_advisory_lock(" PG_JOB_CLASS ", CAST(? AS INTEGER)) "
+			    "THEN 1 ELSE 0 END",
+			 ps, 1, &r, NULL);
+
+	if (rc == 0)
+		rc = store_res_nrows(r) == 1 && store_res_int64(r, 0, 0) == 1;
+	store_res_free(r);
+	return rc;
+}
+
+static void pg_job_release(struct store_conn *c, int32_t key)
+{
+	struct store_param ps[] = {store_int64(key)};
+
+	(void)pg_exec(c, "SELECT pg_advisory_unlock(" PG_JOB_CLASS ", CAST(? AS INTEGER))", ps, 1, NULL,
+		      NULL);
+}
+
 static const char *pg_migration_sql(const struct store_migration *m)
 {
 	return m->sql_pg ? m->sql_pg : m->sql;
@@ -635,4 +662,6 @@ const struct store_ops store_pg_ops = {
 	.insert_new = pg_insert_new,
 	.txmark_take = pg_txmark_take,
 	.txmark_settled = pg_txmark_settled,
+	.job_hold = pg_job_hold,
+	.job_release = pg_job_release,
 };

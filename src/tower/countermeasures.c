@@ -21,7 +21,6 @@
 
 struct tower_cm {
 	struct cm_config cfg;
-	double erased_at; /* yg_mono_s() of the last retention pass; 0: none yet */
 	struct every *thread; /* the passes: activation, expiry, files, ... */
 	int64_t written; /* the serial last written into the directory; -1 none */
 	int64_t seen;	 /* the serial long polls were last woken for; -1 none */
@@ -199,20 +198,34 @@ static int publish(struct tower *t, bool force)
 	return rc;
 }
 
-/* A pass of the thread, every CM_PASS_S or at once on a wake. */
+static int cases_job(void *t)
+{
+	return tw_cases_pass(t);
+}
+
+static int sightings_job(void *t)
+{
+	return tw_sightings_pass(t);
+}
+
+static int retention_job(void *t)
+{
+	return tw_retention_pass(t);
+}
+
+/* A pass of the thread, every CM_PASS_S or at once on a wake: the jobs
+ * (each in one tower at a time, retention once per interval across them:
+ * jobs.c), then this tower's own files and long polls. */
 static double cm_pass(void *arg)
 {
 	struct tower *t = arg;
-	struct tower_cm *m = t->cm;
-	int changed = tw_cases_pass(t);
+	int changed = tw_job_run(t, TW_JOB_CASES, NULL, 0, cases_job, t, NULL);
 
 	if (changed < 0)
 		log_warnx("tower: cases: %s", yg_strerror(changed));
-	(void)tw_sightings_pass(t);
-	if (m->erased_at == 0 || yg_mono_s() - m->erased_at >= (double)t->cfg.retention_interval_s) {
-		m->erased_at = yg_mono_s();
-		(void)tw_retention_pass(t);
-	}
+	(void)tw_job_run(t, TW_JOB_SIGHTINGS, NULL, 0, sightings_job, t, NULL);
+	(void)tw_job_run(t, TW_JOB_RETENTION, NULL, (double)t->cfg.retention_interval_s,
+			 retention_job, t, NULL);
 	/* The nftables timeouts count down: rewritten on each change only,
 	 * which is when they matter. */
 	(void)publish(t, false);

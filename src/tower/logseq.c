@@ -357,6 +357,11 @@ int tw_log_pass(struct tower *t, bool checkpoint)
 	return rc;
 }
 
+static int log_job(void *arg)
+{
+	return tw_log_pass(arg, false);
+}
+
 static void *log_main(void *arg)
 {
 	struct tower *t = arg;
@@ -377,7 +382,9 @@ static void *log_main(void *arg)
 		if (lg->stop)
 			break;
 		pthread_mutex_unlock(&lg->mu);
-		(void)tw_log_pass(t, false); /* logged; the next interval tries again */
+		/* Logged; the next interval tries again. Another tower's turn
+		 * when it holds the job (jobs.c). */
+		(void)tw_job_run(t, TW_JOB_LOG, NULL, 0, log_job, t, NULL);
 		pthread_mutex_lock(&lg->mu);
 	}
 	pthread_mutex_unlock(&lg->mu);

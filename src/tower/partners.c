@@ -168,7 +168,21 @@ fail:
 	return -1;
 }
 
-/* A pass of the thread: the partners due, then the time to the next. */
+struct pull_job {
+	struct tower *t;
+	unsigned i;
+};
+
+static int pull_job(void *arg)
+{
+	struct pull_job *p = arg;
+
+	return pull(p->t, p->i);
+}
+
+/* A pass of the thread: the partners due, then the time to the next. A
+ * pull is a job (jobs.c): one tower pulls a partner once per interval,
+ * whichever comes first; the others skip it. */
 static double partners_pass(void *arg)
 {
 	struct tower *t = arg;
@@ -177,7 +191,12 @@ static double partners_pass(void *arg)
 
 	for (unsigned i = 0; i < t->cfg.n_partners; i++) {
 		if (m->next[i] <= yg_mono_s()) {
-			(void)pull(t, i);
+			struct pull_job p = {t, i};
+			char name[80];
+
+			snprintf(name, sizeof(name), "partner:%s", t->cfg.partners[i].name);
+			(void)tw_job_run(t, TW_JOB_PARTNERS, name,
+					 (double)t->cfg.partners[i].interval_s, pull_job, &p, NULL);
 			m->next[i] = yg_mono_s() + (double)t->cfg.partners[i].interval_s;
 		}
 		if (m->next[i] - yg_mono_s() < wait)

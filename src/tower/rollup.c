@@ -34,7 +34,8 @@ struct rollup {
 	double hole_at;
 	int failing;                   /* the last pass failed (logged once) */
 	rollup_report_fn report;
-	void *report_arg;
+	rollup_run_fn run;
+	void *report_arg; /* report's and run's */
 };
 
 /* Passes the hole seen last when it is over: every write transaction that
@@ -341,18 +342,25 @@ int rollup_catch_up(struct rollup *ru, size_t max_rows, int64_t *pending)
 	return rc;
 }
 
+static int rollup_thread_pass(void *arg)
+{
+	return rollup_catch_up(arg, SIZE_MAX, NULL);
+}
+
 static double rollup_pass(void *arg)
 {
 	struct rollup *ru = arg;
 
-	if (rollup_catch_up(ru, SIZE_MAX, NULL) < 0) {
-		/* logged; the next interval tries again */
-	}
+	/* A failure is logged; the next interval tries again. */
+	if (ru->run != NULL)
+		(void)ru->run(ru->report_arg, rollup_thread_pass, ru);
+	else
+		(void)rollup_thread_pass(ru);
 	return ru->interval_ms / 1000.0;
 }
 
-int rollup_start(struct store *st, unsigned interval_ms, rollup_report_fn report, void *arg,
-		 struct rollup **out)
+int rollup_start(struct store *st, unsigned interval_ms, rollup_report_fn report,
+		 rollup_run_fn run, void *arg, struct rollup **out)
 {
 	struct rollup *ru = yg_calloc(1, sizeof(*ru));
 
@@ -362,6 +370,7 @@ int rollup_start(struct store *st, unsigned interval_ms, rollup_report_fn report
 	ru->st = st;
 	ru->interval_ms = interval_ms ? interval_ms : 1000;
 	ru->report = report;
+	ru->run = run;
 	ru->report_arg = arg;
 	pthread_mutex_init(&ru->pass_mu, NULL);
 	if (every_start(&ru->thread, ru->interval_ms / 1000.0, rollup_pass, ru) < 0) {

@@ -52,11 +52,17 @@ struct rollup;
  * failed (for /metrics). Called on the thread that caught up. */
 typedef void (*rollup_report_fn)(void *arg, int64_t pending);
 
+/* Runs pass(pass_arg), the thread's catch-up, or leaves the turn to
+ * another process (the tower's jobs, run once across towers): pass's
+ * result, or 0 when skipped. */
+typedef int (*rollup_run_fn)(void *arg, int (*pass)(void *pass_arg), void *pass_arg);
+
 /* Starts the rollup thread on st, which folds in new alerts every
  * interval_ms (0: 1000); report, when not NULL, hears how each catch-up
- * went. */
-int rollup_start(struct store *st, unsigned interval_ms, rollup_report_fn report, void *arg,
-		 struct rollup **out) YG_MUST_CHECK;
+ * went; run, when not NULL, runs each of the thread's catch-ups (arg is
+ * both callbacks'). */
+int rollup_start(struct store *st, unsigned interval_ms, rollup_report_fn report,
+		 rollup_run_fn run, void *arg, struct rollup **out) YG_MUST_CHECK;
 
 /* Brings the summary up to what is committed now, at most max_rows alerts
  * of work; *pending gets how many alert ids are still beyond the watermark

@@ -101,6 +101,12 @@ static const struct {
 	{tw_collection_routes, NULL},
 };
 
+/* The source summary's thread catches up as a job (jobs.c). */
+static int rollup_run(void *arg, int (*pass)(void *), void *pass_arg)
+{
+	return tw_job_run(arg, TW_JOB_SOURCES, NULL, 0, pass, pass_arg, NULL);
+}
+
 /* The source summary's progress, for /metrics. */
 static void rollup_report(void *arg, int64_t pending)
 {
@@ -215,6 +221,7 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 			m, "yagura_sources_rollup_failures_total", NULL,
 			"attack-source summary catch-ups that failed (see the log)");
 	}
+	tw_jobs_init(t);
 	if ((rc = tw_log_start(t, err, errlen)) < 0)
 		goto fail;
 	if ((rc = tw_cases_start(t, err, errlen)) < 0 ||
@@ -226,7 +233,7 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 					   "never-block entries the configuration took out ([cases] "
 					   "lab_allow): 0 on a tower for real networks"),
 			(double)case_guard_narrowed(t->cases_guard));
-	if ((rc = rollup_start(t->st, 0, rollup_report, t, &t->rollup)) < 0) {
+	if ((rc = rollup_start(t->st, 0, rollup_report, rollup_run, t, &t->rollup)) < 0) {
 		snprintf(err, errlen, "cannot start the source summary: %s", yg_strerror(rc));
 		goto fail;
 	}

@@ -39,6 +39,17 @@ struct towerlog;
 struct tlog_reader;
 struct tlog_signer;
 
+/* The background jobs (jobs.c). */
+enum tw_job {
+	TW_JOB_LOG,	  /* the sequencer's passes (logseq.c) */
+	TW_JOB_CASES,	  /* activation and expiry (orders.c) */
+	TW_JOB_SIGHTINGS, /* sightings from alerts (sightings.c) */
+	TW_JOB_RETENTION, /* erasing what retention let go (retention.c) */
+	TW_JOB_SOURCES,	  /* the attack-source summary (rollup.c) */
+	TW_JOB_PARTNERS,  /* each partner's pull (partners.c) */
+	TW_JOB_COUNT
+};
+
 struct tower {
 	struct tower_config cfg;
 	struct store *st;
@@ -57,6 +68,9 @@ struct tower {
 	struct http_metric *sources_pending;  /* alert ids beyond the summary */
 	struct http_metric *sources_failures; /* catch-ups that failed */
 	struct tower_ingest *ingest; /* the stream's consumer (ingest.c); NULL: [stream] off */
+	char who[96];		     /* host/pid: the jobs table's name for this tower */
+	struct http_metric *jobs_run[TW_JOB_COUNT];
+	struct http_metric *jobs_skipped[TW_JOB_COUNT];
 	bool tls;			      /* it serves HTTPS: cookies are Secure */
 };
 
@@ -452,5 +466,18 @@ const char *tw_log_vkey(const struct tower *t);
 /* Stored hashes read on c; the tree's size as placed. */
 int tw_log_reader(struct store_conn *c, struct tlog_reader *r);
 int tw_log_size(struct store_conn *c, uint64_t *size) YG_MUST_CHECK;
+
+/* ---- background jobs (jobs.c) ---- */
+
+/* Names this tower (host/pid) and registers the jobs' counters. */
+void tw_jobs_init(struct tower *t);
+
+/* Runs fn(arg) as a job of kind (named name, or the kind's name when
+ * NULL) when this tower takes it (store_job_take(), every_s its interval,
+ * 0 none): fn's result then, with *ran true; 0, or a negative yg_err when
+ * the store failed, with *ran false when it is not this tower's turn.
+ * Counted in yagura_jobs_runs_total / _skipped_total. */
+int tw_job_run(struct tower *t, enum tw_job kind, const char *name, double every_s,
+	       int (*fn)(void *arg), void *arg, bool *ran);
 
 #endif

@@ -11,7 +11,6 @@ moved the log's seq first gives up (logseq.c). In one run, instrumented,
 import base64
 import hashlib
 import os
-import socket
 import subprocess
 import tempfile
 import threading
@@ -21,25 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import common
 from logdb import check_consistency, stored_count
-from towerlib import Tower, fresh_pg_db, pg_url
+from towerlib import Peer, Tower, fresh_pg_db, pg_url
 
 WRITERS = 3  # per tower
 CHANGES = 60  # per writer
-
-
-class Second(Tower):
-    """Another tower on a store the first one initialised: no admin init."""
-
-    def __init__(self, yagura, store, workdir, admin, threads=4, extra=()):
-        self.yagura, self.store, self.threads, self.extra = yagura, store, threads, list(extra)
-        self.admin = admin
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.logpath = os.path.join(workdir, "tower2.log")
-        self.log = None
-        self.start()
 
 
 def psql(store, sql):
@@ -62,7 +46,7 @@ def main():
             f.write("[log]\nkey = %s\n" % keyfile)
         one = Tower(a.yagura, store, d, threads=8, extra=["--config", conf],
                     init_extra=["--log-key", keyfile])
-        two = Second(a.yagura, store, d, one.admin, threads=8, extra=["--config", conf])
+        two = Peer(a.yagura, store, d, one.admin, threads=8, extra=["--config", conf])
         try:
             run(t, a.yagura, store, d, one, two)
         finally:

@@ -124,10 +124,11 @@ def ranking(t, tw, label, user, sources, analyst):
 
 def downgrade_to_v6(store):
     """Takes the database back to schema v6, alerts and all: what a tower
-    from before the shared ranking left (v19's certificates, v18's collection
+    from before the shared ranking left (v20's jobs, v19's certificates, v18's collection
     numbers, v17's alert hours, v16's sessions, v13's TAXII, v12's authorizations,
     v11's cases, v10's batches, v9's log and v8's asset marks go first)."""
-    sql = ["DROP TABLE user_certificates", "DELETE FROM schema_migrations WHERE version = 19"]
+    sql = ["DROP TABLE jobs", "DELETE FROM schema_migrations WHERE version = 20"]
+    sql += ["DROP TABLE user_certificates", "DELETE FROM schema_migrations WHERE version = 19"]
     sql += ["DELETE FROM schema_migrations WHERE version = 18"]
     sql += ["DROP TABLE alert_hours", "DELETE FROM schema_migrations WHERE version = 17"]
     sql += ["DROP TABLE %s" % t for t in ("sessions", "user_preferences", "user_passwords")]

@@ -107,6 +107,22 @@ class Tower:
         return rc
 
 
+class Peer(Tower):
+    """Another tower on a store that a first one initialised: no admin init;
+    admin is the first one's admin token."""
+
+    def __init__(self, yagura, store, workdir, admin, threads=4, extra=(), name="tower2"):
+        self.yagura, self.store, self.threads, self.extra = yagura, store, threads, list(extra)
+        self.admin = admin
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.logpath = os.path.join(workdir, name + ".log")
+        self.log = None
+        self.start()
+
+
 def pg_url(yagura):
     """The PostgreSQL the ctest fixture started (or YAGURA_TEST_PG_URL)."""
     pg = os.environ.get("YAGURA_TEST_PG_URL")

@@ -1065,6 +1065,106 @@ static int teardown_pg(void **state)
 	return 0;
 }
 
+
+/* ---- jobs ---- */
+
+static int64_t job_runs(struct store *st, const char *name, char *tower, size_t n)
+{
+	struct store_param p[] = { store_text(name) };
+	struct store_conn *c;
+	struct store_res *r;
+	int64_t runs = 0;
+
+	assert_int_equal(store_conn_get(st, &c), 0);
+	if (store_exec(c, "SELECT runs, tower FROM jobs WHERE name = ?", p, 1, &r, NULL) < 0)
+		fail_msg("jobs: %s", store_conn_errmsg(c));
+	if (store_res_nrows(r) == 1) {
+		runs = store_res_int64(r, 0, 0);
+		snprintf(tower, n, "%s", store_res_text(r, 0, 1));
+	}
+	store_res_free(r);
+	store_conn_put(c);
+	return runs;
+}
+
+/* Two towers on one store (two store handles, two sessions): a job is
+ * one tower's at a time on PostgreSQL; an interval holds for both on
+ * either engine; a tower killed while holding a job frees it. */
+static void test_jobs(void **state)
+{
+	struct store *a = open_fresh(), *b = open_store();
+	struct store_job *ja = NULL, *jb = NULL;
+	char tower[64] = "";
+	(void)state;
+
+	assert_int_equal(store_job_take(a, "pass", 0, "a", &ja), 1);
+	assert_non_null(ja);
+	/* PostgreSQL: held by a; SQLite serves one process, nothing held. */
+	assert_int_equal(store_job_take(b, "pass", 0, "b", &jb), g_is_pg ? 0 : 1);
+	if (jb != NULL)
+		store_job_done(jb);
+	jb = NULL;
+	assert_int_equal(store_job_take(b, "other", 0, "b", &jb), 1); /* another job is free */
+	store_job_done(jb);
+	store_job_done(ja);
+	assert_int_equal(store_job_take(b, "pass", 0, "b", &jb), 1); /* released */
+	store_job_done(jb);
+	assert_int_equal(job_runs(a, "pass", tower, sizeof(tower)), 0); /* no interval: no row */
+
+	/* Once per interval across both. */
+	assert_int_equal(store_job_take(a, "hourly", 3600, "a", &ja), 1);
+	if (g_is_pg)
+		assert_int_equal(store_job_take(b, "hourly", 3600, "b", &jb), 0);
+	store_job_done(ja);
+	assert_int_equal(store_job_take(b, "hourly", 3600, "b", &jb), 0);
+	assert_int_equal(store_job_take(a, "hourly", 3600, "a", &ja), 0);
+	assert_int_equal(job_runs(a, "hourly", tower, sizeof(tower)), 1);
+	assert_string_equal(tower, "a");
+	usleep(2000);
+	assert_int_equal(store_job_take(b, "hourly", 0.001, "b", &jb), 1); /* a shorter interval is due */
+	store_job_done(jb);
+	assert_int_equal(job_runs(a, "hourly", tower, sizeof(tower)), 2);
+	assert_string_equal(tower, "b");
+	assert_int_equal(store_job_take(a, "a name longer than any job's may be, which store_job_take refuses as such", 0,
+				       "a", &ja), YG_EINVAL);
+
+	if (g_is_pg) {
+		/* A tower killed while it holds a job: the server ends its
+		 * session, and the job is free again. */
+		int fds[2];
+		pid_t pid;
+		char ok = 0;
+
+		assert_int_equal(pipe(fds), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct store *k = open_store();
+			struct store_job *jk = NULL;
+			char r = store_job_take(k, "pass", 0, "killed", &jk) == 1 ? 'y' : 'n';
+
+			if (write(fds[1], &r, 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		close(fds[1]);
+		assert_int_equal(read(fds[0], &ok, 1), 1);
+		close(fds[0]);
+		assert_int_equal(ok, 'y');
+		assert_int_equal(store_job_take(a, "pass", 0, "a", &ja), 0);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		int rc = 0;
+		for (int i = 0; i < 100 && (rc = store_job_take(a, "pass", 0, "a", &ja)) == 0; i++)
+			usleep(50000);
+		assert_int_equal(rc, 1);
+		store_job_done(ja);
+	}
+	store_close(b);
+	store_close(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1085,6 +1185,7 @@ int main(void)
 		cmocka_unit_test(test_pool_fifo),
 		cmocka_unit_test(test_engine_properties),
 		cmocka_unit_test(test_durability_sigkill),
+		cmocka_unit_test(test_jobs),
 		cmocka_unit_test(test_measure),
 	};
 	int failed;
