@@ -12,8 +12,10 @@
 # Environment: YAGURA_NATS_DIR (default ${TMPDIR:-/tmp}/yagura-nats-$UID) holds
 # one directory per node (n1, n2, n3: config, store, log, pid, ports);
 # YAGURA_NATS_SERVER names the nats-server binary (default: PATH, then
-# /usr/sbin, where Debian puts it). Nodes have no authentication: for tests
-# only. A node counts as ready when its monitoring port answers /healthz,
+# /usr/sbin, where Debian puts it); YAGURA_NATS_CONF_EXTRA names a file whose
+# text is added to every node's configuration (users and permissions, for
+# tests of them). Without it nodes have no authentication: for tests only.
+# A node counts as ready when its monitoring port answers /healthz,
 # which for JetStream waits until the node is in contact with a meta leader.
 # Exit codes: 0 ok, 1 failure (one line on stderr says why), 2 usage,
 # 77 nats-server is not installed (so that a test calling start can skip).
@@ -150,6 +152,9 @@ write_config() { # node nodes
 			echo "  listen: 127.0.0.1:$(cat "$nd/cport")"
 			echo "  routes: [$routes]"
 			echo "}"
+		fi
+		if [ -n "${YAGURA_NATS_CONF_EXTRA:-}" ]; then
+			cat "$YAGURA_NATS_CONF_EXTRA"
 		fi
 	} >"$nd/nats.conf"
 }

@@ -808,7 +808,15 @@ static int stream_prepare(struct sensor *s, char *err, size_t errlen)
 		sc.replicas = f->stream_replicas;
 		sc.max_age_s = f->stream_max_age_s;
 		sc.max_bytes = f->stream_max_bytes;
+		sc.auth = f->stream_auth;
+		if (stream_auth_check(&sc.auth, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s", c->cmd, why);
+			return SENSOR_USAGE;
+		}
 	}
+	/* A sensor sets the stream up only where nobody has: the towers'
+	 * configuration is the stream's (docs/stream.md). */
+	sc.manage = f != NULL && f->stream_manage_none ? STREAM_MANAGE_NONE : STREAM_MANAGE_CREATE;
 	/* A publish waits this long for its PubAck: short enough that a run
 	 * ends soon after --post-wait, long enough for a leader's election. */
 	sc.timeout_ms = 3000;

@@ -195,11 +195,22 @@ static int handler(void *user, const char *section, const char *name, const char
 				BAD(SENSOR_USAGE,
 				    "[stream] max_bytes: '%s' is not a size (N, NK, NM, NG, NT)", value);
 			c->stream_max_bytes = v;
+		} else if (strcmp(name, "manage") == 0) {
+			if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+				BAD(SENSOR_USAGE, "[stream] manage: '%s' is not yes or no", value);
+			c->stream_manage_none = value[0] == 'n';
 		} else {
-			BAD(SENSOR_USAGE,
-			    "unknown key '%s' in [stream] (url, sector, sensor, name, prefix, "
-			    "replicas, max_age, max_bytes)",
-			    name);
+			char bad[200];
+			int k = stream_auth_set(&c->stream_auth, name, value, bad, sizeof(bad));
+
+			if (k < 0)
+				BAD(SENSOR_USAGE, "%s", bad);
+			if (k == 0)
+				BAD(SENSOR_USAGE,
+				    "unknown key '%s' in [stream] (url, sector, sensor, name, prefix, "
+				    "replicas, max_age, max_bytes, manage, user, password_file, "
+				    "creds, ca, cert, key)",
+				    name);
 		}
 	} else {
 		BAD(SENSOR_USAGE, "unknown section [%s] (detect, ics, intel, stream)", section);

@@ -29,6 +29,7 @@
 #include "detect/detect.h"
 #include "privacy/protect.h"
 #include "sensor/sensor.h"
+#include "stream/stream.h"
 
 #define SENSOR_CONF_MAX_DETECT 128
 
@@ -43,6 +44,8 @@ struct sensor_conf {
 	char *stream_url, *stream_sector, *stream_sensor, *stream_name, *stream_prefix;
 	int stream_replicas;
 	long long stream_max_age_s, stream_max_bytes;
+	int stream_manage_none;		/* manage = no: only publish */
+	struct stream_auth stream_auth; /* user, password_file, creds, ca, cert, key */
 };
 
 /* Reads path into a new *out. Returns 0; or SENSOR_INPUT when it cannot

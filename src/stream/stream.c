@@ -184,6 +184,104 @@ static int urls_split(const char *list, char *buf, size_t bufn, const char **url
 	return YG_OK;
 }
 
+int stream_auth_set(struct stream_auth *a, const char *key, const char *value, char *why,
+		    size_t n)
+{
+	char *slot = strcmp(key, "user") == 0		 ? a->user
+		     : strcmp(key, "password_file") == 0 ? a->password_file
+		     : strcmp(key, "creds") == 0	 ? a->creds
+		     : strcmp(key, "ca") == 0		 ? a->ca
+		     : strcmp(key, "cert") == 0		 ? a->cert
+		     : strcmp(key, "key") == 0		 ? a->key
+							 : NULL;
+	size_t max = slot == a->user ? sizeof(a->user) : STREAM_PATH_MAX;
+
+	if (slot == NULL)
+		return 0;
+	if (*value == '\0' || strlen(value) >= max) {
+		snprintf(why, n, "[stream] %s: %s", key, *value ? "too long" : "empty");
+		return YG_EINVAL;
+	}
+	if (slot == a->user && strcspn(value, " \t\r\n") != strlen(value)) {
+		snprintf(why, n, "[stream] user: '%.80s' has a blank", value);
+		return YG_EINVAL;
+	}
+	memcpy(slot, value, strlen(value) + 1);
+	return 1;
+}
+
+int stream_auth_check(const struct stream_auth *a, char *why, size_t n)
+{
+	if (!a->user[0] != !a->password_file[0]) {
+		snprintf(why, n, "[stream] user and password_file go together");
+		return YG_EINVAL;
+	}
+	if (!a->cert[0] != !a->key[0]) {
+		snprintf(why, n, "[stream] cert and key go together");
+		return YG_EINVAL;
+	}
+	if (a->user[0] && a->creds[0]) {
+		snprintf(why, n, "[stream] user and creds: one or the other");
+		return YG_EINVAL;
+	}
+	return 0;
+}
+
+/* The password: the file's first line, without its end. */
+static int password_read(struct stream *s, const char *path, char *pw, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	size_t len;
+
+	if (f == NULL || fgets(pw, (int)n, f) == NULL) {
+		snprintf(s->err, sizeof(s->err), "stream: cannot read the password in %.200s",
+			 path);
+		if (f != NULL)
+			fclose(f);
+		return YG_EIO;
+	}
+	fclose(f);
+	len = strcspn(pw, "\r\n");
+	pw[len] = '\0';
+	if (len == 0) {
+		snprintf(s->err, sizeof(s->err), "stream: %.200s: empty password", path);
+		return YG_EINVAL;
+	}
+	return 0;
+}
+
+/* The client's credentials and the servers' trust onto o; s->err says
+ * what failed. */
+static natsStatus auth_apply(struct stream *s, natsOptions *o, const struct stream_auth *a)
+{
+	natsStatus st = NATS_OK;
+	const char *what = NULL;
+	char pw[512];
+
+	if (a->user[0]) {
+		if (password_read(s, a->password_file, pw, sizeof(pw)) < 0)
+			return NATS_ERR;
+		st = natsOptions_SetUserInfo(o, a->user, pw);
+		explicit_bzero(pw, sizeof(pw));
+		what = "user";
+	}
+	if (st == NATS_OK && a->creds[0]) {
+		st = natsOptions_SetUserCredentialsFromFiles(o, a->creds, NULL);
+		what = a->creds;
+	}
+	if (st == NATS_OK && a->ca[0]) {
+		st = natsOptions_LoadCATrustedCertificates(o, a->ca);
+		what = a->ca;
+	}
+	if (st == NATS_OK && a->cert[0]) {
+		st = natsOptions_LoadCertificatesChain(o, a->cert, a->key);
+		what = a->cert;
+	}
+	if (st != NATS_OK)
+		fail(s, st, "stream: %.200s", what);
+	return st;
+}
+
 static int connect_to(struct stream *s, const struct stream_config *cfg, char *err, size_t n)
 {
 	char buf[1024];
@@ -213,6 +311,8 @@ static int connect_to(struct stream *s, const struct stream_config *cfg, char *e
 		fail(s, st, "stream: options");
 		goto out;
 	}
+	if ((st = auth_apply(s, o, &cfg->auth)) != NATS_OK)
+		goto out;
 	st = natsConnection_Connect(&s->nc, o);
 	if (st != NATS_OK) {
 		fail(s, st, "stream: cannot connect to %.120s", cfg->urls);
@@ -235,6 +335,8 @@ out:
 /* Creates the stream, or brings its configuration to cfg's. */
 static int ensure_stream(struct stream *s, const struct stream_config *cfg)
 {
+	if (cfg->manage == STREAM_MANAGE_NONE)
+		return YG_OK;
 	char subject[STREAM_SUBJECT_MAX];
 	const char *subjects[1] = {subject};
 	jsStreamConfig sc;
@@ -269,6 +371,8 @@ static int ensure_stream(struct stream *s, const struct stream_config *cfg)
 		return YG_EIO;
 	}
 	jerr = 0;
+	if (exists && cfg->manage == STREAM_MANAGE_CREATE)
+		return YG_OK; /* the stream's owner set it up: not ours to change */
 	if (exists)
 		st = js_UpdateStream(&si, s->js, &sc, NULL, &jerr);
 	else

@@ -31,6 +31,27 @@ enum stream_retention {
 	STREAM_RETAIN_WORKQUEUE   /* drop once one consumer has acknowledged */
 };
 
+#define STREAM_PATH_MAX 256
+
+/* Who the client is to the servers, and whom it trusts (docs/stream.md,
+ * "Who may publish what"). Empty fields are unused. Plain values, so that a
+ * configuration copied into another thread's keeps them. */
+struct stream_auth {
+	char user[STREAM_TOKEN_MAX + 1];     /* with password_file */
+	char password_file[STREAM_PATH_MAX]; /* the password: the file's first line */
+	char creds[STREAM_PATH_MAX];	     /* a NATS credentials file (JWT, NKey seed) */
+	char ca[STREAM_PATH_MAX];	     /* trust these (PEM) for tls:// servers */
+	char cert[STREAM_PATH_MAX];	     /* a client certificate (PEM), with key */
+	char key[STREAM_PATH_MAX];
+};
+
+/* What stream_open does to the stream's own configuration. */
+enum stream_manage {
+	STREAM_MANAGE_UPDATE = 0, /* create it, or bring it to this configuration (towers) */
+	STREAM_MANAGE_CREATE,	  /* create it when absent; leave one that exists (sensors) */
+	STREAM_MANAGE_NONE	  /* only publish: the account may not manage streams */
+};
+
 struct stream_config {
 	const char *urls;   /* "nats://h:p[,nats://h:p...]", required */
 	const char *name;   /* the stream; NULL: "YAGURA_ALERTS" */
@@ -43,7 +64,19 @@ struct stream_config {
 	int timeout_ms;             /* connect, and wait per request; 0: 5000 */
 	int ack_wait_ms;            /* consumers: redeliver after; 0: 30000 */
 	const char *client_name;    /* shown by the server; NULL: "yagura" */
+	enum stream_manage manage;
+	struct stream_auth auth;
 };
+
+/* One key of a [stream] section that sets auth: user, password_file,
+ * creds, ca, cert, key. Returns 1 when key is one of them and value was
+ * taken, 0 when key is another, YG_EINVAL (why says so in one line) when
+ * the value is empty or too long. stream_auth_check() then: a user goes
+ * with a password file, a certificate with its key, and a user and creds
+ * exclude each other; 0 or YG_EINVAL with why. */
+int stream_auth_set(struct stream_auth *a, const char *key, const char *value, char *why,
+		    size_t n) YG_MUST_CHECK;
+int stream_auth_check(const struct stream_auth *a, char *why, size_t n) YG_MUST_CHECK;
 
 struct stream_stats {
 	uint64_t published;  /* acknowledged as stored */

@@ -501,8 +501,35 @@ static int handler(void *user, const char *section, const char *name, const char
 				BAD("ack_wait = '%s' is not a duration from 1s to 1h such as 30s",
 				    value);
 			sm->ack_wait_s = secs;
+		} else if (strcmp(name, "max_age") == 0 || strcmp(name, "duplicate_window") == 0) {
+			if (config_parse_duration(value, &secs) < 0)
+				BAD("%s = '%s' is not a duration such as 30d or 2m", name, value);
+			*(name[0] == 'm' ? &sm->max_age_s : &sm->duplicate_window_s) = secs;
+		} else if (strcmp(name, "max_bytes") == 0) {
+			long long v = strtoll(value, &end, 10);
+			long long unit = *end == 'K' ? 1LL << 10 : *end == 'M' ? 1LL << 20
+				       : *end == 'G' ? 1LL << 30 : *end == 'T' ? 1LL << 40 : 1;
+			if (*value == '\0' || v < 1 || (unit > 1 && end[1] != '\0') ||
+			    (unit == 1 && *end != '\0') || v > INT64_MAX / unit)
+				BAD("max_bytes = '%s' is not a size such as 500G (K, M, G, T)", value);
+			sm->max_bytes = v * unit;
+		} else if (strcmp(name, "retention") == 0) {
+			if (strcmp(value, "limits") == 0)
+				sm->retention = STREAM_RETAIN_LIMITS;
+			else if (strcmp(value, "interest") == 0)
+				sm->retention = STREAM_RETAIN_INTEREST;
+			else if (strcmp(value, "workqueue") == 0)
+				sm->retention = STREAM_RETAIN_WORKQUEUE;
+			else
+				BAD("retention = '%s' is not limits, interest or workqueue", value);
 		} else {
-			BAD("unknown key '%s' in [stream]", name);
+			char why[200];
+			int k = stream_auth_set(&sm->auth, name, value, why, sizeof(why));
+
+			if (k < 0)
+				BAD("%s", why);
+			if (k == 0)
+				BAD("unknown key '%s' in [stream]", name);
 		}
 	} else if (strcmp(section, "tls") == 0) {
 		const char **slot = strcmp(name, "cert") == 0	     ? &cfg->tls_cert
@@ -553,6 +580,14 @@ int tower_config_load(const char *path, struct tower_config *cfg, char *err, siz
 	if (cfg->stream.enable && cfg->stream.urls == NULL) {
 		snprintf(err, errlen, "%s: [stream] enable = yes without urls", path);
 		return YG_EINVAL;
+	}
+	{
+		char why[200];
+
+		if (stream_auth_check(&cfg->stream.auth, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s", path, why);
+			return YG_EINVAL;
+		}
 	}
 	if (cfg->stream.filter != NULL && !filter_ok(cfg->stream.prefix, cfg->stream.filter)) {
 		snprintf(err, errlen,
@@ -687,7 +722,29 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 			fprintf(out, "filter = %s.>\n", sm->prefix);
 		fprintf(out, "replicas = %d\nbatch = %d\nack_wait = ", sm->replicas, sm->batch);
 		put_duration(out, sm->ack_wait_s);
-		fputc('\n', out);
+		fprintf(out, "\nretention = %s\n",
+			sm->retention == STREAM_RETAIN_INTEREST	   ? "interest"
+			: sm->retention == STREAM_RETAIN_WORKQUEUE ? "workqueue"
+								   : "limits");
+		if (sm->max_age_s > 0) {
+			fputs("max_age = ", out);
+			put_duration(out, sm->max_age_s);
+			fputc('\n', out);
+		}
+		if (sm->max_bytes > 0)
+			fprintf(out, "max_bytes = %lld\n", (long long)sm->max_bytes);
+		if (sm->duplicate_window_s > 0) {
+			fputs("duplicate_window = ", out);
+			put_duration(out, sm->duplicate_window_s);
+			fputc('\n', out);
+		}
+		const struct stream_auth *au = &sm->auth;
+		const char *const an[] = {"user", "password_file", "creds", "ca", "cert", "key"};
+		const char *const av[] = {au->user, au->password_file, au->creds,
+					  au->ca,   au->cert,		au->key};
+		for (size_t i = 0; i < sizeof(an) / sizeof(an[0]); i++)
+			if (av[i][0])
+				fprintf(out, "%s = %s\n", an[i], av[i]);
 	}
 	const struct cm_settings *cm = &cfg->cm;
 	const char *const names[] = {"dir",	      "rpz_zone",     "sinkhole",

@@ -291,7 +291,13 @@ static void *ingest_main(void *arg)
 	                            .prefix = sc->prefix,
 	                            .replicas = sc->replicas,
 	                            .ack_wait_ms = (int)(sc->ack_wait_s * 1000),
-	                            .client_name = "yagura-tower"};
+	                            .retention = sc->retention,
+	                            .max_age_s = sc->max_age_s,
+	                            .max_bytes = sc->max_bytes,
+	                            .duplicate_window_s = sc->duplicate_window_s,
+	                            .client_name = "yagura-tower",
+	                            .manage = STREAM_MANAGE_UPDATE,
+	                            .auth = sc->auth};
 	char filter[STREAM_SUBJECT_MAX + 8], err[512];
 	int backoff = 1;
 

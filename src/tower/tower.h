@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "stream/stream.h"
 #include "tower/report.h"
 
 #define TOWER_MAX_SECTORS   32
@@ -88,6 +89,12 @@ struct tower_config {
 		int replicas;	     /* 1 to 5: 1 */
 		int batch;	     /* messages per fetch, 1 to 1024: 256 */
 		int64_t ack_wait_s;  /* redelivered when not acked within: 30 */
+		/* The stream's limits, which the towers own (sensors create
+		 * it only where it is missing): 0 no limit; duplicate window 0
+		 * JetStream's 120 s. */
+		enum stream_retention retention;
+		int64_t max_age_s, max_bytes, duplicate_window_s;
+		struct stream_auth auth; /* user, password_file, creds, ca, cert, key */
 	} stream;
 	/* Strings a configuration file supplied, freed by tower_config_free. */
 	unsigned n_owned;
