@@ -3,8 +3,10 @@
 users and permissions (scripts/nats-test.sh with YAGURA_NATS_CONF_EXTRA),
 a tower that owns the stream, and sensors that only publish.
 
-  * the tower, as user `tower`, creates the stream with the limits of its
-    [stream] (max_age, duplicate_window) and consumes it;
+  * the tower, as user `tower` with the permissions of
+    contrib/nats/nats-server.conf (the JetStream API, acks, inboxes),
+    creates the stream with the limits of its [stream] (max_age,
+    duplicate_window) and consumes it;
   * sensor s1, whose user may publish on yagura.alerts.electricity.s1 and
     nowhere else, has every alert stored under s1;
   * the same credentials claiming sensor s2 publish nothing: the server
@@ -14,7 +16,11 @@ a tower that owns the stream, and sensors that only publish.
   * a sensor allowed to manage streams, with limits of its own in its
     configuration, leaves the tower's stream as the tower set it;
   * a user without its password file is refused at start, with one line,
-    by the sensor and by the tower.
+    by the sensor and by the tower;
+  * servers that take TLS clients with a certificate of the office's CA
+    only (scripts/demo-tls.sh): the tower and a sensor with ca, cert and
+    key get through and the alerts are stored; a sensor without a
+    certificate cannot connect (exit 5, alerts spooled).
 
 Exit 0, 1 (each failure printed), 77 without nats-server."""
 import argparse
@@ -36,7 +42,9 @@ from towerlib import Tower  # noqa: E402
 USERS = """
 authorization {
   users: [
-    {user: tower, password: "tower-secret-1"}
+    {user: tower, password: "tower-secret-1",
+     permissions: {publish: {allow: ["$JS.API.>", "$JS.ACK.>", "_INBOX.>"]},
+                   subscribe: {allow: ["_INBOX.>", "yagura.alerts.>"]}}}
     {user: s1, password: "s1-secret-2",
      permissions: {publish: {allow: ["yagura.alerts.electricity.s1"]},
                    subscribe: {allow: ["_INBOX.>"]}}}
@@ -108,10 +116,63 @@ def main():
     try:
         urls = nats("start").splitlines()[-1]
         run(a, t, work, urls)
+        nats("stop")
+        tls(a, t, work, nats)
     finally:
         nats("stop", check=False)
         shutil.rmtree(work, ignore_errors=True)
     t.finish()
+
+
+def tls(a, t, work, nats):
+    """The servers take TLS clients with a certificate of the office's CA
+    (scripts/demo-tls.sh) and nothing else: the tower and a sensor with
+    ca, cert and key get through; a sensor without a certificate does not."""
+    pki = os.path.join(work, "pki")
+    subprocess.run([os.path.join(a.source, "scripts", "demo-tls.sh"), pki, "tower", "s1"],
+                   check=True, capture_output=True)
+    extra = os.environ["YAGURA_NATS_CONF_EXTRA"]
+    with open(extra, "w") as f:
+        f.write('tls {\n  cert_file: "%s/server.pem"\n  key_file: "%s/server.key"\n'
+                '  ca_file: "%s/ca.pem"\n  verify: true\n}\n' % (pki, pki, pki))
+    nats("start")
+    urls = nats("url").replace("nats://127.0.0.1", "tls://localhost")
+    store = os.path.join(work, "tower-tls.db")
+    ini = os.path.join(work, "tower-tls.ini")
+    with open(ini, "w") as f:
+        f.write("[stream]\nenable = yes\nurls = %s\nca = %s/ca.pem\ncert = %s/tower.pem\n"
+                "key = %s/tower.key\n" % (urls, pki, pki, pki))
+    tw = Tower(a.yagura, store, work, extra=["--config", ini])
+    try:
+        st, u, _ = tw.call("POST", "/api/v1/users", {"name": "s1", "role": "sensor"}, tw.admin)
+        t.check(wait_until(lambda: metric(tw, "yagura_stream_connected") == 1, 60),
+                "TLS: the tower with its client certificate bound to the stream")
+        cap = os.path.join(work, "planted.pcap")
+
+        def sense(tag, conf, wait):
+            sini = os.path.join(work, "sensor-%s.ini" % tag)
+            with open(sini, "w") as f:
+                f.write("[stream]\n" + conf)
+            out = os.path.join(work, "eve-%s.json" % tag)
+            r = subprocess.run([a.yagura, "analyze", "--no-progress", "-q", "-o", out,
+                                "--config", sini, "--stream", urls, "--stream-sector",
+                                "electricity", "--stream-sensor", "s1", "--spool",
+                                os.path.join(work, "spool-" + tag), "--post-wait", wait, cap],
+                               capture_output=True, text=True, timeout=300)
+            return r, eve_ids(out)
+
+        r, ids = sense("tls", "ca = %s/ca.pem\ncert = %s/s1.pem\nkey = %s/s1.key\n"
+                       % (pki, pki, pki), "20")
+        t.check(r.returncode == 0, "TLS: s1 with its certificate: exit %d %s"
+                % (r.returncode, r.stderr[-300:]))
+        t.check(wait_until(lambda: sorted(stored(store, "s1")) == sorted(ids), 60) and ids,
+                "TLS: s1's %d alerts stored: %d" % (len(ids), len(stored(store, "s1"))))
+        r, _ = sense("nocert", "ca = %s/ca.pem\n" % pki, "3")
+        t.check(r.returncode == 5 and "cannot connect" in r.stderr,
+                "TLS: a sensor without a certificate: exit %d %r"
+                % (r.returncode, r.stderr.strip()[-300:]))
+    finally:
+        tw.stop()
 
 
 def secret(work, name, text):
