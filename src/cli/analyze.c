@@ -100,6 +100,8 @@ static void analyze_usage(FILE *out)
 		"      --stream-sector NAME  the sector in the subject (required with --stream)\n"
 		"      --stream-sensor NAME  this sensor's name in the subject (default: the host\n"
 		"                            name, if it is one subject token: no '.', '*', '>')\n"
+		"      --stream-flows        also publish every flow record, best effort, on\n"
+		"                            yagura.flows.SECTOR.SENSOR (stream YAGURA_FLOWS)\n"
 		"      --intel PATH          indicators to match: a STIX 2.1 bundle, a MISP feed\n"
 		"                            directory, a plain list, or a directory of them\n"
 		"                            (repeatable; SIGHUP reloads them while running)\n"
@@ -203,7 +205,8 @@ enum {
 	OPT_CONFIG,
 	OPT_STREAM,
 	OPT_STREAM_SECTOR,
-	OPT_STREAM_SENSOR
+	OPT_STREAM_SENSOR,
+	OPT_STREAM_FLOWS
 };
 
 /* The token: the first line of file, or YAGURA_TOKEN. */
@@ -272,6 +275,7 @@ int cmd_analyze(int argc, char **argv)
 		{"stream", required_argument, NULL, OPT_STREAM},
 		{"stream-sector", required_argument, NULL, OPT_STREAM_SECTOR},
 		{"stream-sensor", required_argument, NULL, OPT_STREAM_SENSOR},
+		{"stream-flows", no_argument, NULL, OPT_STREAM_FLOWS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -311,6 +315,7 @@ int cmd_analyze(int argc, char **argv)
 	const char *metrics_listen = NULL;
 	const char *config_path = NULL;
 	const char *stream_urls = NULL, *stream_sector = NULL, *stream_sensor = NULL;
+	int stream_flows = 0;
 	const char *detect_cli[SENSOR_CONF_MAX_DETECT];
 	int n_detect_cli = 0;
 	struct sensor_config sc;
@@ -395,6 +400,9 @@ int cmd_analyze(int argc, char **argv)
 			break;
 		case OPT_STREAM:
 			stream_urls = optarg;
+			break;
+		case OPT_STREAM_FLOWS:
+			stream_flows = 1;
 			break;
 		case OPT_STREAM_SECTOR:
 		case OPT_STREAM_SENSOR:
@@ -664,6 +672,7 @@ int cmd_analyze(int argc, char **argv)
 	sc.stream_urls = stream_urls;
 	sc.stream_sector = stream_sector;
 	sc.stream_sensor = stream_sensor;
+	sc.stream_flows = stream_flows;
 	sc.post_wait = post_wait;
 	sc.auth_poll = auth_poll;
 	sc.taxii_url = taxii_url;

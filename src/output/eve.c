@@ -193,6 +193,12 @@ void eve_set_alert_tee(struct eve *e, eve_tee_fn fn, void *ctx)
 	e->tee_ctx = ctx;
 }
 
+void eve_set_flow_tee(struct eve *e, eve_tee_fn fn, void *ctx)
+{
+	e->flow_tee = fn;
+	e->flow_tee_ctx = ctx;
+}
+
 void eve_set_protect(struct eve *e, eve_protect_fn fn, void *ctx)
 {
 	e->protect = fn;
@@ -213,6 +219,7 @@ void eve_flow(struct eve *e, const struct flow *f, enum flow_end_reason why)
 	struct ip_addr ca, sa;
 	char cid[COMMUNITY_ID_LEN + 1];
 	const char *app = app_proto_name(f->app_proto);
+	size_t start = b->len;
 	uint8_t all;
 	int one_way = 0;
 
@@ -284,7 +291,12 @@ void eve_flow(struct eve *e, const struct flow *f, enum flow_end_reason why)
 		jbuf_puts(b, flow_state_name(f->state));
 		jbuf_lit(b, "\"}");
 	}
-	eve_record_end(e);
+	jbuf_putc(b, '}');
+	if (e->flow_tee != NULL && !b->err)
+		e->flow_tee(e->flow_tee_ctx, b->buf + start, b->len - start);
+	jbuf_putc(b, '\n');
+	if (b->len >= EVE_FLUSH_AT)
+		eve_flush(e);
 	e->stats.flow++;
 }
 

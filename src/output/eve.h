@@ -61,6 +61,10 @@ void eve_set_protect(struct eve *e, eve_protect_fn fn, void *ctx);
 typedef void (*eve_tee_fn)(void *ctx, const char *json, size_t len);
 void eve_set_alert_tee(struct eve *e, eve_tee_fn fn, void *ctx);
 
+/* A second destination for flow records (the flows' stream): fn gets each
+ * flow record's JSON line, without the newline, as written. */
+void eve_set_flow_tee(struct eve *e, eve_tee_fn fn, void *ctx);
+
 /* Counts of records written, by type. */
 struct eve_stats {
 	uint64_t flow, dns, tls, http, alert, bytes;

@@ -17,6 +17,8 @@ struct eve {
 	void *protect_ctx;
 	eve_tee_fn tee; /* alerts are also handed here, with an alert_id */
 	void *tee_ctx;
+	eve_tee_fn flow_tee; /* and flow records here */
+	void *flow_tee_ctx;
 	char run_id[17];
 	uint64_t alert_seq;
 	pthread_mutex_t *lock; /* held while writing, when the fd is shared */

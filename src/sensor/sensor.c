@@ -27,6 +27,7 @@
 #include "sensor/monitor_poll.h"
 #include "sensor/sensor_conf.h"
 #include "sensor/sensor_metrics.h"
+#include "sensor/sensor_flows.h"
 #include "sensor/sensor_stream.h"
 #include "sensor/taxii_poll.h"
 
@@ -536,6 +537,7 @@ struct sensor {
 	struct eve *e;
 	struct poster *poster;
 	struct sensor_stream *ss; /* --stream: the sender of sposter */
+	struct sensor_flows *sf;  /* --stream-flows */
 	struct poster *sposter;
 	char stream_spool[1100];
 	struct tees tees;
@@ -728,6 +730,7 @@ static int sensor_free(struct sensor *s, int rc)
 		pthread_mutex_destroy(&s->ws[i].mu);
 	free(s->ws);
 	ipfix_exporter_free(s->ipfix); /* after the pipeline, whose free ends flows into it */
+	sensor_flows_free(s->sf);      /* likewise */
 	monitor_poll_free(s->monitor);
 	taxii_poll_free(s->taxii);
 	sources_free(s->sources);
@@ -777,6 +780,12 @@ static int stream_prepare(struct sensor *s, char *err, size_t errlen)
 	if (urls == NULL && f != NULL)
 		urls = f->stream_url;
 	if (urls == NULL) {
+		if (c->stream_flows) {
+			snprintf(err, errlen, "%s: --stream-flows goes with --stream (or [stream] url "
+					      "in --config)",
+				 c->cmd);
+			return SENSOR_USAGE;
+		}
 		if (sector != NULL || sensor != NULL) {
 			snprintf(err, errlen, "%s: --stream-sector and --stream-sensor go with "
 					      "--stream (or [stream] url in --config)",
@@ -824,6 +833,21 @@ static int stream_prepare(struct sensor *s, char *err, size_t errlen)
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: --stream: %s", c->cmd, why);
 		return rc == YG_ENOMEM ? SENSOR_FATAL : SENSOR_USAGE;
+	}
+	if (c->stream_flows || (f != NULL && f->stream_flows)) {
+		/* Their own stream: other limits (a day, unless the file says),
+		 * and a consumer of alerts never wades through them. */
+		struct stream_config fc = sc;
+		fc.urls = urls;
+		fc.name = "YAGURA_FLOWS";
+		fc.prefix = "yagura.flows";
+		fc.max_age_s = f != NULL && f->stream_flows_max_age_s ? f->stream_flows_max_age_s
+								      : 86400;
+		if (sensor_flows_new(&fc, sector, sensor, !c->live && c->listen == NULL, &s->sf, why,
+				     sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: --stream-flows: %s", c->cmd, why);
+			return SENSOR_FATAL;
+		}
 	}
 	return SENSOR_OK;
 }
@@ -999,6 +1023,8 @@ int sensor_open(const struct sensor_config *cfg, struct sensor **out, char *err,
 	}
 	if (s->e != NULL && (s->tees.post != NULL || s->tees.stream != NULL))
 		eve_set_alert_tee(s->e, tee_to_posters, &s->tees);
+	if (s->e != NULL && s->sf != NULL)
+		eve_set_flow_tee(s->e, sensor_flows_tee, s->sf);
 	/* The collection whole before any packet, as the authorizations. */
 	if (s->e != NULL && c->taxii_url != NULL &&
 	    taxii_poll_start(c->taxii_url, c->collection, c->token, c->intel_poll, taxii_publish,
@@ -1054,6 +1080,8 @@ int sensor_open(const struct sensor_config *cfg, struct sensor **out, char *err,
 			eve_set_protect(w->e, pseudonymize, &s->pz);
 		if (s->tees.post != NULL || s->tees.stream != NULL)
 			eve_set_alert_tee(w->e, tee_to_posters, &s->tees);
+		if (s->sf != NULL)
+			eve_set_flow_tee(w->e, sensor_flows_tee, s->sf);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1196,6 +1224,22 @@ int sensor_close(struct sensor *s)
 			if (rc == SENSOR_OK)
 				rc = SENSOR_UNSENT;
 		}
+	}
+	if (s->ran && s->sf != NULL) {
+		struct sensor_flows_stats fs;
+		sensor_flows_finish(s->sf, c->post_wait, &fs);
+		if (!c->quiet)
+			fprintf(stderr,
+				"  stream: %llu flow records, %llu published, %llu stored, %llu "
+				"dropped, %llu failed\n",
+				(unsigned long long)fs.taken, (unsigned long long)fs.sent,
+				(unsigned long long)fs.stored, (unsigned long long)fs.dropped,
+				(unsigned long long)fs.failed);
+		if (fs.dropped + fs.failed > 0)
+			log_warnx("stream: %llu of %llu flow records not stored (best effort: they "
+				  "are not kept)",
+				  (unsigned long long)(fs.dropped + fs.failed),
+				  (unsigned long long)fs.taken);
 	}
 	if (s->ran && s->sposter != NULL) {
 		struct poster_stats ps;

@@ -67,6 +67,7 @@ struct sensor_config {
 	 * --stream-sensor; NULL: the --config file's [stream] settings, and
 	 * for the sensor the host name. No URL anywhere: no stream. */
 	const char *stream_urls, *stream_sector, *stream_sensor;
+	int stream_flows; /* --stream-flows: flow records too (or [stream] flows = yes) */
 	const char *taxii_url, *collection;
 	unsigned intel_poll;
 	const char *ipfix_dest;

@@ -195,10 +195,19 @@ static int handler(void *user, const char *section, const char *name, const char
 				BAD(SENSOR_USAGE,
 				    "[stream] max_bytes: '%s' is not a size (N, NK, NM, NG, NT)", value);
 			c->stream_max_bytes = v;
-		} else if (strcmp(name, "manage") == 0) {
+		} else if (strcmp(name, "manage") == 0 || strcmp(name, "flows") == 0) {
 			if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-				BAD(SENSOR_USAGE, "[stream] manage: '%s' is not yes or no", value);
-			c->stream_manage_none = value[0] == 'n';
+				BAD(SENSOR_USAGE, "[stream] %s: '%s' is not yes or no", name, value);
+			if (name[0] == 'm')
+				c->stream_manage_none = value[0] == 'n';
+			else
+				c->stream_flows = value[0] == 'y';
+		} else if (strcmp(name, "flows_max_age") == 0) {
+			if (parse_scaled(value, "smhd", &v) < 0 || v < 1)
+				BAD(SENSOR_USAGE,
+				    "[stream] flows_max_age: '%s' is not a duration (N, Ns, Nm, Nh, Nd)",
+				    value);
+			c->stream_flows_max_age_s = v;
 		} else {
 			char bad[200];
 			int k = stream_auth_set(&c->stream_auth, name, value, bad, sizeof(bad));
@@ -208,8 +217,8 @@ static int handler(void *user, const char *section, const char *name, const char
 			if (k == 0)
 				BAD(SENSOR_USAGE,
 				    "unknown key '%s' in [stream] (url, sector, sensor, name, prefix, "
-				    "replicas, max_age, max_bytes, manage, user, password_file, "
-				    "creds, ca, cert, key)",
+				    "replicas, max_age, max_bytes, manage, flows, flows_max_age, user, "
+				    "password_file, creds, ca, cert, key)",
 				    name);
 		}
 	} else {

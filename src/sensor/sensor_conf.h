@@ -45,6 +45,8 @@ struct sensor_conf {
 	int stream_replicas;
 	long long stream_max_age_s, stream_max_bytes;
 	int stream_manage_none;		/* manage = no: only publish */
+	int stream_flows;		/* flows = yes: flow records too */
+	long long stream_flows_max_age_s; /* flows_max_age; 0: a day */
 	struct stream_auth stream_auth; /* user, password_file, creds, ca, cert, key */
 };
 

@@ -183,7 +183,7 @@ static int stream_send(void *ctx, const struct poster_line *lines, int n, char *
 		if (stream_open(&ss->cfg, &ss->s, why, whylen) < 0) {
 			memmove(why, bare(why), strlen(bare(why)) + 1);
 			if (!ss->warned++)
-				log_warnx("stream: %s; alerts stay spooled until it can be reached",
+				log_warnx("stream: %s; alerts stay spooled until the stream takes them",
 				          why);
 			return 0;
 		}

@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 
+#define ASYNC_MAX_PENDING 4096 /* unacknowledged asynchronous publishes */
 #define URLS_MAX  16
 #define FETCH_MAX 1024
 #define NS_PER_S  1000000000LL
@@ -25,6 +26,8 @@ struct stream {
 	int64_t ack_wait_ns;
 	unsigned consumers; /* open, to catch a close in the wrong order */
 	struct stream_stats stats;
+	/* The asynchronous publishes' answers, counted on libnats' thread. */
+	_Atomic uint64_t async_stored, async_failed;
 	char err[320];
 };
 
@@ -282,6 +285,20 @@ static natsStatus auth_apply(struct stream *s, natsOptions *o, const struct stre
 	return st;
 }
 
+/* An asynchronous publish answered, on libnats' thread. */
+static void async_answer(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *arg)
+{
+	struct stream *s = arg;
+
+	(void)js;
+	(void)pae;
+	if (pa != NULL)
+		s->async_stored++;
+	else
+		s->async_failed++;
+	natsMsg_Destroy(msg);
+}
+
 static int connect_to(struct stream *s, const struct stream_config *cfg, char *err, size_t n)
 {
 	char buf[1024];
@@ -320,6 +337,10 @@ static int connect_to(struct stream *s, const struct stream_config *cfg, char *e
 	}
 	jsOptions_Init(&jo);
 	jo.Wait = s->timeout_ms;
+	jo.PublishAsync.MaxPending = ASYNC_MAX_PENDING;
+	jo.PublishAsync.AckHandler = async_answer;
+	jo.PublishAsync.AckHandlerClosure = s;
+	jo.PublishAsync.StallWait = s->timeout_ms;
 	st = natsConnection_JetStream(&s->js, s->nc, &jo);
 	if (st != NATS_OK)
 		fail(s, st, "stream: JetStream context on %.120s", cfg->urls);
@@ -454,6 +475,53 @@ const char *stream_error(const struct stream *s)
 void stream_stats_get(const struct stream *s, struct stream_stats *out)
 {
 	*out = s->stats;
+	out->async_stored = s->async_stored;
+	out->async_failed = s->async_failed;
+}
+
+int stream_publish_async(struct stream *s, const char *sector, const char *sensor,
+			 const char *data, size_t len)
+{
+	char subject[STREAM_SUBJECT_MAX];
+	natsStatus st;
+
+	if (stream_token_check(sector) < 0 || stream_token_check(sensor) < 0) {
+		fail(s, NATS_OK, "stream: sector or sensor is not a subject token");
+		return YG_EINVAL;
+	}
+	if (len > (size_t)natsConnection_GetMaxPayload(s->nc)) {
+		fail(s, NATS_OK, "stream: a record of %zu bytes, more than the server's %lld", len,
+		     (long long)natsConnection_GetMaxPayload(s->nc));
+		return YG_EINVAL;
+	}
+	snprintf(subject, sizeof(subject), "%s.%s.%s", s->prefix, sector, sensor);
+	st = js_PublishAsync(s->js, subject, data, (int)len, NULL);
+	if (st != NATS_OK) {
+		fail(s, st, "stream: publishing on %s", subject);
+		return YG_EIO;
+	}
+	s->stats.async_sent++;
+	return YG_OK;
+}
+
+int stream_publish_async_wait(struct stream *s, int timeout_ms)
+{
+	jsPubOptions po;
+	natsMsgList left = {0};
+	natsStatus st;
+
+	jsPubOptions_Init(&po);
+	po.MaxWait = timeout_ms > 0 ? timeout_ms : 1;
+	st = js_PublishAsyncComplete(s->js, &po);
+	if (st == NATS_OK)
+		return YG_OK;
+	/* What is still out is taken back, counted and dropped. */
+	if (js_PublishAsyncGetPendingList(&left, s->js) == NATS_OK) {
+		s->async_failed += (uint64_t)left.Count;
+		natsMsgList_Destroy(&left);
+	}
+	fail(s, st, "stream: asynchronous publishes unanswered after %d ms", timeout_ms);
+	return YG_EIO;
 }
 
 int stream_publish_alert(struct stream *s, const char *sector, const char *sensor,

@@ -85,6 +85,9 @@ struct stream_stats {
 	uint64_t fetched;
 	uint64_t acked;
 	uint64_t naked;
+	uint64_t async_sent;   /* stream_publish_async: handed to the connection */
+	uint64_t async_stored; /* acknowledged as stored */
+	uint64_t async_failed; /* refused, or no acknowledgement in time */
 };
 
 struct stream;
@@ -139,6 +142,22 @@ void stream_stats_get(const struct stream *s, struct stream_stats *out);
  * again later with the same id. stream_error says why. */
 int stream_publish_alert(struct stream *s, const char *sector, const char *sensor,
                          const char *alert_id, const char *json, size_t len) YG_MUST_CHECK;
+
+/* Publishes data on PREFIX.SECTOR.SENSOR without waiting for its PubAck,
+ * with no message id: for records that are many and may be lost (flow
+ * records), not alerts. At most 4,096 are unacknowledged at once; a call
+ * with that many waits up to the timeout for room. 0 once handed to the
+ * connection; YG_EIO when it was not (not connected, no room in time),
+ * YG_EINVAL for a bad name or one larger than the server takes.
+ * Acknowledgements and failures arrive later and are counted in
+ * stream_stats (async_stored, async_failed). */
+int stream_publish_async(struct stream *s, const char *sector, const char *sensor,
+			 const char *data, size_t len) YG_MUST_CHECK;
+
+/* Waits up to timeout_ms for every asynchronous publish to be answered:
+ * 0 when none is left, YG_EIO when some are (counted as failed, and
+ * forgotten). */
+int stream_publish_async_wait(struct stream *s, int timeout_ms) YG_MUST_CHECK;
 
 /* Binds to the durable pull consumer `durable` (a token), creating it if it
  * does not exist, with filter (a subject under the prefix, '*' and '>'

@@ -118,6 +118,46 @@ def stream_state(env, name):
     return None, 0
 
 
+def flows(c, args, nats, urls, base, cap, work, sspool):
+    eve = os.path.join(work, "eve-flows.jsonl")
+    before = stream_msgs(args, urls)
+    rc, err = analyze(args, base + ["--stream-flows", "-o", eve], cap)
+    c.check(rc == 0, "flows: exit %d: %s" % (rc, err.strip()[-400:]))
+    with open(eve) as f:
+        want = sorted(line.rstrip("\n") for line in f if '"event_type":"flow"' in line)
+    got = consume(args, urls, "flows", ["--name", "YAGURA_FLOWS", "--prefix", "yagura.flows",
+                                        "--data", "yes"])
+    bodies = sorted(json.dumps(m["data"], separators=(",", ":")) for m in got)
+    c.check(len(want) > 1000 and len(got) == len(want),
+            "flows: %d flow records written, %d in YAGURA_FLOWS" % (len(want), len(got)))
+    c.check(bodies == sorted(json.dumps(json.loads(w), separators=(",", ":")) for w in want),
+            "flows: each message is a flow record as the EVE output has it")
+    c.check(all(m["subject"] == "yagura.flows.electricity.s1" for m in got),
+            "flows: subjects %s" % sorted({m["subject"] for m in got}))
+    c.check("stream: %d flow records, %d published, %d stored, 0 dropped, 0 failed"
+            % (len(want), len(want), len(want)) in err,
+            "flows: summary %s" % [l for l in err.splitlines() if "flow records" in l])
+    c.check(stream_msgs(args, urls) == before + len(eve_alerts(eve)),
+            "flows: the alerts' stream took the alerts only: %s -> %s"
+            % (before, stream_msgs(args, urls)))
+    consume(args, urls, "t")  # the alerts of this run, read past
+
+    nats("stop-node", "1")
+    t1 = time.monotonic()
+    rc, err = analyze(args, base + ["--stream-flows", "-o", os.devnull], cap)
+    took = time.monotonic() - t1
+    c.check(rc == 5 and "flow records not stored" in err,
+            "flows, server down: exit %d, %s" % (rc, [l for l in err.splitlines()
+                                                     if "flow" in l][-2:]))
+    print("flows: %d records through YAGURA_FLOWS; server down: exit %d in %.1f s"
+          % (len(got), rc, took))
+    nats("start-node", "1")
+    rc, err = analyze(args, base + ["-o", os.devnull], os.path.join(work, "empty.pcap"))
+    c.check(rc == 0 and spool_lines(sspool) == 0,
+            "flows: the alerts spooled while down were published: exit %d" % rc)
+    consume(args, urls, "t")
+
+
 def run(args, nats, env, work):
     c = common.Checker("stream_sensor")
     t0 = time.monotonic()
@@ -202,6 +242,12 @@ def run(args, nats, env, work):
     rc, err = analyze(args, ["--stream", urls, "-o", os.devnull], empty)
     c.check(rc == 1 and len(err.strip().splitlines()) == 1 and "sector" in err,
             "no sector: exit %d, %r" % (rc, err))
+
+    # 4b. Flow records (--stream-flows): every flow record of the EVE
+    # output, as written, on yagura.flows.electricity.s1 in YAGURA_FLOWS,
+    # none in the alerts' stream; with the server down, dropped and
+    # counted while the alerts wait in the spool.
+    flows(c, args, nats, urls, base, cap, work, sspool)
 
     # 5. Three nodes, three replicas, the stream's leader killed mid-run.
     nats("stop")

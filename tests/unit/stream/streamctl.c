@@ -14,7 +14,8 @@
  *   streamctl consume --urls U --durable D [--filter F] [--idle-ms T] [--batch B]
  *       fetches and acks until a fetch stays empty for T ms; one line per
  *       message {"id":..,"sensor":..,"subject":..,"seq":..,"deliveries":..}, then
- *       {"consumed":n}.
+ *       {"consumed":n}. --data yes: each line also has "data", the message's
+ *       body as it is (JSON records: a JSON value).
  *   streamctl info --urls U
  *       {"msgs":n}
  *
@@ -29,7 +30,7 @@
 
 struct opts {
 	const char *cmd, *urls, *name, *prefix, *sector, *sensor, *id_prefix, *durable, *filter;
-	const char *format, *raw;
+	const char *format, *raw, *data;
 	long count, start, replicas, timeout_ms, idle_ms, batch, deadline_s;
 };
 
@@ -126,6 +127,7 @@ static int publish(struct stream *s, const struct opts *o)
 struct consume_state {
 	struct stream_msg *handles[1024];
 	int n;
+	int data; /* print each body */
 };
 
 static int on_msg(void *arg, const struct stream_delivery *d)
@@ -138,8 +140,11 @@ static int on_msg(void *arg, const struct stream_delivery *d)
 	json_str(d->sensor);
 	printf(",\"subject\":");
 	json_str(d->subject);
-	printf(",\"seq\":%llu,\"deliveries\":%llu,\"len\":%zu}\n", (unsigned long long)d->seq,
+	printf(",\"seq\":%llu,\"deliveries\":%llu,\"len\":%zu", (unsigned long long)d->seq,
 	       (unsigned long long)d->deliveries, d->len);
+	if (cs->data)
+		printf(",\"data\":%.*s", (int)d->len, (const char *)d->data);
+	printf("}\n");
 	cs->handles[cs->n++] = d->handle;
 	return 0;
 }
@@ -151,6 +156,7 @@ static int consume(struct stream *s, const struct opts *o)
 	double idle_since = now_s();
 	long total = 0;
 
+	cs.data = o->data != NULL && strcmp(o->data, "yes") == 0;
 	if (stream_consumer_open(s, o->durable, o->filter, &c) < 0) {
 		fprintf(stderr, "streamctl: %s\n", stream_error(s));
 		return 1;
@@ -228,6 +234,8 @@ int main(int argc, char **argv)
 			o.format = v;
 		else if (strcmp(k, "--raw") == 0)
 			o.raw = v;
+		else if (strcmp(k, "--data") == 0)
+			o.data = v;
 		else if (strcmp(k, "--count") == 0)
 			num = &o.count;
 		else if (strcmp(k, "--start") == 0)
