@@ -8,6 +8,8 @@
 #include "base/alloc.h"
 #include "base/log.h"
 
+#define BATCH_LINES_MAX 512 /* lines a batch publishes at once (the poster hands 500) */
+
 struct sensor_stream {
 	struct stream_config cfg; /* its strings point into the buffers below */
 	char urls[1024], name[STREAM_TOKEN_MAX + 1], prefix[STREAM_SUBJECT_MAX];
@@ -172,12 +174,17 @@ static void disconnect(struct sensor_stream *ss)
 	ss->s = NULL;
 }
 
-/* struct poster_sender's send: one publish per line, in order, each
- * waiting for its PubAck; the first that gets none ends the batch. */
+/* struct poster_sender's send: the batch's lines all in flight at once
+ * (stream_publish_alerts), and as many of the first as the stream holds
+ * leave the spool; the first without a PubAck and the rest are sent
+ * again. A line without a usable alert_id ends the batch before it. */
 static int stream_send(void *ctx, const struct poster_line *lines, int n, char *why, size_t whylen)
 {
 	struct sensor_stream *ss = ctx;
-	char id[STREAM_ID_MAX + 1];
+	static _Thread_local char ids[BATCH_LINES_MAX][STREAM_ID_MAX + 1];
+	static _Thread_local const char *idp[BATCH_LINES_MAX], *json[BATCH_LINES_MAX];
+	static _Thread_local size_t len[BATCH_LINES_MAX];
+	int m = 0, k;
 
 	if (ss->s == NULL) {
 		if (stream_open(&ss->cfg, &ss->s, why, whylen) < 0) {
@@ -191,26 +198,29 @@ static int stream_send(void *ctx, const struct poster_line *lines, int n, char *
 			log_info("stream: connected to %s", ss->urls);
 		ss->warned = 0;
 	}
-	for (int i = 0; i < n; i++) {
-		if (alert_id_of(&lines[i], id, sizeof(id)) < 0) {
-			snprintf(why, whylen, "a spooled alert has no usable alert_id");
-			return i > 0 ? i : POSTER_REJECTED;
-		}
-		int rc = stream_publish_alert(ss->s, ss->sector, ss->sensor, id, lines[i].p,
-		                              lines[i].len);
-		if (rc == YG_EINVAL) {
-			snprintf(why, whylen, "alert %.80s: %s", id, bare(stream_error(ss->s)));
-			return i > 0 ? i : POSTER_REJECTED;
-		}
-		if (rc < 0) {
-			snprintf(why, whylen, "%s", bare(stream_error(ss->s)));
-			/* Opened again next time: a stream deleted or a cluster
-			 * changed is then made right (stream_open ensures it). */
-			disconnect(ss);
-			return i;
-		}
+	for (; m < n && m < BATCH_LINES_MAX; m++) {
+		if (alert_id_of(&lines[m], ids[m], sizeof(ids[m])) < 0)
+			break;
+		idp[m] = ids[m];
+		json[m] = lines[m].p;
+		len[m] = lines[m].len;
 	}
-	return n;
+	if (m == 0) {
+		snprintf(why, whylen, "a spooled alert has no usable alert_id");
+		return POSTER_REJECTED;
+	}
+	k = stream_publish_alerts(ss->s, ss->sector, ss->sensor, idp, json, len, m);
+	if (k == YG_EINVAL) {
+		snprintf(why, whylen, "alert %.80s: %s", ids[0], bare(stream_error(ss->s)));
+		return POSTER_REJECTED;
+	}
+	if (k < m) {
+		snprintf(why, whylen, "%s", bare(stream_error(ss->s)));
+		/* Opened again next time: a stream deleted or a cluster
+		 * changed is then made right (stream_open ensures it). */
+		disconnect(ss);
+	}
+	return k;
 }
 
 void sensor_stream_sender(struct sensor_stream *ss, struct poster_sender *out)

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <nats/nats.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +29,13 @@ struct stream {
 	struct stream_stats stats;
 	/* The asynchronous publishes' answers, counted on libnats' thread. */
 	_Atomic uint64_t async_stored, async_failed;
+	/* stream_publish_alerts(): the batch in flight (ok[i] set by the
+	 * answers, which name it by gen and index in a header). */
+	pthread_mutex_t batch_mu;
+	uint64_t batch_gen;
+	unsigned char *batch_ok;
+	int batch_n;
+	_Atomic uint64_t batch_dups;
 	char err[320];
 };
 
@@ -285,17 +293,36 @@ static natsStatus auth_apply(struct stream *s, natsOptions *o, const struct stre
 	return st;
 }
 
-/* An asynchronous publish answered, on libnats' thread. */
+#define BATCH_HEADER "Yagura-Batch" /* GEN.INDEX of stream_publish_alerts() */
+
+/* An asynchronous publish answered, on libnats' thread: an alert of the
+ * batch in flight, or a record of stream_publish_async(). */
 static void async_answer(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 {
 	struct stream *s = arg;
+	const char *tag = NULL;
 
 	(void)js;
 	(void)pae;
-	if (pa != NULL)
+	if (natsMsgHeader_Get(msg, BATCH_HEADER, &tag) == NATS_OK && tag != NULL) {
+		unsigned long long gen = 0;
+		int idx = -1;
+
+		if (sscanf(tag, "%llu.%d", &gen, &idx) == 2) {
+			pthread_mutex_lock(&s->batch_mu);
+			if (gen == s->batch_gen && s->batch_ok != NULL && idx >= 0 &&
+			    idx < s->batch_n && pa != NULL) {
+				s->batch_ok[idx] = 1;
+				if (pa->Duplicate)
+					s->batch_dups++;
+			}
+			pthread_mutex_unlock(&s->batch_mu);
+		}
+	} else if (pa != NULL) {
 		s->async_stored++;
-	else
+	} else {
 		s->async_failed++;
+	}
 	natsMsg_Destroy(msg);
 }
 
@@ -435,6 +462,7 @@ int stream_open(const struct stream_config *cfg, struct stream **out, char *err,
 		snprintf(err, n, "stream: out of memory");
 		return YG_ENOMEM;
 	}
+	pthread_mutex_init(&s->batch_mu, NULL);
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	snprintf(s->prefix, sizeof(s->prefix), "%s", prefix);
 	s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
@@ -464,6 +492,7 @@ void stream_close(struct stream *s)
 		natsConnection_Close(s->nc);
 		natsConnection_Destroy(s->nc);
 	}
+	pthread_mutex_destroy(&s->batch_mu);
 	free(s);
 }
 
@@ -574,6 +603,104 @@ int stream_publish_alert(struct stream *s, const char *sector, const char *senso
 		s->stats.published++;
 	jsPubAck_Destroy(pa);
 	return YG_OK;
+}
+
+/* Checks alert i of a batch as stream_publish_alert does; 0 or YG_EINVAL
+ * with s->err set. */
+static int alert_check(struct stream *s, const char *alert_id, size_t len)
+{
+	if (id_check(alert_id) < 0) {
+		fail(s, NATS_OK, "stream: alert id '%.80s' is empty, longer than %d or not printable",
+		     alert_id != NULL ? alert_id : "(null)", STREAM_ID_MAX);
+		return YG_EINVAL;
+	}
+	if (len > (size_t)natsConnection_GetMaxPayload(s->nc)) {
+		fail(s, NATS_OK, "stream: alert %s is %zu bytes, more than the server's %lld",
+		     alert_id, len, (long long)natsConnection_GetMaxPayload(s->nc));
+		return YG_EINVAL;
+	}
+	return YG_OK;
+}
+
+int stream_publish_alerts(struct stream *s, const char *sector, const char *sensor,
+			  const char *const *alert_ids, const char *const *jsons,
+			  const size_t *lens, int n)
+{
+	char subject[STREAM_SUBJECT_MAX], msg_id[STREAM_TOKEN_MAX + 1 + STREAM_ID_MAX + 1];
+	char tag[48];
+	unsigned char *ok;
+	natsStatus st = NATS_OK;
+	int sent = 0, done = 0;
+	uint64_t gen;
+
+	if (stream_token_check(sector) < 0 || stream_token_check(sensor) < 0) {
+		fail(s, NATS_OK, "stream: sector '%.*s' or sensor '%.*s' is not a subject token",
+		     70, sector != NULL ? sector : "(null)", 70,
+		     sensor != NULL ? sensor : "(null)");
+		return YG_EINVAL;
+	}
+	if (n <= 0)
+		return 0;
+	if (alert_check(s, alert_ids[0], lens[0]) < 0)
+		return YG_EINVAL;
+	if ((ok = yg_calloc((size_t)n, 1)) == NULL) {
+		fail(s, NATS_OK, "stream: out of memory");
+		return 0;
+	}
+	snprintf(subject, sizeof(subject), "%s.%s.%s", s->prefix, sector, sensor);
+	pthread_mutex_lock(&s->batch_mu);
+	gen = ++s->batch_gen;
+	s->batch_ok = ok;
+	s->batch_n = n;
+	s->batch_dups = 0;
+	pthread_mutex_unlock(&s->batch_mu);
+	for (; sent < n; sent++) {
+		natsMsg *m = NULL;
+		jsPubOptions po;
+
+		if (sent > 0 && alert_check(s, alert_ids[sent], lens[sent]) < 0)
+			break; /* the ones before go; this one is the caller's */
+		snprintf(msg_id, sizeof(msg_id), "%s.%s", sensor, alert_ids[sent]);
+		snprintf(tag, sizeof(tag), "%llu.%d", (unsigned long long)gen, sent);
+		jsPubOptions_Init(&po);
+		po.MsgId = msg_id;
+		po.ExpectStream = s->name;
+		st = natsMsg_Create(&m, subject, NULL, jsons[sent], (int)lens[sent]);
+		if (st == NATS_OK)
+			st = natsMsgHeader_Set(m, BATCH_HEADER, tag);
+		if (st == NATS_OK)
+			st = js_PublishMsgAsync(s->js, &m, &po);
+		natsMsg_Destroy(m); /* NULL once the library took it */
+		if (st != NATS_OK) {
+			fail(s, st, "stream: publishing alert %s on %s", alert_ids[sent], subject);
+			break;
+		}
+	}
+	if (sent > 0) {
+		jsPubOptions po;
+		natsMsgList left = {0};
+
+		jsPubOptions_Init(&po);
+		po.MaxWait = s->timeout_ms;
+		if (js_PublishAsyncComplete(s->js, &po) != NATS_OK &&
+		    js_PublishAsyncGetPendingList(&left, s->js) == NATS_OK)
+			natsMsgList_Destroy(&left); /* sent again with the same ids */
+	}
+	pthread_mutex_lock(&s->batch_mu);
+	while (done < sent && ok[done])
+		done++;
+	s->batch_ok = NULL;
+	s->batch_n = 0;
+	s->stats.duplicates += s->batch_dups;
+	pthread_mutex_unlock(&s->batch_mu);
+	s->stats.published += (uint64_t)done - (uint64_t)s->batch_dups;
+	if (done < sent) {
+		s->stats.publish_errors++;
+		fail(s, NATS_OK, "stream: no acknowledgement for alert %s on %s within %d ms",
+		     alert_ids[done], subject, s->timeout_ms);
+	}
+	free(ok);
+	return done;
 }
 
 int stream_consumer_open(struct stream *s, const char *durable, const char *filter,

@@ -143,6 +143,18 @@ void stream_stats_get(const struct stream *s, struct stream_stats *out);
 int stream_publish_alert(struct stream *s, const char *sector, const char *sensor,
                          const char *alert_id, const char *json, size_t len) YG_MUST_CHECK;
 
+/* Publishes n alerts of one sensor as stream_publish_alert does (message
+ * ids SENSOR.ALERT_ID, de-duplicated), but all in flight at once, then
+ * waits up to the timeout for their PubAcks: one round trip for the batch
+ * instead of one per alert. Returns how many of the first alerts the
+ * stream holds (0 to n; the caller keeps the rest and sends them again,
+ * with the same ids); stream_error() says why when fewer than n.
+ * YG_EINVAL when alert 0 cannot be published at all (a bad id, larger
+ * than the server takes); a later bad one ends the batch before it. */
+int stream_publish_alerts(struct stream *s, const char *sector, const char *sensor,
+			  const char *const *alert_ids, const char *const *jsons,
+			  const size_t *lens, int n) YG_MUST_CHECK;
+
 /* Publishes data on PREFIX.SECTOR.SENSOR without waiting for its PubAck,
  * with no message id: for records that are many and may be lost (flow
  * records), not alerts. At most 4,096 are unacknowledged at once; a call

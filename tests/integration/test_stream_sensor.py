@@ -257,32 +257,48 @@ def run(args, nats, env, work):
         f.write("[stream]\nurl = %s\nsector = electricity\nsensor = s1\nname = ALERTS_C\n"
                 "replicas = 3\nmax_age = 1d\n" % ", ".join(urls.split(",")))
     shutil.rmtree(spool, ignore_errors=True)
-    # A bigger capture: the run must outlast the kill.
-    big = os.path.join(work, "big.pcap")
-    subprocess.run([args.genpcap, "-a", "-n", "400000", "-f", "16000", big], check=True,
-                   stdout=subprocess.DEVNULL)
+    # The capture through a FIFO, twice: the second time an hour later (its
+    # timestamps moved), so that its attacks are new. The leader is killed
+    # once the first round's alerts are in the stream, before the second
+    # round is written: the sensor publishes that round after the kill.
+    with open(cap, "rb") as f:
+        raw = f.read()
+    head, recs, off = raw[:24], [], 24
+    while off + 16 <= len(raw):
+        sec, usec, incl, orig = struct.unpack_from("<IIII", raw, off)
+        recs.append((sec, raw[off + 4:off + 16 + incl]))
+        off += 16 + incl
+    later = b"".join(struct.pack("<I", sec + 3600) + rest for sec, rest in recs)
+    fifo = os.path.join(work, "cluster.fifo")
+    os.mkfifo(fifo)
     eve3 = os.path.join(work, "eve3.jsonl")
     t1 = time.monotonic()
     p = subprocess.Popen([args.yagura, "analyze", "--config", conf, "--spool", spool,
-                          "--detect", "vol.pps=1000", "--post-wait", "60", "-o", eve3, big],
+                          "--detect", "vol.pps=1000", "--post-wait", "60", "-o", eve3, fifo],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    w = open(fifo, "wb")
+    w.write(raw)
+    w.flush()
     info = ["--name", "ALERTS_C", "--replicas", "3"]
-    killed = None
+    killed, n = None, 0
     deadline = time.monotonic() + 60
     while p.poll() is None and time.monotonic() < deadline:
         leader, n = stream_state(env, "ALERTS_C")
-        if n:  # the stream exists and the sensor is publishing
+        if n and leader:  # the sensor is publishing the first round
             killed = leader
-            if killed:
-                nats("stop-node", str(killed))
-                print("killed node %d, the stream's leader, at %d messages (%.1f s)"
-                      % (killed, n, time.monotonic() - t1))
+            nats("stop-node", str(killed))
+            print("killed node %d, the stream's leader, at %d messages (%.1f s)"
+                  % (killed, n, time.monotonic() - t1))
             break
         time.sleep(0.05)
+    w.write(later)
+    w.close()
     out, err = p.communicate(timeout=300)
     a3 = [a["alert_id"] for a in eve_alerts(eve3)]
     c.check(p.returncode == 0, "cluster run: exit %d: %s" % (p.returncode, err.strip()[-400:]))
     c.check(killed is not None, "no node was killed during the run (it ended first?)")
+    c.check(n < len(a3), "the kill came before the last alert: %d of %d were in the stream"
+            % (n, len(a3)))
     # Read back from the two nodes left. A new durable consumer on a
     # cluster short of a node may answer its first fetches with nothing
     # while it elects a leader: read until every alert came or 30 s passed
