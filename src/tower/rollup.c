@@ -314,6 +314,13 @@ int rollup_catch_up(struct rollup *ru, size_t max_rows, int64_t *pending)
 	while (rc == 0 && more && done < max_rows) {
 		rc = pass_run(ru, &took, &more);
 		done += took;
+		if (rc == YG_ECONFLICT) {
+			/* Another tower folded these alerts in first (a reader's
+			 * catch-up meeting its pass): nothing wrong, and its pass
+			 * goes on with the rest. */
+			rc = 0;
+			more = 0;
+		}
 	}
 	if (rc < 0 && !ru->failing)
 		log_warnx("rollup: the source summary is behind: %s", yg_strerror(rc));
