@@ -491,11 +491,15 @@ static int handler(void *user, const char *section, const char *name, const char
 				sm->enable = 0;
 			else
 				BAD("enable = '%s' is not yes or no", value);
-		} else if (strcmp(name, "replicas") == 0 || strcmp(name, "batch") == 0) {
-			long long v = strtoll(value, &end, 10), max = name[0] == 'r' ? 5 : 1024;
+		} else if (strcmp(name, "replicas") == 0 || strcmp(name, "batch") == 0 ||
+			   strcmp(name, "consumers") == 0) {
+			long long v = strtoll(value, &end, 10),
+				  max = name[0] == 'r' ? 5 : name[0] == 'b' ? 1024 : 16;
 			if (*value == '\0' || *end != '\0' || v < 1 || v > max)
 				BAD("%s = '%s' is not a number from 1 to %lld", name, value, max);
-			*(name[0] == 'r' ? &sm->replicas : &sm->batch) = (int)v;
+			*(name[0] == 'r'   ? &sm->replicas
+			  : name[0] == 'b' ? &sm->batch
+					   : &sm->consumers) = (int)v;
 		} else if (strcmp(name, "ack_wait") == 0) {
 			if (config_parse_duration(value, &secs) < 0 || secs > 3600)
 				BAD("ack_wait = '%s' is not a duration from 1s to 1h such as 30s",
@@ -720,7 +724,8 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 			fprintf(out, "filter = %s\n", sm->filter);
 		else
 			fprintf(out, "filter = %s.>\n", sm->prefix);
-		fprintf(out, "replicas = %d\nbatch = %d\nack_wait = ", sm->replicas, sm->batch);
+		fprintf(out, "replicas = %d\nbatch = %d\nconsumers = %d\nack_wait = ", sm->replicas,
+			sm->batch, sm->consumers);
 		put_duration(out, sm->ack_wait_s);
 		fprintf(out, "\nretention = %s\n",
 			sm->retention == STREAM_RETAIN_INTEREST	   ? "interest"

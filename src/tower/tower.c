@@ -53,6 +53,7 @@ void tower_config_defaults(struct tower_config *cfg)
 	cfg->stream.durable = "yagura-tower";
 	cfg->stream.replicas = 1;
 	cfg->stream.batch = 256;
+	cfg->stream.consumers = 4;
 	cfg->stream.ack_wait_s = 30;
 	cfg->n_sectors = sizeof(default_sectors) / sizeof(default_sectors[0]);
 	for (unsigned i = 0; i < cfg->n_sectors; i++)

@@ -88,6 +88,7 @@ struct tower_config {
 		const char *filter;  /* NULL: PREFIX.> */
 		int replicas;	     /* 1 to 5: 1 */
 		int batch;	     /* messages per fetch, 1 to 1024: 256 */
+		int consumers;	     /* threads fetching, 1 to 16: 4 */
 		int64_t ack_wait_s;  /* redelivered when not acked within: 30 */
 		/* The stream's limits, which the towers own (sensors create
 		 * it only where it is missing): 0 no limit; duplicate window 0
