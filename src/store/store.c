@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/alloc.h"
@@ -765,6 +766,30 @@ fail:
 	snprintf(err, errlen, "migration failed: %s", c->errmsg);
 	(void)store_rollback(c);
 	return rc;
+}
+
+int store_private_check(const char *url, char *err, size_t errlen)
+{
+	static const char *const sfx[] = {"", "-wal"};
+	const char *path;
+	char f[4096];
+	struct stat sb;
+
+	if (url == NULL || strncmp(url, "postgres://", 11) == 0 ||
+	    strncmp(url, "postgresql://", 13) == 0)
+		return 0;
+	path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", path, sfx[i]);
+		if (stat(f, &sb) == 0 && (sb.st_mode & S_IRWXO) != 0) {
+			snprintf(err, errlen,
+				 "the store %s is open to every user of this machine (mode %04o): "
+				 "chmod o-rwx %s",
+				 f, (unsigned)(sb.st_mode & 07777), f);
+			return YG_EINVAL;
+		}
+	}
+	return 0;
 }
 
 /* ---- open/close ---- */

@@ -88,6 +88,12 @@ int store_open_ex(const char *url, const struct store_opts *opts, struct store *
  * back and no store_group_run() may be in progress. NULL is a no-op. */
 void store_close(struct store *st);
 
+/* For a server about to open url: 0 when the store is not readable by
+ * everyone (an SQLite file, or its write-ahead log, with any permission
+ * for others), YG_EINVAL with one line in err when it is. PostgreSQL: 0
+ * (its files are the server's). A SQLite file the store creates is 0600. */
+int store_private_check(const char *url, char *err, size_t errlen) YG_MUST_CHECK;
+
 /* The engine behind st, for messages and tests; a caller that must behave
  * differently asks for the property instead (below). Thread-safe. */
 enum store_backend store_backend_of(const struct store *st);

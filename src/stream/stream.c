@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/alloc.h"
 
@@ -223,6 +224,17 @@ int stream_auth_set(struct stream_auth *a, const char *key, const char *value, c
 
 int stream_auth_check(const struct stream_auth *a, char *why, size_t n)
 {
+	const char *const secret[] = {a->password_file, a->creds, a->key};
+
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+		struct stat sb;
+
+		if (secret[i][0] && stat(secret[i], &sb) == 0 && (sb.st_mode & 077) != 0) {
+			snprintf(why, n, "[stream] %s can be read by others (mode %04o): chmod 600 %s",
+				 secret[i], (unsigned)(sb.st_mode & 07777), secret[i]);
+			return YG_EINVAL;
+		}
+	}
 	if (!a->user[0] != !a->password_file[0]) {
 		snprintf(why, n, "[stream] user and password_file go together");
 		return YG_EINVAL;

@@ -170,6 +170,14 @@ int tw_log_key_load(const char *path, const char *origin, int create, struct tlo
 		snprintf(err, errlen, "cannot read the log key %s: %s", path, strerror(errno));
 		return YG_EIO;
 	}
+	struct stat sb;
+	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077) != 0) {
+		/* The key signs what the office says its log holds. */
+		snprintf(err, errlen, "the log key %s can be read by others (mode %04o): chmod 600 %s",
+			 path, (unsigned)(sb.st_mode & 07777), path);
+		fclose(f);
+		return YG_EINVAL;
+	}
 	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	text[n] = '\0';

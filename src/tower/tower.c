@@ -163,6 +163,10 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	 * nothing is migrated for a tower that cannot start. */
 	if ((rc = http_tls_check(&hc, err, errlen)) < 0)
 		goto fail;
+	/* What the store holds (reports, alerts, token hashes) is not for
+	 * every account on the machine. */
+	if ((rc = store_private_check(cfg->store, err, errlen)) < 0)
+		goto fail;
 	if ((rc = store_open(cfg->store, &t->st, err, errlen)) < 0)
 		goto fail;
 	if ((rc = tw_assets_load(t)) < 0) {

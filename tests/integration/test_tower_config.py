@@ -94,7 +94,53 @@ def main():
         t.check(st == 201 and r["next_due"] == "2026-11-22T12:00:00.000000Z",
                 "detailed report due 12 h after detection: %s" % r)
         tw.stop()
+        private(t, y, d, os.path.join(d, "t.db"))
     t.finish()
+
+
+def private(t, y, d, db):
+    """Secrets stay private: the SQLite store the tower made is 0600; a
+    store, log key or NATS password file others can read stops the tower
+    (and the sensor) at start, with one line saying what to chmod."""
+    mode = os.stat(db).st_mode & 0o777
+    t.check(mode == 0o600, "the store admin init made is 0600: %04o" % mode)
+
+    def start(extra):
+        return subprocess.run([y, "tower", "--listen", "127.0.0.1:0", "--store", db] + extra,
+                              capture_output=True, text=True, timeout=30)
+
+    os.chmod(db, 0o644)
+    p = start([])
+    t.check(p.returncode == 2 and "chmod o-rwx %s" % db in p.stderr and
+            len(p.stderr.strip().splitlines()) == 1,
+            "a world-readable store stops the tower: exit %d %r" % (p.returncode, p.stderr))
+    os.chmod(db, 0o600)
+    key = db + ".log-key"
+    os.chmod(key, 0o640)
+    p = start([])
+    t.check(p.returncode == 2 and "chmod 600 %s" % key in p.stderr,
+            "a log key others can read stops the tower: exit %d %r" % (p.returncode, p.stderr))
+    os.chmod(key, 0o600)
+    pw = os.path.join(d, "nats.password")
+    with open(pw, "w") as f:
+        f.write("secret\n")
+    os.chmod(pw, 0o644)
+    ini = os.path.join(d, "nats.ini")
+    with open(ini, "w") as f:
+        f.write("[stream]\nenable = yes\nurls = nats://127.0.0.1:4222\nuser = tower\n"
+                "password_file = %s\n" % pw)
+    p = subprocess.run([y, "tower", "--config", ini, "--check"], capture_output=True, text=True)
+    t.check(p.returncode == 1 and "chmod 600 %s" % pw in p.stderr,
+            "a NATS password file others can read stops the tower: exit %d %r"
+            % (p.returncode, p.stderr))
+    sini = os.path.join(d, "sensor.ini")
+    with open(sini, "w") as f:
+        f.write("[stream]\nurl = nats://127.0.0.1:4222\nsector = water\nsensor = s1\n"
+                "user = s1\npassword_file = %s\n" % pw)
+    p = subprocess.run([y, "analyze", "--config", sini, "-o", os.devnull, "/dev/null"],
+                       capture_output=True, text=True)
+    t.check(p.returncode == 1 and "chmod 600 %s" % pw in p.stderr,
+            "and the sensor: exit %d %r" % (p.returncode, p.stderr))
 
 
 main()
