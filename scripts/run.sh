@@ -77,6 +77,9 @@ store=$demo/tower.db
 # authenticates: no token.
 scripts/demo-tls.sh "$demo/tls" sensor-tokyo-ix
 fresh=0
+# The tower refuses a store others can read; an earlier run's store was
+# made before the store was made private.
+[ ! -e "$store" ] || chmod o-rwx "$store" "$store"-* 2>/dev/null || true
 if [ ! -s "$store" ]; then
 	fresh=1
 	mkdir -p "$demo/countermeasures"
