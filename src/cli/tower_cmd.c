@@ -27,6 +27,7 @@ static void tower_usage(FILE *out)
 	      "      --config FILE        read settings from FILE (INI; docs/tower.md); options\n"
 	      "                           given here override it\n"
 	      "      --check              print the settings in effect, normalized, and exit\n"
+	      "      --routes             print every route served (METHOD PATTERN auth|open)\n"
 	      "      --listen ADDR:PORT   where to listen (default 127.0.0.1:8080; port 0 picks one)\n"
 	      "      --store URL          sqlite:PATH, a path, or postgres://... (default var/tower.db)\n"
 	      "      --threads N          request handler threads (default 32)\n"
@@ -96,6 +97,7 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 		{"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
 		{"rate", required_argument, NULL, 'r'},	  {"help", no_argument, NULL, 'h'},
 		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+		{"routes", no_argument, NULL, 'R'},
 		{"countermeasures", required_argument, NULL, 'm'}, {"web", required_argument, NULL, 'w'},
 		{"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
 		{"tls-client-ca", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0}};
@@ -165,6 +167,9 @@ static int tower_main(int argc, char **argv, struct tower_config *cfgp)
 		case 'k':
 			check = 1;
 			break;
+		case 'R':
+			tower_routes_print(stdout);
+			return EXIT_OK;
 		case 'h':
 			tower_usage(stdout);
 			return EXIT_OK;

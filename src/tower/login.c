@@ -592,6 +592,9 @@ static int password_change(struct http_request *req, struct http_response *resp,
 	struct store_res *r = NULL;
 	int ok;
 
+	/* Who first, then what they sent (as tw_need() does for the rest). */
+	if (p->role == ROLE_SENSOR)
+		return tw_fail(resp, 403, "forbidden", "a sensor has no password");
 	if (tw_only_fields(resp, b, fields, "password change") < 0)
 		return 0;
 	if (cur == NULL || strlen(cur) > PASSWORD_MAX || fault != NULL) {
@@ -602,8 +605,6 @@ static int password_change(struct http_request *req, struct http_response *resp,
 			http_response_error_field(resp, "new", fault);
 		return 0;
 	}
-	if (p->role == ROLE_SENSOR)
-		return tw_fail(resp, 403, "forbidden", "a sensor has no password");
 	if (user_read(t, resp, p->user_id, NULL, &r) < 0)
 		return 0;
 	const char *name = store_res_nrows(r) == 1 ? store_res_text(r, 0, tw_col(r, "name")) : "";

@@ -265,6 +265,14 @@ fail:
 	return rc;
 }
 
+void tower_routes_print(FILE *out)
+{
+	for (size_t k = 0; k < sizeof(tables) / sizeof(tables[0]); k++)
+		for (const struct tower_route *r = tables[k].routes; r->pattern != NULL; r++)
+			fprintf(out, "%s %s %s\n", http_method_name(r->m), r->pattern,
+				(r->flags & HTTP_ROUTE_AUTH) ? "auth" : "open");
+}
+
 unsigned tower_port(const struct tower *t)
 {
 	return http_server_port(t->srv);

@@ -6,6 +6,7 @@
 #define YAGURA_TOWER_TOWER_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -118,6 +119,11 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err,
 
 /* The port actually listened on (for listen ports of 0). */
 unsigned tower_port(const struct tower *t);
+
+/* Every route the tower serves, one "METHOD PATTERN auth|open" line each,
+ * in the order they are registered (yagura tower --routes; the
+ * authorization test is generated from it). */
+void tower_routes_print(FILE *out);
 
 /* Stops accepting, finishes requests in flight, closes the store. */
 void tower_stop(struct tower *t);
