@@ -9,6 +9,25 @@ import time
 import urllib.error
 import urllib.request
 
+# Issue 18: where the suite writes down the secrets it issued and what the
+# towers said (logs, error bodies, metrics), for secrets_scan.py to look
+# for the first in the second after every test ran. Unset: nothing kept.
+SECRETS_DIR = os.environ.get("YAGURA_SECRETS_DIR")
+
+
+def _keep(kind, text):
+    """Appends text (one line) to this process's file of kind."""
+    if not SECRETS_DIR or not text:
+        return
+    os.makedirs(SECRETS_DIR, exist_ok=True)
+    with open(os.path.join(SECRETS_DIR, "%s-%d.txt" % (kind, os.getpid())), "a") as f:
+        f.write(text.replace("\n", " ") + "\n")
+
+
+def keep_secret(text):
+    if isinstance(text, str) and len(text) >= 8:
+        _keep("secrets", text)
+
 
 class Tower:
     # Plain HTTP unless __init__ is given tls (subclasses may skip __init__).
@@ -26,6 +45,7 @@ class Tower:
         if out.returncode != 0:
             sys.exit("admin init: %s" % out.stderr)
         self.admin = out.stdout.strip()
+        keep_secret(self.admin)
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         self.port = s.getsockname()[1]
@@ -52,6 +72,17 @@ class Tower:
     def kill(self):
         self.proc.kill()
         self.proc.wait(timeout=30)
+        self._keep_log()
+
+    def _keep_log(self):
+        """A copy of the tower's log so far, for secrets_scan.py."""
+        if SECRETS_DIR and os.path.exists(self.logpath):
+            os.makedirs(SECRETS_DIR, exist_ok=True)
+            with open(self.logpath, "rb") as f:
+                data = f.read()
+            with open(os.path.join(SECRETS_DIR, "log-%d-%d.txt" % (os.getpid(), id(self))),
+                      "wb") as f:
+                f.write(data)
 
     def url(self, path=""):
         return "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path)
@@ -66,18 +97,36 @@ class Tower:
             req.add_header("Authorization", "Bearer " + token)
         for k, v in (headers or {}).items():
             req.add_header(k, v)
+        if SECRETS_DIR and method == "PUT" and path.endswith("/password") and \
+                isinstance(body, dict):
+            keep_secret(body.get("password"))
         try:
             with urllib.request.urlopen(req, timeout=30, context=self.tls) as r:
                 raw = r.read()
                 ctype = r.headers.get_content_type()
-                return r.status, (json.loads(raw) if raw and ctype == "application/json" else
-                                  raw if ctype == "application/octet-stream" else raw.decode()), r.headers
+                ans = (json.loads(raw) if raw and ctype == "application/json" else
+                       raw if ctype == "application/octet-stream" else raw.decode())
+                if SECRETS_DIR:
+                    self._keep_answer(method, path, r.headers, ans)
+                return r.status, ans, r.headers
         except urllib.error.HTTPError as e:
             raw = e.read()
+            _keep("bodies", raw.decode(errors="replace"))  # an error's body
             try:
                 return e.code, json.loads(raw), e.headers
             except ValueError:
                 return e.code, raw.decode(), e.headers
+
+    def _keep_answer(self, method, path, headers, ans):
+        """The secrets an answer issues (tokens, session cookies), and the
+        metrics, which must hold none."""
+        if method == "POST" and path == "/api/v1/tokens" and isinstance(ans, dict):
+            keep_secret(ans.get("token"))
+        for c in headers.get_all("Set-Cookie") or []:
+            name, _, rest = c.partition("=")
+            keep_secret(rest.split(";")[0])
+        if path == "/metrics" and isinstance(ans, str):
+            _keep("bodies", ans)
 
     def raw(self, method, path, token=None):
         """The body of a 200 answer as bytes, or None for any other status."""
@@ -104,6 +153,7 @@ class Tower:
         self.proc.terminate()
         rc = self.proc.wait(timeout=30)
         self.log.close()
+        self._keep_log()
         return rc
 
 
