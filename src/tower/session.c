@@ -46,7 +46,10 @@ static bool auth_cached(struct tower *t, const uint8_t h[TOKEN_HASH_LEN], struct
 	e = &ac->e[(h[0] | (unsigned)h[1] << 8) % AUTH_CACHE_SLOTS];
 	pthread_mutex_lock(&ac->mu);
 	*gen = ac->gen;
-	if (e->used && memcmp(e->hash, h, TOKEN_HASH_LEN) == 0 &&
+	/* In constant time, as every comparison of a credential: the hash's
+	 * prefix a timing could reveal is worth nothing without a preimage,
+	 * but then nobody has to argue that. */
+	if (e->used && sodium_memcmp(e->hash, h, TOKEN_HASH_LEN) == 0 &&
 	    now - e->cached_us < AUTH_CACHE_TTL_US && (e->expires_us == 0 || e->expires_us > now)) {
 		*out = e->p;
 		hit = true;
