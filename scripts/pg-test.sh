@@ -6,6 +6,9 @@
 #   scripts/pg-test.sh url     print the URL of the running instance
 #   scripts/pg-test.sh stop    shut it down and remove its directory
 #   scripts/pg-test.sh status  exit 0 if it is running
+#   scripts/pg-test.sh restart [fast|immediate]
+#                              restart it on its port and data (immediate: as
+#                              after a crash, with recovery from the WAL)
 #
 # Environment: YAGURA_PG_DIR (default ${TMPDIR:-/tmp}/yagura-pg-$UID) holds the
 # cluster; YAGURA_PG_USER (default yagura-pg, created when running as root)
@@ -147,8 +150,22 @@ status)
 stop)
 	stop_quiet
 	;;
+restart)
+	is_running || die "not running (no instance in $dir)"
+	mode=${2:-fast}
+	case $mode in fast | immediate) ;; *) die "restart: fast or immediate, not $mode" ;; esac
+	# pg_ctl restart keeps the options the server was started with.
+	as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m "$mode" -w -t 60 restart \
+		>/dev/null 2>&1 || die "restart failed, see $dir/server.log: $(tail -n 1 "$dir/server.log")"
+	port=$(cat "$dir/port")
+	for _ in $(seq 120); do
+		"$bindir/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1 && break
+		sleep 0.5
+	done
+	"$bindir/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1 || die "not ready after the restart"
+	;;
 *)
-	echo "usage: scripts/pg-test.sh start|stop|url|status" >&2
+	echo "usage: scripts/pg-test.sh start|stop|url|status|restart" >&2
 	exit 2
 	;;
 esac

@@ -76,7 +76,8 @@ struct http_credential {
 
 /* Resolves a credential to an application principal. Returns 0 and sets
  * *principal (may point into the request arena), or a negative yg_err for an
- * unknown, expired or revoked one (→ 401). A bearer token, when the request
+ * unknown, expired or revoked one (→ 401); YG_EIO or YG_ENOMEM when it could
+ * not be checked (the store is away: → 503 with Retry-After, not 401). A bearer token, when the request
  * has one, is the credential even on a connection with a client
  * certificate. Called on a worker thread, so it must be thread-safe; it may
  * block (store lookup). */

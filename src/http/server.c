@@ -742,12 +742,12 @@ static enum MHD_Result check_access(struct http_request *req)
 	const struct http_route *rt = req->route;
 	bool limited = srv->rl != NULL && !(rt->flags & HTTP_ROUTE_NO_RATELIMIT);
 	struct http_credential cred = {0};
-	int have;
+	int have, rc = YG_EINVAL;
 
 	if (rt->flags & HTTP_ROUTE_AUTH) {
 		have = request_credential(req, &cred);
 		if (have > 0 && srv->cfg.auth != NULL &&
-		    srv->cfg.auth(srv->cfg.auth_ctx, req, &cred, &req->principal) == 0) {
+		    (rc = srv->cfg.auth(srv->cfg.auth_ctx, req, &cred, &req->principal)) == 0) {
 			req->has_principal = true;
 			if (cred.kind == HTTP_CRED_COOKIE && !csrf_checked(req, cred.value))
 				return MHD_NO;
@@ -757,6 +757,13 @@ static enum MHD_Result check_access(struct http_request *req)
 			req->principal = NULL;
 			if (limited && rate_limited(req, req->remote_key) == MHD_NO)
 				return MHD_NO;
+			/* The credential could not be checked (the store is away): a
+			 * client told 401 would think its token bad. */
+			if (have > 0 && (rc == YG_EIO || rc == YG_ENOMEM)) {
+				fail(req, 503, "the credential cannot be checked now; retry",
+				     "Retry-After", "1");
+				return MHD_NO;
+			}
 			fail(req, 401,
 			     have == 0			      ? "bearer token required"
 			     : cred.kind == HTTP_CRED_CERT ? "client certificate not accepted"

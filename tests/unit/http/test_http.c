@@ -354,6 +354,9 @@ static int resolver(void *ctx, struct http_request *req, const struct http_crede
 		*principal = "alice";
 		return 0;
 	}
+	/* A store that cannot be asked: 503, not 401. */
+	if (cred->kind == HTTP_CRED_BEARER && strcmp(cred->value, "store-away") == 0)
+		return YG_EIO;
 	return YG_ENOTFOUND;
 }
 
@@ -584,6 +587,10 @@ static void test_auth(void **state)
 	assert_int_equal(req1(port, "GET", "/api/v1/whoami", "Authorization: Bearer bad\r\n", NULL, &r), 0);
 	assert_int_equal(r.status, 401);
 	assert_non_null(strstr(resp_header(&r, "WWW-Authenticate"), "Bearer"));
+	resp_free(&r);
+	assert_int_equal(req1(port, "GET", "/api/v1/whoami", "Authorization: Bearer store-away\r\n", NULL, &r), 0);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(resp_header(&r, "Retry-After"), "1");
 	resp_free(&r);
 	assert_int_equal(req1(port, "GET", "/api/v1/whoami", "authorization: bearer good-token\r\n", NULL, &r), 0);
 	assert_int_equal(r.status, 200);

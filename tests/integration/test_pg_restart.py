@@ -1,0 +1,144 @@
+"""PostgreSQL restarted under load (issue 18): clients write reports and
+alert batches to a tower on a PostgreSQL of this test's own while the
+server is restarted twice, once as after a crash (pg_ctl -m immediate:
+recovery from the WAL) and once cleanly. Requests during the outage are
+refused (503, nothing claimed); afterwards the tower serves again on its
+own, without a restart; every request that got a 2xx is stored, the
+source summary counts every alert once, and the transparency log covers
+every change and verifies."""
+import os
+import random
+import subprocess
+import threading
+import time
+
+import common
+from towerlib import Tower
+
+WRITERS = 4
+
+
+def main():
+    a = common.parse_args()
+    t = common.Checker("pg_restart")
+    script = os.path.join(a.source, "scripts", "pg-test.sh")
+    # Under /tmp itself: the server runs as its own user, which must reach it.
+    env = dict(os.environ, YAGURA_PG_DIR="/tmp/yagura-pg-restart-%d" % os.getpid())
+    out = subprocess.run([script, "start"], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        t.check(False, "pg-test.sh start: %s" % out.stderr.strip())
+        t.finish()
+    store = out.stdout.strip().splitlines()[-1]
+    workdir = env["YAGURA_PG_DIR"] + "-work"
+    os.makedirs(workdir, exist_ok=True)
+    try:
+        run(t, a.yagura, store, workdir, lambda mode: subprocess.run(
+            [script, "restart", mode], env=env, capture_output=True, text=True, timeout=120))
+    finally:
+        subprocess.run([script, "stop"], env=env, capture_output=True)
+        subprocess.run(["rm", "-rf", workdir])
+    t.finish()
+
+
+def run(t, yagura, store, workdir, restart):
+    tw = Tower(yagura, store, workdir, threads=8)
+    A = tw.admin
+    st, org, _ = tw.call("POST", "/api/v1/orgs", {"name": "Grid", "sector": "electricity"}, A)
+    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "op", "role": "operator",
+                                                  "org_id": org["id"]}, A)
+    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
+    op = tk["token"]
+    sensor = tw.token_for("sensor", "sensor")
+    analyst = tw.token_for("analyst", "analyst")
+    auditor = tw.token_for("auditor", "auditor")
+
+    acked_reports, acked_alerts, statuses = set(), set(), {}
+    last_ok = [0.0]
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer(n):
+        rnd = random.Random(n)
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                if rnd.random() < 0.5:
+                    summary = "w%d-%d" % (n, i)
+                    st, _, _ = tw.call("POST", "/api/v1/reports", {
+                        "category": "malware", "summary": summary, "severity": "medium",
+                        "detected_at": "2026-11-22T00:00:00Z"}, op)
+                    done = (acked_reports, [summary])
+                else:
+                    ids = ["w%d-%d-%d" % (n, i, k) for k in range(20)]
+                    batch = [{"alert_id": x, "timestamp": "2026-11-22T00:00:00.000000+0000",
+                              "src_ip": "203.0.113.%d" % (n + 1), "dest_ip": "10.0.0.1",
+                              "alert": {"signature_id": 9100001, "severity": 2}} for x in ids]
+                    st, _, _ = tw.call("POST", "/api/v1/alerts", {"alerts": batch}, sensor)
+                    done = (acked_alerts, ids)
+            except OSError:
+                st, done = 0, None
+            with lock:
+                statuses[st] = statuses.get(st, 0) + 1
+                if 200 <= st < 300:
+                    done[0].update(done[1])
+                    last_ok[0] = time.time()
+            if not 200 <= st < 300:
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
+    for th in threads:
+        th.start()
+    for mode in ("immediate", "fast"):
+        time.sleep(1.5)
+        p = restart(mode)
+        t.check(p.returncode == 0, "pg restart %s: %s" % (mode, p.stderr.strip()))
+        print("pg_restart: restarted (%s) at %d reports, %d alerts acknowledged"
+              % (mode, len(acked_reports), len(acked_alerts)))
+    back = time.time()
+    time.sleep(2.0)
+    stop.set()
+    for th in threads:
+        th.join()
+    print("pg_restart: statuses %s" % sorted(statuses.items()))
+    t.check(last_ok[0] > back, "the tower served again after the restarts, on its own")
+    t.check(set(statuses) <= {200, 201, 503},
+            "only 2xx, or 503 while the store was away: %s" % sorted(statuses))
+
+    def psql(sql):
+        return subprocess.run(["psql", store, "-Atc", sql], capture_output=True, text=True,
+                              check=True).stdout.split()
+
+    summaries = set(psql("SELECT body::json->>'summary' FROM report_versions"))
+    missing = acked_reports - summaries
+    t.check(len(acked_reports) > 20 and not missing,
+            "%d reports acknowledged, %d missing" % (len(acked_reports), len(missing)))
+    stored = set(psql("SELECT alert_id FROM alerts"))
+    t.check(len(acked_alerts) > 100 and acked_alerts <= stored,
+            "%d alerts acknowledged, %d missing" % (len(acked_alerts),
+                                                    len(acked_alerts - stored)))
+    summed, deadline = -1, time.time() + 30
+    while time.time() < deadline:
+        st, src, _ = tw.call("GET", "/api/v1/sources", token=analyst)
+        summed = sum(s["alerts"] for s in src["sources"])
+        if src["pending_alerts"] == 0:
+            break
+        time.sleep(0.2)
+    t.check(summed == len(stored), "the summary counts %d alerts, the table holds %d"
+            % (summed, len(stored)))
+    n_entries = int(psql("SELECT COUNT(*) FROM log_entries")[0])
+    size, deadline = -1, time.time() + 30
+    while size != n_entries and time.time() < deadline:
+        st, note, _ = tw.call("POST", "/api/v1/log/checkpoint", b"", auditor)
+        size = int(note.split("\n")[1]) if st == 200 else -1
+        if size != n_entries:
+            time.sleep(0.2)
+    t.check(size == n_entries, "the log's checkpoint covers %d of %d entries" % (size, n_entries))
+    st, vkey, _ = tw.call("GET", "/log/key")
+    p = subprocess.run([yagura, "audit", "verify", "--store", store, "--key", vkey.strip()],
+                       capture_output=True, text=True, timeout=300)
+    t.check(p.returncode == 0, "audit verify --store: %s %s" % (p.stdout[-300:], p.stderr[-300:]))
+    t.check(tw.stop() == 0, "the tower stops cleanly")
+
+
+main()
