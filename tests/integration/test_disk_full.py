@@ -12,11 +12,10 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import common
-from towerlib import Tower
+from towerlib import Load, Tower, log_covers
 
 WRITERS = 3
 SIZE_MB = 6
@@ -53,48 +52,13 @@ def run(t, yagura, mnt, d):
     sensor = tw.token_for("sensor", "sensor")
     auditor = tw.token_for("auditor", "auditor")
 
-    acked_reports, acked_alerts, statuses = set(), set(), {}
-    lock = threading.Lock()
-    phase = ["filling"]
-    ok_after = [0]
-    stop = threading.Event()
-
-    def writer(n):
-        i = 0
-        while not stop.is_set():
-            i += 1
-            try:
-                if i % 2:
-                    summary = "w%d-%d %s" % (n, i, "x" * 2000)
-                    st, _, _ = tw.call("POST", "/api/v1/reports", {
-                        "category": "malware", "summary": summary, "severity": "medium",
-                        "detected_at": "2026-11-22T00:00:00Z"}, op)
-                    done = (acked_reports, ["w%d-%d" % (n, i)])
-                else:
-                    ids = ["w%d-%d-%d" % (n, i, k) for k in range(50)]
-                    batch = [{"alert_id": x, "timestamp": "2026-11-22T00:00:00.000000+0000",
-                              "src_ip": "203.0.113.%d" % (n + 1), "dest_ip": "10.0.0.1",
-                              "alert": {"signature_id": 9100001, "severity": 2}} for x in ids]
-                    st, _, _ = tw.call("POST", "/api/v1/alerts", {"alerts": batch}, sensor)
-                    done = (acked_alerts, ids)
-            except OSError:
-                st, done = 0, None
-            with lock:
-                statuses[st] = statuses.get(st, 0) + 1
-                if 200 <= st < 300:
-                    done[0].update(done[1])
-                    if phase[0] == "room again":
-                        ok_after[0] += 1
-            if not 200 <= st < 300:
-                time.sleep(0.05)
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
-    for th in threads:
-        th.start()
+    load = Load(tw, op, sensor, writers=WRITERS, batch=50, pad=2000).start()
+    statuses = load.statuses
     deadline = time.time() + 60
     while time.time() < deadline and statuses.get(503, 0) + statuses.get(500, 0) < 20:
         time.sleep(0.2)
-    full = dict(statuses)
+    with load.lock:
+        full = dict(statuses)
     t.check(full.get(503, 0) + full.get(500, 0) >= 20,
             "the disk filled and writes were refused: %s" % sorted(full.items()))
     t.check(tw.proc.poll() is None, "the tower is still running with the disk full")
@@ -103,17 +67,16 @@ def run(t, yagura, mnt, d):
     # Room again, and much of it: the writers must not fill it before the
     # checks below get their turn.
     subprocess.run(["mount", "-o", "remount,size=512m", mnt], check=True)
-    with lock:
-        phase[0] = "room again"
+    before = load.oks
     deadline = time.time() + 10
-    while ok_after[0] < 200 and time.time() < deadline:
+    while load.oks - before < 200 and time.time() < deadline:
         time.sleep(0.1)
-    stop.set()
-    for th in threads:
-        th.join()
+    load.stop()
+    after = load.oks - before
     print("disk_full: full at %s; in all %s; %d writes after room was made"
-          % (sorted(full.items()), sorted(statuses.items()), ok_after[0]))
-    t.check(ok_after[0] >= 200, "writes go through again once there is room: %d" % ok_after[0])
+          % (sorted(full.items()), sorted(statuses.items()), after))
+    t.check(after >= 200, "writes go through again once there is room: %d" % after)
+    acked_reports, acked_alerts = load.acked_reports, load.acked_alerts
     t.check(set(statuses) <= {200, 201, 500, 503},
             "2xx, or 5xx while the disk was full: %s" % sorted(statuses))
 
@@ -126,16 +89,8 @@ def run(t, yagura, mnt, d):
                                                      len(acked_reports - summaries)))
     t.check(len(acked_alerts) > 100 and acked_alerts <= stored,
             "%d alerts acknowledged, %d missing" % (len(acked_alerts), len(acked_alerts - stored)))
-    size, deadline = -1, time.time() + 30
-    while size != n_entries and time.time() < deadline:
-        st, note, _ = tw.call("POST", "/api/v1/log/checkpoint", b"", auditor)
-        size = int(note.split("\n")[1]) if st == 200 else -1
-        if size != n_entries:
-            time.sleep(0.2)
-    if not t.check(size == n_entries, "the log's checkpoint covers %d of %d entries: %s %s"
-                   % (size, n_entries, st, str(note)[:300])):
-        with open(tw.logpath) as f:
-            print("".join([ln for ln in f if "log" in ln][-8:]))
+    size = log_covers(tw, auditor, n_entries)
+    t.check(size == n_entries, "the log's checkpoint covers %d of %d entries" % (size, n_entries))
     st, vkey, _ = tw.call("GET", "/log/key")
     p = subprocess.run([yagura, "audit", "verify", "--store", store, "--key", vkey.strip()],
                        capture_output=True, text=True, timeout=300)

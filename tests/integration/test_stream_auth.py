@@ -37,7 +37,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 from common import Checker  # noqa: E402
-from towerlib import Tower  # noqa: E402
+from towerlib import Tower, metric, wait_until  # noqa: E402
 
 USERS = """
 authorization {
@@ -62,16 +62,6 @@ def stored(store, sensor=None):
         return [r[0] for r in db.execute("SELECT a.alert_id FROM alerts a JOIN users u ON "
                                          "u.id = a.sensor_id WHERE u.name = ?", (sensor,))]
 
-
-def wait_until(pred, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return pred()
-
-
 def eve_ids(path):
     with open(path) as f:
         return [json.loads(ln)["alert_id"] for ln in f if '"event_type":"alert"' in ln]
@@ -89,15 +79,6 @@ def stream_config(work):
             if s.get("name") == "YAGURA_ALERTS":
                 return s.get("config", {})
     return None
-
-
-def metric(tw, name):
-    body = tw.raw("GET", "/metrics")
-    for line in (body or b"").decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
-
 
 def main():
     ap = argparse.ArgumentParser()

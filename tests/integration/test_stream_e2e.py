@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 from common import Checker  # noqa: E402
-from towerlib import Tower  # noqa: E402
+from towerlib import Tower, metric, wait_until  # noqa: E402
 
 SENSOR = "osaka-2"
 SECTOR = "water"
@@ -50,28 +50,9 @@ class Successor(Tower):
         self.log = None
         self.start()
 
-
-def metric(tw, name):
-    body = tw.raw("GET", "/metrics")
-    for line in (body or b"").decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
-
-
 def stored(store):
     with sqlite3.connect(store) as db:
         return [r[0] for r in db.execute("SELECT alert_id FROM alerts")]
-
-
-def wait_until(pred, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return pred()
-
 
 def eve_ids(path):
     with open(path) as f:

@@ -7,11 +7,10 @@ import random
 import sqlite3
 import subprocess
 import tempfile
-import threading
 import time
 
 import common
-from towerlib import Tower, fresh_pg_db, pg_url
+from towerlib import Load, Tower, fresh_pg_db, pg_url
 
 ROUNDS = 4
 WRITERS = 6
@@ -35,39 +34,7 @@ def scenario(t, yagura, store, workdir, label):
     st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
     auditor = tk["token"]
 
-    acked_reports, acked_alerts = set(), set()
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    def writer(n):
-        rnd = random.Random(n)
-        i = 0
-        while not stop.is_set():
-            i += 1
-            try:
-                if rnd.random() < 0.5:
-                    summary = "w%d-%d" % (n, i)
-                    st, r, _ = tw.call("POST", "/api/v1/reports", {
-                        "category": "malware", "summary": summary, "severity": "medium",
-                        "detected_at": "2026-11-22T00:00:00Z"}, op)
-                    if 200 <= st < 300:
-                        with lock:
-                            acked_reports.add(summary)
-                else:
-                    ids = ["w%d-%d-%d" % (n, i, k) for k in range(20)]
-                    batch = [{"alert_id": x, "timestamp": "2026-11-22T00:00:00.000000+0000",
-                              "src_ip": "203.0.113.%d" % n, "dest_ip": "10.0.0.1",
-                              "alert": {"signature_id": 9100001, "severity": 2}} for x in ids]
-                    st, r, _ = tw.call("POST", "/api/v1/alerts", {"alerts": batch}, sensor)
-                    if 200 <= st < 300:
-                        with lock:
-                            acked_alerts.update(ids)
-            except OSError:
-                time.sleep(0.02)  # the tower is down: keep trying
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
-    for th in threads:
-        th.start()
+    load = Load(tw, op, sensor, writers=WRITERS).start()
     rnd = random.Random(1)
     for _ in range(ROUNDS):
         time.sleep(rnd.uniform(0.3, 1.2))
@@ -75,9 +42,8 @@ def scenario(t, yagura, store, workdir, label):
         time.sleep(0.1)
         tw.start()
     time.sleep(0.5)
-    stop.set()
-    for th in threads:
-        th.join()
+    load.stop()
+    acked_reports, acked_alerts = load.acked_reports, load.acked_alerts
     # Everything acknowledged is there.
     ids, before = [], ""
     while True:

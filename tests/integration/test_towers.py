@@ -11,7 +11,6 @@ reports, and its Lua script writes down each report the towers answered
 2xx for; Python threads post alert batches beside it."""
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -21,7 +20,7 @@ import time
 import urllib.request
 
 import common
-from towerlib import Peer, Tower, fresh_pg_db, pg_url
+from towerlib import Peer, Tower, fresh_pg_db, metric, pg_url
 
 LOAD_S = 12      # wrk's run
 KILL_AT = 3      # seconds into it, tower one is killed
@@ -134,13 +133,6 @@ def via(port, method, path, body=None, token=None):
         return e.code, None
     except OSError:
         return 0, None
-
-
-def metric(tw, name, label):
-    st, text, _ = tw.call("GET", "/metrics")
-    m = re.search(r'^%s\{%s\} (\S+)$' % (re.escape(name), re.escape(label)), text, re.M)
-    return float(m.group(1)) if m else None
-
 
 def main():
     a = common.parse_args()

@@ -2,9 +2,11 @@
 its API, stop it."""
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -263,3 +265,96 @@ def monitoring_or_skip(tw, token=None):
               "(GET /api/v1/monitoring/authorizations/active answers 404)")
         tw.stop()
         sys.exit(77)
+
+
+def wait_until(pred, timeout, step=0.2):
+    """True once pred() holds, False if timeout seconds pass first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def metric(tw, name, labels=None):
+    """The value of a series on tw's /metrics (labels: its label text, such
+    as 'job="log"'), or None."""
+    body = tw.raw("GET", "/metrics")
+    want = name if labels is None else "%s{%s}" % (name, labels)
+    for line in (body or b"").decode().splitlines():
+        if line.startswith(want + " "):
+            return float(line.split()[1])
+    return None
+
+
+class Load:
+    """Clients writing to tw until stop(): reports as the operator (op), alert
+    batches of `batch` as the sensor. What got a 2xx is remembered: each
+    report's key ("wN-I", its summary before any padding) in acked_reports,
+    each alert id in acked_alerts; every status is counted in statuses (0:
+    no answer), and oks counts the 2xx. pad adds that many characters to
+    each summary (to fill a disk sooner)."""
+
+    def __init__(self, tw, op, sensor, writers=4, batch=20, pad=0):
+        self.tw, self.op, self.sensor = tw, op, sensor
+        self.batch, self.pad = batch, pad
+        self.acked_reports, self.acked_alerts, self.statuses = set(), set(), {}
+        self.oks = 0
+        self.lock = threading.Lock()
+        self.halt = threading.Event()
+        self.threads = [threading.Thread(target=self._writer, args=(n,)) for n in range(writers)]
+
+    def start(self):
+        for th in self.threads:
+            th.start()
+        return self
+
+    def stop(self):
+        self.halt.set()
+        for th in self.threads:
+            th.join()
+
+    def _writer(self, n):
+        rnd = random.Random(n)
+        i = 0
+        while not self.halt.is_set():
+            i += 1
+            try:
+                if rnd.random() < 0.5:
+                    key = "w%d-%d" % (n, i)
+                    summary = key + (" " + "x" * self.pad if self.pad else "")
+                    st, _, _ = self.tw.call("POST", "/api/v1/reports", {
+                        "category": "malware", "summary": summary, "severity": "medium",
+                        "detected_at": "2026-11-22T00:00:00Z"}, self.op)
+                    done = (self.acked_reports, [key])
+                else:
+                    ids = ["w%d-%d-%d" % (n, i, k) for k in range(self.batch)]
+                    recs = [{"alert_id": x, "timestamp": "2026-11-22T00:00:00.000000+0000",
+                             "src_ip": "203.0.113.%d" % n, "dest_ip": "10.0.0.1",
+                             "alert": {"signature_id": 9100001, "severity": 2}} for x in ids]
+                    st, _, _ = self.tw.call("POST", "/api/v1/alerts", {"alerts": recs},
+                                            self.sensor)
+                    done = (self.acked_alerts, ids)
+            except OSError:
+                st, done = 0, None  # the tower is down: try again
+            with self.lock:
+                self.statuses[st] = self.statuses.get(st, 0) + 1
+                if 200 <= st < 300:
+                    done[0].update(done[1])
+                    self.oks += 1
+            if not 200 <= st < 300:
+                time.sleep(0.02)
+
+
+def log_covers(tw, auditor, n_entries, timeout=30):
+    """Asks tw for a checkpoint until one covers n_entries entries (the
+    sequencer may still wait on an id gap for a second); returns the size
+    of the last one, -1 when none was served."""
+    size, deadline = -1, time.time() + timeout
+    while size != n_entries and time.time() < deadline:
+        st, note, _ = tw.call("POST", "/api/v1/log/checkpoint", b"", auditor)
+        size = int(note.split("\n")[1]) if st == 200 else -1
+        if size != n_entries:
+            time.sleep(0.2)
+    return size
