@@ -44,13 +44,8 @@ def run(t, yagura, mnt, d):
     tw = Tower(yagura, store, d, threads=8, init_extra=["--log-key", os.path.join(d, "log.key")],
                extra=["--config", conf(d)])
     A = tw.admin
-    st, org, _ = tw.call("POST", "/api/v1/orgs", {"name": "Grid", "sector": "electricity"}, A)
-    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "op", "role": "operator",
-                                                  "org_id": org["id"]}, A)
-    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
-    op = tk["token"]
-    sensor = tw.token_for("sensor", "sensor")
-    auditor = tw.token_for("auditor", "auditor")
+    who = tw.cast()
+    op, sensor, auditor = who["operator"], who["sensor"], who["auditor"]
 
     load = Load(tw, op, sensor, writers=WRITERS, batch=50, pad=2000).start()
     statuses = load.statuses

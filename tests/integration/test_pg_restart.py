@@ -40,16 +40,8 @@ def main():
 
 def run(t, yagura, store, workdir, restart):
     tw = Tower(yagura, store, workdir, threads=8)
-    A = tw.admin
-    st, org, _ = tw.call("POST", "/api/v1/orgs", {"name": "Grid", "sector": "electricity"}, A)
-    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "op", "role": "operator",
-                                                  "org_id": org["id"]}, A)
-    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
-    op = tk["token"]
-    sensor = tw.token_for("sensor", "sensor")
-    analyst = tw.token_for("analyst", "analyst")
-    auditor = tw.token_for("auditor", "auditor")
-
+    who = tw.cast()
+    op, sensor, analyst, auditor = (who[r] for r in ("operator", "sensor", "analyst", "auditor"))
     load = Load(tw, op, sensor, writers=WRITERS).start()
     for mode in ("immediate", "fast"):
         time.sleep(1.5)

@@ -18,21 +18,8 @@ WRITERS = 6
 
 def scenario(t, yagura, store, workdir, label):
     tw = Tower(yagura, store, workdir, threads=8)
-    A = tw.admin
-    st, org, _ = tw.call("POST", "/api/v1/orgs", {"name": "Grid", "sector": "electricity"}, A)
-    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "op", "role": "operator",
-                                                  "org_id": org["id"]}, A)
-    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
-    op = tk["token"]
-    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "sensor", "role": "sensor"}, A)
-    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
-    sensor = tk["token"]
-    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "analyst", "role": "analyst"}, A)
-    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
-    analyst = tk["token"]
-    st, u, _ = tw.call("POST", "/api/v1/users", {"name": "auditor", "role": "auditor"}, A)
-    st, tk, _ = tw.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, A)
-    auditor = tk["token"]
+    who = tw.cast()
+    op, sensor, analyst, auditor = (who[r] for r in ("operator", "sensor", "analyst", "auditor"))
 
     load = Load(tw, op, sensor, writers=WRITERS).start()
     rnd = random.Random(1)

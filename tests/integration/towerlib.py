@@ -151,6 +151,20 @@ class Tower:
                 f.write(tk["token"] + "\n")
         return tk["token"]
 
+    def cast(self):
+        """An organisation and a token each for its operator and for a
+        sensor, an analyst and an auditor of the office, as the admin:
+        {"operator": ..., "sensor": ..., "analyst": ..., "auditor": ...}."""
+        st, org, _ = self.call("POST", "/api/v1/orgs", {"name": "Grid", "sector": "electricity"},
+                               self.admin)
+        st, u, _ = self.call("POST", "/api/v1/users", {"name": "op", "role": "operator",
+                                                        "org_id": org["id"]}, self.admin)
+        st, tk, _ = self.call("POST", "/api/v1/tokens", {"user_id": u["id"]}, self.admin)
+        out = {"operator": tk["token"]}
+        for role in ("sensor", "analyst", "auditor"):
+            out[role] = self.token_for(role, role)
+        return out
+
     def stop(self):
         self.proc.terminate()
         rc = self.proc.wait(timeout=30)
