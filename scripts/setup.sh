@@ -30,7 +30,8 @@ build_pkgs=(build-essential cmake pkg-config libpcap-dev libssl-dev
 # tests (scripts/nats-test.sh, tests/unit/stream, test_stream_cluster.py).
 # nginx-light, wrk: two towers behind nginx under wrk's load, one killed
 # (tests/integration/test_towers.py); wrk also drives bench/tower-run.
-test_pkgs=(tshark nats-server nginx-light wrk clang libclang-rt-14-dev postgresql python3-cryptography nfdump
+# faketime: a sensor whose clock is hours off (test_clock_skew.py).
+test_pkgs=(tshark nats-server nginx-light wrk faketime clang libclang-rt-14-dev postgresql python3-cryptography nfdump
            python3-jsonschema python3-requests python3-six python3-tz
            golang-go golang-golang-x-mod-dev
            bind9 bind9-dnsutils unbound nftables bird2 gobgpd iproute2 softflowd tcpreplay

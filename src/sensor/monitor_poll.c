@@ -34,6 +34,12 @@ struct monitor_poll {
 	char *last;	 /* the last answer accepted, NUL-terminated */
 	size_t last_len;
 	int failing;	 /* in a streak of failed fetches */
+	/* The tower's clock less this machine's, from the last answer's "now":
+	 * authorizations are timed by the tower's clock, so that a sensor
+	 * whose clock is off neither drops one in force nor keeps one past
+	 * its end when the tower cannot be reached. */
+	int64_t offset_us;
+	int skew_said;	 /* a large offset said, once */
 	struct every *thread; /* the polls after the first; NULL before run */
 };
 
@@ -85,6 +91,30 @@ static void publish(struct monitor_poll *mp, struct decode_scope *s)
 	fprintf(stderr, "analyze: monitoring: %s\n", desc);
 }
 
+#define SKEW_SAY_US (60 * 1000000LL) /* an offset past a minute is said */
+
+/* Takes the tower's "now" from its answer, fetched at local time local. */
+static void clock_take(struct monitor_poll *mp, const char *body, size_t len, int64_t local)
+{
+	json_t *root = json_loadb(body, len, 0, NULL);
+	const char *now = json_string_value(json_object_get(root, "now"));
+	int64_t tower;
+
+	if (now != NULL && monitor_parse_time(now, &tower) == 0) {
+		mp->offset_us = tower - local;
+		if (llabs(mp->offset_us) > SKEW_SAY_US && !mp->skew_said) {
+			fprintf(stderr,
+				"analyze: monitoring: this machine's clock is %lld s %s the tower's; "
+				"the authorizations are timed by the tower's\n",
+				llabs(mp->offset_us) / 1000000, mp->offset_us > 0 ? "behind" : "ahead of");
+			mp->skew_said = 1;
+		} else if (llabs(mp->offset_us) <= SKEW_SAY_US) {
+			mp->skew_said = 0;
+		}
+	}
+	json_decref(root);
+}
+
 /* One poll. At start (first), a failure is final and returns -1. */
 static int poll_once(struct monitor_poll *mp, int first)
 {
@@ -92,9 +122,12 @@ static int poll_once(struct monitor_poll *mp, int first)
 	char *body = NULL;
 	size_t len = 0;
 	struct decode_scope *s = NULL;
-	int64_t now = yg_wall_us();
+	int64_t local = yg_wall_us(), now;
 
-	if (fetch(mp, &body, &len, why, sizeof(why)) == 0) {
+	if (fetch(mp, &body, &len, why, sizeof(why)) == 0)
+		clock_take(mp, body, len, local);
+	now = local + mp->offset_us;
+	if (body != NULL) {
 		if (monitor_scope_from_json(body, len, now, &s, err, sizeof(err)) == 0) {
 			free(mp->last);
 			mp->last = body;
