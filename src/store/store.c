@@ -4,6 +4,7 @@
 #include "store/store_int.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/clock.h"
@@ -834,6 +836,14 @@ int store_open_ex(const char *url, const struct store_opts *opts, struct store *
 			free(st);
 			return YG_EINVAL;
 		}
+		/* A new database is made for its owner alone (SQLite gives its
+		 * WAL the database's permissions). Only when it does not exist
+		 * (O_EXCL): closing a descriptor of a file drops every POSIX
+		 * lock this process holds on it, SQLite's connections' too, and
+		 * another process would then take the database for unused. */
+		int fd = open(target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
 	}
 	st->busy_timeout_ms = o.busy_timeout_ms ? o.busy_timeout_ms : STORE_BUSY_DEFAULT;
 	st->target = str_dup(target);

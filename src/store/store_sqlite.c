@@ -292,11 +292,6 @@ static int sq_connect(struct store *st, struct store_conn *c)
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
-	/* Made by us, for its owner alone (SQLite gives its journal and WAL
-	 * the database's permissions); one that exists keeps its own. */
-	int fd = open(st->target, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
 	rc = sqlite3_open_v2(st->target, &db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
