@@ -298,7 +298,8 @@ static int sources_list(struct http_request *req, struct http_response *resp, vo
 				s->critical = store_res_int64(r, i, c_critical);
 		}
 	}
-	qsort(ss.v, ss.n, sizeof(*ss.v), source_cmp);
+	if (ss.n > 1) /* qsort of NULL, 0 is undefined */
+		qsort(ss.v, ss.n, sizeof(*ss.v), source_cmp);
 	arr = json_array();
 	for (i = 0; i < ss.n && i < (size_t)limit; i++) {
 		struct src_row *s = &ss.v[i];

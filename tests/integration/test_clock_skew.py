@@ -40,13 +40,19 @@ def main():
         for shift, word in (("+3h", "ahead of"), ("-3h", "behind")):
             out = os.path.join(d, "eve%s.json" % shift)
             env = dict(os.environ, FAKETIME_DONT_FAKE_MONOTONIC="1")
+            # libfaketime is preloaded: an AddressSanitizer build must be told
+            # that its runtime need not come first.
+            env["ASAN_OPTIONS"] = ":".join(x for x in (os.environ.get("ASAN_OPTIONS"),
+                                                       "verify_asan_link_order=0") if x)
             p = subprocess.run(["faketime", "-f", shift, a.yagura, "analyze", "--tower",
                                 "http://127.0.0.1:%d" % tw.port, "--token-file", tokfile,
                                 "--spool", os.path.join(d, "spool"), "--post-wait", "10",
                                 "-o", out, cap], capture_output=True, text=True, timeout=120,
                                env=env)
-            with open(out) as f:
-                flows = [json.loads(x) for x in f if '"event_type":"flow"' in x]
+            flows = []
+            if os.path.exists(out):
+                with open(out) as f:
+                    flows = [json.loads(x) for x in f if '"event_type":"flow"' in x]
             t.check(p.returncode == 0, "clock %s: exit %d %s" % (shift, p.returncode,
                                                                 p.stderr[-300:]))
             t.check("monitoring: 1 authorization active (id %d)" % aid in p.stderr,
