@@ -520,16 +520,43 @@ void stream_stats_get(const struct stream *s, struct stream_stats *out)
 	out->async_failed = s->async_failed;
 }
 
+/* Sector and sensor as subject tokens; 0 or YG_EINVAL with s->err set. */
+static int names_check(struct stream *s, const char *sector, const char *sensor)
+{
+	if (stream_token_check(sector) < 0 || stream_token_check(sensor) < 0) {
+		fail(s, NATS_OK, "stream: sector '%.*s' or sensor '%.*s' is not a subject token",
+		     70, sector != NULL ? sector : "(null)", 70,
+		     sensor != NULL ? sensor : "(null)");
+		return YG_EINVAL;
+	}
+	return YG_OK;
+}
+
+/* An alert's id and size as the stream takes them; 0 or YG_EINVAL with
+ * s->err set. */
+static int alert_check(struct stream *s, const char *alert_id, size_t len)
+{
+	if (id_check(alert_id) < 0) {
+		fail(s, NATS_OK, "stream: alert id '%.80s' is empty, longer than %d or not printable",
+		     alert_id != NULL ? alert_id : "(null)", STREAM_ID_MAX);
+		return YG_EINVAL;
+	}
+	if (len > (size_t)natsConnection_GetMaxPayload(s->nc)) {
+		fail(s, NATS_OK, "stream: alert %s is %zu bytes, more than the server's %lld",
+		     alert_id, len, (long long)natsConnection_GetMaxPayload(s->nc));
+		return YG_EINVAL;
+	}
+	return YG_OK;
+}
+
 int stream_publish_async(struct stream *s, const char *sector, const char *sensor,
 			 const char *data, size_t len)
 {
 	char subject[STREAM_SUBJECT_MAX];
 	natsStatus st;
 
-	if (stream_token_check(sector) < 0 || stream_token_check(sensor) < 0) {
-		fail(s, NATS_OK, "stream: sector or sensor is not a subject token");
+	if (names_check(s, sector, sensor) < 0)
 		return YG_EINVAL;
-	}
 	if (len > (size_t)natsConnection_GetMaxPayload(s->nc)) {
 		fail(s, NATS_OK, "stream: a record of %zu bytes, more than the server's %lld", len,
 		     (long long)natsConnection_GetMaxPayload(s->nc));
@@ -574,23 +601,8 @@ int stream_publish_alert(struct stream *s, const char *sector, const char *senso
 	jsErrCode jerr = 0;
 	natsStatus st;
 
-	if (stream_token_check(sector) < 0 || stream_token_check(sensor) < 0) {
-		fail(s, NATS_OK, "stream: sector '%.*s' or sensor '%.*s' is not a subject token",
-		     70, sector != NULL ? sector : "(null)", 70,
-		     sensor != NULL ? sensor : "(null)");
+	if (names_check(s, sector, sensor) < 0 || alert_check(s, alert_id, len) < 0)
 		return YG_EINVAL;
-	}
-	if (id_check(alert_id) < 0) {
-		fail(s, NATS_OK,
-		     "stream: alert id '%.80s' is empty, longer than %d or not printable",
-		     alert_id != NULL ? alert_id : "(null)", STREAM_ID_MAX);
-		return YG_EINVAL;
-	}
-	if (len > (size_t)natsConnection_GetMaxPayload(s->nc)) {
-		fail(s, NATS_OK, "stream: alert %s is %zu bytes, more than the server's %lld",
-		     alert_id, len, (long long)natsConnection_GetMaxPayload(s->nc));
-		return YG_EINVAL;
-	}
 	snprintf(subject, sizeof(subject), "%s.%s.%s", s->prefix, sector, sensor);
 	snprintf(msg_id, sizeof(msg_id), "%s.%s", sensor, alert_id);
 	jsPubOptions_Init(&po);
@@ -617,23 +629,6 @@ int stream_publish_alert(struct stream *s, const char *sector, const char *senso
 	return YG_OK;
 }
 
-/* Checks alert i of a batch as stream_publish_alert does; 0 or YG_EINVAL
- * with s->err set. */
-static int alert_check(struct stream *s, const char *alert_id, size_t len)
-{
-	if (id_check(alert_id) < 0) {
-		fail(s, NATS_OK, "stream: alert id '%.80s' is empty, longer than %d or not printable",
-		     alert_id != NULL ? alert_id : "(null)", STREAM_ID_MAX);
-		return YG_EINVAL;
-	}
-	if (len > (size_t)natsConnection_GetMaxPayload(s->nc)) {
-		fail(s, NATS_OK, "stream: alert %s is %zu bytes, more than the server's %lld",
-		     alert_id, len, (long long)natsConnection_GetMaxPayload(s->nc));
-		return YG_EINVAL;
-	}
-	return YG_OK;
-}
-
 int stream_publish_alerts(struct stream *s, const char *sector, const char *sensor,
 			  const char *const *alert_ids, const char *const *jsons,
 			  const size_t *lens, int n)
@@ -645,12 +640,8 @@ int stream_publish_alerts(struct stream *s, const char *sector, const char *sens
 	int sent = 0, done = 0;
 	uint64_t gen;
 
-	if (stream_token_check(sector) < 0 || stream_token_check(sensor) < 0) {
-		fail(s, NATS_OK, "stream: sector '%.*s' or sensor '%.*s' is not a subject token",
-		     70, sector != NULL ? sector : "(null)", 70,
-		     sensor != NULL ? sensor : "(null)");
+	if (names_check(s, sector, sensor) < 0)
 		return YG_EINVAL;
-	}
 	if (n <= 0)
 		return 0;
 	if (alert_check(s, alert_ids[0], lens[0]) < 0)
