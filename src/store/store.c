@@ -289,7 +289,7 @@ void store_conn_put(struct store_conn *c)
 	if (!c)
 		return;
 	st = c->st;
-	if (c->in_tx && store_rollback(c) < 0) {
+	if (store_rollback(c) < 0) {
 		log_warnx("store: rollback on put failed, dropping connection: %s", c->errmsg);
 		st->ops->disconnect(c);
 	}
@@ -352,13 +352,25 @@ int store_commit(struct store_conn *c)
 
 int store_rollback(struct store_conn *c)
 {
-	int rc;
+	char keep[STORE_ERRMSG_MAX];
+	int rc = 0;
 
-	if (!c->in_tx)
-		return 0;
-	rc = exec_simple(c, "ROLLBACK");
+	/* The engine's word decides, not c->in_tx: a statement that failed
+	 * for want of memory may have ended the transaction (SQLite rolls
+	 * back by itself) or left one open that c->in_tx does not know of,
+	 * and a ROLLBACK may fail the same way. A connection put back with a
+	 * transaction open would refuse every later BEGIN. The message of
+	 * what failed before is kept. */
 	c->in_tx = 0;
-	return rc;
+	if (!c->st->ops->tx_open(c))
+		return 0;
+	memcpy(keep, c->errmsg, sizeof(keep));
+	for (int tries = 0; tries < 2 && c->st->ops->tx_open(c); tries++)
+		rc = exec_simple(c, "ROLLBACK");
+	if (c->st->ops->tx_open(c))
+		return rc < 0 ? rc : YG_EIO;
+	memcpy(c->errmsg, keep, sizeof(keep));
+	return 0;
 }
 
 int store_exec_batch(struct store_conn *c, const char *sql, size_t ncols,
@@ -543,7 +555,7 @@ static void group_lead(struct store *st, struct group_req *head)
 fail:
 	if (c) {
 		log_warnx("store: group commit failed: %s", c->errmsg);
-		if (c->in_tx && store_rollback(c) < 0)
+		if (store_rollback(c) < 0)
 			st->ops->disconnect(c); /* reconnected by the next group */
 	}
 	for (r = head; r; r = r->next)

@@ -159,7 +159,9 @@ int store_insert_new_in(struct store_conn *c, const char *table, const char *col
 
 /* Transactions on c. SQLite takes the write lock at begin (BEGIN IMMEDIATE).
  * After a failed statement inside a transaction the caller must rollback;
- * commit returns 0 only once the transaction is durable. */
+ * commit returns 0 only once the transaction is durable. rollback ends
+ * whatever transaction the engine has open on c, and fails only when one is
+ * still open after it (store_conn_put then drops the connection). */
 int store_begin(struct store_conn *c) YG_MUST_CHECK;
 int store_commit(struct store_conn *c) YG_MUST_CHECK;
 int store_rollback(struct store_conn *c);

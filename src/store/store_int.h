@@ -34,6 +34,9 @@ struct store_ops {
 	void (*disconnect)(struct store_conn *c);
 	/* 1 if the connection is usable, else tries once to reconnect. */
 	int (*check)(struct store_conn *c);
+	/* 1 if the engine has a transaction open on c (whatever c->in_tx
+	 * says: a ROLLBACK that failed for want of memory leaves it open). */
+	int (*tx_open)(struct store_conn *c);
 	int (*exec)(struct store_conn *c, const char *sql, const struct store_param *p, size_t n,
 		    struct store_res **res, int64_t *changed);
 	/* Several statements, no parameters, no results (migrations). */

@@ -173,6 +173,13 @@ static int pg_check(struct store_conn *c)
 	return pg_session(c) == 0;
 }
 
+static int pg_tx_open(struct store_conn *c)
+{
+	PGTransactionStatusType t = c->db != NULL ? PQtransactionStatus(c->db) : PQTRANS_IDLE;
+
+	return t != PQTRANS_IDLE && t != PQTRANS_UNKNOWN;
+}
+
 /* Integers (int8) and blobs (bytea) go in binary. Text goes in text format
  * with an unspecified type, so that the server infers it from the context
  * like a literal; text format needs NUL-terminated copies. */
@@ -656,6 +663,7 @@ const struct store_ops store_pg_ops = {
 	.connect = pg_connect,
 	.disconnect = pg_disconnect,
 	.check = pg_check,
+	.tx_open = pg_tx_open,
 	.exec = pg_exec,
 	.exec_script = pg_script,
 	.batch = pg_batch,

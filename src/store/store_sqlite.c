@@ -340,6 +340,11 @@ static int sq_check(struct store_conn *c)
 	return c->db != NULL;
 }
 
+static int sq_tx_open(struct store_conn *c)
+{
+	return c->db != NULL && !sqlite3_get_autocommit(c->db);
+}
+
 /* A prepared statement for sql from the cache, or newly prepared into it.
  * The statement is reset and unbound. */
 static int sq_prepare(struct store_conn *c, const char *sql, sqlite3_stmt **out)
@@ -586,6 +591,7 @@ const struct store_ops store_sqlite_ops = {
 	.connect = sq_connect,
 	.disconnect = sq_disconnect,
 	.check = sq_check,
+	.tx_open = sq_tx_open,
 	.exec = sq_exec,
 	.exec_script = sq_script,
 	.batch = sq_batch,
