@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/jbuf.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
@@ -441,7 +442,7 @@ static int fetch(struct watch *w, struct audit_cp *cur)
 			  TLOG_NOTE_MAX);
 		return EXIT_INPUT;
 	}
-	ans = cur->buf != NULL ? json_loads(cur->buf, 0, NULL) : NULL;
+	ans = cur->buf != NULL ? yg_json_loads(cur->buf, 0, NULL) : NULL;
 	rc = client_refused(WATCH_WHO, st, ans, w->tw.o.base);
 	json_decref(ans);
 	audit_cp_free(cur);
@@ -467,7 +468,7 @@ static int submit(struct watch *w, const struct audit_cp *cur, const struct jbuf
 		st = client_call_raw(w->tw.o.base, w->tw.token, "POST", "/api/v1/log/cosignature",
 				     "text/plain; charset=utf-8", body.buf, body.len, 1 << 20, &raw,
 				     &len);
-		ans = raw != NULL ? json_loads(raw, 0, NULL) : NULL;
+		ans = raw != NULL ? yg_json_loads(raw, 0, NULL) : NULL;
 		rc = st == 200 ? EXIT_OK : client_refused(WATCH_WHO, st < 0 ? 502 : st, ans,
 							  w->tw.o.base);
 	}

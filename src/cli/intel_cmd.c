@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -134,7 +135,7 @@ static long taxii_call(const struct intel_args *a, const char *method, const cha
 			     text ? strlen(text) : 0, INTEL_ANSWER_MAX, &out, &len);
 	free(text);
 	if (out != NULL)
-		*answer = json_loadb(out, len, 0, NULL);
+		*answer = yg_json_loadb(out, len, 0, NULL);
 	free(out);
 	return st;
 }
@@ -379,7 +380,7 @@ static int misp_feed(struct stix_misp *m, const char *dir, unsigned *failed)
 	snprintf(path, sizeof(path), "%s/manifest.json", dir);
 	if ((buf = read_file(path, &n)) == NULL)
 		return -1;
-	manifest = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+	manifest = yg_json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
 	free(buf);
 	if (!json_is_object(manifest) || json_object_size(manifest) == 0) {
 		log_warnx("intel import: %s: not a MISP feed's manifest (an object of event uuids)",
@@ -402,7 +403,7 @@ static int misp_feed(struct stix_misp *m, const char *dir, unsigned *failed)
 			(*failed)++;
 			continue;
 		}
-		root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+		root = yg_json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
 		free(buf);
 		rc = root != NULL ? stix_misp_add(m, path, root) : YG_EFORMAT;
 		json_decref(root);
@@ -504,7 +505,7 @@ static int intel_import(struct intel_args *a, const char *file)
 		if ((buf = read_file(file, &n)) == NULL)
 			return EXIT_INPUT;
 		if (fmt != IMPORT_LIST)
-			root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+			root = yg_json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
 		if (fmt == IMPORT_AUTO)
 			fmt = root == NULL ? IMPORT_LIST
 			      : json_object_get(root, "Event") != NULL ||

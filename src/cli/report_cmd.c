@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -132,7 +133,7 @@ int cmd_report(int argc, char **argv)
 		status = client_call(base, token, "POST", "/api/v1/reports", body, idem, &answer);
 	} else if (strcmp(cmd, "update") == 0 && npos == 4) {
 		char *rep = read_json_file(pos[3]);
-		json_t *doc = rep ? json_loads(rep, 0, NULL) : NULL;
+		json_t *doc = rep ? yg_json_loads(rep, 0, NULL) : NULL;
 		json_t *req = doc ? json_pack("{s:s,s:o}", "stage", pos[2], "report", doc) : NULL;
 
 		free(rep);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/json.h"
 #include "base/log.h"
 
 struct client_buf {
@@ -193,7 +194,7 @@ long client_call(const char *base, const char *token, const char *method, const 
 
 	*answer = NULL;
 	if (b.p != NULL)
-		*answer = json_loads(b.p, 0, NULL);
+		*answer = yg_json_loads(b.p, 0, NULL);
 	free(b.p);
 	return status;
 }
@@ -313,7 +314,7 @@ void client_query_add(struct client_query *q, const char *name, const char *valu
 
 void client_refusal_text(const char *body, size_t len, char *out, size_t n)
 {
-	json_t *j = json_loadb(body, len, 0, NULL), *e = json_object_get(j, "error");
+	json_t *j = yg_json_loadb(body, len, 0, NULL), *e = json_object_get(j, "error");
 	json_t *m = json_object_get(j, "title");
 	char buf[256];
 

@@ -25,6 +25,7 @@
 #include <microhttpd.h>
 
 #include "base/alloc.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "http/http_int.h"
 
@@ -48,6 +49,7 @@ struct http_response {
 	size_t nhdr;
 	struct http_kv hdr[RESP_MAX_HEADERS];
 	json_t *err_obj; /* borrowed: the "error" object inside json */
+	char errbuf[192]; /* an error's body when it could not be allocated */
 };
 
 struct http_request {
@@ -278,10 +280,29 @@ int http_response_error(struct http_response *resp, int status, const char *code
 		top = err != NULL ? json_pack("{s:o}", "error", err) : NULL;
 	}
 
-	if (top == NULL)
-		return YG_ENOMEM;
 	resp_clear_body(resp);
 	resp->status = status;
+	if (top == NULL) {
+		/* Out of memory: the same shape from the response's own buffer,
+		 * with the message only when it needs no escaping. */
+		bool plain = strlen(message) < 64;
+
+		for (const char *p = message; plain && *p != '\0'; p++)
+			plain = *p >= ' ' && *p <= '~' && *p != '"' && *p != '\\';
+		if (rt != NULL && rt->media != NULL && rt->media->error != NULL)
+			snprintf(resp->errbuf, sizeof(resp->errbuf),
+				 "{\"title\":\"%s\",\"error_code\":\"%s\",\"http_status\":\"%d\"}",
+				 plain ? message : code, code, status);
+		else
+			snprintf(resp->errbuf, sizeof(resp->errbuf),
+				 "{\"error\":{\"status\":%d,\"code\":\"%s\",\"message\":\"%s\"}}",
+				 status, code, plain ? message : "");
+		resp->body = resp->errbuf;
+		resp->body_len = strlen(resp->errbuf);
+		resp->ctype = rt != NULL && rt->media != NULL ? rt->media->ctype
+							      : "application/json";
+		return 0;
+	}
 	resp->json = top;
 	resp->err_obj = err;
 	return 0;
@@ -444,12 +465,12 @@ static enum MHD_Result queue_resp(struct http_request *req)
 		 * 24.300000000000001. */
 		if (json_dump_callback(resp->json, dump_cb, &d,
 				       JSON_COMPACT | JSON_REAL_PRECISION(15)) < 0) {
-			static const char oom[] = "{\"error\":{\"status\":500,\"code\":"
-						  "\"internal_error\",\"message\":\"out of memory\"}}";
+			static const char oom[] = "{\"error\":{\"status\":503,\"code\":"
+						  "\"unavailable\",\"message\":\"out of memory\"}}";
 
 			body = oom;
 			len = sizeof(oom) - 1;
-			status = 500;
+			status = 503;
 		} else {
 			body = req->out;
 			len = req->out_len;
@@ -492,6 +513,38 @@ static enum MHD_Result fail(struct http_request *req, int status, const char *me
 	return queue_resp(req);
 }
 
+/* A request whose record could not be allocated is still answered: 503
+ * with Retry-After, from static memory, so that a client retries rather
+ * than taking a closed connection for a verdict. These two markers stand in
+ * for the record in libmicrohttpd's per-request slot: before the answer is
+ * queued, and after. */
+static char oom_unanswered, oom_answered;
+
+static enum MHD_Result oom_answer(struct MHD_Connection *conn, void **con_cls,
+				  size_t *upload_data_size)
+{
+	static const char body[] = "{\"error\":{\"status\":503,\"code\":\"unavailable\","
+				   "\"message\":\"out of memory\"}}";
+	struct MHD_Response *r;
+	enum MHD_Result ok;
+
+	if (*con_cls == &oom_answered) {
+		*upload_data_size = 0; /* a body sent anyway is read and dropped */
+		return MHD_YES;
+	}
+	*con_cls = &oom_answered;
+	r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+					    MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(r, "Retry-After", "1");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ok = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct http_server *srv = cls;
@@ -500,7 +553,7 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	if (req == NULL)
-		return NULL;
+		return &oom_unanswered;
 	memset(req, 0, offsetof(struct http_request, inline_mem));
 	req->srv = srv;
 	req->conn = conn;
@@ -529,8 +582,10 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	int status;
 
 	(void)conn;
-	if (req == NULL)
+	if (req == NULL || *con_cls == &oom_unanswered || *con_cls == &oom_answered) {
+		*con_cls = NULL;
 		return;
+	}
 	*con_cls = NULL;
 	if (req->hc != NULL) {
 		req->hc->requests++;
@@ -789,7 +844,14 @@ static void handle(struct http_request *req)
 	if ((rt->flags & HTTP_ROUTE_JSON) && req->body_len > 0) {
 		json_error_t jerr;
 
-		req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+		req->json = yg_json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+		if (req->json == NULL && yg_json_oom(&jerr)) {
+			req->resp.nhdr = 0;
+			if (http_response_error(&req->resp, 503, NULL, "out of memory") < 0)
+				resp_clear_body(&req->resp);
+			(void)http_response_header(&req->resp, "Retry-After", "1");
+			return;
+		}
 		if (req->json == NULL) {
 			char msg[256];
 
@@ -801,13 +863,25 @@ static void handle(struct http_request *req)
 		}
 	}
 	req->wake_gen = atomic_load(&req->srv->wake_gen);
+	(void)yg_alloc_failed_take();
 	rc = rt->handler(req, &req->resp, rt->ctx);
+	/* An allocation that failed while the handler ran (jansson's too, see
+	 * base/json.h) may have left its answer short of a member or without
+	 * a body at all, where the handler did not check: the client is told
+	 * to try again rather than given that answer. What the handler had
+	 * committed stays committed, and its log entry with it. */
+	if (rc == 0 && yg_alloc_failed_take() && req->resp.status < 500)
+		rc = YG_ENOMEM;
 	if (rc < 0) {
 		log_warnx("http: %s %s: handler failed: %s", req->method_str, req->target.path,
 			  yg_strerror(rc));
 		req->resp.nhdr = 0;
-		if (http_response_error(&req->resp, 500, NULL, "internal error") < 0)
+		/* Out of memory passes: the client is to try again. */
+		if (http_response_error(&req->resp, rc == YG_ENOMEM ? 503 : 500, NULL,
+					rc == YG_ENOMEM ? "out of memory" : "internal error") < 0)
 			resp_clear_body(&req->resp);
+		if (rc == YG_ENOMEM)
+			(void)http_response_header(&req->resp, "Retry-After", "1");
 	}
 }
 
@@ -1090,7 +1164,7 @@ static enum MHD_Result first_call(struct http_request *req, const char *url, con
 		return MHD_YES; /* answered */
 	rc = http_target_parse(&req->arena, req->raw_uri, strlen(req->raw_uri), &req->target);
 	if (rc == YG_ENOMEM)
-		return fail(req, 500, "out of memory", NULL, NULL);
+		return fail(req, 503, "out of memory", "Retry-After", "1");
 	if (rc < 0)
 		return fail(req, 400, "malformed request target", NULL, NULL);
 	http_router_match(&srv->router, req->method, &req->target, &req->match);
@@ -1216,7 +1290,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 
 	(void)cls;
 	if (req == NULL)
-		return MHD_NO; /* the URI callback could not allocate: drop */
+		return MHD_NO;
+	if (*con_cls == &oom_unanswered || *con_cls == &oom_answered)
+		return oom_answer(conn, con_cls, upload_data_size);
 	if (!req->started) {
 		req->started = true;
 		req->conn = conn;
@@ -1423,6 +1499,7 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 	int rc;
 
 	*out = NULL;
+	yg_json_init();
 	srv = yg_calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return YG_ENOMEM;

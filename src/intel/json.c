@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/json.h"
 #include "intel/intel_int.h"
 #include "stix/stix.h"
 
@@ -651,7 +652,9 @@ int json_load(struct intel_builder *b, const char *name, const void *buf, size_t
 	int err = 0;
 
 	o.confidence = o.confidence < 0 ? 0 : o.confidence > 100 ? 100 : o.confidence;
-	root = json_loadb(buf, len, 0, &je);
+	root = yg_json_loadb(buf, len, 0, &je);
+	if (root == NULL && yg_json_oom(&je))
+		return YG_ENOMEM;
 	if (root == NULL) {
 		report_file_error(rep, INTEL_REASON_JSON, "%s: invalid JSON at line %d column %d: %s",
 				  name, je.line, je.column, je.text);

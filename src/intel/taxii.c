@@ -14,6 +14,7 @@
 
 #include "base/alloc.h"
 #include "base/hash.h"
+#include "base/json.h"
 #include "stix/stix.h"
 
 #define DEFAULT_MAX_IDS (4u << 20)
@@ -217,13 +218,17 @@ int intel_taxii_apply(struct intel_taxii_set *s, const void *buf, size_t len, in
 		      size_t n)
 {
 	json_error_t je;
-	json_t *root = json_loadb(buf, len, 0, &je), *objs, *more, *next, *o;
+	json_t *root = yg_json_loadb(buf, len, 0, &je), *objs, *more, *next, *o;
 	struct intel_taxii_delta dd = {0};
 	struct op *ops = NULL;
 	size_t nops = 0, i;
 	int rc = YG_EFORMAT;
 
 	memset(page, 0, sizeof(*page));
+	if (root == NULL && yg_json_oom(&je)) {
+		snprintf(err, n, "out of memory");
+		return YG_ENOMEM;
+	}
 	if (root == NULL) {
 		snprintf(err, n, "not JSON (line %d: %s)", je.line, je.text);
 		return YG_EFORMAT;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/ipaddr.h"
+#include "base/json.h"
 
 static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -196,7 +197,7 @@ int monitor_scope_from_json(const char *json, size_t len, int64_t now_us,
 	int rc = 0;
 
 	*out = NULL;
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	root = yg_json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL)
 		return fail(YG_EFORMAT, err, errlen, "the answer is not JSON (line %d: %s)", je.line,
 			    je.text);

@@ -19,6 +19,7 @@
 #include "base/alloc.h"
 #include "base/clock.h"
 #include "base/every.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "client/client.h"
 #include "decode/scope.h"
@@ -96,7 +97,7 @@ static void publish(struct monitor_poll *mp, struct decode_scope *s)
 /* Takes the tower's "now" from its answer, fetched at local time local. */
 static void clock_take(struct monitor_poll *mp, const char *body, size_t len, int64_t local)
 {
-	json_t *root = json_loadb(body, len, 0, NULL);
+	json_t *root = yg_json_loadb(body, len, 0, NULL);
 	const char *now = json_string_value(json_object_get(root, "now"));
 	int64_t tower;
 

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "base/alloc.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "tower/alertbatch.h"
 #include "tower/tower_int.h"
@@ -36,7 +37,7 @@ static struct store_param int_or_null(int64_t v)
  * that the same record sent twice, however formatted, is stored once. */
 static int alert_canonical(const struct alert_rec *r, char **text, char id[65])
 {
-	json_t *j = json_loadb(r->text, r->len, 0, NULL);
+	json_t *j = yg_json_loadb(r->text, r->len, 0, NULL);
 	uint8_t h[32];
 
 	*text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -484,7 +485,7 @@ static int alerts_list(struct http_request *req, struct http_response *resp, voi
 
 			json_object_set_new(o, texts[k], v ? json_string(v) : json_null());
 		}
-		json_t *rec = json_loads(store_res_text(r, i, cbody), 0, NULL);
+		json_t *rec = yg_json_loads(store_res_text(r, i, cbody), 0, NULL);
 		json_object_set_new(o, "record", rec ? rec : json_null());
 		json_array_append_new(arr, o);
 	}

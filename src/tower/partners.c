@@ -20,6 +20,7 @@
 #include "base/alloc.h"
 #include "base/clock.h"
 #include "base/every.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "http/fetch.h"
 #include "stix/stix.h"
@@ -114,7 +115,7 @@ static int pull(struct tower *t, unsigned i)
 				       .headers = {auth, "Accept: application/taxii+json;version=2.1"},
 				       .keep = "X-TAXII-Date-Added-Last"};
 		http_fetch(&f);
-		json_t *env = f.status == 200 ? json_loadb(f.answer, f.answer_len, 0, NULL) : NULL;
+		json_t *env = f.status == 200 ? yg_json_loadb(f.answer, f.answer_len, 0, NULL) : NULL;
 		const json_t *objs = json_object_get(env, "objects");
 		int64_t last = 0;
 		free(f.answer);

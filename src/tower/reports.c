@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "base/json.h"
 #include "tower/report_int.h"
 #include "tower/tower_int.h"
 
@@ -237,7 +238,7 @@ static int reports_show(struct http_request *req, struct http_response *resp, vo
 	       ca = tw_col(v, "author_id"), cc = tw_col(v, "created");
 	versions = json_array();
 	for (size_t i = 0; i < store_res_nrows(v); i++) {
-		json_t *body = json_loads(store_res_text(v, i, cb), 0, NULL);
+		json_t *body = yg_json_loads(store_res_text(v, i, cb), 0, NULL);
 
 		json_array_append_new(
 			versions, json_pack("{s:I,s:s,s:I,s:o,s:o}", "version",
@@ -279,7 +280,7 @@ static int idem_replay(struct store_conn *c, const struct principal *p, const ch
 			tw_fail(resp, 422, "idempotency_key_reused",
 				"this Idempotency-Key was used for a different request");
 		} else {
-			json_t *j = json_loads(store_res_text(r, 0, tw_col(r, "response")), 0, NULL);
+			json_t *j = yg_json_loads(store_res_text(r, 0, tw_col(r, "response")), 0, NULL);
 			http_response_json(resp, (int)store_res_int64(r, 0, tw_col(r, "status")), j);
 			http_response_header(resp, "Idempotent-Replayed", "true");
 		}

@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/hash.h"
+#include "base/json.h"
 #include "rank/rank.h"
 #include "tower/alertbatch.h"
 
@@ -441,7 +442,7 @@ int rollup_aggregate(struct pass *p, struct store_res *r, size_t n)
 static int merge_named(struct named **v, size_t *n, size_t *cap, size_t max, const char *text,
 		       int keep_min)
 {
-	json_t *o = text != NULL && text[0] != '\0' ? json_loads(text, 0, NULL) : NULL;
+	json_t *o = text != NULL && text[0] != '\0' ? yg_json_loads(text, 0, NULL) : NULL;
 	const char *name;
 	json_t *x;
 	int rc = 0;

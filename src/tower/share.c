@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "stix/stix.h"
 #include "tower/tower_int.h"
 
@@ -120,7 +121,7 @@ static int report_share(struct http_request *req, struct http_response *resp, vo
 		store_res_free(r);
 		return tw_fail(resp, 404, "not_found", "no such report");
 	}
-	if ((rep = json_loads(store_res_text(r, 0, 3), 0, NULL)) == NULL) {
+	if ((rep = yg_json_loads(store_res_text(r, 0, 3), 0, NULL)) == NULL) {
 		store_res_free(r);
 		return tw_fail(resp, 500, "internal_error", "the report's body cannot be read");
 	}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/log.h"
 #include "stix/stix.h"
 #include "tower/tower_int.h"
@@ -59,7 +60,7 @@ static json_t *last_version(struct store_conn *c, const char *id)
 		       "BY version_us DESC LIMIT 1",
 		       ps, 2, &r, NULL) == 0 &&
 	    store_res_nrows(r) == 1)
-		v = json_loads(store_res_text(r, 0, 0), 0, NULL);
+		v = yg_json_loads(store_res_text(r, 0, 0), 0, NULL);
 	store_res_free(r);
 	return v;
 }

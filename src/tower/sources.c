@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/json.h"
 #include "tower/rollup.h"
 #include "tower/tower_int.h"
 
@@ -87,9 +88,10 @@ static struct src_row *source_get(struct src_table *ss, const char *ip, int crea
 	s->sigs = json_array();
 	s->detectors = json_object();
 	s->indicators = json_object();
-	if (json_object_set_new(ss->index, ip, json_integer((json_int_t)ss->n)) < 0)
+	ss->n++; /* sources_free frees it from here on, whatever follows */
+	if (json_object_set_new(ss->index, ip, json_integer((json_int_t)ss->n - 1)) < 0)
 		return NULL;
-	return &ss->v[ss->n++];
+	return s;
 }
 
 /* Adds v to a set kept as a JSON array (sets here hold a handful). */
@@ -143,7 +145,7 @@ static void sources_free(struct src_table *ss)
  * new JSON object; an empty one when there is none or it does not read. */
 static json_t *named_object(const char *text)
 {
-	json_t *o = text != NULL ? json_loads(text, 0, NULL) : NULL;
+	json_t *o = text != NULL ? yg_json_loads(text, 0, NULL) : NULL;
 
 	if (json_is_object(o))
 		return o;

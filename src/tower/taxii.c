@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/log.h"
 #include "stix/stix.h"
 #include "tower/report.h"
@@ -478,7 +479,7 @@ static int taxii_objects_get(struct http_request *req, struct http_response *res
 	json_t *o = json_object(), *objs = json_array();
 	page_meta(resp, r, f.limit, o, &shown);
 	for (size_t i = 0; i < shown; i++) {
-		json_t *v = json_loads(store_res_text(r, i, 0), 0, NULL);
+		json_t *v = yg_json_loads(store_res_text(r, i, 0), 0, NULL);
 
 		if (v != NULL)
 			json_array_append_new(objs, v);
@@ -646,7 +647,7 @@ static int add_body(struct store_conn *c, struct svc_tx *x, void *arg)
 
 static json_t *status_json(const struct store_res *r, size_t i)
 {
-	json_t *f = json_loads(store_res_text(r, i, tw_col(r, "failures")), 0, NULL);
+	json_t *f = yg_json_loads(store_res_text(r, i, tw_col(r, "failures")), 0, NULL);
 
 	return json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:o}", "id",
 			 store_res_text(r, i, tw_col(r, "status_id")), "status", "complete",

@@ -1,0 +1,61 @@
+#include "base/json.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+static void *json_alloc(size_t n)
+{
+	return yg_malloc(n);
+}
+
+static void json_init_once(void)
+{
+	json_set_alloc_funcs(json_alloc, free);
+}
+
+void yg_json_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, json_init_once);
+}
+
+static void set_oom(json_error_t *err)
+{
+	if (err == NULL)
+		return;
+	memset(err, 0, sizeof(*err));
+	err->line = err->column = -1;
+	snprintf(err->text, sizeof(err->text), "out of memory");
+	/* Where json_error_code() reads the code (jansson.h). */
+	err->text[JSON_ERROR_TEXT_LENGTH - 1] = (char)json_error_out_of_memory;
+}
+
+json_t *yg_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
+{
+	json_t *j;
+
+	yg_json_init();
+	(void)yg_alloc_failed_take();
+	j = json_loadb(buf, len, flags, err);
+	if (yg_alloc_failed_take()) {
+		json_decref(j);
+		set_oom(err);
+		return NULL;
+	}
+	return j;
+}
+
+json_t *yg_json_loads(const char *s, size_t flags, json_error_t *err)
+{
+	return yg_json_loadb(s, strlen(s), flags, err);
+}
+
+int yg_json_oom(const json_error_t *err)
+{
+	return json_error_code(err) == json_error_out_of_memory;
+}

@@ -1,0 +1,29 @@
+/* json.h - jansson, made to say when it ran out of memory.
+ *
+ * jansson 2.14 does not always say so itself: a string it could not copy
+ * while parsing is reported as a syntax error, and a byte it could not
+ * append to a string is dropped without a word ("2026-11-22T00:00:00Z" is
+ * read as "2026-11-22T00:0:00Z"; found by tests/unit/sweep). So jansson
+ * allocates through yg_malloc, which notes a failure on the thread, and
+ * these parse functions throw away whatever was parsed while one happened:
+ * NULL, with the error's code json_error_out_of_memory. Use them for every
+ * parse. */
+#ifndef YAGURA_BASE_JSON_H
+#define YAGURA_BASE_JSON_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* Makes jansson allocate through yg_malloc; once per process, also done by
+ * the functions below. */
+void yg_json_init(void);
+
+json_t *yg_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err);
+json_t *yg_json_loads(const char *s, size_t flags, json_error_t *err);
+
+/* Whether err says out of memory: the client is to try again, the input
+ * was not judged. */
+int yg_json_oom(const json_error_t *err);
+
+#endif
