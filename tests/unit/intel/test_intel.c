@@ -1298,7 +1298,9 @@ static void test_alloc_failures(void **state)
 	int complete = 0, failed = 0;
 
 	(void)state;
-	for (long n = 0; n < 100; n++) {
+	long refused = 1, n;
+
+	for (n = 0; refused > 0; n++) { /* every n, to the first not met */
 		struct intel_builder *b;
 		struct intel_snapshot *s = NULL;
 		struct intel_report rep;
@@ -1327,6 +1329,7 @@ static void test_alloc_failures(void **state)
 		}
 		rc = intel_builder_finish(b, &s);
 		yg_alloc_fail_after(-1);
+		refused = yg_alloc_failures();
 		if (rc != 0) {
 			assert_int_equal(rc, YG_ENOMEM);
 			assert_null(s);
@@ -1344,7 +1347,8 @@ static void test_alloc_failures(void **state)
 		complete++;
 	}
 	yg_alloc_fail_after(-1);
-	print_message("  %d runs failed cleanly, %d complete\n", failed, complete);
+	print_message("  %ld allocations: %d runs failed cleanly, %d complete\n", n - 1, failed,
+		      complete);
 	assert_true(failed >= 15);
 	assert_true(complete > 0);
 }

@@ -291,7 +291,7 @@ static void test_alloc_failures(void **state)
 		 ind(0, ID1, "198.51.100.7", "2026-11-01T00:00:00Z", ""),
 		 ind(1, ID2, "203.0.113.9", "2026-11-01T00:00:00Z", ",\"revoked\":true"));
 	envelope("", objs);
-	for (long k = 0; k < 20; k++) {
+	for (long k = 0, refused = 1; refused > 0; k++) { /* every k, to the first not met */
 		struct intel_taxii_set *s = intel_taxii_set_new(0);
 		struct intel_taxii_page p;
 		struct intel_taxii_delta d = {0};
@@ -302,6 +302,7 @@ static void test_alloc_failures(void **state)
 		yg_alloc_fail_after(k);
 		rc = intel_taxii_apply(s, env, strlen(env), NOW, &p, &d, err, sizeof(err));
 		yg_alloc_fail_after(-1);
+		refused = yg_alloc_failures();
 		if (rc == YG_ENOMEM) {
 			failed++;
 			assert_int_equal(intel_taxii_count(s), 0);
