@@ -51,6 +51,7 @@
 #include "pipeline/pipeline.h"
 #include "store/store.h"
 #include "tower/tower.h"
+#include "towerproc.h"
 
 #define MAX_N 200000 /* a sweep that has not ended by then is a failure */
 
@@ -271,89 +272,19 @@ static void test_sensor_path(void **state)
 
 /* --- the tower, over HTTP on loopback --- */
 
-struct answer {
-	int status; /* 0: the connection closed without an answer */
-	char body[16384];
-};
-
-static unsigned tower_port_n;
-
-/* One request on a new connection; the answer's status and body. Returns
- * -1 only when the tower could not be reached at all. */
-static int call(const char *method, const char *path, const char *token, const char *body,
-		struct answer *a)
-{
-	static char buf[65536];
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)tower_port_n)};
-	struct timeval tv = {.tv_sec = 30};
-	size_t have = 0;
-	char *p;
-	int fd, len;
-	ssize_t r;
-
-	a->status = 0;
-	a->body[0] = 0;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	len = snprintf(buf, sizeof(buf),
-		       "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-		       "%s%s%s"
-		       "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-		       method, path, token ? "Authorization: Bearer " : "", token ? token : "",
-		       token ? "\r\n" : "", body ? strlen(body) : 0, body ? body : "");
-	assert_true(len > 0 && (size_t)len < sizeof(buf));
-	assert_int_equal(write(fd, buf, (size_t)len), len);
-	while (have < sizeof(buf) - 1 && (r = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0)
-		have += (size_t)r;
-	close(fd);
-	buf[have] = 0;
-	if (have < 12 || strncmp(buf, "HTTP/1.1 ", 9) != 0)
-		return 0;
-	a->status = atoi(buf + 9);
-	if ((p = strstr(buf, "\r\n\r\n")) != NULL)
-		snprintf(a->body, sizeof(a->body), "%s", p + 4);
-	return 0;
-}
-
-/* The integer after "key": in a's body, or -1. */
-static long answer_int(const struct answer *a, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	if ((p = strstr(a->body, pat)) == NULL)
-		return -1;
-	return strtol(p + strlen(pat), NULL, 10);
-}
-
-static void answer_str(const struct answer *a, const char *key, char *out, size_t cap)
-{
-	char pat[64];
-	const char *p, *q;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	out[0] = 0;
-	if ((p = strstr(a->body, pat)) == NULL)
-		return;
-	p += strlen(pat);
-	if ((q = strchr(p, '"')) != NULL && (size_t)(q - p) < cap)
-		snprintf(out, cap, "%.*s", (int)(q - p), p);
-}
-
 struct tw {
-	char dir[64], store[512], key[128], vkey[256], schema[64];
-	char admin[64], op[64], sensor[64], analyst[64], overseer[64], auditor[64];
-	struct tower *t;
-	struct store *st; /* the test's own handle, for counting rows */
+	struct towerproc p;
+	struct store *st;     /* the test's own handle, for counting rows */
 	long stored_on_error; /* writes answered 5xx that stored their row anyway */
 };
+
+#define answer tp_answer
+
+static void call(struct tw *w, const char *method, const char *path, const char *token,
+		 const char *body, struct answer *a)
+{
+	assert_int_equal(tp_call(&w->p, method, path, token, body, body ? strlen(body) : 0, a), 0);
+}
 
 static long count_rows(struct tw *w, const char *sql)
 {
@@ -369,94 +300,6 @@ static long count_rows(struct tw *w, const char *sql)
 	return n;
 }
 
-static void token_for(struct tw *w, const char *name, const char *role, long org, char *tok)
-{
-	char body[256];
-	struct answer a;
-	long uid;
-
-	if (org > 0)
-		snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"%s\",\"org_id\":%ld}", name,
-			 role, org);
-	else
-		snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"%s\"}", name, role);
-	assert_int_equal(call("POST", "/api/v1/users", w->admin, body, &a), 0);
-	assert_int_equal(a.status, 201);
-	uid = answer_int(&a, "id");
-	snprintf(body, sizeof(body), "{\"user_id\":%ld}", uid);
-	assert_int_equal(call("POST", "/api/v1/tokens", w->admin, body, &a), 0);
-	assert_int_equal(a.status, 201);
-	answer_str(&a, "token", tok, 64);
-	assert_true(tok[0] != 0);
-}
-
-/* Runs sql on the PostgreSQL at url, outside the sweep. */
-static void pg_exec(const char *url, const char *sql)
-{
-	struct store_opts o = {.no_migrate = 1, .pool_size = 1};
-	struct store_conn *c;
-	struct store *st;
-	char err[256];
-
-	if (store_open_ex(url, &o, &st, err, sizeof(err)) < 0)
-		fail_msg("%s: %s", url, err);
-	assert_int_equal(store_conn_get(st, &c), 0);
-	if (store_exec(c, sql, NULL, 0, NULL, NULL) < 0)
-		fail_msg("%s: %s", sql, store_conn_errmsg(c));
-	store_conn_put(c);
-	store_close(st);
-}
-
-/* A tower on a new SQLite file, or (pg non-NULL) in a new schema of the
- * PostgreSQL at pg. */
-static void tower_up(struct tw *w, const char *pg)
-{
-	struct tower_config cfg;
-	char err[256];
-	struct answer a;
-	long org;
-
-	snprintf(w->dir, sizeof(w->dir), "/tmp/yagura-sweep-XXXXXX");
-	assert_non_null(mkdtemp(w->dir));
-	snprintf(w->key, sizeof(w->key), "%s/log.key", w->dir);
-	if (pg != NULL) {
-		char sql[128];
-
-		snprintf(w->schema, sizeof(w->schema), "yg_sweep_%d", (int)getpid());
-		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", w->schema);
-		pg_exec(pg, sql);
-		snprintf(w->store, sizeof(w->store), "%s%coptions=-csearch_path%%3D%s", pg,
-			 strchr(pg, '?') ? '&' : '?', w->schema);
-	} else {
-		snprintf(w->store, sizeof(w->store), "%s/store.db", w->dir);
-	}
-	assert_int_equal(tower_admin_init(w->store, "admin", w->admin, err, sizeof(err)), 0);
-	assert_int_equal(tower_log_key(w->store, w->key, NULL, 1, w->vkey, sizeof(w->vkey), err,
-				       sizeof(err)),
-			 0);
-	tower_config_defaults(&cfg);
-	cfg.listen = "127.0.0.1:0";
-	cfg.store = w->store;
-	cfg.log_key = w->key;
-	cfg.threads = 2;
-	cfg.log_checkpoint_s = 1;
-	if (tower_start(&cfg, &w->t, err, sizeof(err)) != 0)
-		fail_msg("tower_start: %s", err);
-	tower_port_n = tower_port(w->t);
-	assert_int_equal(store_open(w->store, &w->st, err, sizeof(err)), 0);
-
-	assert_int_equal(call("POST", "/api/v1/orgs", w->admin,
-			      "{\"name\":\"Grid\",\"sector\":\"electricity\"}", &a),
-			 0);
-	assert_int_equal(a.status, 201);
-	org = answer_int(&a, "id");
-	token_for(w, "op", "operator", org, w->op);
-	token_for(w, "sensor1", "sensor", 0, w->sensor);
-	token_for(w, "analyst", "analyst", 0, w->analyst);
-	token_for(w, "overseer", "overseer", 0, w->overseer);
-	token_for(w, "auditor", "auditor", 0, w->auditor);
-}
-
 /* Asks for checkpoints until one covers every entry written. */
 static void log_covers(struct tw *w)
 {
@@ -464,7 +307,7 @@ static void log_covers(struct tw *w)
 	struct answer a;
 
 	for (int i = 0; i < 300 && size != entries; i++) {
-		assert_int_equal(call("POST", "/api/v1/log/checkpoint", w->auditor, "", &a), 0);
+		call(w, "POST", "/api/v1/log/checkpoint", w->p.auditor, "", &a);
 		if (a.status == 200) {
 			const char *nl = strchr(a.body, '\n');
 			size = nl ? strtol(nl + 1, NULL, 10) : -1;
@@ -477,6 +320,7 @@ static void log_covers(struct tw *w)
 	print_message("  the log covers all %ld entries\n", entries);
 }
 
+/* Once the log covers every entry: audit verify --store, from outside. */
 static void tower_down_and_verify(struct tw *w, const char *pg)
 {
 	char cmd[2048];
@@ -484,18 +328,14 @@ static void tower_down_and_verify(struct tw *w, const char *pg)
 
 	log_covers(w);
 	store_close(w->st);
-	tower_stop(w->t);
+	tower_stop(w->p.t);
+	w->p.t = NULL;
 	snprintf(cmd, sizeof(cmd), "'%s' audit verify --store '%s' --key '%s' >&2", yagura_bin,
-		 w->store, w->vkey);
+		 w->p.store, w->p.vkey);
 	rc = system(cmd);
 	assert_true(WIFEXITED(rc));
 	assert_int_equal(WEXITSTATUS(rc), 0);
-	if (pg != NULL) {
-		snprintf(cmd, sizeof(cmd), "DROP SCHEMA %s CASCADE", w->schema);
-		pg_exec(pg, cmd);
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
-	assert_int_equal(system(cmd), 0);
+	tp_down(&w->p, pg);
 }
 
 /* One kind of request, swept. prepare (may be NULL) runs before each
@@ -521,7 +361,7 @@ static void req_report(struct tw *w, long n, struct answer *a)
 		 "{\"category\":\"malware\",\"summary\":\"sweep %ld\",\"severity\":\"medium\","
 		 "\"detected_at\":\"2026-11-22T00:00:00Z\"}",
 		 n);
-	assert_int_equal(call("POST", "/api/v1/reports", w->op, body, a), 0);
+	call(w, "POST", "/api/v1/reports", w->p.op, body, a);
 }
 
 static void req_alerts(struct tw *w, long n, struct answer *a)
@@ -539,7 +379,7 @@ static void req_alerts(struct tw *w, long n, struct answer *a)
 				"\"severity\":2}}",
 				k ? "," : "", batch, n, k, 1 + k);
 	snprintf(body + len, sizeof(body) - (size_t)len, "]}");
-	assert_int_equal(call("POST", "/api/v1/alerts", w->sensor, body, a), 0);
+	call(w, "POST", "/api/v1/alerts", w->p.sensor, body, a);
 }
 
 static void req_case(struct tw *w, long n, struct answer *a)
@@ -551,7 +391,7 @@ static void req_case(struct tw *w, long n, struct answer *a)
 		 "{\"action\":\"sinkhole\",\"target\":\"c2-%ld-%ld.example.net\","
 		 "\"justification\":\"C2 domain\",\"duration\":\"2h\"}",
 		 ++k, n);
-	assert_int_equal(call("POST", "/api/v1/cases", w->analyst, body, a), 0);
+	call(w, "POST", "/api/v1/cases", w->p.analyst, body, a);
 }
 
 static void prepare_case(struct tw *w, long n)
@@ -561,39 +401,37 @@ static void prepare_case(struct tw *w, long n)
 	req_case(w, n, &a);
 	assert_int_equal(a.status, 201);
 	snprintf(prepared_path, sizeof(prepared_path), "/api/v1/cases/%ld/approve",
-		 answer_int(&a, "id"));
+		 tp_int(&a, "id"));
 }
 
 static void req_approve(struct tw *w, long n, struct answer *a)
 {
 	(void)n;
-	assert_int_equal(call("POST", prepared_path, w->overseer, "{\"reason\":\"ok\"}", a), 0);
+	call(w, "POST", prepared_path, w->p.overseer, "{\"reason\":\"ok\"}", a);
 }
 
 static void req_checkpoint(struct tw *w, long n, struct answer *a)
 {
 	(void)n;
-	assert_int_equal(call("POST", "/api/v1/log/checkpoint", w->auditor, "", a), 0);
+	call(w, "POST", "/api/v1/log/checkpoint", w->p.auditor, "", a);
 }
 
 static void req_read_reports(struct tw *w, long n, struct answer *a)
 {
 	(void)n;
-	assert_int_equal(call("GET", "/api/v1/reports?limit=5", w->op, NULL, a), 0);
+	call(w, "GET", "/api/v1/reports?limit=5", w->p.op, NULL, a);
 }
 
 static void req_read_sources(struct tw *w, long n, struct answer *a)
 {
 	(void)n;
-	assert_int_equal(call("GET", "/api/v1/sources", w->analyst, NULL, a), 0);
+	call(w, "GET", "/api/v1/sources", w->p.analyst, NULL, a);
 }
 
 static void req_read_proof(struct tw *w, long n, struct answer *a)
 {
 	(void)n;
-	assert_int_equal(call("GET", "/api/v1/log/inclusion?index=0&size=2", w->auditor,
-			      NULL, a),
-			 0);
+	call(w, "GET", "/api/v1/log/inclusion?index=0&size=2", w->p.auditor, NULL, a);
 }
 
 static const struct op ops[] = {
@@ -680,8 +518,12 @@ static void sweep_tower(const char *pg)
 	struct tw w;
 	struct answer a;
 
+	char err[256];
+
 	memset(&w, 0, sizeof(w));
-	tower_up(&w, pg);
+	if (tp_up(&w.p, pg, 2, err, sizeof(err)) < 0)
+		fail_msg("tower: %s", err);
+	assert_int_equal(store_open(w.p.store, &w.st, err, sizeof(err)), 0);
 	/* Something to read: a report, an alert batch, two log entries. */
 	req_report(&w, -1, &a);
 	assert_int_equal(a.status, 201);

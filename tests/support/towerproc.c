@@ -1,0 +1,216 @@
+#include "towerproc.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "tower/tower.h"
+
+int tp_call(const struct towerproc *w, const char *method, const char *path, const char *token,
+	    const char *body, size_t blen, struct tp_answer *a)
+{
+	static __thread char buf[65536 + 1024];
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)w->port)};
+	struct timeval tv = {.tv_sec = 30};
+	size_t have = 0, hlen;
+	const char *ctype;
+	char *p;
+	int fd, len;
+	ssize_t r;
+
+	a->status = 0;
+	a->body[0] = 0;
+	if (body == NULL)
+		blen = 0;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	/* TAXII's media type under /taxii2/, JSON elsewhere. */
+	ctype = strncmp(path, "/taxii2/", 8) == 0 ? "application/taxii+json;version=2.1"
+						    : "application/json";
+	len = snprintf(buf, sizeof(buf),
+		       "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+		       "%s%s%s"
+		       "Accept: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+		       method, path, token ? "Authorization: Bearer " : "", token ? token : "",
+		       token ? "\r\n" : "", ctype, ctype, blen);
+	if (len < 0 || (size_t)len + blen > sizeof(buf)) {
+		close(fd);
+		return -1;
+	}
+	hlen = (size_t)len;
+	if (blen > 0)
+		memcpy(buf + hlen, body, blen);
+	if (write(fd, buf, hlen + blen) != (ssize_t)(hlen + blen)) {
+		close(fd);
+		return -1;
+	}
+	while (have < sizeof(buf) - 1 && (r = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0)
+		have += (size_t)r;
+	close(fd);
+	buf[have] = 0;
+	if (have < 12 || strncmp(buf, "HTTP/1.1 ", 9) != 0)
+		return 0;
+	a->status = atoi(buf + 9);
+	if ((p = strstr(buf, "\r\n\r\n")) != NULL)
+		snprintf(a->body, sizeof(a->body), "%s", p + 4);
+	return 0;
+}
+
+long tp_int(const struct tp_answer *a, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if ((p = strstr(a->body, pat)) == NULL)
+		return -1;
+	return strtol(p + strlen(pat), NULL, 10);
+}
+
+void tp_str(const struct tp_answer *a, const char *key, char *out, size_t cap)
+{
+	char pat[64];
+	const char *p, *q;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	out[0] = 0;
+	if ((p = strstr(a->body, pat)) == NULL)
+		return;
+	p += strlen(pat);
+	if ((q = strchr(p, '"')) != NULL && (size_t)(q - p) < cap)
+		snprintf(out, cap, "%.*s", (int)(q - p), p);
+}
+
+int tp_pg_exec(const char *url, const char *sql, char *err, size_t errlen)
+{
+	struct store_opts o = {.no_migrate = 1, .pool_size = 1};
+	struct store_conn *c;
+	struct store *st;
+	int rc;
+
+	if (store_open_ex(url, &o, &st, err, errlen) < 0)
+		return -1;
+	if ((rc = store_conn_get(st, &c)) == 0) {
+		if ((rc = store_exec(c, sql, NULL, 0, NULL, NULL)) < 0)
+			snprintf(err, errlen, "%s: %s", sql, store_conn_errmsg(c));
+		store_conn_put(c);
+	} else {
+		snprintf(err, errlen, "no connection");
+	}
+	store_close(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/* A user of role (in org when > 0) and a token for it into tok. */
+static int token_for(const struct towerproc *w, const char *name, const char *role, long org,
+		     char *tok, char *err, size_t errlen)
+{
+	char body[256];
+	struct tp_answer a;
+	long uid;
+
+	if (org > 0)
+		snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"%s\",\"org_id\":%ld}", name,
+			 role, org);
+	else
+		snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"%s\"}", name, role);
+	if (tp_call(w, "POST", "/api/v1/users", w->admin, body, strlen(body), &a) < 0 ||
+	    a.status != 201 || (uid = tp_int(&a, "id")) <= 0) {
+		snprintf(err, errlen, "POST /api/v1/users %s: %d %s", name, a.status, a.body);
+		return -1;
+	}
+	snprintf(body, sizeof(body), "{\"user_id\":%ld}", uid);
+	if (tp_call(w, "POST", "/api/v1/tokens", w->admin, body, strlen(body), &a) < 0 ||
+	    a.status != 201) {
+		snprintf(err, errlen, "POST /api/v1/tokens %s: %d %s", name, a.status, a.body);
+		return -1;
+	}
+	tp_str(&a, "token", tok, 64);
+	if (tok[0] == 0) {
+		snprintf(err, errlen, "no token for %s: %s", name, a.body);
+		return -1;
+	}
+	return 0;
+}
+
+int tp_up(struct towerproc *w, const char *pg, unsigned threads, char *err, size_t errlen)
+{
+	static const char grid[] = "{\"name\":\"Grid\",\"sector\":\"electricity\"}";
+	struct tower_config cfg;
+	struct tp_answer a;
+	long org;
+
+	memset(w, 0, sizeof(*w));
+	snprintf(w->dir, sizeof(w->dir), "/tmp/yagura-towerproc-XXXXXX");
+	if (mkdtemp(w->dir) == NULL) {
+		snprintf(err, errlen, "mkdtemp: %s", w->dir);
+		return -1;
+	}
+	snprintf(w->key, sizeof(w->key), "%s/log.key", w->dir);
+	if (pg != NULL) {
+		char sql[128];
+
+		snprintf(w->schema, sizeof(w->schema), "yg_towerproc_%d", (int)getpid());
+		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", w->schema);
+		if (tp_pg_exec(pg, sql, err, errlen) < 0)
+			return -1;
+		snprintf(w->store, sizeof(w->store), "%s%coptions=-csearch_path%%3D%s", pg,
+			 strchr(pg, '?') ? '&' : '?', w->schema);
+	} else {
+		snprintf(w->store, sizeof(w->store), "%s/store.db", w->dir);
+	}
+	if (tower_admin_init(w->store, "admin", w->admin, err, errlen) < 0 ||
+	    tower_log_key(w->store, w->key, NULL, 1, w->vkey, sizeof(w->vkey), err, errlen) < 0)
+		return -1;
+	tower_config_defaults(&cfg);
+	cfg.listen = "127.0.0.1:0";
+	cfg.store = w->store;
+	cfg.log_key = w->key;
+	cfg.threads = threads;
+	cfg.log_checkpoint_s = 1;
+	if (tower_start(&cfg, &w->t, err, errlen) < 0)
+		return -1;
+	w->port = tower_port(w->t);
+	if (tp_call(w, "POST", "/api/v1/orgs", w->admin, grid, strlen(grid), &a) < 0 ||
+	    a.status != 201 || (org = tp_int(&a, "id")) <= 0) {
+		snprintf(err, errlen, "POST /api/v1/orgs: %d %s", a.status, a.body);
+		return -1;
+	}
+	if (token_for(w, "op", "operator", org, w->op, err, errlen) < 0 ||
+	    token_for(w, "sensor1", "sensor", 0, w->sensor, err, errlen) < 0 ||
+	    token_for(w, "analyst", "analyst", 0, w->analyst, err, errlen) < 0 ||
+	    token_for(w, "overseer", "overseer", 0, w->overseer, err, errlen) < 0 ||
+	    token_for(w, "overseer2", "overseer", 0, w->overseer2, err, errlen) < 0 ||
+	    token_for(w, "auditor", "auditor", 0, w->auditor, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+void tp_down(struct towerproc *w, const char *pg)
+{
+	char cmd[256], err[256];
+
+	if (w->t != NULL)
+		tower_stop(w->t);
+	w->t = NULL;
+	if (pg != NULL && w->schema[0] != 0) {
+		snprintf(cmd, sizeof(cmd), "DROP SCHEMA %s CASCADE", w->schema);
+		if (tp_pg_exec(pg, cmd, err, sizeof(err)) < 0)
+			fprintf(stderr, "towerproc: %s\n", err);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "towerproc: could not remove %s\n", w->dir);
+}

@@ -1,0 +1,50 @@
+/* towerproc.h - a tower in the test's own process, for the tests that
+ * need to be inside it: the allocation-failure sweep (tests/unit/sweep)
+ * and the API fuzzer (tests/fuzz/fuzz_api.c). It listens on loopback; a
+ * request is a new connection (Connection: close), written and read whole
+ * with plain sockets, so that nothing on the client's side allocates
+ * through yg_malloc. */
+#ifndef YAGURA_TESTS_TOWERPROC_H
+#define YAGURA_TESTS_TOWERPROC_H
+
+#include <stddef.h>
+
+struct tower;
+
+struct towerproc {
+	char dir[64], store[512], key[128], vkey[256], schema[64];
+	/* Bearer tokens: the first admin's, and one each for an operator of
+	 * the organisation "Grid" (electricity), a sensor, an analyst, two
+	 * overseers and an auditor of the office. */
+	char admin[64], op[64], sensor[64], analyst[64], overseer[64], overseer2[64],
+		auditor[64];
+	struct tower *t;
+	unsigned port;
+};
+
+struct tp_answer {
+	int status; /* 0: the connection closed without an answer */
+	char body[16384];
+};
+
+/* Starts a tower on a new SQLite file under /tmp, or (pg non-NULL) in a
+ * new schema of the PostgreSQL at pg, with checkpoints every second, and
+ * makes the users above. 0, or -1 with a line in err. */
+int tp_up(struct towerproc *w, const char *pg, unsigned threads, char *err, size_t errlen);
+
+/* Stops the tower, then removes its directory and schema. */
+void tp_down(struct towerproc *w, const char *pg);
+
+/* One request with a body of blen bytes (body may be NULL); the answer in
+ * a. -1 when the tower could not be reached or the request not written. */
+int tp_call(const struct towerproc *w, const char *method, const char *path, const char *token,
+	    const char *body, size_t blen, struct tp_answer *a);
+
+/* The integer after "key": in a's body, or -1; the string, or "". */
+long tp_int(const struct tp_answer *a, const char *key);
+void tp_str(const struct tp_answer *a, const char *key, char *out, size_t cap);
+
+/* Runs sql on the PostgreSQL at url outside any tower. 0 or -1. */
+int tp_pg_exec(const char *url, const char *sql, char *err, size_t errlen);
+
+#endif
