@@ -15,7 +15,7 @@ import tempfile
 import time
 
 import common
-from towerlib import Load, Tower, log_covers
+from towerlib import Load, Tower, log_verified
 
 WRITERS = 3
 SIZE_MB = 6
@@ -84,12 +84,7 @@ def run(t, yagura, mnt, d):
                                                      len(acked_reports - summaries)))
     t.check(len(acked_alerts) > 100 and acked_alerts <= stored,
             "%d alerts acknowledged, %d missing" % (len(acked_alerts), len(acked_alerts - stored)))
-    size = log_covers(tw, auditor, n_entries)
-    t.check(size == n_entries, "the log's checkpoint covers %d of %d entries" % (size, n_entries))
-    st, vkey, _ = tw.call("GET", "/log/key")
-    p = subprocess.run([yagura, "audit", "verify", "--store", store, "--key", vkey.strip()],
-                       capture_output=True, text=True, timeout=300)
-    t.check(p.returncode == 0, "audit verify --store: %s %s" % (p.stdout[-300:], p.stderr[-300:]))
+    log_verified(t, tw, auditor, n_entries, yagura, store)
     t.check(tw.stop() == 0, "the tower stops cleanly")
 
 

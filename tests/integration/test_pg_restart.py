@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import common
-from towerlib import Load, Tower, log_covers
+from towerlib import Load, Tower, log_verified
 
 WRITERS = 4
 
@@ -82,12 +82,7 @@ def run(t, yagura, store, workdir, restart):
     t.check(summed == len(stored), "the summary counts %d alerts, the table holds %d"
             % (summed, len(stored)))
     n_entries = int(psql("SELECT COUNT(*) FROM log_entries")[0])
-    size = log_covers(tw, auditor, n_entries)
-    t.check(size == n_entries, "the log's checkpoint covers %d of %d entries" % (size, n_entries))
-    st, vkey, _ = tw.call("GET", "/log/key")
-    p = subprocess.run([yagura, "audit", "verify", "--store", store, "--key", vkey.strip()],
-                       capture_output=True, text=True, timeout=300)
-    t.check(p.returncode == 0, "audit verify --store: %s %s" % (p.stdout[-300:], p.stderr[-300:]))
+    log_verified(t, tw, auditor, n_entries, yagura, store)
     t.check(tw.stop() == 0, "the tower stops cleanly")
 
 

@@ -372,3 +372,15 @@ def log_covers(tw, auditor, n_entries, timeout=30):
         if size != n_entries:
             time.sleep(0.2)
     return size
+
+
+def log_verified(t, tw, auditor, n_entries, yagura, store):
+    """The end of every fault test: a checkpoint covers all n_entries of
+    the log, and `yagura audit verify --store` finds every row the
+    entries name as they name it (checks on t, a common.Checker)."""
+    size = log_covers(tw, auditor, n_entries)
+    t.check(size == n_entries, "the log's checkpoint covers %d of %d entries" % (size, n_entries))
+    st, vkey, _ = tw.call("GET", "/log/key")
+    p = subprocess.run([yagura, "audit", "verify", "--store", store, "--key", vkey.strip()],
+                       capture_output=True, text=True, timeout=300)
+    t.check(p.returncode == 0, "audit verify --store: %s %s" % (p.stdout[-300:], p.stderr[-300:]))
