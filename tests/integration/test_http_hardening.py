@@ -10,7 +10,10 @@
 - two thousand connections from one address, each holding half a request,
   keep nobody else out: the address gets its share (per_ip_connections),
   the rest are closed at accept, the ones it holds are cut when the header
-  deadline passes even if they trickle bytes, and /metrics counts both."""
+  deadline passes even if they trickle bytes, and /metrics counts both;
+- clients that pipeline requests for a large answer and never read (or
+  vanished without a FIN) stall the tower's writes: others are served
+  meanwhile, and the stalled connections are cut at the idle timeout."""
 import json
 import os
 import resource
@@ -267,6 +270,69 @@ def slow_clients(t, yagura, d):
     t.check(rc == 0, "tower exit %d on SIGTERM" % rc)
 
 
+def slow_readers(t, yagura, d):
+    """Clients that ask for a large answer, many times on one connection,
+    and never read it (or have vanished without a FIN: to the tower the
+    same): the tower's writes stall on them. Others are still served, and
+    the stalled connections are cut once idle_timeout passes without
+    progress."""
+    cfg = os.path.join(d, "readers.ini")
+    with open(cfg, "w") as f:
+        f.write("[tower]\nidle_timeout = 3s\n")
+    tw = Tower(yagura, os.path.join(d, "readers.db"), d, extra=["--config", cfg])
+    held = []
+    try:
+        req = b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: t\r\n\r\n" * 50
+        for i in range(24):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.bind(("127.0.0.4", 0))
+            s.connect(("127.0.0.1", tw.port))
+            s.setblocking(False)
+            try:
+                s.send(req)
+            except BlockingIOError:
+                pass
+            held.append(s)
+        time.sleep(1)
+        start = time.time()
+        st, body = get(tw.port, "/api/v1/openapi.json", "127.0.0.2", timeout=10)
+        took = time.time() - start
+        t.check(st == 200 and len(body) > 50000 and took < 5,
+                "a reader served while 24 connections stall the tower's writes: %s, %d bytes "
+                "in %.1f s" % (st, len(body), took))
+        # Cut once idle_timeout (3 s) passes without progress: reading
+        # what was sent comes to the end of the stream.
+        time.sleep(6)
+        cut = 0
+        for s in held:
+            s.setblocking(True)
+            s.settimeout(5)
+            got = 0
+            try:
+                while True:
+                    b = s.recv(1 << 20)
+                    if not b:
+                        cut += 1
+                        break
+                    got += len(b)
+                    if got > 50 * 97725:  # all 50 answers came: it was not cut
+                        break
+            except ConnectionResetError:
+                cut += 1
+            except socket.timeout:
+                pass
+        t.check(cut == len(held), "stalled connections cut at the idle timeout: %d of %d"
+                % (cut, len(held)))
+        st, _ = get(tw.port, "/healthz", "127.0.0.4", timeout=10)
+        t.check(st == 200, "their address is served again: %s" % st)
+    finally:
+        for s in held:
+            s.close()
+        rc = tw.stop()
+    t.check(rc == 0, "tower exit %d on SIGTERM" % rc)
+
+
 def main():
     a = common.parse_args()
     t = common.Checker("http_hardening")
@@ -279,6 +345,7 @@ def main():
             rc = tw.stop()
         t.check(rc == 0, "tower exit %d on SIGTERM" % rc)
         slow_clients(t, a.yagura, d)
+        slow_readers(t, a.yagura, d)
     t.finish()
 
 
