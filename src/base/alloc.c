@@ -7,21 +7,18 @@
 static _Atomic long alloc_budget = -1;
 static _Atomic int alloc_once;
 static _Atomic long alloc_refused;
-static _Thread_local int alloc_failed_here;
+static _Thread_local unsigned long alloc_failed_here;
 
 static void *seen(void *p, size_t n)
 {
 	if (p == NULL && n > 0)
-		alloc_failed_here = 1;
+		alloc_failed_here++;
 	return p;
 }
 
-int yg_alloc_failed_take(void)
+unsigned long yg_alloc_failed_here(void)
 {
-	int f = alloc_failed_here;
-
-	alloc_failed_here = 0;
-	return f;
+	return alloc_failed_here;
 }
 
 int yg_alloc_fail_now(void)

@@ -9,11 +9,12 @@ void *yg_malloc(size_t n);
 void *yg_calloc(size_t nmemb, size_t size);
 void *yg_realloc(void *p, size_t n);
 
-/* Whether an allocation through these wrappers failed on this thread since
- * the last call, clearing it: for telling a library's "out of memory" from
- * a verdict on its input where the library does not (jansson reports a
- * string it could not copy as a syntax error). */
-int yg_alloc_failed_take(void);
+/* How many allocations through these wrappers have failed on this thread:
+ * a caller compares it before and after a library call, to tell the
+ * library's "out of memory" from a verdict on its input where the library
+ * does not (jansson reports a string it could not copy as a syntax error).
+ * It only grows, so that nested callers each see their own. */
+unsigned long yg_alloc_failed_here(void);
 
 /* Test hooks, for the allocation-failure sweeps (tests/unit/sweep): after n
  * more successful allocations, every allocation fails (persistently), or

@@ -37,12 +37,13 @@ static void set_oom(json_error_t *err)
 
 json_t *yg_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
 {
+	unsigned long failed;
 	json_t *j;
 
 	yg_json_init();
-	(void)yg_alloc_failed_take();
+	failed = yg_alloc_failed_here();
 	j = json_loadb(buf, len, flags, err);
-	if (yg_alloc_failed_take()) {
+	if (yg_alloc_failed_here() != failed) {
 		json_decref(j);
 		set_oom(err);
 		return NULL;

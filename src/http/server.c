@@ -839,6 +839,7 @@ static enum MHD_Result check_access(struct http_request *req)
 static void handle(struct http_request *req)
 {
 	const struct http_route *rt = req->route;
+	unsigned long failed;
 	int rc;
 
 	if ((rt->flags & HTTP_ROUTE_JSON) && req->body_len > 0) {
@@ -863,14 +864,14 @@ static void handle(struct http_request *req)
 		}
 	}
 	req->wake_gen = atomic_load(&req->srv->wake_gen);
-	(void)yg_alloc_failed_take();
+	failed = yg_alloc_failed_here();
 	rc = rt->handler(req, &req->resp, rt->ctx);
 	/* An allocation that failed while the handler ran (jansson's too, see
 	 * base/json.h) may have left its answer short of a member or without
 	 * a body at all, where the handler did not check: the client is told
 	 * to try again rather than given that answer. What the handler had
 	 * committed stays committed, and its log entry with it. */
-	if (rc == 0 && yg_alloc_failed_take() && req->resp.status < 500)
+	if (rc == 0 && yg_alloc_failed_here() != failed && req->resp.status < 500)
 		rc = YG_ENOMEM;
 	if (rc < 0) {
 		log_warnx("http: %s %s: handler failed: %s", req->method_str, req->target.path,
