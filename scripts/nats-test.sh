@@ -6,7 +6,8 @@
 #   scripts/nats-test.sh url                  print the client URL(s), comma-separated
 #   scripts/nats-test.sh stop                 kill every node and remove the directory
 #   scripts/nats-test.sh status               exit 0 if every node is up and ready
-#   scripts/nats-test.sh stop-node N          kill node N (SIGKILL: a crash, its store stays)
+#   scripts/nats-test.sh stop-node N [kill|term]  kill node N: SIGKILL by default (a crash,
+#                                             its store stays); term: SIGTERM, a clean shutdown
 #   scripts/nats-test.sh start-node N         start node N again on its ports and store
 #
 # Environment: YAGURA_NATS_DIR (default ${TMPDIR:-/tmp}/yagura-nats-$UID) holds
@@ -243,7 +244,7 @@ check_node() {
 }
 
 usage() {
-	echo "usage: scripts/nats-test.sh start [--cluster N]|stop|url|status|stop-node N|start-node N" >&2
+	echo "usage: scripts/nats-test.sh start [--cluster N]|stop|url|status|stop-node N [kill|term]|start-node N" >&2
 	exit 2
 }
 
@@ -271,7 +272,11 @@ stop)
 	;;
 stop-node)
 	check_node "${2:-}"
-	kill_node "$2" KILL
+	case "${3:-}" in
+	"" | kill) kill_node "$2" KILL ;;
+	term) kill_node "$2" TERM ;;
+	*) usage ;;
+	esac
 	;;
 start-node)
 	server=$(find_server)

@@ -802,6 +802,17 @@ int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetc
 	}
 	natsMsgList_Destroy(&c->batch);
 	memset(&c->batch, 0, sizeof(c->batch));
+	/* Not while libnats reconnects: it would buffer the pull request and
+	 * the wait would end as "no messages", fetch after fetch; back on a
+	 * server, every buffered request is sent at once and answered to this
+	 * subscription, more messages than the next fetch asks for, which
+	 * libnats before 3.10 writes past the end of its array (nats.c #749:
+	 * the tower crashed after the server's restart under load). */
+	if (natsConnection_Status(s->nc) != NATS_CONN_STATUS_CONNECTED) {
+		fail(s, NATS_OK, "stream: fetch from consumer %s: not connected to a server "
+		                 "(reconnecting)", c->durable);
+		return YG_EIO;
+	}
 	st = natsSubscription_Fetch(&c->batch, c->sub, max, timeout_ms, &jerr);
 	if (st == NATS_TIMEOUT)
 		return 0;

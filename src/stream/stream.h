@@ -191,7 +191,8 @@ typedef int (*stream_fetch_cb)(void *arg, const struct stream_delivery *d);
 /* Fetches up to max messages (1 to 1024), waiting up to timeout_ms for the
  * first, and calls cb on each. Handles of the previous batch are released
  * first. Returns the number delivered (0 when none came in time), or a
- * negative yg_err with stream_error set. */
+ * negative yg_err with stream_error set: YG_EIO at once while the
+ * connection is down and libnats reconnects (try again later). */
 int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetch_cb cb,
                  void *arg) YG_MUST_CHECK;
 

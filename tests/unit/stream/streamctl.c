@@ -19,7 +19,10 @@
  *   streamctl info --urls U
  *       {"msgs":n}
  *
- * Common options: --name STREAM --prefix P --replicas R --timeout-ms T.
+ * Common options: --name STREAM --prefix P --replicas R --timeout-ms T
+ * --manage update|create|none (what stream_open does to the stream; update,
+ * the default, rewrites its configuration on every run: a publisher run
+ * often, as a sensor, takes create).
  * Exit codes: 0 done, 1 failure (one line on stderr), 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +33,7 @@
 
 struct opts {
 	const char *cmd, *urls, *name, *prefix, *sector, *sensor, *id_prefix, *durable, *filter;
-	const char *format, *raw, *data;
+	const char *format, *raw, *data, *manage;
 	long count, start, replicas, timeout_ms, idle_ms, batch, deadline_s;
 };
 
@@ -236,6 +239,8 @@ int main(int argc, char **argv)
 			o.raw = v;
 		else if (strcmp(k, "--data") == 0)
 			o.data = v;
+		else if (strcmp(k, "--manage") == 0)
+			o.manage = v;
 		else if (strcmp(k, "--count") == 0)
 			num = &o.count;
 		else if (strcmp(k, "--start") == 0)
@@ -268,6 +273,14 @@ int main(int argc, char **argv)
 	cfg.max_age_s = 24 * 3600;
 	cfg.duplicate_window_s = 600;
 	cfg.client_name = "streamctl";
+	if (o.manage == NULL || strcmp(o.manage, "update") == 0)
+		cfg.manage = STREAM_MANAGE_UPDATE;
+	else if (strcmp(o.manage, "create") == 0)
+		cfg.manage = STREAM_MANAGE_CREATE;
+	else if (strcmp(o.manage, "none") == 0)
+		cfg.manage = STREAM_MANAGE_NONE;
+	else
+		return usage();
 	if (stream_open(&cfg, &s, err, sizeof(err)) < 0) {
 		fprintf(stderr, "streamctl: %s\n", err);
 		return 1;

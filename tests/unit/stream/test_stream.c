@@ -406,11 +406,15 @@ static void test_nak(void **state)
 }
 
 /* Last: the server goes away under an open stream; publishing says so
- * within the timeout, in one line, so that the caller keeps the alert. */
+ * within the timeout, in one line, so that the caller keeps the alert; a
+ * fetch fails at once rather than waiting for nothing (and having libnats
+ * buffer its request for the server's return). */
 static void test_server_gone(void **state)
 {
 	struct stream_config cfg;
 	struct stream *s = NULL;
+	struct stream_consumer *c = NULL;
+	struct seen *sn = calloc(1, sizeof(*sn));
 	char err[512];
 	struct timespec t0, t1;
 	double secs;
@@ -421,6 +425,7 @@ static void test_server_gone(void **state)
 	cfg.timeout_ms = 1000;
 	assert_int_equal(stream_open(&cfg, &s, err, sizeof(err)), 0);
 	publish_or_fail(s, "gas", "s1", "g-1");
+	assert_int_equal(stream_consumer_open(s, "tower", NULL, &c), 0);
 	assert_int_equal(nats_test("stop", NULL, 0), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = stream_publish_alert(s, "gas", "s1", "g-2", "{}", 2);
@@ -430,7 +435,12 @@ static void test_server_gone(void **state)
 	one_line(stream_error(s));
 	printf("# server gone: %s (%.2f s)\n", stream_error(s), secs);
 	assert_true(secs < 5);
+	assert_int_equal(stream_fetch(c, 10, 500, collect, sn), YG_EIO);
+	one_line(stream_error(s));
+	printf("# fetch, server gone: %s\n", stream_error(s));
+	stream_consumer_close(c);
 	stream_close(s);
+	free(sn);
 }
 
 int main(void)
