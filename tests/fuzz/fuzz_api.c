@@ -131,8 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (getenv("FUZZ_API_VERBOSE") != NULL) /* to check the seeds: each one's answer */
 		fprintf(stderr, "fuzz_api: %s %s: %d %.200s\n", method, target, a.status, a.body);
 	if (a.status == 0 || a.status == 500) {
-		fprintf(stderr, "fuzz_api: %s %s answered %d: %s\n", method, target, a.status,
-			a.body);
+		fprintf(stderr, "fuzz_api: %s %s answered %d after %.3f s%s: %s\n", method, target,
+			a.status, a.seconds, a.timed_out ? " (timed out)" : "", a.body);
 		abort();
 	}
 	return 0;

@@ -50,7 +50,7 @@ for t in "$@"; do
 	units=$(find "$d/corpus" -type f | wc -l)
 	result=ok
 	if [ "$rc" -ne 0 ]; then
-		result="crash (exit $rc): $(ls "$d"/crash-* "$d"/leak-* "$d"/timeout-* "$d"/oom-* 2>/dev/null | head -1)"
+		result="crash (exit $rc): $(ls "$d"/crash-* "$d"/leak-* "$d"/timeout-* "$d"/oom-* 2>/dev/null | head -1 || true)"
 		failed=1
 	fi
 	printf '%-20s %6s %12s %7s %7s %7s %7s %6s %s\n' "$t" "$secs" "${runs:-?}" "${eps:-?}" \

@@ -1,12 +1,14 @@
 #include "towerproc.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -19,13 +21,17 @@ int tp_call(const struct towerproc *w, const char *method, const char *path, con
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)w->port)};
 	struct timeval tv = {.tv_sec = 30};
 	size_t have = 0, hlen;
+	struct timespec t0, t1;
 	const char *ctype;
 	char *p;
 	int fd, len;
-	ssize_t r;
+	ssize_t r = 0;
 
 	a->status = 0;
+	a->timed_out = 0;
+	a->seconds = 0;
 	a->body[0] = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (body == NULL)
 		blen = 0;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -58,7 +64,11 @@ int tp_call(const struct towerproc *w, const char *method, const char *path, con
 	}
 	while (have < sizeof(buf) - 1 && (r = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0)
 		have += (size_t)r;
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		a->timed_out = 1;
 	close(fd);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	a->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	buf[have] = 0;
 	if (have < 12 || strncmp(buf, "HTTP/1.1 ", 9) != 0)
 		return 0;

@@ -23,7 +23,9 @@ struct towerproc {
 };
 
 struct tp_answer {
-	int status; /* 0: the connection closed without an answer */
+	int status;	 /* 0: the connection closed (or timed out) without an answer */
+	int timed_out;	 /* 1: no answer within 30 s */
+	double seconds;	 /* from connect to the end of the answer */
 	char body[16384];
 };
 
