@@ -131,8 +131,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (getenv("FUZZ_API_VERBOSE") != NULL) /* to check the seeds: each one's answer */
 		fprintf(stderr, "fuzz_api: %s %s: %d %.200s\n", method, target, a.status, a.body);
 	if (a.status == 0 || a.status == 500) {
+		struct tp_answer m;
+
 		fprintf(stderr, "fuzz_api: %s %s answered %d after %.3f s%s: %s\n", method, target,
 			a.status, a.seconds, a.timed_out ? " (timed out)" : "", a.body);
+		/* The HTTP layer's own view: connections held, refused, cut. */
+		if (tp_call(&tw, "GET", "/metrics", NULL, NULL, 0, &m) == 0) {
+			fprintf(stderr, "fuzz_api: then /metrics answered %d\n", m.status);
+			for (char *l = strtok(m.body, "\n"); l != NULL; l = strtok(NULL, "\n"))
+				if (strncmp(l, "yagura_http_conn", 16) == 0 ||
+				    strncmp(l, "yagura_http_in", 14) == 0)
+					fprintf(stderr, "fuzz_api:   %s\n", l);
+		}
 		abort();
 	}
 	return 0;

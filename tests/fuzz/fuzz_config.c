@@ -3,7 +3,9 @@
  * (sensor_conf_load). A file refused must say why in err; one taken must
  * print and free cleanly. The input is handed over as a file, as the
  * loaders take one: a memfd, named by /proc/self/fd. */
+#ifndef _GNU_SOURCE /* memfd_create; the build may define it already */
 #define _GNU_SOURCE
+#endif
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
