@@ -3,7 +3,9 @@
 request for each route of the tower that takes a body or a query, in the
 fuzzer's input form "ROLE METHOD TARGET\\nBODY". {warnings} stands for the
 TAXII collection of that alias; ids are those the fuzzer's tower gives its
-first rows. Run from anywhere; rewrites the directory."""
+first rows. Run from anywhere; rewrites its own seeds (files named by
+number) and leaves the inputs kept from long runs (unanswered-*: requests
+a long run found unanswered, which a fresh tower answers)."""
 import json
 import os
 
@@ -99,8 +101,9 @@ SEEDS = [
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for f in os.listdir(OUT):
-        os.unlink(os.path.join(OUT, f))
+    for f in os.listdir(OUT):  # its own seeds; inputs kept from long runs stay
+        if f.isdigit():
+            os.unlink(os.path.join(OUT, f))
     for i, (role, method, target, body) in enumerate(SEEDS):
         data = ("%s %s %s\n" % (role, method, target)).encode()
         if body is not None:
