@@ -4,8 +4,7 @@ request for each route of the tower that takes a body or a query, in the
 fuzzer's input form "ROLE METHOD TARGET\\nBODY". {warnings} stands for the
 TAXII collection of that alias; ids are those the fuzzer's tower gives its
 first rows. Run from anywhere; rewrites its own seeds (files named by
-number) and leaves the inputs kept from long runs (unanswered-*: requests
-a long run found unanswered, which a fresh tower answers)."""
+number) and leaves any other file there (inputs kept from long runs)."""
 import json
 import os
 

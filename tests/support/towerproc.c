@@ -58,12 +58,30 @@ int tp_call(const struct towerproc *w, const char *method, const char *path, con
 	hlen = (size_t)len;
 	if (blen > 0)
 		memcpy(buf + hlen, body, blen);
-	if (write(fd, buf, hlen + blen) != (ssize_t)(hlen + blen)) {
-		close(fd);
-		return -1;
+	/* A signal (libFuzzer's SIGALRM, every 601 s with its default
+	 * -timeout) ends a read or write early with EINTR: a socket with
+	 * SO_RCVTIMEO is never restarted (signal(7)). Go on after it; three
+	 * fuzz_api runs stopped on an "unanswered" request at 10, 20 and 20
+	 * minutes until this was seen. */
+	for (size_t off = 0; off < hlen + blen;) {
+		ssize_t n = write(fd, buf + off, hlen + blen - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
 	}
-	while (have < sizeof(buf) - 1 && (r = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0)
+	while (have < sizeof(buf) - 1) {
+		r = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
 		have += (size_t)r;
+	}
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		a->timed_out = 1;
 	close(fd);
