@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 from common import Checker  # noqa: E402
 from test_stream_sensor import eve_alerts, spool_lines  # noqa: E402
-from towerlib import (Tower, fresh_pg_db, log_verified, metric, pg_url,  # noqa: E402
+from towerlib import (Tower, Workers, fresh_pg_db, log_verified, metric, pg_url,  # noqa: E402
                       wait_until)
 
 SECTOR = "electricity"
@@ -100,7 +100,7 @@ def still_up(t, towers, when):
             t.finish()
 
 
-class Publishers:
+class Publishers(Workers):
     """streamctl publishers, a thread each, until stop(): CHUNK alerts per
     run, each retried with its id until JetStream acknowledges it. A run
     that exits 0 had all its alerts acknowledged (acked gets them as
@@ -110,20 +110,7 @@ class Publishers:
     def __init__(self, streamctl, urls):
         self.streamctl, self.urls = streamctl, urls
         self.acked, self.failed_runs = set(), 0
-        self.lock = threading.Lock()
-        self.halt = threading.Event()
-        self.threads = [threading.Thread(target=self._run, args=(p,), daemon=True)
-                        for p in PUBLISHERS]
-
-    def start(self):
-        for th in self.threads:
-            th.start()
-        return self
-
-    def stop(self):
-        self.halt.set()
-        for th in self.threads:
-            th.join()
+        Workers.__init__(self, self._run, PUBLISHERS, daemon=True)
 
     def count(self):
         with self.lock:

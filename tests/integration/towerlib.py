@@ -302,7 +302,27 @@ def metric(tw, name, labels=None):
     return None
 
 
-class Load:
+class Workers:
+    """Threads running work(arg) for each of args until stop(); the lock
+    and the halt event are theirs to share."""
+
+    def __init__(self, work, args, daemon=False):
+        self.lock = threading.Lock()
+        self.halt = threading.Event()
+        self.threads = [threading.Thread(target=work, args=(a,), daemon=daemon) for a in args]
+
+    def start(self):
+        for th in self.threads:
+            th.start()
+        return self
+
+    def stop(self):
+        self.halt.set()
+        for th in self.threads:
+            th.join()
+
+
+class Load(Workers):
     """Clients writing to tw until stop(): reports as the operator (op), alert
     batches of `batch` as the sensor. What got a 2xx is remembered: each
     report's key ("wN-I", its summary before any padding) in acked_reports,
@@ -315,19 +335,7 @@ class Load:
         self.batch, self.pad = batch, pad
         self.acked_reports, self.acked_alerts, self.statuses = set(), set(), {}
         self.oks = 0
-        self.lock = threading.Lock()
-        self.halt = threading.Event()
-        self.threads = [threading.Thread(target=self._writer, args=(n,)) for n in range(writers)]
-
-    def start(self):
-        for th in self.threads:
-            th.start()
-        return self
-
-    def stop(self):
-        self.halt.set()
-        for th in self.threads:
-            th.join()
+        Workers.__init__(self, self._writer, range(writers))
 
     def _writer(self, n):
         rnd = random.Random(n)
