@@ -56,6 +56,21 @@ json_t *yg_json_loads(const char *s, size_t flags, json_error_t *err)
 	return yg_json_loadb(s, strlen(s), flags, err);
 }
 
+char *yg_json_dumps(const json_t *j, size_t flags)
+{
+	unsigned long failed;
+	char *s;
+
+	yg_json_init();
+	failed = yg_alloc_failed_here();
+	s = json_dumps(j, flags);
+	if (yg_alloc_failed_here() != failed) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
 int yg_json_oom(const json_error_t *err)
 {
 	return json_error_code(err) == json_error_out_of_memory;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -191,7 +192,7 @@ int cmd_asset(int argc, char **argv)
 		}
 		json_array_append_new(arr, v);
 	}
-	char *body = json_dumps(req, JSON_COMPACT);
+	char *body = yg_json_dumps(req, JSON_COMPACT);
 	if (body == NULL) {
 		log_warnx("asset add: out of memory");
 		rc = EXIT_FATAL;

@@ -316,7 +316,7 @@ static int evidence(struct watch *w, const struct audit_cp *old, const struct au
 		      "save each note to a file, byte for byte (jq -j .earlier.note), and run: yagura "
 		      "audit verify --key LOGKEY --old EARLIER --checkpoint LATER [--tower URL "
 		      "--token-file FILE]");
-	text = e != NULL ? json_dumps(e, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+	text = e != NULL ? yg_json_dumps(e, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(e);
 	for (int i = 0; text != NULL && i < 100; i++) {
 		char tt[32];

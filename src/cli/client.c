@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
 
@@ -86,7 +87,7 @@ int client_refused_named(const char *who, long status, json_t *answer, const cha
 
 int client_print(json_t *answer)
 {
-	char *s = json_dumps(answer, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *s = yg_json_dumps(answer, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
 	if (s != NULL) {
 		write_json_safe(stdout, s);
@@ -98,7 +99,7 @@ int client_print(json_t *answer)
 
 int client_print_line(FILE *out, const json_t *v)
 {
-	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *s = yg_json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	int rc;
 
 	if (s == NULL)

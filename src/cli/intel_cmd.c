@@ -124,7 +124,7 @@ static int kind_of(const char *name, const char *value, enum stix_kind *k)
 static long taxii_call(const struct intel_args *a, const char *method, const char *path,
 		       json_t *body, json_t **answer)
 {
-	char *out = NULL, *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *out = NULL, *text = body != NULL ? yg_json_dumps(body, JSON_COMPACT) : NULL;
 	size_t len = 0;
 	long st;
 
@@ -882,7 +882,7 @@ static int intel_collection_add(struct intel_args *a)
 		json_decref(body);
 		body = NULL;
 	}
-	if (body == NULL || (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+	if (body == NULL || (text = yg_json_dumps(body, JSON_COMPACT)) == NULL) {
 		json_decref(body);
 		log_warnx("%s: --alias, --title and --description must be UTF-8 text", who);
 		return EXIT_USAGE;
@@ -934,7 +934,7 @@ static int intel_access(struct intel_args *a, const char *coll)
 	} else {
 		json_t *body = json_pack("{s:o}", "rules", rules);
 
-		text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+		text = body != NULL ? yg_json_dumps(body, JSON_COMPACT) : NULL;
 		json_decref(body);
 		if (text == NULL) {
 			log_warnx("%s: --rule must be UTF-8 text", who);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -109,7 +110,7 @@ int order_cli_run(const struct order_cli *c, void *ctx, int argc, char **argv)
 		return rc;
 	}
 	if (req != NULL) {
-		body = json_dumps(req, JSON_COMPACT);
+		body = yg_json_dumps(req, JSON_COMPACT);
 		json_decref(req);
 		if (body == NULL)
 			return EXIT_INPUT;

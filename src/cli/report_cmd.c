@@ -54,7 +54,7 @@ static char *read_json_file(const char *path)
 		log_warnx("report: %s: line %d: %s", path, err.line, err.text);
 		return NULL;
 	}
-	text = json_dumps(j, JSON_COMPACT);
+	text = yg_json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return text;
 }
@@ -145,7 +145,7 @@ int cmd_report(int argc, char **argv)
 			json_decref(req);
 			return doc == NULL && report_id_ok(pos[1]) ? EXIT_INPUT : EXIT_USAGE;
 		}
-		body = json_dumps(req, JSON_COMPACT);
+		body = yg_json_dumps(req, JSON_COMPACT);
 		json_decref(req);
 		if (body == NULL)
 			return EXIT_INPUT;

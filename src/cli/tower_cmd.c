@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -341,7 +342,7 @@ int cmd_admin(int argc, char **argv)
 
 		req = json_pack("{s:o}", "fingerprint",
 				strcmp(pos[3], "none") == 0 ? json_null() : json_string(pos[3]));
-		text = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+		text = req != NULL ? yg_json_dumps(req, JSON_COMPACT) : NULL;
 		json_decref(req);
 		snprintf(path, sizeof(path), "/api/v1/users/%.20s/certificate", pos[2]);
 		status = client_call(base, token, "PUT", path, text ? text : "{}", NULL, &answer);
@@ -400,7 +401,7 @@ int cmd_admin(int argc, char **argv)
 		pw[strcspn(pw, "\r\n")] = '\0';
 		req = json_pack("{s:s}", "password", pw);
 		explicit_bzero(pw, sizeof(pw));
-		char *text = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+		char *text = req != NULL ? yg_json_dumps(req, JSON_COMPACT) : NULL;
 		json_decref(req);
 		if (text == NULL)
 			return EXIT_INPUT;
@@ -425,7 +426,7 @@ int cmd_admin(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (req != NULL) {
-		char *text = json_dumps(req, JSON_COMPACT);
+		char *text = yg_json_dumps(req, JSON_COMPACT);
 		snprintf(body, sizeof(body), "%s", text ? text : "{}");
 		free(text);
 		json_decref(req);

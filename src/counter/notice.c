@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "counter/counter_int.h"
 
 static const char *office_of(const struct cm_config *cfg)
@@ -147,7 +148,7 @@ int cm_notice_json(const struct cm_case *c, const struct cm_config *cfg, struct 
 	    set_str(o, "Justification", c->justification ? c->justification : "") < 0 ||
 	    json_object_set(o, "Evidence", ev) < 0)
 		goto out;
-	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	text = yg_json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (text == NULL)
 		goto out;
 	jbuf_puts(out, text);

@@ -428,6 +428,10 @@ static int dump_cb(const char *buf, size_t size, void *data)
 	struct dump_ctx *d = data;
 	struct http_request *req = d->req;
 
+	/* Once failed, always: jansson does not check the write of an
+	 * object's key (base/json.h), only the next one. */
+	if (d->err != 0)
+		return -1;
 	if (req->out_cap - req->out_len < size) {
 		size_t ncap = req->out_cap ? req->out_cap : 1024;
 		char *nb;

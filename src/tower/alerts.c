@@ -40,7 +40,7 @@ static int alert_canonical(const struct alert_rec *r, char **text, char id[65])
 	json_t *j = yg_json_loadb(r->text, r->len, 0, NULL);
 	uint8_t h[32];
 
-	*text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	*text = j ? yg_json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(j);
 	if (*text == NULL)
 		return YG_ENOMEM;

@@ -536,7 +536,7 @@ static char *named_json(const struct named *v, size_t n, int *err)
 			    json_object_set_new(o, v[i].name, json_integer(v[i].v)) == 0)
 				kept++;
 	if (o != NULL && kept > 0)
-		text = json_dumps(o, JSON_COMPACT);
+		text = yg_json_dumps(o, JSON_COMPACT);
 	if (o == NULL || (kept > 0 && text == NULL))
 		*err = 1;
 	json_decref(o);

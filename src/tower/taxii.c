@@ -582,7 +582,7 @@ static const char *obj_check(json_t *v, struct add_obj *o, int64_t now)
 	if (strcmp(o->type, "marking-definition") == 0)
 		tlp = STIX_TLP_CLEAR;
 	o->tlp = (int)(tlp == STIX_TLP_NONE ? STIX_TLP_AMBER : tlp);
-	o->body = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	o->body = yg_json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 	return o->body == NULL ? "out of memory" : NULL;
 }
 
@@ -599,7 +599,7 @@ static int add_body(struct store_conn *c, struct svc_tx *x, void *arg)
 		return rc > 0 ? svc_unchanged(x) : rc;
 	for (size_t i = 0; i < a->n; i++)
 		ok += a->o[i].body != NULL;
-	failures = json_dumps(a->failures, JSON_COMPACT);
+	failures = yg_json_dumps(a->failures, JSON_COMPACT);
 	struct store_param ps[] = {store_text(a->status_id), store_text(a->coll),
 				   a->user_id > 0 ? store_int64(a->user_id) : store_null(),
 				   store_int64((int64_t)a->n),
