@@ -566,6 +566,14 @@ static const char schema_v20[] =
 	" ended BIGINT,"
 	" runs BIGINT NOT NULL);";
 
+/* v21: Idempotency-Key on every write that creates or decides
+ * (src/tower/idem.c). A key row written with its change names the record;
+ * a replay answers it as it now stands when no answer was kept. Rows go
+ * after a day, by created. */
+static const char schema_v21[] =
+	"ALTER TABLE idempotency ADD COLUMN record_id BIGINT;"
+	"CREATE INDEX idempotency_created ON idempotency (created);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -590,6 +598,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 18, .name = "TAXII collections and access rules in the log", .sql = schema_v18 },
 	{ .version = 19, .name = "sensors' client certificates", .sql = schema_v19 },
 	{ .version = 20, .name = "background jobs run once across towers", .sql = schema_v20 },
+	{ .version = 21, .name = "idempotency keys name their record", .sql = schema_v21 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

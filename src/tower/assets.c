@@ -236,11 +236,12 @@ struct asset_new {
 	const char *product;
 	const char *text[ASSET_TEXT_FIELDS]; /* version, role, location */
 	const json_t *addresses;	     /* strings, checked */
+	json_t *answer;			     /* out: the 201 body */
 };
 
 static int asset_create(struct store_conn *c, struct svc_tx *x, void *arg)
 {
-	const struct asset_new *in = arg;
+	struct asset_new *in = arg;
 	const json_t *a;
 	struct rec_set set = {0};
 	struct rec_ref ref = {.t = REC_ASSET_ADDRESSES};
@@ -279,6 +280,13 @@ static int asset_create(struct store_conn *c, struct svc_tx *x, void *arg)
 	rec_set_free(&set);
 	if (rc < 0)
 		return rc;
+	json_decref(in->answer);
+	in->answer = json_pack("{s:I,s:I,s:s,s:o}", "id", (json_int_t)id, "org_id",
+			       (json_int_t)x->p->org_id, "product", in->product, "addresses",
+			       in->addresses ? json_incref((json_t *)in->addresses) : json_array());
+	if (in->answer == NULL)
+		return YG_ENOMEM;
+	svc_keep(x, in->answer);
 	return svc_changed(x, c, CHANGE_ASSET_CREATE, id);
 }
 
@@ -293,6 +301,7 @@ static int assets_create(struct http_request *req, struct http_response *resp, v
 	struct asset_new in = {.product = json_string_value(json_object_get(b, "product")),
 			       .addresses = json_object_get(b, "addresses")};
 	struct svc_result res;
+	struct tw_idem key;
 	const json_t *a;
 	size_t i;
 	int bad = 0;
@@ -339,17 +348,20 @@ static int assets_create(struct http_request *req, struct http_response *resp, v
 	}
 	if (bad)
 		return 0;
-	if (svc_run(t, t->st, p, false, asset_create, &in, &res) < 0)
+	if (tw_idem_begin(t, req, resp, p, 201, NULL, &key))
+		return 0;
+	if (svc_run_keyed(t, t->st, p, false, &key, asset_create, &in, &res) < 0) {
+		json_decref(in.answer);
+		if (res.status == SVC_CONFLICT && tw_idem_replay(t, resp, p, &key))
+			return 0;
 		return svc_answer(resp, &res);
+	}
 	if (t->assets != NULL && json_array_size(in.addresses) > 0) {
 		pthread_rwlock_wrlock(&t->assets->mu);
 		t->assets->stale = true;
 		pthread_rwlock_unlock(&t->assets->mu);
 	}
-	json_t *o = json_pack("{s:I,s:I,s:s,s:o}", "id", (json_int_t)res.id, "org_id",
-			      (json_int_t)p->org_id, "product", in.product, "addresses",
-			      in.addresses ? json_incref((json_t *)in.addresses) : json_array());
-	http_response_json(resp, 201, o);
+	http_response_json(resp, 201, in.answer);
 	return 0;
 }
 

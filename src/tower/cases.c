@@ -313,13 +313,19 @@ static int case_propose(struct store_conn *c, struct svc_tx *x, void *arg)
 
 /* ---- proposing --------------------------------------------------------- */
 
-static int case_submit(struct tower *t, struct http_response *resp, const struct principal *p,
-		       struct case_new *in)
+static int case_submit(struct tower *t, struct http_request *req, struct http_response *resp,
+		       const struct principal *p, struct case_new *in)
 {
 	struct svc_result res;
+	struct tw_idem k;
 
-	if (svc_run(t, t->st, p, false, case_propose, in, &res) < 0)
+	if (tw_idem_begin(t, req, resp, p, 201, tw_case_answer, &k))
+		return 0;
+	if (svc_run_keyed(t, t->st, p, false, &k, case_propose, in, &res) < 0) {
+		if (res.status == SVC_CONFLICT && tw_idem_replay(t, resp, p, &k))
+			return 0;
 		return svc_answer(resp, &res);
+	}
 	return tw_case_answer(t, resp, res.id, 201);
 }
 
@@ -333,7 +339,7 @@ static int cases_create(struct http_request *req, struct http_response *resp, vo
 	if (tw_need(req, resp, ACT_CASE_PROPOSE, &p) == SCOPE_NONE ||
 	    case_parse(t, resp, http_request_json(req), NULL, &in) < 0)
 		return 0;
-	return case_submit(t, resp, p, &in);
+	return case_submit(t, req, resp, p, &in);
 }
 
 /* POST /api/v1/sources/{ip}/case: a case against a ranked source, its
@@ -364,7 +370,7 @@ static int source_case(struct http_request *req, struct http_response *resp, voi
 	store_res_free(r);
 	for (size_t i = 0; i < in.c.nevidence; i++)
 		in.evidence_p[i] = in.evidence[i];
-	return case_submit(t, resp, p, &in);
+	return case_submit(t, req, resp, p, &in);
 }
 
 /* ---- deciding (orders.c) ---------------------------------------------- */

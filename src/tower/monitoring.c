@@ -188,12 +188,18 @@ static int auth_create(struct http_request *req, struct http_response *resp, voi
 	const struct principal *p;
 	struct auth_new in;
 	struct svc_result res;
+	struct tw_idem k;
 
 	if (tw_need(req, resp, ACT_MONITOR_PROPOSE, &p) == SCOPE_NONE ||
 	    auth_parse(t, resp, http_request_json(req), &in) < 0)
 		return 0;
-	if (svc_run(t, t->st, p, false, auth_propose, &in, &res) < 0)
+	if (tw_idem_begin(t, req, resp, p, 201, tw_authorization_answer, &k))
+		return 0;
+	if (svc_run_keyed(t, t->st, p, false, &k, auth_propose, &in, &res) < 0) {
+		if (res.status == SVC_CONFLICT && tw_idem_replay(t, resp, p, &k))
+			return 0;
 		return svc_answer(resp, &res);
+	}
 	tw_cases_wake(t); /* nothing to do until approved, but cheap */
 	return tw_authorization_answer(t, resp, res.id, 201);
 }

@@ -258,6 +258,7 @@ int tw_order_decide(struct http_request *req, struct http_response *resp, struct
 	struct order_step in = {.k = k, .id = tw_order_id(req), .d = d,
 				.reason = json_string_value(json_object_get(b, "reason"))};
 	struct svc_result res;
+	struct tw_idem key;
 	char msg[64];
 
 	if (tw_need(req, resp, a, &p) == SCOPE_NONE || tw_only_fields(resp, b, fields, "decision") < 0)
@@ -271,8 +272,13 @@ int tw_order_decide(struct http_request *req, struct http_response *resp, struct
 		http_response_error_field(resp, "reason", "is required: 1 to 1000 bytes");
 		return 0;
 	}
-	if (svc_run(t, t->st, p, false, order_step_body, &in, &res) < 0)
+	if (tw_idem_begin(t, req, resp, p, 200, k->answer, &key))
+		return 0;
+	if (svc_run_keyed(t, t->st, p, false, &key, order_step_body, &in, &res) < 0) {
+		if (res.status == SVC_CONFLICT && tw_idem_replay(t, resp, p, &key))
+			return 0;
 		return svc_answer(resp, &res);
+	}
 	tw_cases_wake(t); /* an approval is activated, a revocation published, now */
 	return k->answer(t, resp, in.id, 200);
 }

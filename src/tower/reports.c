@@ -260,64 +260,6 @@ static int reports_show(struct http_request *req, struct http_response *resp, vo
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* Idempotency-Key: a retried POST gets the first answer back. Returns 1
- * when the answer was replayed (or refused), 0 to go on. */
-static int idem_replay(struct store_conn *c, const struct principal *p, const char *key,
-		       const char *hash, struct http_response *resp)
-{
-	struct store_res *r = NULL;
-	int done = 0;
-	struct store_param ps[] = {store_int64(p->user_id), store_text(key)};
-
-	if (store_exec(c,
-		       "SELECT request_hash, status, response FROM idempotency "
-		       "WHERE user_id = ? AND idem_key = ?",
-		       ps, 2, &r, NULL) < 0)
-		return 0;
-	if (store_res_nrows(r) == 1) {
-		done = 1;
-		if (strcmp(store_res_text(r, 0, tw_col(r, "request_hash")), hash) != 0) {
-			tw_fail(resp, 422, "idempotency_key_reused",
-				"this Idempotency-Key was used for a different request");
-		} else {
-			json_t *j = yg_json_loads(store_res_text(r, 0, tw_col(r, "response")), 0, NULL);
-			http_response_json(resp, (int)store_res_int64(r, 0, tw_col(r, "status")), j);
-			http_response_header(resp, "Idempotent-Replayed", "true");
-		}
-	}
-	store_res_free(r);
-	return done;
-}
-
-static int idem_save(struct store_conn *c, const struct principal *p, const char *key,
-		     const char *hash, int status, const json_t *body, int64_t now)
-{
-	char *text = json_dumps(body, JSON_COMPACT);
-	int rc;
-
-	if (text == NULL)
-		return YG_ENOMEM;
-	struct store_param ps[] = {store_int64(p->user_id), store_text(key), store_text(hash),
-				   store_int64(status), store_text(text), store_int64(now)};
-	rc = store_exec(c,
-			"INSERT INTO idempotency (user_id, idem_key, request_hash, status, response, "
-			"created) VALUES (?, ?, ?, ?, ?, ?)",
-			ps, 6, NULL, NULL);
-	free(text);
-	return rc;
-}
-
-static void request_hash(struct http_request *req, char *out)
-{
-	size_t len, plen = strlen(http_request_path(req));
-	const char *body = http_request_body(req, &len);
-	uint8_t h[32];
-
-	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len,
-			   (const unsigned char *)http_request_path(req), plen > 64 ? 64 : plen);
-	tw_hex(h, sizeof(h), out);
-}
-
 /* An indicator address as /sources ranks it: a plain address in its
  * canonical text (2001:DB8::1 and 2001:db8::1 are one source), or NULL for
  * a prefix, which names a range, not an attacker (0.0.0.0/0 is no source):
@@ -410,7 +352,7 @@ static int report_assets(struct store_conn *c, struct svc_tx *x, int64_t org_id,
 /* The writes of a new report, as one unit of group-committed work. */
 struct report_new {
 	const struct report_policy *pol;
-	const char *category, *severity, *text, *key, *hash;
+	const char *category, *severity, *text;
 	const json_t *rep; /* the report as filed */
 	int64_t detected;
 	json_t *answer; /* out: the 201 body */
@@ -459,8 +401,7 @@ static int report_create(struct store_conn *c, struct svc_tx *x, void *arg)
 			      tw_time(w->detected + w->pol->due_s[REPORT_DETAILED] * 1000000));
 	if (w->answer == NULL)
 		return YG_ENOMEM;
-	if (w->key != NULL && (rc = idem_save(c, p, w->key, w->hash, 201, w->answer, x->now)) < 0)
-		return rc;
+	svc_keep(x, w->answer);
 	return svc_changed_version(x, c, CHANGE_REPORT_CREATE, id, 1);
 }
 
@@ -479,9 +420,7 @@ static int reports_create(struct http_request *req, struct http_response *resp, 
 	const struct principal *p;
 	json_t *b = http_request_json(req);
 	struct report_errors errs;
-	const char *key = http_request_header(req, "Idempotency-Key");
-	char hash[65] = "";
-	struct store_conn *c;
+	struct tw_idem k;
 	struct report_new w;
 	struct svc_result res;
 	int rc;
@@ -490,9 +429,6 @@ static int reports_create(struct http_request *req, struct http_response *resp, 
 		return 0;
 	if (p->org_id == 0)
 		return tw_fail(resp, 403, "forbidden", "your user belongs to no organisation");
-	if (key != NULL && (strlen(key) == 0 || strlen(key) > 200))
-		return tw_fail(resp, 400, "bad_idempotency_key",
-			       "Idempotency-Key must be 1 to 200 characters");
 	if (report_validate(b, REPORT_PROMPT, &errs) < 0) {
 		validation_errors(resp, &errs);
 		return 0;
@@ -500,39 +436,25 @@ static int reports_create(struct http_request *req, struct http_response *resp, 
 	memset(&w, 0, sizeof(w));
 	if (report_parse_time(json_string_value(json_object_get(b, "detected_at")), &w.detected) < 0)
 		return tw_fail(resp, 422, "validation_failed", "detected_at");
-	if (key != NULL) {
-		request_hash(req, hash);
-		if (store_conn_get(t->st, &c) < 0)
-			return tw_store_fail(resp, NULL, YG_EIO);
-		rc = idem_replay(c, p, key, hash, resp);
-		store_conn_put(c);
-		if (rc)
-			return 0;
-	}
+	if (tw_idem_begin(t, req, resp, p, 201, NULL, &k))
+		return 0;
 	w.pol = &t->cfg.policy;
 	w.category = json_string_value(json_object_get(b, "category"));
 	w.severity = json_string_value(json_object_get(b, "severity"));
-	w.key = key;
-	w.hash = hash;
-	w.text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	w.text = yg_json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
 	w.rep = b;
 	if (w.text == NULL)
 		return tw_store_fail(resp, NULL, YG_ENOMEM);
 	double t0 = tw_store_enter(t, OP_REPORT_CREATE);
-	rc = svc_run(t, t->st, p, true, report_create, &w, &res);
+	rc = svc_run_keyed(t, t->st, p, true, &k, report_create, &w, &res);
 	tw_store_leave(t, OP_REPORT_CREATE, t0);
 	free((char *)w.text);
 	if (rc < 0) {
 		json_decref(w.answer);
-		if (res.status != SVC_CONFLICT || key == NULL)
-			return svc_answer(resp, &res);
 		/* The same key raced in from a retry: answer what it got. */
-		if (store_conn_get(t->st, &c) < 0)
-			return tw_store_fail(resp, NULL, YG_EIO);
-		if (!idem_replay(c, p, key, hash, resp))
-			tw_store_fail(resp, c, YG_EIO);
-		store_conn_put(c);
-		return 0;
+		if (res.status == SVC_CONFLICT && tw_idem_replay(t, resp, p, &k))
+			return 0;
+		return svc_answer(resp, &res);
 	}
 	char loc[64];
 	snprintf(loc, sizeof(loc), "/api/v1/reports/%lld", (long long)res.id);
@@ -549,7 +471,21 @@ struct report_step {
 	char *text;	 /* rep as stored */
 	int64_t version; /* out */
 	const char *stage_name;
+	json_t *answer; /* out: the answer */
 };
+
+/* The answer to a version, made before it is declared so that an
+ * Idempotency-Key keeps it. */
+static int report_step_answer(struct svc_tx *x, struct report_step *in)
+{
+	json_decref(in->answer);
+	in->answer = json_pack("{s:I,s:I,s:s}", "id", (json_int_t)in->id, "version",
+			       (json_int_t)in->version, "stage", in->stage_name);
+	if (in->answer == NULL)
+		return YG_ENOMEM;
+	svc_keep(x, in->answer);
+	return 0;
+}
 
 /* A new version at the same or a later stage, or the report's closing
  * after its final version. */
@@ -602,7 +538,9 @@ static int report_step(struct store_conn *c, struct svc_tx *x, void *arg)
 	if ((rc = svc_write(x, c, REC_REPORTS, sql, pu, np, NULL)) < 0)
 		return rc;
 	if (closing)
-		return svc_changed(x, c, CHANGE_REPORT_CLOSE, in->id);
+		return (rc = report_step_answer(x, in)) < 0
+			       ? rc
+			       : svc_changed(x, c, CHANGE_REPORT_CLOSE, in->id);
 	struct store_param pv[] = {store_int64(in->id),	  store_int64(in->version),
 				   store_text(in->stage_name), store_text(in->text),
 				   store_int64(x->p->user_id), store_int64(x->now)};
@@ -612,6 +550,8 @@ static int report_step(struct store_conn *c, struct svc_tx *x, void *arg)
 		       pv, 6, NULL);
 	if (rc == 0)
 		rc = report_index(c, in->id, in->rep, 1);
+	if (rc == 0)
+		rc = report_step_answer(x, in);
 	if (rc == 0)
 		rc = svc_changed_version(x, c, CHANGE_REPORT_VERSION, in->id, in->version);
 	return rc;
@@ -633,6 +573,7 @@ static int reports_version(struct http_request *req, struct http_response *resp,
 	bool closing = stage_s != NULL && strcmp(stage_s, "closed") == 0;
 	struct report_errors errs;
 	struct svc_result res;
+	struct tw_idem k;
 	int rc;
 
 	if ((in.scope = tw_need(req, resp, ACT_REPORT_UPDATE, &p)) == SCOPE_NONE)
@@ -655,15 +596,19 @@ static int reports_version(struct http_request *req, struct http_response *resp,
 		validation_errors(resp, &errs);
 		return 0;
 	}
-	if (!closing && (in.text = json_dumps(in.rep, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+	if (tw_idem_begin(t, req, resp, p, closing ? 200 : 201, NULL, &k))
+		return 0;
+	if (!closing && (in.text = yg_json_dumps(in.rep, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		return tw_store_fail(resp, NULL, YG_ENOMEM);
-	rc = svc_run(t, t->st, p, false, report_step, &in, &res);
+	rc = svc_run_keyed(t, t->st, p, false, &k, report_step, &in, &res);
 	free(in.text);
-	if (rc < 0)
+	if (rc < 0) {
+		json_decref(in.answer);
+		if (res.status == SVC_CONFLICT && tw_idem_replay(t, resp, p, &k))
+			return 0;
 		return svc_answer(resp, &res);
-	http_response_json(resp, closing ? 200 : 201,
-			   json_pack("{s:I,s:I,s:s}", "id", (json_int_t)in.id, "version",
-				     (json_int_t)in.version, "stage", in.stage_name));
+	}
+	http_response_json(resp, closing ? 200 : 201, in.answer);
 	return 0;
 }
 

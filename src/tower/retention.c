@@ -11,7 +11,9 @@
  * updated recently holds back the erasure of later ones until it ages in
  * turn. Alerts from before schema v10 belong to no batch and are left to
  * an administrator. Several towers on one store may each try; the one
- * whose deletes find the rows logs the erasure. */
+ * whose deletes find the rows logs the erasure.
+ *
+ * The same pass forgets Idempotency-Keys older than a day (idem.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -107,6 +109,7 @@ int tw_retention_pass(struct tower *t)
 	struct erase_run e = {.cutoff = tw_now_us() - t->cfg.retention_s * 1000000};
 	struct svc_result res;
 
+	tw_idem_prune(t); /* not records: nothing to log */
 	if (t->cfg.retention_s <= 0)
 		return 0;
 	if (svc_run(t, t->st, NULL, false, erase_body, &e, &res) < 0) {

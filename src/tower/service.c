@@ -73,6 +73,11 @@ void svc_field(struct svc_result *res, const char *field, const char *reason)
 	e->n++;
 }
 
+void svc_keep(struct svc_tx *x, const json_t *answer)
+{
+	x->answer = answer;
+}
+
 int svc_unchanged(struct svc_tx *x)
 {
 	x->unchanged = true;
@@ -126,6 +131,11 @@ int svc_changed_version(struct svc_tx *x, struct store_conn *c, enum change_kind
 
 	if (kind >= CHANGE_KINDS || id <= 0 || version < 0 || x->nrows == 0)
 		return YG_EINVAL;
+	/* A retry with the request's key finds this row only if the change
+	 * committed (idem.c). Before the entry: a failure here takes no seq. */
+	if (x->changes == 0 && x->idem != NULL && x->idem->key != NULL && x->p != NULL &&
+	    (rc = tw_idem_save(c, x->p, x->idem, x->answer, id, x->now)) < 0)
+		return rc;
 	/* The change's entry in the transparency log, in its transaction. */
 	if ((rc = tw_log_append(c, x->p, x->now, kind, id, version, x->rows, x->nrows)) < 0)
 		return rc;
@@ -151,6 +161,7 @@ static int svc_apply(struct store_conn *c, void *arg)
 	call->x.nrows = 0;
 	call->x.again = false;
 	call->x.unchanged = false;
+	call->x.answer = NULL;
 	memset(&call->x.res->fields, 0, sizeof(call->x.res->fields));
 	call->x.res->status = SVC_OK;
 	rc = call->body(c, &call->x, call->arg);
@@ -167,7 +178,13 @@ static int svc_apply(struct store_conn *c, void *arg)
 int svc_run(struct tower *t, struct store *st, const struct principal *p, bool grouped,
 	    svc_body_fn body, void *arg, struct svc_result *res)
 {
-	struct svc_call call = {.x = {.t = t, .p = p, .now = tw_now_us(), .res = res},
+	return svc_run_keyed(t, st, p, grouped, NULL, body, arg, res);
+}
+
+int svc_run_keyed(struct tower *t, struct store *st, const struct principal *p, bool grouped,
+		  const struct tw_idem *idem, svc_body_fn body, void *arg, struct svc_result *res)
+{
+	struct svc_call call = {.x = {.t = t, .p = p, .now = tw_now_us(), .res = res, .idem = idem},
 				.body = body,
 				.arg = arg};
 	struct store_conn *c = NULL;

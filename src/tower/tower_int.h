@@ -38,6 +38,7 @@ struct asset_map;
 struct towerlog;
 struct tlog_reader;
 struct tlog_signer;
+struct tw_idem;
 
 /* The background jobs (jobs.c). */
 enum tw_job {
@@ -251,9 +252,46 @@ struct svc_tx {
 	bool unchanged;	  /* set by svc_unchanged: nothing to store, nothing to declare */
 	struct rec_ref rows[SVC_ROWS_MAX]; /* the rows the change wrote (svc_write, svc_row) */
 	unsigned nrows;
+	const struct tw_idem *idem; /* the request's Idempotency-Key, or NULL */
+	const json_t *answer;	    /* the answer as the body made it (svc_keep), or NULL */
 };
 
 typedef int (*svc_body_fn)(struct store_conn *c, struct svc_tx *x, void *arg);
+
+/* Answers record id with status, as the route's first answer did; 0 when
+ * answered. */
+typedef int (*tw_answer_fn)(struct tower *t, struct http_response *resp, int64_t id, int status);
+
+/* ---- Idempotency-Key (idem.c) ------------------------------------------ */
+
+#define TW_IDEM_KEY_MAX 200
+#define TW_IDEM_KEEP_S 86400 /* how long a key is remembered, at least */
+
+struct tw_idem {
+	const char *key; /* NULL: the request has none */
+	char buf[TW_IDEM_KEY_MAX + 1];
+	char hash[65];	    /* of the request's path and body */
+	int status;	    /* of the answer to a success */
+	tw_answer_fn again; /* makes the answer again when the body kept none */
+};
+
+/* Reads the request's Idempotency-Key into k, for a route whose success is
+ * status and is answered again by again (NULL: the body keeps its answer,
+ * svc_keep). Returns 1 when resp was answered: a bad key (400), a key
+ * used for another request (422), the replay of the answer the key got
+ * first, or the store failing; 0 to go on and run the change with
+ * svc_run_keyed (k->key NULL when the request had none). */
+int tw_idem_begin(struct tower *t, struct http_request *req, struct http_response *resp,
+		  const struct principal *p, int status, tw_answer_fn again, struct tw_idem *k);
+/* The replay alone, for a change that failed as a conflict (a retry of
+ * the same key raced it): 1 when answered, 0 when the key has no row. */
+int tw_idem_replay(struct tower *t, struct http_response *resp, const struct principal *p,
+		   const struct tw_idem *k);
+/* The key's row, in the change's transaction (svc_changed). */
+int tw_idem_save(struct store_conn *c, const struct principal *p, const struct tw_idem *k,
+		 const json_t *answer, int64_t id, int64_t now) YG_MUST_CHECK;
+/* Forgets keys older than TW_IDEM_KEEP_S; how many went, or a yg_err. */
+int tw_idem_prune(struct tower *t);
 
 /* Runs body in one transaction: on its own connection, or (grouped) in a
  * group commit shared with other callers (store_group_run). The body
@@ -265,6 +303,11 @@ typedef int (*svc_body_fn)(struct store_conn *c, struct svc_tx *x, void *arg);
  * YG_ECONFLICT SVC_CONFLICT). */
 int svc_run(struct tower *t, struct store *st, const struct principal *p, bool grouped,
 	    svc_body_fn body, void *arg, struct svc_result *res);
+/* The same for a request with an Idempotency-Key (idem may be NULL, or
+ * hold no key): the key's row is written with the first change the body
+ * declares, so that it exists exactly when the change does. */
+int svc_run_keyed(struct tower *t, struct store *st, const struct principal *p, bool grouped,
+		  const struct tw_idem *idem, svc_body_fn body, void *arg, struct svc_result *res);
 
 /* Runs sql, an INSERT or UPDATE of one row of t's table, with RETURNING
  * t's columns appended, and keeps the row as the store gave it back for
@@ -282,6 +325,10 @@ int svc_changed(struct svc_tx *x, struct store_conn *c, enum change_kind kind, i
 /* The same for a record that has versions (a report's): its version. */
 int svc_changed_version(struct svc_tx *x, struct store_conn *c, enum change_kind kind, int64_t id,
 			int64_t version);
+
+/* Keeps answer (still the body's) with the request's Idempotency-Key, for
+ * a replay to send whole; call before svc_changed. */
+void svc_keep(struct svc_tx *x, const json_t *answer);
 
 /* For a body that found nothing to change (a batch sent again): commits
  * nothing and declares nothing. Returns 0. */

@@ -17,6 +17,12 @@
 int tp_call(const struct towerproc *w, const char *method, const char *path, const char *token,
 	    const char *body, size_t blen, struct tp_answer *a)
 {
+	return tp_call_h(w, method, path, token, NULL, body, blen, a);
+}
+
+int tp_call_h(const struct towerproc *w, const char *method, const char *path, const char *token,
+	      const char *headers, const char *body, size_t blen, struct tp_answer *a)
+{
 	static __thread char buf[65536 + 1024];
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)w->port)};
 	struct timeval tv = {.tv_sec = 30};
@@ -28,6 +34,7 @@ int tp_call(const struct towerproc *w, const char *method, const char *path, con
 	ssize_t r = 0;
 
 	a->status = 0;
+	a->replayed = 0;
 	a->timed_out = 0;
 	a->seconds = 0;
 	a->body[0] = 0;
@@ -47,10 +54,10 @@ int tp_call(const struct towerproc *w, const char *method, const char *path, con
 						    : "application/json";
 	len = snprintf(buf, sizeof(buf),
 		       "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-		       "%s%s%s"
+		       "%s%s%s%s"
 		       "Accept: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
 		       method, path, token ? "Authorization: Bearer " : "", token ? token : "",
-		       token ? "\r\n" : "", ctype, ctype, blen);
+		       token ? "\r\n" : "", headers ? headers : "", ctype, ctype, blen);
 	if (len < 0 || (size_t)len + blen > sizeof(buf)) {
 		close(fd);
 		return -1;
@@ -91,8 +98,11 @@ int tp_call(const struct towerproc *w, const char *method, const char *path, con
 	if (have < 12 || strncmp(buf, "HTTP/1.1 ", 9) != 0)
 		return 0;
 	a->status = atoi(buf + 9);
-	if ((p = strstr(buf, "\r\n\r\n")) != NULL)
+	if ((p = strstr(buf, "\r\n\r\n")) != NULL) {
+		*p = 0;
+		a->replayed = strstr(buf, "\r\nIdempotent-Replayed: true") != NULL;
 		snprintf(a->body, sizeof(a->body), "%s", p + 4);
+	}
 	return 0;
 }
 

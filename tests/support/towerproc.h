@@ -25,6 +25,7 @@ struct towerproc {
 struct tp_answer {
 	int status;	 /* 0: the connection closed (or timed out) without an answer */
 	int timed_out;	 /* 1: no answer within 30 s */
+	int replayed;	 /* 1: it said Idempotent-Replayed: true */
 	double seconds;	 /* from connect to the end of the answer */
 	char body[16384];
 };
@@ -41,6 +42,10 @@ void tp_down(struct towerproc *w, const char *pg);
  * a. -1 when the tower could not be reached or the request not written. */
 int tp_call(const struct towerproc *w, const char *method, const char *path, const char *token,
 	    const char *body, size_t blen, struct tp_answer *a);
+
+/* The same with more header lines (each ending in CRLF; may be NULL). */
+int tp_call_h(const struct towerproc *w, const char *method, const char *path, const char *token,
+	      const char *headers, const char *body, size_t blen, struct tp_answer *a);
 
 /* The integer after "key": in a's body, or -1; the string, or "". */
 long tp_int(const struct tp_answer *a, const char *key);

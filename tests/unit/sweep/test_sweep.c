@@ -278,6 +278,12 @@ struct tw {
 	struct towerproc p;
 	struct store *st;     /* the test's own handle, for counting rows */
 	long stored_on_error; /* writes answered 5xx that stored their row anyway */
+	long retried;	      /* writes sent again with their Idempotency-Key */
+	long replayed;	      /* of those, answered from the first */
+	char hdr[128];	      /* an Idempotency-Key line for the next requests, or "" */
+	/* The last request, to send again */
+	char method[8], path[256], token[64], body[1024];
+	bool has_body;
 };
 
 #define answer tp_answer
@@ -285,7 +291,22 @@ struct tw {
 static void call(struct tw *w, const char *method, const char *path, const char *token,
 		 const char *body, struct answer *a)
 {
-	assert_int_equal(tp_call(&w->p, method, path, token, body, body ? strlen(body) : 0, a), 0);
+	snprintf(w->method, sizeof(w->method), "%s", method);
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	snprintf(w->token, sizeof(w->token), "%s", token);
+	snprintf(w->body, sizeof(w->body), "%s", body ? body : "");
+	w->has_body = body != NULL;
+	assert_int_equal(tp_call_h(&w->p, method, path, token, w->hdr[0] ? w->hdr : NULL, body,
+				   body ? strlen(body) : 0, a),
+			 0);
+}
+
+/* The last request again, as a client retries it: same key, same body. */
+static void retry(struct tw *w, struct answer *a)
+{
+	assert_int_equal(tp_call_h(&w->p, w->method, w->path, w->token, w->hdr[0] ? w->hdr : NULL,
+				   w->has_body ? w->body : NULL, strlen(w->body), a),
+			 0);
 }
 
 static long count_rows(struct tw *w, const char *sql)
@@ -354,6 +375,10 @@ struct op {
 	/* What an answer with the success's status holds when it says the
 	 * write was refused (TAXII's status resource: failure_count), or NULL */
 	const char *refusal;
+	/* Sent with an Idempotency-Key: an answer other than the success is
+	 * followed by the same request again, as a client retries, which
+	 * must succeed with the write stored once in all. */
+	bool keyed;
 };
 
 static char prepared_path[128];
@@ -493,25 +518,56 @@ static void req_taxii_get(struct tw *w, long n, struct answer *a)
 
 static const struct op ops[] = {
 	{"POST /api/v1/reports", 201, NULL, req_report, "SELECT COUNT(*) FROM reports", 1,
-	 "\"next_due\":", NULL},
+	 "\"next_due\":", NULL, true},
 	{"POST /api/v1/alerts", 200, NULL, req_alerts, "SELECT COUNT(*) FROM alerts", 3,
-	 "\"accepted\":3", NULL},
+	 "\"accepted\":3", NULL, false},
 	{"POST /api/v1/cases", 201, NULL, req_case, "SELECT COUNT(*) FROM cases", 1,
-	 "\"decisions\":[", NULL},
+	 "\"decisions\":[", NULL, true},
 	{"POST /api/v1/cases/{id}/approve", 200, prepare_case, req_approve,
-	 "SELECT COUNT(*) FROM case_decisions WHERE decision = 'approve'", 1, "{\"decision\":\"approve\"", NULL},
-	{"POST /api/v1/log/checkpoint", 200, NULL, req_checkpoint, NULL, 0, "\n\n\xe2\x80\x94 ", NULL},
-	{"GET /api/v1/reports", 200, NULL, req_read_reports, NULL, 0, "\"next_due\":", NULL},
-	{"GET /api/v1/sources", 200, NULL, req_read_sources, NULL, 0, "\"sources\":", NULL},
-	{"GET /api/v1/log/inclusion", 200, NULL, req_read_proof, NULL, 0, "\"proof\":[", NULL},
+	 "SELECT COUNT(*) FROM case_decisions WHERE decision = 'approve'", 1, "{\"decision\":\"approve\"", NULL, true},
+	{"POST /api/v1/log/checkpoint", 200, NULL, req_checkpoint, NULL, 0, "\n\n\xe2\x80\x94 ", NULL, false},
+	{"GET /api/v1/reports", 200, NULL, req_read_reports, NULL, 0, "\"next_due\":", NULL, false},
+	{"GET /api/v1/sources", 200, NULL, req_read_sources, NULL, 0, "\"sources\":", NULL, false},
+	{"GET /api/v1/log/inclusion", 200, NULL, req_read_proof, NULL, 0, "\"proof\":[", NULL, false},
 	{"POST /api/v1/assets", 201, NULL, req_asset, "SELECT COUNT(*) FROM assets", 1,
-	 "\"addresses\":[\"192.0.2.", NULL},
+	 "\"addresses\":[\"192.0.2.", NULL, true},
 	{"POST /api/v1/monitoring/authorizations", 201, NULL, req_authorization,
-	 "SELECT COUNT(*) FROM authorizations", 1, "\"prefixes\":[\"10.", NULL},
+	 "SELECT COUNT(*) FROM authorizations", 1, "\"prefixes\":[\"10.", NULL, true},
 	{"POST /taxii2/.../objects/", 202, NULL, req_taxii_post, "SELECT COUNT(*) FROM stix_objects",
-	 1, "\"success_count\":1", "\"failure_count\":1"},
-	{"GET /taxii2/.../objects/", 200, NULL, req_taxii_get, NULL, 0, "\"objects\":[", NULL},
+	 1, "\"success_count\":1", "\"failure_count\":1", false},
+	{"GET /taxii2/.../objects/", 200, NULL, req_taxii_get, NULL, 0, "\"objects\":[", NULL, false},
 };
+
+/* A keyed write sent again after answer a: it must succeed, and the write
+ * be stored once in all; a write the first request stored, and a success,
+ * must be answered from the first (Idempotent-Replayed), about the same
+ * record. */
+static void retried(struct tw *w, const struct op *o, enum mode m, long n, const struct answer *a,
+		    long before, long after)
+{
+	struct answer b;
+	long again;
+
+	retry(w, &b);
+	again = count_rows(w, o->rows);
+	if (b.status != o->ok || strstr(b.body, o->whole) == NULL)
+		fail_msg("%s at %ld (%s), retried with its key after %d: %d %s", o->name, n,
+			 mode_name(m), a->status, b.status, b.body);
+	if (again - before != o->per)
+		fail_msg("%s at %ld (%s), retried with its key after %d: %ld rows stored in all",
+			 o->name, n, mode_name(m), a->status, again - before);
+	if ((after != before) != (b.replayed != 0))
+		fail_msg("%s at %ld (%s): the first request stored %ld rows; the retry %s", o->name,
+			 n, mode_name(m), after - before,
+			 b.replayed ? "was a replay" : "was not a replay");
+	/* The same record (a case answered again as it now stands may have
+	 * been activated meanwhile). */
+	if (a->status == o->ok && tp_int(a, "id") != tp_int(&b, "id"))
+		fail_msg("%s at %ld (%s): replayed %s, first %s", o->name, n, mode_name(m), b.body,
+			 a->body);
+	w->retried++;
+	w->replayed += b.replayed;
+}
 
 static void sweep_op(struct tw *w, const struct op *o, enum mode m)
 {
@@ -530,6 +586,9 @@ static void sweep_op(struct tw *w, const struct op *o, enum mode m)
 			o->prepare(w, n);
 		if (o->rows != NULL)
 			before = count_rows(w, o->rows);
+		if (o->keyed)
+			snprintf(w->hdr, sizeof(w->hdr), "Idempotency-Key: sweep-%d-%d-%ld\r\n",
+				 (int)(o - ops), (int)m, n);
 		fail_at(m, n);
 		o->req(w, n, &a);
 		refused = yg_alloc_failures();
@@ -579,6 +638,9 @@ static void sweep_op(struct tw *w, const struct op *o, enum mode m)
 					 n, mode_name(m), after - before, o->per);
 			w->stored_on_error++;
 		}
+		if (o->keyed && (a.status != o->ok || refused == 0))
+			retried(w, o, m, n, &a, before, after);
+		w->hdr[0] = 0;
 	}
 	if (refused != 0)
 		fail_msg("%s: the sweep did not end by %d allocations", o->name, MAX_N);
@@ -614,6 +676,10 @@ static void sweep_tower(const char *pg)
 		for (enum mode m = ONCE; m <= FROM_THEN_ON; m++)
 			sweep_op(&w, &ops[i], m);
 	print_message("  %ld writes answered 5xx had stored their rows whole\n", w.stored_on_error);
+	print_message("  %ld keyed writes sent again: %ld answered from the first, the rest "
+		      "stored then; none twice\n",
+		      w.retried, w.replayed);
+	assert_true(w.replayed > 0);
 	/* Still serving, and the log whole. */
 	req_report(&w, -2, &a);
 	assert_int_equal(a.status, 201);
