@@ -28,6 +28,7 @@ static void asset_usage(FILE *out)
 	      "          there are more, a line on stderr gives the --after ID of the next.\n"
 	      "\n"
 	      "options:\n" CLIENT_TOWER_USAGE CLIENT_LIST_USAGE
+	      "add:\n" CLIENT_WRITE_USAGE
 	      "  --after ID                the page after the asset ID\n"
 	      "\n"
 	      "exit status: 0 ok, 1 usage, 2 the tower refused the request (each bad input on\n"
@@ -102,6 +103,7 @@ int cmd_asset(int argc, char **argv)
 	json_t *req = NULL, *answer = NULL;
 
 	client_opts_init(&o, "after");
+	o.writes = 1;
 	if ((addrs = calloc((size_t)argc, sizeof(*addrs))) == NULL) {
 		log_warnx("asset: out of memory");
 		return EXIT_FATAL;
@@ -198,7 +200,7 @@ int cmd_asset(int argc, char **argv)
 		rc = EXIT_FATAL;
 		goto out;
 	}
-	long status = client_call(o.base, token, "POST", "/api/v1/assets", body, NULL, &answer);
+	long status = client_write("asset add", &o, token, "/api/v1/assets", body, &answer);
 	free(body);
 	if (status == 201) {
 		rc = client_print(answer);

@@ -34,6 +34,7 @@ static void case_usage(FILE *out)
 	      "  show ID                   one case, with its evidence and every decision\n"
 	      "\n"
 	      "options (before COMMAND or after it):\n" CLIENT_TOWER_USAGE
+	      "proposals and decisions:\n" CLIENT_WRITE_USAGE
 	      "list:\n" CLIENT_LIST_USAGE
 	      "  --before ID               the page after (older than) the case ID\n"
 	      "\n"

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "base/json.h"
 #include "base/log.h"
@@ -128,6 +130,7 @@ int client_opt(const char *who, struct client_opts *o, int argc, char **argv, in
 	int takes = strcmp(a, "--tower") == 0 || strcmp(a, "--token-file") == 0 ||
 		    strcmp(a, "--ca") == 0 || strcmp(a, "--cert") == 0 ||
 		    strcmp(a, "--cert-key") == 0 ||
+		    (o->writes && strcmp(a, "--idempotency-key") == 0) ||
 		    (o->cursor != NULL && (strcmp(a, "--limit") == 0 ||
 					   (strncmp(a, "--", 2) == 0 && strcmp(a + 2, o->cursor) == 0)));
 
@@ -150,6 +153,12 @@ int client_opt(const char *who, struct client_opts *o, int argc, char **argv, in
 		   strcmp(a, "--cert-key") == 0) {
 		*(a[3] == 'a' ? &o->ca : a[6] == '\0' ? &o->cert : &o->key) = v;
 		client_set_tls(o->ca, o->cert, o->key);
+	} else if (strcmp(a, "--idempotency-key") == 0) {
+		if (*v == '\0' || strlen(v) > 200) {
+			log_warnx("%s: --idempotency-key: 1 to 200 characters", who);
+			return -1;
+		}
+		o->idem = v;
 	} else if (strcmp(a, "--limit") == 0) {
 		if (cli_parse_u64(v, 1, 1000, &o->limit) < 0) {
 			log_warnx("%s: --limit: '%s' is not a number from 1 to 1000", who, v);
@@ -160,6 +169,45 @@ int client_opt(const char *who, struct client_opts *o, int argc, char **argv, in
 		return -1;
 	}
 	return 1;
+}
+
+long client_write(const char *who, const struct client_opts *o, const char *token,
+		  const char *path, const char *body, json_t **answer)
+{
+	char key[48];
+	const char *idem = o->idem;
+	long status = 0;
+
+	if (idem == NULL) {
+		uint8_t r[16];
+
+		/* getrandom(2) blocks only before the kernel's pool is ready. */
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+			log_warn("%s: no random bytes for an Idempotency-Key", who);
+			*answer = NULL;
+			return 0;
+		}
+		memcpy(key, "cli-", 4);
+		for (size_t i = 0; i < sizeof(r); i++)
+			snprintf(key + 4 + 2 * i, 3, "%02x", r[i]);
+		idem = key;
+	}
+	for (unsigned attempt = 1;; attempt++) {
+		status = client_call(o->base, token, "POST", path, body, idem, answer);
+		if (attempt == 3 || (status != 0 && status != 502 && status != 503 && status != 504))
+			return status;
+		if (status == 0)
+			log_warnx("%s: no answer from the tower (%s); sending again with the same "
+				  "Idempotency-Key (%u of 3)",
+				  who, client_last_error(), attempt + 1);
+		else
+			log_warnx("%s: the tower answered %ld; sending again with the same "
+				  "Idempotency-Key (%u of 3)",
+				  who, status, attempt + 1);
+		json_decref(*answer);
+		*answer = NULL;
+		sleep(attempt);
+	}
 }
 
 const char *client_token(const char *who, const struct client_opts *o, char *buf, size_t n)

@@ -40,6 +40,8 @@ struct client_opts {
 				   and the query parameter); NULL: none */
 	unsigned long long limit, from; /* --limit (0: default), --before/--after (0: none) */
 	int all;			/* --all */
+	const char *idem;		/* --idempotency-key: writes' (client_write) */
+	int writes;			/* takes --idempotency-key: set after init */
 };
 
 void client_opts_init(struct client_opts *o, const char *cursor);
@@ -48,6 +50,15 @@ void client_opts_init(struct client_opts *o, const char *cursor);
  * advancing *i) and returns 1; returns 0 when it is not one, -1 (having
  * said why, as who) when its value is missing or out of range. */
 int client_opt(const char *who, struct client_opts *o, int argc, char **argv, int *i);
+
+/* A write a command makes (POST): sent with an Idempotency-Key, o->idem or
+ * a new random one, and sent again with the same key, up to twice more
+ * (after 1 s, then 2 s), when no answer came or the tower answered 502,
+ * 503 or 504: a write the tower stored before its answer was lost is
+ * answered again, not stored twice. As client_call; says each retry as
+ * who. */
+long client_write(const char *who, const struct client_opts *o, const char *token,
+		  const char *path, const char *body, json_t **answer);
 
 /* The token to send, from --token-file (read into buf, n bytes) or
  * $YAGURA_TOKEN; "" when there is none but a client certificate (--cert);
@@ -84,6 +95,11 @@ int client_list_run(const struct client_list *l, const struct client_opts *o, co
 	"  --ca FILE                 an https:// tower: trust the CA in FILE (PEM)\n"               \
 	"  --cert FILE               a client certificate (PEM) the tower binds to a sensor,\n"      \
 	"                            instead of a token; --cert-key FILE: its key\n"
+/* For the commands that write. */
+#define CLIENT_WRITE_USAGE                                                                         \
+	"  --idempotency-key KEY     a write's key (default: a new one each run); a write\n"      \
+	"                            that got no answer, or 502/503/504, is sent again\n"        \
+	"                            with it up to twice, and stored once\n"
 
 /* ---- what the committee decides on: cases, monitoring authorizations ---- */
 

@@ -35,6 +35,7 @@ static void monitoring_usage(FILE *out)
 	      "                            no --sensor)\n"
 	      "\n"
 	      "options (before COMMAND or after it):\n" CLIENT_TOWER_USAGE
+	      "proposals and decisions:\n" CLIENT_WRITE_USAGE
 	      "list:\n" CLIENT_LIST_USAGE
 	      "  --before ID               the page after (older than) the authorization ID\n"
 	      "\n"

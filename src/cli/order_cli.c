@@ -29,6 +29,7 @@ int order_cli_run(const struct order_cli *c, void *ctx, int argc, char **argv)
 	long status;
 
 	client_opts_init(&o, "before");
+	o.writes = 1;
 	for (int i = 1; i < argc; i++) {
 		int took = client_opt(c->who, &o, argc, argv, &i);
 
@@ -114,7 +115,10 @@ int order_cli_run(const struct order_cli *c, void *ctx, int argc, char **argv)
 		json_decref(req);
 		if (body == NULL)
 			return EXIT_INPUT;
-		status = client_call(o.base, token, "POST", path, body, NULL, &answer);
+		char who[64];
+
+		snprintf(who, sizeof(who), "%s %s", c->who, cmd);
+		status = client_write(who, &o, token, path, body, &answer);
 	} else {
 		status = client_call(o.base, token, "GET", path, NULL, NULL, &answer);
 	}

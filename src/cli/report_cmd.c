@@ -24,7 +24,7 @@ static void report_usage(FILE *out)
 	      "  show ID                   one report with every version\n"
 	      "\n"
 	      "options (before COMMAND or after it):\n" CLIENT_TOWER_USAGE
-	      "  --idempotency-key KEY     file/update: a retry with the same key files once\n"
+	      "file, update, close:\n" CLIENT_WRITE_USAGE
 	      "list:\n" CLIENT_LIST_USAGE
 	      "  --before ID               the page after (older than) the report ID\n"
 	      "\n"
@@ -83,13 +83,14 @@ static int report_row(const json_t *r, void *ctx)
 int cmd_report(int argc, char **argv)
 {
 	struct client_opts o;
-	const char *idem = NULL, *pos[4] = {0}, *token, *base;
+	const char *pos[4] = {0}, *token;
 	int npos = 0, overdue = 0, rc;
 	char tok[256], path[128], *body = NULL;
 	json_t *answer = NULL;
 	long status;
 
 	client_opts_init(&o, "before");
+	o.writes = 1;
 	for (int i = 1; i < argc; i++) {
 		int took = client_opt("report", &o, argc, argv, &i);
 
@@ -97,9 +98,7 @@ int cmd_report(int argc, char **argv)
 			return EXIT_USAGE;
 		if (took > 0)
 			continue;
-		if (strcmp(argv[i], "--idempotency-key") == 0 && i + 1 < argc) {
-			idem = argv[++i];
-		} else if (strcmp(argv[i], "--overdue") == 0) {
+		if (strcmp(argv[i], "--overdue") == 0) {
 			overdue = 1;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			report_usage(stdout);
@@ -125,12 +124,11 @@ int cmd_report(int argc, char **argv)
 	}
 	if ((token = client_token("report", &o, tok, sizeof(tok))) == NULL)
 		return EXIT_USAGE;
-	base = o.base;
 	const char *cmd = pos[0];
 	if (strcmp(cmd, "file") == 0 && npos == 2) {
 		if ((body = read_json_file(pos[1])) == NULL)
 			return EXIT_INPUT;
-		status = client_call(base, token, "POST", "/api/v1/reports", body, idem, &answer);
+		status = client_write("report file", &o, token, "/api/v1/reports", body, &answer);
 	} else if (strcmp(cmd, "update") == 0 && npos == 4) {
 		char *rep = read_json_file(pos[3]);
 		json_t *doc = rep ? yg_json_loads(rep, 0, NULL) : NULL;
@@ -150,14 +148,14 @@ int cmd_report(int argc, char **argv)
 		if (body == NULL)
 			return EXIT_INPUT;
 		snprintf(path, sizeof(path), "/api/v1/reports/%s/versions", pos[1]);
-		status = client_call(base, token, "POST", path, body, idem, &answer);
+		status = client_write("report update", &o, token, path, body, &answer);
 	} else if ((strcmp(cmd, "close") == 0 || strcmp(cmd, "show") == 0) && npos == 2 &&
 		   !report_id_ok(pos[1])) {
 		log_warnx("report %s: '%.40s' is not a report id", cmd, pos[1]);
 		return EXIT_USAGE;
 	} else if (strcmp(cmd, "close") == 0 && npos == 2) {
 		snprintf(path, sizeof(path), "/api/v1/reports/%s/versions", pos[1]);
-		status = client_call(base, token, "POST", path, "{\"stage\":\"closed\"}", idem, &answer);
+		status = client_write("report close", &o, token, path, "{\"stage\":\"closed\"}", &answer);
 	} else if (strcmp(cmd, "list") == 0 && npos == 1) {
 		struct client_list l = {"report list", "/api/v1/reports", "reports", report_header,
 					report_row, NULL};
@@ -169,13 +167,13 @@ int cmd_report(int argc, char **argv)
 		return client_list_run(&l, &o, token, &q);
 	} else if (strcmp(cmd, "show") == 0 && npos == 2) {
 		snprintf(path, sizeof(path), "/api/v1/reports/%s", pos[1]);
-		status = client_call(base, token, "GET", path, NULL, NULL, &answer);
+		status = client_call(o.base, token, "GET", path, NULL, NULL, &answer);
 	} else {
 		report_usage(stderr);
 		return EXIT_USAGE;
 	}
 	free(body);
-	rc = status >= 200 && status < 300 ? client_print(answer) : client_refused("report", status, answer, base);
+	rc = status >= 200 && status < 300 ? client_print(answer) : client_refused("report", status, answer, o.base);
 	json_decref(answer);
 	return rc;
 }

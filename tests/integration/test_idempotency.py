@@ -6,10 +6,16 @@ retries come one after another or all at once. The key of another request
 is refused (422), keys are each user's own, a malformed key is a 400, and
 keys are forgotten after a day by the retention pass.
 
+The terminal commands send every write with a key (their own, or
+--idempotency-key) and send it again when the answer is lost: through a
+proxy that forwards a request and drops the tower's answer, the write is
+stored once and the command succeeds.
+
 What a failed allocation after the commit does to such a write is
 unit.sweep's part: it retries every write it sees answered 5xx."""
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -35,6 +41,105 @@ def sql_exec(store, query):
         return
     with sqlite3.connect(store, timeout=30) as db:
         db.execute(query)
+
+
+def read_message(sock):
+    """One HTTP message, whole (headers, then Content-Length bytes)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+class LosingProxy:
+    """Forwards each connection's request to the tower and its answer back,
+    except the first `lose` answers: those it reads from the tower and
+    drops, closing the client's connection, as a network cut after the
+    tower answered would."""
+
+    def __init__(self, port, lose):
+        self.port, self.lose, self.lost = port, lose, []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(c,), daemon=True).start()
+
+    def _one(self, c):
+        with c, socket.create_connection(("127.0.0.1", self.port)) as s:
+            req = read_message(c)
+            if not req:
+                return
+            s.sendall(req)
+            ans = read_message(s)
+            if len(self.lost) < self.lose:
+                self.lost.append(ans.split(b"\r\n", 1)[0].decode())
+                return
+            c.sendall(ans)
+
+    def close(self):
+        self.sock.close()
+
+
+def cli_lost_answers(t, tw, label, store, yagura, op, overseer, analyst):
+    """yagura asset add and case approve through a proxy that loses the
+    tower's first answer: stored once, exit 0, the retry said on stderr."""
+    env = dict(os.environ)
+    for what, tok, args, count in (
+            ("asset add", op, ["asset", "add", "Historian", "--address", "192.0.2.77"],
+             "SELECT COUNT(*) FROM assets WHERE product = 'Historian'"),
+            ("case propose", analyst, ["case", "propose", "--action", "sinkhole", "--target",
+                                       "c2-cli.example.net", "--justification", "C2 domain",
+                                       "--duration", "2h"],
+             "SELECT COUNT(*) FROM cases WHERE target = 'c2-cli.example.net'")):
+        proxy = LosingProxy(tw.port, 1)
+        env["YAGURA_TOKEN"] = tok
+        p = subprocess.run([yagura] + args + ["--tower", proxy.url], env=env,
+                           capture_output=True, text=True, timeout=60)
+        proxy.close()
+        t.check(proxy.lost and " 201 " in proxy.lost[0] + " ",
+                "%s: %s: the proxy lost a stored write's answer: %s" % (label, what, proxy.lost))
+        t.check(p.returncode == 0 and "same Idempotency-Key" in p.stderr,
+                "%s: %s through a lost answer: exit %d\n%s%s" %
+                (label, what, p.returncode, p.stdout, p.stderr))
+        t.check(sql_count(store, count) == 1, "%s: %s through a lost answer: stored %d" %
+                (label, what, sql_count(store, count)))
+        if what == "case propose":
+            case_id = json.loads(p.stdout)["case"]["id"]
+    # A decision, with the user's own key, lost twice.
+    proxy = LosingProxy(tw.port, 2)
+    env["YAGURA_TOKEN"] = overseer
+    p = subprocess.run([yagura, "case", "approve", str(case_id), "--reason", "evidence holds",
+                        "--idempotency-key", "approve-%d" % case_id, "--tower", proxy.url],
+                       env=env, capture_output=True, text=True, timeout=60)
+    proxy.close()
+    n = sql_count(store, "SELECT COUNT(*) FROM case_decisions WHERE decision = 'approve' "
+                         "AND case_id = %d" % case_id)
+    t.check(p.returncode == 0 and n == 1 and len(proxy.lost) == 2,
+            "%s: case approve through two lost answers: exit %d, %d approvals, lost %s\n%s" %
+            (label, p.returncode, n, proxy.lost, p.stderr))
 
 
 def iso(t):
@@ -186,6 +291,8 @@ def run(t, tw, label, store, yagura):
                         {"Idempotency-Key": "shared-key"})
     t.check(st == 201 and a3["id"] not in (a1["id"], a2["id"]),
             "%s: a forgotten key is free again: %s %s" % (label, st, a3))
+
+    cli_lost_answers(t, tw, label, store, yagura, op, overseer, analyst)
 
     n = sql_count(store, "SELECT COUNT(*) FROM log_entries")
     log_verified(t, tw, auditor, n, yagura, store)
