@@ -142,14 +142,12 @@ static int op_make(json_t *o, int64_t now, struct op *op, struct intel_taxii_del
 	if (op->revoked || op->valid_until <= now)
 		return 1;
 	/* The loader re-reads this text at every rebuild: keep it compact. */
-	op->text_len = json_dumpb(o, NULL, 0, JSON_COMPACT);
-	if (op->text_len == 0 || (op->text = yg_malloc(op->text_len + 1)) == NULL) {
+	if ((op->text = yg_json_dumps(o, JSON_COMPACT)) == NULL) {
 		free(op->id);
 		op->id = NULL;
 		return YG_ENOMEM;
 	}
-	json_dumpb(o, op->text, op->text_len, JSON_COMPACT);
-	op->text[op->text_len] = '\0';
+	op->text_len = strlen(op->text);
 	return 1;
 }
 

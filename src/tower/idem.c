@@ -67,8 +67,10 @@ int tw_idem_replay(struct tower *t, struct http_response *resp, const struct pri
 
 	if (k->key == NULL)
 		return 0;
-	if ((rc = store_conn_get(t->st, &c)) < 0)
-		return tw_store_fail(resp, NULL, rc), 1;
+	if ((rc = store_conn_get(t->st, &c)) < 0) {
+		tw_store_fail(resp, NULL, rc);
+		return 1;
+	}
 	rc = store_exec(c,
 			"SELECT request_hash, status, response, record_id FROM idempotency "
 			"WHERE user_id = ? AND idem_key = ?",
