@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of fuzz_api (tests/fuzz/corpus/api): a valid
 request for each route of the tower that takes a body or a query, in the
-fuzzer's input form "ROLE METHOD TARGET\\nBODY". {warnings} stands for the
+fuzzer's input form "ROLE METHOD TARGET[ KEY]\\nBODY" (KEY: an
+Idempotency-Key; the writes that take one have a seed with and without). {warnings} stands for the
 TAXII collection of that alias; ids are those the fuzzer's tower gives its
 first rows. Run from anywhere; rewrites its own seeds (files named by
 number) and leaves any other file there (inputs kept from long runs)."""
@@ -95,6 +96,12 @@ SEEDS = [
     ("auditor", "GET", "/api/v1/log/consistency?from=1&to=2", None),
         ("sensor", "GET", "/api/v1/monitoring/authorizations/active", None),
     ("analyst", "GET", "/api/v1/monitoring/authorizations/active?sensor=sensor1", None),
+    # Idempotency-Key: the same write twice is a replay, another body a 422.
+    ("operator", "POST", "/api/v1/reports", REPORT, "report-1"),
+    ("operator", "POST", "/api/v1/assets", {"product": "RTU", "addresses": []}, '"asset-1"'),
+    ("analyst", "POST", "/api/v1/cases", {"action": "sinkhole", "target": "c2.example.net",
+                                          "justification": "C2", "duration": "2h"}, "case-1"),
+    ("overseer", "POST", "/api/v1/cases/1/approve", {"reason": "holds"}, "approve-1"),
 ]
 
 
@@ -103,8 +110,8 @@ def main():
     for f in os.listdir(OUT):  # its own seeds; inputs kept from long runs stay
         if f.isdigit():
             os.unlink(os.path.join(OUT, f))
-    for i, (role, method, target, body) in enumerate(SEEDS):
-        data = ("%s %s %s\n" % (role, method, target)).encode()
+    for i, (role, method, target, body, *key) in enumerate(SEEDS):
+        data = ("%s %s %s%s\n" % (role, method, target, " " + key[0] if key else "")).encode()
         if body is not None:
             data += json.dumps(body, separators=(",", ":")).encode()
         with open(os.path.join(OUT, "%02d" % i), "wb") as f:

@@ -3,8 +3,11 @@
  * process (tests/support/towerproc), on SQLite, requests over loopback. An
  * input is
  *
- *   ROLE ' ' METHOD ' ' TARGET '\n' BODY
+ *   ROLE ' ' METHOD ' ' TARGET [' ' KEY] '\n' BODY
  *
+ * KEY, when given, is sent as the Idempotency-Key (printable ASCII but the
+ * space, else the input is not used), so that replays and the refusal of
+ * a key reused are fuzzed too.
  * ROLE one of admin, operator, sensor, analyst, overseer, auditor (else no
  * token); METHOD as given; TARGET the path and query, with every byte
  * outside printable ASCII (and the space) percent-encoded, so that the
@@ -90,8 +93,8 @@ static const char *token_of(const char *role, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const char *p = (const char *)data, *end = p + size, *nl, *sp1, *sp2;
-	char method[16], target[3 * 1024 + 64 + 1];
+	const char *p = (const char *)data, *end = p + size, *nl, *sp1, *sp2, *sp3;
+	char method[16], target[3 * 1024 + 64 + 1], key[256 + 24] = "";
 	struct tp_answer a;
 	size_t t = 0;
 
@@ -108,6 +111,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	method[sp2 - sp1 - 1] = 0;
 	if (sp2[1] != '/')
 		return -1;
+	if ((sp3 = memchr(sp2 + 1, ' ', (size_t)(nl - sp2 - 1))) != NULL) {
+		if (nl - sp3 - 1 < 1 || nl - sp3 - 1 > 256)
+			return -1;
+		for (const char *c = sp3 + 1; c < nl; c++)
+			if (*c <= ' ' || *c >= 0x7f)
+				return -1;
+		snprintf(key, sizeof(key), "Idempotency-Key: %.*s\r\n", (int)(nl - sp3 - 1),
+			 sp3 + 1);
+		nl = sp3; /* the target ends here; the body still starts after the line */
+	}
+	const char *body = sp3 != NULL ? memchr(sp3, '\n', (size_t)(end - sp3)) + 1 : nl + 1;
 	for (const char *c = sp2 + 1; c < nl; c++) {
 		unsigned char u = (unsigned char)*c;
 
@@ -125,8 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	target[t] = 0;
-	if (tp_call(&tw, method, target, token_of(p, (size_t)(sp1 - p)), nl + 1,
-		    (size_t)(end - nl - 1), &a) < 0)
+	if (tp_call_h(&tw, method, target, token_of(p, (size_t)(sp1 - p)), key[0] ? key : NULL,
+		      body, (size_t)(end - body), &a) < 0)
 		return 0; /* too large to send as one request */
 	if (getenv("FUZZ_API_VERBOSE") != NULL) /* to check the seeds: each one's answer */
 		fprintf(stderr, "fuzz_api: %s %s: %d %.200s\n", method, target, a.status, a.body);
