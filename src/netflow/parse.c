@@ -530,11 +530,17 @@ static void field_value(struct msg *m, struct acc *a, uint8_t role, const uint8_
 	case R_DPORT:
 		a->dport = (uint16_t)v;
 		break;
+	/* An IPv4 address is its 4 bytes and 12 zeros, as ipaddr_set4 makes
+	 * it: a template may carry an IPv6 address first (fuzz_netflow found
+	 * one), whose bytes would otherwise stay behind the IPv4 one and make
+	 * two records of one address compare and hash apart. */
 	case R_SRC4:
+		memset(a->src, 0, sizeof(a->src));
 		memcpy(a->src, p, 4);
 		a->src_fam = 4;
 		break;
 	case R_DST4:
+		memset(a->dst, 0, sizeof(a->dst));
 		memcpy(a->dst, p, 4);
 		a->dst_fam = 4;
 		break;

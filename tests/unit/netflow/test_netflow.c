@@ -158,6 +158,9 @@ static void assert_ip4(const struct ip_addr *a, uint8_t w, uint8_t x, uint8_t y,
 	assert_int_equal(a->a[1], x);
 	assert_int_equal(a->a[2], y);
 	assert_int_equal(a->a[3], z);
+	/* and nothing else: two records of one address compare equal */
+	for (int i = 4; i < 16; i++)
+		assert_int_equal(a->a[i], 0);
 }
 
 /* ---- NetFlow v5 --------------------------------------------------------- */
@@ -784,6 +787,43 @@ static void test_ipfix_data(void **state)
 	assert_int_equal(recs[1].rev_tcp_flags, 0x18);
 	assert_true(recs[2].flags & NF_REC_VLAN);
 	assert_int_equal(recs[2].vlan, 0x064);
+	nf_collector_free(c);
+}
+
+/* A template that carries an IPv6 source before an IPv4 one (found by
+ * fuzz_netflow): the record's source is the IPv4 address alone, not its 4
+ * bytes over the IPv6 one's other 12. */
+static void test_ipfix_v6_then_v4(void **state)
+{
+	static struct buf b;
+	struct nf_collector *c = collector(8, 8, 0);
+
+	(void)state;
+	ipfix_header(&b, 1700000010, 0, 7);
+	set_begin(&b, 2);
+	u16(&b, 310);
+	u16(&b, 4);
+	u16(&b, 27); /* sourceIPv6Address */
+	u16(&b, 16);
+	u16(&b, 8); /* sourceIPv4Address */
+	u16(&b, 4);
+	u16(&b, 28); /* destinationIPv6Address */
+	u16(&b, 16);
+	u16(&b, 12); /* destinationIPv4Address */
+	u16(&b, 4);
+	set_end(&b);
+	set_begin(&b, 310);
+	for (int i = 0; i < 16; i++)
+		u8(&b, 0x20 + (unsigned)i);
+	ip4(&b, 192, 0, 2, 1);
+	for (int i = 0; i < 16; i++)
+		u8(&b, 0x40 + (unsigned)i);
+	ip4(&b, 198, 51, 100, 2);
+	set_end(&b);
+	ipfix_end(&b);
+	assert_int_equal(feed(c, &b, 1), 1);
+	assert_ip4(&recs[0].src, 192, 0, 2, 1);
+	assert_ip4(&recs[0].dst, 198, 51, 100, 2);
 	nf_collector_free(c);
 }
 
@@ -1521,6 +1561,7 @@ int main(void)
 	    cmocka_unit_test(test_v9_sequence),
 	    cmocka_unit_test(test_v9_hostile),
 	    cmocka_unit_test(test_ipfix_data),
+	    cmocka_unit_test(test_ipfix_v6_then_v4),
 	    cmocka_unit_test(test_ipfix_varlen_truncated),
 	    cmocka_unit_test(test_ipfix_withdrawal),
 	    cmocka_unit_test(test_ipfix_expiry_and_limits),
