@@ -418,7 +418,7 @@ struct order_kind {
 	bool scheduled; /* starts and expires fixed when proposed (an
 			   authorization), not a duration from activation */
 	bool serial;	/* its active set is the countermeasure files' */
-	int (*answer)(struct tower *t, struct http_response *resp, int64_t id, int status);
+	tw_answer_fn answer; /* the GET of one, with status */
 };
 
 extern const struct order_kind tw_case_kind, tw_authorization_kind;
