@@ -8,6 +8,8 @@
  * record is stored byte for byte as the sensor sent it. */
 #include "tower/alertbatch_int.h"
 
+#include <setjmp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,27 +299,115 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = cb_end_array,
 };
 
-enum alert_batch_status alert_batch_parse(const char *body, size_t len, size_t max,
-					  struct alert_batch *b)
+/* YAJL 2.1 writes through the pointers its allocator returns without
+ * checking them (yajl_alloc, its buffers, its state stack), so an allocation
+ * refused inside it would crash the tower. It allocates from here instead:
+ * each block is linked into the parse's heap, and a refusal jumps back to
+ * run_yajl() past YAJL's frames, after which the heap frees whatever YAJL
+ * held. YAJL allocates only between callbacks, never inside one, so the
+ * jump skips no frame of ours; libpng and libjpeg report errors the same
+ * way. */
+struct yblock {
+	struct yblock *prev, *next;
+	max_align_t data[];
+};
+
+struct yheap {
+	jmp_buf out;
+	struct yblock *head;
+};
+
+static void ylink(struct yheap *y, struct yblock *k)
 {
-	struct pstate s = {.body = body, .len = len, .max = max, .b = b};
+	k->prev = NULL;
+	k->next = y->head;
+	if (y->head)
+		y->head->prev = k;
+	y->head = k;
+}
+
+static void yunlink(struct yheap *y, struct yblock *k)
+{
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		y->head = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+}
+
+static struct yblock *yblock_of(void *p)
+{
+	return (struct yblock *)(void *)((char *)p - offsetof(struct yblock, data));
+}
+
+static void *ya_malloc(void *ctx, size_t n)
+{
+	struct yheap *y = ctx;
+	struct yblock *k = n <= SIZE_MAX - sizeof(*k) ? yg_malloc(sizeof(*k) + n) : NULL;
+
+	if (k == NULL)
+		longjmp(y->out, 1);
+	ylink(y, k);
+	return k->data;
+}
+
+static void *ya_realloc(void *ctx, void *p, size_t n)
+{
+	struct yheap *y = ctx;
+	struct yblock *k, *nk;
+
+	if (p == NULL)
+		return ya_malloc(ctx, n);
+	k = yblock_of(p);
+	yunlink(y, k);
+	nk = n <= SIZE_MAX - sizeof(*k) ? yg_realloc(k, sizeof(*k) + n) : NULL;
+	if (nk == NULL) {
+		ylink(y, k); /* still YAJL's, freed with the heap */
+		longjmp(y->out, 1);
+	}
+	ylink(y, nk);
+	return nk->data;
+}
+
+static void ya_free(void *ctx, void *p)
+{
+	struct yblock *k;
+
+	if (p == NULL)
+		return;
+	k = yblock_of(p);
+	yunlink(ctx, k);
+	free(k);
+}
+
+static void yheap_clear(struct yheap *y)
+{
+	while (y->head) {
+		struct yblock *k = y->head;
+
+		y->head = k->next;
+		free(k);
+	}
+}
+
+/* Reads the body with YAJL: 0, or -1 when YAJL could not allocate (then
+ * nothing of this frame is used again, and the caller clears the heap). */
+static int run_yajl(struct pstate *s, struct yheap *y)
+{
+	yajl_alloc_funcs af = {ya_malloc, ya_realloc, ya_free, y};
+	struct alert_batch *b = s->b;
 	yajl_status st;
 
-	memset(b, 0, sizeof(*b));
-	b->strs_cap = len + 1;
-	b->strs = yg_malloc(b->strs_cap);
-	s.h = yajl_alloc(&callbacks, NULL, &s);
-	if (b->strs == NULL || s.h == NULL) {
-		if (s.h)
-			yajl_free(s.h);
-		return b->status = ALERT_BATCH_NOMEM;
-	}
-	st = yajl_parse(s.h, (const unsigned char *)body, len);
+	if (setjmp(y->out))
+		return -1;
+	s->h = yajl_alloc(&callbacks, &af, s); /* copies af */
+	st = yajl_parse(s->h, (const unsigned char *)s->body, s->len);
 	if (st == yajl_status_ok)
-		st = yajl_complete_parse(s.h);
+		st = yajl_complete_parse(s->h);
 	if (st == yajl_status_error) {
-		unsigned char *e = yajl_get_error(s.h, 0, (const unsigned char *)body, len);
-		size_t at = yajl_get_bytes_consumed(s.h);
+		unsigned char *e = yajl_get_error(s->h, 0, (const unsigned char *)s->body, s->len);
+		size_t at = yajl_get_bytes_consumed(s->h);
 		char *nl;
 
 		b->status = ALERT_BATCH_BAD_JSON;
@@ -326,12 +416,29 @@ enum alert_batch_status alert_batch_parse(const char *body, size_t len, size_t m
 		if ((nl = strchr(b->msg, '\n')) != NULL) /* YAJL ends with a newline */
 			memmove(nl, nl + 1, strlen(nl + 1) + 1);
 		if (e)
-			yajl_free_error(s.h, e);
+			yajl_free_error(s->h, e);
 	} else if (st == yajl_status_ok && b->status == ALERT_BATCH_OK &&
-		   (!s.batch_seen || b->n == 0)) {
-		shape(&s, NULL);
+		   (!s->batch_seen || b->n == 0)) {
+		shape(s, NULL);
 	}
-	yajl_free(s.h);
+	yajl_free(s->h);
+	return 0;
+}
+
+enum alert_batch_status alert_batch_parse(const char *body, size_t len, size_t max,
+					  struct alert_batch *b)
+{
+	struct pstate s = {.body = body, .len = len, .max = max, .b = b};
+	struct yheap y = {.head = NULL};
+
+	memset(b, 0, sizeof(*b));
+	b->strs_cap = len + 1;
+	b->strs = yg_malloc(b->strs_cap);
+	if (b->strs == NULL)
+		return b->status = ALERT_BATCH_NOMEM;
+	if (run_yajl(&s, &y) < 0)
+		b->status = ALERT_BATCH_NOMEM;
+	yheap_clear(&y);
 	return b->status;
 }
 

@@ -10,8 +10,10 @@
  * unique key on (sensor, alert id) makes the second copy a no-op that logs
  * nothing. Messages the tower will never store (not JSON, not an alert, from
  * a sensor it does not know) are acknowledged too, counted and logged: a
- * poison message must not come back for ever. A store that fails gets the
- * messages naked (redelivered) and the thread backs off.
+ * poison message must not come back for ever. A store that fails, or memory
+ * that runs out while a message is read, gets the messages naked
+ * (redelivered) and the thread backs off: a message is never acknowledged
+ * for a failure of the tower's own.
  *
  * Who sent it is the subject's SENSOR token, which must be the name of an
  * enabled user of role sensor; the record's own "sensor" fields are stored
@@ -83,7 +85,7 @@ static const struct {
      "stream messages that are not a valid alert, acknowledged and dropped"},
     {"yagura_stream_unknown_sensor_total",
      "stream messages whose subject names no sensor of this tower, acknowledged and dropped"},
-    {"yagura_stream_naks_total", "stream messages handed back for redelivery (the store failed)"},
+    {"yagura_stream_naks_total", "stream messages handed back for redelivery (the store failed or memory ran out)"},
 };
 
 static void count(struct tower_ingest *g, enum ingest_counter k, uint64_t n)
@@ -172,20 +174,24 @@ static int body_put(struct tower_ingest *g, size_t *at, const void *p, size_t n)
 
 /* Is message i one valid alert record, alone? A message is one record: a
  * batch, or a record with "},{" in it, is refused here rather than joined
- * into its neighbours' batch. why gets the reason. */
-static bool one_record(struct tower_ingest *g, int i, char *why, size_t n)
+ * into its neighbours' batch. Returns 1, 0 with the reason in why, or
+ * YG_ENOMEM: a record that could not be read for want of memory is not
+ * refused (that would ack it unstored) but naked, to come again. */
+static int one_record(struct tower_ingest *g, int i, char *why, size_t n)
 {
 	struct alert_batch b;
+	enum alert_batch_status st;
 	size_t at = 0;
-	bool ok;
+	int ok;
 
 	if (body_put(g, &at, "[", 1) < 0 || body_put(g, &at, g->d[i].data, g->d[i].len) < 0 ||
-	    body_put(g, &at, "]", 1) < 0) {
-		snprintf(why, n, "out of memory");
-		return false;
-	}
-	ok = alert_batch_parse(g->body, at, 1, &b) == ALERT_BATCH_OK && b.n == 1;
-	if (!ok)
+	    body_put(g, &at, "]", 1) < 0)
+		return YG_ENOMEM;
+	st = alert_batch_parse(g->body, at, 1, &b);
+	ok = st == ALERT_BATCH_OK && b.n == 1;
+	if (st == ALERT_BATCH_NOMEM)
+		ok = YG_ENOMEM;
+	else if (!ok)
 		snprintf(why, n, "%s%s%s", b.nerrs > 0 ? b.errs[0].field : b.msg,
 		         b.nerrs > 0 ? " " : "", b.nerrs > 0 ? b.errs[0].reason : "");
 	alert_batch_free(&b);
@@ -271,7 +277,13 @@ static int handle_batch(struct tower_ingest *g)
 		for (int j = i; j < g->n; j++) {
 			if (g->done[j] || strcmp(g->d[j].sensor, sensor) != 0)
 				continue;
-			if (one_record(g, j, first_bad < 0 ? why : other, sizeof(why))) {
+			int one = one_record(g, j, first_bad < 0 ? why : other, sizeof(why));
+
+			if (one < 0) {
+				rc = one; /* this and the rest naked below */
+				break;
+			}
+			if (one == 1) {
 				idx[k++] = j;
 				continue;
 			}
@@ -287,7 +299,7 @@ static int handle_batch(struct tower_ingest *g)
 			          refused, refused == 1 ? "" : "s", sensor,
 			          (unsigned long long)g->d[first_bad].seq, why);
 		}
-		if (k > 0)
+		if (k > 0 && rc == 0)
 			rc = store_share(g, &p, idx, k);
 	}
 	if (rc < 0)
@@ -317,7 +329,7 @@ static void *ingest_main(void *arg)
 	                                                    : STREAM_MANAGE_NONE,
 	                            .auth = sc->auth};
 	char filter[STREAM_SUBJECT_MAX + 8], err[512];
-	int backoff = 1;
+	int backoff = 1, rc;
 
 	if (sc->filter != NULL)
 		snprintf(filter, sizeof(filter), "%s", sc->filter);
@@ -362,11 +374,9 @@ static void *ingest_main(void *arg)
 			if (g->n == 0)
 				continue;
 			count(g, IC_FETCHED, (uint64_t)g->n);
-			if (handle_batch(g) < 0) {
-				log_warnx(
-				    "tower: stream: %d messages handed back, the store failed "
-				    "(again in %d s)",
-				    g->n, backoff);
+			if ((rc = handle_batch(g)) < 0) {
+				log_warnx("tower: stream: %d messages handed back: %s (again in %d s)",
+				          g->n, yg_strerror(rc), backoff);
 				nap(g, backoff);
 				backoff = backoff * 2 > INGEST_BACKOFF_MAX ? INGEST_BACKOFF_MAX
 				                                           : backoff * 2;

@@ -241,6 +241,7 @@ static int old_rank(struct pass *p, const char *body, struct alert_rank *k)
 	struct alert_batch b;
 	size_t len = strlen(body);
 	char *buf = yg_malloc(len + 3);
+	enum alert_batch_status st;
 	int err = 0;
 
 	memset(k, 0, sizeof(*k));
@@ -250,7 +251,10 @@ static int old_rank(struct pass *p, const char *body, struct alert_rank *k)
 	buf[0] = '[';
 	memcpy(buf + 1, body, len);
 	memcpy(buf + 1 + len, "]", 2);
-	if (alert_batch_parse(buf, len + 2, 1, &b) == ALERT_BATCH_OK) {
+	st = alert_batch_parse(buf, len + 2, 1, &b);
+	if (st == ALERT_BATCH_NOMEM) /* not a record without rank fields */
+		err = 1;
+	if (st == ALERT_BATCH_OK) {
 		alert_rank_of(&b.recs[0], k);
 		k->attackers = pass_strdup(p, k->attackers, &err);
 		k->attacker_packets = pass_strdup(p, k->attacker_packets, &err);

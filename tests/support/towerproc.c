@@ -185,6 +185,12 @@ static int token_for(const struct towerproc *w, const char *name, const char *ro
 
 int tp_up(struct towerproc *w, const char *pg, unsigned threads, char *err, size_t errlen)
 {
+	return tp_up_nats(w, pg, NULL, threads, err, errlen);
+}
+
+int tp_up_nats(struct towerproc *w, const char *pg, const char *nats, unsigned threads, char *err,
+	       size_t errlen)
+{
 	static const char grid[] = "{\"name\":\"Grid\",\"sector\":\"electricity\"}";
 	struct tower_config cfg;
 	struct tp_answer a;
@@ -218,6 +224,13 @@ int tp_up(struct towerproc *w, const char *pg, unsigned threads, char *err, size
 	cfg.log_key = w->key;
 	cfg.threads = threads;
 	cfg.log_checkpoint_s = 1;
+	if (nats != NULL) { /* one consumer thread; unacknowledged comes back in 2 s */
+		cfg.stream.enable = 1;
+		cfg.stream.urls = nats;
+		cfg.stream.consumers = 1;
+		cfg.stream.batch = 16;
+		cfg.stream.ack_wait_s = 2;
+	}
 	if (tower_start(&cfg, &w->t, err, errlen) < 0)
 		return -1;
 	w->port = tower_port(w->t);

@@ -35,6 +35,11 @@ struct tp_answer {
  * makes the users above. 0, or -1 with a line in err. */
 int tp_up(struct towerproc *w, const char *pg, unsigned threads, char *err, size_t errlen);
 
+/* The same, with [stream] consuming alerts from the JetStream at nats
+ * (one consumer thread, ack wait 2 s). */
+int tp_up_nats(struct towerproc *w, const char *pg, const char *nats, unsigned threads, char *err,
+	       size_t errlen);
+
 /* Stops the tower, then removes its directory and schema. */
 void tp_down(struct towerproc *w, const char *pg);
 

@@ -20,9 +20,12 @@
  *
  * The tower's sweep runs on SQLite, and on PostgreSQL when
  * YAGURA_TEST_PG_URL names one (unit.sweep.postgres, with the pg fixture).
+ * The stream consumer's (test_stream) runs when YAGURA_TEST_NATS_URL names
+ * a nats-server with JetStream (unit.sweep.stream starts one).
  *
  * argv[1]: the yagura binary, for audit verify; argv[2], optional: the
- * one test to run (test_sensor_path, test_tower, test_tower_postgres). */
+ * one test to run (test_sensor_path, test_tower, test_tower_postgres,
+ * test_stream). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -43,6 +46,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <nats/nats.h>
 #include <sqlite3.h>
 
 #include "base/alloc.h"
@@ -704,12 +708,135 @@ static void test_tower_postgres(void **state)
 	sweep_tower(pg);
 }
 
+/* --- the tower's stream consumer ---
+ *
+ * One alert at a time is published on the JetStream at
+ * YAGURA_TEST_NATS_URL (by libnats, whose allocations are not counted, so
+ * the failure falls in the tower), with the Nth allocation failing once;
+ * every alert must be stored, exactly once. A message the tower
+ * acknowledged without storing (as it did when a record could not be read
+ * for want of memory: it was refused, so acknowledged) never comes back and
+ * fails the wait. The tower's own threads allocate beside the consumer, so
+ * N counts theirs too; the sweep ends at the first N that no allocation
+ * reached before the alert was stored. */
+
+/* SELECT COUNT(*) that may meet the failure itself: -1 then. */
+static long try_count(struct tw *w, const char *sql)
+{
+	struct store_conn *c;
+	struct store_res *r = NULL;
+	long n = -1;
+
+	if (store_conn_get(w->st, &c) < 0)
+		return -1;
+	if (store_exec(c, sql, NULL, 0, &r, NULL) == 0)
+		n = (long)store_res_int64(r, 0, 0);
+	store_res_free(r);
+	store_conn_put(c);
+	return n;
+}
+
+static long metric_of(struct tw *w, const char *name)
+{
+	struct answer a;
+	const char *at;
+
+	call(w, "GET", "/metrics", w->p.admin, NULL, &a);
+	assert_int_equal(a.status, 200);
+	for (at = a.body; (at = strstr(at, name)) != NULL; at += strlen(name))
+		if ((at == a.body || at[-1] == '\n') && at[strlen(name)] == ' ')
+			return strtol(at + strlen(name) + 1, NULL, 10);
+	return -1;
+}
+
+static void stream_publish_one(jsCtx *js, long n)
+{
+	char body[512], id[32];
+	jsPubAck *ack = NULL;
+	jsErrCode jerr = 0;
+	natsStatus st;
+	int len;
+
+	snprintf(id, sizeof(id), "st-%ld", n);
+	len = snprintf(body, sizeof(body),
+		       "{\"alert_id\":\"%s\",\"timestamp\":\"2026-11-22T00:00:00.000000+0000\","
+		       "\"src_ip\":\"203.0.113.7\",\"dest_ip\":\"10.0.0.1\",\"proto\":\"TCP\","
+		       "\"alert\":{\"signature_id\":9100001,\"signature\":\"sweep \\u0041\","
+		       "\"severity\":2}}",
+		       id);
+	for (int tries = 0; tries < 50; tries++) { /* the tower makes the stream */
+		st = js_Publish(&ack, js, "yagura.alerts.electricity.sensor1", body, len, NULL,
+				&jerr);
+		jsPubAck_Destroy(ack);
+		ack = NULL;
+		if (st == NATS_OK)
+			return;
+		usleep(100000);
+	}
+	fail_msg("publish %s: %s (%d)", id, natsStatus_GetText(st), (int)jerr);
+}
+
+static void test_stream(void **state)
+{
+	const char *nats = getenv("YAGURA_TEST_NATS_URL");
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	struct tw w;
+	char err[256], sql[128];
+	long n, refused = 1, failed_in = 0, published = 0, naks;
+
+	(void)state;
+	if (nats == NULL || *nats == '\0')
+		skip();
+	memset(&w, 0, sizeof(w));
+	if (tp_up_nats(&w.p, NULL, nats, 2, err, sizeof(err)) < 0)
+		fail_msg("tower: %s", err);
+	assert_int_equal(store_open(w.p.store, &w.st, err, sizeof(err)), 0);
+	assert_int_equal(natsConnection_ConnectTo(&nc, nats), NATS_OK);
+	assert_int_equal(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+	for (n = -1; n < MAX_N && refused > 0; n++) {
+		long got = 0;
+		int waited;
+
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM alerts WHERE alert_id = 'st-%ld'",
+			 n);
+		if (n >= 0)
+			yg_alloc_fail_once(n);
+		stream_publish_one(js, n);
+		published++;
+		/* A nak backs the consumer off for a second; a lost ack or nak
+		 * brings the message back after the ack wait (2 s). */
+		for (waited = 0; waited < 600 && (got = try_count(&w, sql)) != 1; waited++)
+			usleep(50000);
+		refused = n >= 0 ? yg_alloc_failures() : 1;
+		yg_alloc_fail_after(-1);
+		if (got != 1)
+			fail_msg("alert st-%ld: %ld stored after 30 s (allocation %ld refused: %ld)",
+				 n, got, n, refused);
+		if (waited > 10)
+			failed_in++;
+	}
+	if (refused != 0)
+		fail_msg("the stream sweep did not end by %d allocations", MAX_N);
+	assert_int_equal(count_rows(&w, "SELECT COUNT(*) FROM alerts WHERE alert_id LIKE 'st-%'"),
+			 published);
+	naks = metric_of(&w, "yagura_stream_naks_total");
+	print_message("  stream consumer, failing once: %ld allocations; %ld alerts published, "
+		      "each stored once; %ld waited for a redelivery, %ld naks\n",
+		      n - 1, published, failed_in, naks);
+	assert_true(naks > 0); /* the failure did fall in the consumer */
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	tower_down_and_verify(&w, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sensor_path),
 		cmocka_unit_test(test_tower),
 		cmocka_unit_test(test_tower_postgres),
+		cmocka_unit_test(test_stream),
 	};
 
 	if (argc < 2) {
