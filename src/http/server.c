@@ -79,6 +79,11 @@ struct http_request {
 	int sent_status;
 	uint64_t start_ns;
 	bool started, queued;
+	/* Its answer could not be queued (libmicrohttpd could not allocate):
+	 * the connection is closed. Nothing more may run for it: a refusal
+	 * (401, 403 csrf_failed, 429) that could not be sent must not let the
+	 * next call run the handler, and a handler must not run twice. */
+	bool dead;
 	bool deferred;		    /* handed to a handler thread, connection suspended */
 	atomic_bool handled;	    /* the handler thread is done with it */
 	struct http_request *hnext; /* handler queue, or the parked list */
@@ -488,19 +493,29 @@ static enum MHD_Result queue_resp(struct http_request *req)
 	 * after libmicrohttpd reports the request completed. */
 	r = MHD_create_response_from_buffer(len, (void *)(body != NULL ? body : ""),
 					    MHD_RESPMEM_PERSISTENT);
-	if (r == NULL)
+	if (r == NULL) {
+		req->dead = true;
 		return MHD_NO;
+	}
+	/* A header that could not be added (a cookie, Retry-After) is not
+	 * left out of an answer sent anyway: the connection is closed. */
+	ok = MHD_YES;
 	if (resp->ctype != NULL && len > 0)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->ctype);
-	for (size_t i = 0; i < resp->nhdr; i++)
-		MHD_add_response_header(r, resp->hdr[i].name, resp->hdr[i].value);
-	if (atomic_load_explicit(&req->srv->stopping, memory_order_relaxed))
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-	ok = MHD_queue_response(req->conn, (unsigned)status, r);
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->ctype);
+	for (size_t i = 0; ok == MHD_YES && i < resp->nhdr; i++)
+		ok = MHD_add_response_header(r, resp->hdr[i].name, resp->hdr[i].value);
+	if (ok == MHD_YES && atomic_load_explicit(&req->srv->stopping, memory_order_relaxed))
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (ok == MHD_YES)
+		ok = MHD_queue_response(req->conn, (unsigned)status, r);
 	MHD_destroy_response(r);
+	if (ok != MHD_YES) {
+		req->dead = true;
+		return MHD_NO;
+	}
 	req->queued = true;
 	req->sent_status = status;
-	return ok;
+	return MHD_YES;
 }
 
 /* Answers with the uniform error shape, plus one optional header. */
@@ -1287,17 +1302,33 @@ static void body_append(struct http_request *req, const char *data, size_t n)
 	req->body[req->body_len] = '\0';
 }
 
+static enum MHD_Result access_step(struct http_request *req, struct MHD_Connection *conn,
+				   const char *url, const char *method, const char *version,
+				   const char *upload_data, size_t *upload_data_size);
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 				 const char *method, const char *version, const char *upload_data,
 				 size_t *upload_data_size, void **con_cls)
 {
 	struct http_request *req = *con_cls;
+	enum MHD_Result rc;
 
 	(void)cls;
 	if (req == NULL)
 		return MHD_NO;
 	if (*con_cls == &oom_unanswered || *con_cls == &oom_answered)
 		return oom_answer(conn, con_cls, upload_data_size);
+	if (req->dead)
+		return MHD_NO;
+	rc = access_step(req, conn, url, method, version, upload_data, upload_data_size);
+	return req->dead ? MHD_NO : rc;
+}
+
+/* One call of libmicrohttpd's for req (access_cb). */
+static enum MHD_Result access_step(struct http_request *req, struct MHD_Connection *conn,
+				   const char *url, const char *method, const char *version,
+				   const char *upload_data, size_t *upload_data_size)
+{
 	if (!req->started) {
 		req->started = true;
 		req->conn = conn;

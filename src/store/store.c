@@ -296,6 +296,15 @@ void store_conn_put(struct store_conn *c)
 	pool_release(st, c);
 }
 
+void store_conn_drop(struct store_conn *c)
+{
+	if (!c)
+		return;
+	if (c->db)
+		c->st->ops->disconnect(c);
+	pool_release(c->st, c);
+}
+
 /* ---- statements ---- */
 
 int store_exec(struct store_conn *c, const char *sql, const struct store_param *params,

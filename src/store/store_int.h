@@ -73,9 +73,11 @@ struct store_ops {
 	/* Optional (PostgreSQL): store_job_take()'s hold across processes, on
 	 * c until job_release or until c's session ends: 1 taken, 0 held
 	 * elsewhere, or a negative yg_err. NULL: one process per store
-	 * (SQLite), nothing to take. */
+	 * (SQLite), nothing to take. After an error of either, whether the
+	 * session holds the key is not known: the caller drops the
+	 * connection (store_conn_drop), and its session's end releases it. */
 	int (*job_hold)(struct store_conn *c, int32_t key);
-	void (*job_release)(struct store_conn *c, int32_t key);
+	int (*job_release)(struct store_conn *c, int32_t key);
 };
 
 struct store_conn {
@@ -164,5 +166,9 @@ struct store_migration {
 
 extern const struct store_migration store_migrations[];
 extern const size_t store_nmigrations;
+
+/* Closes c's session and gives c back to the pool, for a session whose
+ * state is not known (a session-level lock that may be held). */
+void store_conn_drop(struct store_conn *c);
 
 #endif

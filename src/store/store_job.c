@@ -81,15 +81,22 @@ int store_job_take(struct store *st, const char *name, double every_s, const cha
 		return rc;
 	}
 	if (st->ops->job_hold != NULL && (rc = st->ops->job_hold(c, j->key)) <= 0) {
-		store_conn_put(c);
+		/* An error may have come after the server took the hold
+		 * (the answer could not be read): a session kept in the pool
+		 * would hold the job for ever, and no tower would run it. */
+		if (rc < 0)
+			store_conn_drop(c);
+		else
+			store_conn_put(c);
 		free(j);
 		return rc;
 	}
 	if (j->interval && ((rc = job_due(c, name, every_s)) <= 0 ||
 			    (rc = job_started(c, name, who ? who : "")) < 0)) {
-		if (st->ops->job_release != NULL)
-			st->ops->job_release(c, j->key);
-		store_conn_put(c);
+		if (st->ops->job_release != NULL && st->ops->job_release(c, j->key) < 0)
+			store_conn_drop(c);
+		else
+			store_conn_put(c);
 		free(j);
 		return rc;
 	}
@@ -115,9 +122,9 @@ void store_job_done(struct store_job *j)
 			 * again, which jobs are made to bear. */
 		}
 	}
-	if (j->c != NULL && j->st->ops->job_release != NULL)
-		j->st->ops->job_release(j->c, j->key);
-	if (c != NULL)
+	if (j->c != NULL && j->st->ops->job_release != NULL && j->st->ops->job_release(j->c, j->key) < 0)
+		store_conn_drop(c); /* as in store_job_take */
+	else if (c != NULL)
 		store_conn_put(c);
 	free(j);
 }
