@@ -451,15 +451,21 @@ struct op {
 
 static char prepared_path[128];
 
-static void req_report(struct tw *w, long n, struct answer *a)
+static void report_as(struct tw *w, const char *token, const char *what, long n,
+		      struct answer *a)
 {
 	char body[256];
 
 	snprintf(body, sizeof(body),
-		 "{\"category\":\"malware\",\"summary\":\"sweep %ld\",\"severity\":\"medium\","
+		 "{\"category\":\"malware\",\"summary\":\"%s %ld\",\"severity\":\"medium\","
 		 "\"detected_at\":\"2026-11-22T00:00:00Z\"}",
-		 n);
-	call(w, "POST", "/api/v1/reports", w->p.op, body, a);
+		 what, n);
+	call(w, "POST", "/api/v1/reports", token, body, a);
+}
+
+static void req_report(struct tw *w, long n, struct answer *a)
+{
+	report_as(w, w->p.op, "sweep", n, a);
 }
 
 /* A report with a token the tower never issued: refused (401) or, when
@@ -468,14 +474,7 @@ static void req_report(struct tw *w, long n, struct answer *a)
  * without a principal. */
 static void req_report_badtoken(struct tw *w, long n, struct answer *a)
 {
-	char body[256];
-
-	snprintf(body, sizeof(body),
-		 "{\"category\":\"malware\",\"summary\":\"forged %ld\",\"severity\":\"medium\","
-		 "\"detected_at\":\"2026-11-22T00:00:00Z\"}",
-		 n);
-	call(w, "POST", "/api/v1/reports", "ygt_0000000000000000000000000000000000000000000", body,
-	     a);
+	report_as(w, "ygt_0000000000000000000000000000000000000000000", "forged", n, a);
 }
 
 static void req_alerts(struct tw *w, long n, struct answer *a)

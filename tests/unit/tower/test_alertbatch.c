@@ -184,20 +184,32 @@ static void test_hostile_fields(void **state)
 	alert_batch_free(&b);
 }
 
-static void test_deep(void **state)
+/* A batch of prefix, then a record whose "x" nests d arrays, into body:
+ * its length. */
+static size_t nested(char *body, size_t cap, const char *prefix, size_t d)
 {
-	/* Deep nesting inside a record is read and ignored, not a crash. */
-	static char body[200100];
-	size_t o = 0, d = 50000;
+	size_t o = (size_t)snprintf(body, cap,
+				    "[%s{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\","
+				    "\"alert\":{\"signature_id\":1},\"x\":",
+				    prefix);
 
-	(void)state;
-	o += (size_t)snprintf(body, sizeof(body), "[{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\",\"alert\":{\"signature_id\":1},\"x\":");
+	assert_true(o + 2 * d + 2 <= cap);
 	memset(body + o, '[', d);
 	o += d;
 	memset(body + o, ']', d);
 	o += d;
 	memcpy(body + o, "}]", 2);
-	o += 2;
+	return o + 2;
+}
+
+static void test_deep(void **state)
+{
+	/* Deep nesting inside a record is read and ignored, not a crash. */
+	static char body[200100];
+	size_t o;
+
+	(void)state;
+	o = nested(body, sizeof(body), "", 50000);
 	struct alert_batch b;
 	enum alert_batch_status st = alert_batch_parse(body, o, 10, &b);
 	assert_true(st == ALERT_BATCH_OK || st == ALERT_BATCH_BAD_JSON);
@@ -391,17 +403,10 @@ static void test_nomem(void **state)
 	static char deep[2048];
 	const char *good = "{\"alerts\":[" REC1 "," REC2 "]}";
 	const char *bad = "[" REC1 ",{\"timestamp\":\"\\u00e9\" tru";
-	size_t o = 0, d = 300;
+	size_t o;
 
 	(void)state;
-	o += (size_t)snprintf(deep, sizeof(deep), "[" REC2 ",{\"timestamp\":\"2026-11-22T00:00:00.000000+0000\","
-						       "\"alert\":{\"signature_id\":1},\"x\":");
-	memset(deep + o, '[', d);
-	o += d;
-	memset(deep + o, ']', d);
-	o += d;
-	memcpy(deep + o, "}]", 2);
-	o += 2;
+	o = nested(deep, sizeof(deep), REC2 ",", 300);
 	sweep_body(good, strlen(good), ALERT_BATCH_OK, 2);
 	sweep_body(deep, o, ALERT_BATCH_OK, 2);
 	sweep_body(bad, strlen(bad), ALERT_BATCH_BAD_JSON, 0);
