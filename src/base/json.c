@@ -35,6 +35,15 @@ static void set_oom(json_error_t *err)
 	err->text[JSON_ERROR_TEXT_LENGTH - 1] = (char)json_error_out_of_memory;
 }
 
+void yg_json_err_clean(json_error_t *err)
+{
+	if (err == NULL)
+		return;
+	for (size_t i = 0; i < JSON_ERROR_TEXT_LENGTH - 1 && err->text[i] != '\0'; i++)
+		if ((unsigned char)err->text[i] < 0x20 || err->text[i] == 0x7f)
+			err->text[i] = '?';
+}
+
 json_t *yg_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
 {
 	unsigned long failed;
@@ -48,6 +57,8 @@ json_t *yg_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *e
 		set_oom(err);
 		return NULL;
 	}
+	if (j == NULL)
+		yg_json_err_clean(err);
 	return j;
 }
 

@@ -27,8 +27,16 @@
  * the functions below. */
 void yg_json_init(void);
 
+/* json_loadb(), or NULL with err. jansson's error text quotes the input
+ * near the error byte for byte: here its control characters become '?',
+ * so that the text is one line wherever it goes (an error body, a log
+ * line) and cannot forge lines of its own (fuzz_intel_taxii found a
+ * newline in an error). */
 json_t *yg_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err);
 json_t *yg_json_loads(const char *s, size_t flags, json_error_t *err);
+
+/* The same cleaning, for an error from jansson's other loaders. */
+void yg_json_err_clean(json_error_t *err);
 
 /* json_dumps(), or NULL when an allocation failed while it ran. */
 char *yg_json_dumps(const json_t *j, size_t flags);

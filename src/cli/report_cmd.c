@@ -51,6 +51,7 @@ static char *read_json_file(const char *path)
 	char *text;
 
 	if (j == NULL) {
+		yg_json_err_clean(&err);
 		log_warnx("report: %s: line %d: %s", path, err.line, err.text);
 		return NULL;
 	}

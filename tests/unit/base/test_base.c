@@ -14,6 +14,7 @@
 #include "base/cursor.h"
 #include "base/ipaddr.h"
 #include "base/jbuf.h"
+#include "base/json.h"
 
 static void expect_json_str(const char *in, size_t n, const char *want)
 {
@@ -241,10 +242,27 @@ static void test_every(void **state)
 	every_stop(e);
 }
 
+/* jansson quotes the input near a syntax error byte for byte; the text
+ * that reaches an error body or a log line is one line, without control
+ * characters (fuzz_intel_taxii: a newline in a TAXII error). */
+static void test_json_error_one_line(void **state)
+{
+	const char bad[] = "\"::[\\\n\x1b[31m";
+	json_error_t err;
+
+	(void)state;
+	assert_null(yg_json_loadb(bad, sizeof(bad) - 1, 0, &err));
+	assert_true(err.text[0] != '\0');
+	for (const char *c = err.text; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
+	assert_non_null(strstr(err.text, "invalid escape"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jbuf_str_escapes),
+		cmocka_unit_test(test_json_error_one_line),
 		cmocka_unit_test(test_jbuf_cap_is_sticky),
 		cmocka_unit_test(test_jbuf_alloc_failure),
 		cmocka_unit_test(test_jbuf_numbers_and_time),
