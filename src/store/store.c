@@ -20,6 +20,7 @@
 
 #define STORE_POOL_DEFAULT 8
 #define STORE_BUSY_DEFAULT 10000
+#define STORE_ANSWER_DEFAULT 60000
 #define GROUP_MAX 512 /* units of work per group transaction */
 
 static char *str_dup(const char *s)
@@ -867,6 +868,7 @@ int store_open_ex(const char *url, const struct store_opts *opts, struct store *
 			close(fd);
 	}
 	st->busy_timeout_ms = o.busy_timeout_ms ? o.busy_timeout_ms : STORE_BUSY_DEFAULT;
+	st->answer_timeout_ms = o.answer_timeout_ms ? o.answer_timeout_ms : STORE_ANSWER_DEFAULT;
 	st->target = str_dup(target);
 	if (!st->target || pool_init(st, o.pool_size ? o.pool_size : STORE_POOL_DEFAULT) < 0) {
 		free(st->target);
@@ -883,6 +885,8 @@ int store_open_ex(const char *url, const struct store_opts *opts, struct store *
 		goto fail;
 	store_conn_put(c);
 	c = NULL;
+	/* Before any other thread has the store. */
+	st->answer_ms = st->answer_timeout_ms;
 	if (st->ops->start) {
 		if ((rc = st->ops->start(st)) < 0) {
 			snprintf(err, errlen, "store: cannot start: %s", yg_strerror(rc));

@@ -71,6 +71,10 @@ static inline struct store_param store_blob(const void *p, size_t n)
 struct store_opts {
 	unsigned pool_size;       /* connections at most; 0: 8 */
 	unsigned busy_timeout_ms; /* SQLite lock wait; 0: 10000 */
+	/* PostgreSQL: the longest wait for a connect or for a statement's
+	 * answer, after which the connection is closed and the statement fails
+	 * (YG_EIO); 0: 60000. Migrations at open wait as long as they take. */
+	unsigned answer_timeout_ms;
 	int no_migrate;           /* 1: do not run or check migrations (tools, tests) */
 };
 

@@ -96,6 +96,8 @@ struct store {
 	const struct store_ops *ops;
 	char *target;      /* SQLite path or libpq conninfo */
 	unsigned busy_timeout_ms;
+	unsigned answer_timeout_ms; /* store_opts' (PostgreSQL) */
+	unsigned answer_ms;	    /* in force: 0 until the migrations are done */
 
 	pthread_mutex_t mu;
 	struct store_conn *conns;

@@ -4,7 +4,10 @@
 #include "store/store_int.h"
 
 #include <endian.h>
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +34,7 @@ struct pg_priv {
 	struct pg_cached cache[STORE_STMT_CACHE];
 	unsigned next;
 	unsigned serial;
+	int dead; /* no answer in time, or lost mid-protocol: closed by the pool */
 };
 
 /* Parameter arrays in libpq's shape, in one allocation. */
@@ -93,15 +97,179 @@ static void pg_disconnect(struct store_conn *c)
 	c->in_tx = 0;
 }
 
+/* ---- waiting for the server, with a deadline ----
+ *
+ * Every statement is sent without blocking, and its answer is waited for
+ * until a deadline (store_opts.answer_timeout_ms). Without one, a server
+ * that stops answering, a network that drops the connection silently, or
+ * libpq waiting for a message it already has (libpq 15, when an allocation
+ * fails while it reads a COPY's start: the allocation sweep met it) would
+ * hold the thread, its transaction and with it the log's sequencer for
+ * ever. Past the deadline the connection is dead: every later call on it
+ * fails at once, the pool closes it (store_conn_put: its ROLLBACK fails),
+ * and the server ends the transaction when the socket closes. */
+
+static double pg_deadline(const struct store_conn *c)
+{
+	unsigned ms = c->st->answer_ms;
+
+	return ms ? yg_mono_s() + ms / 1000.0 : 0;
+}
+
+static int pg_gone(struct store_conn *c)
+{
+	const struct pg_priv *p = c->priv;
+
+	if (!p->dead)
+		return 0;
+	store_conn_seterr(c, "postgres: connection given up (no answer in time, or lost "
+			     "mid-statement)");
+	return YG_EIO;
+}
+
+static int pg_give_up(struct store_conn *c, const char *why)
+{
+	struct pg_priv *p = c->priv;
+
+	p->dead = 1;
+	if (why)
+		store_conn_seterr(c, "postgres: %s", why);
+	return YG_EIO;
+}
+
+/* Until fd is ready for ev (1), the deadline passes (0; none when 0), or
+ * poll fails (-1). */
+static int pg_poll(struct store_conn *c, short ev, double deadline)
+{
+	struct pollfd pf = {.fd = PQsocket(c->db), .events = ev};
+
+	if (pf.fd < 0)
+		return -1;
+	for (;;) {
+		int ms = -1, n;
+
+		if (deadline > 0) {
+			double left = deadline - yg_mono_s();
+
+			if (left <= 0)
+				return 0;
+			ms = (int)(left * 1000) + 1;
+		}
+		n = poll(&pf, 1, ms);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int pg_late(struct store_conn *c)
+{
+	char why[80];
+
+	snprintf(why, sizeof(why), "no answer in %.1f s; connection closed",
+		 c->st->answer_ms / 1000.0);
+	return pg_give_up(c, why);
+}
+
+/* Reads what the server sent (so that it is never blocked writing to us
+ * while we write to it), after waiting for ev. */
+static int pg_wait_io(struct store_conn *c, short ev, double deadline)
+{
+	int w = pg_poll(c, ev, deadline);
+
+	if (w == 0)
+		return pg_late(c);
+	if (w < 0 || !PQconsumeInput(c->db)) {
+		int rc = pg_seterr(c, NULL);
+
+		pg_give_up(c, NULL);
+		return rc < 0 ? rc : YG_EIO;
+	}
+	return 0;
+}
+
+/* Sends what libpq holds for the server. */
+static int pg_flush(struct store_conn *c, double deadline)
+{
+	int f, rc;
+
+	while ((f = PQflush(c->db)) == 1)
+		if ((rc = pg_wait_io(c, POLLIN | POLLOUT, deadline)) < 0)
+			return rc;
+	if (f < 0) {
+		rc = pg_seterr(c, NULL);
+		pg_give_up(c, NULL);
+		return rc < 0 ? rc : YG_EIO;
+	}
+	return 0;
+}
+
+/* The next result of what was sent, as PQgetResult() gives it, once libpq
+ * has it whole; NULL and *rc < 0 when the deadline passed or reading failed. */
+static PGresult *pg_next(struct store_conn *c, double deadline, int *rc)
+{
+	if ((*rc = pg_flush(c, deadline)) < 0)
+		return NULL;
+	while (PQisBusy(c->db))
+		if ((*rc = pg_wait_io(c, POLLIN, deadline)) < 0)
+			return NULL;
+	return PQgetResult(c->db);
+}
+
+/* After a PQsend*() that returned sent: the answer as PQexec() gives it,
+ * the first failed result or else the last (a script gives one a
+ * statement), or a COPY's start. NULL with *rc < 0 when the deadline passed
+ * or the connection was lost; NULL with *rc 0 when the server sent no
+ * result at all. */
+static PGresult *pg_await(struct store_conn *c, int sent, int *rc)
+{
+	double deadline = pg_deadline(c);
+	PGresult *keep = NULL, *r;
+
+	*rc = 0;
+	if (!sent) {
+		*rc = pg_seterr(c, NULL);
+		return NULL;
+	}
+	while ((r = pg_next(c, deadline, rc)) != NULL) {
+		ExecStatusType s = PQresultStatus(r);
+
+		if (s == PGRES_COPY_IN || s == PGRES_COPY_OUT || s == PGRES_COPY_BOTH) {
+			PQclear(keep);
+			return r;
+		}
+		if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+			PQclear(r);
+		} else {
+			PQclear(keep);
+			keep = r;
+		}
+	}
+	if (*rc < 0) {
+		PQclear(keep);
+		return NULL;
+	}
+	return keep;
+}
+
+static int pg_result(struct store_conn *c, PGresult *r, struct store_res **res,
+		     int64_t *changed);
+
+/* pg_await() and pg_result(): 0 or a negative yg_err. */
+static int pg_finish(struct store_conn *c, int sent, struct store_res **res, int64_t *changed)
+{
+	int rc;
+	PGresult *r = pg_await(c, sent, &rc);
+
+	return rc < 0 ? rc : pg_result(c, r, res, changed);
+}
+
 static int pg_simple(struct store_conn *c, const char *sql)
 {
-	PGresult *r = PQexec(c->db, sql);
-	int rc = 0;
+	int rc = pg_gone(c);
 
-	if (!r || (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK))
-		rc = pg_seterr(c, r);
-	PQclear(r);
-	return rc;
+	return rc < 0 ? rc : pg_finish(c, PQsendQuery(c->db, sql), NULL, NULL);
 }
 
 /* Session settings every connection needs: no notices on stderr, and
@@ -112,7 +280,11 @@ static int pg_session(struct store_conn *c)
 	int rc = 0;
 
 	PQsetNoticeProcessor(c->db, pg_notice_quiet, NULL);
-	r = PQexec(c->db, "SHOW synchronous_commit");
+	if (PQsetnonblocking(c->db, 1) != 0)
+		return pg_seterr(c, NULL);
+	r = pg_await(c, PQsendQuery(c->db, "SHOW synchronous_commit"), &rc);
+	if (rc < 0)
+		return rc;
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
 		rc = pg_seterr(c, r);
 	} else if (strcmp(PQgetvalue(r, 0, 0), "off") == 0 ||
@@ -127,13 +299,19 @@ static int pg_session(struct store_conn *c)
  * or require): libpq's default, prefer, asks Kerberos for credentials on
  * every connect, and MIT Kerberos (gss_acquire_cred) crashes when an
  * allocation inside it fails (the allocation sweep met it, tests/unit/sweep).
+ * A connect waits at most the answer timeout (libpq's default is for
+ * ever: a server that accepts and says nothing would hold the thread).
  * The URL comes after, so that what it says wins. */
 static int pg_connect(struct store *st, struct store_conn *c)
 {
-	static const char *const keys[] = {"gssencmode", "dbname", NULL};
-	const char *const vals[] = {"disable", st->target, NULL};
-	PGconn *conn = PQconnectdbParams(keys, vals, 1);
+	static const char *const keys[] = {"gssencmode", "connect_timeout", "dbname", NULL};
+	char secs[16];
+	const char *const vals[] = {"disable", secs, st->target, NULL};
+	PGconn *conn;
 	int rc;
+
+	snprintf(secs, sizeof(secs), "%u", (st->answer_timeout_ms + 999) / 1000);
+	conn = PQconnectdbParams(keys, vals, 1);
 
 	if (!conn) {
 		store_conn_seterr(c, "postgres: out of memory");
@@ -167,9 +345,12 @@ static int pg_connect(struct store *st, struct store_conn *c)
  * session's prepared statements are gone with it. */
 static int pg_check(struct store_conn *c)
 {
-	if (PQstatus(c->db) == CONNECTION_OK)
+	struct pg_priv *p = c->priv;
+
+	if (PQstatus(c->db) == CONNECTION_OK && !p->dead)
 		return 1;
 	pg_clear_cache(c);
+	p->dead = 0;
 	c->in_tx = 0;
 	PQreset(c->db);
 	if (PQstatus(c->db) != CONNECTION_OK) {
@@ -183,7 +364,12 @@ static int pg_check(struct store_conn *c)
 static int pg_tx_open(struct store_conn *c)
 {
 	PGTransactionStatusType t = c->db != NULL ? PQtransactionStatus(c->db) : PQTRANS_IDLE;
+	const struct pg_priv *p = c->priv;
 
+	/* A dead connection may hold one: the ROLLBACK fails and the pool
+	 * closes it. */
+	if (p && p->dead)
+		return 1;
 	return t != PQTRANS_IDLE && t != PQTRANS_UNKNOWN;
 }
 
@@ -371,10 +557,11 @@ static int pg_prepare(struct store_conn *c, const char *sql, const struct pg_arg
 		return YG_ENOMEM;
 	}
 	snprintf(slot->name, sizeof(slot->name), "yg%u", p->serial++);
-	r = PQprepare(c->db, slot->name, dsql, (int)n, a->types);
+	r = pg_await(c, PQsendPrepare(c->db, slot->name, dsql, (int)n, a->types), &rc);
 	free(dsql);
-	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		rc = pg_seterr(c, r);
+	if (rc < 0 || !r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		if (rc == 0)
+			rc = pg_seterr(c, r);
 		PQclear(r);
 		free(key);
 		return rc;
@@ -392,6 +579,8 @@ static int pg_exec(struct store_conn *c, const char *sql, const struct store_par
 	const char *name = NULL;
 	int rc;
 
+	if ((rc = pg_gone(c)) < 0)
+		return rc;
 	if (n > PG_MAX_PARAMS) {
 		store_conn_seterr(c, "postgres: %zu parameters, at most %d", n, PG_MAX_PARAMS);
 		return YG_ELIMIT;
@@ -402,8 +591,8 @@ static int pg_exec(struct store_conn *c, const char *sql, const struct store_par
 	}
 	rc = pg_prepare(c, sql, &a, n, &name);
 	if (rc == 0)
-		rc = pg_result(c, PQexecPrepared(c->db, name, (int)n, a.values, a.lengths,
-						 a.formats, 0),
+		rc = pg_finish(c, PQsendQueryPrepared(c->db, name, (int)n, a.values, a.lengths,
+						      a.formats, 0),
 			       res, changed);
 	free(a.mem);
 	return rc;
@@ -423,6 +612,8 @@ static int pg_batch(struct store_conn *c, const char *sql, size_t ncols,
 	int64_t total = 0;
 	int rc = 0;
 
+	if ((rc = pg_gone(c)) < 0)
+		return rc;
 	if (per * ncols > PG_MAX_PARAMS)
 		per = PG_MAX_PARAMS / ncols;
 	if (per == 0) {
@@ -447,8 +638,8 @@ static int pg_batch(struct store_conn *c, const char *sql, size_t ncols,
 			store_conn_seterr(c, "postgres: out of memory");
 			return YG_ENOMEM;
 		}
-		rc = pg_result(c, PQexecParams(c->db, dsql, (int)(k * ncols), a.types, a.values,
-					       a.lengths, a.formats, 0),
+		rc = pg_finish(c, PQsendQueryParams(c->db, dsql, (int)(k * ncols), a.types,
+						    a.values, a.lengths, a.formats, 0),
 			       NULL, &ch);
 		free(a.mem);
 		free(dsql);
@@ -541,9 +732,12 @@ static int pg_insert_new(struct store_conn *c, const char *table, const char *co
 {
 	size_t len = 0, sqllen = strlen(table) + strlen(cols) + 48;
 	char *data, *sql;
+	double deadline;
 	PGresult *r;
-	int rc, sent = 0;
+	int rc, w = 1;
 
+	if ((rc = pg_gone(c)) < 0)
+		return rc;
 	if (ncols > 32767) {
 		store_conn_seterr(c, "postgres: COPY takes at most 32767 columns");
 		return YG_EINVAL;
@@ -559,34 +753,39 @@ static int pg_insert_new(struct store_conn *c, const char *table, const char *co
 		return YG_ENOMEM;
 	}
 	snprintf(sql, sqllen, "COPY %s (%s) FROM STDIN (FORMAT binary)", table, cols);
-	r = PQexec(c->db, sql);
+	r = pg_await(c, PQsendQuery(c->db, sql), &rc);
 	free(sql);
-	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
-		rc = pg_seterr(c, r);
+	if (rc < 0 || !r || PQresultStatus(r) != PGRES_COPY_IN) {
+		if (rc == 0)
+			rc = pg_seterr(c, r);
 		PQclear(r);
 		free(data);
 		return rc < 0 ? rc : YG_EIO;
 	}
 	PQclear(r);
-	for (size_t at = 0, k; at < len; at += k) {
+	/* Non-blocking, libpq takes data only while its buffer has room (0:
+	 * none now): the server is given time to read it, until the deadline. */
+	deadline = pg_deadline(c);
+	for (size_t at = 0, k; rc == 0 && at < len; at += k) {
 		k = len - at < PG_COPY_CHUNK ? len - at : PG_COPY_CHUNK;
-		if (PQputCopyData(c->db, data + at, (int)k) != 1)
+		while ((w = PQputCopyData(c->db, data + at, (int)k)) == 0 &&
+		       (rc = pg_wait_io(c, POLLIN | POLLOUT, deadline)) == 0)
+			;
+		if (w < 0)
 			break;
-		if (at + k == len)
-			sent = 1;
-	}
-	if (!sent || PQputCopyEnd(c->db, NULL) != 1) {
-		free(data);
-		rc = pg_seterr(c, NULL);
-		while ((r = PQgetResult(c->db)) != NULL)
-			PQclear(r);
-		return rc < 0 ? rc : YG_EIO;
 	}
 	free(data);
-	rc = pg_result(c, PQgetResult(c->db), NULL, changed);
-	while ((r = PQgetResult(c->db)) != NULL)
-		PQclear(r);
-	return rc;
+	while (rc == 0 && w > 0 && (w = PQputCopyEnd(c->db, NULL)) == 0)
+		rc = pg_wait_io(c, POLLIN | POLLOUT, deadline);
+	if (rc == 0 && w < 0)
+		rc = pg_seterr(c, NULL);
+	/* A COPY stopped half-sent leaves the protocol in the middle: the
+	 * connection is given up, and the server drops the rows with it. */
+	if (rc < 0) {
+		pg_give_up(c, NULL);
+		return rc;
+	}
+	return pg_finish(c, 1, NULL, changed);
 }
 
 /* A transaction id as a number: txid (xid8) has no cast to bigint but

@@ -276,6 +276,11 @@ static int handler(void *user, const char *section, const char *name, const char
 				cfg->max_connections = (unsigned)v;
 			else
 				cfg->per_ip_connections = (unsigned)v;
+		} else if (strcmp(name, "store_timeout") == 0) {
+			if (config_parse_duration(value, &secs) < 0 || secs > 86400)
+				BAD("%s = '%s' is not a duration from 1s to 1d such as 30s or 2m", name,
+				    value);
+			cfg->store_timeout_s = (unsigned)secs;
 		} else if (strcmp(name, "header_timeout") == 0 || strcmp(name, "body_timeout") == 0 ||
 			   strcmp(name, "idle_timeout") == 0) {
 			if (config_parse_duration(value, &secs) < 0 || secs > 86400)
@@ -645,6 +650,11 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 	if (cfg->idle_timeout_s != 0) {
 		fputs("idle_timeout = ", out);
 		put_duration(out, cfg->idle_timeout_s);
+		fputc('\n', out);
+	}
+	if (cfg->store_timeout_s != 0) {
+		fputs("store_timeout = ", out);
+		put_duration(out, cfg->store_timeout_s);
 		fputc('\n', out);
 	}
 	if (cfg->tls_cert != NULL || cfg->tls_key != NULL || cfg->tls_client_ca != NULL) {

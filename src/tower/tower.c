@@ -139,6 +139,7 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 {
 	struct tower *t = yg_calloc(1, sizeof(*t));
 	struct http_config hc;
+	struct store_opts so = {0};
 	int rc;
 
 	*out = NULL;
@@ -167,7 +168,8 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	 * every account on the machine. */
 	if ((rc = store_private_check(cfg->store, err, errlen)) < 0)
 		goto fail;
-	if ((rc = store_open(cfg->store, &t->st, err, errlen)) < 0)
+	so.answer_timeout_ms = cfg->store_timeout_s * 1000;
+	if ((rc = store_open_ex(cfg->store, &so, &t->st, err, errlen)) < 0)
 		goto fail;
 	if ((rc = tw_assets_load(t)) < 0) {
 		snprintf(err, errlen, "cannot read the assets' addresses: %s", yg_strerror(rc));

@@ -1,12 +1,16 @@
 """PostgreSQL restarted under load (issue 18): clients write reports and
 alert batches to a tower on a PostgreSQL of this test's own while the
 server is restarted twice, once as after a crash (pg_ctl -m immediate:
-recovery from the WAL) and once cleanly. Requests during the outage are
-refused (503, nothing claimed); afterwards the tower serves again on its
-own, without a restart; every request that got a 2xx is stored, the
-source summary counts every alert once, and the transparency log covers
-every change and verifies."""
+recovery from the WAL) and once cleanly, and then stops answering
+altogether for a while (every server process stopped with SIGSTOP: what a
+hung host or a silent network looks like from the tower). Requests during
+the outage are refused (503, nothing claimed), the stalled ones too once
+the tower's store_timeout has passed, not held for ever; afterwards the
+tower serves again on its own, without a restart; every request that got a
+2xx is stored, the source summary counts every alert once, and the
+transparency log covers every change and verifies."""
 import os
+import signal
 import subprocess
 import time
 
@@ -29,17 +33,38 @@ def main():
     store = out.stdout.strip().splitlines()[-1]
     workdir = env["YAGURA_PG_DIR"] + "-work"
     os.makedirs(workdir, exist_ok=True)
+    pidfile = os.path.join(env["YAGURA_PG_DIR"], "data", "postmaster.pid")
     try:
         run(t, a.yagura, store, workdir, lambda mode: subprocess.run(
-            [script, "restart", mode], env=env, capture_output=True, text=True, timeout=120))
+            [script, "restart", mode], env=env, capture_output=True, text=True, timeout=120),
+            lambda sig: pg_signal(pidfile, sig))
     finally:
         subprocess.run([script, "stop"], env=env, capture_output=True)
         subprocess.run(["rm", "-rf", workdir])
     t.finish()
 
 
-def run(t, yagura, store, workdir, restart):
-    tw = Tower(yagura, store, workdir, threads=8)
+def pg_signal(pidfile, sig):
+    """sig to the postmaster and every process it started."""
+    with open(pidfile) as f:
+        pm = int(f.readline())
+    kids = subprocess.run(["pgrep", "-P", str(pm)], capture_output=True, text=True).stdout
+    for pid in [pm] + [int(k) for k in kids.split()]:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+STORE_TIMEOUT = 2  # seconds
+STALL = 3 * STORE_TIMEOUT + 2
+
+
+def run(t, yagura, store, workdir, restart, signal_pg):
+    conf = os.path.join(workdir, "tower.ini")
+    with open(conf, "w") as f:
+        f.write("[tower]\nstore_timeout = %ds\n" % STORE_TIMEOUT)
+    tw = Tower(yagura, store, workdir, threads=8, extra=["--config", conf])
     who = tw.cast()
     op, sensor, analyst, auditor = (who[r] for r in ("operator", "sensor", "analyst", "auditor"))
     load = Load(tw, op, sensor, writers=WRITERS).start()
@@ -49,6 +74,27 @@ def run(t, yagura, store, workdir, restart):
         t.check(p.returncode == 0, "pg restart %s: %s" % (mode, p.stderr.strip()))
         print("pg_restart: restarted (%s) at %d reports, %d alerts acknowledged"
               % (mode, len(load.acked_reports), len(load.acked_alerts)))
+    # The server stops answering: requests waiting on it are refused once
+    # store_timeout has passed (the connection closed, its transaction
+    # ended by the server later), and so are new ones, whose connects wait
+    # as long; without the deadline they would all wait for the server.
+    time.sleep(1.5)
+    signal_pg(signal.SIGSTOP)
+    try:
+        time.sleep(0.5)  # answers the server gave before it stopped
+        with load.lock:
+            before = dict(load.statuses)
+        time.sleep(STALL)
+        with load.lock:
+            during = {k: v - before.get(k, 0) for k, v in load.statuses.items()}
+    finally:
+        signal_pg(signal.SIGCONT)
+    print("pg_restart: answers while the server was stopped for %d s: %s"
+          % (STALL, sorted(during.items())))
+    t.check(during.get(503, 0) >= 4,
+            "requests refused while the server did not answer: %d" % during.get(503, 0))
+    t.check(not any(200 <= k < 300 for k in during if during[k]),
+            "nothing acknowledged while the server was stopped: %s" % sorted(during.items()))
     back = load.oks
     time.sleep(2.0)
     load.stop()

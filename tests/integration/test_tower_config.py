@@ -26,6 +26,7 @@ def main():
         for text, want_err in (("[tower]\nthreds = 2\n", ":2: unknown key 'threds'"),
                                ("[tower]\nthreads = lots\n", ":2: threads = 'lots'"),
                                ("[deadlines]\nprompt = soon\n", ":2: prompt = 'soon' is not a duration"),
+                               ("[tower]\nstore_timeout = 0\n", ":2: store_timeout = '0' is not a duration"),
                                ("[deadlines]\nprompt = 3d\ndetailed = 1d\n", "detailed comes before prompt"),
                                ("[sectors]\nlist = Power Grid\n", ":2: list:"),
                                ("[log]\nchecksum = 1\n", ":2: unknown key 'checksum' in [log]"),

@@ -2,8 +2,8 @@
  * need to be inside it: the allocation-failure sweep (tests/unit/sweep)
  * and the API fuzzer (tests/fuzz/fuzz_api.c). It listens on loopback; a
  * request is a new connection (Connection: close), written and read whole
- * with plain sockets, so that nothing on the client's side allocates
- * through yg_malloc. */
+ * with plain sockets (or GnuTLS, after tp_set_tls), so that nothing on the
+ * client's side allocates through yg_malloc. */
 #ifndef YAGURA_TESTS_TOWERPROC_H
 #define YAGURA_TESTS_TOWERPROC_H
 
@@ -20,6 +20,7 @@ struct towerproc {
 		auditor[64];
 	struct tower *t;
 	unsigned port;
+	int tls; /* HTTPS: started after tp_set_tls */
 };
 
 struct tp_answer {
@@ -39,6 +40,15 @@ int tp_up(struct towerproc *w, const char *pg, unsigned threads, char *err, size
  * (one consumer thread, ack wait 2 s). */
 int tp_up_nats(struct towerproc *w, const char *pg, const char *nats, unsigned threads, char *err,
 	       size_t errlen);
+
+/* From now on, towers started by tp_up wait at most s seconds for
+ * PostgreSQL's answer ([tower] store_timeout); 0: the default. */
+void tp_set_store_timeout(unsigned s);
+
+/* From now on, towers started by tp_up serve HTTPS with dir's server.pem
+ * and server.key (scripts/demo-tls.sh), and tp_call checks them against
+ * dir's ca.pem; NULL: plain HTTP again. 0, or -1 with a line in err. */
+int tp_set_tls(const char *dir, char *err, size_t errlen);
 
 /* Stops the tower, then removes its directory and schema. */
 void tp_down(struct towerproc *w, const char *pg);
