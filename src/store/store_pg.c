@@ -163,6 +163,16 @@ static int pg_poll(struct store_conn *c, short ev, double deadline)
 	}
 }
 
+/* libpq failed on the connection mid-statement: its message, and the
+ * connection given up (where the protocol stands is not known). */
+static int pg_lost(struct store_conn *c)
+{
+	int rc = pg_seterr(c, NULL);
+
+	pg_give_up(c, NULL);
+	return rc;
+}
+
 static int pg_late(struct store_conn *c)
 {
 	char why[80];
@@ -180,13 +190,7 @@ static int pg_wait_io(struct store_conn *c, short ev, double deadline)
 
 	if (w == 0)
 		return pg_late(c);
-	if (w < 0 || !PQconsumeInput(c->db)) {
-		int rc = pg_seterr(c, NULL);
-
-		pg_give_up(c, NULL);
-		return rc < 0 ? rc : YG_EIO;
-	}
-	return 0;
+	return w < 0 || !PQconsumeInput(c->db) ? pg_lost(c) : 0;
 }
 
 /* Sends what libpq holds for the server. */
@@ -197,12 +201,7 @@ static int pg_flush(struct store_conn *c, double deadline)
 	while ((f = PQflush(c->db)) == 1)
 		if ((rc = pg_wait_io(c, POLLIN | POLLOUT, deadline)) < 0)
 			return rc;
-	if (f < 0) {
-		rc = pg_seterr(c, NULL);
-		pg_give_up(c, NULL);
-		return rc < 0 ? rc : YG_EIO;
-	}
-	return 0;
+	return f < 0 ? pg_lost(c) : 0;
 }
 
 /* The next result of what was sent, as PQgetResult() gives it, once libpq
@@ -312,7 +311,6 @@ static int pg_connect(struct store *st, struct store_conn *c)
 
 	snprintf(secs, sizeof(secs), "%u", (st->answer_timeout_ms + 999) / 1000);
 	conn = PQconnectdbParams(keys, vals, 1);
-
 	if (!conn) {
 		store_conn_seterr(c, "postgres: out of memory");
 		return YG_ENOMEM;
@@ -777,10 +775,10 @@ static int pg_insert_new(struct store_conn *c, const char *table, const char *co
 	free(data);
 	while (rc == 0 && w > 0 && (w = PQputCopyEnd(c->db, NULL)) == 0)
 		rc = pg_wait_io(c, POLLIN | POLLOUT, deadline);
-	if (rc == 0 && w < 0)
-		rc = pg_seterr(c, NULL);
 	/* A COPY stopped half-sent leaves the protocol in the middle: the
 	 * connection is given up, and the server drops the rows with it. */
+	if (rc == 0 && w < 0)
+		return pg_lost(c);
 	if (rc < 0) {
 		pg_give_up(c, NULL);
 		return rc;

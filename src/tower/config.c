@@ -276,13 +276,8 @@ static int handler(void *user, const char *section, const char *name, const char
 				cfg->max_connections = (unsigned)v;
 			else
 				cfg->per_ip_connections = (unsigned)v;
-		} else if (strcmp(name, "store_timeout") == 0) {
-			if (config_parse_duration(value, &secs) < 0 || secs > 86400)
-				BAD("%s = '%s' is not a duration from 1s to 1d such as 30s or 2m", name,
-				    value);
-			cfg->store_timeout_s = (unsigned)secs;
 		} else if (strcmp(name, "header_timeout") == 0 || strcmp(name, "body_timeout") == 0 ||
-			   strcmp(name, "idle_timeout") == 0) {
+			   strcmp(name, "idle_timeout") == 0 || strcmp(name, "store_timeout") == 0) {
 			if (config_parse_duration(value, &secs) < 0 || secs > 86400)
 				BAD("%s = '%s' is not a duration from 1s to 1d such as 10s or 2m", name,
 				    value);
@@ -290,6 +285,8 @@ static int handler(void *user, const char *section, const char *name, const char
 				cfg->header_timeout_s = (unsigned)secs;
 			else if (name[0] == 'b')
 				cfg->body_timeout_s = (unsigned)secs;
+			else if (name[0] == 's')
+				cfg->store_timeout_s = (unsigned)secs;
 			else
 				cfg->idle_timeout_s = (unsigned)secs;
 		} else {
@@ -626,6 +623,16 @@ static void put_duration(FILE *out, int64_t s)
 		fprintf(out, "%llds", (long long)s);
 }
 
+/* "name = duration" when set; unset keys keep their defaults unprinted. */
+static void put_set_duration(FILE *out, const char *name, int64_t s)
+{
+	if (s == 0)
+		return;
+	fprintf(out, "%s = ", name);
+	put_duration(out, s);
+	fputc('\n', out);
+}
+
 void tower_config_print(FILE *out, const struct tower_config *cfg)
 {
 	fprintf(out, "[tower]\nlisten = %s\nstore = %s\nthreads = %u\nmax_body = %zu\n", cfg->listen,
@@ -637,26 +644,10 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 		fprintf(out, "max_connections = %u\n", cfg->max_connections);
 	if (cfg->per_ip_connections != 0)
 		fprintf(out, "per_ip_connections = %u\n", cfg->per_ip_connections);
-	if (cfg->header_timeout_s != 0) {
-		fputs("header_timeout = ", out);
-		put_duration(out, cfg->header_timeout_s);
-		fputc('\n', out);
-	}
-	if (cfg->body_timeout_s != 0) {
-		fputs("body_timeout = ", out);
-		put_duration(out, cfg->body_timeout_s);
-		fputc('\n', out);
-	}
-	if (cfg->idle_timeout_s != 0) {
-		fputs("idle_timeout = ", out);
-		put_duration(out, cfg->idle_timeout_s);
-		fputc('\n', out);
-	}
-	if (cfg->store_timeout_s != 0) {
-		fputs("store_timeout = ", out);
-		put_duration(out, cfg->store_timeout_s);
-		fputc('\n', out);
-	}
+	put_set_duration(out, "header_timeout", cfg->header_timeout_s);
+	put_set_duration(out, "body_timeout", cfg->body_timeout_s);
+	put_set_duration(out, "idle_timeout", cfg->idle_timeout_s);
+	put_set_duration(out, "store_timeout", cfg->store_timeout_s);
 	if (cfg->tls_cert != NULL || cfg->tls_key != NULL || cfg->tls_client_ca != NULL) {
 		fputs("\n[tls]\n", out);
 		if (cfg->tls_cert != NULL)

@@ -24,8 +24,8 @@
  * a nats-server with JetStream (unit.sweep.stream starts one).
  *
  * argv[1]: the yagura binary, for audit verify; argv[2], optional: the
- * one test to run (test_sensor_path, test_tower, test_tower_postgres,
- * test_stream). */
+ * one test to run (test_sensor_path, test_tower, test_tower_tls,
+ * test_tower_postgres, test_stream). */
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -197,7 +197,6 @@ void free(void *p)
 {
 	__libc_free(p);
 }
-
 #endif
 
 enum mode { ONCE, FROM_THEN_ON };
