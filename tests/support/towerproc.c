@@ -193,12 +193,19 @@ int tp_call_h(const struct towerproc *w, const char *method, const char *path, c
 	buf[have] = 0;
 	if (have < 12 || strncmp(buf, "HTTP/1.1 ", 9) != 0)
 		return 0;
+	/* An answer cut short (its headers whole, less body than they
+	 * announce: over TLS the body goes in records of its own, which a
+	 * failure can stop) is no answer, as for any HTTP client. */
+	if ((p = strstr(buf, "\r\n\r\n")) == NULL)
+		return 0;
+	*p = 0;
+	const char *cl = strcasestr(buf, "\r\nContent-Length:");
+	if (cl != NULL && have < sizeof(buf) - 1 && /* not merely more than buf holds */
+	    strtoul(cl + 17, NULL, 10) > have - (size_t)(p + 4 - buf))
+		return 0;
 	a->status = atoi(buf + 9);
-	if ((p = strstr(buf, "\r\n\r\n")) != NULL) {
-		*p = 0;
-		a->replayed = strstr(buf, "\r\nIdempotent-Replayed: true") != NULL;
-		snprintf(a->body, sizeof(a->body), "%s", p + 4);
-	}
+	a->replayed = strstr(buf, "\r\nIdempotent-Replayed: true") != NULL;
+	snprintf(a->body, sizeof(a->body), "%s", p + 4);
 	return 0;
 }
 

@@ -24,7 +24,8 @@ struct towerproc {
 };
 
 struct tp_answer {
-	int status;	 /* 0: the connection closed (or timed out) without an answer */
+	int status;	 /* 0: the connection closed (or timed out) without an answer,
+			    or with one cut short */
 	int timed_out;	 /* 1: no answer within 30 s */
 	int replayed;	 /* 1: it said Idempotent-Replayed: true */
 	double seconds;	 /* from connect to the end of the answer */
