@@ -195,15 +195,20 @@ int tp_call_h(const struct towerproc *w, const char *method, const char *path, c
 		return 0;
 	/* An answer cut short (its headers whole, less body than they
 	 * announce: over TLS the body goes in records of its own, which a
-	 * failure can stop) is no answer, as for any HTTP client. */
+	 * failure can stop) is no answer, as for any HTTP client. An answer
+	 * to HEAD, and a 1xx, 204 or 304, has no body whatever its
+	 * Content-Length says (RFC 9110, 6.4.1). */
 	if ((p = strstr(buf, "\r\n\r\n")) == NULL)
 		return 0;
 	*p = 0;
+	int status = atoi(buf + 9);
+	int bodiless = strcmp(method, "HEAD") == 0 || status < 200 || status == 204 ||
+		       status == 304;
 	const char *cl = strcasestr(buf, "\r\nContent-Length:");
-	if (cl != NULL && have < sizeof(buf) - 1 && /* not merely more than buf holds */
+	if (!bodiless && cl != NULL && have < sizeof(buf) - 1 && /* not merely more than buf holds */
 	    strtoul(cl + 17, NULL, 10) > have - (size_t)(p + 4 - buf))
 		return 0;
-	a->status = atoi(buf + 9);
+	a->status = status;
 	a->replayed = strstr(buf, "\r\nIdempotent-Replayed: true") != NULL;
 	snprintf(a->body, sizeof(a->body), "%s", p + 4);
 	return 0;
