@@ -583,6 +583,13 @@ static const char schema_v21[] =
  * so ingest of the others, which schema v2 kept index-free, pays nothing. */
 static const char schema_v22[] = "CREATE INDEX alerts_forged ON alerts (src_ip) WHERE attackers = '';";
 
+/* v23: each sensor's alert batches by time, for the overview's sensors
+ * (src/tower/overview.c): their last batch, and their batches and alerts
+ * over the period, read from this index instead of every batch ever
+ * stored. One entry a batch, not an alert. */
+static const char schema_v23[] =
+	"CREATE INDEX alert_batches_sensor ON alert_batches (sensor_id, received);";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -609,6 +616,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 20, .name = "background jobs run once across towers", .sql = schema_v20 },
 	{ .version = 21, .name = "idempotency keys name their record", .sql = schema_v21 },
 	{ .version = 22, .name = "forged alerts by source", .sql = schema_v22 },
+	{ .version = 23, .name = "alert batches by sensor and time", .sql = schema_v23 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

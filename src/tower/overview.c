@@ -124,17 +124,21 @@ static int cases_part(struct tower *t, struct http_response *resp, json_t *out)
 	return 0;
 }
 
+/* Each sensor's last batch, and its batches and alerts over the period:
+ * from the index of batches by sensor and time (schema v23), so that the
+ * cost follows the period, not every batch the store holds. */
 static int sensors_part(struct tower *t, struct http_response *resp, int64_t since, json_t *out)
 {
-	struct store_param ps[] = {store_int64(since)};
+	struct store_param ps[] = {store_int64(since), store_int64(since)};
 	struct store_res *r = NULL;
 
 	if (tw_query(t, resp,
-		     "SELECT u.id, u.name, MAX(b.received), SUM(CASE WHEN b.received >= ? THEN "
-		     "b.alerts ELSE 0 END), COUNT(b.id) FROM users u LEFT JOIN alert_batches b ON "
-		     "b.sensor_id = u.id WHERE u.role = 'sensor' AND u.disabled IS NULL "
-		     "GROUP BY u.id, u.name ORDER BY u.name",
-		     ps, 1, &r) < 0)
+		     "SELECT u.id, u.name, (SELECT MAX(b.received) FROM alert_batches b WHERE "
+		     "b.sensor_id = u.id), (SELECT COALESCE(SUM(b.alerts), 0) FROM alert_batches b "
+		     "WHERE b.sensor_id = u.id AND b.received >= ?), (SELECT COUNT(*) FROM "
+		     "alert_batches b WHERE b.sensor_id = u.id AND b.received >= ?) FROM users u "
+		     "WHERE u.role = 'sensor' AND u.disabled IS NULL ORDER BY u.name",
+		     ps, 2, &r) < 0)
 		return -1;
 	json_t *a = json_array();
 	for (size_t i = 0; i < store_res_nrows(r); i++)

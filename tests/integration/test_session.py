@@ -260,7 +260,7 @@ def run(t, tw, label, yagura, webroot):
     sens = [x for x in ov.get("sensors", []) if x["name"] == "sensor1"] if st == 200 else []
     t.check(st == 200 and ov["alerts"]["bucket"] == "hour" and 48 <= len(counts) <= 50 and
             sum(c["n"] for c in counts) == 3 and sens and sens[0]["alerts"] == 3 and
-            sens[0]["last_batch"] and ov["reports"]["total"] == 1 and
+            sens[0]["batches"] == 1 and sens[0]["last_batch"] and ov["reports"]["total"] == 1 and
             ov["reports"]["by_sector_stage"] == [{"sector": "electricity", "stage": "prompt",
                                                   "count": 1}] and "cases" in ov,
             "%s: the analyst's overview: %s %s" % (label, st, ov))
