@@ -51,7 +51,8 @@ struct stream_msg {
 struct stream_consumer {
 	struct stream *s;
 	natsSubscription *sub;
-	natsMsgList batch;
+	natsMsg *msgs[FETCH_MAX]; /* the last fetch's: ours, destroyed at the next */
+	int nmsgs;
 	struct stream_msg handles[FETCH_MAX];
 	char durable[STREAM_TOKEN_MAX + 1];
 };
@@ -756,11 +757,34 @@ int stream_consumer_open(struct stream *s, const char *durable, const char *filt
 	return YG_OK;
 }
 
+/* Destroys the last fetch's messages (acknowledged or not: an
+ * unacknowledged one comes again after the ack wait). */
+static void drop_msgs(struct stream_consumer *c)
+{
+	for (int i = 0; i < c->nmsgs; i++)
+		natsMsg_Destroy(c->msgs[i]);
+	c->nmsgs = 0;
+}
+
+/* Moves the messages of a list libnats filled into c->msgs, up to max of
+ * them in all, and frees the list. */
+static void take_list(struct stream_consumer *c, natsMsgList *l, int max)
+{
+	for (int i = 0; i < l->Count; i++) {
+		if (c->nmsgs < max)
+			c->msgs[c->nmsgs++] = l->Msgs[i];
+		else
+			natsMsg_Destroy(l->Msgs[i]); /* not ours to have: it comes again */
+		l->Msgs[i] = NULL;
+	}
+	natsMsgList_Destroy(l);
+}
+
 void stream_consumer_close(struct stream_consumer *c)
 {
 	if (c == NULL)
 		return;
-	natsMsgList_Destroy(&c->batch);
+	drop_msgs(c);
 	/* Destroy, not Unsubscribe: the durable consumer stays on the server
 	 * with its position, for the next instance. */
 	natsSubscription_Destroy(c->sub);
@@ -800,8 +824,7 @@ int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetc
 		     timeout_ms, FETCH_MAX);
 		return YG_EINVAL;
 	}
-	natsMsgList_Destroy(&c->batch);
-	memset(&c->batch, 0, sizeof(c->batch));
+	drop_msgs(c);
 	/* Not while libnats reconnects: it would buffer the pull request and
 	 * the wait would end as "no messages", fetch after fetch; back on a
 	 * server, every buffered request is sent at once and answered to this
@@ -813,16 +836,43 @@ int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetc
 		                 "(reconnecting)", c->durable);
 		return YG_EIO;
 	}
-	st = natsSubscription_Fetch(&c->batch, c->sub, max, timeout_ms, &jerr);
-	if (st == NATS_TIMEOUT)
+	/* Messages already waiting in the subscription are answers to pull
+	 * requests of fetches that gave up before them (a slow server, a busy
+	 * machine), and those requests may still be answering. libnats before
+	 * 3.10 takes what waits, asks the server for the batch less that, and
+	 * stops only on holding exactly that many: with half a batch or more
+	 * waiting it never does, and writes past the end of its array as the
+	 * old requests answer (js.c _fetch; test_late_answers). A fetch of one
+	 * cannot overrun, so what waits is taken one at a time. */
+	int pending = 0;
+	if (natsSubscription_GetPending(c->sub, &pending, NULL) == NATS_OK && pending > 0) {
+		while (c->nmsgs < max && pending > 0) {
+			natsMsgList one = {0};
+
+			st = natsSubscription_Fetch(&one, c->sub, 1, timeout_ms, &jerr);
+			if (st != NATS_OK)
+				break;
+			take_list(c, &one, max);
+			s->stats.late++;
+			if (natsSubscription_GetPending(c->sub, &pending, NULL) != NATS_OK)
+				pending = 0;
+		}
+	} else {
+		natsMsgList list = {0};
+
+		st = natsSubscription_Fetch(&list, c->sub, max, timeout_ms, &jerr);
+		if (st == NATS_OK)
+			take_list(c, &list, max);
+	}
+	if (c->nmsgs == 0 && st == NATS_TIMEOUT)
 		return 0;
-	if (st != NATS_OK) {
+	if (c->nmsgs == 0 && st != NATS_OK) {
 		fail(s, st, "stream: fetch from consumer %s (JetStream error %d)", c->durable,
 		     (int)jerr);
 		return YG_EIO;
 	}
-	for (i = 0; i < c->batch.Count; i++) {
-		natsMsg *m = c->batch.Msgs[i];
+	for (i = 0; i < c->nmsgs; i++) {
+		natsMsg *m = c->msgs[i];
 		struct stream_delivery d = {0};
 		jsMsgMetaData *meta = NULL;
 		const char *id = NULL;
@@ -854,8 +904,8 @@ int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetc
 		}
 	}
 	/* Handles past a stop are marked used: nobody got them. */
-	for (int j = i; j < c->batch.Count; j++)
-		c->handles[j] = (struct stream_msg){.c = c, .msg = c->batch.Msgs[j], .done = true};
+	for (int j = i; j < c->nmsgs; j++)
+		c->handles[j] = (struct stream_msg){.c = c, .msg = c->msgs[j], .done = true};
 	return i;
 }
 

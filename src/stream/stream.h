@@ -85,6 +85,7 @@ struct stream_stats {
 	uint64_t fetched;
 	uint64_t acked;
 	uint64_t naked;
+	uint64_t late; /* fetched one at a time: answers to fetches that had given up */
 	uint64_t async_sent;   /* stream_publish_async: handed to the connection */
 	uint64_t async_stored; /* acknowledged as stored */
 	uint64_t async_failed; /* refused, or no acknowledgement in time */

@@ -41,6 +41,7 @@ enum ingest_counter {
 	IC_REFUSED,
 	IC_UNKNOWN,
 	IC_NAKS,
+	IC_LATE,
 	IC_COUNT
 };
 
@@ -86,6 +87,9 @@ static const struct {
     {"yagura_stream_unknown_sensor_total",
      "stream messages whose subject names no sensor of this tower, acknowledged and dropped"},
     {"yagura_stream_naks_total", "stream messages handed back for redelivery (the store failed or memory ran out)"},
+    {"yagura_stream_late_total",
+     "stream messages that answered a fetch after it gave up (a slow server or a busy tower), "
+     "taken one at a time"},
 };
 
 static void count(struct tower_ingest *g, enum ingest_counter k, uint64_t n)
@@ -357,6 +361,9 @@ static void *ingest_main(void *arg)
 		if (atomic_fetch_add(&g->set->bound, 1) == 0)
 			http_metric_set(g->set->connected, 1);
 		backoff = 1;
+		struct stream_stats ss;
+		uint64_t late_seen = 0;
+
 		while (!atomic_load(&g->set->stop)) {
 			int got;
 
@@ -374,6 +381,9 @@ static void *ingest_main(void *arg)
 			if (g->n == 0)
 				continue;
 			count(g, IC_FETCHED, (uint64_t)g->n);
+			stream_stats_get(s, &ss);
+			count(g, IC_LATE, ss.late - late_seen);
+			late_seen = ss.late;
 			if ((rc = handle_batch(g)) < 0) {
 				log_warnx("tower: stream: %d messages handed back: %s (again in %d s)",
 				          g->n, yg_strerror(rc), backoff);
