@@ -815,7 +815,7 @@ int stream_fetch(struct stream_consumer *c, int max, int timeout_ms, stream_fetc
 {
 	struct stream *s = c->s;
 	jsErrCode jerr = 0;
-	natsStatus st;
+	natsStatus st = NATS_OK;
 	int i;
 
 	if (max < 1 || max > FETCH_MAX || timeout_ms < 1) {
