@@ -136,7 +136,7 @@ struct http_server {
 	pthread_mutex_t pmu;
 	pthread_cond_t pcv;
 	struct http_request *parked;
-	unsigned nparked;
+	unsigned nparked; /* listed, or granted by http_request_park and about to be */
 	/* Wakes so far. A handler that saw the state unchanged and asked to
 	 * wait may be parked only after a wake went by: parking compares the
 	 * count its handler began with, and such a request comes back at
@@ -892,6 +892,13 @@ static void handle(struct http_request *req)
 	 * committed stays committed, and its log entry with it. */
 	if (rc == 0 && yg_alloc_failed_here() != failed && req->resp.status < 500)
 		rc = YG_ENOMEM;
+	if (rc < 0 && req->park) { /* it failed after asking to wait: answered now */
+		req->park = false;
+		req->parks--;
+		pthread_mutex_lock(&req->srv->pmu);
+		req->srv->nparked--;
+		pthread_mutex_unlock(&req->srv->pmu);
+	}
 	if (rc < 0) {
 		log_warnx("http: %s %s: handler failed: %s", req->method_str, req->target.path,
 			  yg_strerror(rc));
@@ -951,8 +958,7 @@ static void park(struct http_request *req)
 	}
 	pthread_mutex_lock(&srv->pmu);
 	req->pnext = srv->parked;
-	srv->parked = req;
-	srv->nparked++;
+	srv->parked = req; /* its place was taken in http_request_park */
 	if (srv->pstop) /* the thread is gone or going: back at once */
 		unpark(srv, true, false);
 	else if (req->wake_gen != atomic_load(&srv->wake_gen))
@@ -1070,6 +1076,11 @@ bool http_request_park(struct http_request *req, unsigned ms)
 		req->park_until = now + (uint64_t)ms * 1000000ull;
 	ok = srv->pthr_started && !srv->pstop && !atomic_load(&srv->stopping) &&
 	     req->park_until > now && (req->parks > 0 || srv->nparked < srv->cfg.max_parked);
+	/* The place is taken now, not when park() lists the request after
+	 * its handler returns: handlers on other threads asking meanwhile
+	 * must see it taken, or more than max_parked would wait. */
+	if (ok)
+		srv->nparked++;
 	pthread_mutex_unlock(&srv->pmu);
 	if (ok) {
 		req->park = true;

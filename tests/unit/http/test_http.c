@@ -323,7 +323,7 @@ static int h_hold(struct http_request *req, struct http_response *resp, void *ct
 }
 
 /* A long poll: waits ?ms= for a wake; says how it ended and how many
- * times it ran. */
+ * times it ran. With ?fail=1 it fails after asking to wait. */
 static atomic_int long_runs;
 
 static int h_long(struct http_request *req, struct http_response *resp, void *ctx)
@@ -333,7 +333,7 @@ static int h_long(struct http_request *req, struct http_response *resp, void *ct
 	(void)ctx;
 	atomic_fetch_add(&long_runs, 1);
 	if (!http_request_woken(req) && http_request_park(req, (unsigned)atoi(ms ? ms : "0")))
-		return 0;
+		return http_request_query(req, "fail") != NULL ? YG_EIO : 0;
 	return http_response_json(resp, 200, json_pack("{s:b}", "woken", http_request_woken(req)));
 }
 
@@ -908,6 +908,16 @@ static void test_long_poll(void **state)
 	assert_int_equal(a[0].status, 200);
 	assert_int_equal(a[0].woken, 0);
 	assert_int_equal(atomic_load(&long_runs), 2);
+	/* A handler that fails after asking to wait is answered at once, and
+	 * gives its place back: were the places kept, the five below could
+	 * not wait. */
+	for (int i = 0; i < 6; i++) {
+		atomic_store(&long_runs, 0);
+		a[0] = (struct long_arg){ .port = http_server_port(srv), .path = "/long?ms=60000&fail=1" };
+		long_client(&a[0]);
+		assert_int_equal(a[0].status, 500);
+		assert_int_equal(atomic_load(&long_runs), 1);
+	}
 	/* Six wait a minute, one more than may: that one is answered at once;
 	 * a wake brings the five back; meanwhile the server answers others
 	 * (the waiters hold no thread: there are 3 handler threads or 4
