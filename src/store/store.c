@@ -20,6 +20,7 @@
 
 #define STORE_POOL_DEFAULT 8
 #define STORE_BUSY_DEFAULT 10000
+#define STORE_CACHE_DEFAULT 16384 /* KiB: 16 MiB per connection */
 #define STORE_ANSWER_DEFAULT 60000
 #define GROUP_MAX 512 /* units of work per group transaction */
 
@@ -868,6 +869,7 @@ int store_open_ex(const char *url, const struct store_opts *opts, struct store *
 			close(fd);
 	}
 	st->busy_timeout_ms = o.busy_timeout_ms ? o.busy_timeout_ms : STORE_BUSY_DEFAULT;
+	st->cache_kib = o.cache_kib ? o.cache_kib : STORE_CACHE_DEFAULT;
 	st->answer_timeout_ms = o.answer_timeout_ms ? o.answer_timeout_ms : STORE_ANSWER_DEFAULT;
 	st->target = str_dup(target);
 	if (!st->target || pool_init(st, o.pool_size ? o.pool_size : STORE_POOL_DEFAULT) < 0) {

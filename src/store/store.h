@@ -75,6 +75,10 @@ struct store_opts {
 	 * answer, after which the connection is closed and the statement fails
 	 * (YG_EIO); 0: 60000. Migrations at open wait as long as they take. */
 	unsigned answer_timeout_ms;
+	/* SQLite: each connection's page cache, in KiB; 0: 16384. The tower's
+	 * memory for it is at most pool_size times this. PostgreSQL: unused
+	 * (its buffers are the server's). */
+	unsigned cache_kib;
 	int no_migrate;           /* 1: do not run or check migrations (tools, tests) */
 };
 

@@ -96,6 +96,7 @@ struct store {
 	const struct store_ops *ops;
 	char *target;      /* SQLite path or libpq conninfo */
 	unsigned busy_timeout_ms;
+	unsigned cache_kib; /* SQLite page cache per connection (store_opts) */
 	unsigned answer_timeout_ms; /* store_opts' (PostgreSQL) */
 	unsigned answer_ms;	    /* in force: 0 until the migrations are done */
 

@@ -321,8 +321,13 @@ static int sq_connect(struct store *st, struct store_conn *c)
 		sq_disconnect(c);
 		return YG_EIO;
 	}
-	rc = sq_script(c, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-			  "PRAGMA cache_size=-16384; PRAGMA journal_size_limit=67108864;");
+	char pragmas[160];
+
+	snprintf(pragmas, sizeof(pragmas),
+		 "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-%u; "
+		 "PRAGMA journal_size_limit=67108864;",
+		 st->cache_kib);
+	rc = sq_script(c, pragmas);
 	sqlite3_wal_hook(db, sq_wal_hook, st); /* replaces the checkpoint on commit */
 	if (rc < 0) {
 		char keep[STORE_ERRMSG_MAX];

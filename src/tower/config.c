@@ -267,6 +267,11 @@ static int handler(void *user, const char *section, const char *name, const char
 				cfg->rate = (double)v;
 			else
 				cfg->burst = (double)v;
+		} else if (strcmp(name, "store_cache_mib") == 0) {
+			long long v = strtoll(value, &end, 10);
+			if (*value == '\0' || *end != '\0' || v < 1 || v > 4096)
+				BAD("%s = '%s' is not a number from 1 to 4096", name, value);
+			cfg->store_cache_mib = (unsigned)v;
 		} else if (strcmp(name, "max_connections") == 0 ||
 			   strcmp(name, "per_ip_connections") == 0) {
 			long long v = strtoll(value, &end, 10);
@@ -648,6 +653,8 @@ void tower_config_print(FILE *out, const struct tower_config *cfg)
 	put_set_duration(out, "body_timeout", cfg->body_timeout_s);
 	put_set_duration(out, "idle_timeout", cfg->idle_timeout_s);
 	put_set_duration(out, "store_timeout", cfg->store_timeout_s);
+	if (cfg->store_cache_mib != 0)
+		fprintf(out, "store_cache_mib = %u\n", cfg->store_cache_mib);
 	if (cfg->tls_cert != NULL || cfg->tls_key != NULL || cfg->tls_client_ca != NULL) {
 		fputs("\n[tls]\n", out);
 		if (cfg->tls_cert != NULL)

@@ -169,6 +169,7 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 	if ((rc = store_private_check(cfg->store, err, errlen)) < 0)
 		goto fail;
 	so.answer_timeout_ms = cfg->store_timeout_s * 1000;
+	so.cache_kib = cfg->store_cache_mib * 1024;
 	if ((rc = store_open_ex(cfg->store, &so, &t->st, err, errlen)) < 0)
 		goto fail;
 	if ((rc = tw_assets_load(t)) < 0) {

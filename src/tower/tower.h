@@ -30,6 +30,7 @@ struct tower_config {
 	unsigned body_timeout_s;     /* to send the whole body */
 	unsigned idle_timeout_s;     /* between requests on a kept-alive connection */
 	unsigned store_timeout_s;    /* PostgreSQL answer wait (store_opts); 0: its default */
+	unsigned store_cache_mib;    /* SQLite page cache per connection; 0: the store's default */
 	/* [tls]: HTTPS (docs/tower.md, "TLS"); cert NULL: plain HTTP. PEM
 	 * files; client_ca: the CA sensors' client certificates chain to
 	 * (NULL: none asked for); priorities NULL: HTTP_TLS_PRIORITIES. */

@@ -831,6 +831,26 @@ static void *pool_waiter_thr(void *arg)
 	return NULL;
 }
 
+/* SQLite's page cache per connection is the one the options ask for, or
+ * 16 MiB: the tower's memory for it is the pool times this (docs/store.md). */
+static void test_cache_size(void **state)
+{
+	struct store_opts o = { .cache_kib = 2048 };
+	struct store *st;
+	char err[256];
+
+	(void)state;
+	if (g_is_pg)
+		skip();
+	reset_db();
+	assert_int_equal(store_open_ex(g_url, &o, &st, err, sizeof(err)), 0);
+	assert_int_equal(query_int(st, "PRAGMA cache_size"), -2048);
+	store_close(st);
+	assert_int_equal(store_open_ex(g_url, NULL, &st, err, sizeof(err)), 0);
+	assert_int_equal(query_int(st, "PRAGMA cache_size"), -16384);
+	store_close(st);
+}
+
 static void test_pool_fifo(void **state)
 {
 	struct store_opts o = { .pool_size = 1 };
@@ -1186,6 +1206,7 @@ int main(void)
 		cmocka_unit_test(test_insert_new),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_pool_fifo),
+		cmocka_unit_test(test_cache_size),
 		cmocka_unit_test(test_engine_properties),
 		cmocka_unit_test(test_durability_sigkill),
 		cmocka_unit_test(test_jobs),
