@@ -933,6 +933,11 @@ int store_group_commits(const struct store *st)
 	return st->ops->sync != NULL;
 }
 
+const char *store_for_update(const struct store *st)
+{
+	return st->ops->sync != NULL ? "" : " FOR UPDATE";
+}
+
 int store_txmark_take(struct store_conn *c, struct store_txmark *m)
 {
 	m->tx = 0;

@@ -112,6 +112,12 @@ enum store_backend store_backend_of(const struct store *st);
  * pooled connection (PostgreSQL). Thread-safe. */
 int store_group_commits(const struct store *st);
 
+/* " FOR UPDATE" where transactions run side by side and one that reads a
+ * row to change it must lock it first (PostgreSQL, read committed); ""
+ * where a writer holds the database from its begin (SQLite: BEGIN
+ * IMMEDIATE). Appended to such a SELECT. Thread-safe. */
+const char *store_for_update(const struct store *st);
+
 /* The schema version the database is at (highest applied migration), and the
  * version this binary knows. Thread-safe; returns a negative yg_err on failure. */
 int store_schema_version(struct store *st) YG_MUST_CHECK;

@@ -87,10 +87,15 @@ static int order_step_body(struct store_conn *c, struct svc_tx *x, void *arg)
 	int rc;
 
 	/* when: a case's duration, counted from activation; an
-	 * authorization's start, fixed when it was proposed. */
+	 * authorization's start, fixed when it was proposed. The row is
+	 * locked until the decision commits: on PostgreSQL two decisions, or
+	 * a decision and the scheduler's activation, would otherwise both
+	 * read the state before either changed it (two approvals each
+	 * counting one, or a revoke of a case activated meanwhile). */
 	snprintf(sql, sizeof(sql),
-		 "SELECT state, proposed_by, approvals_needed, %s AS start, expires FROM %s WHERE id = ?",
-		 k->scheduled ? "starts" : "duration", k->table);
+		 "SELECT state, proposed_by, approvals_needed, %s AS start, expires FROM %s WHERE "
+		 "id = ?%s",
+		 k->scheduled ? "starts" : "duration", k->table, store_for_update(x->t->st));
 	if ((rc = store_exec(c, sql, pi, 1, &r, NULL)) < 0)
 		return rc;
 	if (store_res_nrows(r) != 1) {

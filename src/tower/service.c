@@ -212,8 +212,11 @@ out:
 		if (rc == YG_ECONFLICT) {
 			svc_refuse(res, SVC_CONFLICT, "conflict", "already exists");
 		} else {
-			log_warnx("tower: store: %s",
-				  c != NULL ? store_conn_errmsg(c) : yg_strerror(rc));
+			/* A failure of the tower's own, such as a row changed
+			 * meanwhile, leaves the connection's message empty. */
+			log_warnx("tower: store: %s", c != NULL && *store_conn_errmsg(c) != '\0'
+							      ? store_conn_errmsg(c)
+							      : yg_strerror(rc));
 			svc_refuse(res, SVC_UNAVAILABLE, "store_unavailable",
 				   "the store could not complete the request; nothing was changed");
 		}
