@@ -43,6 +43,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--yagura", default=None)
+    ap.add_argument("--store-cache-mib", type=int, default=0,
+                    help="the tower's SQLite page cache per connection (default: its own, 16)")
     a = ap.parse_args()
     y = a.yagura or next(p for p in (os.path.join(ROOT, "build-bench", "yagura"),
                                      os.path.join(ROOT, "build", "yagura")) if os.path.exists(p))
@@ -55,6 +57,8 @@ def main():
             # The attackers here are in a documentation range, which a
             # tower for real networks never blocks: a laboratory's setting.
             f.write("[cases]\nlab_allow = 198.51.100.0/24\n")
+            if a.store_cache_mib:
+                f.write("[tower]\nstore_cache_mib = %d\n" % a.store_cache_mib)
         tw = Tower(y, store, d, threads=16, extra=["--config", ini])
         try:
             ok = run(tw, store, a.minutes * 60, out)

@@ -590,6 +590,27 @@ static const char schema_v22[] = "CREATE INDEX alerts_forged ON alerts (src_ip) 
 static const char schema_v23[] =
 	"CREATE INDEX alert_batches_sensor ON alert_batches (sensor_id, received);";
 
+/* v24: the overview's counts of reports by organisation and stage and of
+ * cases by state, kept by the writes that change them (src/tower/
+ * overview.c, tw_count_report and tw_count_case) instead of counted from
+ * every report and case on each read; and the reports waiting for a
+ * stage, by its deadline, so that counting the late ones reads only those
+ * still in time (overview.c says why). */
+static const char schema_v24[] =
+	"CREATE TABLE report_counts ("
+	" org_id BIGINT NOT NULL,"
+	" stage TEXT NOT NULL,"
+	" n BIGINT NOT NULL,"
+	" PRIMARY KEY (org_id, stage));"
+	"INSERT INTO report_counts (org_id, stage, n) SELECT org_id, stage, COUNT(*) FROM reports "
+	"GROUP BY org_id, stage;"
+	"CREATE TABLE case_counts ("
+	" state TEXT PRIMARY KEY,"
+	" n BIGINT NOT NULL);"
+	"INSERT INTO case_counts (state, n) SELECT state, COUNT(*) FROM cases GROUP BY state;"
+	"CREATE INDEX reports_due_detailed ON reports (due_detailed) WHERE stage = 'prompt';"
+	"CREATE INDEX reports_due_final ON reports (due_final) WHERE stage = 'detailed';";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -617,6 +638,8 @@ const struct store_migration store_migrations[] = {
 	{ .version = 21, .name = "idempotency keys name their record", .sql = schema_v21 },
 	{ .version = 22, .name = "forged alerts by source", .sql = schema_v22 },
 	{ .version = 23, .name = "alert batches by sensor and time", .sql = schema_v23 },
+	{ .version = 24, .name = "running counts of reports and cases; reports by deadline",
+	  .sql = schema_v24 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

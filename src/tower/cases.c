@@ -287,6 +287,8 @@ static int case_propose(struct store_conn *c, struct svc_tx *x, void *arg)
 		       "duration, approvals_needed, state, proposed_by, created, updated) "
 		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?)",
 		       ps, 11, &id);
+	if (rc == 0)
+		rc = tw_count_case(c, "proposed", 1);
 	for (size_t i = 0; rc == 0 && i < in->c.nevidence; i++) {
 		char kind[8];
 		const char *colon = strchr(in->evidence[i], ':');

@@ -206,6 +206,9 @@ static int order_step_body(struct store_conn *c, struct svc_tx *x, void *arg)
 			 : end ? ", ended = ?"
 			       : "");
 		rc = svc_write(x, c, k->rec, sql, pu, n, NULL);
+		if (rc == 0 && k == &tw_case_kind &&
+		    ((rc = tw_count_case(c, state, -1)) == 0))
+			rc = tw_count_case(c, next, 1);
 		if (rc == 0 && in->changed_active && k->serial)
 			rc = serial_bump(c);
 		if (rc < 0)

@@ -383,6 +383,8 @@ static int report_create(struct store_conn *c, struct svc_tx *x, void *arg)
 		       "created, updated, due_prompt, due_detailed, due_final, prompt_at) "
 		       "VALUES (?, 1, 'prompt', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		       ps, 10, &id);
+	if (rc == 0)
+		rc = tw_count_report(c, p->org_id, "prompt", 1);
 	if (rc < 0)
 		return rc;
 	struct store_param pv[] = {store_int64(id), store_text(w->text), store_int64(p->user_id),
@@ -536,6 +538,10 @@ static int report_step(struct store_conn *c, struct svc_tx *x, void *arg)
 		 closing ? "" : ", category = ?, severity = ?", stamp ? ", " : "",
 		 stamp ? stamp : "", stamp ? " = ?" : "");
 	if ((rc = svc_write(x, c, REC_REPORTS, sql, pu, np, NULL)) < 0)
+		return rc;
+	if (strcmp(report_stage_name(cur), in->stage_name) != 0 &&
+	    ((rc = tw_count_report(c, org_id, report_stage_name(cur), -1)) < 0 ||
+	     (rc = tw_count_report(c, org_id, in->stage_name, 1)) < 0))
 		return rc;
 	if (closing)
 		return (rc = report_step_answer(x, in)) < 0

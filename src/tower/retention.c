@@ -86,7 +86,8 @@ static int erase_body(struct store_conn *c, struct svc_tx *x, void *arg)
 	if (rc == 1) {
 		struct store_param ps[] = {store_int64(from), store_int64(to)};
 
-		if ((rc = store_exec(c, "DELETE FROM report_indicators WHERE report_id BETWEEN ? AND ?",
+		if ((rc = tw_count_reports_erased(c, from, to)) < 0 ||
+		    (rc = store_exec(c, "DELETE FROM report_indicators WHERE report_id BETWEEN ? AND ?",
 				     ps, 2, NULL, NULL)) < 0 ||
 		    (rc = store_exec(c, "DELETE FROM report_versions WHERE report_id BETWEEN ? AND ?",
 				     ps, 2, NULL, &n3)) < 0 ||

@@ -115,6 +115,12 @@ extern const struct tower_route tw_share_routes[];
 extern const struct tower_route tw_login_routes[];
 extern const struct tower_route tw_web_routes[];
 extern const struct tower_route tw_overview_routes[];
+/* The overview's running counts (schema v24), kept in the transaction of
+ * the write that changes them: delta reports of org_id at stage, the
+ * reports with ids from..to about to be erased, delta cases in state. */
+int tw_count_report(struct store_conn *c, int64_t org_id, const char *stage, int delta);
+int tw_count_reports_erased(struct store_conn *c, int64_t from, int64_t to);
+int tw_count_case(struct store_conn *c, const char *state, int delta);
 extern const struct tower_route tw_collection_routes[];
 extern const struct http_media tw_taxii_media;
 
