@@ -20,6 +20,7 @@ Prints a table and writes it, with the samples, to bench/out/soak/.
 Exit 0 when the run held (nothing lost, no 5xx, memory within 10% and
 p99 within twice the first quarter's), 1 otherwise."""
 import argparse
+import http.client
 import json
 import os
 import random
@@ -162,12 +163,33 @@ def run(tw, store, secs, out):
             time.sleep(0.01)
 
     rss = []
+    mem = {"in_use": [], "free": [], "sqlite": []}  # KiB, from the tower's /metrics
+
+    def scrape():
+        c = http.client.HTTPConnection("127.0.0.1", tw.port, timeout=30)
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+        c.close()
+        v = {}
+        for ln in text.splitlines():
+            for key, name in (("in_use", 'yagura_heap_bytes{state="in_use"} '),
+                              ("free", 'yagura_heap_bytes{state="free"} '),
+                              ("sqlite", "yagura_store_memory_bytes ")):
+                if ln.startswith(name):
+                    v[key] = float(ln[len(name):]) / 1024
+        return v
 
     def sampler():
         while not stop.is_set():
             with open("/proc/%d/status" % tw.proc.pid) as f:
                 kb = next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:"))
-            rss.append((time.time() - t0, kb))
+            now = time.time() - t0
+            rss.append((now, kb))
+            try:
+                for k, v in scrape().items():
+                    mem[k].append((now, v))
+            except OSError:
+                pass
             stop.wait(10)
 
     threads = [threading.Thread(target=f) for f in (reports, alerts, taxii, cases, dashboard,
@@ -217,7 +239,18 @@ def run(tw, store, secs, out):
             p99_ok = False
     rss_ok = r1 > 0 and r4 > 0 and r4 <= r1 * 1.10  # no samples: too short to say
     lines += ["", "resident memory: %.0f KiB in the first quarter, %.0f in the last (%+.1f%%)"
-              % (r1, r4, (r4 / r1 - 1) * 100 if r1 else 0),
+              % (r1, r4, (r4 / r1 - 1) * 100 if r1 else 0)]
+    # What the resident memory is made of (the tower's /metrics): SQLite's
+    # page caches and statements, bounded by store_cache_mib per pooled
+    # connection; the rest of the heap in use, which is the tower's own;
+    # and what malloc keeps free in its arenas.
+    own = [(t, v - s) for (t, v), (_, s) in zip(mem["in_use"], mem["sqlite"])]
+    for name, xs in (("SQLite's caches", mem["sqlite"]), ("other heap in use", own),
+                     ("malloc's free space", mem["free"])):
+        m1, m4 = statistics.mean(in_q(xs, q1) or [0]), statistics.mean(in_q(xs, q4) or [0])
+        lines.append("  %-20s %9.0f KiB first quarter, %9.0f last, max %9.0f"
+                     % (name, m1, m4, max((v for _, v in xs), default=0)))
+    lines += [
               "acknowledged: %d reports (%d missing), %d alerts (%d missing)"
               % (len(acked_reports), lost_r, len(acked_alerts), lost_a),
               "answers: %s" % ", ".join("%s %d: %d" % (k[0], k[1], v)

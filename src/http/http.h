@@ -330,6 +330,10 @@ void http_metric_set(struct http_metric *g, double v);	    /* gauge */
 void http_metric_gauge_add(struct http_metric *g, double d); /* gauge */
 void http_metric_observe(struct http_metric *h, double v);  /* histogram */
 
+/* fn(ctx) runs before each rendering, to set gauges read on demand (one
+ * hook; a later call replaces it). Set it before the server starts. */
+void http_metrics_on_render(struct http_metrics *m, void (*fn)(void *), void *ctx);
+
 /* Renders every series in Prometheus text format 0.0.4 into a buffer from
  * yg_malloc (caller frees). Returns 0 or YG_ENOMEM. Thread-safe. */
 int http_metrics_render(struct http_metrics *m, char **out, size_t *len) YG_MUST_CHECK;

@@ -38,7 +38,15 @@ struct http_metrics {
 	struct http_route_stats *stats;
 	_Atomic int64_t inflight;
 	_Atomic uint64_t bytes_in, bytes_out;
+	void (*on_render)(void *);
+	void *on_render_ctx;
 };
+
+void http_metrics_on_render(struct http_metrics *m, void (*fn)(void *), void *ctx)
+{
+	m->on_render = fn;
+	m->on_render_ctx = ctx;
+}
 
 struct http_metrics *http_metrics_new(void)
 {
@@ -476,6 +484,8 @@ int http_metrics_render(struct http_metrics *m, char **out, size_t *len)
 {
 	struct out o = { 0 };
 
+	if (m->on_render != NULL)
+		m->on_render(m->on_render_ctx);
 	o.buf = yg_malloc(16384);
 	if (o.buf == NULL)
 		return YG_ENOMEM;

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -116,6 +117,7 @@ struct http_server {
 	struct MHD_Daemon *d;
 	struct http_tls *tls; /* NULL: plain HTTP */
 	struct http_metric *certs_refused;
+	struct http_metric *rss, *heap_used, *heap_free; /* the process's memory */
 	unsigned port;
 	atomic_bool stopping;
 	_Atomic int inflight;
@@ -1467,13 +1469,36 @@ static int healthz_handler(struct http_request *req, struct http_response *resp,
 	return http_response_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* The process's resident memory, and what malloc holds in its arenas: in
+ * use, and free but kept. Resident memory that grows while the heap in
+ * use does not is the arenas' and caches' high-water mark, not a leak
+ * (docs/security.md, the soak). mallinfo2 walks every arena: a scrape's
+ * cost, not a request's. */
+static void process_metrics(struct http_server *srv)
+{
+	struct mallinfo2 mi = mallinfo2();
+	long pages = 0, page = sysconf(_SC_PAGESIZE);
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f != NULL) {
+		if (fscanf(f, "%*s %ld", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	http_metric_set(srv->rss, (double)pages * (double)page);
+	http_metric_set(srv->heap_used, (double)(mi.uordblks + mi.hblkhd));
+	http_metric_set(srv->heap_free, (double)mi.fordblks);
+}
+
 static int metrics_handler(struct http_request *req, struct http_response *resp, void *ctx)
 {
 	char *buf;
 	size_t len;
-	int rc = http_metrics_render(req->srv->metrics, &buf, &len);
+	int rc;
 
 	(void)ctx;
+	process_metrics(req->srv);
+	rc = http_metrics_render(req->srv->metrics, &buf, &len);
 	if (rc < 0)
 		return rc;
 	if (http_arena_defer(&req->arena, free, buf) < 0) {
@@ -1642,6 +1667,18 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 		srv->metrics, "yagura_http_protocol_errors_total", NULL,
 		"requests libmicrohttpd refused itself after their request line (malformed "
 		"header, header or body size it cannot hold)");
+	srv->rss = http_metrics_gauge(srv->metrics, "process_resident_memory_bytes", NULL,
+				      "resident memory of the process, in bytes");
+	srv->heap_used = http_metrics_gauge(srv->metrics, "yagura_heap_bytes", "state=\"in_use\"",
+					    "bytes malloc has handed out (in_use), and holds free in "
+					    "its arenas for later (free)");
+	srv->heap_free = http_metrics_gauge(srv->metrics, "yagura_heap_bytes", "state=\"free\"",
+					    "bytes malloc has handed out (in_use), and holds free in "
+					    "its arenas for later (free)");
+	if (srv->rss == NULL || srv->heap_used == NULL || srv->heap_free == NULL) {
+		rc = YG_ENOMEM;
+		goto fail;
+	}
 	if (srv->cfg.rate > 0) {
 		rc = http_ratelimit_new(srv->cfg.rate, srv->cfg.burst, srv->cfg.rate_table_size,
 					&srv->rl);

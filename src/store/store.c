@@ -933,6 +933,11 @@ int store_group_commits(const struct store *st)
 	return st->ops->sync != NULL;
 }
 
+int64_t store_memory_used(const struct store *st)
+{
+	return st->ops->memory_used != NULL ? st->ops->memory_used() : -1;
+}
+
 const char *store_for_update(const struct store *st)
 {
 	return st->ops->sync != NULL ? "" : " FOR UPDATE";

@@ -118,6 +118,12 @@ int store_group_commits(const struct store *st);
  * IMMEDIATE). Appended to such a SELECT. Thread-safe. */
 const char *store_for_update(const struct store *st);
 
+/* Bytes the engine's library holds in this process (SQLite: its page
+ * caches, bounded by store_opts.cache_kib per connection, and statements;
+ * shared by every SQLite store the process opened), or -1 where the engine
+ * keeps its memory elsewhere (PostgreSQL: the server). Thread-safe. */
+int64_t store_memory_used(const struct store *st);
+
 /* The schema version the database is at (highest applied migration), and the
  * version this binary knows. Thread-safe; returns a negative yg_err on failure. */
 int store_schema_version(struct store *st) YG_MUST_CHECK;

@@ -66,6 +66,8 @@ struct store_ops {
 	/* With sync: connects the group leader's connection (outside the
 	 * pool), whose commits need not be durable by themselves. */
 	int (*group_connect)(struct store *st, struct store_conn *c);
+	/* Optional: store_memory_used(). NULL: the engine cannot say. */
+	int64_t (*memory_used)(void);
 	/* store_txmark_take(): the engine's part of a mark (m->tx). */
 	int (*txmark_take)(struct store_conn *c, int64_t *tx);
 	/* store_txmark_settled(): 1, 0 or a negative yg_err. */

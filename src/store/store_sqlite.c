@@ -584,6 +584,13 @@ static const char *sq_migration_sql(const struct store_migration *m)
 	return m->sql_sqlite ? m->sql_sqlite : m->sql;
 }
 
+/* All of SQLite's heap in this process: every connection's page cache,
+ * statements and schema, the checkpointer's too. */
+static int64_t sq_memory_used(void)
+{
+	return (int64_t)sqlite3_memory_used();
+}
+
 const struct store_ops store_sqlite_ops = {
 	.backend = STORE_BACKEND_SQLITE,
 	/* Takes the write lock at once: a writer waits for it at the start
@@ -604,6 +611,7 @@ const struct store_ops store_sqlite_ops = {
 	.stop = sq_stop,
 	.sync = sq_sync,
 	.group_connect = sq_group_connect,
+	.memory_used = sq_memory_used,
 	.txmark_take = sq_txmark_take,
 	.txmark_settled = sq_txmark_settled,
 };

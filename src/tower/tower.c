@@ -135,6 +135,14 @@ static void tower_free(struct tower *t)
 	free(t);
 }
 
+/* Set on each scrape of /metrics (http_metrics_on_render). */
+static void store_memory_gauge(void *arg)
+{
+	struct tower *t = arg;
+
+	http_metric_set(t->store_memory, (double)store_memory_used(t->st));
+}
+
 int tower_start(const struct tower_config *cfg, struct tower **out, char *err, size_t errlen)
 {
 	struct tower *t = yg_calloc(1, sizeof(*t));
@@ -228,6 +236,13 @@ int tower_start(const struct tower_config *cfg, struct tower **out, char *err, s
 		t->sources_failures = http_metrics_counter(
 			m, "yagura_sources_rollup_failures_total", NULL,
 			"attack-source summary catch-ups that failed (see the log)");
+		if (store_memory_used(t->st) >= 0) {
+			t->store_memory = http_metrics_gauge(
+				m, "yagura_store_memory_bytes", NULL,
+				"bytes SQLite holds in the tower: page caches (store_cache_mib "
+				"per connection) and statements");
+			http_metrics_on_render(m, store_memory_gauge, t);
+		}
 	}
 	tw_jobs_init(t);
 	if ((rc = tw_log_start(t, err, errlen)) < 0)

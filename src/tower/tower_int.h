@@ -68,6 +68,7 @@ struct tower {
 	struct http_metric *alerts_duplicate;
 	struct http_metric *sources_pending;  /* alert ids beyond the summary */
 	struct http_metric *sources_failures; /* catch-ups that failed */
+	struct http_metric *store_memory; /* SQLite's heap, set on each scrape */
 	struct ingest_set *ingest;    /* the stream's consumers (ingest.c); NULL: [stream] off */
 	char who[96];		     /* host/pid: the jobs table's name for this tower */
 	struct http_metric *jobs_run[TW_JOB_COUNT];

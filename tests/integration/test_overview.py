@@ -12,7 +12,7 @@ import tempfile
 import time
 
 import common
-from towerlib import Tower, both_stores
+from towerlib import Tower, both_stores, metric
 
 OLD = "2026-10-01T00:00:00Z"  # filed long after: late for every stage
 
@@ -131,6 +131,14 @@ def run(t, tw, store, label):
     st, _, _ = tw.call("POST", "/api/v1/cases/%d/approve" % cids[1], {"reason": "again"}, o2)
     t.check(st == 409, "%s: a rejected case is not approved: %s" % (label, st))
     check_all(t, tw, store, label, tokens, "after the changes")
+    # The tower's memory, on /metrics for the soak and for operators:
+    # SQLite's within its bound (8 connections of 16 MiB, and statements).
+    rss, used = metric(tw, "process_resident_memory_bytes"), metric(tw, "yagura_heap_bytes",
+                                                                    'state="in_use"')
+    sq = metric(tw, "yagura_store_memory_bytes")
+    t.check(rss and rss > 1e6 and used and used > 1e5 and
+            (sq is None if label == "postgres" else 0 < sq < used and sq < 8 * 17 * 2**20),
+            "%s: memory on /metrics: rss %s, heap %s, sqlite %s" % (label, rss, used, sq))
     st, ov, _ = tw.call("GET", "/api/v1/overview", token=analyst)
     t.check(ov["reports"]["total"] == 9 and ov["reports"]["overdue"] > 0 and
             sum(ov["cases"].values()) == 6 and len(ov["cases"]) >= 4,

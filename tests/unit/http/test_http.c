@@ -636,6 +636,14 @@ static void test_rate_limit(void **state)
 	http_server_free(srv);
 }
 
+/* A gauge read on demand: set by the render hook to how many scrapes. */
+static void count_scrapes(void *arg)
+{
+	static int n;
+
+	http_metric_set(arg, ++n);
+}
+
 static void test_metrics(void **state)
 {
 	struct http_config cfg = base_cfg();
@@ -657,6 +665,9 @@ static void test_metrics(void **state)
 	http_metric_add(c, 3);
 	http_metric_set(g, 7);
 	http_metric_observe(h, 0.003);
+	http_metrics_on_render(http_server_metrics(srv), count_scrapes,
+			       http_metrics_gauge(http_server_metrics(srv), "yagura_scrapes", NULL,
+						  "Scrapes."));
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(req1(port, "GET", "/api/v1/reports/9", NULL, NULL, &r), 0);
 		resp_free(&r);
@@ -690,6 +701,16 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(r.body, "yagura_queue_depth 7\n"));
 	assert_non_null(strstr(r.body, "yagura_store_seconds_bucket{le=\"0.005\"} 1\n"));
 	assert_non_null(strstr(r.body, "yagura_store_seconds_count 1\n"));
+	/* The process's memory, read at each scrape; the hook ran for it. */
+	const char *rss = strstr(r.body, "\nprocess_resident_memory_bytes ");
+	const char *used = strstr(r.body, "\nyagura_heap_bytes{state=\"in_use\"} ");
+	assert_non_null(rss);
+	assert_non_null(used);
+	assert_non_null(strstr(r.body, "\nyagura_heap_bytes{state=\"free\"} "));
+	assert_true(strtod(rss + strlen("\nprocess_resident_memory_bytes "), NULL) > 1e6);
+	assert_true(strtod(used + strlen("\nyagura_heap_bytes{state=\"in_use\"} "), NULL) > 1e4);
+	assert_non_null(strstr(r.body, "\nyagura_scrapes "));
+	assert_null(strstr(r.body, "\nyagura_scrapes 0\n"));
 	resp_free(&r);
 	http_server_free(srv);
 }
