@@ -611,6 +611,13 @@ static const char schema_v24[] =
 	"CREATE INDEX reports_due_detailed ON reports (due_detailed) WHERE stage = 'prompt';"
 	"CREATE INDEX reports_due_final ON reports (due_final) WHERE stage = 'detailed';";
 
+/* v25: the ids of the latest alerts credited to each source, kept by the
+ * summary's passes (src/tower/rollup_agg.c), which a case against the
+ * source cites as evidence instead of searching the alerts newest first
+ * (an unbounded read for a source whose alerts are old, and blind to the
+ * alerts that name it in evidence.attackers rather than as src_ip). */
+static const char schema_v25[] = "ALTER TABLE source_stats ADD COLUMN recent_alerts TEXT;";
+
 const struct store_migration store_migrations[] = {
 	{ .version = 1, .name = "tower tables", .sql = schema_v1 },
 	{ .version = 2, .name = "alerts without the per-source index", .sql = schema_v2 },
@@ -640,6 +647,7 @@ const struct store_migration store_migrations[] = {
 	{ .version = 23, .name = "alert batches by sensor and time", .sql = schema_v23 },
 	{ .version = 24, .name = "running counts of reports and cases; reports by deadline",
 	  .sql = schema_v24 },
+	{ .version = 25, .name = "the latest alerts credited to each source", .sql = schema_v25 },
 };
 
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

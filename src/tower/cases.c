@@ -14,11 +14,12 @@
 #include "base/log.h"
 #include "tower/cases.h"
 #include "tower/config.h"
+#include "tower/rollup.h"
 #include "tower/tower_int.h"
 
 #define CASE_TEXT_MAX	  4096 /* justification */
 #define CASE_CONTACT_MAX  254
-#define CASE_SOURCE_ALERTS 10 /* alerts a case from a source carries as evidence */
+#define CASE_SOURCE_ALERTS ROLLUP_RECENT_MAX /* alerts a case from a source cites */
 
 /* ---- a proposal -------------------------------------------------------- */
 
@@ -344,6 +345,71 @@ static int cases_create(struct http_request *req, struct http_response *resp, vo
 	return case_submit(t, req, resp, p, &in);
 }
 
+/* The latest alerts of source ip, newest first, into ids (at most
+ * CASE_SOURCE_ALERTS): those stored since the summary's last pass with ip
+ * as their source, then those the summary credited it with (v25), less any
+ * retention erased since. A source whose row predates v25 and has had no
+ * alert since is searched for as before, newest first. Returns how many,
+ * or -1 after answering. */
+static int source_alerts(struct tower *t, struct http_response *resp, const char *ip,
+			 int64_t *ids)
+{
+	struct store_param ps[] = {store_text(ip), store_int64(CASE_SOURCE_ALERTS)};
+	struct store_res *r = NULL;
+	char sql[400], list[CASE_SOURCE_ALERTS * 3 + 8] = "";
+	int n = 0;
+
+	if (tw_query(t, resp,
+		     "SELECT id FROM alerts WHERE id > COALESCE((SELECT last_id FROM rollup_state "
+		     "WHERE name = 'sources'), 0) AND src_ip = ? ORDER BY id DESC LIMIT ?",
+		     ps, 2, &r) < 0)
+		return -1;
+	for (size_t i = 0; i < store_res_nrows(r); i++)
+		ids[n++] = store_res_int64(r, i, 0);
+	store_res_free(r);
+	if (tw_query(t, resp, "SELECT recent_alerts FROM source_stats WHERE src_ip = ?", ps, 1,
+		     &r) < 0)
+		return -1;
+	bool before_v25 = store_res_nrows(r) == 1 && store_res_isnull(r, 0, 0);
+	for (const char *c = store_res_nrows(r) == 1 ? store_res_text(r, 0, 0) : NULL;
+	     c != NULL && *c != '\0' && n < CASE_SOURCE_ALERTS;) {
+		char *end;
+		long long v = strtoll(c, &end, 10);
+
+		if (end == c)
+			break;
+		if (n == 0 || v < ids[n - 1]) /* newer ones came from the scan above */
+			ids[n++] = v;
+		c = *end == ',' ? end + 1 : end;
+	}
+	store_res_free(r);
+	if (n == 0 && before_v25) {
+		if (tw_query(t, resp,
+			     "SELECT id FROM alerts WHERE src_ip = ? ORDER BY id DESC LIMIT ?", ps, 2,
+			     &r) < 0)
+			return -1;
+		for (size_t i = 0; i < store_res_nrows(r); i++)
+			ids[n++] = store_res_int64(r, i, 0);
+		store_res_free(r);
+	}
+	if (n == 0)
+		return 0;
+	/* Only what is still stored: retention erases old alerts. */
+	struct store_param pi[CASE_SOURCE_ALERTS];
+	for (int i = 0; i < n; i++) {
+		pi[i] = store_int64(ids[i]);
+		strcat(list, i ? ", ?" : "?");
+	}
+	snprintf(sql, sizeof(sql), "SELECT id FROM alerts WHERE id IN (%s) ORDER BY id DESC", list);
+	if (tw_query(t, resp, sql, pi, (size_t)n, &r) < 0)
+		return -1;
+	n = 0;
+	for (size_t i = 0; i < store_res_nrows(r); i++)
+		ids[n++] = store_res_int64(r, i, 0);
+	store_res_free(r);
+	return n;
+}
+
 /* POST /api/v1/sources/{ip}/case: a case against a ranked source, its
  * evidence the source and its latest alerts. */
 static int source_case(struct http_request *req, struct http_response *resp, void *ctx)
@@ -352,7 +418,8 @@ static int source_case(struct http_request *req, struct http_response *resp, voi
 	const struct principal *p;
 	const char *ip = http_request_param(req, "ip");
 	struct case_new in;
-	struct store_res *r = NULL;
+	int64_t ids[CASE_SOURCE_ALERTS];
+	int n;
 
 	if (tw_need(req, resp, ACT_CASE_PROPOSE, &p) == SCOPE_NONE ||
 	    case_parse(t, resp, http_request_json(req), ip, &in) < 0)
@@ -360,16 +427,13 @@ static int source_case(struct http_request *req, struct http_response *resp, voi
 	if (in.target.kind != CM_TARGET_PREFIX ||
 	    in.target.plen != (in.target.addr.family == 4 ? 32 : 128))
 		return tw_fail(resp, 422, "validation_failed", "a source is one address");
-	struct store_param ps[] = {store_text(in.target_text), store_int64(CASE_SOURCE_ALERTS)};
-	if (tw_query(t, resp, "SELECT id FROM alerts WHERE src_ip = ? ORDER BY id DESC LIMIT ?", ps,
-		     2, &r) < 0)
+	if ((n = source_alerts(t, resp, in.target_text, ids)) < 0)
 		return 0;
 	snprintf(in.evidence[0], sizeof(in.evidence[0]), "source:%.70s", in.target_text);
 	in.c.nevidence = 1;
-	for (size_t i = 0; i < store_res_nrows(r); i++)
+	for (int i = 0; i < n; i++)
 		snprintf(in.evidence[in.c.nevidence++], sizeof(in.evidence[0]), "alert:%lld",
-			 (long long)store_res_int64(r, i, 0));
-	store_res_free(r);
+			 (long long)ids[i]);
 	for (size_t i = 0; i < in.c.nevidence; i++)
 		in.evidence_p[i] = in.evidence[i];
 	return case_submit(t, req, resp, p, &in);

@@ -161,7 +161,7 @@ static int watermark_move(struct store_conn *c, int64_t from, int64_t to)
 	return rc < 0 ? rc : moved == 1 ? 0 : YG_ECONFLICT;
 }
 
-#define STATS_COLS 16
+#define STATS_COLS 17
 #define SIGS_COLS 4
 #define SENSORS_COLS 2
 
@@ -206,6 +206,7 @@ static int pass_write(struct store_conn *c, void *arg)
 		row[13] = store_text(s->det_json);
 		row[14] = store_text(s->ind_json);
 		row[15] = store_int64(s->score_x10);
+		row[16] = s->recent_text[0] != '\0' ? store_text(s->recent_text) : store_null();
 	}
 	/* Every value is the merged one (pass_merge_old()): the row read is
 	 * the row replaced, which the watermark's move above guarantees. */
@@ -213,14 +214,16 @@ static int pass_write(struct store_conn *c, void *arg)
 		c,
 		"INSERT INTO source_stats (src_ip, alerts, intel, first_ts, last_ts, severity, "
 		"victims, victims_hll, hosts, ports, sessions, packets, named_attacker, detectors, "
-		"indicators, score_x10) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		"indicators, score_x10, recent_alerts) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
 		"ON CONFLICT (src_ip) DO UPDATE SET alerts = excluded.alerts, "
 		"intel = excluded.intel, first_ts = excluded.first_ts, last_ts = excluded.last_ts, "
 		"severity = excluded.severity, victims = excluded.victims, "
 		"victims_hll = excluded.victims_hll, hosts = excluded.hosts, ports = excluded.ports, "
 		"sessions = excluded.sessions, packets = excluded.packets, "
 		"named_attacker = excluded.named_attacker, detectors = excluded.detectors, "
-		"indicators = excluded.indicators, score_x10 = excluded.score_x10",
+		"indicators = excluded.indicators, score_x10 = excluded.score_x10, "
+		"recent_alerts = excluded.recent_alerts",
 		STATS_COLS, rows, p->n, NULL);
 	k = 0;
 	for (size_t i = 0; rc == 0 && i < p->n; i++) {

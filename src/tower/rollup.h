@@ -16,7 +16,9 @@
  * first and last seen, the detectors that fired with their highest
  * severity (ROLLUP_DETECTORS_MAX), the indicators matched with their
  * confidence (ROLLUP_INDICATORS_MAX, the sensor's cap), whether it was ever
- * named other than as a reflector; and the score, which /sources orders by
+ * named other than as a reflector; the ids of the latest alerts credited to
+ * it (ROLLUP_RECENT_MAX, schema v25: a case against the source cites them
+ * without searching the alerts); and the score, which /sources orders by
  * (index source_stats_rank, schema v7).
  *
  * Distinct victims are counted with a HyperLogLog of 1,024 registers per
@@ -45,6 +47,7 @@
 #define HLL_REGISTERS 1024
 #define ROLLUP_DETECTORS_MAX 16 /* detectors counted per source, the first to fire */
 #define ROLLUP_INDICATORS_MAX 4 /* indicators counted per source, as the sensor does */
+#define ROLLUP_RECENT_MAX 10	/* the latest alerts credited to a source, kept by id */
 
 struct rollup;
 

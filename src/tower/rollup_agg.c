@@ -222,7 +222,7 @@ static int named_add(struct named **v, size_t *n, size_t *cap, size_t max, const
 /* One alert as the pass reads it: its row, and what the ranking takes
  * (from the row's columns, or from the body for alerts stored before v7). */
 struct arow {
-	int64_t sensor, ts, sid, severity;
+	int64_t id, sensor, ts, sid, severity;
 	int has_sid, has_severity;
 	const char *src, *dest, *sig;
 	struct alert_rank k;
@@ -269,7 +269,7 @@ static int old_rank(struct pass *p, const char *body, struct alert_rank *k)
 /* Where a SELECT ROLLUP_ALERT_COLS put each column, found by name once
  * per result. */
 struct acols {
-	size_t sensor, ts, src, dest, sid, sig, severity, attackers, role, detector, hosts, ports,
+	size_t id, sensor, ts, src, dest, sid, sig, severity, attackers, role, detector, hosts, ports,
 		sessions, packets, window, indicator, confidence, old_body, attacker_packets;
 };
 
@@ -278,7 +278,8 @@ static int acols_find(const struct store_res *r, struct acols *c)
 	const struct {
 		const char *name;
 		size_t *at;
-	} want[] = {{"sensor_id", &c->sensor},	     {"ts", &c->ts},
+	} want[] = {{"id", &c->id},		     {"sensor_id", &c->sensor},
+		    {"ts", &c->ts},
 		    {"src_ip", &c->src},	     {"dest_ip", &c->dest},
 		    {"signature_id", &c->sid},	     {"signature", &c->sig},
 		    {"severity", &c->severity},	     {"attackers", &c->attackers},
@@ -301,6 +302,7 @@ static int arow_read(struct pass *p, struct store_res *r, const struct acols *c,
 {
 	struct alert_rank *k = &a->k;
 
+	a->id = store_res_int64(r, i, c->id);
 	a->sensor = store_res_int64(r, i, c->sensor);
 	a->ts = store_res_int64(r, i, c->ts);
 	a->src = store_res_text(r, i, c->src);
@@ -330,6 +332,19 @@ static int arow_read(struct pass *p, struct store_res *r, const struct acols *c,
 	return 0;
 }
 
+/* Keeps id among the latest alerts credited to s, which come in id order
+ * within a pass (a list naming the source twice gives it once). */
+static void recent_add(struct src_agg *s, int64_t id)
+{
+	if (s->nrecent > 0 && s->recent[s->nrecent - 1] == id)
+		return;
+	if (s->nrecent == ROLLUP_RECENT_MAX) {
+		memmove(s->recent, s->recent + 1, (ROLLUP_RECENT_MAX - 1) * sizeof(s->recent[0]));
+		s->nrecent--;
+	}
+	s->recent[s->nrecent++] = id;
+}
+
 /* Credits source ip with alert a: victim is the other end of the alert,
  * pkts what ip sent of it. */
 static int credit(struct pass *p, const char *ip, const struct arow *a, const char *victim,
@@ -345,6 +360,7 @@ static int credit(struct pass *p, const char *ip, const struct arow *a, const ch
 	if (s == NULL)
 		return YG_ENOMEM;
 	s->alerts++;
+	recent_add(s, a->id);
 	if (a->sid >= INTEL_SID_FIRST && a->sid <= INTEL_SID_LAST)
 		s->intel++;
 	if (first < s->first)
@@ -477,6 +493,31 @@ static const char *stored_text(const struct store_res *r, size_t i, const char *
 	return c == SIZE_MAX ? NULL : store_res_text(r, i, c);
 }
 
+/* The stored latest alerts ("id,id,...", newest first; all older than the
+ * pass's) before the pass's own, the latest ROLLUP_RECENT_MAX kept. A
+ * list that does not read (none should) is dropped. */
+static void merge_recent(struct src_agg *s, const char *text)
+{
+	int64_t old[ROLLUP_RECENT_MAX], all[2 * ROLLUP_RECENT_MAX];
+	size_t n = 0, k = 0;
+
+	for (const char *c = text; c != NULL && *c != '\0' && n < ROLLUP_RECENT_MAX;) {
+		char *end;
+		long long v = strtoll(c, &end, 10);
+
+		if (end == c || v < 1 || (*end != ',' && *end != '\0'))
+			return;
+		old[n++] = v;
+		c = *end == ',' ? end + 1 : end;
+	}
+	for (size_t i = n; i-- > 0;)
+		all[k++] = old[i];
+	for (size_t i = 0; i < s->nrecent; i++)
+		all[k++] = s->recent[i];
+	s->nrecent = k < ROLLUP_RECENT_MAX ? k : ROLLUP_RECENT_MAX;
+	memcpy(s->recent, all + (k - s->nrecent), s->nrecent * sizeof(s->recent[0]));
+}
+
 /* Row i of a SELECT ROLLUP_STORED_COLS merged into s. */
 static int merge_old_row(struct src_agg *s, struct store_res *r, size_t i)
 {
@@ -502,6 +543,7 @@ static int merge_old_row(struct src_agg *s, struct store_res *r, size_t i)
 	s->sessions += stored(r, i, "sessions", NULL);
 	s->packets += stored(r, i, "packets", NULL);
 	s->named_attacker |= stored(r, i, "named_attacker", NULL) != 0;
+	merge_recent(s, stored_text(r, i, "recent_alerts"));
 	rc = merge_named(&s->det, &s->ndet, &s->cdet, ROLLUP_DETECTORS_MAX,
 			 stored_text(r, i, "detectors"), 1);
 	if (rc < 0)
@@ -572,6 +614,10 @@ static int agg_score(struct src_agg *s)
 	s->score_x10 = llround(rank_score(&e) * 10.0);
 	s->det_json = named_json(s->det, s->ndet, &err);
 	s->ind_json = named_json(s->ind, s->nind, &err);
+	s->recent_text[0] = '\0';
+	for (size_t i = s->nrecent, at = 0; i-- > 0;)
+		at += (size_t)snprintf(s->recent_text + at, sizeof(s->recent_text) - at, "%s%lld",
+				       at > 0 ? "," : "", (long long)s->recent[i]);
 	return err ? YG_ENOMEM : 0;
 }
 

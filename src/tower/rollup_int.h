@@ -40,8 +40,11 @@ struct src_agg {
 	size_t nsensors, csensors;
 	struct named *det, *ind; /* up to 2 * ROLLUP_*_MAX each: new and stored */
 	size_t ndet, cdet, nind, cind;
+	int64_t recent[ROLLUP_RECENT_MAX]; /* the latest alerts credited, oldest first */
+	size_t nrecent;
 	/* For the write: */
 	char *det_json, *ind_json;
+	char recent_text[ROLLUP_RECENT_MAX * 21]; /* "id,id,...", newest first */
 	int64_t victims, score_x10;
 };
 
@@ -68,7 +71,7 @@ struct pass {
 /* The columns of source_stats that rollup_merge_stored() takes. */
 #define ROLLUP_STORED_COLS                                                                      \
 	"src_ip, victims_hll, alerts, intel, first_ts, last_ts, severity, hosts, ports, sessions, " \
-	"packets, named_attacker, detectors, indicators"
+	"packets, named_attacker, detectors, indicators, recent_alerts"
 
 /* Frees what p holds (not p). */
 void rollup_pass_free(struct pass *p);

@@ -16,7 +16,7 @@ import threading
 import time
 
 import common
-from towerlib import Tower, both_stores
+from towerlib import Tower, both_stores, store_rows
 
 ATTACKER, FORGED, ASSET = "198.51.100.7", "198.51.100.66", "203.0.113.10"
 
@@ -179,6 +179,54 @@ def run(t, tw, label, yagura, cmdir, keyfile):
     st, _, _ = tw.call("POST", "/api/v1/cases/%d/approve" % cid, {"reason": "again"}, o2)
     t.check(st == 409, "%s: approving an active case: %s" % (label, st))
 
+    # A case from a source cites the latest alerts credited to it, kept by
+    # the source summary (schema v25): those naming it in
+    # evidence.attackers as well as those from it, without a search of the
+    # alerts; and those stored since the summary's last pass.
+    named = "198.51.100.9"
+    batch = [alert(i, "203.0.113.%d" % (50 + i), [named]) for i in range(12)]
+    st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": batch}, sensor)
+    for _ in range(100):
+        st, body, _ = tw.call("GET", "/api/v1/sources", token=a1)
+        if st != 200 or body.get("pending_alerts") == 0:
+            break
+        time.sleep(0.1)
+
+    def cited(body):
+        return sorted(int(e[6:]) for e in body.get("case", {}).get("evidence", [])
+                      if e.startswith("alert:"))
+
+    latest = sorted(int(r[0]) for r in store_rows(
+        tw.store, "SELECT id FROM alerts WHERE attackers = '%s' ORDER BY id DESC LIMIT 10" % named))
+    st, body, _ = propose(case, a1, "/api/v1/sources/%s/case" % named)
+    t.check(st == 201 and len(latest) == 10 and cited(body) == latest,
+            "%s: a case from a source named by its alerts cites its latest ten: %s %s, "
+            "the store's %s" % (label, st, cited(body), latest))
+    tw.call("POST", "/api/v1/cases/%d/withdraw" % body.get("case", {}).get("id", 0),
+            {"reason": "again below"}, a1)
+    batch = [alert(100 + i, named) for i in range(2)]
+    st, res, _ = tw.call("POST", "/api/v1/alerts", {"alerts": batch}, sensor)
+    st, body, _ = propose(case, a1, "/api/v1/sources/%s/case" % named)
+    newest = sorted(int(r[0]) for r in store_rows(
+        tw.store, "SELECT id FROM alerts WHERE src_ip = '%s' OR attackers = '%s' "
+        "ORDER BY id DESC LIMIT 10" % (named, named)))
+    t.check(st == 201 and cited(body) == newest,
+            "%s: alerts stored since the summary's pass are cited too: %s %s, the store's %s"
+            % (label, st, cited(body), newest))
+    tw.call("POST", "/api/v1/cases/%d/withdraw" % body.get("case", {}).get("id", 0),
+            {"reason": "done"}, a1)
+    # Once the summary has passed them, its list holds them, newest first.
+    for _ in range(100):
+        st, body, _ = tw.call("GET", "/api/v1/sources", token=a1)
+        if st != 200 or body.get("pending_alerts") == 0:
+            break
+        time.sleep(0.1)
+    kept = store_rows(tw.store, "SELECT recent_alerts FROM source_stats WHERE src_ip = '%s'"
+                      % named)
+    t.check(kept == [(",".join(str(i) for i in reversed(newest)),)],
+            "%s: the summary's latest alerts of %s: %s, the store's %s" % (label, named, kept,
+                                                                        newest))
+
     # Published: in the directory and at the URLs, with ETags.
     bird = wait_file(os.path.join(cmdir, "bird.conf"), lambda s: "%s/32" % ATTACKER in s)
     t.check("%s/32" % ATTACKER in bird and "(65535, 666)" in bird,
@@ -333,8 +381,9 @@ def run(t, tw, label, yagura, cmdir, keyfile):
         st, inc, _ = tw.call("GET", "/api/v1/log/inclusion?index=%d&size=%d" % (i, size),
                              token=auditor)
         kinds.append(inc.get("entry", "").split("\n")[1])
-    want = {"kind case.propose": 7, "kind case.approve": 5, "kind case.activate": 4,
-            "kind case.expire": 1, "kind case.reject": 1, "kind case.withdraw": 1,
+    # (two of the proposals and withdrawals are the cases from a named source)
+    want = {"kind case.propose": 9, "kind case.approve": 5, "kind case.activate": 4,
+            "kind case.expire": 1, "kind case.reject": 1, "kind case.withdraw": 3,
             "kind case.revoke": 1}
     got = {k: kinds.count(k) for k in want}
     t.check(got == want, "%s: the log's case entries: %s, wanted %s" % (label, got, want))
@@ -351,14 +400,14 @@ def run(t, tw, label, yagura, cmdir, keyfile):
     st, s, _ = tw.call("GET", "/api/v1/oversight/summary?year=%d" % year, token=o1)
     got = {k: (v["total"], v["by_action"]["rtbh"], v["by_action"]["sinkhole"])
            for k, v in s.get("cases", {}).items()} if st == 200 else s
-    want = {"proposed": (7, 5, 1), "approvals": (5, 3, 1), "approved": (4, 2, 1),
-            "rejected": (1, 1, 0), "withdrawn": (1, 1, 0), "revoked": (1, 1, 0),
+    want = {"proposed": (9, 7, 1), "approvals": (5, 3, 1), "approved": (4, 2, 1),
+            "rejected": (1, 1, 0), "withdrawn": (3, 3, 0), "revoked": (1, 1, 0),
             "activated": (4, 2, 1), "expired": (1, 0, 1)}
     t.check(got == want, "%s: the oversight summary: %s, wanted %s" % (label, got, want))
     sectors = {k: (v["by_sector"]["electricity"], v["by_sector"]["none"], v["by_sector"]["water"])
                for k, v in s.get("cases", {}).items()} if st == 200 else s
-    want = {"proposed": (2, 5, 0), "approvals": (2, 3, 0), "approved": (2, 2, 0),
-            "rejected": (0, 1, 0), "withdrawn": (0, 1, 0), "revoked": (1, 0, 0),
+    want = {"proposed": (2, 7, 0), "approvals": (2, 3, 0), "approved": (2, 2, 0),
+            "rejected": (0, 1, 0), "withdrawn": (0, 3, 0), "revoked": (1, 0, 0),
             "activated": (2, 2, 0), "expired": (0, 1, 0)}
     t.check(sectors == want, "%s: the summary by sector (electricity, none, water): %s, "
             "wanted %s" % (label, sectors, want))

@@ -12,18 +12,9 @@ import tempfile
 import time
 
 import common
-from towerlib import Tower, both_stores, metric
+from towerlib import Tower, both_stores, metric, store_rows as rows
 
 OLD = "2026-10-01T00:00:00Z"  # filed long after: late for every stage
-
-
-def rows(store, q):
-    if store.startswith("postgres"):
-        p = subprocess.run(["psql", store, "-At", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", q],
-                           capture_output=True, text=True, check=True)
-        return [tuple(line.split("|")) for line in p.stdout.splitlines() if line]
-    with sqlite3.connect(store) as db:
-        return [tuple(str(v) for v in r) for r in db.execute(q)]
 
 
 def truth(store, now_us, sector=None, org=None):
@@ -147,8 +138,10 @@ def run(t, tw, store, label):
 
 
 def take_counts_away(store):
-    """What a tower from before v24 left: no running counts."""
-    for q in ("DROP TABLE report_counts", "DROP TABLE case_counts",
+    """What a tower from before v24 left: no running counts (nor v25's
+    latest alerts per source)."""
+    for q in ("ALTER TABLE source_stats DROP COLUMN recent_alerts",
+              "DELETE FROM schema_migrations WHERE version = 25", "DROP TABLE report_counts", "DROP TABLE case_counts",
               "DROP INDEX reports_due_detailed", "DROP INDEX reports_due_final",
               "DELETE FROM schema_migrations WHERE version = 24"):
         if store.startswith("postgres"):

@@ -124,11 +124,13 @@ def ranking(t, tw, label, user, sources, analyst):
 
 def downgrade_to_v6(store):
     """Takes the database back to schema v6, alerts and all: what a tower
-    from before the shared ranking left (v24's counts, v23's and v22's indexes, v21's key
+    from before the shared ranking left (v25's latest alerts, v24's counts, v23's and v22's indexes, v21's key
     records, v20's jobs, v19's certificates, v18's collection numbers, v17's
     alert hours, v16's sessions, v13's TAXII, v12's authorizations, v11's
     cases, v10's batches, v9's log and v8's asset marks go first)."""
-    sql = ["DROP TABLE report_counts", "DROP TABLE case_counts", "DROP INDEX reports_due_detailed",
+    sql = ["ALTER TABLE source_stats DROP COLUMN recent_alerts",
+           "DELETE FROM schema_migrations WHERE version = 25"]
+    sql += ["DROP TABLE report_counts", "DROP TABLE case_counts", "DROP INDEX reports_due_detailed",
            "DROP INDEX reports_due_final", "DELETE FROM schema_migrations WHERE version = 24"]
     sql += ["DROP INDEX alert_batches_sensor", "DELETE FROM schema_migrations WHERE version = 23"]
     sql += ["DROP INDEX alerts_forged", "DELETE FROM schema_migrations WHERE version = 22"]

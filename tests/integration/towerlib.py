@@ -219,6 +219,18 @@ def both_stores(t, yagura, workdir, pg_name):
     return stores
 
 
+def store_rows(store, q):
+    """The rows of query q on the store (SQLite path or PostgreSQL URL),
+    each a tuple of strings; for checks against the tables themselves."""
+    if store.startswith("postgres"):
+        p = subprocess.run(["psql", store, "-At", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", q],
+                           capture_output=True, text=True, check=True)
+        return [tuple(line.split("|")) for line in p.stdout.splitlines() if line]
+    import sqlite3
+    with sqlite3.connect(store, timeout=30) as db:
+        return [tuple(str(v) for v in r) for r in db.execute(q)]
+
+
 def rfc3339(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
