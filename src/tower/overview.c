@@ -111,20 +111,32 @@ int tw_count_case(struct store_conn *c, const char *state, int delta)
 static int reports_part(struct tower *t, struct http_response *resp, const struct principal *p,
 			enum scope s, int64_t now, json_t *out)
 {
-	struct store_param ps[4];
+	struct store_param ps[6];
 	size_t n = 0;
-	char sql[640];
+	char sql[900];
 	struct store_res *r = NULL;
 	const char *scope;
-	int64_t overdue, total = 0, waiting = 0;
+	int64_t overdue, total = 0, waiting = 0, in_time = 0;
 
-	/* By sector and stage, from the running counts (v24). */
+	/* By sector and stage, from the running counts (v24); and, in the
+	 * same statement so that both are of one moment, those waiting for a
+	 * stage whose deadline has not passed. The late are the waiting less
+	 * those: the partial indexes of v24 find them by deadline, so the read
+	 * covers the reports filed within a deadline of now, however many were
+	 * left late over the years. */
+	ps[n++] = store_int64(now);
 	scope = tw_scope_sql(s, p, ps, &n);
+	ps[n++] = store_int64(now);
+	tw_scope_sql(s, p, ps, &n);
+	tw_scope_sql(s, p, ps, &n);
 	snprintf(sql, sizeof(sql),
-		 "SELECT o.sector, r.stage, SUM(r.n) FROM report_counts r JOIN orgs o ON "
+		 "SELECT o.sector, r.stage, SUM(r.n), (SELECT COUNT(*) FROM reports r JOIN orgs o "
+		 "ON o.id = r.org_id WHERE r.stage = 'prompt' AND r.due_detailed >= ?%s) + "
+		 "(SELECT COUNT(*) FROM reports r JOIN orgs o ON o.id = r.org_id WHERE "
+		 "r.stage = 'detailed' AND r.due_final >= ?%s) FROM report_counts r JOIN orgs o ON "
 		 "o.id = r.org_id WHERE r.n > 0%s GROUP BY o.sector, r.stage "
 		 "ORDER BY o.sector, r.stage",
-		 scope);
+		 scope, scope, scope);
 	if (tw_query(t, resp, sql, ps, n, &r) < 0)
 		return -1;
 	json_t *by = json_array();
@@ -137,28 +149,10 @@ static int reports_part(struct tower *t, struct http_response *resp, const struc
 		total += store_res_int64(r, i, 2);
 		if (strcmp(stage, "prompt") == 0 || strcmp(stage, "detailed") == 0)
 			waiting += store_res_int64(r, i, 2);
+		in_time = store_res_int64(r, i, 3);
 	}
 	store_res_free(r);
-	/* Late: those waiting for a stage whose deadline has passed. Counted
-	 * as the waiting less those still in time, which the partial indexes
-	 * of v24 find by deadline: that reads the reports filed within a
-	 * deadline of now, however many were left late over the years. */
-	n = 0;
-	ps[n++] = store_int64(now);
-	scope = tw_scope_sql(s, p, ps, &n);
-	ps[n++] = store_int64(now);
-	tw_scope_sql(s, p, ps, &n);
-	snprintf(sql, sizeof(sql),
-		 "SELECT (SELECT COUNT(*) FROM reports r JOIN orgs o ON o.id = r.org_id WHERE "
-		 "r.stage = 'prompt' AND r.due_detailed >= ?%s) + (SELECT COUNT(*) FROM reports r "
-		 "JOIN orgs o ON o.id = r.org_id WHERE r.stage = 'detailed' AND r.due_final >= ?%s)",
-		 scope, scope);
-	if (tw_query(t, resp, sql, ps, n, &r) < 0) {
-		json_decref(by);
-		return -1;
-	}
-	overdue = waiting - store_res_int64(r, 0, 0);
-	store_res_free(r);
+	overdue = waiting - in_time;
 	json_object_set_new(out, "reports",
 			    json_pack("{s:I,s:I,s:o}", "total", (json_int_t)total, "overdue",
 				      (json_int_t)overdue, "by_sector_stage", by));
