@@ -14,7 +14,10 @@ and the alerts. Every 10 s it samples the tower's resident memory
 (VmRSS); per minute it takes each route's p50 and p99. At the end it
 checks that every report and alert answered 2xx is in the store, that no
 answer was a 5xx, and compares the first and the last quarter of the run
-(after a minute of warm-up): resident memory and p99 should be flat.
+(after a minute of warm-up): resident memory and p99 should be flat. It
+samples the tower's /metrics too, to say what the memory is made of:
+SQLite's page caches (--store-cache-mib sets their bound), the rest of the
+heap in use, and what malloc keeps free.
 Prints a table and writes it, with the samples, to bench/out/soak/.
 
 Exit 0 when the run held (nothing lost, no 5xx, memory within 10% and
@@ -217,14 +220,17 @@ def run(tw, store, secs, out):
     fives = {k: v for k, v in statuses.items() if k[1] >= 500 or k[1] == 0}
 
     # Flat: the first quarter after a minute's warm-up against the last.
+    # The second quarter is printed too, and the memory by tenth of the
+    # run: caches that fill towards their bound level off, a leak does not.
     span = secs - 60
     q1 = (60, 60 + span / 4)
+    q2 = (60 + span / 4, 60 + span / 2)
     q4 = (secs - span / 4, secs + 1)
 
     def in_q(samples, q):
         return [v for t, v in samples if q[0] <= t < q[1]]
 
-    r1, r4 = statistics.mean(in_q(rss, q1) or [0]), statistics.mean(in_q(rss, q4) or [0])
+    r1, r2, r4 = (statistics.mean(in_q(rss, q) or [0]) for q in (q1, q2, q4))
     lines = ["bench/soak: %.0f minutes, one tower on SQLite, 7 clients" % (secs / 60), "",
              "%-13s %8s %9s %9s %9s %9s" % ("route", "calls", "p50 ms", "p99 ms", "p99 q1",
                                             "p99 q4")]
@@ -238,8 +244,12 @@ def run(tw, store, secs, out):
         if len(a1) > 100 and len(a4) > 100 and p(a4, 99) > 2 * p(a1, 99) + 5:
             p99_ok = False
     rss_ok = r1 > 0 and r4 > 0 and r4 <= r1 * 1.10  # no samples: too short to say
-    lines += ["", "resident memory: %.0f KiB in the first quarter, %.0f in the last (%+.1f%%)"
-              % (r1, r4, (r4 / r1 - 1) * 100 if r1 else 0)]
+    lines += ["", "resident memory: %.0f KiB in the first quarter, %.0f in the second, %.0f "
+              "in the last (%+.1f%%)" % (r1, r2, r4, (r4 / r1 - 1) * 100 if r1 else 0)]
+    tenth = secs / 10
+    lines.append("  by tenth of the run: " + ", ".join(
+        "%.0f" % statistics.mean(in_q(rss, (k * tenth, (k + 1) * tenth)) or [0])
+        for k in range(10)) + " KiB")
     # What the resident memory is made of (the tower's /metrics): SQLite's
     # page caches and statements, bounded by store_cache_mib per pooled
     # connection; the rest of the heap in use, which is the tower's own;
@@ -247,9 +257,9 @@ def run(tw, store, secs, out):
     own = [(t, v - s) for (t, v), (_, s) in zip(mem["in_use"], mem["sqlite"])]
     for name, xs in (("SQLite's caches", mem["sqlite"]), ("other heap in use", own),
                      ("malloc's free space", mem["free"])):
-        m1, m4 = statistics.mean(in_q(xs, q1) or [0]), statistics.mean(in_q(xs, q4) or [0])
-        lines.append("  %-20s %9.0f KiB first quarter, %9.0f last, max %9.0f"
-                     % (name, m1, m4, max((v for _, v in xs), default=0)))
+        m1, m2, m4 = (statistics.mean(in_q(xs, q) or [0]) for q in (q1, q2, q4))
+        lines.append("  %-20s %9.0f KiB first quarter, %9.0f second, %9.0f last, max %9.0f"
+                     % (name, m1, m2, m4, max((v for _, v in xs), default=0)))
     lines += [
               "acknowledged: %d reports (%d missing), %d alerts (%d missing)"
               % (len(acked_reports), lost_r, len(acked_alerts), lost_a),
