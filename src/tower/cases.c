@@ -396,9 +396,10 @@ static int source_alerts(struct tower *t, struct http_response *resp, const char
 		return 0;
 	/* Only what is still stored: retention erases old alerts. */
 	struct store_param pi[CASE_SOURCE_ALERTS];
+	size_t at = 0;
 	for (int i = 0; i < n; i++) {
 		pi[i] = store_int64(ids[i]);
-		strcat(list, i ? ", ?" : "?");
+		at += (size_t)snprintf(list + at, sizeof(list) - at, i ? ", ?" : "?");
 	}
 	snprintf(sql, sizeof(sql), "SELECT id FROM alerts WHERE id IN (%s) ORDER BY id DESC", list);
 	if (tw_query(t, resp, sql, pi, (size_t)n, &r) < 0)
