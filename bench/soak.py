@@ -5,6 +5,7 @@ hour and the machine.
 
     bench/soak.py                         # 30 minutes, SQLite
     bench/soak.py --minutes 5 --yagura build/yagura
+    bench/soak.py --store postgres        # on a private PostgreSQL (scripts/pg-test.sh)
 
 Seven clients at once, each pausing 10 ms between its requests: an
 operator filing reports, a sensor posting alert batches of 50, a partner
@@ -47,6 +48,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--yagura", default=None)
+    ap.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--store-cache-mib", type=int, default=0,
                     help="the tower's SQLite page cache per connection (default: its own, 16)")
     a = ap.parse_args()
@@ -54,8 +56,14 @@ def main():
                                      os.path.join(ROOT, "build", "yagura")) if os.path.exists(p))
     out = os.path.join(ROOT, "bench", "out", "soak")
     os.makedirs(out, exist_ok=True)
+    pg = None
+    if a.store == "postgres":
+        pg = subprocess.run([os.path.join(ROOT, "scripts", "pg-test.sh"), "start"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run(["psql", pg, "-q", "-c", "DROP DATABASE IF EXISTS tower_soak",
+                        "-c", "CREATE DATABASE tower_soak"], check=True)
     with tempfile.TemporaryDirectory() as d:
-        store = os.path.join(d, "tower.db")
+        store = pg.rsplit("/", 1)[0] + "/tower_soak" if pg else os.path.join(d, "tower.db")
         ini = os.path.join(d, "tower.ini")
         with open(ini, "w") as f:
             # The attackers here are in a documentation range, which a
@@ -68,6 +76,8 @@ def main():
             ok = run(tw, store, a.minutes * 60, out)
         finally:
             tw.stop()
+            if pg:
+                subprocess.run([os.path.join(ROOT, "scripts", "pg-test.sh"), "stop"])
     sys.exit(0 if ok else 1)
 
 
@@ -212,10 +222,17 @@ def run(tw, store, secs, out):
             th.join()
 
     # Nothing lost.
-    with sqlite3.connect(store, timeout=60) as db:
-        have_r = {json.loads(b).get("summary") for (b,) in
-                  db.execute("SELECT body FROM report_versions")}
-        have_a = {x for (x,) in db.execute("SELECT alert_id FROM alerts")}
+    if store.startswith("postgres"):
+        def column(q):
+            return subprocess.run(["psql", store, "-Atc", q], capture_output=True, text=True,
+                                  check=True).stdout.splitlines()
+        have_r = {json.loads(b).get("summary") for b in column("SELECT body FROM report_versions")}
+        have_a = set(column("SELECT alert_id FROM alerts"))
+    else:
+        with sqlite3.connect(store, timeout=60) as db:
+            have_r = {json.loads(b).get("summary") for (b,) in
+                      db.execute("SELECT body FROM report_versions")}
+            have_a = {x for (x,) in db.execute("SELECT alert_id FROM alerts")}
     lost_r, lost_a = len(acked_reports - have_r), len(acked_alerts - have_a)
     fives = {k: v for k, v in statuses.items() if k[1] >= 500 or k[1] == 0}
 
@@ -231,7 +248,8 @@ def run(tw, store, secs, out):
         return [v for t, v in samples if q[0] <= t < q[1]]
 
     r1, r2, r4 = (statistics.mean(in_q(rss, q) or [0]) for q in (q1, q2, q4))
-    lines = ["bench/soak: %.0f minutes, one tower on SQLite, 7 clients" % (secs / 60), "",
+    lines = ["bench/soak: %.0f minutes, one tower on %s, 7 clients"
+             % (secs / 60, "PostgreSQL" if store.startswith("postgres") else "SQLite"), "",
              "%-13s %8s %9s %9s %9s %9s" % ("route", "calls", "p50 ms", "p99 ms", "p99 q1",
                                             "p99 q4")]
     p99_ok = True
@@ -254,9 +272,12 @@ def run(tw, store, secs, out):
     # page caches and statements, bounded by store_cache_mib per pooled
     # connection; the rest of the heap in use, which is the tower's own;
     # and what malloc keeps free in its arenas.
-    own = [(t, v - s) for (t, v), (_, s) in zip(mem["in_use"], mem["sqlite"])]
+    own = [(t, v - s) for (t, v), (_, s) in zip(mem["in_use"], mem["sqlite"])] \
+        if mem["sqlite"] else mem["in_use"]  # PostgreSQL's memory is the server's
     for name, xs in (("SQLite's caches", mem["sqlite"]), ("other heap in use", own),
                      ("malloc's free space", mem["free"])):
+        if not xs:
+            continue
         m1, m2, m4 = (statistics.mean(in_q(xs, q) or [0]) for q in (q1, q2, q4))
         lines.append("  %-20s %9.0f KiB first quarter, %9.0f second, %9.0f last, max %9.0f"
                      % (name, m1, m2, m4, max((v for _, v in xs), default=0)))

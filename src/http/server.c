@@ -1473,7 +1473,8 @@ static int healthz_handler(struct http_request *req, struct http_response *resp,
  * use, and free but kept. Resident memory that grows while the heap in
  * use does not is the arenas' and caches' high-water mark, not a leak
  * (docs/security.md, the soak). mallinfo2 walks every arena: a scrape's
- * cost, not a request's. */
+ * cost, not a request's. The heap's gauges are absent where malloc is not
+ * glibc's (a sanitizer's answers zeros). */
 static void process_metrics(struct http_server *srv)
 {
 	struct mallinfo2 mi = mallinfo2();
@@ -1486,8 +1487,10 @@ static void process_metrics(struct http_server *srv)
 		fclose(f);
 	}
 	http_metric_set(srv->rss, (double)pages * (double)page);
-	http_metric_set(srv->heap_used, (double)(mi.uordblks + mi.hblkhd));
-	http_metric_set(srv->heap_free, (double)mi.fordblks);
+	if (srv->heap_used != NULL) {
+		http_metric_set(srv->heap_used, (double)(mi.uordblks + mi.hblkhd));
+		http_metric_set(srv->heap_free, (double)mi.fordblks);
+	}
 }
 
 static int metrics_handler(struct http_request *req, struct http_response *resp, void *ctx)
@@ -1669,15 +1672,27 @@ int http_server_new(const struct http_config *cfg, struct http_server **out)
 		"header, header or body size it cannot hold)");
 	srv->rss = http_metrics_gauge(srv->metrics, "process_resident_memory_bytes", NULL,
 				      "resident memory of the process, in bytes");
-	srv->heap_used = http_metrics_gauge(srv->metrics, "yagura_heap_bytes", "state=\"in_use\"",
-					    "bytes malloc has handed out (in_use), and holds free in "
-					    "its arenas for later (free)");
-	srv->heap_free = http_metrics_gauge(srv->metrics, "yagura_heap_bytes", "state=\"free\"",
-					    "bytes malloc has handed out (in_use), and holds free in "
-					    "its arenas for later (free)");
-	if (srv->rss == NULL || srv->heap_used == NULL || srv->heap_free == NULL) {
+	if (srv->rss == NULL) {
 		rc = YG_ENOMEM;
 		goto fail;
+	}
+	{
+		struct mallinfo2 mi = mallinfo2();
+
+		if (mi.arena + mi.hblkhd > 0) { /* glibc's malloc, which has handed out this much */
+			srv->heap_used = http_metrics_gauge(
+				srv->metrics, "yagura_heap_bytes", "state=\"in_use\"",
+				"bytes malloc has handed out (in_use), and holds free in its arenas "
+				"for later (free)");
+			srv->heap_free = http_metrics_gauge(
+				srv->metrics, "yagura_heap_bytes", "state=\"free\"",
+				"bytes malloc has handed out (in_use), and holds free in its arenas "
+				"for later (free)");
+			if (srv->heap_used == NULL || srv->heap_free == NULL) {
+				rc = YG_ENOMEM;
+				goto fail;
+			}
+		}
 	}
 	if (srv->cfg.rate > 0) {
 		rc = http_ratelimit_new(srv->cfg.rate, srv->cfg.burst, srv->cfg.rate_table_size,

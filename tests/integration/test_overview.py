@@ -40,13 +40,20 @@ def truth(store, now_us, sector=None, org=None):
 def check_all(t, tw, store, label, tokens, what):
     """The overview of each caller against the tables, as of its "now"."""
     for name, (tok, sector, org) in tokens.items():
-        st, ov, _ = tw.call("GET", "/api/v1/overview", token=tok)
+        # The tower's scheduler activates approved cases meanwhile: the
+        # tables are read before and after the overview, until both agree.
+        # No deadline falls near now: each report was filed now or long ago.
+        for _ in range(50):
+            before = truth(store, int(time.time() * 1000000), sector, org)
+            st, ov, _ = tw.call("GET", "/api/v1/overview", token=tok)
+            after = truth(store, int(time.time() * 1000000), sector, org)
+            if before == after:
+                break
+            time.sleep(0.2)
         if st != 200:
             t.check(False, "%s: %s: %s's overview: %s %s" % (label, what, name, st, ov))
             continue
-        # No deadline falls near now: each report was filed now or long ago.
-        now_us = int(time.time() * 1000000)
-        reps, cases = truth(store, now_us, sector, org)
+        reps, cases = after
         t.check(ov["reports"] == reps, "%s: %s: %s's reports: %s, the tables say %s" %
                 (label, what, name, ov["reports"], reps))
         if "cases" in ov:
@@ -127,8 +134,10 @@ def run(t, tw, store, label):
     rss, used = metric(tw, "process_resident_memory_bytes"), metric(tw, "yagura_heap_bytes",
                                                                     'state="in_use"')
     sq = metric(tw, "yagura_store_memory_bytes")
-    t.check(rss and rss > 1e6 and used and used > 1e5 and
-            (sq is None if label == "postgres" else 0 < sq < used and sq < 8 * 17 * 2**20),
+    # (no heap figures where malloc is not glibc's: a sanitizer's)
+    t.check(rss and rss > 1e6 and (used is None or used > 1e5) and
+            (sq is None if label == "postgres" else 0 < sq < (used or rss) and
+             sq < 8 * 17 * 2**20),
             "%s: memory on /metrics: rss %s, heap %s, sqlite %s" % (label, rss, used, sq))
     st, ov, _ = tw.call("GET", "/api/v1/overview", token=analyst)
     t.check(ov["reports"]["total"] == 9 and ov["reports"]["overdue"] > 0 and
